@@ -1,0 +1,3 @@
+"""ReceiptDesk: the in-store e-receipt kiosk and hub."""
+
+__version__ = "0.1.0"

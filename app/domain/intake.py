@@ -1,0 +1,65 @@
+"""Turning an untrusted payload into a `Sale`, or a list of precise reasons why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.domain.cards import find_card_numbers
+from app.domain.errors import ValidationFailed
+from app.domain.sale import Sale
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One thing wrong with an input, at a path of keys and indexes."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+    @property
+    def path(self) -> str:
+        return ".".join(str(part) for part in self.loc) or "(body)"
+
+
+class InvalidSale(ValidationFailed):
+    """The payload is not an acceptable sale; `problems` lists every reason."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{first.path}: {first.msg}{more}", field=first.path)
+        self.problems = problems
+
+
+def parse_sale(payload: Any) -> Sale:
+    """Validate a decoded JSON payload as a `Sale`.
+
+    Checks, in order: no full card number anywhere (never echoed back), the schema, then that the
+    totals add up. Raises `InvalidSale` naming every offending field.
+    """
+    card_paths = list(find_card_numbers(payload))
+    if card_paths:
+        raise InvalidSale(
+            [
+                FieldProblem(tuple(_split(p)), "looks like a full card number; send only brand and last four", "card_number")
+                for p in card_paths
+            ]
+        )
+    try:
+        sale = Sale.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidSale(
+            [FieldProblem(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False)]
+        ) from None
+    problems = [FieldProblem((field,), msg, "inconsistent_total") for field, msg in sale.inconsistencies()]
+    if problems:
+        raise InvalidSale(problems)
+    return sale
+
+
+def _split(path: str) -> list[str | int]:
+    return [int(part) if part.isdigit() else part for part in path.split(".")]

@@ -1,0 +1,48 @@
+"""A rendered receipt: immutable once made, identified by the hash of its content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from app.domain.channels import Language
+
+
+@dataclass(frozen=True, slots=True)
+class SmsText:
+    body: str
+    encoding: str  # "GSM-7" or "UCS-2"
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReceipt:
+    """Every form of one receipt, exactly as sent."""
+
+    language: Language
+    subject: str
+    html: str
+    text: str
+    sms: SmsText
+    template_version: str
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 over every rendered form; a resend proves it sent the same bytes."""
+        digest = hashlib.sha256()
+        for part in (self.language.value, self.subject, self.html, self.text, self.sms.body):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\x00")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreProfile:
+    """What the receipt says about the store."""
+
+    name: str = "ReceiptDesk Demo Market"
+    address: str = "100 Main Street, Springfield, IL 62701"
+    phone: str = "(217) 555-0100"
+    website: str | None = None
+    footer: str = ""
+    preferences_url: str | None = None

@@ -1,0 +1,1 @@
+"""Provider adapters: one module per provider, named by its `provider_id`."""
