@@ -1,0 +1,93 @@
+"""The `receiptdesk` command line. Every error is one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import __version__
+from app.domain.errors import ReceiptDeskError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="receiptdesk", description="In-store e-receipts: kiosk, hub and tools.")
+    parser.add_argument("--version", action="version", version=f"receiptdesk {__version__}")
+    parser.add_argument("--config", type=Path, help="settings file (TOML); default: the platform config dir")
+    parser.add_argument("--data-dir", type=Path, help="where the database lives; default: the platform data dir")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run headless: local API, webhooks and dispatcher")
+    serve.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default from settings: 8765)")
+
+    demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
+    demo.add_argument("--headless", action="store_true", help="no windows: post sales and print figures")
+    demo.add_argument("--sales", type=int, default=2000, help="how many sales to post (headless)")
+    demo.add_argument("--json", action="store_true", help="print the figures as JSON")
+    demo.add_argument("--in-process-sandbox", action="store_true", help="run the sandbox in this process")
+
+    receipts = sub.add_parser("receipts", help="look up and resend receipts").add_subparsers(dest="action", required=True)
+    listing = receipts.add_parser("list", help="receipts, newest first")
+    listing.add_argument("--query", "-q", help="sale id, last four digits of a card, phone or email")
+    listing.add_argument("--since", help="from this date/time (ISO 8601)")
+    listing.add_argument("--until", help="until this date/time (ISO 8601)")
+    listing.add_argument("--state", help="only receipts with a delivery in this state")
+    listing.add_argument("--limit", type=int, default=50)
+    show = receipts.add_parser("show", help="one receipt and its delivery timeline")
+    show.add_argument("receipt_id")
+    show.add_argument("--as", dest="form", choices=("summary", "text", "sms", "html"), default="summary")
+    resend = receipts.add_parser("resend", help="send a receipt again")
+    resend.add_argument("receipt_id")
+    resend.add_argument("--channel", choices=("email", "sms"), required=True)
+    resend.add_argument("--to", required=True, help="email address or phone number")
+    resend.add_argument("--reason", required=True, help="why (kept in the audit log)")
+
+    queue = sub.add_parser("queue", help="the outbox").add_subparsers(dest="action", required=True)
+    queue.add_parser("status", help="deliveries by state, oldest pending")
+    retry = queue.add_parser("retry", help="put failed or dead deliveries back in the queue")
+    retry.add_argument("delivery_ids", nargs="*", help="deliveries to retry (default: every failed or dead one)")
+
+    audit = sub.add_parser("audit", help="the tamper-evident log").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check the hash chain end to end")
+
+    sandbox = sub.add_parser("sandbox", help="run the provider sandbox on its own")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8766)
+
+    schema = sub.add_parser("schema", help="print a JSON Schema").add_subparsers(dest="action", required=True)
+    schema.add_parser("sale", help="the canonical sale a POS posts")
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply pending migrations")
+
+    secrets = sub.add_parser("secrets", help="provider credentials in the OS keyring").add_subparsers(
+        dest="action", required=True
+    )
+    setter = secrets.add_parser("set", help="store a secret read from standard input")
+    setter.add_argument("provider")
+    setter.add_argument("field")
+    secrets.add_parser("check", help="say whether this machine can store secrets")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `receiptdesk` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from app import commands
+
+    try:
+        return commands.run(args)
+    except ReceiptDeskError as exc:
+        print(f"receiptdesk: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except (asyncio.CancelledError, BrokenPipeError):
+        return 1

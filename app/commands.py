@@ -1,0 +1,256 @@
+"""What each `receiptdesk` command does; `cli.py` only parses."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from app.config.paths import data_dir, database_url, default_config_file
+from app.config.secrets import SecretStore, keyring_problem
+from app.config.settings import Settings, load_settings
+from app.domain.channels import Channel
+from app.domain.contacts import mask_contact
+from app.domain.delivery import DeliveryState
+from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.sale import Sale
+from app.main import Runtime, build_runtime, open_database
+from app.server.api import create_api
+from app.storage import schema
+from app.support.asgi_server import start_asgi_server
+
+T = TypeVar("T")
+
+
+def run(args: argparse.Namespace) -> int:
+    handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
+    if handler is None:
+        raise ConfigurationError("The kiosk window needs the `ui` extra of a later release; use `receiptdesk demo --headless` "
+                                 "or `receiptdesk serve` for now.")
+    return handler(args)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or default_config_file()
+    return load_settings(path, must_exist=args.config is not None)
+
+
+def _with_runtime(args: argparse.Namespace, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    async def body() -> T:
+        runtime = build_runtime(_settings(args), data=args.data_dir)
+        try:
+            return await fn(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(body())
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"--{name}: {value!r} is not an ISO 8601 date or time.") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def body() -> None:
+        runtime = build_runtime(settings, data=args.data_dir)
+        api = create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes)
+        try:
+            server = await start_asgi_server(api, args.host or settings.api.host,
+                                             settings.api.port if args.port is None else args.port, name="api")
+        except OSError as exc:
+            await runtime.close()
+            raise ConfigurationError(f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}") from None
+        runtime.start_dispatching()
+        print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await asyncio.wait([asyncio.ensure_future(stop.wait()), server.task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await server.stop()
+            await runtime.close()
+
+    asyncio.run(body())
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app import demo
+
+    if not args.headless:
+        raise ConfigurationError("The kiosk demo window is not part of this build; run `receiptdesk demo --headless`.")
+    if args.sales < 1:
+        raise ValidationFailed("--sales must be at least 1.")
+    options = demo.DemoOptions(sales=args.sales, paced_sales=min(200, max(1, args.sales // 10)),
+                               sandbox_process=not args.in_process_sandbox, data_dir=args.data_dir)
+    if not args.json:
+        print(f"Posting {args.sales} simulated sales through the local API into the sandbox...", flush=True)
+    figures = asyncio.run(demo.run_headless(options))
+    print(json.dumps(figures, indent=2) if args.json else demo.format_report(figures))
+    return 0 if not figures["pos_errors"] else 1
+
+
+# -- receipts, queue, audit --------------------------------------------------------------------
+
+
+def _receipts_list(args: argparse.Namespace) -> int:
+    state = DeliveryState(args.state) if args.state else None
+    since, until = _parse_time(args.since, "since"), _parse_time(args.until, "until")
+    rows = _with_runtime(args, lambda r: r.receipts.list(since=since, until=until, query=args.query,
+                                                         state=state, limit=args.limit))
+    if not rows:
+        print("No receipts match.")
+        return 0
+    print(f"{'created':<19}  {'receipt':<36}  {'sale':<12} {'lane':>4} {'total':>10}  deliveries")
+    for r in rows:
+        deliveries = ", ".join(f"{c.value} {mask_contact(to)} {s.value}" for c, to, s in
+                               zip(r.channels, r.recipients, r.states, strict=True)) or "none"
+        print(f"{r.created_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.receipt_id:<36}  {r.sale_id:<12} {r.lane:>4} "
+              f"{'$' + format(r.total, ',.2f'):>10}  {deliveries}")
+    return 0
+
+
+def _receipts_show(args: argparse.Namespace) -> int:
+    detail = _with_runtime(args, lambda r: r.receipts.get(args.receipt_id))
+    if args.form != "summary":
+        print({"text": detail.text, "sms": detail.sms_body, "html": detail.html}[args.form])
+        return 0
+    s = detail.summary
+    print(f"Receipt {s.receipt_id}  sale {s.sale_id}  store {s.store_id}  lane {s.lane}  total ${s.total:,.2f}")
+    print(f"Created {s.created_at.astimezone():%Y-%m-%d %H:%M:%S}  language {detail.language}  "
+          f"SMS {detail.sms_segments} segment(s)  hash {detail.content_hash[:16]}")
+    for d in detail.deliveries:
+        print(f"  {d.channel.value:<5} {mask_contact(d.recipient):<22} via {d.provider:<9} {d.state.value}"
+              + (f"  ({d.reason})" if d.reason else ""))
+        for a in detail.attempts.get(d.id, ()):
+            print(f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
+                  + (f" {a.status_code}" if a.status_code else "") + (f" {a.error}" if a.error else ""))
+    return 0
+
+
+def _receipts_resend(args: argparse.Namespace) -> int:
+    async def body(r: Runtime) -> str:
+        delivery = await r.receipts.resend(args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor="cli")
+        return delivery
+
+    delivery_id = _with_runtime(args, body)
+    print(f"Queued delivery {delivery_id}; a running `receiptdesk serve` or kiosk sends it.")
+    return 0
+
+
+def _queue_status(args: argparse.Namespace) -> int:
+    status = _with_runtime(args, lambda r: r.receipts.queue_status())
+    total = sum(status.by_state.values())
+    print(f"{total} deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(status.by_state.items())) or "none"))
+    print(f"Due now: {status.due_now}")
+    if status.oldest_pending_at:
+        print(f"Oldest pending since {status.oldest_pending_at.astimezone():%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
+def _queue_retry(args: argparse.Namespace) -> int:
+    moved = _with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor="cli"))
+    print(f"{moved} deliveries queued again.")
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    report = _with_runtime(args, lambda r: r.receipts.verify_audit())
+    if report.ok:
+        print(f"Audit log intact: {report.entries} entries, chain verified.")
+        return 0
+    print(f"receiptdesk: audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
+          f"({report.entries} entries verified before it)", file=sys.stderr)
+    return 3
+
+
+# -- sandbox, schema, db, secrets ---------------------------------------------------------------
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from app.sandbox.server import run_sandbox_forever
+
+    try:
+        run_sandbox_forever(args.host, args.port)
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    return 0
+
+
+def _schema_sale(_args: argparse.Namespace) -> int:
+    print(json.dumps(Sale.model_json_schema(), indent=2))
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    db = open_database(settings, args.data_dir)
+    try:
+        revision = schema.current_revision(db.write_engine)
+    finally:
+        db.close()
+    print(f"Database {database_url(data_dir(args.data_dir), settings.database.url).split('@')[-1]} is at revision {revision}.")
+    return 0
+
+
+def _secrets_set(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(f"{args.provider} {args.field}: ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    SecretStore().set(args.provider.lower(), args.field.lower(), value)
+    print(f"Stored {args.provider.lower()} {args.field.lower()} in the keyring.")
+    return 0
+
+
+def _secrets_check(_args: argparse.Namespace) -> int:
+    problem = keyring_problem()
+    if problem:
+        print(f"receiptdesk: {problem}", file=sys.stderr)
+        return 1
+    print("The keyring can store secrets on this machine.")
+    return 0
+
+
+_COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], int]] = {
+    ("serve", None): _serve,
+    ("demo", None): _demo,
+    ("receipts", "list"): _receipts_list,
+    ("receipts", "show"): _receipts_show,
+    ("receipts", "resend"): _receipts_resend,
+    ("queue", "status"): _queue_status,
+    ("queue", "retry"): _queue_retry,
+    ("audit", "verify"): _audit_verify,
+    ("sandbox", None): _sandbox,
+    ("schema", "sale"): _schema_sale,
+    ("db", "upgrade"): _db_upgrade,
+    ("secrets", "set"): _secrets_set,
+    ("secrets", "check"): _secrets_check,
+}
+
+

@@ -1,0 +1,1 @@
+"""Settings (a TOML file) and secrets (the OS keyring, or environment variables)."""

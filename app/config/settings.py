@@ -1,0 +1,84 @@
+"""The settings file: store details, routing, and each provider's non-secret settings.
+
+Secrets never live here: a provider section holding one of the provider's secret fields is
+refused with the command that stores it in the keyring instead.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.domain.channels import Channel, Language
+from app.domain.errors import ConfigurationError
+from app.domain.receipt import StoreProfile
+
+ProviderValue = str | int | float | bool
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
+    id: str = "store-0042"
+    name: str = "ReceiptDesk Demo Market"
+    address: str = "100 Main Street, Springfield, IL 62701"
+    phone: str = "(217) 555-0100"
+    website: str | None = None
+    footer: str = ""
+    preferences_url: str | None = None
+    default_language: Language = Language.EN
+
+    def profile(self) -> StoreProfile:
+        return StoreProfile(self.name, self.address, self.phone, self.website, self.footer, self.preferences_url)
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8765
+    max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
+
+
+class DispatchSettings(_Section):
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = 64
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
+    max_age_hours: Annotated[float, Field(gt=0)] = 48
+    lease_seconds: Annotated[float, Field(ge=5)] = 60
+    base_delay_seconds: Annotated[float, Field(gt=0)] = 2.0
+    max_delay_seconds: Annotated[float, Field(gt=0)] = 900.0
+
+
+class DatabaseSettings(_Section):
+    url: str | None = None
+
+
+class Settings(_Section):
+    store: StoreSettings = StoreSettings()
+    api: ApiSettings = ApiSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    routing: dict[Channel, str] = Field(default_factory=lambda: {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
+    providers: dict[str, dict[str, ProviderValue]] = Field(default_factory=dict)
+
+
+def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
+    """Read the TOML file at `path`; a missing optional file gives the defaults."""
+    if path is None or not path.exists():
+        if must_exist and path is not None:
+            raise ConfigurationError(f"The settings file {path} does not exist.")
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Settings.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigurationError(f"{path}: {where}: {first['msg']}") from None
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,1 @@
+"""Store devices (scanner, receipt printer): open/close/read/write, with dummy twins for tests."""

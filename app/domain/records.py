@@ -1,0 +1,119 @@
+"""What services hand to the faces: receipts, deliveries and attempts as plain read-only records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from app.domain.channels import Channel
+from app.domain.delivery import DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    number: int
+    provider: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    status_code: int | None
+    provider_message_id: str | None
+    raw_status: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: str
+    receipt_id: str
+    channel: Channel
+    provider: str
+    recipient: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    provider_message_id: str | None
+    last_error: str | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptSummary:
+    """One line of a receipts list."""
+
+    receipt_id: str
+    sale_id: str
+    store_id: str
+    lane: str
+    occurred_at: datetime
+    total: Decimal
+    created_at: datetime
+    channels: tuple[Channel, ...]
+    recipients: tuple[str, ...]
+    states: tuple[DeliveryState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDetail:
+    """A receipt with its rendered forms and the whole delivery timeline."""
+
+    summary: ReceiptSummary
+    language: str
+    subject: str
+    html: str
+    text: str
+    sms_body: str
+    sms_segments: int
+    content_hash: str
+    deliveries: tuple[DeliveryRecord, ...]
+    attempts: dict[str, tuple[AttemptRecord, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """The outbox at a glance."""
+
+    by_state: dict[str, int]
+    due_now: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a worker holds under lease, with the receipt content it sends."""
+
+    id: str
+    receipt_id: str
+    sale_id: str
+    channel: Channel
+    provider: str
+    recipient: str
+    attempt: int
+    idempotency_key: str
+    created_at: datetime
+    subject: str
+    html: str
+    text: str
+    sms_body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The outcome of one attempt, to be written back to the outbox in one go."""
+
+    delivery_id: str
+    attempt: int
+    provider: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # sent | delivered | transient | permanent | unknown
+    new_state: DeliveryState
+    next_attempt_at: datetime | None
+    status_code: int | None = None
+    provider_message_id: str | None = None
+    raw_status: str | None = None
+    error: str | None = None
+    reason: str | None = None

@@ -1,0 +1,157 @@
+"""The composition root: settings, secrets, database, one HTTP client, adapters, services.
+
+Faces (the kiosk, the local API, the CLI) receive a `Runtime` and talk to its services only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.config.paths import data_dir, database_url
+from app.config.secrets import SecretStore
+from app.config.settings import Settings
+from app.domain.channels import Channel
+from app.domain.errors import ConfigurationError
+from app.providers.base import ProviderAdapter
+from app.providers.registry import adapter_class
+from app.rendering.receipts import ReceiptRenderer
+from app.sandbox import credentials as sandbox_credentials
+from app.services.bus import EventBus
+from app.services.checkout import CheckoutService
+from app.services.dispatch import Dispatcher
+from app.services.health import HealthService
+from app.services.receipts import ReceiptService
+from app.services.retry import RetryPolicy
+from app.storage import schema
+from app.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+HTTP_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+
+
+def sandbox_settings(settings: Settings, sandbox_url: str) -> Settings:
+    """The same settings, with every channel routed to the local sandbox and its credentials."""
+    providers: dict[str, dict[str, Any]] = {
+        "twilio": {"account_sid": sandbox_credentials.TWILIO_ACCOUNT_SID, "from_number": sandbox_credentials.TWILIO_FROM,
+                   "base_url": sandbox_url, "rate_per_sec": 0},
+        "sendgrid": {"from_email": sandbox_credentials.SENDGRID_FROM, "from_name": settings.store.name,
+                     "base_url": sandbox_url, "rate_per_sec": 0},
+    }
+    return settings.model_copy(update={"providers": providers,
+                                       "routing": {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}})
+
+
+SANDBOX_SECRETS = {
+    "twilio": {"auth_token": sandbox_credentials.TWILIO_AUTH_TOKEN},
+    "sendgrid": {"api_key": sandbox_credentials.SENDGRID_API_KEY},
+}
+
+
+def build_adapters(
+    settings: Settings, http: httpx.AsyncClient, secrets: SecretStore | Mapping[str, Mapping[str, str]]
+) -> tuple[dict[str, ProviderAdapter], dict[str, float | None]]:
+    """One adapter per provider named in routing; their rate limits (settings override capabilities)."""
+    adapters: dict[str, ProviderAdapter] = {}
+    rates: dict[str, float | None] = {}
+    for provider_id in dict.fromkeys(settings.routing.values()):
+        cls = adapter_class(provider_id)
+        section = dict(settings.providers.get(provider_id, {}))
+        secret_names = tuple(f.name for f in cls.secret_fields)
+        leaked = [k for k in section if k in secret_names]
+        if leaked:
+            raise ConfigurationError(
+                f"[providers.{provider_id}] holds the secret {leaked[0]!r}: remove it from the settings file and "
+                f"store it with `receiptdesk secrets set {provider_id} {leaked[0]}`."
+            )
+        rate = section.pop("rate_per_sec", None)
+        if isinstance(secrets, SecretStore):
+            values = secrets.for_provider(provider_id, secret_names)
+        else:
+            values = dict(secrets.get(provider_id, {}))
+        adapters[provider_id] = cls.create(http, section, values)
+        rates[provider_id] = float(rate) if rate else (None if rate is not None else cls.capabilities.rate_per_sec)
+    return adapters, rates
+
+
+@dataclass
+class Runtime:
+    """Everything a face needs, built once; `close()` releases it in order."""
+
+    settings: Settings
+    db: Database
+    http: httpx.AsyncClient
+    bus: EventBus
+    checkout: CheckoutService
+    receipts: ReceiptService
+    dispatcher: Dispatcher
+    health: HealthService
+    adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+
+    def start_dispatching(self) -> None:
+        self.dispatcher.start()
+
+    async def close(self) -> None:
+        await self.dispatcher.stop()
+        await self.http.aclose()
+        self.db.close()
+
+
+def open_database(settings: Settings, data: str | Path | None = None) -> Database:
+    """Open (and migrate) the configured database."""
+    url = database_url(data_dir(data), settings.database.url)
+    db = Database(url)
+    try:
+        schema.upgrade(db.write_engine)
+    except Exception as exc:
+        db.close()
+        raise ConfigurationError(f"Cannot open the database ({_safe_url(url)}): {type(exc).__name__}: {exc}") from exc
+    return db
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    data: str | Path | None = None,
+    secrets: SecretStore | Mapping[str, Mapping[str, str]] | None = None,
+    db: Database | None = None,
+    owner: str | None = None,
+) -> Runtime:
+    """Wire every service. Call from inside the running event loop."""
+    db = db or open_database(settings, data)
+    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
+    try:
+        adapters, rates = build_adapters(settings, http, secrets if secrets is not None else SecretStore())
+    except Exception:
+        db.close()
+        raise
+    bus = EventBus()
+    store = settings.store
+    routing = settings.routing
+    d = settings.dispatch
+    policy = RetryPolicy(max_attempts=d.max_attempts, max_age=timedelta(hours=d.max_age_hours),
+                         base_delay=d.base_delay_seconds, max_delay=d.max_delay_seconds)
+    dispatcher = Dispatcher(db, adapters, bus, policy=policy, rates=rates, concurrency=d.concurrency,
+                            lease=timedelta(seconds=d.lease_seconds), owner=owner or f"{socket.gethostname()}-{os.getpid()}")
+    checkout = CheckoutService(db, ReceiptRenderer(), store.profile(), routing, bus, default_language=store.default_language)
+    receipts = ReceiptService(db, routing, bus)
+    health = HealthService(receipts, dispatcher, tuple(adapters))
+    return Runtime(settings, db, http, bus, checkout, receipts, dispatcher, health, adapters)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

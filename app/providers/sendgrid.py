@@ -1,0 +1,216 @@
+"""SendGrid Mail Send v3: one `OutboundMessage` → one `POST /v3/mail/send` JSON body.
+
+See /work/shared/PROVIDERS.md § A2. The payload builder and the response parser are pure; `send`
+only glues them to the shared `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import PermanentProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import (
+    Capabilities,
+    SecretField,
+    SettingField,
+    classify_status,
+    require,
+    translate_http_errors,
+)
+
+log = logging.getLogger(__name__)
+
+PATH = "/v3/mail/send"
+IDEMPOTENCY_ARG = "receiptdesk_key"
+
+# Mail Send answers with an HTTP status and an empty body; the status is all the "status" there is.
+STATUS_MAP: Mapping[int, SendStatus] = {
+    202: SendStatus.ACCEPTED,  # queued for delivery (tsg_mail_v3.json SendMail responses)
+    # 200 is mail_settings.sandbox_mode: validated, never delivered (docs: sending-email/sandbox-mode),
+    # so it falls through to UNKNOWN on purpose.
+}
+
+
+class SendGridAdapter:
+    """Sends e-mail through SendGrid's v3 Mail Send API, inline content or a dynamic template.
+
+    Auth is a Bearer API key. SendGrid has no idempotency key, so our key travels in `custom_args`,
+    which SendGrid hands back on every Event Webhook event for this message.
+    """
+
+    provider_id: ClassVar[str] = "sendgrid"
+    display_name: ClassVar[str] = "SendGrid"
+    default_base_url: ClassVar[str] = "https://api.sendgrid.com"  # EU subusers: https://api.eu.sendgrid.com
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.EMAIL,
+        max_body_chars=None,
+        supports_attachments=True,
+        supports_templates=True,
+        supports_idempotency_key=False,  # no idempotency key in tsg_mail_v3.json
+        rate_per_sec=None,  # no mail/send limit is published; 429 + X-RateLimit-Reset tells us
+        delivery_receipts=True,  # Event Webhook, PROVIDERS.md § B7
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("api_key", "API key"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("from_email", "Sender e-mail address"),
+        SettingField("from_name", "Sender name", required=False),
+        SettingField("reply_to", "Reply-to address", required=False),
+        SettingField("base_url", "API base URL", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str,
+        from_email: str,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        base_url: str = "https://api.sendgrid.com",
+    ) -> None:
+        require({"api_key": api_key, "from_email": from_email}, self.display_name, "api_key", "from_email")
+        self._http = http
+        self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+        self._from_email = from_email
+        self._from_name = from_name or None
+        self._reply_to = reply_to or None
+        self._base_url = (base_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (api_key,) = require(secrets, cls.display_name, "api_key")
+        (from_email,) = require(settings, cls.display_name, "from_email")
+        return cls(
+            http,
+            api_key=api_key,
+            from_email=from_email,
+            from_name=settings.get("from_name"),
+            reply_to=settings.get("reply_to"),
+            base_url=settings.get("base_url") or cls.default_base_url,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
+        """The path and the JSON body for one message."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        extra = message.provider_extra
+        template_id = extra.get("template_id")
+
+        personalization: dict[str, Any] = {"to": [{"email": message.to}]}
+        # Top-level custom_args is typed "string" in tsg_mail_v3.json; the per-personalization object
+        # is valid everywhere and reaches the Event Webhook all the same.
+        personalization["custom_args"] = {**message.metadata, IDEMPOTENCY_ARG: message.idempotency_key}
+        sender: dict[str, str] = {"email": self._from_email}
+        if self._from_name:
+            sender["name"] = self._from_name
+        body: dict[str, Any] = {"personalizations": [personalization], "from": sender}
+        if message.subject:
+            body["subject"] = message.subject
+
+        if template_id:
+            body["template_id"] = str(template_id)
+            data = extra.get("dynamic_template_data")
+            if data:
+                personalization["dynamic_template_data"] = dict(data)
+        else:
+            content = []
+            # text/plain must come before text/html (docs: api-reference/mail-send, "content").
+            if message.text:
+                content.append({"type": "text/plain", "value": message.text})
+            if message.html:
+                content.append({"type": "text/html", "value": message.html})
+            if not content:
+                raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template_id.")
+            body["content"] = content
+
+        if message.attachments:
+            body["attachments"] = [
+                {
+                    "content": base64.b64encode(a.content).decode("ascii"),  # base64 (tsg_mail_v3.json)
+                    "filename": a.filename,
+                    "type": a.content_type,
+                    "disposition": "attachment",
+                }
+                for a in message.attachments
+            ]
+        categories = extra.get("categories")
+        if categories:
+            body["categories"] = [str(c) for c in categories]
+        if self._reply_to:
+            body["reply_to"] = {"email": self._reply_to}
+        return PATH, body
+
+    def parse_response(self, response: httpx.Response, *, now: float | None = None) -> SendResult:
+        """A `SendResult` for a 2xx answer; raises the classified error for any other."""
+        if not response.is_success:
+            raise self._error(response, now=time.time() if now is None else now)
+        status = STATUS_MAP.get(response.status_code, SendStatus.UNKNOWN)
+        return SendResult(
+            # The message id comes only in a header (docs: sendgrid/glossary/x-message-id).
+            provider_message_id=response.headers.get("X-Message-Id") or None,
+            status=status,
+            raw_status=str(response.status_code),
+            detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 202",
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, body = self.build_request(message)
+        with translate_http_errors(self.display_name):
+            response = await self._http.post(self._base_url + path, json=body, headers=self._headers)
+        result = self.parse_response(response)
+        log.debug(
+            "sendgrid: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
+        )
+        return result
+
+    def _error(self, response: httpx.Response, *, now: float) -> Exception:
+        # Error body is {"errors": [{"message", "field", "help"}]} (docs: api-reference/mail-send/errors).
+        detail = _error_detail(response) or response.reason_phrase or "error"
+        retry_after = None
+        if response.status_code == 429 and not response.headers.get("Retry-After"):
+            # No Retry-After is documented; X-RateLimit-Reset is (docs: .../how-to-use-the-sendgrid-v3-api/rate-limits).
+            retry_after = rate_limit_wait(response.headers, now=now)
+        return classify_status(self.display_name, response, detail, retry_after=retry_after)
+
+
+def rate_limit_wait(headers: Mapping[str, str], *, now: float) -> float | None:
+    """Seconds until `X-RateLimit-Reset` (epoch seconds), or None when absent or malformed."""
+    value = headers.get("X-RateLimit-Reset")
+    if not value:
+        return None
+    try:
+        reset = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, reset - now)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    parts = []
+    for err in errors:
+        if isinstance(err, dict) and err.get("message"):
+            field = err.get("field")
+            parts.append(f"{err['message']} ({field})" if field else str(err["message"]))
+    return "; ".join(parts)

@@ -1,0 +1,1 @@
+"""Use cases: plain async Python over storage, rendering and providers. No Qt here."""

@@ -1,0 +1,203 @@
+"""Checkout: a trigger event becomes a recorded sale, a rendered receipt and queued deliveries.
+
+Everything happens in ONE database transaction, so a crash leaves either all of it or none, and
+the same event (or the same sale) arriving twice gives one receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from app.domain.channels import Channel, Language
+from app.domain.clock import Clock, utcnow
+from app.domain.contacts import mask_contact, normalise_email, normalise_phone
+from app.domain.errors import SaleConflict, ValidationFailed
+from app.domain.events import TriggerEvent
+from app.domain.receipt import RenderedReceipt, StoreProfile
+from app.domain.sale import Sale
+from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
+from app.storage import audit, customers, outbox, sales
+from app.storage.database import Database
+from app.storage.models import DeliveryRow
+
+SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
+CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
+
+
+class Renderer(Protocol):
+    def render(self, sale: Sale, store: StoreProfile, language: Language) -> RenderedReceipt: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedDelivery:
+    id: str
+    channel: Channel
+    provider: str
+    masked_recipient: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    """What became of one trigger event."""
+
+    receipt_id: str
+    sale_id: str
+    duplicate: bool
+    deliveries: tuple[QueuedDelivery, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class _Contacts:
+    email: str | None
+    phone: str | None
+    warnings: tuple[str, ...]
+
+
+class CheckoutService:
+    """Records sales and queues their receipts."""
+
+    def __init__(
+        self,
+        db: Database,
+        renderer: Renderer,
+        store: StoreProfile,
+        routing: Mapping[Channel, str],
+        bus: EventBus,
+        *,
+        default_language: Language = Language.EN,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._renderer = renderer
+        self._store = store
+        self._routing = dict(routing)
+        self._bus = bus
+        self._default_language = default_language
+        self._clock = clock
+
+    async def accept(self, event: TriggerEvent) -> CheckoutResult:
+        """Record the sale of `event` and queue its receipt. Idempotent on the event id and the sale.
+
+        Raises `SaleConflict` when the sale id is known with different content.
+        """
+        contacts = _normalise_contacts(event.sale)
+        result = await self._db.write(lambda session: self._checkout(session, event, contacts))
+        if not result.duplicate:
+            ids = tuple(d.id for d in result.deliveries)
+            sale = event.sale
+            self._bus.publish(ReceiptCreated(result.receipt_id, sale.sale_id, sale.store_id, sale.lane, ids))
+            if ids:
+                self._bus.publish(DeliveriesQueued(len(ids)))
+        return result
+
+    def _checkout(self, session: Session, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
+        now = self._clock()
+        sale = event.sale
+        seen = sales.seen_event(session, event.source, event.event_id)
+        if seen is not None and seen.receipt_id is not None:
+            return CheckoutResult(seen.receipt_id, sale.sale_id, duplicate=True)
+        payload = sales.canonical_json(sale)
+        existing = sales.find_sale(session, sale.store_id, sale.sale_id)
+        if existing is not None:
+            if existing.payload_hash != sales.payload_hash(payload):
+                raise SaleConflict(
+                    f"Sale {sale.sale_id} of store {sale.store_id} is already recorded with different content; "
+                    "send a correction as a new sale id."
+                )
+            receipt = sales.latest_receipt_for_sale(session, existing.id)
+            assert receipt is not None  # a sale is never stored without its receipt
+            sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt.id, now=now)
+            return CheckoutResult(receipt.id, sale.sale_id, duplicate=True)
+
+        info = sale.customer
+        customer = None
+        if info is not None and (info.loyalty_id or contacts.email or contacts.phone):
+            row = customers.upsert(
+                session, now=now, name=info.name, loyalty_id=info.loyalty_id, language=info.language,
+                email=contacts.email, phone=contacts.phone,
+            )
+            customer = customers.load(session, row)
+
+        chosen = event.channels if event.channels is not None else (tuple(info.channels) if info and info.channels is not None else None)
+        if chosen is None:
+            channels = customer.preferred if customer is not None and customer.auto_send else ()
+        else:
+            channels = chosen
+            if customer is not None and chosen:
+                customers.set_preferences(session, customer.id, chosen, auto_send=False, now=now)
+        language = (info.language if info else None) or (customer.language if customer else None) or self._default_language
+
+        rendered = self._renderer.render(sale, self._store, language)
+        sale_row = sales.add_sale(
+            session, sale, payload=payload, source=event.source, customer_id=customer.id if customer else None, now=now
+        )
+        receipt = sales.add_receipt(session, sale_row.id, rendered, now=now)
+
+        warnings = list(contacts.warnings)
+        queued: list[DeliveryRow] = []
+        for channel in dict.fromkeys(channels):
+            recipient = self._recipient(channel, contacts, customer)
+            provider = self._routing.get(channel)
+            if recipient is None:
+                warnings.append(f"No {CONTACT_KIND.get(channel, channel.value)} on file for a {channel.value} receipt.")
+                continue
+            if provider is None:
+                warnings.append(f"No provider is set up for {channel.value} receipts.")
+                continue
+            queued.append(outbox.new_delivery(
+                session, receipt_id=receipt.id, channel=channel, provider=provider, recipient=recipient, now=now
+            ))
+            if channel is Channel.SMS and customer is not None and chosen:
+                customers.record_consent(
+                    session, customer_id=customer.id, channel=channel, kind="transactional_sms", granted=True,
+                    text=SMS_CONSENT_AT_TILL, source=event.source, now=now,
+                )
+        audit.append(
+            session, at=now, actor=event.source, action="receipt.created", subject=receipt.id,
+            detail={
+                "sale_id": sale.sale_id, "store_id": sale.store_id, "event_id": event.event_id,
+                "content_hash": receipt.content_hash, "channels": [d.channel for d in queued],
+            },
+        )
+        sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt.id, now=now)
+        return CheckoutResult(
+            receipt.id,
+            sale.sale_id,
+            duplicate=False,
+            deliveries=tuple(
+                QueuedDelivery(d.id, Channel(d.channel), d.provider, mask_contact(d.recipient), d.state) for d in queued
+            ),
+            warnings=tuple(warnings),
+        )
+
+    @staticmethod
+    def _recipient(channel: Channel, contacts: _Contacts, customer: customers.KnownCustomer | None) -> str | None:
+        if channel is Channel.EMAIL:
+            return contacts.email or (customer.email if customer else None)
+        if channel is Channel.SMS:
+            return contacts.phone or (customer.phone if customer else None)
+        return None
+
+
+def _normalise_contacts(sale: Sale) -> _Contacts:
+    """Normalise the contacts the POS sent; a malformed one is dropped with a warning, the sale kept."""
+    info = sale.customer
+    email = phone = None
+    warnings: list[str] = []
+    if info is not None and info.email:
+        try:
+            email = normalise_email(info.email)
+        except ValidationFailed as exc:
+            warnings.append(f"customer.email ignored: {exc.message}")
+    if info is not None and info.phone:
+        try:
+            phone = normalise_phone(info.phone)
+        except ValidationFailed as exc:
+            warnings.append(f"customer.phone ignored: {exc.message}")
+    return _Contacts(email, phone, tuple(warnings))

@@ -1,0 +1,70 @@
+"""Is the system well? Queue depth, oldest pending age, and what each provider did lately."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.clock import Clock, utcnow
+from app.domain.delivery import ACTIVE
+from app.services.dispatch import Dispatcher
+from app.services.receipts import ReceiptService
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderHealth:
+    provider: str
+    state: str  # ok | failing | idle
+    sent: int
+    failed: int
+    transient: int
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    dispatcher_running: bool
+    queue_depth: int
+    due_now: int
+    oldest_pending_age_s: float | None
+    by_state: dict[str, int]
+    providers: tuple[ProviderHealth, ...]
+    last_error: str | None
+
+
+class HealthService:
+    def __init__(self, receipts: ReceiptService, dispatcher: Dispatcher | None, providers: tuple[str, ...],
+                 *, clock: Clock = utcnow) -> None:
+        self._receipts = receipts
+        self._dispatcher = dispatcher
+        self._providers = providers
+        self._clock = clock
+
+    async def check(self) -> Health:
+        """A snapshot of the outbox and providers, cheap enough to poll every few seconds."""
+        queue = await self._receipts.queue_status()
+        now = self._clock()
+        stats = self._dispatcher.stats.providers if self._dispatcher else {}
+        providers = []
+        for name in self._providers:
+            s = stats.get(name)
+            providers.append(ProviderHealth(
+                name, s.state if s else "idle", s.sent if s else 0, s.failed if s else 0,
+                s.transient if s else 0, s.last_error if s else None, s.last_error_at if s else None,
+            ))
+        errors = [p for p in providers if p.last_error_at is not None]
+        last = max(errors, key=lambda p: p.last_error_at or now) if errors else None
+        running = self._dispatcher is not None and self._dispatcher.running
+        depth = sum(n for state, n in queue.by_state.items() if state in {s.value for s in ACTIVE})
+        return Health(
+            ok=running and all(p.state != "failing" for p in providers),
+            dispatcher_running=running,
+            queue_depth=depth,
+            due_now=queue.due_now,
+            oldest_pending_age_s=(now - queue.oldest_pending_at).total_seconds() if queue.oldest_pending_at else None,
+            by_state=queue.by_state,
+            providers=tuple(providers),
+            last_error=f"{last.provider}: {last.last_error}" if last else None,
+        )

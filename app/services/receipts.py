@@ -1,0 +1,106 @@
+"""Looking receipts up, resending them, and working the outbox by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.domain.audit import ChainReport
+from app.domain.channels import Channel
+from app.domain.clock import Clock, utcnow
+from app.domain.contacts import normalise_email, normalise_phone
+from app.domain.delivery import DeliveryState
+from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
+from app.domain.records import QueueStatus, ReceiptDetail, ReceiptSummary
+from app.services.bus import DeliveriesQueued, EventBus
+from app.storage import audit, outbox, receipts
+from app.storage.database import Database
+from app.storage.models import ReceiptRow
+
+RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
+
+
+class ReceiptService:
+    """The manager's and cashier's questions about receipts, and their corrections."""
+
+    def __init__(self, db: Database, routing: Mapping[Channel, str], bus: EventBus, *, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._routing = dict(routing)
+        self._bus = bus
+        self._clock = clock
+
+    async def list(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        query: str | None = None,
+        state: DeliveryState | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[ReceiptSummary]:
+        """Receipts newest first, filtered by time range, a search text (sale id, last four, contact) and state."""
+        return await self._db.read(lambda s: receipts.list_receipts(
+            s, since=since, until=until, query=query, state=state, limit=limit, offset=offset
+        ))
+
+    async def count(self) -> int:
+        """How many receipts exist."""
+        return await self._db.read(receipts.count_receipts)
+
+    async def get(self, receipt_id: str) -> ReceiptDetail:
+        """One receipt with its rendered forms, deliveries and attempts; `NotFound` if there is none."""
+        detail = await self._db.read(lambda s: receipts.get_detail(s, receipt_id))
+        if detail is None:
+            raise NotFound(f"There is no receipt {receipt_id}.")
+        return detail
+
+    async def resend(self, receipt_id: str, channel: Channel, contact: str, *, reason: str, actor: str) -> str:
+        """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log."""
+        if not reason.strip():
+            raise ValidationFailed("Say why the receipt is sent again.", field="reason")
+        recipient = normalise_email(contact) if channel is Channel.EMAIL else normalise_phone(contact)
+        provider = self._routing.get(channel)
+        if provider is None:
+            raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")
+
+        def job(session: Session) -> str:
+            if session.get(ReceiptRow, receipt_id) is None:
+                raise NotFound(f"There is no receipt {receipt_id}.")
+            now = self._clock()
+            row = outbox.new_delivery(session, receipt_id=receipt_id, channel=channel, provider=provider,
+                                      recipient=recipient, now=now)
+            audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id,
+                         detail={"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()})
+            return row.id
+
+        delivery_id = await self._db.write(job)
+        self._bus.publish(DeliveriesQueued(1))
+        return delivery_id
+
+    async def queue_status(self) -> QueueStatus:
+        now = self._clock()
+        return await self._db.read(lambda s: outbox.status(s, now=now))
+
+    async def retry(self, delivery_ids: Sequence[str] | None = None, *, actor: str) -> int:
+        """Put failed or dead deliveries (all of them when `delivery_ids` is None) back in the queue."""
+
+        def job(session: Session) -> int:
+            now = self._clock()
+            ids = list(delivery_ids) if delivery_ids is not None else outbox.ids_in_states(session, RETRYABLE)
+            moved = outbox.requeue(session, ids, now=now, states=RETRYABLE) if ids else 0
+            if moved:
+                audit.append(session, at=now, actor=actor, action="queue.retried", subject="deliveries",
+                             detail={"count": moved, "ids": ids[:50]})
+            return moved
+
+        moved = await self._db.write(job)
+        if moved:
+            self._bus.publish(DeliveriesQueued(moved))
+        return moved
+
+    async def verify_audit(self) -> ChainReport:
+        """Check the whole audit chain; any edit or deletion is reported with the first bad entry."""
+        return await self._db.read(audit.verify)

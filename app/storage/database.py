@@ -1,0 +1,167 @@
+"""Engines, and the one place database work leaves the event loop.
+
+Writes go through a single writer thread that group-commits: jobs queued while a commit is in
+flight run together in the next transaction, each inside its own SAVEPOINT, so every job is atomic
+on its own (a failing job rolls back alone) while the disk sees one fsync for the whole group.
+Reads run on a small thread pool. The asyncio loop (and with it the Qt UI) never waits on SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_STOP = object()
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[Session], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+    engine = create_engine(url, pool_size=pool_size, max_overflow=0, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT; take control (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # The writer takes the write lock up front so two processes never deadlock upgrading.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """A database at `url`: `await write(fn)` and `await read(fn)` run `fn(session)` off the loop."""
+
+    def __init__(self, url: str, *, batch_max: int = 256, readers: int = 2) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.write_engine = _sqlite_engine(url, immediate=True, pool_size=1)
+            self.read_engine = _sqlite_engine(url, immediate=False, pool_size=readers)
+        else:
+            self.write_engine = create_engine(url, pool_size=2, pool_pre_ping=True)
+            self.read_engine = self.write_engine
+        self.dialect = self.write_engine.dialect.name
+        self._batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
+        self._thread = threading.Thread(target=self._writer_loop, name="db-writer", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    async def write(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in its own savepoint of the next group commit; return once it is durable."""
+        if self._closed:
+            raise RuntimeError("database is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, future, loop))
+        return await future
+
+    async def read(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` with a read-only session on the reader pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn)
+
+    def read_sync(self, fn: Callable[[Session], T]) -> T:
+        with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
+            return fn(session)
+
+    def close(self) -> None:
+        """Finish queued writes, then release every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._readers.shutdown(wait=True)
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()
+
+    # -- writer thread -----------------------------------------------------------------------
+
+    def _writer_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            jobs = [first]
+            stop = False
+            while len(jobs) < self._batch_max:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                jobs.append(nxt)
+            self._run_batch(jobs)
+            if stop:
+                return
+
+    def _run_batch(self, jobs: list[_Job]) -> None:
+        for attempt in range(3):
+            try:
+                outcomes = self._commit_group(jobs)
+                break
+            except OperationalError as exc:  # e.g. "database is locked" beyond busy_timeout
+                if attempt == 2:
+                    outcomes = [(None, exc)] * len(jobs)
+                    break
+                log.warning("group commit failed (%s); trying again", exc.orig)
+            except Exception as exc:
+                log.exception("group commit failed")
+                outcomes = [(None, exc)] * len(jobs)
+                break
+        for job, (value, error) in zip(jobs, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    def _commit_group(self, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        with Session(self.write_engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+            for job in jobs:
+                try:
+                    with session.begin_nested():
+                        outcomes.append((job.fn(session), None))
+                except OperationalError:
+                    raise
+                except Exception as exc:
+                    outcomes.append((None, exc))
+        return outcomes
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)

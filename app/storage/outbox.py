@@ -1,0 +1,210 @@
+"""The outbox: deliveries waiting to go out, claimed under a lease, settled with their attempts.
+
+A claim moves due rows to `sending` and pushes `next_attempt_at` to the lease's end, so a worker
+that dies mid-send leaves rows that become due again when the lease runs out. The attempt counter
+doubles as a fencing token: a settlement only lands on the claim it belongs to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from app.domain.channels import Channel
+from app.domain.delivery import ACTIVE, DeliveryState
+from app.domain.records import AttemptRecord, ClaimedDelivery, DeliveryRecord, QueueStatus, Settlement
+from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
+
+_ACTIVE = [s.value for s in ACTIVE]
+
+
+def new_delivery(
+    session: Session, *, receipt_id: str, channel: Channel, provider: str, recipient: str, now: datetime
+) -> DeliveryRow:
+    """Queue one delivery, due now, with an idempotency key that stays the same on every retry."""
+    delivery_id = str(uuid.uuid4())
+    row = DeliveryRow(
+        id=delivery_id,
+        receipt_id=receipt_id,
+        channel=channel.value,
+        provider=provider,
+        recipient=recipient,
+        state=DeliveryState.QUEUED.value,
+        attempts=0,
+        next_attempt_at=now,
+        idempotency_key=f"rd-{delivery_id}",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def claim_due(
+    session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int, skip_locked: bool
+) -> list[ClaimedDelivery]:
+    """Take up to `limit` due deliveries (queued, unknown, or sending with an expired lease)."""
+    due = (
+        select(DeliveryRow.id)
+        .where(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now)
+        .order_by(DeliveryRow.next_attempt_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(ids))
+        .values(
+            state=DeliveryState.SENDING.value,
+            attempts=DeliveryRow.attempts + 1,
+            lease_owner=owner,
+            next_attempt_at=now + lease,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(DeliveryRow, ReceiptRow, SaleRow.sale_id)
+        .join(ReceiptRow, ReceiptRow.id == DeliveryRow.receipt_id)
+        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
+        .where(DeliveryRow.id.in_(ids))
+        .execution_options(populate_existing=True)
+    ).all()
+    return [
+        ClaimedDelivery(
+            id=d.id,
+            receipt_id=d.receipt_id,
+            sale_id=sale_id,
+            channel=Channel(d.channel),
+            provider=d.provider,
+            recipient=d.recipient,
+            attempt=d.attempts,
+            idempotency_key=d.idempotency_key,
+            created_at=d.created_at,
+            subject=r.subject,
+            html=r.html,
+            text=r.text,
+            sms_body=r.sms_body,
+        )
+        for d, r, sale_id in rows
+    ]
+
+
+def settle(session: Session, settlements: Iterable[Settlement]) -> list[Settlement]:
+    """Record each attempt and move its delivery on; return the settlements that still held their claim."""
+    landed: list[Settlement] = []
+    for s in settlements:
+        session.add(
+            AttemptRow(
+                delivery_id=s.delivery_id,
+                number=s.attempt,
+                provider=s.provider,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+                outcome=s.outcome,
+                status_code=s.status_code,
+                provider_message_id=s.provider_message_id,
+                raw_status=s.raw_status,
+                error=s.error,
+            )
+        )
+        values: dict[str, object] = {
+            "state": s.new_state.value,
+            "updated_at": s.finished_at,
+            "lease_owner": None,
+            "last_error": s.error,
+            "reason": s.reason,
+        }
+        if s.next_attempt_at is not None:
+            values["next_attempt_at"] = s.next_attempt_at
+        if s.provider_message_id:
+            values["provider_message_id"] = s.provider_message_id
+        result = session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == s.delivery_id,
+                DeliveryRow.attempts == s.attempt,
+                DeliveryRow.state == DeliveryState.SENDING.value,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            landed.append(s)
+    return landed
+
+
+def requeue(session: Session, delivery_ids: Sequence[str], *, now: datetime, states: Sequence[DeliveryState]) -> int:
+    """Put deliveries in any of `states` back in the queue, due now; return how many moved."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(delivery_ids), DeliveryRow.state.in_([s.value for s in states]))
+        .values(state=DeliveryState.QUEUED.value, next_attempt_at=now, updated_at=now, reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def ids_in_states(session: Session, states: Sequence[DeliveryState], limit: int = 100_000) -> list[str]:
+    query = select(DeliveryRow.id).where(DeliveryRow.state.in_([s.value for s in states])).limit(limit)
+    return list(session.scalars(query))
+
+
+def status(session: Session, *, now: datetime) -> QueueStatus:
+    counts = dict(
+        session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).tuples().all()
+    )
+    due = session.scalar(
+        select(func.count()).where(and_(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now))
+    )
+    oldest = session.scalar(select(func.min(DeliveryRow.created_at)).where(DeliveryRow.state.in_(_ACTIVE)))
+    if oldest is not None and oldest.tzinfo is None:  # aggregate results bypass the column type on SQLite
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
+    return QueueStatus(by_state={str(k): int(v) for k, v in counts.items()}, due_now=int(due or 0), oldest_pending_at=oldest)
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest active delivery falls due, or None when nothing is pending."""
+    row = session.scalars(
+        select(DeliveryRow).where(DeliveryRow.state.in_(_ACTIVE)).order_by(DeliveryRow.next_attempt_at).limit(1)
+    ).first()
+    return row.next_attempt_at if row is not None else None
+
+
+def to_record(row: DeliveryRow) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        receipt_id=row.receipt_id,
+        channel=Channel(row.channel),
+        provider=row.provider,
+        recipient=row.recipient,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        provider_message_id=row.provider_message_id,
+        last_error=row.last_error,
+        reason=row.reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, tuple[AttemptRecord, ...]]:
+    found: dict[str, list[AttemptRecord]] = {d: [] for d in delivery_ids}
+    query = select(AttemptRow).where(AttemptRow.delivery_id.in_(delivery_ids)).order_by(AttemptRow.id)
+    for a in session.scalars(query):
+        found[a.delivery_id].append(
+            AttemptRecord(
+                a.number, a.provider, a.started_at, a.finished_at, a.outcome, a.status_code,
+                a.provider_message_id, a.raw_status, a.error,
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}

@@ -1,0 +1,1 @@
+"""Small infrastructure pieces shared by several faces; they import nothing else of `app`."""

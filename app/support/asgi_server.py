@@ -1,0 +1,89 @@
+"""Serving an ASGI app with uvicorn inside the caller's running event loop.
+
+The local API and the provider sandbox both run this way, so one asyncio loop (shared with Qt
+through qasync in the kiosk) carries the UI, the dispatcher and the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+STARTUP_TIMEOUT_S = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves process signal handlers to its owner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@dataclass
+class RunningServer:
+    """An ASGI app served on a socket by a task of the current event loop."""
+
+    url: str
+    port: int
+    app: ASGIApp
+    server: uvicorn.Server = field(repr=False)
+    task: asyncio.Task[None] = field(repr=False)
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish, and wait for the server task."""
+        self.server.should_exit = True
+        await self.task
+
+    async def __aenter__(self) -> RunningServer:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def start_asgi_server(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, name: str = "asgi") -> RunningServer:
+    """Serve `app` on host:port (0 picks a free port) and return once it accepts connections."""
+    sock = _bind(host, port)
+    bound_port: int = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, host=host, port=bound_port, log_level="warning", access_log=False, http="httptools",
+        lifespan="off", proxy_headers=False, timeout_graceful_shutdown=5,
+    )
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{name}-{host}:{bound_port}")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if task.done():
+            sock.close()
+            task.result()  # re-raise the startup failure
+            raise RuntimeError(f"{name} server exited during startup")
+        if loop.time() > deadline:
+            server.should_exit = True
+            await task
+            raise TimeoutError(f"{name} server did not start in time")
+        await asyncio.sleep(0.005)
+    display_host = f"[{host}]" if ":" in host else host
+    return RunningServer(f"http://{display_host}:{bound_port}", bound_port, app, server, task)

@@ -1,0 +1,1 @@
+"""Triggers: one module per source, translating its payloads into domain `TriggerEvent`s."""

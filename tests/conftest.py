@@ -1,0 +1,87 @@
+"""Shared fixtures: real SQLite files, the real sandbox over loopback, sale payloads."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.config.settings import Settings
+from app.domain.channels import Channel
+from app.domain.delivery import ACTIVE
+from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.sandbox.pos import STORE_TZ, make_sale
+from app.sandbox.server import RunningSandbox, start_sandbox
+from app.storage import schema
+from app.storage.database import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'receiptdesk.db'}")
+    schema.upgrade(database.write_engine)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def sale_payload() -> Callable[..., dict[str, Any]]:
+    """`sale_payload(sale_id, **overrides)`: a consistent sale; `seed` picks a different basket."""
+
+    def make(sale_id: str = "S-1001", *, seed: int = 1, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("when", datetime(2026, 11, 28, 10, 15, tzinfo=STORE_TZ))
+        return make_sale(random.Random(seed), sale_id=sale_id, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[RunningSandbox]:
+    running = await start_sandbox()
+    yield running
+    await running.stop()
+
+
+def fast_settings(sandbox_url: str, **dispatch: Any) -> Settings:
+    base = sandbox_settings(Settings(), sandbox_url)
+    options = {"base_delay_seconds": 0.05, "max_delay_seconds": 0.2, **dispatch}
+    return base.model_copy(update={"dispatch": base.dispatch.model_copy(update=options)})
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Runtime]:
+    rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=SANDBOX_SECRETS)
+    yield rt
+    await rt.close()
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> None:
+    """Poll an async or plain predicate until it is truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+async def drained(rt: Runtime) -> bool:
+    status = await rt.receipts.queue_status()
+    return not any(n for s, n in status.by_state.items() if s in {a.value for a in ACTIVE})
+
+
+EMAIL_ONLY = {"email": "ana.garcia@example.com", "channels": [Channel.EMAIL.value], "name": "Ana Garcia"}
+LEASE = timedelta(seconds=60)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.channels import Channel
+from app.domain.errors import SaleConflict
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.domain.receipt import StoreProfile
+from app.rendering.receipts import ReceiptRenderer
+from app.services.bus import EventBus, ReceiptCreated
+from app.services.checkout import CheckoutService
+from app.storage.database import Database
+from app.storage.models import ConsentRow, ContactRow, CustomerRow, DeliveryRow, ReceiptRow
+
+Payload = Callable[..., dict[str, Any]]
+ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
+
+
+@pytest.fixture
+def checkout(db: Database) -> CheckoutService:
+    return CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, EventBus())
+
+
+def event(payload: dict[str, Any], event_id: str = "evt-1", source: str = "pos-api") -> TriggerEvent:
+    return TriggerEvent(source, event_id, parse_sale(payload), datetime.now(UTC))
+
+
+async def count(db: Database, model: Any) -> int:
+    return int(await db.read(lambda s: s.scalar(select(func.count()).select_from(model))))
+
+
+async def test_a_sale_becomes_one_receipt_and_one_delivery_per_channel(checkout: CheckoutService, db: Database,
+                                                                       sale_payload: Payload) -> None:
+    payload = sale_payload(with_customer=True)
+    payload["customer"].update(email="ana@example.com", phone="(217) 555-0142", channels=["email", "sms"])
+    result = await checkout.accept(event(payload))
+    assert not result.duplicate and result.receipt_id
+    assert {d.channel for d in result.deliveries} == {Channel.EMAIL, Channel.SMS}
+    assert {d.masked_recipient for d in result.deliveries} == {"a***@example.com", "(***) ***-0142"}
+    recipients = await db.read(lambda s: sorted(s.scalars(select(DeliveryRow.recipient)).all()))
+    assert recipients == ["+12175550142", "ana@example.com"]
+    consent = await db.read(lambda s: s.scalars(select(ConsentRow)).one())
+    assert consent.channel == "sms" and consent.text_shown and consent.source == "pos-api"
+
+
+async def test_the_same_event_twice_gives_one_receipt(checkout: CheckoutService, db: Database,
+                                                      sale_payload: Payload) -> None:
+    first = await checkout.accept(event(sale_payload()))
+    again = await checkout.accept(event(sale_payload()))
+    other_source = await checkout.accept(event(sale_payload(), event_id="evt-2", source="shopify"))
+    assert again.duplicate and other_source.duplicate
+    assert first.receipt_id == again.receipt_id == other_source.receipt_id
+    assert await count(db, ReceiptRow) == 1
+
+
+async def test_the_same_sale_id_with_other_content_is_a_conflict(checkout: CheckoutService, db: Database,
+                                                                 sale_payload: Payload) -> None:
+    await checkout.accept(event(sale_payload()))
+    with pytest.raises(SaleConflict):
+        await checkout.accept(event(sale_payload(seed=99), event_id="evt-2"))
+    assert await count(db, ReceiptRow) == 1
+
+
+async def test_concurrent_duplicates_are_not_doubled(checkout: CheckoutService, db: Database,
+                                                     sale_payload: Payload) -> None:
+    import asyncio
+
+    results = await asyncio.gather(*(checkout.accept(event(sale_payload(), event_id=f"e{i}")) for i in range(5)))
+    assert len({r.receipt_id for r in results}) == 1
+    assert sum(not r.duplicate for r in results) == 1
+
+
+async def test_a_returning_customer_with_auto_send_needs_no_choice(db: Database, sale_payload: Payload) -> None:
+    from app.storage import customers
+
+    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, EventBus())
+    first = sale_payload("S-1", with_customer=True)
+    first["customer"] = {"loyalty_id": "LM12345678", "email": "ana@example.com", "channels": ["email"]}
+    await checkout.accept(event(first))
+    customer_id = await db.read(lambda s: s.scalars(select(CustomerRow.id)).one())
+    await db.write(lambda s: customers.set_preferences(s, customer_id, (Channel.EMAIL,), auto_send=True,
+                                                       now=datetime.now(UTC)))
+    second = sale_payload("S-2", seed=5)
+    second["customer"] = {"loyalty_id": "LM12345678"}
+    result = await checkout.accept(event(second, event_id="evt-2"))
+    assert [(d.channel, d.masked_recipient) for d in result.deliveries] == [(Channel.EMAIL, "a***@example.com")]
+    assert await count(db, CustomerRow) == 1 and await count(db, ContactRow) == 1
+
+
+async def test_without_a_choice_or_preference_nothing_is_queued(checkout: CheckoutService, db: Database,
+                                                                sale_payload: Payload) -> None:
+    payload = sale_payload(with_customer=False)
+    bus_events: list[ReceiptCreated] = []
+    checkout._bus.subscribe(ReceiptCreated, bus_events.append)
+    result = await checkout.accept(event(payload))
+    assert result.deliveries == () and await count(db, DeliveryRow) == 0
+    assert [e.receipt_id for e in bus_events] == [result.receipt_id]
+
+
+async def test_a_bad_contact_is_dropped_with_a_warning_and_the_sale_kept(checkout: CheckoutService, db: Database,
+                                                                         sale_payload: Payload) -> None:
+    payload = sale_payload(with_customer=True)
+    payload["customer"] = {"email": "not-an-email", "channels": ["email"]}
+    result = await checkout.accept(event(payload))
+    assert result.deliveries == ()
+    assert any("customer.email" in w for w in result.warnings)
+    assert await count(db, ReceiptRow) == 1
