@@ -99,17 +99,19 @@ class CheckoutService:
     def _checkout(self, session: Session, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
         now = self._clock()
         sale = event.sale
-        seen = sales.seen_event(session, event.source, event.event_id)
-        if seen is not None and seen.receipt_id is not None:
-            return CheckoutResult(seen.receipt_id, sale.sale_id, duplicate=True)
         payload = sales.canonical_json(sale)
         existing = sales.find_sale(session, sale.store_id, sale.sale_id)
+        if existing is not None and existing.payload_hash != sales.payload_hash(payload):
+            raise SaleConflict(
+                f"Sale {sale.sale_id} of store {sale.store_id} is already recorded with different content; "
+                "send a correction as a new sale id."
+            )
+        seen = sales.seen_event(session, event.source, event.event_id)
+        if seen is not None and seen.receipt_id is not None:
+            if existing is None:
+                raise SaleConflict(f"Event {event.event_id} from {event.source} was already used for another sale.")
+            return CheckoutResult(seen.receipt_id, sale.sale_id, duplicate=True)
         if existing is not None:
-            if existing.payload_hash != sales.payload_hash(payload):
-                raise SaleConflict(
-                    f"Sale {sale.sale_id} of store {sale.store_id} is already recorded with different content; "
-                    "send a correction as a new sale id."
-                )
             receipt = sales.latest_receipt_for_sale(session, existing.id)
             assert receipt is not None  # a sale is never stored without its receipt
             sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt.id, now=now)

@@ -160,7 +160,7 @@ def ids_in_states(session: Session, states: Sequence[DeliveryState], limit: int 
 
 def status(session: Session, *, now: datetime) -> QueueStatus:
     counts = dict(
-        session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).tuples().all()
+        session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).all()
     )
     due = session.scalar(
         select(func.count()).where(and_(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now))
