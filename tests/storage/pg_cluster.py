@@ -1,0 +1,61 @@
+"""A private PostgreSQL cluster in a temporary folder, for tests about PostgreSQL."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def find_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unavailable_reason() -> str | None:
+    if not (find_bin("initdb") and find_bin("pg_ctl")):
+        return "PostgreSQL server binaries (initdb, pg_ctl) not found; `make test` installs them as root"
+    if os.geteuid() == 0 and not shutil.which("runuser"):
+        return "running as root without runuser, and initdb refuses root"
+    return None
+
+
+@contextmanager
+def private_cluster() -> Iterator[str]:
+    """Start a throw-away cluster; yield a SQLAlchemy URL for it; stop and delete it afterwards."""
+    initdb, pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
+    assert initdb and pg_ctl
+    root = Path(tempfile.mkdtemp(prefix="receiptdesk-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb will not run as root: run the cluster as the postgres user
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
+                   check=True, capture_output=True)
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off"
+    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

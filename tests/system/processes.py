@@ -1,0 +1,78 @@
+"""Running `receiptdesk` commands as real processes for system tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.sandbox import credentials
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment of a headless deployment pointed at the sandbox's credentials."""
+    return {
+        **os.environ,
+        "RECEIPTDESK_TWILIO_AUTH_TOKEN": credentials.TWILIO_AUTH_TOKEN,
+        "RECEIPTDESK_SENDGRID_API_KEY": credentials.SENDGRID_API_KEY,
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def start(*args: str, marker: str = "http://", timeout: float = 30.0) -> tuple[subprocess.Popen[str], str]:
+    """Start `python -m app ARGS`; return the process and the URL it printed when ready."""
+    proc = subprocess.Popen([sys.executable, "-m", "app", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT, env=env())
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if marker in line:
+            url = next(word for word in line.split() if word.startswith("http://"))
+            return proc, url
+        if not line and proc.poll() is not None:
+            raise AssertionError(f"process exited: {proc.stderr.read() if proc.stderr else ''}")
+    proc.kill()
+    raise AssertionError("process did not start in time")
+
+
+def run(*args: str, data_dir: Path | None = None, config: Path | None = None, stdin: str | None = None,
+        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = [*(("--config", str(config)) if config else ()), *(("--data-dir", str(data_dir)) if data_dir else ())]
+    return subprocess.run([sys.executable, "-m", "app", *prefix, *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env(**(extra_env or {})), input=stdin, timeout=120)
+
+
+def settings_file(path: Path, sandbox_url: str, *, lease_seconds: int = 5) -> Path:
+    path.write_text(f"""
+[store]
+name = "Test Market"
+
+[api]
+port = 0
+
+[dispatch]
+lease_seconds = {lease_seconds}
+base_delay_seconds = 0.1
+max_delay_seconds = 0.5
+concurrency = 8
+
+[routing]
+email = "sendgrid"
+sms = "twilio"
+
+[providers.twilio]
+account_sid = "{credentials.TWILIO_ACCOUNT_SID}"
+from_number = "{credentials.TWILIO_FROM}"
+base_url = "{sandbox_url}"
+
+[providers.sendgrid]
+from_email = "{credentials.SENDGRID_FROM}"
+base_url = "{sandbox_url}"
+""", encoding="utf-8")
+    return path

@@ -1,0 +1,85 @@
+"""The command line as an installer or manager uses it: clear one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import httpx
+
+from app.sandbox.pos import make_sale
+from tests.system import processes
+
+
+def test_schema_sale_prints_the_json_schema() -> None:
+    result = processes.run("schema", "sale")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Sale" and "items" in schema["properties"]
+
+
+def test_a_broken_settings_file_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[store\nname = 1", encoding="utf-8")
+    result = processes.run("queue", "status", config=bad, data_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("receiptdesk: ") and "not valid TOML" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_secret_in_the_settings_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text('[providers.sendgrid]\nfrom_email = "a@b.example"\napi_key = "SG.leaked"\n', encoding="utf-8")
+    result = processes.run("queue", "status", config=config, data_dir=tmp_path)
+    assert result.returncode == 1 and "receiptdesk secrets set sendgrid api_key" in result.stderr
+    assert "SG.leaked" not in result.stderr
+
+
+def test_no_usable_keyring_is_explained(tmp_path: Path) -> None:
+    fail = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    check = processes.run("secrets", "check", extra_env=fail)
+    assert check.returncode == 1 and "Secret Service" in check.stderr and "RECEIPTDESK_" in check.stderr
+    stored = processes.run("secrets", "set", "twilio", "auth_token", stdin="s3cret\n", extra_env=fail)
+    assert stored.returncode == 1 and "s3cret" not in stored.stderr + stored.stdout
+
+
+def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -> None:
+    sandbox, sandbox_url = processes.start("sandbox", "--port", "0")
+    config = processes.settings_file(tmp_path / "rd.toml", sandbox_url)
+    data = tmp_path / "data"
+    server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+    try:
+        sale = make_sale(random.Random(3), sale_id="C-77", with_customer=False)
+        sale["tenders"] = [dict(sale["tenders"][0], type="card", card_brand="Visa", last4="4242",
+                                amount=sale["total"], change_due="0.00")]
+        sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
+        receipt_id = httpx.post(f"{api}/v1/sales", json=sale).json()["receipt_id"]
+        for _ in range(100):
+            if httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0:
+                break
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(10)
+    try:
+        listing = processes.run("receipts", "list", "--query", "4242", config=config, data_dir=data)
+        assert listing.returncode == 0 and "C-77" in listing.stdout and "a***@example.com" in listing.stdout
+        assert "ana@example.com" not in listing.stdout
+        shown = processes.run("receipts", "show", receipt_id, config=config, data_dir=data)
+        assert "sent" in shown.stdout and "#1" in shown.stdout
+        sms = processes.run("receipts", "show", receipt_id, "--as", "text", config=config, data_dir=data)
+        assert "4242" in sms.stdout
+        resent = processes.run("receipts", "resend", receipt_id, "--channel", "sms", "--to", "(217) 555-0199",
+                               "--reason", "customer asked", config=config, data_dir=data)
+        assert resent.returncode == 0, resent.stderr
+        status = processes.run("queue", "status", config=config, data_dir=data)
+        assert "queued 1" in status.stdout and "sent 1" in status.stdout
+        missing = processes.run("receipts", "show", "nope", config=config, data_dir=data)
+        assert missing.returncode == 1 and missing.stderr.strip() == "receiptdesk: There is no receipt nope."
+        verify = processes.run("audit", "verify", config=config, data_dir=data)
+        assert verify.returncode == 0 and "2 entries" in verify.stdout
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
