@@ -13,7 +13,6 @@ import contextlib
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ import httpx
 from app.config.settings import Settings
 from app.domain.delivery import ACTIVE
 from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.sandbox import credentials as sandbox_credentials
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.server.api import create_api
@@ -38,9 +38,10 @@ class DemoOptions:
     sales: int = 2000
     paced_sales: int = 200
     paced_rate: float = 20.0
-    concurrency: int = 32
+    concurrency: int = 8
     sandbox_process: bool = True
     seed: int = 7
+    ceiling_requests: int = 1000
     data_dir: Path | None = None
 
 
@@ -49,12 +50,16 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
         return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
     ordered = sorted(samples)
     q = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
-    return {"p50_ms": round(q[49] * 1000, 2), "p95_ms": round(q[94] * 1000, 2),
-            "p99_ms": round(q[98] * 1000, 2), "max_ms": round(ordered[-1] * 1000, 2)}
+    return {
+        "p50_ms": round(q[49] * 1000, 2),
+        "p95_ms": round(q[94] * 1000, 2),
+        "p99_ms": round(q[98] * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
 
 
 @contextlib.asynccontextmanager
-async def _sandbox(in_process: bool) -> AsyncIterator[tuple[str, subprocess.Popen[str] | None]]:
+async def _sandbox(in_process: bool) -> AsyncIterator[tuple[str, asyncio.subprocess.Process | None]]:
     """A provider sandbox on loopback: a child process (like a remote provider), or in this loop."""
     if in_process:
         running = await start_sandbox()
@@ -63,18 +68,18 @@ async def _sandbox(in_process: bool) -> AsyncIterator[tuple[str, subprocess.Pope
         finally:
             await running.stop()
         return
-    child = subprocess.Popen(
-        [sys.executable, "-m", "app", "sandbox", "--port", "0"], stdout=subprocess.PIPE, text=True
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "sandbox", "--port", "0", stdout=asyncio.subprocess.PIPE
     )
     try:
         assert child.stdout is not None
-        line = await asyncio.to_thread(child.stdout.readline)
+        line = (await asyncio.wait_for(child.stdout.readline(), 30)).decode()
         if "http://" not in line:
             raise RuntimeError("the sandbox process did not start")
         yield line.strip().rsplit(" ", 1)[-1], child
     finally:
         child.terminate()
-        await asyncio.to_thread(child.wait, 10)
+        await asyncio.wait_for(child.wait(), 10)
 
 
 class _Pos:
@@ -122,8 +127,30 @@ class _Pos:
         return latencies
 
 
-async def _wait_drained(runtime: Runtime, timeout: float) -> None:
-    deadline = time.perf_counter() + timeout
+async def _plain_loop_ceiling(client: httpx.AsyncClient, sandbox_url: str, requests: int) -> float:
+    """Requests/s of a bare httpx loop posting SMS to the same sandbox: the ceiling to compare with."""
+    if requests <= 0:
+        return 0.0
+    url = f"{sandbox_url}/2010-04-01/Accounts/{sandbox_credentials.TWILIO_ACCOUNT_SID}/Messages.json"
+    auth = (sandbox_credentials.TWILIO_ACCOUNT_SID, sandbox_credentials.TWILIO_AUTH_TOKEN)
+    form = {"To": "+12175550100", "From": sandbox_credentials.TWILIO_FROM, "Body": "calibration"}
+    remaining = requests
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            (await client.post(url, data=form, auth=auth)).raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(16)))
+    elapsed = time.perf_counter() - started
+    (await client.delete(f"{sandbox_url}/_sandbox/messages")).raise_for_status()
+    return round(requests / elapsed, 1)
+
+
+async def _wait_drained(runtime: Runtime, limit_s: float) -> None:
+    deadline = time.perf_counter() + limit_s
     active = {s.value for s in ACTIVE}
     while time.perf_counter() < deadline:
         status = await runtime.receipts.queue_status()
@@ -142,12 +169,16 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
             settings = sandbox_settings(Settings(), sandbox_url)
             runtime = build_runtime(settings, data=data, secrets=SANDBOX_SECRETS)
             api = await start_asgi_server(
-                create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes),
+                create_api(
+                    runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes
+                ),
                 name="api",
             )
             try:
-                async with httpx.AsyncClient(base_url=api.url, timeout=30,
-                                             limits=httpx.Limits(max_connections=options.concurrency)) as client:
+                async with httpx.AsyncClient(
+                    base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=options.concurrency)
+                ) as client:
+                    ceiling = await _plain_loop_ceiling(client, sandbox_url, options.ceiling_requests)
                     pos = _Pos(client, rng)
                     paced_n = min(options.paced_sales, options.sales)
                     runtime.start_dispatching()
@@ -165,30 +196,38 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     runtime.start_dispatching()
                     await _wait_drained(runtime, 600)
                     drain_s = time.perf_counter() - t1
-                status = await runtime.receipts.queue_status()
-                receipts_created = await runtime.receipts.count()
-                sandbox_count = httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"]
+                    status = await runtime.receipts.queue_status()
+                    receipts_created = await runtime.receipts.count()
+                    sandbox_count = (await client.get(f"{sandbox_url}/_sandbox/messages?limit=1")).json()["count"]
             finally:
                 await api.stop()
                 await runtime.close()
             child_rss = _child_rss_mb(child)
     return {
         "sales": options.sales,
+        "plain_httpx_loop_req_per_s": ceiling,
         "receipts_created": receipts_created,
         "deliveries_by_state": status.by_state,
         "messages_at_sandbox": sandbox_count,
         "pos_errors": pos.errors[:5],
         "paced": {"sales": paced_n, "rate_per_s": options.paced_rate, **_percentiles(paced)},
-        "burst": {"sales": burst_n, "concurrency": options.concurrency,
-                  "sales_per_s": round(burst_n / burst_s, 1) if burst_s else None, **_percentiles(burst)},
-        "drain": {"deliveries": backlog, "seconds": round(drain_s, 3),
-                  "deliveries_per_s": round(backlog / drain_s, 1) if drain_s else None},
+        "burst": {
+            "sales": burst_n,
+            "concurrency": options.concurrency,
+            "sales_per_s": round(burst_n / burst_s, 1) if burst_s else None,
+            **_percentiles(burst),
+        },
+        "drain": {
+            "deliveries": backlog,
+            "seconds": round(drain_s, 3),
+            "deliveries_per_s": round(backlog / drain_s, 1) if drain_s else None,
+        },
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "sandbox_process_rss_mb": child_rss,
     }
 
 
-def _child_rss_mb(child: subprocess.Popen[str] | None) -> float | None:
+def _child_rss_mb(child: asyncio.subprocess.Process | None) -> float | None:
     if child is None:
         return None
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -198,7 +237,8 @@ def _child_rss_mb(child: subprocess.Popen[str] | None) -> float | None:
 def format_report(figures: dict[str, Any]) -> str:
     p, b, d = figures["paced"], figures["burst"], figures["drain"]
     lines = [
-        f"Sales posted:        {figures['sales']}",
+        f"Sales posted:        {figures['sales']}  (receipts created {figures['receipts_created']})",
+        f"Plain httpx loop to the sandbox: {figures['plain_httpx_loop_req_per_s']} requests/s (this machine's ceiling)",
         f"Deliveries by state: {', '.join(f'{k} {v}' for k, v in sorted(figures['deliveries_by_state'].items()))}",
         f"Messages at sandbox: {figures['messages_at_sandbox']}",
         f"Paced {p['sales']} sales at {p['rate_per_s']}/s: sale-to-accepted p50 {p['p50_ms']} ms, "

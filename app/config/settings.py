@@ -44,7 +44,7 @@ class ApiSettings(_Section):
 
 
 class DispatchSettings(_Section):
-    concurrency: Annotated[int, Field(ge=1, le=1024)] = 64
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = 16
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 10
     max_age_hours: Annotated[float, Field(gt=0)] = 48
     lease_seconds: Annotated[float, Field(ge=5)] = 60

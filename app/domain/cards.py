@@ -61,9 +61,10 @@ def find_card_numbers(payload: Any, path: str = "") -> Iterator[str]:
     elif isinstance(payload, list):
         for index, value in enumerate(payload):
             yield from find_card_numbers(value, f"{path}.{index}" if path else str(index))
-    elif isinstance(payload, str | int | float) and not isinstance(payload, bool):
-        if contains_card_number(str(payload)):
-            yield path or "(body)"
+    elif (
+        isinstance(payload, str | int | float) and not isinstance(payload, bool) and contains_card_number(str(payload))
+    ):
+        yield path or "(body)"
 
 
 def mask_card(brand: str | None, last4: str | None) -> str:

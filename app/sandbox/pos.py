@@ -101,9 +101,7 @@ def make_sale(
     discounts: list[dict[str, Any]] = []
     coupons: list[dict[str, Any]] = []
     items_total = sum((Decimal(line["line_total"]) for line in lines), Decimal("0"))
-    line_discounts = sum(
-        (Decimal(d["amount"]) for line in lines for d in line.get("discounts", [])), Decimal("0")
-    )
+    line_discounts = sum((Decimal(d["amount"]) for line in lines for d in line.get("discounts", [])), Decimal("0"))
     if items_total - line_discounts > Decimal("50") and rng.random() < 0.5:
         discounts.append({"description": "$5 off $50 or more", "amount": "5.00", "promotion_code": "SAVE5"})
     if items_total - line_discounts > Decimal("20") and rng.random() < 0.3:
@@ -119,7 +117,11 @@ def make_sale(
         ),
         Decimal("0"),
     )
-    taxes = [{"name": "IL sales tax", "rate": str(STATE_TAX), "amount": str(_money(taxable_base * STATE_TAX))}] if taxable_base else []
+    taxes = (
+        [{"name": "IL sales tax", "rate": str(STATE_TAX), "amount": str(_money(taxable_base * STATE_TAX))}]
+        if taxable_base
+        else []
+    )
     tax_total = sum((Decimal(t["amount"]) for t in taxes), Decimal("0"))
     deposits = sum((Decimal(line.get("bottle_deposit", "0")) for line in lines), Decimal("0"))
     total = subtotal + tax_total + deposits

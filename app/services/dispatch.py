@@ -9,6 +9,7 @@ lease runs out, and are sent again with the same idempotency key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -65,10 +66,17 @@ def build_message(claim: ClaimedDelivery) -> OutboundMessage:
     """The normalised message for one claimed delivery."""
     meta = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
     if claim.channel is Channel.SMS:
-        return OutboundMessage(Channel.SMS, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta)
+        return OutboundMessage(
+            Channel.SMS, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta
+        )
     return OutboundMessage(
-        claim.channel, claim.recipient, claim.idempotency_key,
-        subject=claim.subject, html=claim.html, text=claim.text, metadata=meta,
+        claim.channel,
+        claim.recipient,
+        claim.idempotency_key,
+        subject=claim.subject,
+        html=claim.html,
+        text=claim.text,
+        metadata=meta,
     )
 
 
@@ -95,9 +103,9 @@ class Dispatcher:
         self._adapters = dict(adapters)
         self._bus = bus
         self._policy = policy or RetryPolicy()
-        self._limiter = RateLimiter(rates if rates is not None else {
-            pid: a.capabilities.rate_per_sec for pid, a in self._adapters.items()
-        })
+        self._limiter = RateLimiter(
+            rates if rates is not None else {pid: a.capabilities.rate_per_sec for pid, a in self._adapters.items()}
+        )
         self._concurrency = concurrency
         self._claim_batch = claim_batch
         self._lease = lease
@@ -108,8 +116,12 @@ class Dispatcher:
         self._skip_locked = db.dialect == "postgresql"
         self._wake = asyncio.Event()
         self._slot_free = asyncio.Event()
+        self._sending = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._settler_task: asyncio.Task[None] | None = None
+        self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
+        self._settle_ready = asyncio.Event()
         self._stopping = False
         self.stats = DispatchStats()
         self._unsubscribe: Callable[[], None] | None = None
@@ -125,6 +137,8 @@ class Dispatcher:
             self._unsubscribe = self._bus.subscribe(DeliveriesQueued, lambda _e: self.wake())
             self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
             self._loop_task.add_done_callback(_log_failure)
+            self._settler_task = asyncio.create_task(self._settle_loop(), name="dispatcher-settlements")
+            self._settler_task.add_done_callback(_log_failure)
 
     def wake(self) -> None:
         """Look for due work now rather than at the next poll."""
@@ -143,65 +157,117 @@ class Dispatcher:
             self._loop_task = None
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._settler_task is not None:
+            self._settle_ready.set()
+            await self._settler_task
+            self._settler_task = None
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
-            slots = self._concurrency - len(self._tasks)
+            slots = self._concurrency - self._sending
             if slots <= 0:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
             self._wake.clear()
-            now = self._clock()
             try:
-                claimed = await self._db.write(lambda s: outbox.claim_due(
-                    s, owner=self.owner, now=now, lease=self._lease,
-                    limit=min(slots, self._claim_batch), skip_locked=self._skip_locked,
-                ))
+                claimed = await self._claim(min(slots, self._claim_batch))
             except Exception:
                 log.exception("claiming deliveries failed; trying again shortly")
                 await asyncio.sleep(self._idle_poll)
                 continue
+            self._sending += len(claimed)
             for claim in claimed:
                 task = asyncio.create_task(self._deliver(claim), name=f"deliver-{claim.id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
             self.stats.in_flight = len(self._tasks)
             if not claimed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
-                except TimeoutError:
-                    pass
+
+    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        now = self._clock()
+        return await self._db.write(
+            lambda s: outbox.claim_due(
+                s, owner=self.owner, now=now, lease=self._lease, limit=limit, skip_locked=self._skip_locked
+            )
+        )
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self.stats.in_flight = len(self._tasks)
-        self._slot_free.set()
         _log_failure(task)
 
     async def _deliver(self, claim: ClaimedDelivery) -> None:
-        settlement = await self._attempt(claim)
-        landed = await self._db.write(lambda s: outbox.settle(s, [settlement]))
-        if landed:
-            self._bus.publish(DeliveryChanged(
-                claim.id, claim.receipt_id, claim.channel, claim.provider, settlement.new_state, settlement.error
-            ))
+        try:
+            settlement = await self._attempt(claim)
+        finally:
+            # The send slot frees as soon as the provider answered; settlements are written in batches.
+            self._sending -= 1
+            self._slot_free.set()
+        self._settled.append((claim, settlement))
+        self._settle_ready.set()
+
+    async def _settle_loop(self) -> None:
+        """Write every settled attempt back to the outbox, many per transaction."""
+        while True:
+            await self._settle_ready.wait()
+            self._settle_ready.clear()
+            batch, self._settled = self._settled, []
+            if batch:
+                await self._write_settlements(batch)
+            elif self._stopping and not self._tasks:
+                return
+
+    async def _write_settlements(self, batch: list[tuple[ClaimedDelivery, Settlement]]) -> None:
+        try:
+            landed = await self._db.write(lambda s: outbox.settle(s, [settlement for _, settlement in batch]))
+        except Exception:  # the rows stay `sending`; their lease runs out and they are tried again
+            log.exception("recording %d delivery outcomes failed", len(batch))
+            return
+        landed_ids = {settlement.delivery_id for settlement in landed}
+        for claim, settlement in batch:
+            if claim.id in landed_ids:
+                self._bus.publish(
+                    DeliveryChanged(
+                        claim.id,
+                        claim.receipt_id,
+                        claim.channel,
+                        claim.provider,
+                        settlement.new_state,
+                        settlement.error,
+                    )
+                )
 
     async def _attempt(self, claim: ClaimedDelivery) -> Settlement:
         started = self._clock()
         stats = self.stats.provider(claim.provider)
         adapter = self._adapters.get(claim.provider)
         if adapter is None:
-            return self._settle(claim, started, "permanent", DeliveryState.FAILED,
-                                error=f"Provider {claim.provider!r} is not configured.", reason="provider not configured")
+            return self._settle(
+                claim,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                error=f"Provider {claim.provider!r} is not configured.",
+                reason="provider not configured",
+            )
         await self._limiter.acquire(claim.provider)
         try:
             result = await adapter.send(build_message(claim))
         except PermanentProviderError as exc:
             stats.failed += 1
             stats.last_error, stats.last_error_at = exc.message, self._clock()
-            return self._settle(claim, started, "permanent", DeliveryState.FAILED, error=exc.message,
-                                status_code=exc.status_code, reason="refused by provider")
+            return self._settle(
+                claim,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                error=exc.message,
+                status_code=exc.status_code,
+                reason="refused by provider",
+            )
         except TransientProviderError as exc:
             stats.transient += 1
             stats.last_error, stats.last_error_at = exc.message, self._clock()
@@ -217,14 +283,26 @@ class Dispatcher:
 
     def _accepted(self, claim: ClaimedDelivery, started: datetime, result: SendResult) -> Settlement:
         if result.status is SendStatus.REJECTED:
-            return self._settle(claim, started, "permanent", DeliveryState.FAILED, result=result,
-                                error=result.detail or "recipient refused", reason="refused by provider")
+            return self._settle(
+                claim,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                result=result,
+                error=result.detail or "recipient refused",
+                reason="refused by provider",
+            )
         state = DeliveryState.DELIVERED if result.status is SendStatus.DELIVERED else DeliveryState.SENT
         return self._settle(claim, started, "sent", state, result=result)
 
     def _retry_or_give_up(
-        self, claim: ClaimedDelivery, started: datetime, error: str, status: int | None,
-        retry_after: float | None, ambiguous: bool,
+        self,
+        claim: ClaimedDelivery,
+        started: datetime,
+        error: str,
+        status: int | None,
+        retry_after: float | None,
+        ambiguous: bool,
     ) -> Settlement:
         now = self._clock()
         decision = self._policy.decide(
@@ -232,22 +310,47 @@ class Dispatcher:
         )
         outcome = "unknown" if ambiguous else "transient"
         if not decision.retry:
-            return self._settle(claim, started, outcome, DeliveryState.DEAD, error=error, status_code=status,
-                                reason=decision.reason)
+            return self._settle(
+                claim, started, outcome, DeliveryState.DEAD, error=error, status_code=status, reason=decision.reason
+            )
         state = DeliveryState.UNKNOWN if ambiguous else DeliveryState.QUEUED
-        return self._settle(claim, started, outcome, state, error=error, status_code=status,
-                            next_at=now + timedelta(seconds=decision.delay))
+        return self._settle(
+            claim,
+            started,
+            outcome,
+            state,
+            error=error,
+            status_code=status,
+            next_at=now + timedelta(seconds=decision.delay),
+        )
 
     def _settle(
-        self, claim: ClaimedDelivery, started: datetime, outcome: str, state: DeliveryState, *,
-        result: SendResult | None = None, error: str | None = None, status_code: int | None = None,
-        reason: str | None = None, next_at: datetime | None = None,
+        self,
+        claim: ClaimedDelivery,
+        started: datetime,
+        outcome: str,
+        state: DeliveryState,
+        *,
+        result: SendResult | None = None,
+        error: str | None = None,
+        status_code: int | None = None,
+        reason: str | None = None,
+        next_at: datetime | None = None,
     ) -> Settlement:
         return Settlement(
-            delivery_id=claim.id, attempt=claim.attempt, provider=claim.provider, started_at=started,
-            finished_at=self._clock(), outcome=outcome, new_state=state, next_attempt_at=next_at,
-            status_code=status_code, provider_message_id=result.provider_message_id if result else None,
-            raw_status=result.raw_status if result else None, error=error, reason=reason,
+            delivery_id=claim.id,
+            attempt=claim.attempt,
+            provider=claim.provider,
+            started_at=started,
+            finished_at=self._clock(),
+            outcome=outcome,
+            new_state=state,
+            next_attempt_at=next_at,
+            status_code=status_code,
+            provider_message_id=result.provider_message_id if result else None,
+            raw_status=result.raw_status if result else None,
+            error=error,
+            reason=reason,
         )
 
 

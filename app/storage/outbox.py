@@ -8,10 +8,10 @@ doubles as a fencing token: a settlement only lands on the claim it belongs to.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
@@ -71,63 +71,68 @@ def claim_due(
         )
         .execution_options(synchronize_session=False)
     )
+    d, r = DeliveryRow.__table__.c, ReceiptRow.__table__.c
     rows = session.execute(
-        select(DeliveryRow, ReceiptRow, SaleRow.sale_id)
-        .join(ReceiptRow, ReceiptRow.id == DeliveryRow.receipt_id)
-        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
-        .where(DeliveryRow.id.in_(ids))
-        .execution_options(populate_existing=True)
+        select(
+            d.id, d.receipt_id, SaleRow.__table__.c.sale_id, d.channel, d.provider, d.recipient, d.attempts,
+            d.idempotency_key, d.created_at, r.subject, r.html, r.text, r.sms_body,
+        )
+        .join(ReceiptRow.__table__, r.id == d.receipt_id)
+        .join(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
+        .where(d.id.in_(ids))
     ).all()
     return [
         ClaimedDelivery(
-            id=d.id,
-            receipt_id=d.receipt_id,
-            sale_id=sale_id,
-            channel=Channel(d.channel),
-            provider=d.provider,
-            recipient=d.recipient,
-            attempt=d.attempts,
-            idempotency_key=d.idempotency_key,
-            created_at=d.created_at,
-            subject=r.subject,
-            html=r.html,
-            text=r.text,
-            sms_body=r.sms_body,
+            id=row.id,
+            receipt_id=row.receipt_id,
+            sale_id=row.sale_id,
+            channel=Channel(row.channel),
+            provider=row.provider,
+            recipient=row.recipient,
+            attempt=row.attempts,
+            idempotency_key=row.idempotency_key,
+            created_at=row.created_at,
+            subject=row.subject,
+            html=row.html,
+            text=row.text,
+            sms_body=row.sms_body,
         )
-        for d, r, sale_id in rows
+        for row in rows
     ]
 
 
-def settle(session: Session, settlements: Iterable[Settlement]) -> list[Settlement]:
-    """Record each attempt and move its delivery on; return the settlements that still held their claim."""
+def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settlement]:
+    """Record each attempt and move its delivery on; return the settlements that still held their claim.
+
+    Plain Core statements: this runs for every attempt, and the ORM's unit of work is not needed here.
+    """
+    if not settlements:
+        return []
+    connection = session.connection()
+    connection.execute(
+        insert(AttemptRow),
+        [
+            {
+                "delivery_id": s.delivery_id, "number": s.attempt, "provider": s.provider,
+                "started_at": s.started_at, "finished_at": s.finished_at, "outcome": s.outcome,
+                "status_code": s.status_code, "provider_message_id": s.provider_message_id,
+                "raw_status": s.raw_status, "error": s.error,
+            }
+            for s in settlements
+        ],
+    )
     landed: list[Settlement] = []
     for s in settlements:
-        session.add(
-            AttemptRow(
-                delivery_id=s.delivery_id,
-                number=s.attempt,
-                provider=s.provider,
-                started_at=s.started_at,
-                finished_at=s.finished_at,
-                outcome=s.outcome,
-                status_code=s.status_code,
-                provider_message_id=s.provider_message_id,
-                raw_status=s.raw_status,
-                error=s.error,
-            )
-        )
         values: dict[str, object] = {
-            "state": s.new_state.value,
-            "updated_at": s.finished_at,
-            "lease_owner": None,
-            "last_error": s.error,
-            "reason": s.reason,
+            "state": s.new_state.value, "updated_at": s.finished_at, "lease_owner": None,
+            "last_error": s.error, "reason": s.reason,
         }
         if s.next_attempt_at is not None:
             values["next_attempt_at"] = s.next_attempt_at
         if s.provider_message_id:
             values["provider_message_id"] = s.provider_message_id
-        result = session.execute(
+        # the attempt number is the fencing token: a claim taken over by another worker is not overwritten
+        result = connection.execute(
             update(DeliveryRow)
             .where(
                 DeliveryRow.id == s.delivery_id,
@@ -135,9 +140,8 @@ def settle(session: Session, settlements: Iterable[Settlement]) -> list[Settleme
                 DeliveryRow.state == DeliveryState.SENDING.value,
             )
             .values(**values)
-            .execution_options(synchronize_session=False)
         )
-        if result.rowcount:  # type: ignore[attr-defined]
+        if result.rowcount:
             landed.append(s)
     return landed
 
@@ -159,16 +163,16 @@ def ids_in_states(session: Session, states: Sequence[DeliveryState], limit: int 
 
 
 def status(session: Session, *, now: datetime) -> QueueStatus:
-    counts = dict(
-        session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).all()
-    )
+    counts = dict(session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).all())
     due = session.scalar(
         select(func.count()).where(and_(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now))
     )
     oldest = session.scalar(select(func.min(DeliveryRow.created_at)).where(DeliveryRow.state.in_(_ACTIVE)))
     if oldest is not None and oldest.tzinfo is None:  # aggregate results bypass the column type on SQLite
         oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
-    return QueueStatus(by_state={str(k): int(v) for k, v in counts.items()}, due_now=int(due or 0), oldest_pending_at=oldest)
+    return QueueStatus(
+        by_state={str(k): int(v) for k, v in counts.items()}, due_now=int(due or 0), oldest_pending_at=oldest
+    )
 
 
 def next_due_at(session: Session) -> datetime | None:
@@ -203,8 +207,15 @@ def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, tup
     for a in session.scalars(query):
         found[a.delivery_id].append(
             AttemptRecord(
-                a.number, a.provider, a.started_at, a.finished_at, a.outcome, a.status_code,
-                a.provider_message_id, a.raw_status, a.error,
+                a.number,
+                a.provider,
+                a.started_at,
+                a.finished_at,
+                a.outcome,
+                a.status_code,
+                a.provider_message_id,
+                a.raw_status,
+                a.error,
             )
         )
     return {k: tuple(v) for k, v in found.items()}

@@ -53,7 +53,9 @@ class RunningServer:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto is TCP,
+    # and without it Nagle + delayed ACKs cap each keep-alive connection at ~25 requests/s.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -63,13 +65,22 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def start_asgi_server(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, name: str = "asgi") -> RunningServer:
+async def start_asgi_server(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, name: str = "asgi"
+) -> RunningServer:
     """Serve `app` on host:port (0 picks a free port) and return once it accepts connections."""
     sock = _bind(host, port)
     bound_port: int = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, host=host, port=bound_port, log_level="warning", access_log=False, http="httptools",
-        lifespan="off", proxy_headers=False, timeout_graceful_shutdown=5,
+        app,
+        host=host,
+        port=bound_port,
+        log_level="warning",
+        access_log=False,
+        http="httptools",
+        lifespan="off",
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{name}-{host}:{bound_port}")

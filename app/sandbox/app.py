@@ -1,0 +1,114 @@
+"""The provider sandbox as one ASGI app: provider routes plus the `/_sandbox` inspection API.
+
+Plain Starlette routes and stdlib parsing keep per-request work small (the sandbox has to
+outrun the dispatcher in benchmarks).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
+from app.sandbox.sendgrid import SendGridApi
+from app.sandbox.store import MessageStore
+from app.sandbox.twilio import TwilioApi
+
+DEFAULT_PAGE = 1000
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = int(raw)  # ValueError is answered with 400 by the caller
+    if value < 0:
+        raise ValueError(name)
+    return value
+
+
+class Inspection:
+    """`/_sandbox/*`: read and clear recorded messages, read and set faults, health."""
+
+    def __init__(self, store: MessageStore, faults: Faults) -> None:
+        self.store = store
+        self.faults = faults
+
+    async def health(self, request: Request) -> JSONResponse:
+        """`GET /_sandbox/health` -> `{"ok": true}`."""
+        return JSONResponse({"ok": True})
+
+    async def messages(self, request: Request) -> Response:
+        """`GET /_sandbox/messages?provider=&limit=&offset=`; `DELETE` clears them (204).
+
+        `count` is every message accepted since the last clear (matching `provider`), `retained`
+        what is still held; `messages` are oldest first.
+        """
+        if request.method == "DELETE":
+            self.store.clear()
+            return Response(status_code=204)
+        provider = request.query_params.get("provider") or None
+        if provider is not None and provider not in PROVIDERS:
+            return _bad_request(f"provider must be one of {sorted(PROVIDERS)}")
+        try:
+            limit = _int_param(request, "limit", DEFAULT_PAGE)
+            offset = _int_param(request, "offset", 0)
+        except ValueError:
+            return _bad_request("limit and offset must be non-negative integers")
+        page = self.store.messages(provider, limit=limit, offset=offset)
+        return JSONResponse(
+            {
+                "count": self.store.total(provider),
+                "retained": self.store.retained(provider),
+                "offset": offset,
+                "limit": limit,
+                "messages": [record.to_dict() for record in page],
+            }
+        )
+
+    async def faults_endpoint(self, request: Request) -> Response:
+        """`GET`/`PUT` (replace)/`PATCH` (merge)/`DELETE` (clear) `/_sandbox/faults`."""
+        if request.method == "DELETE":
+            self.faults.clear()
+            return Response(status_code=204)
+        if request.method in ("PUT", "PATCH"):
+            try:
+                settings: Any = json.loads(await request.body() or b"{}")
+                if not isinstance(settings, dict):
+                    raise FaultConfigError("body must be a JSON object")
+                if request.method == "PUT":
+                    self.faults.replace(settings)
+                else:
+                    self.faults.configure(**settings)
+            except (ValueError, TypeError) as exc:  # FaultConfigError and JSON errors are ValueErrors
+                return _bad_request(str(exc))
+        return JSONResponse(self.faults.to_dict())
+
+
+def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None = None) -> Starlette:
+    """The sandbox ASGI app; `app.state.store` and `app.state.faults` are the live objects."""
+    store = store if store is not None else MessageStore()
+    faults = faults if faults is not None else Faults()
+    twilio = TwilioApi(store, faults)
+    sendgrid = SendGridApi(store, faults)
+    inspection = Inspection(store, faults)
+    routes = [
+        Route("/2010-04-01/Accounts/{account_sid}/Messages.json", twilio.create_message, methods=["POST"]),
+        Route("/v3/mail/send", sendgrid.mail_send, methods=["POST"]),
+        Route("/_sandbox/health", inspection.health, methods=["GET"]),
+        Route("/_sandbox/messages", inspection.messages, methods=["GET", "DELETE"]),
+        Route("/_sandbox/faults", inspection.faults_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.store = store
+    app.state.faults = faults
+    return app

@@ -1,0 +1,245 @@
+"""Twilio Programmable Messaging stand-in: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`.
+
+Same path, Basic auth, form encoding, validation and Message resource as the real API
+(PROVIDERS.md A1; twilio-oai CreateMessage), so a real adapter works against it unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.sandbox import credentials
+from app.sandbox.faults import Faults
+from app.sandbox.store import MessageRecord, MessageStore
+
+PROVIDER = "twilio"
+API_VERSION = "2010-04-01"
+MAX_BODY_CHARS = 1600
+IDEMPOTENCY_FIELD = "receiptdesk_key"
+"""Optional form field recorded as the idempotency key (Twilio has none; real Twilio ignores it)."""
+
+# GSM 03.38 basic table and the extension table (extension chars cost two septets).
+GSM7_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = "\f^{}\\[~]|€"
+_NOT_GSM7 = re.compile("[^" + re.escape(GSM7_BASIC + GSM7_EXTENDED) + "]")
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_SHORT_CODE = re.compile(r"[0-9]{3,8}")
+_ALPHA_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+_MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
+_CHANNELS = ("whatsapp:", "messenger:", "rcs:")
+_FORM = "application/x-www-form-urlencoded"
+
+
+def sms_segments(body: str) -> int:
+    """Segments Twilio bills for `body` (GSM-7: 160/153 septets; UCS-2: 70/67 code units).
+
+    Extension characters and surrogate pairs are never split across segments.
+    """
+    if _NOT_GSM7.search(body) is None:
+        extended, single, multi = GSM7_EXTENDED, 160, 153
+        size = len(body) + sum(body.count(char) for char in extended)
+    else:
+        extended, single, multi = "", 70, 67
+        size = len(body.encode("utf-16-le")) // 2
+    if size <= single:
+        return 1
+    segments, used = 1, 0
+    for char in body:
+        cost = 2 if char in extended or ord(char) > 0xFFFF else 1
+        if used + cost > multi:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
+
+
+def parse_form(raw: bytes) -> tuple[dict[str, str], list[str]]:
+    """Decode an `application/x-www-form-urlencoded` body: (last value per key, every MediaUrl).
+
+    A lean `urllib.parse.parse_qsl` (same decoding, keeps blank values); raises UnicodeDecodeError.
+    """
+    form: dict[str, str] = {}
+    media_urls: list[str] = []
+    for field in raw.decode("utf-8").split("&"):
+        if not field:
+            continue
+        key, _, value = field.partition("=")
+        if "+" in key or "%" in key:
+            key = unquote_plus(key)
+        if "+" in value or "%" in value:
+            value = unquote_plus(value)
+        if key == "MediaUrl":
+            media_urls.append(value)
+        else:
+            form[key] = value
+    return form, media_urls
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _rfc2822_now() -> str:
+    """The current time as Twilio writes it ("Sat, 28 Nov 2026 05:58:53 +0000"), cached per second."""
+    global _date_cache
+    second = int(time.time())
+    if _date_cache[0] != second:
+        _date_cache = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
+    return _date_cache[1]
+
+
+def twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A Twilio error response: JSON `{code, message, more_info, status}`."""
+    payload = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return Response(json.dumps(payload), status, headers, media_type="application/json")
+
+
+def _valid_address(value: str, *, sender: bool) -> bool:
+    for channel in _CHANNELS:
+        if value.startswith(channel):
+            return bool(value[len(channel) :])
+    if _E164.fullmatch(value):
+        return True
+    return sender and bool(_SHORT_CODE.fullmatch(value) or _ALPHA_SENDER.fullmatch(value))
+
+
+def _channel(address: str) -> str:
+    head, sep, _ = address.partition(":")
+    return head if sep else "sms"
+
+
+def validate(form: dict[str, str], media_urls: list[str]) -> Response | None:
+    """The 400 Twilio would answer for this CreateMessage form, or None when it is valid."""
+    to = form.get("To", "")
+    sender = form.get("From", "")
+    service = form.get("MessagingServiceSid", "")
+    body = form.get("Body", "")
+    if not to:
+        return twilio_error(400, 21604, "A 'To' phone number is required.")
+    if not _valid_address(to, sender=False):
+        return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
+    if not sender and not service:
+        return twilio_error(400, 21603, "A 'From' phone number is required.")
+    if sender and not _valid_address(sender, sender=True):
+        return twilio_error(400, 21212, f"Invalid 'From' Phone Number: {sender}")
+    if sender and _channel(sender) != _channel(to):
+        return twilio_error(400, 21910, "Invalid From and To pair. From and To should be of the same channel")
+    if service and not _MESSAGING_SERVICE.fullmatch(service):
+        return twilio_error(400, 21701, f"The Messaging Service Sid {service} is invalid.")
+    if not body and not media_urls and not form.get("ContentSid"):
+        return twilio_error(400, 21602, "Message body is required.")
+    if len(body) > MAX_BODY_CHARS:
+        return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+    if any(not url.startswith(("http://", "https://")) for url in media_urls):
+        return twilio_error(400, 21620, "Invalid media URL(s).")
+    callback = form.get("StatusCallback")
+    if callback is not None and not callback.startswith(("http://", "https://")):
+        return twilio_error(400, 21609, f"Invalid StatusCallback url: {callback}")
+    return None
+
+
+def message_resource(account_sid: str, sid: str, form: dict[str, str], media_urls: list[str]) -> dict[str, Any]:
+    """The Message resource returned with 201 (field set of twilio-oai `api.v2010.account.message`)."""
+    now = _rfc2822_now()
+    service = form.get("MessagingServiceSid") or None
+    body = form.get("Body", "")
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
+    return {
+        "account_sid": account_sid,
+        "api_version": API_VERSION,
+        "body": body,
+        "date_created": now,
+        "date_sent": None,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From") or None,
+        "messaging_service_sid": service,
+        "num_media": str(len(media_urls)),
+        # With a Messaging Service the sender (hence encoding) is picked later: 0 at creation.
+        "num_segments": "0" if service else str(sms_segments(body)),
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "accepted" if service else "queued",
+        "subresource_uris": {"media": f"{uri}/Media.json"},
+        "to": form["To"],
+        "uri": f"{uri}.json",
+    }
+
+
+class TwilioApi:
+    """The Messages endpoint, bound to a store, a fault set and the accepted credentials."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        faults: Faults,
+        account_sid: str = credentials.TWILIO_ACCOUNT_SID,
+        auth_token: str = credentials.TWILIO_AUTH_TOKEN,
+    ) -> None:
+        self.store = store
+        self.faults = faults
+        self.account_sid = account_sid
+        self._basic = base64.b64encode(f"{account_sid}:{auth_token}".encode())
+        self._sid = account_sid.encode("ascii")
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        path_sid = request.path_params.get("account_sid", "")
+        good_token = hmac.compare_digest(token.strip().encode("utf-8", "replace"), self._basic)
+        good_sid = hmac.compare_digest(path_sid.encode("utf-8", "replace"), self._sid)
+        return scheme.lower() == "basic" and good_token and good_sid
+
+    async def create_message(self, request: Request) -> Response:
+        """`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (CreateMessage)."""
+        if not self._authorized(request):
+            return twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        fault = await self.faults.inject(PROVIDER)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+            return twilio_error(fault.status, 20000 + fault.status, fault.phrase, headers)
+        form: dict[str, str] = {}
+        media_urls: list[str] = []
+        # Twilio reads form fields only: a JSON body looks like a request without parameters.
+        if request.headers.get("content-type", "").startswith(_FORM):
+            try:
+                form, media_urls = parse_form(await request.body())
+            except UnicodeDecodeError:
+                return twilio_error(400, 20001, "Request body is not valid UTF-8.")
+        problem = validate(form, media_urls)
+        if problem is not None:
+            return problem
+        sid = ("MM" if media_urls else "SM") + secrets.token_hex(16)
+        resource = message_resource(self.account_sid, sid, form, media_urls)
+        self.store.add(
+            MessageRecord(
+                provider=PROVIDER,
+                id=sid,
+                to=(form["To"],),
+                from_=form.get("From") or form.get("MessagingServiceSid"),
+                body=form.get("Body", ""),
+                media_urls=tuple(media_urls),
+                idempotency_key=form.get(IDEMPOTENCY_FIELD),
+            )
+        )
+        return Response(json.dumps(resource), 201, media_type="application/json")
