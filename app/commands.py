@@ -31,8 +31,10 @@ T = TypeVar("T")
 def run(args: argparse.Namespace) -> int:
     handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
     if handler is None:
-        raise ConfigurationError("The kiosk window needs the `ui` extra of a later release; use `receiptdesk demo --headless` "
-                                 "or `receiptdesk serve` for now.")
+        raise ConfigurationError(
+            "The kiosk window needs the `ui` extra of a later release; use `receiptdesk demo --headless` "
+            "or `receiptdesk serve` for now."
+        )
     return handler(args)
 
 
@@ -72,11 +74,14 @@ def _serve(args: argparse.Namespace) -> int:
         runtime = build_runtime(settings, data=args.data_dir)
         api = create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes)
         try:
-            server = await start_asgi_server(api, args.host or settings.api.host,
-                                             settings.api.port if args.port is None else args.port, name="api")
+            server = await start_asgi_server(
+                api, args.host or settings.api.host, settings.api.port if args.port is None else args.port, name="api"
+            )
         except OSError as exc:
             await runtime.close()
-            raise ConfigurationError(f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}") from None
+            raise ConfigurationError(
+                f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}"
+            ) from None
         runtime.start_dispatching()
         print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
         stop = asyncio.Event()
@@ -104,8 +109,12 @@ def _demo(args: argparse.Namespace) -> int:
         raise ConfigurationError("The kiosk demo window is not part of this build; run `receiptdesk demo --headless`.")
     if args.sales < 1:
         raise ValidationFailed("--sales must be at least 1.")
-    options = demo.DemoOptions(sales=args.sales, paced_sales=min(200, max(1, args.sales // 10)),
-                               sandbox_process=not args.in_process_sandbox, data_dir=args.data_dir)
+    options = demo.DemoOptions(
+        sales=args.sales,
+        paced_sales=min(200, max(1, args.sales // 10)),
+        sandbox_process=not args.in_process_sandbox,
+        data_dir=args.data_dir,
+    )
     if not args.json:
         print(f"Posting {args.sales} simulated sales through the local API into the sandbox...", flush=True)
     figures = asyncio.run(demo.run_headless(options))
@@ -119,17 +128,25 @@ def _demo(args: argparse.Namespace) -> int:
 def _receipts_list(args: argparse.Namespace) -> int:
     state = DeliveryState(args.state) if args.state else None
     since, until = _parse_time(args.since, "since"), _parse_time(args.until, "until")
-    rows = _with_runtime(args, lambda r: r.receipts.list(since=since, until=until, query=args.query,
-                                                         state=state, limit=args.limit))
+    rows = _with_runtime(
+        args, lambda r: r.receipts.list(since=since, until=until, query=args.query, state=state, limit=args.limit)
+    )
     if not rows:
         print("No receipts match.")
         return 0
     print(f"{'created':<19}  {'receipt':<36}  {'sale':<12} {'lane':>4} {'total':>10}  deliveries")
     for r in rows:
-        deliveries = ", ".join(f"{c.value} {mask_contact(to)} {s.value}" for c, to, s in
-                               zip(r.channels, r.recipients, r.states, strict=True)) or "none"
-        print(f"{r.created_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.receipt_id:<36}  {r.sale_id:<12} {r.lane:>4} "
-              f"{'$' + format(r.total, ',.2f'):>10}  {deliveries}")
+        deliveries = (
+            ", ".join(
+                f"{c.value} {mask_contact(to)} {s.value}"
+                for c, to, s in zip(r.channels, r.recipients, r.states, strict=True)
+            )
+            or "none"
+        )
+        print(
+            f"{r.created_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.receipt_id:<36}  {r.sale_id:<12} {r.lane:>4} "
+            f"{'$' + format(r.total, ',.2f'):>10}  {deliveries}"
+        )
     return 0
 
 
@@ -140,20 +157,29 @@ def _receipts_show(args: argparse.Namespace) -> int:
         return 0
     s = detail.summary
     print(f"Receipt {s.receipt_id}  sale {s.sale_id}  store {s.store_id}  lane {s.lane}  total ${s.total:,.2f}")
-    print(f"Created {s.created_at.astimezone():%Y-%m-%d %H:%M:%S}  language {detail.language}  "
-          f"SMS {detail.sms_segments} segment(s)  hash {detail.content_hash[:16]}")
+    print(
+        f"Created {s.created_at.astimezone():%Y-%m-%d %H:%M:%S}  language {detail.language}  "
+        f"SMS {detail.sms_segments} segment(s)  hash {detail.content_hash[:16]}"
+    )
     for d in detail.deliveries:
-        print(f"  {d.channel.value:<5} {mask_contact(d.recipient):<22} via {d.provider:<9} {d.state.value}"
-              + (f"  ({d.reason})" if d.reason else ""))
+        print(
+            f"  {d.channel.value:<5} {mask_contact(d.recipient):<22} via {d.provider:<9} {d.state.value}"
+            + (f"  ({d.reason})" if d.reason else "")
+        )
         for a in detail.attempts.get(d.id, ()):
-            print(f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
-                  + (f" {a.status_code}" if a.status_code else "") + (f" {a.error}" if a.error else ""))
+            print(
+                f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
+                + (f" {a.status_code}" if a.status_code else "")
+                + (f" {a.error}" if a.error else "")
+            )
     return 0
 
 
 def _receipts_resend(args: argparse.Namespace) -> int:
     async def body(r: Runtime) -> str:
-        delivery = await r.receipts.resend(args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor="cli")
+        delivery = await r.receipts.resend(
+            args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor="cli"
+        )
         return delivery
 
     delivery_id = _with_runtime(args, body)
@@ -182,8 +208,11 @@ def _audit_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"Audit log intact: {report.entries} entries, chain verified.")
         return 0
-    print(f"receiptdesk: audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
-          f"({report.entries} entries verified before it)", file=sys.stderr)
+    print(
+        f"receiptdesk: audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
+        f"({report.entries} entries verified before it)",
+        file=sys.stderr,
+    )
     return 3
 
 
@@ -212,7 +241,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         revision = schema.current_revision(db.write_engine)
     finally:
         db.close()
-    print(f"Database {database_url(data_dir(args.data_dir), settings.database.url).split('@')[-1]} is at revision {revision}.")
+    where = database_url(data_dir(args.data_dir), settings.database.url).split("@")[-1]
+    print(f"Database {where} is at revision {revision}.")
     return 0
 
 
@@ -252,5 +282,3 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("secrets", "set"): _secrets_set,
     ("secrets", "check"): _secrets_check,
 }
-
-

@@ -22,7 +22,6 @@ from app.domain.sale import Sale
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.storage import audit, customers, outbox, sales
 from app.storage.database import Database
-from app.storage.models import DeliveryRow
 
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
 CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
@@ -107,42 +106,53 @@ class CheckoutService:
                 "send a correction as a new sale id."
             )
         seen = sales.seen_event(session, event.source, event.event_id)
-        if seen is not None and seen.receipt_id is not None:
+        if seen:
             if existing is None:
                 raise SaleConflict(f"Event {event.event_id} from {event.source} was already used for another sale.")
-            return CheckoutResult(seen.receipt_id, sale.sale_id, duplicate=True)
+            return CheckoutResult(seen, sale.sale_id, duplicate=True)
         if existing is not None:
-            receipt = sales.latest_receipt_for_sale(session, existing.id)
-            assert receipt is not None  # a sale is never stored without its receipt
-            sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt.id, now=now)
-            return CheckoutResult(receipt.id, sale.sale_id, duplicate=True)
+            receipt_id = sales.latest_receipt_for_sale(session, existing.pk)
+            assert receipt_id is not None  # a sale is never stored without its receipt
+            sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt_id, now=now)
+            return CheckoutResult(receipt_id, sale.sale_id, duplicate=True)
 
         info = sale.customer
         customer = None
         if info is not None and (info.loyalty_id or contacts.email or contacts.phone):
-            row = customers.upsert(
-                session, now=now, name=info.name, loyalty_id=info.loyalty_id, language=info.language,
-                email=contacts.email, phone=contacts.phone,
+            customer_id = customers.upsert(
+                session,
+                now=now,
+                name=info.name,
+                loyalty_id=info.loyalty_id,
+                language=info.language,
+                email=contacts.email,
+                phone=contacts.phone,
             )
-            customer = customers.load(session, row)
+            customer = customers.load(session, customer_id)
 
-        chosen = event.channels if event.channels is not None else (tuple(info.channels) if info and info.channels is not None else None)
+        chosen = (
+            event.channels
+            if event.channels is not None
+            else (tuple(info.channels) if info and info.channels is not None else None)
+        )
         if chosen is None:
             channels = customer.preferred if customer is not None and customer.auto_send else ()
         else:
             channels = chosen
-            if customer is not None and chosen:
-                customers.set_preferences(session, customer.id, chosen, auto_send=False, now=now)
-        language = (info.language if info else None) or (customer.language if customer else None) or self._default_language
+            if customer is not None and chosen and set(chosen) != set(customer.preferred):
+                customers.set_preferences(session, customer.id, chosen, auto_send=customer.auto_send, now=now)
+        language = (
+            (info.language if info else None) or (customer.language if customer else None) or self._default_language
+        )
 
         rendered = self._renderer.render(sale, self._store, language)
-        sale_row = sales.add_sale(
+        sale_pk = sales.add_sale(
             session, sale, payload=payload, source=event.source, customer_id=customer.id if customer else None, now=now
         )
-        receipt = sales.add_receipt(session, sale_row.id, rendered, now=now)
+        receipt_id = sales.add_receipt(session, sale_pk, rendered, now=now)
 
         warnings = list(contacts.warnings)
-        queued: list[DeliveryRow] = []
+        queued: list[outbox.NewDelivery] = []
         for channel in dict.fromkeys(channels):
             recipient = self._recipient(channel, contacts, customer)
             provider = self._routing.get(channel)
@@ -152,28 +162,43 @@ class CheckoutService:
             if provider is None:
                 warnings.append(f"No provider is set up for {channel.value} receipts.")
                 continue
-            queued.append(outbox.new_delivery(
-                session, receipt_id=receipt.id, channel=channel, provider=provider, recipient=recipient, now=now
-            ))
+            queued.append(
+                outbox.new_delivery(
+                    session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
+                )
+            )
             if channel is Channel.SMS and customer is not None and chosen:
                 customers.record_consent(
-                    session, customer_id=customer.id, channel=channel, kind="transactional_sms", granted=True,
-                    text=SMS_CONSENT_AT_TILL, source=event.source, now=now,
+                    session,
+                    customer_id=customer.id,
+                    channel=channel,
+                    kind="transactional_sms",
+                    granted=True,
+                    text=SMS_CONSENT_AT_TILL,
+                    source=event.source,
+                    now=now,
                 )
         audit.append(
-            session, at=now, actor=event.source, action="receipt.created", subject=receipt.id,
+            session,
+            at=now,
+            actor=event.source,
+            action="receipt.created",
+            subject=receipt_id,
             detail={
-                "sale_id": sale.sale_id, "store_id": sale.store_id, "event_id": event.event_id,
-                "content_hash": receipt.content_hash, "channels": [d.channel for d in queued],
+                "sale_id": sale.sale_id,
+                "store_id": sale.store_id,
+                "event_id": event.event_id,
+                "content_hash": rendered.content_hash,
+                "channels": [d.channel.value for d in queued],
             },
         )
-        sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt.id, now=now)
+        sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt_id, now=now)
         return CheckoutResult(
-            receipt.id,
+            receipt_id,
             sale.sale_id,
             duplicate=False,
             deliveries=tuple(
-                QueuedDelivery(d.id, Channel(d.channel), d.provider, mask_contact(d.recipient), d.state) for d in queued
+                QueuedDelivery(d.id, d.channel, d.provider, mask_contact(d.recipient), d.state.value) for d in queued
             ),
             warnings=tuple(warnings),
         )

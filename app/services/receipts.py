@@ -15,9 +15,8 @@ from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.records import QueueStatus, ReceiptDetail, ReceiptSummary
 from app.services.bus import DeliveriesQueued, EventBus
-from app.storage import audit, outbox, receipts
+from app.storage import audit, outbox, receipts, sales
 from app.storage.database import Database
-from app.storage.models import ReceiptRow
 
 RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
 
@@ -42,9 +41,11 @@ class ReceiptService:
         offset: int = 0,
     ) -> list[ReceiptSummary]:
         """Receipts newest first, filtered by time range, a search text (sale id, last four, contact) and state."""
-        return await self._db.read(lambda s: receipts.list_receipts(
-            s, since=since, until=until, query=query, state=state, limit=limit, offset=offset
-        ))
+        return await self._db.read(
+            lambda s: receipts.list_receipts(
+                s, since=since, until=until, query=query, state=state, limit=limit, offset=offset
+            )
+        )
 
     async def count(self) -> int:
         """How many receipts exist."""
@@ -67,13 +68,20 @@ class ReceiptService:
             raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")
 
         def job(session: Session) -> str:
-            if session.get(ReceiptRow, receipt_id) is None:
+            if not sales.receipt_exists(session, receipt_id):
                 raise NotFound(f"There is no receipt {receipt_id}.")
             now = self._clock()
-            row = outbox.new_delivery(session, receipt_id=receipt_id, channel=channel, provider=provider,
-                                      recipient=recipient, now=now)
-            audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id,
-                         detail={"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()})
+            row = outbox.new_delivery(
+                session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
+            )
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="receipt.resent",
+                subject=receipt_id,
+                detail={"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()},
+            )
             return row.id
 
         delivery_id = await self._db.write(job)
@@ -92,8 +100,14 @@ class ReceiptService:
             ids = list(delivery_ids) if delivery_ids is not None else outbox.ids_in_states(session, RETRYABLE)
             moved = outbox.requeue(session, ids, now=now, states=RETRYABLE) if ids else 0
             if moved:
-                audit.append(session, at=now, actor=actor, action="queue.retried", subject="deliveries",
-                             detail={"count": moved, "ids": ids[:50]})
+                audit.append(
+                    session,
+                    at=now,
+                    actor=actor,
+                    action="queue.retried",
+                    subject="deliveries",
+                    detail={"count": moved, "ids": ids[:50]},
+                )
             return moved
 
         moved = await self._db.write(job)

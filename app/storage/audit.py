@@ -6,27 +6,41 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.audit import GENESIS, AuditEntry, ChainReport, canonical_detail, entry_hash
 from app.storage.models import AuditHeadRow, AuditRow
 
+_HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1).with_for_update()
+_MOVE_HEAD = update(AuditHeadRow).where(AuditHeadRow.id == 1)
+
 
 def append(session: Session, *, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
     """Add one entry after the current head (locking the head row on PostgreSQL); return its seq."""
-    head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHeadRow(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-    seq = head.seq + 1
+    connection = session.connection()
+    head = connection.execute(_HEAD).first()
+    prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    seq = prev_seq + 1
     text = canonical_detail(detail)
-    digest = entry_hash(head.hash, seq, at, actor, action, subject, text)
-    session.add(
-        AuditRow(seq=seq, at=at, actor=actor, action=action, subject=subject, detail=text, prev_hash=head.hash, hash=digest)
+    digest = entry_hash(prev_hash, seq, at, actor, action, subject, text)
+    connection.execute(
+        insert(AuditRow),
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": text,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    head.seq, head.hash = seq, digest
-    session.flush()
+    if head is None:
+        connection.execute(insert(AuditHeadRow), {"id": 1, "seq": seq, "hash": digest})
+    else:
+        connection.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})
     return seq
 
 
@@ -35,7 +49,9 @@ def verify(session: Session, *, chunk: int = 5000) -> ChainReport:
     prev, expected_seq, count = GENESIS, 1, 0
     last_seq = 0
     while True:
-        rows = session.scalars(select(AuditRow).where(AuditRow.seq > last_seq).order_by(AuditRow.seq).limit(chunk)).all()
+        rows = session.scalars(
+            select(AuditRow).where(AuditRow.seq > last_seq).order_by(AuditRow.seq).limit(chunk)
+        ).all()
         if not rows:
             break
         for row in rows:
@@ -57,6 +73,4 @@ def recent(session: Session, limit: int = 50, action: str | None = None) -> list
     query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
     if action:
         query = query.where(AuditRow.action == action)
-    return [
-        AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, json.loads(r.detail)) for r in session.scalars(query)
-    ]
+    return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, json.loads(r.detail)) for r in session.scalars(query)]

@@ -1,11 +1,11 @@
-"""Customers, their contacts, channel preferences and consents."""
+"""Customers, their contacts, channel preferences and consents (Core statements: checkout runs these)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel, Language
@@ -25,17 +25,35 @@ class KnownCustomer:
     auto_send: bool
 
 
-def find(session: Session, *, loyalty_id: str | None, email: str | None, phone: str | None) -> CustomerRow | None:
-    """The customer matching the loyalty id, else the email, else the phone (already normalised)."""
+# Statements are built once with bound parameters: building them per call costs more than running them.
+_BY_LOYALTY = select(CustomerRow.id).where(CustomerRow.loyalty_id == bindparam("loyalty_id"))
+_CONTACT_OWNER = select(ContactRow.customer_id).where(
+    ContactRow.kind == bindparam("kind"), ContactRow.value == bindparam("value")
+)
+_CUSTOMER = select(CustomerRow.name, CustomerRow.language).where(CustomerRow.id == bindparam("customer_id"))
+_CONTACTS = (
+    select(ContactRow.kind, ContactRow.value)
+    .where(ContactRow.customer_id == bindparam("customer_id"))
+    .order_by(ContactRow.created_at, ContactRow.id)
+)
+_PREFERENCES = select(ChannelPreferenceRow.channel, ChannelPreferenceRow.auto_send).where(
+    ChannelPreferenceRow.customer_id == bindparam("customer_id")
+)
+_INSERT_CUSTOMER = insert(CustomerRow).returning(CustomerRow.id)
+
+
+def find(session: Session, *, loyalty_id: str | None, email: str | None, phone: str | None) -> int | None:
+    """The id of the customer matching the loyalty id, else the email, else the phone (already normalised)."""
+    connection = session.connection()
     if loyalty_id:
-        row = session.scalars(select(CustomerRow).where(CustomerRow.loyalty_id == loyalty_id)).first()
-        if row is not None:
-            return row
+        found = connection.execute(_BY_LOYALTY, {"loyalty_id": loyalty_id}).scalar()
+        if found is not None:
+            return int(found)
     for kind, value in (("email", email), ("phone", phone)):
         if value:
-            contact = session.scalars(select(ContactRow).where(ContactRow.kind == kind, ContactRow.value == value)).first()
-            if contact is not None:
-                return session.get(CustomerRow, contact.customer_id)
+            owner = connection.execute(_CONTACT_OWNER, {"kind": kind, "value": value}).scalar()
+            if owner is not None:
+                return int(owner)
     return None
 
 
@@ -48,69 +66,96 @@ def upsert(
     language: Language | None,
     email: str | None,
     phone: str | None,
-) -> CustomerRow:
-    """Find the customer or create them; add any new contact; keep the newest name and language."""
-    row = find(session, loyalty_id=loyalty_id, email=email, phone=phone)
-    if row is None:
-        row = CustomerRow(name=name, loyalty_id=loyalty_id, language=language, created_at=now, updated_at=now)
-        session.add(row)
-        session.flush()
+) -> int:
+    """Find the customer or create them; add any new contact; keep the newest name and language. Returns the id."""
+    connection = session.connection()
+    customer_id = find(session, loyalty_id=loyalty_id, email=email, phone=phone)
+    if customer_id is None:
+        values = {"name": name, "loyalty_id": loyalty_id, "language": language, "created_at": now, "updated_at": now}
+        customer_id = int(connection.execute(_INSERT_CUSTOMER, values).scalar_one())
     else:
+        changes: dict[str, object] = {"updated_at": now}
         if name:
-            row.name = name
+            changes["name"] = name
         if language:
-            row.language = language.value
-        if loyalty_id and not row.loyalty_id:
-            row.loyalty_id = loyalty_id
-        row.updated_at = now
+            changes["language"] = language.value
+        connection.execute(update(CustomerRow).where(CustomerRow.id == customer_id).values(**changes))
+        if loyalty_id:
+            connection.execute(
+                update(CustomerRow)
+                .where(CustomerRow.id == customer_id, CustomerRow.loyalty_id.is_(None))
+                .values(loyalty_id=loyalty_id)
+            )
     for kind, value in (("email", email), ("phone", phone)):
-        if value:
-            existing = session.scalars(select(ContactRow).where(ContactRow.kind == kind, ContactRow.value == value)).first()
-            if existing is None:
-                session.add(ContactRow(customer_id=row.id, kind=kind, value=value, created_at=now))
-            elif existing.customer_id != row.id:
-                existing.customer_id = row.id  # the contact now belongs to this customer
-    return row
+        if not value:
+            continue
+        owner = connection.execute(_CONTACT_OWNER, {"kind": kind, "value": value}).scalar()
+        if owner is None:
+            connection.execute(
+                insert(ContactRow), {"customer_id": customer_id, "kind": kind, "value": value, "created_at": now}
+            )
+        elif owner != customer_id:  # the contact now belongs to this customer
+            connection.execute(
+                update(ContactRow)
+                .where(ContactRow.kind == kind, ContactRow.value == value)
+                .values(customer_id=customer_id, created_at=now)
+            )
+    return customer_id
 
 
-def latest_contact(session: Session, customer_id: int, kind: str) -> str | None:
-    query = (
-        select(ContactRow.value)
-        .where(ContactRow.customer_id == customer_id, ContactRow.kind == kind)
-        .order_by(ContactRow.created_at.desc(), ContactRow.id.desc())
-        .limit(1)
-    )
-    return session.scalars(query).first()
-
-
-def load(session: Session, row: CustomerRow) -> KnownCustomer:
-    prefs = session.scalars(select(ChannelPreferenceRow).where(ChannelPreferenceRow.customer_id == row.id)).all()
+def load(session: Session, customer_id: int) -> KnownCustomer:
+    connection = session.connection()
+    key = {"customer_id": customer_id}
+    customer = connection.execute(_CUSTOMER, key).one()
+    newest = {row.kind: row.value for row in connection.execute(_CONTACTS, key)}  # later rows win
+    prefs = connection.execute(_PREFERENCES, key).all()
     return KnownCustomer(
-        id=row.id,
-        name=row.name,
-        language=Language(row.language) if row.language else None,
-        email=latest_contact(session, row.id, "email"),
-        phone=latest_contact(session, row.id, "phone"),
+        id=customer_id,
+        name=customer.name,
+        language=Language(customer.language) if customer.language else None,
+        email=newest.get("email"),
+        phone=newest.get("phone"),
         preferred=tuple(Channel(p.channel) for p in prefs),
         auto_send=any(p.auto_send for p in prefs),
     )
 
 
-def set_preferences(session: Session, customer_id: int, channels: tuple[Channel, ...], *, auto_send: bool, now: datetime) -> None:
+def set_preferences(
+    session: Session, customer_id: int, channels: tuple[Channel, ...], *, auto_send: bool, now: datetime
+) -> None:
     """Replace the customer's preferred channels."""
-    for old in session.scalars(select(ChannelPreferenceRow).where(ChannelPreferenceRow.customer_id == customer_id)):
-        session.delete(old)
-    session.flush()
-    for channel in channels:
-        session.add(ChannelPreferenceRow(customer_id=customer_id, channel=channel.value, auto_send=auto_send, updated_at=now))
+    connection = session.connection()
+    connection.execute(delete(ChannelPreferenceRow).where(ChannelPreferenceRow.customer_id == customer_id))
+    if channels:
+        connection.execute(
+            insert(ChannelPreferenceRow),
+            [
+                {"customer_id": customer_id, "channel": c.value, "auto_send": auto_send, "updated_at": now}
+                for c in dict.fromkeys(channels)
+            ],
+        )
 
 
 def record_consent(
-    session: Session, *, customer_id: int, channel: Channel, kind: str, granted: bool, text: str, source: str, now: datetime
+    session: Session,
+    *,
+    customer_id: int,
+    channel: Channel,
+    kind: str,
+    granted: bool,
+    text: str,
+    source: str,
+    now: datetime,
 ) -> None:
-    session.add(
-        ConsentRow(
-            customer_id=customer_id, channel=channel.value, kind=kind, granted=granted,
-            text_shown=text, source=source, recorded_at=now,
-        )
+    session.connection().execute(
+        insert(ConsentRow),
+        {
+            "customer_id": customer_id,
+            "channel": channel.value,
+            "kind": kind,
+            "granted": granted,
+            "text_shown": text,
+            "source": source,
+            "recorded_at": now,
+        },
     )

@@ -39,7 +39,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # pysqlite's own transaction handling breaks SAVEPOINT; take control (SQLAlchemy docs, "Serializable isolation / Savepoints / Transactional DDL").
+        # pysqlite's own transaction handling breaks SAVEPOINT; take control
+        # (SQLAlchemy docs, SQLite dialect: "Serializable isolation / Savepoints / Transactional DDL").
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, select, update
@@ -22,26 +23,37 @@ from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
 _ACTIVE = [s.value for s in ACTIVE]
 
 
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    id: str
+    channel: Channel
+    provider: str
+    recipient: str
+    state: DeliveryState
+
+
 def new_delivery(
     session: Session, *, receipt_id: str, channel: Channel, provider: str, recipient: str, now: datetime
-) -> DeliveryRow:
+) -> NewDelivery:
     """Queue one delivery, due now, with an idempotency key that stays the same on every retry."""
     delivery_id = str(uuid.uuid4())
-    row = DeliveryRow(
-        id=delivery_id,
-        receipt_id=receipt_id,
-        channel=channel.value,
-        provider=provider,
-        recipient=recipient,
-        state=DeliveryState.QUEUED.value,
-        attempts=0,
-        next_attempt_at=now,
-        idempotency_key=f"rd-{delivery_id}",
-        created_at=now,
-        updated_at=now,
+    session.connection().execute(
+        insert(DeliveryRow),
+        {
+            "id": delivery_id,
+            "receipt_id": receipt_id,
+            "channel": channel.value,
+            "provider": provider,
+            "recipient": recipient,
+            "state": DeliveryState.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "idempotency_key": f"rd-{delivery_id}",
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    session.add(row)
-    return row
+    return NewDelivery(delivery_id, channel, provider, recipient, DeliveryState.QUEUED)
 
 
 def claim_due(
@@ -74,8 +86,19 @@ def claim_due(
     d, r = DeliveryRow.__table__.c, ReceiptRow.__table__.c
     rows = session.execute(
         select(
-            d.id, d.receipt_id, SaleRow.__table__.c.sale_id, d.channel, d.provider, d.recipient, d.attempts,
-            d.idempotency_key, d.created_at, r.subject, r.html, r.text, r.sms_body,
+            d.id,
+            d.receipt_id,
+            SaleRow.__table__.c.sale_id,
+            d.channel,
+            d.provider,
+            d.recipient,
+            d.attempts,
+            d.idempotency_key,
+            d.created_at,
+            r.subject,
+            r.html,
+            r.text,
+            r.sms_body,
         )
         .join(ReceiptRow.__table__, r.id == d.receipt_id)
         .join(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
@@ -113,10 +136,16 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
         insert(AttemptRow),
         [
             {
-                "delivery_id": s.delivery_id, "number": s.attempt, "provider": s.provider,
-                "started_at": s.started_at, "finished_at": s.finished_at, "outcome": s.outcome,
-                "status_code": s.status_code, "provider_message_id": s.provider_message_id,
-                "raw_status": s.raw_status, "error": s.error,
+                "delivery_id": s.delivery_id,
+                "number": s.attempt,
+                "provider": s.provider,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+                "outcome": s.outcome,
+                "status_code": s.status_code,
+                "provider_message_id": s.provider_message_id,
+                "raw_status": s.raw_status,
+                "error": s.error,
             }
             for s in settlements
         ],
@@ -124,8 +153,11 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     landed: list[Settlement] = []
     for s in settlements:
         values: dict[str, object] = {
-            "state": s.new_state.value, "updated_at": s.finished_at, "lease_owner": None,
-            "last_error": s.error, "reason": s.reason,
+            "state": s.new_state.value,
+            "updated_at": s.finished_at,
+            "lease_owner": None,
+            "last_error": s.error,
+            "reason": s.reason,
         }
         if s.next_attempt_at is not None:
             values["next_attempt_at"] = s.next_attempt_at

@@ -44,7 +44,9 @@ def list_receipts(
     deliveries: dict[str, list[DeliveryRow]] = defaultdict(list)
     if rows:
         ids = [r.id for r, _ in rows]
-        for d in session.scalars(select(DeliveryRow).where(DeliveryRow.receipt_id.in_(ids)).order_by(DeliveryRow.created_at)):
+        for d in session.scalars(
+            select(DeliveryRow).where(DeliveryRow.receipt_id.in_(ids)).order_by(DeliveryRow.created_at)
+        ):
             deliveries[d.receipt_id].append(d)
     return [_summary(r, s, deliveries[r.id]) for r, s in rows]
 
@@ -71,7 +73,11 @@ def get_detail(session: Session, receipt_id: str) -> ReceiptDetail | None:
     if found is None:
         return None
     receipt, sale = found
-    rows = list(session.scalars(select(DeliveryRow).where(DeliveryRow.receipt_id == receipt_id).order_by(DeliveryRow.created_at)))
+    rows = list(
+        session.scalars(
+            select(DeliveryRow).where(DeliveryRow.receipt_id == receipt_id).order_by(DeliveryRow.created_at)
+        )
+    )
     return ReceiptDetail(
         summary=_summary(receipt, sale, rows),
         language=receipt.language,

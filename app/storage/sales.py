@@ -1,17 +1,28 @@
-"""Sales, inbound event ids and rendered receipts."""
+"""Sales, inbound event ids and rendered receipts.
+
+These run on every checkout, so they are plain Core statements on the session's connection (inside
+its transaction and savepoint) rather than ORM units of work.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app.domain.receipt import RenderedReceipt
 from app.domain.sale import Sale, TenderType
 from app.storage.models import InboundEventRow, ReceiptRow, SaleRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSale:
+    pk: int
+    payload_hash: str
 
 
 def canonical_json(sale: Sale) -> str:
@@ -22,61 +33,88 @@ def payload_hash(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def seen_event(session: Session, source: str, event_id: str) -> InboundEventRow | None:
-    return session.get(InboundEventRow, (source, event_id))
+# Statements are built once with bound parameters: building them per call costs more than running them.
+_SEEN_EVENT = select(InboundEventRow.receipt_id).where(
+    InboundEventRow.source == bindparam("source"), InboundEventRow.event_id == bindparam("event_id")
+)
+_FIND_SALE = select(SaleRow.id, SaleRow.payload_hash).where(
+    SaleRow.store_id == bindparam("store_id"), SaleRow.sale_id == bindparam("sale_id")
+)
+_INSERT_SALE = insert(SaleRow).returning(SaleRow.id)
+_LATEST_RECEIPT = (
+    select(ReceiptRow.id)
+    .where(ReceiptRow.sale_pk == bindparam("sale_pk"))
+    .order_by(ReceiptRow.created_at.desc())
+    .limit(1)
+)
+
+
+def seen_event(session: Session, source: str, event_id: str) -> str | None:
+    """The receipt id recorded for this event, or None when the event is new."""
+    row = session.connection().execute(_SEEN_EVENT, {"source": source, "event_id": event_id}).first()
+    return None if row is None else (row.receipt_id or "")
 
 
 def record_event(session: Session, *, source: str, event_id: str, receipt_id: str | None, now: datetime) -> None:
-    session.add(InboundEventRow(source=source, event_id=event_id, receipt_id=receipt_id, received_at=now))
+    session.connection().execute(
+        insert(InboundEventRow),
+        {"source": source, "event_id": event_id, "receipt_id": receipt_id, "received_at": now},
+    )
 
 
-def find_sale(session: Session, store_id: str, sale_id: str) -> SaleRow | None:
-    return session.scalars(select(SaleRow).where(SaleRow.store_id == store_id, SaleRow.sale_id == sale_id)).first()
+def find_sale(session: Session, store_id: str, sale_id: str) -> StoredSale | None:
+    row = session.connection().execute(_FIND_SALE, {"store_id": store_id, "sale_id": sale_id}).first()
+    return None if row is None else StoredSale(row.id, row.payload_hash)
 
 
-def add_sale(session: Session, sale: Sale, *, payload: str, source: str, customer_id: int | None, now: datetime) -> SaleRow:
+def add_sale(session: Session, sale: Sale, *, payload: str, source: str, customer_id: int | None, now: datetime) -> int:
+    """Insert the sale; return its primary key."""
     last4s = sorted({t.last4 for t in sale.tenders if t.last4 and t.type is not TenderType.CASH})
-    row = SaleRow(
-        store_id=sale.store_id,
-        sale_id=sale.sale_id,
-        order_id=sale.order_id,
-        lane=sale.lane,
-        cashier=sale.cashier,
-        occurred_at=sale.occurred_at,
-        currency=sale.currency,
-        total=sale.total,
-        card_last4=",".join(last4s) or None,
-        payload=payload,
-        payload_hash=payload_hash(payload),
-        customer_id=customer_id,
-        source=source,
-        created_at=now,
+    values = {
+        "store_id": sale.store_id,
+        "sale_id": sale.sale_id,
+        "order_id": sale.order_id,
+        "lane": sale.lane,
+        "cashier": sale.cashier,
+        "occurred_at": sale.occurred_at,
+        "currency": sale.currency,
+        "total": sale.total,
+        "card_last4": ",".join(last4s) or None,
+        "payload": payload,
+        "payload_hash": payload_hash(payload),
+        "customer_id": customer_id,
+        "source": source,
+        "created_at": now,
+    }
+    return int(session.connection().execute(_INSERT_SALE, values).scalar_one())
+
+
+def add_receipt(session: Session, sale_pk: int, rendered: RenderedReceipt, *, now: datetime) -> str:
+    """Insert the rendered receipt; return its id."""
+    receipt_id = str(uuid.uuid4())
+    session.connection().execute(
+        insert(ReceiptRow),
+        {
+            "id": receipt_id,
+            "sale_pk": sale_pk,
+            "language": rendered.language.value,
+            "subject": rendered.subject,
+            "html": rendered.html,
+            "text": rendered.text,
+            "sms_body": rendered.sms.body,
+            "sms_encoding": rendered.sms.encoding,
+            "sms_segments": rendered.sms.segments,
+            "content_hash": rendered.content_hash,
+            "template_version": rendered.template_version,
+            "created_at": now,
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
+    return receipt_id
 
 
-def add_receipt(session: Session, sale_pk: int, rendered: RenderedReceipt, *, now: datetime) -> ReceiptRow:
-    row = ReceiptRow(
-        id=str(uuid.uuid4()),
-        sale_pk=sale_pk,
-        language=rendered.language.value,
-        subject=rendered.subject,
-        html=rendered.html,
-        text=rendered.text,
-        sms_body=rendered.sms.body,
-        sms_encoding=rendered.sms.encoding,
-        sms_segments=rendered.sms.segments,
-        content_hash=rendered.content_hash,
-        template_version=rendered.template_version,
-        created_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
+def latest_receipt_for_sale(session: Session, sale_pk: int) -> str | None:
+    return session.connection().execute(_LATEST_RECEIPT, {"sale_pk": sale_pk}).scalar()
 
 
-def latest_receipt_for_sale(session: Session, sale_pk: int) -> ReceiptRow | None:
-    query = select(ReceiptRow).where(ReceiptRow.sale_pk == sale_pk).order_by(ReceiptRow.created_at.desc()).limit(1)
-    return session.scalars(query).first()
+def receipt_exists(session: Session, receipt_id: str) -> bool:
+    return session.connection().execute(select(ReceiptRow.id).where(ReceiptRow.id == receipt_id)).first() is not None
