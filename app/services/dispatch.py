@@ -13,9 +13,10 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
@@ -91,7 +92,7 @@ class Dispatcher:
         *,
         policy: RetryPolicy | None = None,
         rates: Mapping[str, float | None] | None = None,
-        concurrency: int = 64,
+        concurrency: int = 16,
         claim_batch: int = 128,
         lease: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
@@ -115,8 +116,8 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._skip_locked = db.dialect == "postgresql"
         self._wake = asyncio.Event()
-        self._slot_free = asyncio.Event()
-        self._sending = 0
+        self._want_more = asyncio.Event()
+        self._ready: asyncio.Queue[ClaimedDelivery | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._settler_task: asyncio.Task[None] | None = None
@@ -132,56 +133,69 @@ class Dispatcher:
 
     def start(self) -> None:
         """Start claiming and sending; a stopped dispatcher can be started again."""
-        if self._loop_task is None:
-            self._stopping = False
-            self._unsubscribe = self._bus.subscribe(DeliveriesQueued, lambda _e: self.wake())
-            self._loop_task = asyncio.create_task(self._claim_loop(), name="dispatcher-claims")
-            self._loop_task.add_done_callback(_log_failure)
-            self._settler_task = asyncio.create_task(self._settle_loop(), name="dispatcher-settlements")
-            self._settler_task.add_done_callback(_log_failure)
+        if self._loop_task is not None:
+            return
+        self._stopping = False
+        self._unsubscribe = self._bus.subscribe(DeliveriesQueued, lambda _e: self.wake())
+        self._loop_task = self._own(self._claim_loop(), "dispatcher-claims")
+        self._settler_task = self._own(self._settle_loop(), "dispatcher-settlements")
+        for n in range(self._concurrency):
+            self._tasks.add(self._own(self._worker(), f"dispatcher-worker-{n}"))
 
     def wake(self) -> None:
         """Look for due work now rather than at the next poll."""
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop claiming, let sends in flight finish and settle."""
+        """Stop claiming, finish the sends in flight, hand back claims not yet sent, and settle."""
+        if self._loop_task is None:
+            return
         self._stopping = True
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self._wake.set()
-        self._slot_free.set()
-        if self._loop_task is not None:
-            await self._loop_task
-            self._loop_task = None
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._settler_task is not None:
-            self._settle_ready.set()
-            await self._settler_task
-            self._settler_task = None
+        self._want_more.set()
+        await self._loop_task
+        self._loop_task = None
+        unsent: list[ClaimedDelivery] = []
+        while not self._ready.empty():
+            item = self._ready.get_nowait()
+            if item is not None:
+                unsent.append(item)
+        for _ in self._tasks:
+            self._ready.put_nowait(None)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if unsent:
+            await self._db.write(lambda s: outbox.release(s, [(c.id, c.attempt) for c in unsent], now=self._clock()))
+        assert self._settler_task is not None
+        self._settle_ready.set()
+        await self._settler_task
+        self._settler_task = None
+
+    def _own(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(_log_failure)
+        return task
 
     async def _claim_loop(self) -> None:
+        """Keep up to two batches of claimed deliveries ready, so workers never wait on the database."""
         while not self._stopping:
-            slots = self._concurrency - self._sending
-            if slots <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+            room = 2 * self._concurrency - self._ready.qsize()
+            if room < self._concurrency:
+                self._want_more.clear()
+                await self._want_more.wait()
                 continue
             self._wake.clear()
             try:
-                claimed = await self._claim(min(slots, self._claim_batch))
+                claimed = await self._claim(min(room, self._claim_batch))
             except Exception:
                 log.exception("claiming deliveries failed; trying again shortly")
                 await asyncio.sleep(self._idle_poll)
                 continue
-            self._sending += len(claimed)
             for claim in claimed:
-                task = asyncio.create_task(self._deliver(claim), name=f"deliver-{claim.id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._task_done)
-            self.stats.in_flight = len(self._tasks)
+                self._ready.put_nowait(claim)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
@@ -194,18 +208,25 @@ class Dispatcher:
             )
         )
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self.stats.in_flight = len(self._tasks)
-        _log_failure(task)
+    async def _worker(self) -> None:
+        while True:
+            claim = await self._ready.get()
+            if claim is None:
+                return
+            if self._ready.qsize() < self._concurrency:
+                self._want_more.set()
+            self.stats.in_flight += 1
+            try:
+                await self._deliver(claim)
+            finally:
+                self.stats.in_flight -= 1
 
     async def _deliver(self, claim: ClaimedDelivery) -> None:
         try:
             settlement = await self._attempt(claim)
-        finally:
-            # The send slot frees as soon as the provider answered; settlements are written in batches.
-            self._sending -= 1
-            self._slot_free.set()
+        except Exception:  # the claim stays `sending`; its lease runs out and it is tried again
+            log.exception("delivery %s could not be attempted", claim.id)
+            return
         self._settled.append((claim, settlement))
         self._settle_ready.set()
 
@@ -217,7 +238,7 @@ class Dispatcher:
             batch, self._settled = self._settled, []
             if batch:
                 await self._write_settlements(batch)
-            elif self._stopping and not self._tasks:
+            elif self._stopping:
                 return
 
     async def _write_settlements(self, batch: list[tuple[ClaimedDelivery, Settlement]]) -> None:

@@ -178,6 +178,24 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     return landed
 
 
+def release(session: Session, claims: Sequence[tuple[str, int]], *, now: datetime) -> int:
+    """Hand back claims that were never attempted: due again now, and the claim not counted as an attempt."""
+    released = 0
+    for delivery_id, attempt in claims:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.attempts == attempt,
+                DeliveryRow.state == DeliveryState.SENDING.value,
+            )
+            .values(state=DeliveryState.QUEUED.value, attempts=attempt - 1, next_attempt_at=now, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += int(result.rowcount)  # type: ignore[attr-defined]
+    return released
+
+
 def requeue(session: Session, delivery_ids: Sequence[str], *, now: datetime, states: Sequence[DeliveryState]) -> int:
     """Put deliveries in any of `states` back in the queue, due now; return how many moved."""
     result = session.execute(
