@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
+import json
 import resource
 import statistics
 import sys
@@ -27,10 +27,12 @@ from app.config.settings import Settings
 from app.domain.delivery import ACTIVE
 from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
 from app.sandbox import credentials as sandbox_credentials
-from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.server.api import create_api
 from app.support.asgi_server import start_asgi_server
+
+WARMUP = 10
+"""Sales posted before the paced phase and not timed: the first connection and cold caches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,49 +84,35 @@ async def _sandbox(in_process: bool) -> AsyncIterator[tuple[str, asyncio.subproc
         await asyncio.wait_for(child.wait(), 10)
 
 
-class _Pos:
-    """The simulated POS: posts sales to the local API and times each answer."""
-
-    def __init__(self, client: httpx.AsyncClient, rng: random.Random) -> None:
-        self._client = client
-        self._rng = rng
-        self._next = 0
-        self.errors: list[str] = []
-
-    def _payload(self) -> dict[str, Any]:
-        self._next += 1
-        return make_sale(self._rng, sale_id=f"D{self._next:06d}", lane=str(1 + self._next % 8))
-
-    async def post(self, payload: dict[str, Any]) -> float:
-        started = time.perf_counter()
-        response = await self._client.post("/v1/sales", json=payload)
-        elapsed = time.perf_counter() - started
-        if response.status_code != 202:
-            self.errors.append(f"{response.status_code}: {response.text[:200]}")
-        return elapsed
-
-    async def paced(self, count: int, rate: float) -> list[float]:
-        latencies: list[float] = []
-        tasks = []
-        start = time.perf_counter()
-        for i in range(count):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self.post(self._payload())))
-        latencies.extend(await asyncio.gather(*tasks))
-        return latencies
-
-    async def burst(self, count: int, concurrency: int) -> list[float]:
-        payloads = [self._payload() for _ in range(count)]
-        latencies: list[float] = []
-
-        async def worker() -> None:
-            while payloads:
-                latencies.append(await self.post(payloads.pop()))
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return latencies
+async def _run_pos(
+    api_url: str, mode: str, count: int, options: DemoOptions, first: int, warmup: int = 0
+) -> dict[str, Any]:
+    """Run the simulated POS in its own process (as a real POS is another machine) and collect its timings."""
+    args = [
+        api_url,
+        "--mode",
+        mode,
+        "--count",
+        str(count),
+        "--rate",
+        str(options.paced_rate),
+        "--concurrency",
+        str(options.concurrency),
+        "--seed",
+        str(options.seed + first),
+        "--first",
+        str(first),
+        "--warmup",
+        str(warmup),
+    ]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.sandbox.pos_load", *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the simulated POS failed (exit {child.returncode})")
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 async def _plain_loop_ceiling(client: httpx.AsyncClient, sandbox_url: str, requests: int) -> float:
@@ -162,7 +150,6 @@ async def _wait_drained(runtime: Runtime, limit_s: float) -> None:
 
 async def run_headless(options: DemoOptions) -> dict[str, Any]:
     """Run the whole demo and return its figures."""
-    rng = random.Random(options.seed)
     with tempfile.TemporaryDirectory(prefix="receiptdesk-demo-") as tmp:
         data = options.data_dir or Path(tmp)
         async with _sandbox(not options.sandbox_process) as (sandbox_url, child):
@@ -179,17 +166,16 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=options.concurrency)
                 ) as client:
                     ceiling = await _plain_loop_ceiling(client, sandbox_url, options.ceiling_requests)
-                    pos = _Pos(client, rng)
                     paced_n = min(options.paced_sales, options.sales)
                     runtime.start_dispatching()
-                    paced = await pos.paced(paced_n, options.paced_rate)
+                    paced_run = await _run_pos(api.url, "paced", paced_n, options, first=1, warmup=WARMUP)
+                    paced = paced_run["latencies"]
                     await _wait_drained(runtime, 60)
                     await runtime.dispatcher.stop()
 
                     burst_n = options.sales - paced_n
-                    t0 = time.perf_counter()
-                    burst = await pos.burst(burst_n, options.concurrency)
-                    burst_s = time.perf_counter() - t0
+                    burst_run = await _run_pos(api.url, "burst", burst_n, options, first=WARMUP + paced_n + 1)
+                    burst, burst_s = burst_run["latencies"], burst_run["seconds"]
                     backlog = (await runtime.receipts.queue_status()).by_state.get("queued", 0)
 
                     t1 = time.perf_counter()
@@ -204,12 +190,13 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                 await runtime.close()
             child_rss = _child_rss_mb(child)
     return {
-        "sales": options.sales,
+        "sales": options.sales + WARMUP,
+        "warmup_sales": WARMUP,
         "plain_httpx_loop_req_per_s": ceiling,
         "receipts_created": receipts_created,
         "deliveries_by_state": status.by_state,
         "messages_at_sandbox": sandbox_count,
-        "pos_errors": pos.errors[:5],
+        "pos_errors": (paced_run["errors"] + burst_run["errors"])[:5],
         "paced": {"sales": paced_n, "rate_per_s": options.paced_rate, **_percentiles(paced)},
         "burst": {
             "sales": burst_n,
@@ -237,7 +224,8 @@ def _child_rss_mb(child: asyncio.subprocess.Process | None) -> float | None:
 def format_report(figures: dict[str, Any]) -> str:
     p, b, d = figures["paced"], figures["burst"], figures["drain"]
     lines = [
-        f"Sales posted:        {figures['sales']}  (receipts created {figures['receipts_created']})",
+        f"Sales posted:        {figures['sales']} ({figures['warmup_sales']} of them warm-up), "
+        f"receipts created {figures['receipts_created']}",
         f"Plain httpx loop to the sandbox: {figures['plain_httpx_loop_req_per_s']} requests/s (this machine's ceiling)",
         f"Deliveries by state: {', '.join(f'{k} {v}' for k, v in sorted(figures['deliveries_by_state'].items()))}",
         f"Messages at sandbox: {figures['messages_at_sandbox']}",
