@@ -20,7 +20,7 @@ from typing import Any
 
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
-from app.domain.delivery import DeliveryState
+from app.domain.delivery import DeliveryState, transition
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.records import ClaimedDelivery, Settlement
@@ -358,6 +358,7 @@ class Dispatcher:
         reason: str | None = None,
         next_at: datetime | None = None,
     ) -> Settlement:
+        transition(DeliveryState.SENDING, state)  # a settlement only ever follows a claim
         return Settlement(
             delivery_id=claim.id,
             attempt=claim.attempt,
