@@ -10,8 +10,15 @@ class Channel(StrEnum):
 
     EMAIL = "email"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
     PUSH = "push"
     PRINT = "print"
+    CHAT = "chat"  # internal audit summaries (Slack, Teams); never the full receipt
+    CRM = "crm"  # records for support and CRM (HubSpot, Salesforce, Freshdesk, Zendesk, Zapier)
+
+
+CUSTOMER_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PRINT)
+"""The channels a customer chooses between at the till."""
 
 
 class Language(StrEnum):
