@@ -18,7 +18,7 @@ import httpx
 
 from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
-from app.config.settings import Settings
+from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError
 from app.providers.base import ProviderAdapter
@@ -74,7 +74,7 @@ def build_adapters(
     """One adapter per provider named in routing; their rate limits (settings override capabilities)."""
     adapters: dict[str, ProviderAdapter] = {}
     rates: dict[str, float | None] = {}
-    for provider_id in dict.fromkeys(settings.routing.values()):
+    for provider_id in routing_of(settings).providers():
         cls = adapter_class(provider_id)
         section = dict(settings.providers.get(provider_id, {}))
         secret_names = tuple(f.name for f in cls.secret_fields)
@@ -147,7 +147,7 @@ def build_runtime(
         raise
     bus = EventBus()
     store = settings.store
-    routing = settings.routing
+    routing = routing_of(settings)
     d = settings.dispatch
     policy = RetryPolicy(
         max_attempts=d.max_attempts,
@@ -159,6 +159,7 @@ def build_runtime(
         db,
         adapters,
         bus,
+        routing=routing,
         policy=policy,
         rates=rates,
         concurrency=d.concurrency,
@@ -166,9 +167,9 @@ def build_runtime(
         owner=owner or f"{socket.gethostname()}-{os.getpid()}",
     )
     checkout = CheckoutService(
-        db, ReceiptRenderer(), store.profile(), routing, bus, default_language=store.default_language
+        db, ReceiptRenderer(), store.profile(), routing.primaries(), bus, default_language=store.default_language
     )
-    receipts = ReceiptService(db, routing, bus)
+    receipts = ReceiptService(db, routing.primaries(), bus)
     health = HealthService(receipts, dispatcher, tuple(adapters))
     return Runtime(settings, db, http, bus, checkout, receipts, dispatcher, health, adapters)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.domain.channels import Channel, Language
 from app.domain.errors import ConfigurationError
 from app.domain.receipt import StoreProfile
+from app.domain.routing import Routing
 
 ProviderValue = str | int | float | bool
 
@@ -56,13 +57,25 @@ class DatabaseSettings(_Section):
     url: str | None = None
 
 
+def _default_routing() -> dict[Channel, str | list[str]]:
+    return {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
     dispatch: DispatchSettings = DispatchSettings()
     database: DatabaseSettings = DatabaseSettings()
-    routing: dict[Channel, str] = Field(default_factory=lambda: {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
+    routing: dict[Channel, str | list[str]] = Field(
+        default_factory=lambda: _default_routing(),
+        description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",
+    )
     providers: dict[str, dict[str, ProviderValue]] = Field(default_factory=dict)
+
+
+def routing_of(settings: Settings) -> Routing:
+    """The routing table with every entry as an ordered chain."""
+    return Routing({ch: (tuple(v) if isinstance(v, list) else (v,)) for ch, v in settings.routing.items() if v})
 
 
 def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:

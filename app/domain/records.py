@@ -117,3 +117,6 @@ class Settlement:
     raw_status: str | None = None
     error: str | None = None
     reason: str | None = None
+    route_to: str | None = None  # the provider for the next attempt, when it changes
+    failover_from: str | None = None  # set when this attempt went to a fallback provider
+    counts: bool = True  # False when nothing was sent (every provider's circuit open)

@@ -31,9 +31,16 @@ class SaleAccepted(BaseModel):
     @classmethod
     def of(cls, r: CheckoutResult) -> SaleAccepted:
         return cls(
-            receipt_id=r.receipt_id, sale_id=r.sale_id, duplicate=r.duplicate, warnings=list(r.warnings),
-            deliveries=[QueuedDeliveryOut(id=d.id, channel=d.channel.value, provider=d.provider,
-                                          recipient=d.masked_recipient, state=d.state) for d in r.deliveries],
+            receipt_id=r.receipt_id,
+            sale_id=r.sale_id,
+            duplicate=r.duplicate,
+            warnings=list(r.warnings),
+            deliveries=[
+                QueuedDeliveryOut(
+                    id=d.id, channel=d.channel.value, provider=d.provider, recipient=d.masked_recipient, state=d.state
+                )
+                for d in r.deliveries
+            ],
         )
 
 
@@ -80,18 +87,42 @@ class ReceiptOut(BaseModel):
     def of(cls, d: ReceiptDetail) -> ReceiptOut:
         s = d.summary
         return cls(
-            receipt_id=s.receipt_id, sale_id=s.sale_id, store_id=s.store_id, lane=s.lane, total=s.total,
-            occurred_at=s.occurred_at, created_at=s.created_at, language=d.language, subject=d.subject,
-            content_hash=d.content_hash, sms_segments=d.sms_segments,
+            receipt_id=s.receipt_id,
+            sale_id=s.sale_id,
+            store_id=s.store_id,
+            lane=s.lane,
+            total=s.total,
+            occurred_at=s.occurred_at,
+            created_at=s.created_at,
+            language=d.language,
+            subject=d.subject,
+            content_hash=d.content_hash,
+            sms_segments=d.sms_segments,
             deliveries=[
                 DeliveryOut(
-                    id=x.id, channel=x.channel.value, provider=x.provider, recipient=mask_contact(x.recipient),
-                    state=x.state.value, provider_message_id=x.provider_message_id, last_error=x.last_error,
-                    reason=x.reason, next_attempt_at=x.next_attempt_at, updated_at=x.updated_at,
-                    attempts=[AttemptOut(number=a.number, provider=a.provider, started_at=a.started_at,
-                                         finished_at=a.finished_at, outcome=a.outcome, status_code=a.status_code,
-                                         provider_message_id=a.provider_message_id, error=a.error)
-                              for a in d.attempts.get(x.id, ())],
+                    id=x.id,
+                    channel=x.channel.value,
+                    provider=x.provider,
+                    recipient=mask_contact(x.recipient),
+                    state=x.state.value,
+                    provider_message_id=x.provider_message_id,
+                    last_error=x.last_error,
+                    reason=x.reason,
+                    next_attempt_at=x.next_attempt_at,
+                    updated_at=x.updated_at,
+                    attempts=[
+                        AttemptOut(
+                            number=a.number,
+                            provider=a.provider,
+                            started_at=a.started_at,
+                            finished_at=a.finished_at,
+                            outcome=a.outcome,
+                            status_code=a.status_code,
+                            provider_message_id=a.provider_message_id,
+                            error=a.error,
+                        )
+                        for a in d.attempts.get(x.id, ())
+                    ],
                 )
                 for x in d.deliveries
             ],
@@ -101,9 +132,11 @@ class ReceiptOut(BaseModel):
 class ProviderOut(BaseModel):
     provider: str
     state: str
+    circuit: str
     sent: int
     failed: int
     transient: int
+    fallbacks: int
     last_error: str | None
 
 
@@ -120,8 +153,24 @@ class HealthOut(BaseModel):
     @classmethod
     def of(cls, h: Health) -> HealthOut:
         return cls(
-            ok=h.ok, dispatcher_running=h.dispatcher_running, queue_depth=h.queue_depth, due_now=h.due_now,
-            oldest_pending_age_s=h.oldest_pending_age_s, by_state=h.by_state, last_error=h.last_error,
-            providers=[ProviderOut(provider=p.provider, state=p.state, sent=p.sent, failed=p.failed,
-                                   transient=p.transient, last_error=p.last_error) for p in h.providers],
+            ok=h.ok,
+            dispatcher_running=h.dispatcher_running,
+            queue_depth=h.queue_depth,
+            due_now=h.due_now,
+            oldest_pending_age_s=h.oldest_pending_age_s,
+            by_state=h.by_state,
+            last_error=h.last_error,
+            providers=[
+                ProviderOut(
+                    provider=p.provider,
+                    state=p.state,
+                    circuit=p.circuit,
+                    sent=p.sent,
+                    failed=p.failed,
+                    transient=p.transient,
+                    fallbacks=p.fallbacks,
+                    last_error=p.last_error,
+                )
+                for p in h.providers
+            ],
         )

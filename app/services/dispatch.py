@@ -14,17 +14,15 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
-from app.domain.delivery import DeliveryState, transition
-from app.domain.errors import PermanentProviderError, TransientProviderError
-from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.records import ClaimedDelivery, Settlement
+from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
+from app.services.attempts import AttemptRunner, DispatchStats
+from app.services.breaker import CircuitBreaker
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
@@ -32,53 +30,6 @@ from app.storage import outbox
 from app.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class ProviderStats:
-    """What the dispatcher saw of one provider since start (for health)."""
-
-    sent: int = 0
-    failed: int = 0
-    transient: int = 0
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    last_ok_at: datetime | None = None
-
-    @property
-    def state(self) -> str:
-        if self.last_error_at is None:
-            return "ok"
-        if self.last_ok_at is None or self.last_error_at > self.last_ok_at:
-            return "failing"
-        return "ok"
-
-
-@dataclass(slots=True)
-class DispatchStats:
-    providers: dict[str, ProviderStats] = field(default_factory=dict)
-    in_flight: int = 0
-
-    def provider(self, name: str) -> ProviderStats:
-        return self.providers.setdefault(name, ProviderStats())
-
-
-def build_message(claim: ClaimedDelivery) -> OutboundMessage:
-    """The normalised message for one claimed delivery."""
-    meta = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
-    if claim.channel is Channel.SMS:
-        return OutboundMessage(
-            Channel.SMS, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta
-        )
-    return OutboundMessage(
-        claim.channel,
-        claim.recipient,
-        claim.idempotency_key,
-        subject=claim.subject,
-        html=claim.html,
-        text=claim.text,
-        metadata=meta,
-    )
 
 
 class Dispatcher:
@@ -92,6 +43,8 @@ class Dispatcher:
         *,
         policy: RetryPolicy | None = None,
         rates: Mapping[str, float | None] | None = None,
+        routing: Routing | None = None,
+        breaker: CircuitBreaker | None = None,
         concurrency: int = 16,
         claim_batch: int = 128,
         lease: timedelta = timedelta(seconds=60),
@@ -101,11 +54,21 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
-        self._adapters = dict(adapters)
         self._bus = bus
-        self._policy = policy or RetryPolicy()
-        self._limiter = RateLimiter(
-            rates if rates is not None else {pid: a.capabilities.rate_per_sec for pid, a in self._adapters.items()}
+        limiter = RateLimiter(
+            rates if rates is not None else {pid: a.capabilities.rate_per_sec for pid, a in adapters.items()}
+        )
+        self.breaker = breaker or CircuitBreaker()
+        self.stats = DispatchStats()
+        self._runner = AttemptRunner(
+            dict(adapters),
+            routing or Routing(),
+            policy or RetryPolicy(),
+            limiter,
+            self.breaker,
+            self.stats,
+            clock=clock,
+            rng=rng or random.Random(),
         )
         self._concurrency = concurrency
         self._claim_batch = claim_batch
@@ -113,7 +76,6 @@ class Dispatcher:
         self._idle_poll = idle_poll
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:8]}"
         self._clock = clock
-        self._rng = rng or random.Random()
         self._skip_locked = db.dialect == "postgresql"
         self._wake = asyncio.Event()
         self._want_more = asyncio.Event()
@@ -124,7 +86,6 @@ class Dispatcher:
         self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
         self._settle_ready = asyncio.Event()
         self._stopping = False
-        self.stats = DispatchStats()
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
@@ -223,7 +184,7 @@ class Dispatcher:
 
     async def _deliver(self, claim: ClaimedDelivery) -> None:
         try:
-            settlement = await self._attempt(claim)
+            settlement = await self._runner.run(claim)
         except Exception:  # the claim stays `sending`; its lease runs out and it is tried again
             log.exception("delivery %s could not be attempted", claim.id)
             return
@@ -260,120 +221,6 @@ class Dispatcher:
                         settlement.error,
                     )
                 )
-
-    async def _attempt(self, claim: ClaimedDelivery) -> Settlement:
-        started = self._clock()
-        stats = self.stats.provider(claim.provider)
-        adapter = self._adapters.get(claim.provider)
-        if adapter is None:
-            return self._settle(
-                claim,
-                started,
-                "permanent",
-                DeliveryState.FAILED,
-                error=f"Provider {claim.provider!r} is not configured.",
-                reason="provider not configured",
-            )
-        await self._limiter.acquire(claim.provider)
-        try:
-            result = await adapter.send(build_message(claim))
-        except PermanentProviderError as exc:
-            stats.failed += 1
-            stats.last_error, stats.last_error_at = exc.message, self._clock()
-            return self._settle(
-                claim,
-                started,
-                "permanent",
-                DeliveryState.FAILED,
-                error=exc.message,
-                status_code=exc.status_code,
-                reason="refused by provider",
-            )
-        except TransientProviderError as exc:
-            stats.transient += 1
-            stats.last_error, stats.last_error_at = exc.message, self._clock()
-            if exc.retry_after:
-                self._limiter.pause(claim.provider, exc.retry_after)
-            return self._retry_or_give_up(claim, started, exc.message, exc.status_code, exc.retry_after, exc.ambiguous)
-        except Exception as exc:  # a bug must not lose a receipt: treat as transient, keep the trace
-            log.exception("unexpected error sending delivery %s", claim.id)
-            return self._retry_or_give_up(claim, started, f"internal error: {type(exc).__name__}", None, None, False)
-        stats.sent += 1
-        stats.last_ok_at = self._clock()
-        return self._accepted(claim, started, result)
-
-    def _accepted(self, claim: ClaimedDelivery, started: datetime, result: SendResult) -> Settlement:
-        if result.status is SendStatus.REJECTED:
-            return self._settle(
-                claim,
-                started,
-                "permanent",
-                DeliveryState.FAILED,
-                result=result,
-                error=result.detail or "recipient refused",
-                reason="refused by provider",
-            )
-        state = DeliveryState.DELIVERED if result.status is SendStatus.DELIVERED else DeliveryState.SENT
-        return self._settle(claim, started, "sent", state, result=result)
-
-    def _retry_or_give_up(
-        self,
-        claim: ClaimedDelivery,
-        started: datetime,
-        error: str,
-        status: int | None,
-        retry_after: float | None,
-        ambiguous: bool,
-    ) -> Settlement:
-        now = self._clock()
-        decision = self._policy.decide(
-            attempt=claim.attempt, created_at=claim.created_at, now=now, retry_after=retry_after, rng=self._rng
-        )
-        outcome = "unknown" if ambiguous else "transient"
-        if not decision.retry:
-            return self._settle(
-                claim, started, outcome, DeliveryState.DEAD, error=error, status_code=status, reason=decision.reason
-            )
-        state = DeliveryState.UNKNOWN if ambiguous else DeliveryState.QUEUED
-        return self._settle(
-            claim,
-            started,
-            outcome,
-            state,
-            error=error,
-            status_code=status,
-            next_at=now + timedelta(seconds=decision.delay),
-        )
-
-    def _settle(
-        self,
-        claim: ClaimedDelivery,
-        started: datetime,
-        outcome: str,
-        state: DeliveryState,
-        *,
-        result: SendResult | None = None,
-        error: str | None = None,
-        status_code: int | None = None,
-        reason: str | None = None,
-        next_at: datetime | None = None,
-    ) -> Settlement:
-        transition(DeliveryState.SENDING, state)  # a settlement only ever follows a claim
-        return Settlement(
-            delivery_id=claim.id,
-            attempt=claim.attempt,
-            provider=claim.provider,
-            started_at=started,
-            finished_at=self._clock(),
-            outcome=outcome,
-            new_state=state,
-            next_attempt_at=next_at,
-            status_code=status_code,
-            provider_message_id=result.provider_message_id if result else None,
-            raw_status=result.raw_status if result else None,
-            error=error,
-            reason=reason,
-        )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

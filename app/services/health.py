@@ -20,6 +20,8 @@ class ProviderHealth:
     transient: int
     last_error: str | None
     last_error_at: datetime | None
+    circuit: str = "closed"  # closed | open | half_open
+    fallbacks: int = 0  # deliveries routed away from this provider since start
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,14 @@ class Health:
 
 
 class HealthService:
-    def __init__(self, receipts: ReceiptService, dispatcher: Dispatcher | None, providers: tuple[str, ...],
-                 *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        receipts: ReceiptService,
+        dispatcher: Dispatcher | None,
+        providers: tuple[str, ...],
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
         self._receipts = receipts
         self._dispatcher = dispatcher
         self._providers = providers
@@ -50,10 +58,20 @@ class HealthService:
         providers = []
         for name in self._providers:
             s = stats.get(name)
-            providers.append(ProviderHealth(
-                name, s.state if s else "idle", s.sent if s else 0, s.failed if s else 0,
-                s.transient if s else 0, s.last_error if s else None, s.last_error_at if s else None,
-            ))
+            circuit = self._dispatcher.breaker.state(name).value if self._dispatcher else "closed"
+            providers.append(
+                ProviderHealth(
+                    name,
+                    "failing" if circuit == "open" else (s.state if s else "idle"),
+                    s.sent if s else 0,
+                    s.failed if s else 0,
+                    s.transient if s else 0,
+                    s.last_error if s else None,
+                    s.last_error_at if s else None,
+                    circuit,
+                    s.fallbacks if s else 0,
+                )
+            )
         errors = [p for p in providers if p.last_error_at is not None]
         last = max(errors, key=lambda p: p.last_error_at or now) if errors else None
         running = self._dispatcher is not None and self._dispatcher.running

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.domain.channels import Channel
 from app.domain.delivery import ACTIVE, DeliveryState
 from app.domain.records import AttemptRecord, ClaimedDelivery, DeliveryRecord, QueueStatus, Settlement
+from app.storage import audit
 from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
 
 _ACTIVE = [s.value for s in ACTIVE]
@@ -132,24 +133,26 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     if not settlements:
         return []
     connection = session.connection()
-    connection.execute(
-        insert(AttemptRow),
-        [
-            {
-                "delivery_id": s.delivery_id,
-                "number": s.attempt,
-                "provider": s.provider,
-                "started_at": s.started_at,
-                "finished_at": s.finished_at,
-                "outcome": s.outcome,
-                "status_code": s.status_code,
-                "provider_message_id": s.provider_message_id,
-                "raw_status": s.raw_status,
-                "error": s.error,
-            }
-            for s in settlements
-        ],
-    )
+    attempted = [s for s in settlements if s.counts]
+    if attempted:
+        connection.execute(
+            insert(AttemptRow),
+            [
+                {
+                    "delivery_id": s.delivery_id,
+                    "number": s.attempt,
+                    "provider": s.provider,
+                    "started_at": s.started_at,
+                    "finished_at": s.finished_at,
+                    "outcome": s.outcome,
+                    "status_code": s.status_code,
+                    "provider_message_id": s.provider_message_id,
+                    "raw_status": s.raw_status,
+                    "error": s.error,
+                }
+                for s in attempted
+            ],
+        )
     landed: list[Settlement] = []
     for s in settlements:
         values: dict[str, object] = {
@@ -163,6 +166,10 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
             values["next_attempt_at"] = s.next_attempt_at
         if s.provider_message_id:
             values["provider_message_id"] = s.provider_message_id
+        if s.route_to:
+            values["provider"] = s.route_to
+        if not s.counts:
+            values["attempts"] = s.attempt - 1
         # the attempt number is the fencing token: a claim taken over by another worker is not overwritten
         result = connection.execute(
             update(DeliveryRow)
@@ -175,6 +182,15 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
         )
         if result.rowcount:
             landed.append(s)
+            if s.failover_from:
+                audit.append(
+                    session,
+                    at=s.finished_at,
+                    actor="dispatcher",
+                    action="delivery.failover",
+                    subject=s.delivery_id,
+                    detail={"from": s.failover_from, "to": s.route_to or s.provider, "outcome": s.outcome},
+                )
     return landed
 
 

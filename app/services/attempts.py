@@ -1,0 +1,281 @@
+"""One attempt at one delivery: pick the provider, send, and turn what happened into a `Settlement`.
+
+Failover follows two rules. A delivery moves to the next provider of its channel only when the
+failure happened before the provider accepted anything (connection refused, 429, 5xx) or when the
+provider's circuit is open. After an ambiguous timeout the delivery stays with its provider as
+`unknown`: sending it through another provider could give the customer two receipts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from app.domain.channels import Channel
+from app.domain.clock import Clock
+from app.domain.delivery import DeliveryState, transition
+from app.domain.errors import PermanentProviderError, TransientProviderError
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.domain.records import ClaimedDelivery, Settlement
+from app.domain.routing import Routing
+from app.providers.base import ProviderAdapter
+from app.services.breaker import CircuitBreaker
+from app.services.ratelimit import RateLimiter
+from app.services.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ProviderStats:
+    """What the dispatcher saw of one provider since start (for health)."""
+
+    sent: int = 0
+    failed: int = 0
+    transient: int = 0
+    fallbacks: int = 0  # deliveries routed away from this provider
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_ok_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.last_error_at is None:
+            return "ok"
+        if self.last_ok_at is None or self.last_error_at > self.last_ok_at:
+            return "failing"
+        return "ok"
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    providers: dict[str, ProviderStats] = field(default_factory=dict)
+    in_flight: int = 0
+
+    def provider(self, name: str) -> ProviderStats:
+        return self.providers.setdefault(name, ProviderStats())
+
+
+def build_message(claim: ClaimedDelivery) -> OutboundMessage:
+    """The normalised message for one claimed delivery."""
+    meta = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
+    if claim.channel in (Channel.SMS, Channel.WHATSAPP):
+        return OutboundMessage(
+            claim.channel, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta
+        )
+    return OutboundMessage(
+        claim.channel,
+        claim.recipient,
+        claim.idempotency_key,
+        subject=claim.subject,
+        html=claim.html,
+        text=claim.text,
+        metadata=meta,
+    )
+
+
+class AttemptRunner:
+    """Runs attempts; shares breaker, limiter and stats across every worker of a dispatcher."""
+
+    def __init__(
+        self,
+        adapters: Mapping[str, ProviderAdapter],
+        routing: Routing,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
+        breaker: CircuitBreaker,
+        stats: DispatchStats,
+        *,
+        clock: Clock,
+        rng: random.Random,
+    ) -> None:
+        self._adapters = adapters
+        self._routing = routing
+        self._policy = policy
+        self._limiter = limiter
+        self._breaker = breaker
+        self._stats = stats
+        self._clock = clock
+        self._rng = rng
+
+    async def run(self, claim: ClaimedDelivery) -> Settlement:
+        started = self._clock()
+        provider = self._choose(claim)
+        if provider is None:
+            wait = max(1.0, min(self._breaker.retry_in(p) for p in self._chain(claim)))
+            return self._settle(
+                claim,
+                claim.provider,
+                started,
+                "deferred",
+                DeliveryState.QUEUED,
+                counts=False,
+                error=f"every {claim.channel.value} provider is failing; waiting {wait:.0f} s",
+                next_at=self._clock() + timedelta(seconds=wait),
+            )
+        moved_from = claim.provider if provider != claim.provider else None
+        if moved_from:
+            self._stats.provider(moved_from).fallbacks += 1
+        adapter = self._adapters.get(provider)
+        if adapter is None:
+            return self._settle(
+                claim,
+                provider,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                error=f"Provider {provider!r} is not configured.",
+                reason="provider not configured",
+            )
+        stats = self._stats.provider(provider)
+        await self._limiter.acquire(provider)
+        try:
+            result = await adapter.send(build_message(claim))
+        except PermanentProviderError as exc:
+            self._breaker.release_probe(provider)
+            stats.failed += 1
+            stats.last_error, stats.last_error_at = exc.message, self._clock()
+            return self._settle(
+                claim,
+                provider,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                error=exc.message,
+                status_code=exc.status_code,
+                reason="refused by provider",
+                moved_from=moved_from,
+            )
+        except TransientProviderError as exc:
+            self._breaker.record_failure(provider)
+            stats.transient += 1
+            stats.last_error, stats.last_error_at = exc.message, self._clock()
+            if exc.retry_after:
+                self._limiter.pause(provider, exc.retry_after)
+            return self._retry(claim, provider, started, exc, moved_from)
+        except Exception as exc:  # a bug must not lose a receipt: treat as transient, keep the trace
+            log.exception("unexpected error sending delivery %s", claim.id)
+            self._breaker.release_probe(provider)
+            failure = TransientProviderError(f"internal error: {type(exc).__name__}")
+            return self._retry(claim, provider, started, failure, moved_from)
+        self._breaker.record_success(provider)
+        stats.sent += 1
+        stats.last_ok_at = self._clock()
+        return self._accepted(claim, provider, started, result, moved_from)
+
+    def _chain(self, claim: ClaimedDelivery) -> tuple[str, ...]:
+        return self._routing.chains.get(claim.channel) or (claim.provider,)
+
+    def _choose(self, claim: ClaimedDelivery) -> str | None:
+        """The delivery's provider if its circuit allows a call, else the first fallback that does."""
+        if self._breaker.allow(claim.provider):
+            return claim.provider
+        for alternative in self._routing.alternatives(claim.channel, claim.provider):
+            if alternative in self._adapters and self._breaker.allow(alternative):
+                return alternative
+        return None
+
+    def _accepted(
+        self, claim: ClaimedDelivery, provider: str, started: datetime, result: SendResult, moved_from: str | None
+    ) -> Settlement:
+        if result.status is SendStatus.REJECTED:
+            return self._settle(
+                claim,
+                provider,
+                started,
+                "permanent",
+                DeliveryState.FAILED,
+                result=result,
+                error=result.detail or "recipient refused",
+                reason="refused by provider",
+                moved_from=moved_from,
+            )
+        state = DeliveryState.DELIVERED if result.status is SendStatus.DELIVERED else DeliveryState.SENT
+        return self._settle(claim, provider, started, "sent", state, result=result, moved_from=moved_from)
+
+    def _retry(
+        self,
+        claim: ClaimedDelivery,
+        provider: str,
+        started: datetime,
+        exc: TransientProviderError,
+        moved_from: str | None,
+    ) -> Settlement:
+        now = self._clock()
+        decision = self._policy.decide(
+            attempt=claim.attempt, created_at=claim.created_at, now=now, retry_after=exc.retry_after, rng=self._rng
+        )
+        outcome = "unknown" if exc.ambiguous else "transient"
+        if not decision.retry:
+            return self._settle(
+                claim,
+                provider,
+                started,
+                outcome,
+                DeliveryState.DEAD,
+                error=exc.message,
+                status_code=exc.status_code,
+                reason=decision.reason,
+                moved_from=moved_from,
+            )
+        next_provider = provider
+        if not exc.ambiguous:  # the provider never took the message: the next attempt may go elsewhere
+            next_provider = next(
+                iter(a for a in self._routing.alternatives(claim.channel, provider) if a in self._adapters), provider
+            )
+            if next_provider != provider:
+                self._stats.provider(provider).fallbacks += 1
+        state = DeliveryState.UNKNOWN if exc.ambiguous else DeliveryState.QUEUED
+        return self._settle(
+            claim,
+            provider,
+            started,
+            outcome,
+            state,
+            error=exc.message,
+            status_code=exc.status_code,
+            next_at=now + timedelta(seconds=decision.delay),
+            moved_from=moved_from or (provider if next_provider != provider else None),
+            route_to=next_provider,
+        )
+
+    def _settle(
+        self,
+        claim: ClaimedDelivery,
+        provider: str,
+        started: datetime,
+        outcome: str,
+        state: DeliveryState,
+        *,
+        result: SendResult | None = None,
+        error: str | None = None,
+        status_code: int | None = None,
+        reason: str | None = None,
+        next_at: datetime | None = None,
+        moved_from: str | None = None,
+        route_to: str | None = None,
+        counts: bool = True,
+    ) -> Settlement:
+        transition(DeliveryState.SENDING, state)  # a settlement only ever follows a claim
+        destination = route_to or provider
+        return Settlement(
+            delivery_id=claim.id,
+            attempt=claim.attempt,
+            provider=provider,
+            started_at=started,
+            finished_at=self._clock(),
+            outcome=outcome,
+            new_state=state,
+            next_attempt_at=next_at,
+            status_code=status_code,
+            provider_message_id=result.provider_message_id if result else None,
+            raw_status=result.raw_status if result else None,
+            error=error,
+            reason=reason,
+            route_to=destination if destination != claim.provider else None,
+            failover_from=moved_from,
+            counts=counts,
+        )
