@@ -21,7 +21,6 @@ from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.sale import Sale
 from app.main import Runtime, build_runtime, open_database
-from app.server.api import create_api
 from app.storage import schema
 from app.support.asgi_server import start_asgi_server
 
@@ -72,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def body() -> None:
         runtime = build_runtime(settings, data=args.data_dir)
-        api = create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes)
+        api = runtime.local_api()
         try:
             server = await start_asgi_server(
                 api, args.host or settings.api.host, settings.api.port if args.port is None else args.port, name="api"
@@ -171,6 +170,11 @@ def _receipts_show(args: argparse.Namespace) -> int:
                 f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
                 + (f" {a.status_code}" if a.status_code else "")
                 + (f" {a.error}" if a.error else "")
+            )
+        for e in detail.events.get(d.id, ()):
+            print(
+                f"      {e.occurred_at.astimezone():%H:%M:%S} {e.kind} ({e.provider} {e.raw_status})"
+                + (f" {e.detail}" if e.detail else "")
             )
     return 0
 

@@ -28,7 +28,6 @@ from app.domain.delivery import ACTIVE
 from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
 from app.sandbox import credentials as sandbox_credentials
 from app.sandbox.server import start_sandbox
-from app.server.api import create_api
 from app.support.asgi_server import start_asgi_server
 
 WARMUP = 10
@@ -156,9 +155,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
             settings = sandbox_settings(Settings(), sandbox_url)
             runtime = build_runtime(settings, data=data, secrets=SANDBOX_SECRETS)
             api = await start_asgi_server(
-                create_api(
-                    runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=settings.api.max_body_bytes
-                ),
+                runtime.local_api(),
                 name="api",
             )
             try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
@@ -25,12 +26,15 @@ from app.providers.base import ProviderAdapter
 from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox import credentials as sandbox_credentials
+from app.server.api import create_api
 from app.services.bus import EventBus
+from app.services.callbacks import CallbackSecrets, CallbackService
 from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
 from app.services.health import HealthService
 from app.services.receipts import ReceiptService
 from app.services.retry import RetryPolicy
+from app.services.tracking import TrackingService
 from app.storage import schema
 from app.storage.database import Database
 
@@ -76,7 +80,9 @@ def build_adapters(
     rates: dict[str, float | None] = {}
     for provider_id in routing_of(settings).providers():
         cls = adapter_class(provider_id)
-        section = dict(settings.providers.get(provider_id, {}))
+        section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
+        if provider_id == "twilio" and settings.api.public_url and "status_callback" not in section:
+            section["status_callback"] = settings.api.public_url.rstrip("/") + "/webhooks/twilio/status"
         secret_names = tuple(f.name for f in cls.secret_fields)
         leaked = [k for k in section if k in secret_names]
         if leaked:
@@ -106,10 +112,23 @@ class Runtime:
     receipts: ReceiptService
     dispatcher: Dispatcher
     health: HealthService
+    tracking: TrackingService
+    callbacks: CallbackService
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
 
     def start_dispatching(self) -> None:
         self.dispatcher.start()
+
+    def local_api(self) -> FastAPI:
+        """The local HTTP API over this runtime's services."""
+        return create_api(
+            self.checkout,
+            self.receipts,
+            self.health,
+            max_body_bytes=self.settings.api.max_body_bytes,
+            callbacks=self.callbacks,
+            public_url=self.settings.api.public_url,
+        )
 
     async def close(self) -> None:
         await self.dispatcher.stop()
@@ -171,7 +190,21 @@ def build_runtime(
     )
     receipts = ReceiptService(db, routing.primaries(), bus)
     health = HealthService(receipts, dispatcher, tuple(adapters))
-    return Runtime(settings, db, http, bus, checkout, receipts, dispatcher, health, adapters)
+    tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback)
+    callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
+    return Runtime(settings, db, http, bus, checkout, receipts, dispatcher, health, tracking, callbacks, adapters)
+
+
+def _callback_secrets(
+    settings: Settings, secrets: SecretStore | Mapping[str, Mapping[str, str]] | None
+) -> CallbackSecrets:
+    store: SecretStore | Mapping[str, Mapping[str, str]] = secrets if secrets is not None else SecretStore()
+    if isinstance(store, SecretStore):
+        token = store.get("twilio", "auth_token")
+    else:
+        token = store.get("twilio", {}).get("auth_token")
+    key = settings.providers.get("sendgrid", {}).get("webhook_public_key")
+    return CallbackSecrets(twilio_auth_token=token, sendgrid_public_key=str(key) if key else None)
 
 
 def _safe_url(url: str) -> str:

@@ -42,6 +42,9 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8765
     max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 1024 * 1024
+    public_url: str | None = Field(
+        default=None, description="The base URL providers reach this API at, for status callbacks."
+    )
 
 
 class DispatchSettings(_Section):
@@ -51,6 +54,7 @@ class DispatchSettings(_Section):
     lease_seconds: Annotated[float, Field(ge=5)] = 60
     base_delay_seconds: Annotated[float, Field(gt=0)] = 2.0
     max_delay_seconds: Annotated[float, Field(gt=0)] = 900.0
+    bounce_fallback: bool = Field(default=True, description="After a bounce, send on the customer's other channel.")
 
 
 class DatabaseSettings(_Section):

@@ -41,9 +41,11 @@ _ALLOWED: dict[DeliveryState, frozenset[DeliveryState]] = {
             DeliveryState.UNKNOWN,
         }
     ),
-    DeliveryState.UNKNOWN: frozenset({DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.DEAD}),
+    DeliveryState.UNKNOWN: frozenset(
+        {DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.BOUNCED, DeliveryState.DEAD}
+    ),
     DeliveryState.SENT: frozenset({DeliveryState.DELIVERED, DeliveryState.BOUNCED, DeliveryState.FAILED}),
-    DeliveryState.DELIVERED: frozenset(),
+    DeliveryState.DELIVERED: frozenset({DeliveryState.BOUNCED}),  # a late asynchronous bounce
     DeliveryState.BOUNCED: frozenset(),
     DeliveryState.FAILED: frozenset({DeliveryState.QUEUED}),  # a manager's retry
     DeliveryState.DEAD: frozenset({DeliveryState.QUEUED}),  # a manager's retry

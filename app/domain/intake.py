@@ -45,7 +45,9 @@ def parse_sale(payload: Any) -> Sale:
     if card_paths:
         raise InvalidSale(
             [
-                FieldProblem(tuple(_split(p)), "looks like a full card number; send only brand and last four", "card_number")
+                FieldProblem(
+                    tuple(_split(p)), "looks like a full card number; send only brand and last four", "card_number"
+                )
                 for p in card_paths
             ]
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +21,17 @@ class AttemptRecord:
     provider_message_id: str | None
     raw_status: str | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """Something the provider reported after the send (delivered, bounced, opened...)."""
+
+    kind: str
+    raw_status: str
+    provider: str
+    occurred_at: datetime
+    detail: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,7 @@ class ReceiptDetail:
     content_hash: str
     deliveries: tuple[DeliveryRecord, ...]
     attempts: dict[str, tuple[AttemptRecord, ...]]
+    events: dict[str, tuple[EventRecord, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

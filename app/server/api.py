@@ -17,13 +17,18 @@ from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.server.limits import BodyLimitMiddleware
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
+from app.server.webhooks import callback_router
+from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
 from app.services.health import HealthService
 from app.services.receipts import ReceiptService
 from app.triggers.pos import pos_event
 
 _STATUS: list[tuple[type[ReceiptDeskError], int]] = [
-    (ValidationFailed, 422), (NotFound, 404), (SaleConflict, 409), (ConfigurationError, 503),
+    (ValidationFailed, 422),
+    (NotFound, 404),
+    (SaleConflict, 409),
+    (ConfigurationError, 503),
 ]
 
 
@@ -31,7 +36,15 @@ def _problem(loc: list[Any], msg: str, kind: str) -> JSONResponse:
     return JSONResponse({"detail": [{"loc": loc, "msg": msg, "type": kind}]}, status_code=422)
 
 
-def create_api(checkout: CheckoutService, receipts: ReceiptService, health: HealthService, *, max_body_bytes: int) -> FastAPI:
+def create_api(
+    checkout: CheckoutService,
+    receipts: ReceiptService,
+    health: HealthService,
+    *,
+    max_body_bytes: int,
+    callbacks: CallbackService | None = None,
+    public_url: str | None = None,
+) -> FastAPI:
     """The FastAPI application, with the body-size limit in front."""
     api = FastAPI(
         title="ReceiptDesk local API",
@@ -49,11 +62,17 @@ def create_api(checkout: CheckoutService, receipts: ReceiptService, health: Heal
         status_code=202,
         response_model=SaleAccepted,
         summary="Record a completed sale and queue its receipt",
-        responses={409: {"description": "The sale id is already recorded with different content"},
-                   413: {"description": "Body too large"},
-                   422: {"description": "Malformed sale, totals that do not add up, or card data"}},
-        openapi_extra={"requestBody": {"required": True,
-                                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Sale"}}}}},
+        responses={
+            409: {"description": "The sale id is already recorded with different content"},
+            413: {"description": "Body too large"},
+            422: {"description": "Malformed sale, totals that do not add up, or card data"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Sale"}}},
+            }
+        },
     )
     async def post_sale(request: Request, idempotency_key: str | None = Header(default=None)) -> Any:
         """Validate the sale, record it once, render its receipt and queue a delivery per chosen channel.
@@ -82,6 +101,9 @@ def create_api(checkout: CheckoutService, receipts: ReceiptService, health: Heal
     @api.get("/v1/health", response_model=HealthOut, summary="Queue depth, oldest pending age, provider states")
     async def get_health() -> HealthOut:
         return HealthOut.of(await health.check())
+
+    if callbacks is not None:
+        api.include_router(callback_router(callbacks, public_url=public_url))
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -53,8 +53,15 @@ class BodyLimitMiddleware:
 
 
 async def _reject(send: Send, limit: int) -> None:
-    body: dict[str, Any] = {"detail": [{"loc": ["body"], "msg": f"Body larger than {limit} bytes", "type": "too_large"}]}
+    body: dict[str, Any] = {
+        "detail": [{"loc": ["body"], "msg": f"Body larger than {limit} bytes", "type": "too_large"}]
+    }
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": data})

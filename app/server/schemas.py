@@ -55,6 +55,14 @@ class AttemptOut(BaseModel):
     error: str | None
 
 
+class EventOut(BaseModel):
+    kind: str
+    raw_status: str
+    provider: str
+    occurred_at: datetime
+    detail: str | None
+
+
 class DeliveryOut(BaseModel):
     id: str
     channel: str
@@ -62,6 +70,7 @@ class DeliveryOut(BaseModel):
     recipient: str
     state: str
     attempts: list[AttemptOut]
+    events: list[EventOut]
     provider_message_id: str | None
     last_error: str | None
     reason: str | None
@@ -122,6 +131,16 @@ class ReceiptOut(BaseModel):
                             error=a.error,
                         )
                         for a in d.attempts.get(x.id, ())
+                    ],
+                    events=[
+                        EventOut(
+                            kind=e.kind,
+                            raw_status=e.raw_status,
+                            provider=e.provider,
+                            occurred_at=e.occurred_at,
+                            detail=e.detail,
+                        )
+                        for e in d.events.get(x.id, ())
                     ],
                 )
                 for x in d.deliveries

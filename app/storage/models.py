@@ -124,7 +124,7 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -183,3 +183,21 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeliveryEventRow(Base):
+    """What a provider reported about a delivery after sending it, raw payload kept for support."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_delivery_events_provider_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[str | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    raw_status: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.domain.records import ReceiptDetail, ReceiptSummary
+from app.domain.records import EventRecord, ReceiptDetail, ReceiptSummary
 from app.storage.models import DeliveryRow, ReceiptRow, SaleRow
 from app.storage.outbox import attempts_for, to_record
+from app.storage.tracking import events_for
 
 
 def list_receipts(
@@ -89,6 +90,10 @@ def get_detail(session: Session, receipt_id: str) -> ReceiptDetail | None:
         content_hash=receipt.content_hash,
         deliveries=tuple(to_record(d) for d in rows),
         attempts=attempts_for(session, [d.id for d in rows]),
+        events={
+            delivery_id: tuple(EventRecord(e.kind, e.raw_status, e.provider, e.occurred_at, e.detail) for e in found)
+            for delivery_id, found in events_for(session, [d.id for d in rows]).items()
+        },
     )
 
 

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.main import Runtime
-from app.server.api import create_api
 from app.storage.models import SaleRow
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import drained, wait_until
@@ -22,8 +21,11 @@ Payload = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    server = await start_asgi_server(create_api(runtime.checkout, runtime.receipts, runtime.health,
-                                                max_body_bytes=64 * 1024), name="api")
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"max_body_bytes": 64 * 1024})}
+    )
+    server = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url) as client:
         yield client
     await server.stop()
@@ -33,8 +35,9 @@ async def sale_count(runtime: Runtime) -> int:
     return int(await runtime.db.read(lambda s: s.scalar(select(func.count()).select_from(SaleRow))))
 
 
-async def test_post_a_sale_then_follow_its_receipt(api: httpx.AsyncClient, runtime: Runtime,
-                                                   sale_payload: Payload) -> None:
+async def test_post_a_sale_then_follow_its_receipt(
+    api: httpx.AsyncClient, runtime: Runtime, sale_payload: Payload
+) -> None:
     payload = sale_payload(with_customer=True)
     payload["customer"] = {"email": "ana@example.com", "channels": ["email"]}
     response = await api.post("/v1/sales", json=payload)
@@ -58,8 +61,9 @@ async def test_a_retried_post_is_recognised(api: httpx.AsyncClient, runtime: Run
     assert await sale_count(runtime) == 1
 
 
-async def test_inconsistent_totals_are_a_422_naming_the_field(api: httpx.AsyncClient, runtime: Runtime,
-                                                              sale_payload: Payload) -> None:
+async def test_inconsistent_totals_are_a_422_naming_the_field(
+    api: httpx.AsyncClient, runtime: Runtime, sale_payload: Payload
+) -> None:
     payload = sale_payload()
     payload["total"] = "0.01"
     response = await api.post("/v1/sales", json=payload)
@@ -68,8 +72,9 @@ async def test_inconsistent_totals_are_a_422_naming_the_field(api: httpx.AsyncCl
     assert await sale_count(runtime) == 0
 
 
-async def test_card_numbers_are_refused_and_not_stored(api: httpx.AsyncClient, runtime: Runtime,
-                                                       sale_payload: Payload) -> None:
+async def test_card_numbers_are_refused_and_not_stored(
+    api: httpx.AsyncClient, runtime: Runtime, sale_payload: Payload
+) -> None:
     payload = sale_payload()
     payload["tenders"][0]["auth_code"] = "4242424242424242"
     response = await api.post("/v1/sales", json=payload)
@@ -88,8 +93,9 @@ async def test_a_conflicting_sale_is_409(api: httpx.AsyncClient, sale_payload: P
     ("body", "status"),
     [(b"{not json", 422), (b"[]", 422), (b'{"sale_id": "x"}', 422), (b"x" * (65 * 1024), 413)],
 )
-async def test_bad_bodies_get_clear_errors_and_change_nothing(api: httpx.AsyncClient, runtime: Runtime,
-                                                              body: bytes, status: int) -> None:
+async def test_bad_bodies_get_clear_errors_and_change_nothing(
+    api: httpx.AsyncClient, runtime: Runtime, body: bytes, status: int
+) -> None:
     response = await api.post("/v1/sales", content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert response.json()["detail"][0]["msg"]

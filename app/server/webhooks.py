@@ -1,0 +1,42 @@
+"""Provider status callbacks on the local API. A bad signature is a bare 401: no detail for a prober."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.providers.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from app.services.callbacks import CallbackService, SignatureRejected
+
+
+def callback_router(callbacks: CallbackService, *, public_url: str | None) -> APIRouter:
+    """Routes under /webhooks; `public_url` is the base URL providers call (for URL-signed callbacks)."""
+    router = APIRouter(prefix="/webhooks", tags=["provider callbacks"])
+
+    @router.post("/twilio/status", summary="Twilio message status callback (X-Twilio-Signature)")
+    async def twilio_status(request: Request) -> Response:
+        # Twilio posts application/x-www-form-urlencoded; every parameter counts toward the signature
+        params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        url = str(request.url)
+        if public_url:
+            url = public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        try:
+            await callbacks.twilio_status(url, params, request.headers.get("X-Twilio-Signature"))
+        except SignatureRejected:
+            return Response(status_code=401)
+        return Response(status_code=204)
+
+    @router.post("/sendgrid/events", summary="SendGrid Event Webhook (signed events)")
+    async def sendgrid_events(request: Request) -> Response:
+        body = await request.body()
+        try:
+            result = await callbacks.sendgrid_events(
+                body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
+            )
+        except SignatureRejected:
+            return Response(status_code=401)
+        return JSONResponse({"recorded": result.recorded, "duplicates": result.duplicates})
+
+    return router

@@ -1,0 +1,64 @@
+"""Provider status callbacks: verified as each provider signs them, then handed to tracking."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.domain.clock import Clock, utcnow
+from app.domain.errors import ReceiptDeskError, ValidationFailed
+from app.providers import sendgrid_events, twilio_callbacks
+from app.services.tracking import TrackingResult, TrackingService
+
+log = logging.getLogger(__name__)
+
+
+class SignatureRejected(ReceiptDeskError):
+    """A callback's signature did not verify; nothing was recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackSecrets:
+    """What verifying each provider's callbacks needs; None turns that provider's endpoint off."""
+
+    twilio_auth_token: str | None = None
+    sendgrid_public_key: str | None = None
+
+
+class CallbackService:
+    """Checks signatures, parses, and records. Counts rejections for health."""
+
+    def __init__(self, tracking: TrackingService, secrets: CallbackSecrets, *, clock: Clock = utcnow) -> None:
+        self._tracking = tracking
+        self._secrets = secrets
+        self._clock = clock
+        self.rejected: Counter[str] = Counter()
+
+    async def twilio_status(self, url: str, params: Sequence[tuple[str, str]], signature: str | None) -> TrackingResult:
+        """A Twilio status callback posted to `url` (exactly as Twilio called it)."""
+        token = self._secrets.twilio_auth_token
+        if token is None or not twilio_callbacks.verify_signature(token, url, params, signature):
+            return self._reject("twilio")
+        try:
+            event = twilio_callbacks.parse_status(params, received_at=self._clock())
+        except ValueError as exc:
+            raise ValidationFailed(str(exc)) from None
+        return await self._tracking.record([event])
+
+    async def sendgrid_events(self, body: bytes, signature: str | None, timestamp: str | None) -> TrackingResult:
+        """A batch from the SendGrid Event Webhook (signed events)."""
+        key = self._secrets.sendgrid_public_key
+        if key is None or not sendgrid_events.verify_signature(key, body, signature, timestamp):
+            return self._reject("sendgrid")
+        try:
+            events = sendgrid_events.parse_events(body)
+        except ValueError as exc:
+            raise ValidationFailed(f"Not a SendGrid event batch: {exc}") from None
+        return await self._tracking.record(events)
+
+    def _reject(self, provider: str) -> TrackingResult:
+        self.rejected[provider] += 1
+        log.warning("rejected a %s callback with a bad or missing signature", provider)
+        raise SignatureRejected(f"The {provider} callback signature did not verify.")

@@ -1,0 +1,111 @@
+"""Delivery tracking: provider callbacks become one timeline per delivery.
+
+A bounced email or an undelivered text can fall back to the customer's other channel (email needs
+an address on file; a text also needs the customer's SMS consent). The fallback is a new delivery of
+the same receipt snapshot, recorded in the audit log, and shown to the manager like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.domain.channels import Channel
+from app.domain.clock import Clock, utcnow
+from app.domain.delivery import DeliveryState
+from app.domain.tracking import NOT_RECEIVED, StatusEvent
+from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
+from app.storage import audit, customers, outbox, tracking
+from app.storage.database import Database
+
+OTHER_CHANNEL = {Channel.EMAIL: Channel.SMS, Channel.SMS: Channel.EMAIL}
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingResult:
+    recorded: int  # new events stored
+    duplicates: int  # events seen before
+    unmatched: int  # events for no delivery of ours (kept for support)
+    fallbacks: int  # deliveries queued on the other channel after a bounce
+
+
+class TrackingService:
+    """Applies verified provider events to deliveries."""
+
+    def __init__(
+        self,
+        db: Database,
+        routing: Mapping[Channel, str],
+        bus: EventBus,
+        *,
+        bounce_fallback: bool = True,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._routing = dict(routing)
+        self._bus = bus
+        self._bounce_fallback = bounce_fallback
+        self._clock = clock
+
+    async def record(self, events: list[StatusEvent]) -> TrackingResult:
+        """Store each new event, move deliveries on, and queue bounce fallbacks; all in one transaction."""
+        if not events:
+            return TrackingResult(0, 0, 0, 0)
+        applied, fallbacks = await self._db.write(lambda s: self._apply(s, events))
+        for item in applied:
+            if item.new_state is not None and item.delivery_id and item.receipt_id and item.channel:
+                self._bus.publish(
+                    DeliveryChanged(
+                        item.delivery_id,
+                        item.receipt_id,
+                        item.channel,
+                        item.event.provider,
+                        item.new_state,
+                        item.event.detail,
+                    )
+                )
+        if fallbacks:
+            self._bus.publish(DeliveriesQueued(fallbacks))
+        return TrackingResult(
+            recorded=len(applied),
+            duplicates=len(events) - len(applied),
+            unmatched=sum(1 for a in applied if a.delivery_id is None),
+            fallbacks=fallbacks,
+        )
+
+    def _apply(self, session: Session, events: list[StatusEvent]) -> tuple[list[tracking.AppliedEvent], int]:
+        now = self._clock()
+        applied = tracking.apply(session, events, now=now)
+        fallbacks = 0
+        if self._bounce_fallback:
+            for item in applied:
+                if item.new_state is DeliveryState.BOUNCED and item.event.kind in NOT_RECEIVED:
+                    fallbacks += self._fall_back(session, item)
+        return applied, fallbacks
+
+    def _fall_back(self, session: Session, item: tracking.AppliedEvent) -> int:
+        assert item.receipt_id is not None and item.channel is not None and item.delivery_id is not None
+        other = OTHER_CHANNEL.get(item.channel)
+        provider = self._routing.get(other) if other else None
+        customer_id = tracking.customer_of_receipt(session, item.receipt_id)
+        if other is None or provider is None or customer_id is None:
+            return 0
+        known = customers.load(session, customer_id)
+        recipient = known.phone if other is Channel.SMS else known.email
+        if recipient is None or (other is Channel.SMS and not tracking.has_consent(session, customer_id, other)):
+            return 0
+        now = self._clock()
+        created = outbox.new_delivery(
+            session, receipt_id=item.receipt_id, channel=other, provider=provider, recipient=recipient, now=now
+        )
+        audit.append(
+            session,
+            at=now,
+            actor="tracking",
+            action="delivery.bounce_fallback",
+            subject=item.receipt_id,
+            detail={"bounced": item.delivery_id, "channel": other.value, "delivery_id": created.id},
+        )
+        return 1
