@@ -26,6 +26,7 @@ from app.providers.base import ProviderAdapter
 from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox import credentials as sandbox_credentials
+from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
 from app.server.api import create_api
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackSecrets, CallbackService
@@ -45,8 +46,12 @@ HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 HTTP_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 
 
-def sandbox_settings(settings: Settings, sandbox_url: str) -> Settings:
-    """The same settings, with every channel routed to the local sandbox and its credentials."""
+def sandbox_settings(settings: Settings, sandbox_url: str, *, public_url: str | None = None) -> Settings:
+    """The same settings, with every channel routed to the local sandbox and its credentials.
+
+    With `public_url` (where this app's API listens) the sandbox's status callbacks are verified
+    exactly as real ones: Twilio signs with the sandbox Auth Token, SendGrid with the sandbox key.
+    """
     providers: dict[str, dict[str, Any]] = {
         "twilio": {
             "account_sid": sandbox_credentials.TWILIO_ACCOUNT_SID,
@@ -59,10 +64,12 @@ def sandbox_settings(settings: Settings, sandbox_url: str) -> Settings:
             "from_name": settings.store.name,
             "base_url": sandbox_url,
             "rate_per_sec": 0,
+            "webhook_public_key": SENDGRID_WEBHOOK_PUBLIC_KEY,
         },
     }
+    api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
     return settings.model_copy(
-        update={"providers": providers, "routing": {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}}
+        update={"providers": providers, "routing": {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}, "api": api}
     )
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
 from app.sandbox.sendgrid import SendGridApi
 from app.sandbox.store import MessageStore
@@ -98,17 +99,29 @@ def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None 
     """The sandbox ASGI app; `app.state.store` and `app.state.faults` are the live objects."""
     store = store if store is not None else MessageStore()
     faults = faults if faults is not None else Faults()
-    twilio = TwilioApi(store, faults)
-    sendgrid = SendGridApi(store, faults)
+    callbacks = CallbackSender()
+    twilio = TwilioApi(store, faults, callbacks=callbacks)
+    sendgrid = SendGridApi(store, faults, callbacks=callbacks)
     inspection = Inspection(store, faults)
+
+    async def callback_settings(request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                callbacks.configure(json.loads(await request.body() or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return _bad_request(str(exc))
+        return JSONResponse(callbacks.to_dict())
+
     routes = [
         Route("/2010-04-01/Accounts/{account_sid}/Messages.json", twilio.create_message, methods=["POST"]),
         Route("/v3/mail/send", sendgrid.mail_send, methods=["POST"]),
         Route("/_sandbox/health", inspection.health, methods=["GET"]),
         Route("/_sandbox/messages", inspection.messages, methods=["GET", "DELETE"]),
         Route("/_sandbox/faults", inspection.faults_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        Route("/_sandbox/callbacks", callback_settings, methods=["GET", "PUT"]),
     ]
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.faults = faults
+    app.state.callbacks = callbacks
     return app

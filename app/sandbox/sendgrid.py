@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.sandbox import credentials
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -217,9 +218,16 @@ def fault_response(fault: Fault) -> Response:
 class SendGridApi:
     """The mail/send endpoint, bound to a store, a fault set and the accepted API key."""
 
-    def __init__(self, store: MessageStore, faults: Faults, api_key: str = credentials.SENDGRID_API_KEY) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        faults: Faults,
+        api_key: str = credentials.SENDGRID_API_KEY,
+        callbacks: CallbackSender | None = None,
+    ) -> None:
         self.store = store
         self.faults = faults
+        self.callbacks = callbacks
         self._key = api_key.encode("utf-8")
 
     def _authorized(self, request: Request) -> bool:
@@ -249,4 +257,6 @@ class SendGridApi:
             return sendgrid_errors(400, errors)
         message_id = secrets.token_urlsafe(16)
         self.store.add(record_of(message_id, payload))
+        if self.callbacks is not None:
+            self.callbacks.sendgrid_message(message_id, payload)
         return Response(status_code=202, headers={"X-Message-Id": message_id})

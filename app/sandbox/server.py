@@ -21,7 +21,12 @@ async def start_sandbox(host: str = "127.0.0.1", port: int = 0, *, app: ASGIApp 
     Port 0 picks a free port; the returned `url`/`port` carry the bound one. Returns once the
     server accepts connections; call `stop()` (or use `async with`) to shut it down.
     """
-    return await start_asgi_server(app if app is not None else create_sandbox_app(), host, port, name="sandbox")
+    app = app if app is not None else create_sandbox_app()
+    running = await start_asgi_server(app, host, port, name="sandbox")
+    callbacks = getattr(getattr(app, "state", None), "callbacks", None)
+    if callbacks is not None:
+        running.on_stop = callbacks.close
+    return running
 
 
 async def _serve_until_signalled(host: str, port: int) -> None:

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.sandbox import credentials
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -196,9 +197,11 @@ class TwilioApi:
         faults: Faults,
         account_sid: str = credentials.TWILIO_ACCOUNT_SID,
         auth_token: str = credentials.TWILIO_AUTH_TOKEN,
+        callbacks: CallbackSender | None = None,
     ) -> None:
         self.store = store
         self.faults = faults
+        self.callbacks = callbacks
         self.account_sid = account_sid
         self._basic = base64.b64encode(f"{account_sid}:{auth_token}".encode())
         self._sid = account_sid.encode("ascii")
@@ -242,4 +245,6 @@ class TwilioApi:
                 idempotency_key=form.get(IDEMPOTENCY_FIELD),
             )
         )
+        if self.callbacks is not None:
+            self.callbacks.twilio_message(sid, form)
         return Response(json.dumps(resource), 201, media_type="application/json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -36,11 +36,15 @@ class RunningServer:
     app: ASGIApp
     server: uvicorn.Server = field(repr=False)
     task: asyncio.Task[None] = field(repr=False)
+    on_stop: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     async def stop(self) -> None:
-        """Stop accepting, let in-flight requests finish, and wait for the server task."""
+        """Stop accepting, let in-flight requests finish, wait for the server task, then run `on_stop`."""
         self.server.should_exit = True
         await self.task
+        if self.on_stop is not None:
+            hook, self.on_stop = self.on_stop, None
+            await hook()
 
     async def __aenter__(self) -> RunningServer:
         return self
