@@ -35,8 +35,9 @@ async def count(db: Database, model: Any) -> int:
     return int(await db.read(lambda s: s.scalar(select(func.count()).select_from(model))))
 
 
-async def test_a_sale_becomes_one_receipt_and_one_delivery_per_channel(checkout: CheckoutService, db: Database,
-                                                                       sale_payload: Payload) -> None:
+async def test_a_sale_becomes_one_receipt_and_one_delivery_per_channel(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     payload = sale_payload(with_customer=True)
     payload["customer"].update(email="ana@example.com", phone="(217) 555-0142", channels=["email", "sms"])
     result = await checkout.accept(event(payload))
@@ -49,8 +50,9 @@ async def test_a_sale_becomes_one_receipt_and_one_delivery_per_channel(checkout:
     assert consent.channel == "sms" and consent.text_shown and consent.source == "pos-api"
 
 
-async def test_the_same_event_twice_gives_one_receipt(checkout: CheckoutService, db: Database,
-                                                      sale_payload: Payload) -> None:
+async def test_the_same_event_twice_gives_one_receipt(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     first = await checkout.accept(event(sale_payload()))
     again = await checkout.accept(event(sale_payload()))
     other_source = await checkout.accept(event(sale_payload(), event_id="evt-2", source="shopify"))
@@ -59,16 +61,18 @@ async def test_the_same_event_twice_gives_one_receipt(checkout: CheckoutService,
     assert await count(db, ReceiptRow) == 1
 
 
-async def test_the_same_sale_id_with_other_content_is_a_conflict(checkout: CheckoutService, db: Database,
-                                                                 sale_payload: Payload) -> None:
+async def test_the_same_sale_id_with_other_content_is_a_conflict(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     await checkout.accept(event(sale_payload()))
     with pytest.raises(SaleConflict):
         await checkout.accept(event(sale_payload(seed=99), event_id="evt-2"))
     assert await count(db, ReceiptRow) == 1
 
 
-async def test_concurrent_duplicates_are_not_doubled(checkout: CheckoutService, db: Database,
-                                                     sale_payload: Payload) -> None:
+async def test_concurrent_duplicates_are_not_doubled(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     import asyncio
 
     results = await asyncio.gather(*(checkout.accept(event(sale_payload(), event_id=f"e{i}")) for i in range(5)))
@@ -84,8 +88,9 @@ async def test_a_returning_customer_with_auto_send_needs_no_choice(db: Database,
     first["customer"] = {"loyalty_id": "LM12345678", "email": "ana@example.com", "channels": ["email"]}
     await checkout.accept(event(first))
     customer_id = await db.read(lambda s: s.scalars(select(CustomerRow.id)).one())
-    await db.write(lambda s: customers.set_preferences(s, customer_id, (Channel.EMAIL,), auto_send=True,
-                                                       now=datetime.now(UTC)))
+    await db.write(
+        lambda s: customers.set_preferences(s, customer_id, (Channel.EMAIL,), auto_send=True, now=datetime.now(UTC))
+    )
     second = sale_payload("S-2", seed=5)
     second["customer"] = {"loyalty_id": "LM12345678"}
     result = await checkout.accept(event(second, event_id="evt-2"))
@@ -93,8 +98,9 @@ async def test_a_returning_customer_with_auto_send_needs_no_choice(db: Database,
     assert await count(db, CustomerRow) == 1 and await count(db, ContactRow) == 1
 
 
-async def test_without_a_choice_or_preference_nothing_is_queued(checkout: CheckoutService, db: Database,
-                                                                sale_payload: Payload) -> None:
+async def test_without_a_choice_or_preference_nothing_is_queued(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     payload = sale_payload(with_customer=False)
     bus_events: list[ReceiptCreated] = []
     checkout._bus.subscribe(ReceiptCreated, bus_events.append)
@@ -103,8 +109,9 @@ async def test_without_a_choice_or_preference_nothing_is_queued(checkout: Checko
     assert [e.receipt_id for e in bus_events] == [result.receipt_id]
 
 
-async def test_a_bad_contact_is_dropped_with_a_warning_and_the_sale_kept(checkout: CheckoutService, db: Database,
-                                                                         sale_payload: Payload) -> None:
+async def test_a_bad_contact_is_dropped_with_a_warning_and_the_sale_kept(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
     payload = sale_payload(with_customer=True)
     payload["customer"] = {"email": "not-an-email", "channels": ["email"]}
     result = await checkout.accept(event(payload))

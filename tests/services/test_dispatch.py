@@ -39,8 +39,9 @@ def with_email(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-async def test_deliveries_reach_the_sandbox_and_are_recorded(runtime: Runtime, sandbox: RunningSandbox,
-                                                             sale_payload: Payload) -> None:
+async def test_deliveries_reach_the_sandbox_and_are_recorded(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
     payload = sale_payload(with_customer=True)
     payload["customer"] = {"email": "ana@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
     receipt_id = await post(runtime, payload, "e1")
@@ -59,8 +60,9 @@ async def test_deliveries_reach_the_sandbox_and_are_recorded(runtime: Runtime, s
     )
 
 
-async def test_throttling_is_retried_after_the_providers_retry_after(runtime: Runtime, sandbox: RunningSandbox,
-                                                                     sale_payload: Payload) -> None:
+async def test_throttling_is_retried_after_the_providers_retry_after(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
     faults = sandbox.app.state.faults
     faults.configure(throttle_rate=1.0, retry_after=1)
     receipt_id = await post(runtime, with_email(sale_payload()), "e1")
@@ -76,8 +78,9 @@ async def test_throttling_is_retried_after_the_providers_retry_after(runtime: Ru
     assert len(sandbox.app.state.store.messages()) == 1
 
 
-async def test_server_errors_are_retried_with_the_same_idempotency_key(runtime: Runtime, sandbox: RunningSandbox,
-                                                                        sale_payload: Payload) -> None:
+async def test_server_errors_are_retried_with_the_same_idempotency_key(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
     sandbox.app.state.faults.configure(error_rate=1.0, error_status=503)
     await post(runtime, with_email(sale_payload()), "e1")
     runtime.start_dispatching()
@@ -90,8 +93,7 @@ async def test_server_errors_are_retried_with_the_same_idempotency_key(runtime: 
     assert message.custom_args["receiptdesk_key"] == delivery.idempotency_key
 
 
-async def test_permanent_refusal_is_not_retried(tmp_path: Path, sandbox: RunningSandbox,
-                                                sale_payload: Payload) -> None:
+async def test_permanent_refusal_is_not_retried(tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload) -> None:
     wrong = {**SANDBOX_SECRETS, "sendgrid": {"api_key": "not-the-key"}}
     rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=wrong)
     try:
@@ -147,17 +149,29 @@ async def test_a_timeout_leaves_the_outcome_unknown_then_it_is_tried_again(
         await rt.close()
 
 
-async def test_an_expired_lease_is_claimed_again(runtime: Runtime, sandbox: RunningSandbox,
-                                                 sale_payload: Payload) -> None:
+async def test_an_expired_lease_is_claimed_again(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
     await post(runtime, with_email(sale_payload()), "e1")
     start = datetime.now(UTC)
     # a worker that claims and then dies: nothing settles its claim
-    claimed = await runtime.db.write(lambda s: outbox.claim_due(s, owner="dead-worker", now=start,
-                                                                 lease=timedelta(seconds=1), limit=10, skip_locked=False))
+    claimed = await runtime.db.write(
+        lambda s: outbox.claim_due(
+            s, owner="dead-worker", now=start, lease=timedelta(seconds=1), limit=10, skip_locked=False
+        )
+    )
     assert len(claimed) == 1
-    assert await runtime.db.write(lambda s: outbox.claim_due(s, owner="other", now=start, lease=timedelta(seconds=1),
-                                                             limit=10, skip_locked=False)) == []
-    later = Dispatcher(runtime.db, runtime.adapters, runtime.bus, clock=lambda: datetime.now(UTC) + timedelta(seconds=2))
+    assert (
+        await runtime.db.write(
+            lambda s: outbox.claim_due(
+                s, owner="other", now=start, lease=timedelta(seconds=1), limit=10, skip_locked=False
+            )
+        )
+        == []
+    )
+    later = Dispatcher(
+        runtime.db, runtime.adapters, runtime.bus, clock=lambda: datetime.now(UTC) + timedelta(seconds=2)
+    )
     later.start()
     try:
         await wait_until(lambda: runtime.db.read(lambda s: s.scalars(select(DeliveryRow.state)).one() == "sent"))
@@ -166,18 +180,21 @@ async def test_an_expired_lease_is_claimed_again(runtime: Runtime, sandbox: Runn
     delivery = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow)).one())
     assert delivery.attempts == 2
     # the dead worker's late settlement does not land on the new claim
-    stale = Settlement(claimed[0].id, claimed[0].attempt, "sendgrid", start, start, "transient",
-                       DeliveryState.QUEUED, start)
+    stale = Settlement(
+        claimed[0].id, claimed[0].attempt, "sendgrid", start, start, "transient", DeliveryState.QUEUED, start
+    )
     assert await runtime.db.write(lambda s: outbox.settle(s, [stale])) == []
 
 
-async def test_resend_reuses_the_snapshot_and_is_audited(runtime: Runtime, sandbox: RunningSandbox,
-                                                         sale_payload: Payload) -> None:
+async def test_resend_reuses_the_snapshot_and_is_audited(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
     receipt_id = await post(runtime, with_email(sale_payload()), "e1")
     runtime.start_dispatching()
     await wait_until(lambda: drained(runtime))
-    await runtime.receipts.resend(receipt_id, Channel.EMAIL,
-                                  "Fixed.Address@example.com", reason="typo at the till", actor="manager")
+    await runtime.receipts.resend(
+        receipt_id, Channel.EMAIL, "Fixed.Address@example.com", reason="typo at the till", actor="manager"
+    )
     await wait_until(lambda: drained(runtime))
     first, second = sandbox.app.state.store.messages()
     assert second.to == ("Fixed.Address@example.com",) and second.html_sha256 == first.html_sha256

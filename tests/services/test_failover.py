@@ -41,14 +41,22 @@ async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
     breaker = CircuitBreaker(threshold=2, cooldown=0.5)
     routing = Routing({Channel.EMAIL: ("primary", "fallback")})
     adapters = {
-        name: SendGridAdapter(http, api_key=credentials.SENDGRID_API_KEY, from_email=credentials.SENDGRID_FROM,
-                              base_url=box.url)
+        name: SendGridAdapter(
+            http, api_key=credentials.SENDGRID_API_KEY, from_email=credentials.SENDGRID_FROM, base_url=box.url
+        )
         for name, box in (("primary", primary), ("fallback", fallback))
     }
     bus = EventBus()
     checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), routing.primaries(), bus)
-    dispatcher = Dispatcher(db, adapters, bus, routing=routing, breaker=breaker, concurrency=4,
-                            policy=RetryPolicy(base_delay=0.05, max_delay=0.1))
+    dispatcher = Dispatcher(
+        db,
+        adapters,
+        bus,
+        routing=routing,
+        breaker=breaker,
+        concurrency=4,
+        policy=RetryPolicy(base_delay=0.05, max_delay=0.1),
+    )
     try:
         primary.app.state.faults.configure(outage_seconds=60)
         for i in range(12):

@@ -37,6 +37,7 @@ async def test_a_failing_job_rolls_back_alone_in_a_group_commit(db: Database) ->
             session.add(row)
             session.flush()
             return row.id
+
         return job
 
     def bad(session: Session) -> None:
@@ -54,8 +55,20 @@ async def test_money_is_stored_as_exact_cents_and_times_come_back_aware(db: Data
     when = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 
     def job(session: Session) -> None:
-        session.add(SaleRow(store_id="s", sale_id="1", lane="1", occurred_at=when, currency="USD",
-                            total=Decimal("1234.57"), payload="{}", payload_hash="x", source="t", created_at=when))
+        session.add(
+            SaleRow(
+                store_id="s",
+                sale_id="1",
+                lane="1",
+                occurred_at=when,
+                currency="USD",
+                total=Decimal("1234.57"),
+                payload="{}",
+                payload_hash="x",
+                source="t",
+                created_at=when,
+            )
+        )
 
     await db.write(job)
     row = await db.read(lambda s: s.scalars(select(SaleRow)).one())
@@ -66,8 +79,11 @@ async def test_money_is_stored_as_exact_cents_and_times_come_back_aware(db: Data
 
 async def test_audit_chain_detects_edits_and_deletions(db: Database, tmp_path: Path) -> None:
     for i in range(5):
-        await db.write(lambda s, i=i: audit.append(s, at=datetime.now(UTC), actor="test", action="thing",
-                                                   subject=str(i), detail={"n": i}))
+        await db.write(
+            lambda s, i=i: audit.append(
+                s, at=datetime.now(UTC), actor="test", action="thing", subject=str(i), detail={"n": i}
+            )
+        )
     report = await db.read(audit.verify)
     assert report.ok and report.entries == 5
 

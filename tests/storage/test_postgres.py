@@ -35,15 +35,29 @@ def pg_url() -> Iterator[str]:
 def pg(pg_url: str) -> Iterator[Database]:
     database = Database(pg_url)
     with database.write_engine.begin() as conn:
-        for table in ("delivery_attempts", "deliveries", "inbound_events", "receipts", "sales", "consents",
-                      "channel_preferences", "contacts", "customers", "audit_log", "audit_head", "alembic_version"):
+        for table in (
+            "delivery_attempts",
+            "deliveries",
+            "inbound_events",
+            "receipts",
+            "sales",
+            "consents",
+            "channel_preferences",
+            "contacts",
+            "customers",
+            "audit_log",
+            "audit_head",
+            "alembic_version",
+        ):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
     assert schema.upgrade(database.write_engine) == schema.head_revision()
     yield database
     database.close()
 
 
-async def test_checkout_outbox_and_audit_on_postgresql(pg: Database, sale_payload: Callable[..., dict[str, Any]]) -> None:
+async def test_checkout_outbox_and_audit_on_postgresql(
+    pg: Database, sale_payload: Callable[..., dict[str, Any]]
+) -> None:
     checkout = CheckoutService(pg, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid"}, EventBus())
     for i in range(30):
         payload = sale_payload(f"P{i}", seed=i)
@@ -56,11 +70,16 @@ async def test_checkout_outbox_and_audit_on_postgresql(pg: Database, sale_payloa
     now = datetime.now(UTC)
     second = Database(pg.url)
     try:
-        claims = await asyncio.gather(*(
-            db.write(lambda s, owner=f"t{n}": outbox.claim_due(s, owner=owner, now=now, lease=timedelta(seconds=30),
-                                                               limit=20, skip_locked=True))
-            for n, db in enumerate((pg, second, pg, second))
-        ))
+        claims = await asyncio.gather(
+            *(
+                db.write(
+                    lambda s, owner=f"t{n}": outbox.claim_due(
+                        s, owner=owner, now=now, lease=timedelta(seconds=30), limit=20, skip_locked=True
+                    )
+                )
+                for n, db in enumerate((pg, second, pg, second))
+            )
+        )
     finally:
         second.close()
     ids = [c.id for batch in claims for c in batch]

@@ -26,8 +26,14 @@ def env(**extra: str) -> dict[str, str]:
 
 def start(*args: str, marker: str = "http://", timeout: float = 30.0) -> tuple[subprocess.Popen[str], str]:
     """Start `python -m app ARGS`; return the process and the URL it printed when ready."""
-    proc = subprocess.Popen([sys.executable, "-m", "app", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, env=env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env(),
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -41,15 +47,28 @@ def start(*args: str, marker: str = "http://", timeout: float = 30.0) -> tuple[s
     raise AssertionError("process did not start in time")
 
 
-def run(*args: str, data_dir: Path | None = None, config: Path | None = None, stdin: str | None = None,
-        extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str,
+    data_dir: Path | None = None,
+    config: Path | None = None,
+    stdin: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     prefix = [*(("--config", str(config)) if config else ()), *(("--data-dir", str(data_dir)) if data_dir else ())]
-    return subprocess.run([sys.executable, "-m", "app", *prefix, *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env(**(extra_env or {})), input=stdin, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *prefix, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env(**(extra_env or {})),
+        input=stdin,
+        timeout=120,
+    )
 
 
 def settings_file(path: Path, sandbox_url: str, *, lease_seconds: int = 5) -> Path:
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [store]
 name = "Test Market"
 
@@ -74,5 +93,7 @@ base_url = "{sandbox_url}"
 [providers.sendgrid]
 from_email = "{credentials.SENDGRID_FROM}"
 base_url = "{sandbox_url}"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path

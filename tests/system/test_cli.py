@@ -52,8 +52,16 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
     server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
     try:
         sale = make_sale(random.Random(3), sale_id="C-77", with_customer=False)
-        sale["tenders"] = [dict(sale["tenders"][0], type="card", card_brand="Visa", last4="4242",
-                                amount=sale["total"], change_due="0.00")]
+        sale["tenders"] = [
+            dict(
+                sale["tenders"][0],
+                type="card",
+                card_brand="Visa",
+                last4="4242",
+                amount=sale["total"],
+                change_due="0.00",
+            )
+        ]
         sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
         receipt_id = httpx.post(f"{api}/v1/sales", json=sale).json()["receipt_id"]
         for _ in range(100):
@@ -71,8 +79,19 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
         assert "sent" in shown.stdout and "#1" in shown.stdout
         sms = processes.run("receipts", "show", receipt_id, "--as", "text", config=config, data_dir=data)
         assert "4242" in sms.stdout
-        resent = processes.run("receipts", "resend", receipt_id, "--channel", "sms", "--to", "(217) 555-0199",
-                               "--reason", "customer asked", config=config, data_dir=data)
+        resent = processes.run(
+            "receipts",
+            "resend",
+            receipt_id,
+            "--channel",
+            "sms",
+            "--to",
+            "(217) 555-0199",
+            "--reason",
+            "customer asked",
+            config=config,
+            data_dir=data,
+        )
         assert resent.returncode == 0, resent.stderr
         status = processes.run("queue", "status", config=config, data_dir=data)
         assert "queued 1" in status.stdout and "sent 1" in status.stdout

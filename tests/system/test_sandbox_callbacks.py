@@ -31,8 +31,9 @@ async def test_sandbox_callbacks_settle_deliveries_and_bounces_fall_back(
 ) -> None:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
-    runtime = build_runtime(sandbox_settings(Settings(), sandbox.url, public_url=api_url), data=tmp_path,
-                            secrets=SANDBOX_SECRETS)
+    runtime = build_runtime(
+        sandbox_settings(Settings(), sandbox.url, public_url=api_url), data=tmp_path, secrets=SANDBOX_SECRETS
+    )
     server = await start_asgi_server(runtime.local_api(), port=port, name="api")
     sandbox.app.state.callbacks.configure({"sendgrid_event_url": f"{api_url}/webhooks/sendgrid/events", "delay": 0.05})
     try:
