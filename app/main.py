@@ -25,7 +25,7 @@ from app.domain.errors import ConfigurationError
 from app.providers.base import ProviderAdapter
 from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
-from app.sandbox import credentials as sandbox_credentials
+from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
 from app.server.api import create_api
 from app.services.bus import EventBus
@@ -46,37 +46,33 @@ HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 HTTP_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
 
 
-def sandbox_settings(settings: Settings, sandbox_url: str, *, public_url: str | None = None) -> Settings:
-    """The same settings, with every channel routed to the local sandbox and its credentials.
+def sandbox_settings(
+    settings: Settings,
+    sandbox_url: str,
+    *,
+    public_url: str | None = None,
+    routing: Mapping[Channel, str | list[str]] | None = None,
+) -> Settings:
+    """The same settings, with every provider pointed at the local sandbox and its accounts.
 
-    With `public_url` (where this app's API listens) the sandbox's status callbacks are verified
-    exactly as real ones: Twilio signs with the sandbox Auth Token, SendGrid with the sandbox key.
+    `routing` picks providers per channel (default: SendGrid for email, Twilio for SMS). With
+    `public_url` (where this app's API listens) the sandbox's status callbacks are verified exactly
+    as real ones: Twilio signs with the sandbox Auth Token, SendGrid with the sandbox key.
     """
     providers: dict[str, dict[str, Any]] = {
-        "twilio": {
-            "account_sid": sandbox_credentials.TWILIO_ACCOUNT_SID,
-            "from_number": sandbox_credentials.TWILIO_FROM,
-            "base_url": sandbox_url,
-            "rate_per_sec": 0,
-        },
-        "sendgrid": {
-            "from_email": sandbox_credentials.SENDGRID_FROM,
-            "from_name": settings.store.name,
-            "base_url": sandbox_url,
-            "rate_per_sec": 0,
-            "webhook_public_key": SENDGRID_WEBHOOK_PUBLIC_KEY,
-        },
+        provider: dict(account.settings)
+        for provider, account in sandbox_accounts(sandbox_url, store_name=settings.store.name).items()
     }
+    providers["sendgrid"]["webhook_public_key"] = SENDGRID_WEBHOOK_PUBLIC_KEY
+    chosen: dict[Channel, str | list[str]] = dict(routing or {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
     api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
-    return settings.model_copy(
-        update={"providers": providers, "routing": {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}, "api": api}
-    )
+    return settings.model_copy(update={"providers": providers, "routing": chosen, "api": api})
 
 
-SANDBOX_SECRETS = {
-    "twilio": {"auth_token": sandbox_credentials.TWILIO_AUTH_TOKEN},
-    "sendgrid": {"api_key": sandbox_credentials.SENDGRID_API_KEY},
+SANDBOX_SECRETS: dict[str, dict[str, str]] = {
+    provider: dict(account.secrets) for provider, account in sandbox_accounts("http://sandbox").items()
 }
+"""The secrets of every sandbox account, by provider (they open only the local sandbox)."""
 
 
 def build_adapters(

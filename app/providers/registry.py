@@ -9,8 +9,19 @@ import httpx
 
 from app.domain.errors import ConfigurationError
 from app.providers.base import Capabilities, ProviderAdapter, SecretField, SettingField
+from app.providers.freshdesk import FreshdeskAdapter
+from app.providers.hubspot import HubSpotAdapter
+from app.providers.mailgun import MailgunAdapter
+from app.providers.mandrill import MandrillAdapter
+from app.providers.postmark import PostmarkAdapter
 from app.providers.sendgrid import SendGridAdapter
+from app.providers.ses import SesAdapter
+from app.providers.slack import SlackAdapter
+from app.providers.teams import TeamsAdapter
 from app.providers.twilio import TwilioAdapter
+from app.providers.twilio_whatsapp import TwilioWhatsAppAdapter
+from app.providers.zapier import ZapierAdapter
+from app.providers.zendesk import ZendeskAdapter
 
 
 class AdapterClass(Protocol):
@@ -25,7 +36,22 @@ class AdapterClass(Protocol):
     ) -> ProviderAdapter: ...
 
 
-ADAPTERS: dict[str, AdapterClass] = {cls.provider_id: cls for cls in (TwilioAdapter, SendGridAdapter)}  # type: ignore[misc]
+_CLASSES: tuple[AdapterClass, ...] = (
+    TwilioAdapter,
+    SendGridAdapter,
+    MailgunAdapter,
+    MandrillAdapter,
+    PostmarkAdapter,
+    SesAdapter,
+    TwilioWhatsAppAdapter,
+    SlackAdapter,
+    TeamsAdapter,
+    HubSpotAdapter,
+    FreshdeskAdapter,
+    ZendeskAdapter,
+    ZapierAdapter,
+)
+ADAPTERS: dict[str, AdapterClass] = {cls.provider_id: cls for cls in _CLASSES}
 
 
 def adapter_class(provider_id: str) -> AdapterClass:

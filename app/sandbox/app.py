@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox import freshdesk, hubspot, mailgun, mandrill, postmark, ses, slack, teams, zapier, zendesk
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
 from app.sandbox.sendgrid import SendGridApi
@@ -95,6 +96,10 @@ class Inspection:
         return JSONResponse(self.faults.to_dict())
 
 
+STAND_INS = (mailgun, mandrill, postmark, ses, slack, teams, hubspot, freshdesk, zendesk, zapier)
+"""Provider stand-ins that bring their own routes (each has `PROVIDER_ID` and `routes(store, faults)`)."""
+
+
 def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None = None) -> Starlette:
     """The sandbox ASGI app; `app.state.store` and `app.state.faults` are the live objects."""
     store = store if store is not None else MessageStore()
@@ -120,6 +125,8 @@ def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None 
         Route("/_sandbox/faults", inspection.faults_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/_sandbox/callbacks", callback_settings, methods=["GET", "PUT"]),
     ]
+    for stand_in in STAND_INS:
+        routes.extend(stand_in.routes(store, faults))
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.faults = faults

@@ -17,7 +17,23 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
-PROVIDERS: frozenset[str] = frozenset({"twilio", "sendgrid"})
+PROVIDERS: frozenset[str] = frozenset(
+    {
+        "twilio",
+        "twilio_whatsapp",
+        "sendgrid",
+        "mailgun",
+        "mandrill",
+        "postmark",
+        "ses",
+        "slack",
+        "teams",
+        "hubspot",
+        "freshdesk",
+        "zendesk",
+        "zapier",
+    }
+)
 """Provider names the sandbox serves; `Faults.providers` may only name these."""
 
 _SETTABLE = frozenset(

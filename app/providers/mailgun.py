@@ -1,0 +1,241 @@
+"""Mailgun Messages API: one `OutboundMessage` → one `POST /v3/{domain}/messages` form.
+
+See /work/shared/PROVIDERS.md § A3. The payload builder and the response parser are pure; `send`
+only glues them to the shared `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from email.utils import formataddr
+from typing import Any, ClassVar, Self
+from urllib.parse import quote, urlencode
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import (
+    Capabilities,
+    SecretField,
+    SettingField,
+    classify_status,
+    require,
+    translate_http_errors,
+)
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_VAR = "receiptdesk_key"
+"""Our key travels as the custom variable `v:receiptdesk_key` (webhooks return it in `user-variables`)."""
+REGION_URLS: Mapping[str, str] = {
+    "us": "https://api.mailgun.net",
+    "eu": "https://api.eu.mailgun.net",  # EU domains live on their own host (docs: sending-messages/send-http)
+}
+MAX_TAGS = 3  # o:tag may repeat up to 3 times per message (docs: api-reference/send/mailgun/messages)
+
+# Messages answers 200 with {id, message}; the HTTP status is all the "status" there is.
+STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
+
+Field = tuple[str, str]
+FilePart = tuple[str, tuple[str, bytes, str]]
+
+
+class MailgunAdapter:
+    """Sends e-mail through Mailgun's Messages API, inline content or a stored template.
+
+    Auth is HTTP Basic with the literal user `api` and the API key (or a domain sending key).
+    Mailgun has no idempotency key, so ours travels as the custom variable `v:receiptdesk_key`.
+    Without attachments the form is URL-encoded, as the official SDK sends it (requests `data=`);
+    with attachments it is multipart/form-data, the encoding the docs describe.
+    """
+
+    provider_id: ClassVar[str] = "mailgun"
+    display_name: ClassVar[str] = "Mailgun"
+    default_base_url: ClassVar[str] = REGION_URLS["us"]
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.EMAIL,
+        max_body_chars=None,  # 25 MB per message, attachments included (PROVIDERS.md § A3)
+        supports_attachments=True,
+        supports_templates=True,
+        supports_idempotency_key=False,  # no server-side idempotency documented
+        rate_per_sec=None,  # limits exist but are unpublished; 429 tells us
+        delivery_receipts=True,  # signed webhooks, PROVIDERS.md § B8
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("api_key", "API key"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("domain", "Sending domain"),
+        SettingField("from_email", "Sender e-mail address"),
+        SettingField("from_name", "Sender name", required=False),
+        SettingField("reply_to", "Reply-to address", required=False),
+        SettingField("region", "Region (us or eu)", required=False),
+        SettingField("base_url", "API base URL", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str,
+        domain: str,
+        from_email: str,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        region: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        values = {"api_key": api_key, "domain": domain, "from_email": from_email}
+        require(values, self.display_name, "api_key", "domain", "from_email")
+        region_key = (region or "us").strip().lower()
+        if region_key not in REGION_URLS:
+            raise ConfigurationError(f"{self.display_name}: region must be one of {', '.join(REGION_URLS)}.")
+        self._http = http
+        self._auth = httpx.BasicAuth("api", api_key)
+        self._domain = domain
+        self._from_email = from_email
+        self._from_name = from_name or None
+        self._reply_to = reply_to or None
+        self._base_url = (base_url or REGION_URLS[region_key]).rstrip("/")
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (api_key,) = require(secrets, cls.display_name, "api_key")
+        domain, from_email = require(settings, cls.display_name, "domain", "from_email")
+        return cls(
+            http,
+            api_key=api_key,
+            domain=domain,
+            from_email=from_email,
+            from_name=settings.get("from_name"),
+            reply_to=settings.get("reply_to"),
+            region=settings.get("region"),
+            base_url=settings.get("base_url"),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(domain={self._domain!r}, base_url={self._base_url!r})"
+
+    @property
+    def sender(self) -> str:
+        """The `from` field: `Name <address>` when a name is set."""
+        return formataddr((self._from_name, self._from_email)) if self._from_name else self._from_email
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, list[Field], list[FilePart]]:
+        """The path, the form fields (in order, repeated keys allowed) and the attachment parts."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        extra = message.provider_extra
+        template = extra.get("template")
+        if not template and not message.text and not message.html:
+            raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template.")
+
+        fields: list[Field] = [("from", self.sender), ("to", message.to)]
+        if message.subject:
+            fields.append(("subject", message.subject))
+        if message.text:
+            fields.append(("text", message.text))
+        if message.html:
+            fields.append(("html", message.html))
+        if template:
+            fields.append(("template", str(template)))
+            if extra.get("template_version"):
+                fields.append(("t:version", str(extra["template_version"])))
+            variables = extra.get("template_variables")
+            if variables:
+                # t:variables is one JSON string (mailgun-python MailgunMessageBuilder.set_template_variables).
+                fields.append(("t:variables", json.dumps(variables, separators=(",", ":"), default=str)))
+        fields.extend(("o:tag", tag) for tag in _tags(extra)[:MAX_TAGS])
+        if self._reply_to:
+            fields.append(("h:Reply-To", self._reply_to))
+        custom = {**message.metadata, IDEMPOTENCY_VAR: message.idempotency_key}
+        fields.extend((f"v:{name}", str(value)) for name, value in custom.items())
+        # Each file is one repeated `attachment` part (mailgun-python builders.attach_file).
+        files: list[FilePart] = [("attachment", (a.filename, a.content, a.content_type)) for a in message.attachments]
+        return f"/v3/{quote(self._domain, safe='')}/messages", fields, files
+
+    def parse_response(self, response: httpx.Response) -> SendResult:
+        """A `SendResult` for a 2xx answer; raises the classified error for any other."""
+        if not response.is_success:
+            raise self._error(response)
+        payload = _json_object(response)
+        raw_id = payload.get("id")
+        # `id` is the RFC 5322 Message-ID in angle brackets; webhooks carry it without them.
+        message_id = raw_id.strip().strip("<>") if isinstance(raw_id, str) and raw_id.strip("<> ") else None
+        text = payload.get("message")
+        status = STATUS_MAP.get(response.status_code, SendStatus.UNKNOWN)
+        detail = text if isinstance(text, str) and text else None
+        if status is SendStatus.ACCEPTED and message_id is None:
+            status, detail = SendStatus.UNKNOWN, "answered 200 without a message id"
+        elif status is SendStatus.UNKNOWN:
+            detail = f"answered {response.status_code}, not 200"
+        return SendResult(
+            provider_message_id=message_id, status=status, raw_status=str(response.status_code), detail=detail
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, fields, files = self.build_request(message)
+        url = self._base_url + path
+        headers = {"Accept": "application/json"}
+        with translate_http_errors(self.display_name):
+            if files:
+                response = await self._http.post(
+                    url, data=_multi_dict(fields), files=files, headers=headers, auth=self._auth
+                )
+            else:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                body = urlencode(fields).encode("ascii")
+                response = await self._http.post(url, content=body, headers=headers, auth=self._auth)
+        result = self.parse_response(response)
+        log.debug("mailgun: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status)
+        return result
+
+    def _error(self, response: httpx.Response) -> Exception:
+        # 400 bodies are {"message": ...}; 401 is plain text "Forbidden" (docs: quickstart-guide/responses).
+        # 404 is documented as possibly transient (eventual consistency), but its usual cause is a
+        # wrong domain, which no retry fixes: it stays permanent here.
+        text = _json_object(response).get("message")
+        detail = text if isinstance(text, str) and text else _short_text(response) or response.reason_phrase or "error"
+        return classify_status(self.display_name, response, detail)
+
+
+def _tags(extra: Mapping[str, Any]) -> list[str]:
+    tags = extra.get("tags")
+    if isinstance(tags, list | tuple):
+        return [str(t) for t in tags if t]
+    tag = extra.get("tag")
+    return [str(tag)] if tag else []
+
+
+def _multi_dict(fields: list[Field]) -> dict[str, str | list[str]]:
+    """Form fields for httpx `data=`: a repeated key becomes a list, order kept within a key."""
+    out: dict[str, str | list[str]] = {}
+    for name, value in fields:
+        held = out.get(name)
+        if held is None:
+            out[name] = value
+        elif isinstance(held, list):
+            held.append(value)
+        else:
+            out[name] = [held, value]
+    return out
+
+
+def _short_text(response: httpx.Response) -> str:
+    text = response.text.strip()
+    return text[:200] if text and not text.startswith("<") else ""
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or {} when it is empty, not JSON or not an object."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}

@@ -1,0 +1,216 @@
+"""Mandrill (Mailchimp Transactional): one `OutboundMessage` → one `POST /api/1.0/messages/send.json`.
+
+See /work/shared/PROVIDERS.md § A4. The payload builder and the response parser are pure; `send`
+only glues them to the shared `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import (
+    Capabilities,
+    SecretField,
+    SettingField,
+    classify_status,
+    parse_retry_after,
+    require,
+    translate_http_errors,
+)
+
+log = logging.getLogger(__name__)
+
+SEND_PATH = "/api/1.0/messages/send.json"
+TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
+IDEMPOTENCY_META = "receiptdesk_key"
+"""Our key travels in `message.metadata`, which Mandrill returns on every webhook event."""
+
+# Per-recipient `status` of the send answer (docs: transactional/api/messages/send-new-message).
+STATUS_MAP: Mapping[str, SendStatus] = {
+    "sent": SendStatus.ACCEPTED,
+    "queued": SendStatus.ACCEPTED,
+    "scheduled": SendStatus.ACCEPTED,
+    "rejected": SendStatus.REJECTED,
+    "invalid": SendStatus.REJECTED,
+}
+
+# Error `name` → retry or not. Mandrill has answered HTTP 500 for every API error, so the name, not the
+# status, decides (PROVIDERS.md § A4); a name not listed here falls back on the HTTP status.
+TRANSIENT_ERRORS = frozenset({"GeneralError"})
+PERMANENT_ERRORS = frozenset({"Invalid_Key", "ValidationError", "PaymentRequired"})  # and every Unknown_*
+
+
+class MandrillAdapter:
+    """Sends e-mail through Mandrill's `messages/send` or, with a template, `messages/send-template`.
+
+    The API key goes in the JSON body as `key`; there is no auth header. A 200 answer is a list of
+    per-recipient results: a refused recipient is `REJECTED` with its `reject_reason` in `detail`.
+    """
+
+    provider_id: ClassVar[str] = "mandrill"
+    display_name: ClassVar[str] = "Mandrill"
+    default_base_url: ClassVar[str] = "https://mandrillapp.com"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.EMAIL,
+        max_body_chars=None,
+        supports_attachments=True,
+        supports_templates=True,
+        supports_idempotency_key=False,  # none documented
+        rate_per_sec=None,  # none documented
+        delivery_receipts=True,  # webhooks
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("api_key", "API key"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("from_email", "Sender e-mail address"),
+        SettingField("from_name", "Sender name", required=False),
+        SettingField("reply_to", "Reply-to address", required=False),
+        SettingField("base_url", "API base URL", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_key: str,
+        from_email: str,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        require({"api_key": api_key, "from_email": from_email}, self.display_name, "api_key", "from_email")
+        self._http = http
+        self._api_key = api_key
+        self._from_email = from_email
+        self._from_name = from_name or None
+        self._reply_to = reply_to or None
+        self._base_url = (base_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (api_key,) = require(secrets, cls.display_name, "api_key")
+        (from_email,) = require(settings, cls.display_name, "from_email")
+        return cls(
+            http,
+            api_key=api_key,
+            from_email=from_email,
+            from_name=settings.get("from_name"),
+            reply_to=settings.get("reply_to"),
+            base_url=settings.get("base_url"),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
+        """The path and the JSON body for one message (the body holds the API key)."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        extra = message.provider_extra
+        template_name = extra.get("template_name")
+        if not template_name and not message.text and not message.html:
+            raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template_name.")
+
+        mail: dict[str, Any] = {}
+        if message.html:
+            mail["html"] = message.html
+        if message.text:
+            mail["text"] = message.text
+        if message.subject:
+            mail["subject"] = message.subject
+        mail["from_email"] = self._from_email
+        if self._from_name:
+            mail["from_name"] = self._from_name
+        mail["to"] = [{"email": message.to, "type": "to"}]
+        if self._reply_to:
+            mail["headers"] = {"Reply-To": self._reply_to}
+        tags = extra.get("tags")
+        if tags:
+            mail["tags"] = [str(t) for t in tags]
+        mail["metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
+        if message.attachments:
+            mail["attachments"] = [
+                {"type": a.content_type, "name": a.filename, "content": base64.b64encode(a.content).decode("ascii")}
+                for a in message.attachments
+            ]
+        if not template_name:
+            return SEND_PATH, {"key": self._api_key, "message": mail}
+
+        merge_vars = extra.get("merge_vars")
+        if merge_vars:
+            mail["global_merge_vars"] = [{"name": str(k), "content": v} for k, v in dict(merge_vars).items()]
+        if extra.get("merge_language"):
+            mail["merge_language"] = str(extra["merge_language"])  # "mailchimp" or "handlebars"
+        # template_content is required even when empty (docs: send-using-message-template).
+        content = [{"name": str(k), "content": v} for k, v in dict(extra.get("template_content") or {}).items()]
+        body = {"key": self._api_key, "template_name": str(template_name), "template_content": content}
+        return TEMPLATE_PATH, body | {"message": mail}
+
+    def parse_response(self, response: httpx.Response, *, to: str | None = None) -> SendResult:
+        """The result for recipient `to` (else the first) of a 2xx answer; raises the classified error otherwise."""
+        payload = _json(response)
+        if not response.is_success or (isinstance(payload, dict) and payload.get("status") == "error"):
+            raise self._error(response, payload)
+        results = [r for r in payload if isinstance(r, dict)] if isinstance(payload, list) else []
+        if not results:
+            return SendResult(None, SendStatus.UNKNOWN, str(response.status_code), "answered without results")
+        mine = next((r for r in results if to and str(r.get("email", "")).lower() == to.lower()), results[0])
+        raw = mine.get("status")
+        raw_status = raw if isinstance(raw, str) and raw else None
+        status = STATUS_MAP.get(raw_status or "", SendStatus.UNKNOWN)
+        message_id = mine.get("_id")
+        reason = mine.get("reject_reason") or mine.get("queued_reason")
+        detail = f"{raw_status}: {reason}" if reason else None
+        return SendResult(
+            provider_message_id=message_id if isinstance(message_id, str) and message_id else None,
+            status=status,
+            raw_status=raw_status or str(response.status_code),
+            detail=detail,
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, body = self.build_request(message)
+        with translate_http_errors(self.display_name):
+            response = await self._http.post(self._base_url + path, json=body, headers={"Accept": "application/json"})
+        result = self.parse_response(response, to=message.to)
+        log.debug(
+            "mandrill: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
+        )
+        return result
+
+    def _error(self, response: httpx.Response, payload: Any) -> Exception:
+        # Errors are {status: "error", code, name, message} (PROVIDERS.md § A4).
+        error = payload if isinstance(payload, dict) else {}
+        name = error.get("name") if isinstance(error.get("name"), str) else None
+        text = error.get("message")
+        detail = text if isinstance(text, str) and text else (response.reason_phrase or "error")
+        if name:
+            detail = f"{detail} ({name})"
+        status = response.status_code
+        message = f"{self.display_name} answered {status}: {detail}"
+        if name in TRANSIENT_ERRORS:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return TransientProviderError(message, status_code=status, code=name, retry_after=retry_after)
+        if name in PERMANENT_ERRORS or (name or "").startswith("Unknown_"):
+            return PermanentProviderError(message, status_code=status, code=name)
+        if response.is_success:  # {"status": "error"} with 200 and a name we do not know
+            return PermanentProviderError(message, status_code=status, code=name)
+        return classify_status(self.display_name, response, detail, code=name)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -1,0 +1,240 @@
+"""Postmark: one `OutboundMessage` → one `POST /email` (or `/email/withTemplate`) JSON body.
+
+See /work/shared/PROVIDERS.md § A10. The payload builder and the response parser are pure; `send`
+only glues them to the shared `httpx.AsyncClient`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from email.utils import formataddr
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import (
+    Capabilities,
+    SecretField,
+    SettingField,
+    classify_status,
+    parse_retry_after,
+    require,
+    translate_http_errors,
+)
+
+log = logging.getLogger(__name__)
+
+EMAIL_PATH = "/email"
+TEMPLATE_PATH = "/email/withTemplate"
+DEFAULT_STREAM = "outbound"  # the default transactional message stream (PROVIDERS.md § A10)
+IDEMPOTENCY_META = "receiptdesk_key"
+"""Our key travels in `Metadata`, which Postmark returns on delivery and bounce webhooks."""
+
+# A send answers 200 with ErrorCode 0; the HTTP status is the only "status" there is.
+STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
+INACTIVE_RECIPIENT = 406  # recipient suppressed after a hard bounce or spam complaint: refused, not an outage
+# Postmark API error codes (postmark-python exceptions._ERROR_CODE_MAP and PROVIDERS.md § A10).
+PERMANENT_CODES: Mapping[int, str] = {
+    10: "bad or missing server token",
+    300: "invalid email request",
+    400: "sender signature not found",
+    401: "sender signature not confirmed",
+    402: "invalid JSON",
+    405: "not allowed to send",
+    409: "JSON required",
+    411: "forbidden attachment type",
+    412: "account pending",
+    413: "account may not send",
+    701: "illegal attachment type",
+}
+TRANSIENT_CODES: Mapping[int, str] = {100: "maintenance"}
+
+
+class PostmarkAdapter:
+    """Sends e-mail through Postmark's single-send API, inline content or a stored template.
+
+    Auth is the `X-Postmark-Server-Token` header. Postmark has no idempotency key, so ours
+    travels in `Metadata`. An inactive (suppressed) recipient is `REJECTED`, not an error.
+    """
+
+    provider_id: ClassVar[str] = "postmark"
+    display_name: ClassVar[str] = "Postmark"
+    default_base_url: ClassVar[str] = "https://api.postmarkapp.com"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.EMAIL,
+        max_body_chars=None,  # 10 MB per message, attachments included
+        supports_attachments=True,
+        supports_templates=True,
+        supports_idempotency_key=False,  # none documented
+        rate_per_sec=None,  # none published; 429 tells us
+        delivery_receipts=True,  # delivery/bounce webhooks, PROVIDERS.md § B9
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("server_token", "Server API token"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("from_email", "Sender e-mail address"),
+        SettingField("from_name", "Sender name", required=False),
+        SettingField("reply_to", "Reply-to address", required=False),
+        SettingField("message_stream", "Message stream", required=False),
+        SettingField("base_url", "API base URL", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        server_token: str,
+        from_email: str,
+        from_name: str | None = None,
+        reply_to: str | None = None,
+        message_stream: str | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        values = {"server_token": server_token, "from_email": from_email}
+        require(values, self.display_name, "server_token", "from_email")
+        self._http = http
+        self._headers = {"X-Postmark-Server-Token": server_token, "Accept": "application/json"}
+        self._from_email = from_email
+        self._from_name = from_name or None
+        self._reply_to = reply_to or None
+        self._stream = message_stream or DEFAULT_STREAM
+        self._base_url = (base_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (server_token,) = require(secrets, cls.display_name, "server_token")
+        (from_email,) = require(settings, cls.display_name, "from_email")
+        return cls(
+            http,
+            server_token=server_token,
+            from_email=from_email,
+            from_name=settings.get("from_name"),
+            reply_to=settings.get("reply_to"),
+            message_stream=settings.get("message_stream"),
+            base_url=settings.get("base_url"),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
+        """The path and the JSON body (PascalCase keys) for one message."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        extra = message.provider_extra
+        template_id, template_alias = extra.get("template_id"), extra.get("template_alias")
+        templated = bool(template_id or template_alias)
+        if not templated and not message.text and not message.html:
+            raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template.")
+
+        body: dict[str, Any] = {}
+        if template_id:
+            try:
+                body["TemplateId"] = int(template_id)  # an integer (postmark-python TemplateEmail.template_id)
+            except (TypeError, ValueError):
+                raise PermanentProviderError(f"{self.display_name}: template_id must be a number.") from None
+        elif template_alias:
+            body["TemplateAlias"] = str(template_alias)
+        if templated:
+            # The template supplies Subject and bodies; TemplateModel is always sent (may be {}).
+            body["TemplateModel"] = dict(extra.get("template_model") or {})
+        sender = formataddr((self._from_name, self._from_email)) if self._from_name else self._from_email
+        body |= {"From": sender, "To": message.to}
+        if not templated:
+            if message.subject:
+                body["Subject"] = message.subject
+            if message.html:
+                body["HtmlBody"] = message.html
+            if message.text:
+                body["TextBody"] = message.text
+        if self._reply_to:
+            body["ReplyTo"] = self._reply_to
+        if extra.get("tag"):
+            body["Tag"] = str(extra["tag"])  # one tag per message
+        if message.attachments:
+            body["Attachments"] = [
+                {
+                    "Name": a.filename,
+                    "Content": base64.b64encode(a.content).decode("ascii"),
+                    "ContentType": a.content_type,
+                }
+                for a in message.attachments
+            ]
+        body["Metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
+        body["MessageStream"] = self._stream
+        return (TEMPLATE_PATH if templated else EMAIL_PATH), body
+
+    def parse_response(self, response: httpx.Response) -> SendResult:
+        """A `SendResult` for a 2xx answer with ErrorCode 0 or an inactive recipient; raises otherwise."""
+        payload = _json_object(response)
+        code = _error_code(payload)
+        if code == INACTIVE_RECIPIENT:
+            return SendResult(None, SendStatus.REJECTED, str(code), _text(payload) or "inactive recipient")
+        if not response.is_success or code:
+            raise self._error(response, payload, code)
+        message_id = payload.get("MessageID")
+        status = STATUS_MAP.get(response.status_code, SendStatus.UNKNOWN)
+        return SendResult(
+            provider_message_id=message_id if isinstance(message_id, str) and message_id else None,
+            status=status,
+            raw_status=str(response.status_code),
+            detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 200",
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, body = self.build_request(message)
+        with translate_http_errors(self.display_name):
+            response = await self._http.post(self._base_url + path, json=body, headers=self._headers)
+        result = self.parse_response(response)
+        log.debug(
+            "postmark: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
+        )
+        return result
+
+    def _error(self, response: httpx.Response, payload: dict[str, Any], code: int | None) -> Exception:
+        # Error body is {ErrorCode, Message}; 422 for API errors, 401 bad token, 429, 500/503 (PROVIDERS.md § A10).
+        detail = _text(payload) or response.reason_phrase or "error"
+        code_text = None if code is None else str(code)
+        if code is not None:
+            detail = f"{detail} (Postmark error {code})"
+        status = response.status_code
+        message = f"{self.display_name} answered {status}: {detail}"
+        if code in TRANSIENT_CODES or (code is not None and (status == 429 or status >= 500)):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return TransientProviderError(message, status_code=status, code=code_text, retry_after=retry_after)
+        if code in PERMANENT_CODES or (code is not None and response.is_success):
+            return PermanentProviderError(message, status_code=status, code=code_text)
+        return classify_status(self.display_name, response, detail, code=code_text)
+
+
+def _error_code(payload: Mapping[str, Any]) -> int | None:
+    value = payload.get("ErrorCode")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _text(payload: Mapping[str, Any]) -> str | None:
+    text = payload.get("Message")
+    return text if isinstance(text, str) and text else None
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or {} when it is empty, not JSON or not an object."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}

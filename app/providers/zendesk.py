@@ -1,0 +1,181 @@
+"""Zendesk ticket: one `OutboundMessage` → one `POST /api/v2/tickets` with an `Idempotency-Key`.
+
+See /work/shared/PROVIDERS.md § A14 and developer.zendesk.com/api-reference/ticketing/introduction/
+#idempotency. The receipt is filed as an internal note on a ticket whose requester is the
+customer, for support to find. The payload builder and the response parser are pure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
+
+log = logging.getLogger(__name__)
+
+PATH = "/api/v2/tickets"
+TAG = "receiptdesk"
+LOOKUP_HEADER = "x-idempotency-lookup"  # "miss" on first use, "hit" on a replay of the same request
+IDEMPOTENCY_ERROR = "IdempotentRequestError"  # same key, different body: 400
+_SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+STATUS_MAP: Mapping[int, SendStatus] = {201: SendStatus.ACCEPTED}  # 201 Created with {ticket, audit}
+
+
+class ZendeskAdapter:
+    """Files one receipt as a Zendesk ticket (internal note, requester = customer, tag receiptdesk).
+
+    Auth is an API token: HTTP Basic `{email}/token:{api_token}`. Our idempotency key goes in the
+    `Idempotency-Key` header, so a retried create returns the first ticket instead of a second one
+    (keys are kept about 2 hours; a replay answers with `x-idempotency-lookup: hit`).
+    """
+
+    provider_id: ClassVar[str] = "zendesk"
+    display_name: ClassVar[str] = "Zendesk"
+    default_base_url: ClassVar[str] = "https://{subdomain}.zendesk.com"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.CRM,
+        max_body_chars=None,
+        supports_attachments=False,  # needs an upload token first; not done here
+        supports_templates=False,
+        supports_idempotency_key=True,
+        rate_per_sec=3.0,  # plan-based, from 200 requests/min (§ A14, [S])
+        delivery_receipts=False,
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("api_token", "API token"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("subdomain", "Subdomain (the `acme` of acme.zendesk.com)"),
+        SettingField("email", "Agent e-mail address the token belongs to"),
+        SettingField("base_url", "API base URL (overrides the subdomain)", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_token: str,
+        subdomain: str,
+        email: str,
+        base_url: str | None = None,
+    ) -> None:
+        fields = {"api_token": api_token, "subdomain": subdomain, "email": email}
+        require(fields, self.display_name, "api_token", "subdomain", "email")
+        host = subdomain.strip().lower().removesuffix(".zendesk.com")
+        if not _SUBDOMAIN.fullmatch(host):
+            raise ConfigurationError(f"{self.display_name}: subdomain must be the name before .zendesk.com.")
+        self._http = http
+        self._email = email
+        self._auth = httpx.BasicAuth(f"{email}/token", api_token)
+        self._base_url = (base_url or self.default_base_url.format(subdomain=host)).rstrip("/")
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (api_token,) = require(secrets, cls.display_name, "api_token")
+        subdomain, email = require(settings, cls.display_name, "subdomain", "email")
+        return cls(http, api_token=api_token, subdomain=subdomain, email=email, base_url=settings.get("base_url"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(email={self._email!r}, base_url={self._base_url!r})"
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The path, the extra headers and the JSON body for one message."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} files CRM tickets, not {message.channel}.")
+        if message.attachments:
+            raise UnsupportedFeature(f"{self.display_name}: attachments need an upload token, not supported.")
+        if message.html:
+            comment: dict[str, Any] = {"html_body": message.html}
+        elif message.text:
+            comment = {"body": message.text}
+        else:
+            raise PermanentProviderError(f"{self.display_name}: the message has no html or text.")
+        comment["public"] = False  # an internal note: the customer is not e-mailed by Zendesk
+        requester: dict[str, str] = {"email": message.to}
+        name = message.provider_extra.get("name")
+        if name:
+            requester["name"] = str(name)
+        sale = message.metadata.get("sale_id")
+        ticket: dict[str, Any] = {
+            "subject": message.subject or (f"Receipt {sale}" if sale else "Receipt"),
+            "comment": comment,
+            "requester": requester,
+            "tags": [TAG],
+        }
+        receipt_id = message.metadata.get("receipt_id")
+        if receipt_id:
+            ticket["external_id"] = receipt_id
+        # Ticket create honours Idempotency-Key (≤255 chars); nothing else in the Tickets API does.
+        headers = {"Idempotency-Key": message.idempotency_key}
+        return PATH, headers, {"ticket": ticket}
+
+    def parse_response(self, response: httpx.Response) -> SendResult:
+        """A `SendResult` for a 2xx answer; raises the classified error for any other."""
+        if not response.is_success:
+            raise self._error(response)
+        payload = _json_object(response)
+        ticket = payload.get("ticket")
+        ticket_id = ticket.get("id") if isinstance(ticket, dict) else None
+        status = STATUS_MAP.get(response.status_code, SendStatus.UNKNOWN)
+        replayed = response.headers.get(LOOKUP_HEADER, "").lower() == "hit"
+        detail = "replay of an earlier create (idempotency key hit)" if replayed else None
+        if status is not SendStatus.ACCEPTED:
+            detail = f"answered {response.status_code}, not 201"
+        return SendResult(
+            provider_message_id=str(ticket_id) if isinstance(ticket_id, int | str) and ticket_id else None,
+            status=status,
+            raw_status=str(response.status_code),
+            detail=detail,
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, headers, body = self.build_request(message)
+        with translate_http_errors(self.display_name):
+            response = await self._http.post(
+                self._base_url + path,
+                json=body,
+                headers={"Accept": "application/json", **headers},
+                auth=self._auth,
+            )
+        result = self.parse_response(response)
+        log.debug("zendesk: sent %s as ticket %s", message.idempotency_key, result.provider_message_id)
+        return result
+
+    def _error(self, response: httpx.Response) -> Exception:
+        # {"error": "RecordInvalid", "description", "details"}, {"error": {"title", "message"}} or {"error": "..."}.
+        payload = _json_object(response)
+        error, description = payload.get("error"), payload.get("description")
+        code: str | None = None
+        if isinstance(error, dict):
+            title, text = error.get("title"), error.get("message")
+            detail = ": ".join(str(x) for x in (title, text) if x) or (response.reason_phrase or "error")
+        else:
+            code = error if isinstance(error, str) else None
+            detail = ": ".join(str(x) for x in (error, description) if x) or (response.reason_phrase or "error")
+        if response.status_code == 409:
+            # A create still in flight under the same key (UNVERIFIED: not in Zendesk's docs); retrying
+            # the same request later replays the first result, so it is safe to retry.
+            return TransientProviderError(
+                f"{self.display_name} answered 409: {detail[:300]}", status_code=409, code=code, retry_after=1.0
+            )
+        # IdempotentRequestError (same key, other body) stays permanent: a ticket for this key exists.
+        return classify_status(self.display_name, response, detail[:400], code=code)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}

@@ -1,0 +1,188 @@
+"""Postmark stand-in: `POST /email` and `POST /email/withTemplate`.
+
+Same paths, `X-Postmark-Server-Token` auth, PascalCase JSON validation, `{ErrorCode, Message}`
+errors (422 for API errors, 401 for a bad token) and the success answer
+`{To, SubmittedAt, MessageID, ErrorCode: 0, Message: "OK"}` (PROVIDERS.md A10), so the real
+adapter and the official `postmark` SDK work against it unchanged.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.sandbox.faults import Fault, Faults
+from app.sandbox.store import MessageRecord, MessageStore
+
+# --- the credentials the sandbox accepts (they open only the local sandbox) ----------------------
+POSTMARK_SERVER_TOKEN = "sandbox-postmark-server-token"  # noqa: S105 - opens only the local sandbox
+POSTMARK_FROM = "receipts@demo-market.example"
+POSTMARK_STREAMS = ("outbound",)
+INACTIVE_DOMAIN = "inactive.demo-market.example"
+"""Recipients at this domain are inactive (suppressed): the send answers ErrorCode 406."""
+
+PROVIDER_ID = "postmark"
+IDEMPOTENCY_META = "receiptdesk_key"
+"""The `Metadata` key recorded as the message's idempotency key."""
+MAX_RECIPIENTS = 50  # To + Cc + Bcc (PROVIDERS.md A10)
+
+_ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}")
+
+
+def postmark_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A Postmark error answer: `{"ErrorCode", "Message"}`."""
+    return JSONResponse({"ErrorCode": code, "Message": message}, status, headers)
+
+
+def _addresses(value: Any) -> list[str] | None:
+    """Bare addresses of a comma-separated list (`Name <a@b>` allowed); None when one is invalid."""
+    if not isinstance(value, str):
+        return None
+    found = []
+    for item in value.split(","):
+        item = item.strip()
+        if "<" in item and item.endswith(">"):
+            item = item[item.rindex("<") + 1 : -1]
+        if not _ADDRESS.fullmatch(item):
+            return None
+        found.append(item)
+    return found
+
+
+def validate(payload: Any, *, template: bool) -> tuple[int, str] | None:
+    """The (ErrorCode, Message) Postmark would answer 422 with, or None when the body is valid."""
+    if not isinstance(payload, dict):
+        return 402, "Received invalid JSON input."
+    if _addresses(payload.get("From")) is None:
+        return 300, "Invalid 'From' address."
+    recipients = []
+    for field in ("To", "Cc", "Bcc"):
+        if payload.get(field) in (None, "") and field != "To":
+            continue
+        found = _addresses(payload.get(field))
+        if found is None:
+            return 300, f"Invalid '{field}' address."
+        recipients += found
+    if not recipients:
+        return 300, "Zero recipients specified"
+    if len(recipients) > MAX_RECIPIENTS:
+        return 300, f"Maximum of {MAX_RECIPIENTS} recipients allowed."
+    if template:
+        if not payload.get("TemplateId") and not payload.get("TemplateAlias"):
+            return 300, "Either TemplateId or TemplateAlias must be specified."
+        if not isinstance(payload.get("TemplateModel", {}), dict):
+            return 300, "TemplateModel must be an object."
+    elif not payload.get("TextBody") and not payload.get("HtmlBody"):
+        return 300, "Provide either email TextBody or HtmlBody or both."
+    metadata = payload.get("Metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict) or not all(isinstance(v, str | int | float) for v in metadata.values())
+    ):
+        return 300, "Metadata must be an object of string values."
+    stream = payload.get("MessageStream") or "outbound"
+    if stream not in POSTMARK_STREAMS:
+        return 1235, f"The message stream '{stream}' was not found."
+    for attachment in payload.get("Attachments") or []:
+        if not isinstance(attachment, dict) or not all(attachment.get(k) for k in ("Name", "Content", "ContentType")):
+            return 300, "Attachments need Name, Content and ContentType."
+    return None
+
+
+def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
+    """The store record of a validated send."""
+    metadata = {str(k): v for k, v in (payload.get("Metadata") or {}).items()}
+    html_length, html_sha256 = MessageRecord.digest_html(payload.get("HtmlBody"))
+    template = payload.get("TemplateAlias") or payload.get("TemplateId")
+    key = metadata.get(IDEMPOTENCY_META)
+    return MessageRecord(
+        provider=PROVIDER_ID,
+        id=message_id,
+        to=tuple(_addresses(payload["To"]) or ()),
+        from_=payload["From"],
+        subject=payload.get("Subject"),
+        text=payload.get("TextBody"),
+        html_length=html_length,
+        html_sha256=html_sha256,
+        template_id=None if template is None else str(template),
+        custom_args=metadata,
+        idempotency_key=key if isinstance(key, str) else None,
+    )
+
+
+def fault_response(fault: Fault) -> Response:
+    """An injected failure in Postmark's error shape; 429 carries `Retry-After`."""
+    if fault.status == 429:
+        headers = {"Retry-After": str(fault.retry_after or 0)}
+        return JSONResponse({"Message": "Rate limit exceeded."}, 429, headers)
+    if fault.status >= 500:
+        return JSONResponse({"Message": fault.phrase}, fault.status)
+    return postmark_error(fault.status, 300, f"Invalid email request: {fault.phrase}")
+
+
+class PostmarkApi:
+    """`/email` and `/email/withTemplate`, bound to a store, a fault set and the server token."""
+
+    def __init__(self, store: MessageStore, faults: Faults, server_token: str = POSTMARK_SERVER_TOKEN) -> None:
+        self.store = store
+        self.faults = faults
+        self._token = server_token.encode("utf-8")
+
+    async def email(self, request: Request) -> Response:
+        """`POST /email`."""
+        return await self._handle(request, template=False)
+
+    async def email_with_template(self, request: Request) -> Response:
+        """`POST /email/withTemplate`."""
+        return await self._handle(request, template=True)
+
+    async def _handle(self, request: Request, *, template: bool) -> Response:
+        token = request.headers.get("x-postmark-server-token")
+        if token is None:
+            message = "No Account or Server API tokens were supplied in the HTTP headers."
+            return postmark_error(401, 10, message)
+        if not hmac.compare_digest(token.encode("utf-8", "replace"), self._token):
+            return postmark_error(401, 10, "The Server API Token you provided was invalid.")
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return postmark_error(422, 409, "Please set the 'Content-Type' header to 'application/json'.")
+        try:
+            payload = json.loads(await request.body())
+        except ValueError:
+            return postmark_error(422, 402, "Received invalid JSON input.")
+        problem = validate(payload, template=template)
+        if problem:
+            return postmark_error(422, *problem)
+        to = _addresses(payload["To"]) or []
+        inactive = [a for a in to if a.lower().endswith("@" + INACTIVE_DOMAIN)]
+        if inactive:
+            message = (
+                "You tried to send to recipient(s) that have been marked as inactive. "
+                f"Found inactive addresses: {', '.join(inactive)}. Inactive recipients are ones that have "
+                "generated a hard bounce, a spam complaint, or a manual suppression."
+            )
+            return postmark_error(422, 406, message)
+        message_id = str(uuid.uuid4())
+        self.store.add(record_of(message_id, payload))
+        submitted = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return JSONResponse(
+            {"To": payload["To"], "SubmittedAt": submitted, "MessageID": message_id, "ErrorCode": 0, "Message": "OK"}
+        )
+
+
+def routes(store: MessageStore, faults: Faults) -> list[Route]:
+    """The Postmark routes of the sandbox app."""
+    api = PostmarkApi(store, faults)
+    return [
+        Route("/email", api.email, methods=["POST"]),
+        Route("/email/withTemplate", api.email_with_template, methods=["POST"]),
+    ]
