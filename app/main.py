@@ -32,6 +32,7 @@ from app.services.bus import EventBus
 from app.services.callbacks import CallbackSecrets, CallbackService
 from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
+from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.receipts import ReceiptService
 from app.services.retry import RetryPolicy
@@ -81,7 +82,8 @@ def build_adapters(
     """One adapter per provider named in routing; their rate limits (settings override capabilities)."""
     adapters: dict[str, ProviderAdapter] = {}
     rates: dict[str, float | None] = {}
-    for provider_id in routing_of(settings).providers():
+    wanted = (*routing_of(settings).providers(), *settings.followups.after_delivery, *settings.followups.daily_summary)
+    for provider_id in dict.fromkeys(wanted):
         cls = adapter_class(provider_id)
         section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
         if provider_id == "twilio" and settings.api.public_url and "status_callback" not in section:
@@ -117,10 +119,14 @@ class Runtime:
     health: HealthService
     tracking: TrackingService
     callbacks: CallbackService
+    followups: FollowUpService
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
 
     def start_dispatching(self) -> None:
-        self.dispatcher.start()
+        """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
+        if not self.dispatcher.running:
+            self.dispatcher.start()
+            self.followups.start()
 
     def local_api(self) -> FastAPI:
         """The local HTTP API over this runtime's services."""
@@ -134,6 +140,7 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        await self.followups.stop()
         await self.dispatcher.stop()
         await self.http.aclose()
         self.db.close()
@@ -194,8 +201,19 @@ def build_runtime(
     receipts = ReceiptService(db, routing.primaries(), bus)
     health = HealthService(receipts, dispatcher, tuple(adapters))
     tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback)
+    f = settings.followups
+    followups = FollowUpService(
+        db,
+        bus,
+        store_name=store.name,
+        daily_at=f.daily_summary_at,
+        after_delivery={p: adapters[p].capabilities.channel for p in f.after_delivery},
+        daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary},
+    )
     callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
-    return Runtime(settings, db, http, bus, checkout, receipts, dispatcher, health, tracking, callbacks, adapters)
+    return Runtime(
+        settings, db, http, bus, checkout, receipts, dispatcher, health, tracking, callbacks, followups, adapters
+    )
 
 
 def _callback_secrets(

@@ -7,6 +7,7 @@ refused with the command that stores it in the keyring instead.
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 
@@ -57,6 +58,14 @@ class DispatchSettings(_Section):
     bounce_fallback: bool = Field(default=True, description="After a bounce, send on the customer's other channel.")
 
 
+class FollowUpSettings(_Section):
+    after_delivery: list[str] = Field(
+        default_factory=list, description="Providers told about each receipt once it went out (CRM, audit chat)."
+    )
+    daily_summary: list[str] = Field(default_factory=list, description="Providers that get the end-of-day summary.")
+    daily_summary_at: time | None = Field(default=None, description="Local time of the end-of-day summary.")
+
+
 class DatabaseSettings(_Section):
     url: str | None = None
 
@@ -70,6 +79,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     dispatch: DispatchSettings = DispatchSettings()
     database: DatabaseSettings = DatabaseSettings()
+    followups: FollowUpSettings = FollowUpSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",

@@ -98,8 +98,8 @@ class ClaimedDelivery:
     """A delivery a worker holds under lease, with the receipt content it sends."""
 
     id: str
-    receipt_id: str
-    sale_id: str
+    receipt_id: str | None  # None for a message that is not a receipt (a daily summary)
+    sale_id: str | None
     channel: Channel
     provider: str
     recipient: str
@@ -110,6 +110,7 @@ class ClaimedDelivery:
     html: str
     text: str
     sms_body: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,17 @@ import httpx
 
 from app.domain.errors import ConfigurationError
 from app.providers.base import Capabilities, ProviderAdapter, SecretField, SettingField
+from app.providers.fcm import FcmAdapter
 from app.providers.freshdesk import FreshdeskAdapter
+from app.providers.gmail import GmailAdapter
 from app.providers.hubspot import HubSpotAdapter
 from app.providers.mailgun import MailgunAdapter
 from app.providers.mandrill import MandrillAdapter
+from app.providers.msgraph import MsGraphAdapter
 from app.providers.postmark import PostmarkAdapter
 from app.providers.sendgrid import SendGridAdapter
 from app.providers.ses import SesAdapter
+from app.providers.sfmc import SfmcAdapter
 from app.providers.slack import SlackAdapter
 from app.providers.teams import TeamsAdapter
 from app.providers.twilio import TwilioAdapter
@@ -43,6 +47,10 @@ _CLASSES: tuple[AdapterClass, ...] = (
     MandrillAdapter,
     PostmarkAdapter,
     SesAdapter,
+    GmailAdapter,
+    MsGraphAdapter,
+    FcmAdapter,
+    SfmcAdapter,
     TwilioWhatsAppAdapter,
     SlackAdapter,
     TeamsAdapter,

@@ -22,7 +22,6 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.support import sigv4
 from app.providers.base import (
     Capabilities,
     SecretField,
@@ -32,6 +31,7 @@ from app.providers.base import (
     require,
     translate_http_errors,
 )
+from app.support import sigv4
 
 log = logging.getLogger(__name__)
 

@@ -120,6 +120,20 @@ def parse_webhook_url(value: str, provider: str, field: str = "webhook_url") -> 
     return url
 
 
+DAILY_SUMMARY = "daily_summary"
+"""`metadata["kind"]` of the end-of-day summary: its `subject` and `text` are posted as they are."""
+
+
+def daily_summary_body(message: OutboundMessage) -> dict[str, Any]:
+    """The end-of-day summary: counts only, no contact and no receipt content."""
+    title = _clip(message.subject or "End of day", 150)
+    lines = [line for line in (message.text or "").splitlines() if line.strip()]
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": _clip("\n".join(lines), 2900)}})
+    return {"text": _escape(title), "blocks": blocks}
+
+
 class SlackAdapter:
     """Posts an internal audit summary of one receipt to a Slack channel through an incoming webhook.
 
@@ -163,6 +177,8 @@ class SlackAdapter:
         """The JSON body for one audit summary: `text` (notification fallback), `blocks`, `metadata`."""
         if message.channel != self.capabilities.channel:
             raise UnsupportedFeature(f"{self.display_name} posts internal summaries, not {message.channel}.")
+        if message.metadata.get("kind") == DAILY_SUMMARY:
+            return daily_summary_body(message)
         facts = audit_facts(message)
         meta = message.metadata
         # `text` stays even with blocks: it is the notification fallback (docs: reference/messaging/payload).

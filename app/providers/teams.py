@@ -17,7 +17,7 @@ from app.domain.channels import Channel
 from app.domain.errors import UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-from app.providers.slack import audit_facts, audit_title, parse_webhook_url
+from app.providers.slack import DAILY_SUMMARY, audit_facts, audit_title, parse_webhook_url
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,14 @@ class TeamsAdapter:
         """The JSON body: a Bot Framework `message` activity with one Adaptive Card attachment."""
         if message.channel != self.capabilities.channel:
             raise UnsupportedFeature(f"{self.display_name} posts internal summaries, not {message.channel}.")
-        body: list[dict[str, Any]] = [
+        if message.metadata.get("kind") == DAILY_SUMMARY:
+            body: list[dict[str, Any]] = [
+                {"type": "TextBlock", "text": message.subject or "End of day", "weight": "Bolder", "size": "Medium"},
+                {"type": "TextBlock", "text": message.text or "", "wrap": True},
+            ]
+            card = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
+            return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
+        body = [
             {"type": "TextBlock", "text": audit_title(message), "weight": "Bolder", "size": "Medium", "wrap": True},
         ]
         facts = audit_facts(message)

@@ -9,7 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.sandbox import credentials, freshdesk, hubspot, mailgun, mandrill, postmark, ses, slack, teams, zapier, zendesk
+from app.sandbox import (
+    credentials,
+    freshdesk,
+    hubspot,
+    mailgun,
+    mandrill,
+    oauth_tokens,
+    postmark,
+    ses,
+    slack,
+    teams,
+    zapier,
+    zendesk,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +34,12 @@ class SandboxAccount:
 def accounts(sandbox_url: str, *, store_name: str = "ReceiptDesk Demo Market") -> dict[str, SandboxAccount]:
     """provider_id -> the settings (pointing at `sandbox_url`) and secrets the sandbox accepts."""
     base = {"base_url": sandbox_url, "rate_per_sec": 0}
+    oauth = {
+        provider: SandboxAccount({**settings, "rate_per_sec": 0}, dict(oauth_tokens.ADAPTER_SECRETS.get(provider, {})))
+        for provider, settings in oauth_tokens.adapter_settings(sandbox_url).items()
+    }
     return {
+        **oauth,
         "twilio": SandboxAccount(
             {**base, "account_sid": credentials.TWILIO_ACCOUNT_SID, "from_number": credentials.TWILIO_FROM},
             {"auth_token": credentials.TWILIO_AUTH_TOKEN},

@@ -14,7 +14,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.sandbox import freshdesk, hubspot, mailgun, mandrill, postmark, ses, slack, teams, zapier, zendesk
+from app.sandbox import (
+    fcm,
+    freshdesk,
+    gmail,
+    hubspot,
+    mailgun,
+    mandrill,
+    msgraph,
+    oauth_tokens,
+    postmark,
+    ses,
+    sfmc,
+    slack,
+    teams,
+    zapier,
+    zendesk,
+)
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
 from app.sandbox.sendgrid import SendGridApi
@@ -96,7 +112,22 @@ class Inspection:
         return JSONResponse(self.faults.to_dict())
 
 
-STAND_INS = (mailgun, mandrill, postmark, ses, slack, teams, hubspot, freshdesk, zendesk, zapier)
+STAND_INS = (
+    mailgun,
+    mandrill,
+    postmark,
+    ses,
+    gmail,
+    msgraph,
+    fcm,
+    sfmc,
+    slack,
+    teams,
+    hubspot,
+    freshdesk,
+    zendesk,
+    zapier,
+)
 """Provider stand-ins that bring their own routes (each has `PROVIDER_ID` and `routes(store, faults)`)."""
 
 
@@ -127,6 +158,7 @@ def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None 
     ]
     for stand_in in STAND_INS:
         routes.extend(stand_in.routes(store, faults))
+    routes.extend(oauth_tokens.routes())  # token endpoints of the OAuth providers
     app = Starlette(routes=routes)
     app.state.store = store
     app.state.faults = faults

@@ -61,7 +61,8 @@ class DispatchStats:
 
 def build_message(claim: ClaimedDelivery) -> OutboundMessage:
     """The normalised message for one claimed delivery."""
-    meta = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
+    ids = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
+    meta = {**claim.metadata, **{k: v for k, v in ids.items() if v}}
     if claim.channel in (Channel.SMS, Channel.WHATSAPP):
         return OutboundMessage(
             claim.channel, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta

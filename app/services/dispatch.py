@@ -210,7 +210,7 @@ class Dispatcher:
             return
         landed_ids = {settlement.delivery_id for settlement in landed}
         for claim, settlement in batch:
-            if claim.id in landed_ids:
+            if claim.id in landed_ids and claim.receipt_id is not None:
                 self._bus.publish(
                     DeliveryChanged(
                         claim.id,

@@ -115,7 +115,7 @@ class DeliveryRow(Base):
     __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
+    receipt_id: Mapped[str | None] = mapped_column(ForeignKey("receipts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
@@ -127,6 +127,7 @@ class DeliveryRow(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(String(200))
+    context: Mapped[str | None] = mapped_column(Text)  # JSON: metadata, and the content of non-receipt messages
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -7,10 +7,12 @@ doubles as a fencing token: a settlement only lands on the claim it belongs to.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -34,9 +36,21 @@ class NewDelivery:
 
 
 def new_delivery(
-    session: Session, *, receipt_id: str, channel: Channel, provider: str, recipient: str, now: datetime
+    session: Session,
+    *,
+    receipt_id: str | None,
+    channel: Channel,
+    provider: str,
+    recipient: str,
+    now: datetime,
+    context: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
 ) -> NewDelivery:
-    """Queue one delivery, due now, with an idempotency key that stays the same on every retry."""
+    """Queue one delivery, due now, with an idempotency key that stays the same on every retry.
+
+    `context` carries extra message metadata, and for a delivery that is not a receipt its content
+    (`subject`, `text`, `html`). A given `idempotency_key` makes queueing the same thing twice fail.
+    """
     delivery_id = str(uuid.uuid4())
     session.connection().execute(
         insert(DeliveryRow),
@@ -49,7 +63,8 @@ def new_delivery(
             "state": DeliveryState.QUEUED.value,
             "attempts": 0,
             "next_attempt_at": now,
-            "idempotency_key": f"rd-{delivery_id}",
+            "idempotency_key": idempotency_key or f"rd-{delivery_id}",
+            "context": json.dumps(context, sort_keys=True) if context else None,
             "created_at": now,
             "updated_at": now,
         },
@@ -96,33 +111,38 @@ def claim_due(
             d.attempts,
             d.idempotency_key,
             d.created_at,
+            d.context,
             r.subject,
             r.html,
             r.text,
             r.sms_body,
         )
-        .join(ReceiptRow.__table__, r.id == d.receipt_id)
-        .join(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
+        .outerjoin(ReceiptRow.__table__, r.id == d.receipt_id)
+        .outerjoin(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
         .where(d.id.in_(ids))
     ).all()
-    return [
-        ClaimedDelivery(
-            id=row.id,
-            receipt_id=row.receipt_id,
-            sale_id=row.sale_id,
-            channel=Channel(row.channel),
-            provider=row.provider,
-            recipient=row.recipient,
-            attempt=row.attempts,
-            idempotency_key=row.idempotency_key,
-            created_at=row.created_at,
-            subject=row.subject,
-            html=row.html,
-            text=row.text,
-            sms_body=row.sms_body,
+    claims = []
+    for row in rows:
+        context: dict[str, Any] = json.loads(row.context) if row.context else {}
+        claims.append(
+            ClaimedDelivery(
+                id=row.id,
+                receipt_id=row.receipt_id,
+                sale_id=row.sale_id,
+                channel=Channel(row.channel),
+                provider=row.provider,
+                recipient=row.recipient,
+                attempt=row.attempts,
+                idempotency_key=row.idempotency_key,
+                created_at=row.created_at,
+                subject=row.subject if row.subject is not None else str(context.get("subject", "")),
+                html=row.html if row.html is not None else str(context.get("html", "")),
+                text=row.text if row.text is not None else str(context.get("text", "")),
+                sms_body=row.sms_body if row.sms_body is not None else str(context.get("text", "")),
+                metadata={str(k): str(v) for k, v in dict(context.get("metadata", {})).items()},
+            )
         )
-        for row in rows
-    ]
+    return claims
 
 
 def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settlement]:
@@ -252,7 +272,7 @@ def next_due_at(session: Session) -> datetime | None:
 def to_record(row: DeliveryRow) -> DeliveryRecord:
     return DeliveryRecord(
         id=row.id,
-        receipt_id=row.receipt_id,
+        receipt_id=row.receipt_id or "",
         channel=Channel(row.channel),
         provider=row.provider,
         recipient=row.recipient,

@@ -48,7 +48,7 @@ def list_receipts(
         for d in session.scalars(
             select(DeliveryRow).where(DeliveryRow.receipt_id.in_(ids)).order_by(DeliveryRow.created_at)
         ):
-            deliveries[d.receipt_id].append(d)
+            deliveries[d.receipt_id or ""].append(d)
     return [_summary(r, s, deliveries[r.id]) for r, s in rows]
 
 

@@ -18,7 +18,7 @@ from app.triggers.pos import pos_event
 from tests.conftest import drained, wait_until
 
 Payload = Callable[..., dict[str, Any]]
-EMAIL_PROVIDERS = ["sendgrid", "mailgun", "mandrill", "postmark", "ses"]
+EMAIL_PROVIDERS = ["sendgrid", "mailgun", "mandrill", "postmark", "ses", "gmail", "msgraph", "sfmc"]
 
 
 @pytest.mark.parametrize("provider", EMAIL_PROVIDERS)

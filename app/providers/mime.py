@@ -1,0 +1,89 @@
+"""RFC 5322 messages for adapters that take a whole MIME message (Gmail `raw`), built with `email.message`.
+
+Layout, as `EmailMessage` builds it: text/plain alone; or multipart/alternative (text, then html —
+the last part is the preferred one, RFC 2046 § 5.1.4); inside multipart/mixed when there are
+attachments. Headers: From, To, Subject (RFC 2047-encoded when not ASCII), Date, a Message-ID
+derived from the idempotency key (a retry is recognisably the same message), `X-ReceiptDesk-Key`,
+and Reply-To only when one is set.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import hashlib
+from datetime import UTC, datetime
+from email.errors import HeaderParseError, MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from app.domain.errors import PermanentProviderError
+from app.domain.message import OutboundMessage
+
+IDEMPOTENCY_HEADER = "X-ReceiptDesk-Key"
+"""The header carrying `OutboundMessage.idempotency_key`; the sandbox records it."""
+
+WIRE_POLICY = email.policy.SMTP
+"""CRLF line endings, as RFC 5322 § 2.1 requires on the wire."""
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    """`<receiptdesk.{hash}@{sender domain}>`: the same for every retry of one delivery, unique across deliveries."""
+    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
+    domain = sender.rpartition("@")[2] or "receiptdesk.invalid"
+    return f"<receiptdesk.{digest}@{domain}>"
+
+
+def build_email(
+    message: OutboundMessage,
+    *,
+    sender: str,
+    provider: str,
+    sender_name: str | None = None,
+    reply_to: str | None = None,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The RFC 5322 message for `message`; malformed addresses or headers raise `PermanentProviderError`."""
+    if not message.text and not message.html:
+        raise PermanentProviderError(f"{provider}: the message has no text or html body.")
+    try:
+        mail = EmailMessage(policy=email.policy.default)
+        mail["From"] = _address(sender, sender_name)
+        mail["To"] = _address(message.to)
+        if message.subject:
+            mail["Subject"] = message.subject
+        if reply_to:
+            mail["Reply-To"] = _address(reply_to)
+        mail["Date"] = email.utils.format_datetime(now or datetime.now(UTC))
+        mail["Message-ID"] = message_id(message.idempotency_key, sender)
+        mail[IDEMPOTENCY_HEADER] = message.idempotency_key
+        if message.text:
+            mail.set_content(message.text)
+            if message.html:
+                mail.add_alternative(message.html, subtype="html")
+        else:
+            mail.set_content(message.html or "", subtype="html")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            mail.add_attachment(
+                attachment.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
+    except (ValueError, TypeError, IndexError, HeaderParseError, MessageError) as exc:
+        # e.g. a CR/LF in a header value ("Header values may not contain linefeed ...")
+        raise PermanentProviderError(f"{provider}: cannot build the e-mail: {exc}") from exc
+    return mail
+
+
+def to_bytes(mail: EmailMessage) -> bytes:
+    """The message as it goes on the wire (CRLF, long header lines folded)."""
+    return mail.as_bytes(policy=WIRE_POLICY)
+
+
+def _address(addr_spec: str, display_name: str | None = None) -> Address:
+    address = Address(display_name=display_name or "", addr_spec=addr_spec)
+    if not address.username or not address.domain:
+        raise ValueError(f"not an e-mail address: {addr_spec!r}")
+    return address

@@ -1,0 +1,218 @@
+"""Microsoft Graph `sendMail` (v1.0, app-only): one `OutboundMessage` → one `POST /users/{sender}/sendMail`.
+
+See /work/shared/PROVIDERS.md § A6 (microsoft-graph-docs-contrib `user-sendmail.md`). The payload
+builder and the response parser are pure; `send` glues them to the shared `httpx.AsyncClient` and
+the client-credentials token cache.
+
+Verified here: 202 Accepted with an empty body and no message id (user-sendmail page); custom
+`internetMessageHeaders` must be named `x-…` (message resource page). From PROVIDERS.md, not
+re-checked: the ~4 MB JSON request limit [S] and Exchange Online sending limits (UNVERIFIED).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+from urllib.parse import quote
+
+import httpx
+
+from app.domain.channels import Channel
+from app.domain.errors import PermanentProviderError, UnsupportedFeature
+from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.providers.base import (
+    Capabilities,
+    SecretField,
+    SettingField,
+    classify_status,
+    require,
+    translate_http_errors,
+)
+from app.providers.oauth import AccessToken, ClientCredentialsGrant, Clock, TokenCache, authorized, bearer
+
+log = logging.getLogger(__name__)
+
+SCOPE = "https://graph.microsoft.com/.default"  # app-only: the permissions granted to the app (Mail.Send)
+DEFAULT_LOGIN_BASE_URL = "https://login.microsoftonline.com"
+IDEMPOTENCY_HEADER = "x-receiptdesk-key"
+MAX_REQUEST_BYTES = 4 * 1024 * 1024  # larger mail needs a draft + upload session (PROVIDERS.md § A6 [S])
+
+# sendMail answers 202 with no body; that status is all there is.
+STATUS_MAP: Mapping[int, SendStatus] = {202: SendStatus.ACCEPTED}
+
+
+def _refused(response: httpx.Response) -> bool:
+    # 403 too: an app-only token minted before admin consent lacks the Mail.Send role until re-issued.
+    return response.status_code in (401, 403)
+
+
+class MsGraphAdapter:
+    """Sends e-mail from an Exchange Online mailbox through Microsoft Graph `sendMail`.
+
+    Auth is the client-credentials grant at `{login}/{tenant}/oauth2/v2.0/token` with application
+    permission Mail.Send. Graph returns no message id and has no idempotency key, so our key
+    travels as the `x-receiptdesk-key` Internet header and stands in as the provider message id.
+    A Graph message has one body: HTML when the message has one, else text.
+    """
+
+    provider_id: ClassVar[str] = "msgraph"
+    display_name: ClassVar[str] = "Microsoft Graph"
+    default_base_url: ClassVar[str] = "https://graph.microsoft.com"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        channel=Channel.EMAIL,
+        max_body_chars=None,
+        supports_attachments=True,  # fileAttachment inline in the JSON, whole request < 4 MB
+        supports_templates=False,
+        supports_idempotency_key=False,
+        rate_per_sec=0.5,  # Exchange Online ~30 messages/min per mailbox (PROVIDERS.md § A6, UNVERIFIED)
+        delivery_receipts=False,
+    )
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("client_secret", "Client secret"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("tenant_id", "Directory (tenant) ID"),
+        SettingField("client_id", "Application (client) ID"),
+        SettingField("sender", "Sending mailbox (user id or principal name)"),
+        SettingField("reply_to", "Reply-to address", required=False),
+        SettingField("base_url", "Graph base URL", required=False),
+        SettingField("login_base_url", "Identity platform base URL", required=False),
+    )
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        sender: str,
+        reply_to: str | None = None,
+        base_url: str = "https://graph.microsoft.com",
+        login_base_url: str = DEFAULT_LOGIN_BASE_URL,
+        clock: Clock = time.time,
+    ) -> None:
+        values = {"tenant_id": tenant_id, "client_id": client_id, "client_secret": client_secret, "sender": sender}
+        require(values, self.display_name, "client_secret", "tenant_id", "client_id", "sender")
+        self._http = http
+        self._sender = sender
+        self._reply_to = reply_to or None
+        self._base_url = (base_url or self.default_base_url).rstrip("/")
+        login = (login_base_url or DEFAULT_LOGIN_BASE_URL).rstrip("/")
+        grant = ClientCredentialsGrant(
+            f"{login}/{quote(tenant_id, safe='')}/oauth2/v2.0/token",
+            client_id,
+            client_secret,
+            scope=SCOPE,
+            label=f"{self.display_name} token endpoint",
+        )
+        self.tokens = TokenCache(http, grant, clock=clock)
+
+    @classmethod
+    def create(
+        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
+    ) -> Self:
+        """Build from the settings file and the keyring; a missing field fails here, by name."""
+        (client_secret,) = require(secrets, cls.display_name, "client_secret")
+        tenant_id, client_id, sender = require(settings, cls.display_name, "tenant_id", "client_id", "sender")
+        return cls(
+            http,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            sender=sender,
+            reply_to=settings.get("reply_to"),
+            base_url=settings.get("base_url") or cls.default_base_url,
+            login_base_url=settings.get("login_base_url") or DEFAULT_LOGIN_BASE_URL,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(sender={self._sender!r}, base_url={self._base_url!r})"
+
+    def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
+        """The path and the JSON body for one message."""
+        if message.channel != self.capabilities.channel:
+            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        if message.html:
+            body = {"contentType": "HTML", "content": message.html}
+        elif message.text:
+            body = {"contentType": "Text", "content": message.text}
+        else:
+            raise PermanentProviderError(f"{self.display_name}: the message has no text or html body.")
+        mail: dict[str, Any] = {}
+        if message.subject:
+            mail["subject"] = message.subject
+        mail["body"] = body
+        mail["toRecipients"] = [{"emailAddress": {"address": message.to}}]
+        if self._reply_to:
+            mail["replyTo"] = [{"emailAddress": {"address": self._reply_to}}]
+        if message.attachments:
+            mail["attachments"] = [
+                {
+                    "@odata.type": "#microsoft.graph.fileAttachment",
+                    "name": a.filename,
+                    "contentType": a.content_type,
+                    "contentBytes": base64.b64encode(a.content).decode("ascii"),
+                }
+                for a in message.attachments
+            ]
+        mail["internetMessageHeaders"] = [{"name": IDEMPOTENCY_HEADER, "value": message.idempotency_key}]
+        payload = {"message": mail, "saveToSentItems": False}
+        size = len(json.dumps(payload).encode("utf-8"))
+        if size > MAX_REQUEST_BYTES:
+            raise UnsupportedFeature(
+                f"{self.display_name}: the request is {size} bytes; sendMail takes at most {MAX_REQUEST_BYTES}."
+            )
+        return f"/v1.0/users/{quote(self._sender, safe='@')}/sendMail", payload
+
+    def parse_response(self, response: httpx.Response, *, idempotency_key: str | None = None) -> SendResult:
+        """A `SendResult` for a 2xx answer; raises the classified error for any other.
+
+        Graph gives no message id, so the id is our own key (the `x-receiptdesk-key` header).
+        """
+        if not response.is_success:
+            raise self._error(response)
+        status = STATUS_MAP.get(response.status_code, SendStatus.UNKNOWN)
+        return SendResult(
+            provider_message_id=idempotency_key,
+            status=status,
+            raw_status=str(response.status_code),
+            detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 202",
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        path, body = self.build_request(message)
+        url = self._base_url + path
+
+        async def post(token: AccessToken) -> httpx.Response:
+            return await self._http.post(url, json=body, headers={**bearer(token), "Accept": "application/json"})
+
+        with translate_http_errors(self.display_name):
+            response = await authorized(self.tokens, post, should_refresh=_refused)
+        result = self.parse_response(response, idempotency_key=message.idempotency_key)
+        log.debug("msgraph: sent %s (%s)", message.idempotency_key, result.raw_status)
+        return result
+
+    def _error(self, response: httpx.Response) -> Exception:
+        # Graph error body: {"error": {"code", "message", "innerError": {"request-id", "date"}}}.
+        # 429 comes with Retry-After (seconds; Graph throttling guidance); classify_status reads it.
+        error = _json_object(response).get("error")
+        error = error if isinstance(error, dict) else {}
+        code = error.get("code") if isinstance(error.get("code"), str) else None
+        text = error.get("message")
+        detail = text if isinstance(text, str) and text else (response.reason_phrase or "error")
+        if code:
+            detail = f"{detail} ({code})"
+        return classify_status(self.display_name, response, detail, code=code)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or {} when it is empty, not JSON or not an object."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
