@@ -25,7 +25,7 @@ import httpx
 
 from app.config.settings import Settings
 from app.domain.delivery import ACTIVE
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox import credentials as sandbox_credentials
 from app.sandbox.server import start_sandbox
 from app.support.asgi_server import start_asgi_server
@@ -153,7 +153,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
         data = options.data_dir or Path(tmp)
         async with _sandbox(not options.sandbox_process) as (sandbox_url, child):
             settings = sandbox_settings(Settings(), sandbox_url)
-            runtime = build_runtime(settings, data=data, secrets=SANDBOX_SECRETS)
+            runtime = build_runtime(settings, data=data, secrets=sandbox_secrets(sandbox_url))
             api = await start_asgi_server(
                 runtime.local_api(),
                 name="api",

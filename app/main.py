@@ -70,10 +70,13 @@ def sandbox_settings(
     return settings.model_copy(update={"providers": providers, "routing": chosen, "api": api})
 
 
-SANDBOX_SECRETS: dict[str, dict[str, str]] = {
-    provider: dict(account.secrets) for provider, account in sandbox_accounts("http://sandbox").items()
-}
-"""The secrets of every sandbox account, by provider (they open only the local sandbox)."""
+def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
+    """The secrets of every sandbox account, by provider (they open only the local sandbox at `sandbox_url`)."""
+    return {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
+
+
+SANDBOX_SECRETS = sandbox_secrets("http://127.0.0.1")
+"""Sandbox secrets for a caller that does not use the webhook providers (their URLs name the host)."""
 
 
 def build_adapters(

@@ -18,7 +18,7 @@ import pytest
 from app.config.settings import Settings
 from app.domain.channels import Channel
 from app.domain.delivery import ACTIVE
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.pos import STORE_TZ, make_sale
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.storage import schema
@@ -59,7 +59,7 @@ def fast_settings(sandbox_url: str, **dispatch: Any) -> Settings:
 
 @pytest.fixture
 async def runtime(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Runtime]:
-    rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=SANDBOX_SECRETS)
+    rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     yield rt
     await rt.close()
 

@@ -130,8 +130,8 @@ def daily_summary_body(message: OutboundMessage) -> dict[str, Any]:
     lines = [line for line in (message.text or "").splitlines() if line.strip()]
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
     if lines:
-        blocks.append({"type": "section", "text": {"type": "plain_text", "text": _clip("\n".join(lines), 2900)}})
-    return {"text": _escape(title), "blocks": blocks}
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": "\n".join(lines)[:2900]}})
+    return {"text": _escape("\n".join([title, *lines])[:2900]), "blocks": blocks}
 
 
 class SlackAdapter:

@@ -17,7 +17,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime
+from app.main import Runtime, build_runtime, sandbox_secrets
 from app.sandbox import credentials
 from app.sandbox.server import RunningSandbox
 from app.storage import audit
@@ -46,7 +46,7 @@ async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple
             "api": settings.api.model_copy(update={"public_url": PUBLIC_URL}),
         }
     )
-    runtime = build_runtime(settings, data=tmp_path, secrets=SANDBOX_SECRETS)
+    runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     server: RunningServer = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url) as client:
         yield runtime, client

@@ -15,7 +15,7 @@ from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
 from app.domain.records import Settlement
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime
+from app.main import Runtime, build_runtime, sandbox_secrets
 from app.sandbox.server import RunningSandbox
 from app.services.dispatch import Dispatcher
 from app.storage import audit, outbox
@@ -94,7 +94,7 @@ async def test_server_errors_are_retried_with_the_same_idempotency_key(
 
 
 async def test_permanent_refusal_is_not_retried(tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload) -> None:
-    wrong = {**SANDBOX_SECRETS, "sendgrid": {"api_key": "not-the-key"}}
+    wrong = {**sandbox_secrets(sandbox.url), "sendgrid": {"api_key": "not-the-key"}}
     rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=wrong)
     try:
         await post(rt, with_email(sale_payload()), "e1")
@@ -113,7 +113,7 @@ async def test_permanent_refusal_is_not_retried(tmp_path: Path, sandbox: Running
 async def test_a_long_outage_ends_in_dead_letter_and_a_manager_retry_revives_it(
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
-    rt = build_runtime(fast_settings(sandbox.url, max_attempts=3), data=tmp_path, secrets=SANDBOX_SECRETS)
+    rt = build_runtime(fast_settings(sandbox.url, max_attempts=3), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         sandbox.app.state.faults.configure(outage_seconds=60)
         await post(rt, with_email(sale_payload()), "e1")
@@ -133,7 +133,7 @@ async def test_a_long_outage_ends_in_dead_letter_and_a_manager_retry_revives_it(
 async def test_a_timeout_leaves_the_outcome_unknown_then_it_is_tried_again(
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
-    rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=SANDBOX_SECRETS)
+    rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     rt.http.timeout = httpx.Timeout(0.2)
     try:
         sandbox.app.state.faults.configure(latency_ms=600)

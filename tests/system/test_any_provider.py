@@ -12,7 +12,7 @@ from app.config.settings import Settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, build_runtime, sandbox_settings
+from app.main import build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.server import RunningSandbox
 from app.triggers.pos import pos_event
 from tests.conftest import drained, wait_until
@@ -26,7 +26,7 @@ async def test_email_receipts_through_each_provider(
     provider: str, tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
     settings = sandbox_settings(Settings(), sandbox.url, routing={Channel.EMAIL: provider})
-    runtime = build_runtime(settings, data=tmp_path, secrets=SANDBOX_SECRETS)
+    runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         payload = sale_payload()
         payload["customer"] = {"email": "ana@example.com", "channels": ["email"]}

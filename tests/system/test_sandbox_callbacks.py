@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from app.config.settings import Settings
-from app.main import SANDBOX_SECRETS, build_runtime, sandbox_settings
+from app.main import build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
@@ -32,7 +32,9 @@ async def test_sandbox_callbacks_settle_deliveries_and_bounces_fall_back(
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
     runtime = build_runtime(
-        sandbox_settings(Settings(), sandbox.url, public_url=api_url), data=tmp_path, secrets=SANDBOX_SECRETS
+        sandbox_settings(Settings(), sandbox.url, public_url=api_url),
+        data=tmp_path,
+        secrets=sandbox_secrets(sandbox.url),
     )
     server = await start_asgi_server(runtime.local_api(), port=port, name="api")
     sandbox.app.state.callbacks.configure({"sendgrid_event_url": f"{api_url}/webhooks/sendgrid/events", "delay": 0.05})
