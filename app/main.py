@@ -222,13 +222,23 @@ def build_runtime(
 def _callback_secrets(
     settings: Settings, secrets: SecretStore | Mapping[str, Mapping[str, str]] | None
 ) -> CallbackSecrets:
+    """What verifying provider callbacks needs; webhook keys are secrets, SendGrid's public key is not."""
     store: SecretStore | Mapping[str, Mapping[str, str]] = secrets if secrets is not None else SecretStore()
-    if isinstance(store, SecretStore):
-        token = store.get("twilio", "auth_token")
-    else:
-        token = store.get("twilio", {}).get("auth_token")
+
+    def secret(provider: str, name: str) -> str | None:
+        if isinstance(store, SecretStore):
+            return store.get(provider, name)
+        return store.get(provider, {}).get(name)
+
     key = settings.providers.get("sendgrid", {}).get("webhook_public_key")
-    return CallbackSecrets(twilio_auth_token=token, sendgrid_public_key=str(key) if key else None)
+    return CallbackSecrets(
+        twilio_auth_token=secret("twilio", "auth_token"),
+        sendgrid_public_key=str(key) if key else None,
+        mailgun_signing_key=secret("mailgun", "webhook_signing_key"),
+        postmark_username=secret("postmark", "webhook_username"),
+        postmark_password=secret("postmark", "webhook_password"),
+        mandrill_webhook_key=secret("mandrill", "webhook_key"),
+    )
 
 
 def _safe_url(url: str) -> str:

@@ -19,11 +19,8 @@ def callback_router(callbacks: CallbackService, *, public_url: str | None) -> AP
     async def twilio_status(request: Request) -> Response:
         # Twilio posts application/x-www-form-urlencoded; every parameter counts toward the signature
         params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-        url = str(request.url)
-        if public_url:
-            url = public_url.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
-            await callbacks.twilio_status(url, params, request.headers.get("X-Twilio-Signature"))
+            await callbacks.twilio_status(_called_url(request), params, request.headers.get("X-Twilio-Signature"))
         except SignatureRejected:
             return Response(status_code=401)
         return Response(status_code=204)
@@ -38,5 +35,36 @@ def callback_router(callbacks: CallbackService, *, public_url: str | None) -> AP
         except SignatureRejected:
             return Response(status_code=401)
         return JSONResponse({"recorded": result.recorded, "duplicates": result.duplicates})
+
+    @router.post("/mailgun/events", summary="Mailgun webhook (signature in the body)")
+    async def mailgun(request: Request) -> Response:
+        try:
+            await callbacks.mailgun_event(await request.body())
+        except SignatureRejected:
+            return Response(status_code=401)
+        return Response(status_code=204)
+
+    @router.post("/postmark/events", summary="Postmark webhook (Basic credentials)")
+    async def postmark(request: Request) -> Response:
+        try:
+            await callbacks.postmark_event(await request.body(), request.headers.get("Authorization"))
+        except SignatureRejected:
+            return Response(status_code=401)
+        return Response(status_code=204)
+
+    @router.post("/mandrill/events", summary="Mandrill webhook (X-Mandrill-Signature)")
+    async def mandrill(request: Request) -> Response:
+        params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        try:
+            await callbacks.mandrill_events(_called_url(request), params, request.headers.get("X-Mandrill-Signature"))
+        except SignatureRejected:
+            return Response(status_code=401)
+        return Response(status_code=204)
+
+    def _called_url(request: Request) -> str:
+        if not public_url:
+            return str(request.url)
+        query = f"?{request.url.query}" if request.url.query else ""
+        return public_url.rstrip("/") + request.url.path + query
 
     return router

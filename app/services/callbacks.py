@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain.clock import Clock, utcnow
 from app.domain.errors import ReceiptDeskError, ValidationFailed
-from app.providers import sendgrid_events, twilio_callbacks
+from app.providers import mailgun_events, mandrill_events, postmark_events, sendgrid_events, twilio_callbacks
 from app.services.tracking import TrackingResult, TrackingService
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,10 @@ class CallbackSecrets:
 
     twilio_auth_token: str | None = None
     sendgrid_public_key: str | None = None
+    mailgun_signing_key: str | None = None
+    postmark_username: str | None = None
+    postmark_password: str | None = None
+    mandrill_webhook_key: str | None = None
 
 
 class CallbackService:
@@ -56,6 +62,46 @@ class CallbackService:
             events = sendgrid_events.parse_events(body)
         except ValueError as exc:
             raise ValidationFailed(f"Not a SendGrid event batch: {exc}") from None
+        return await self._tracking.record(events)
+
+    async def mailgun_event(self, body: bytes) -> TrackingResult:
+        """A Mailgun webhook (JSON with its signature block inside)."""
+        key = self._secrets.mailgun_signing_key
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if key is None or not isinstance(data, dict) or not mailgun_events.verify(key, data, now=time.time()):
+            return self._reject("mailgun")
+        try:
+            event = mailgun_events.parse(data)
+        except (ValueError, TypeError) as exc:
+            raise ValidationFailed(f"Not a Mailgun event: {exc}") from None
+        return await self._tracking.record([event])
+
+    async def postmark_event(self, body: bytes, authorization: str | None) -> TrackingResult:
+        """A Postmark webhook (unsigned: Basic credentials from the configured URL)."""
+        user, password = self._secrets.postmark_username, self._secrets.postmark_password
+        if user is None or password is None or not postmark_events.verify(user, password, authorization):
+            return self._reject("postmark")
+        try:
+            data = json.loads(body)
+            event = postmark_events.parse(data if isinstance(data, dict) else {})
+        except ValueError as exc:
+            raise ValidationFailed(f"Not a Postmark event: {exc}") from None
+        return await self._tracking.record([event])
+
+    async def mandrill_events(
+        self, url: str, params: Sequence[tuple[str, str]], signature: str | None
+    ) -> TrackingResult:
+        """A Mandrill webhook batch posted to `url` (exactly as Mandrill called it)."""
+        key = self._secrets.mandrill_webhook_key
+        if key is None or not mandrill_events.verify(key, url, params, signature):
+            return self._reject("mandrill")
+        try:
+            events = mandrill_events.parse(params)
+        except ValueError as exc:
+            raise ValidationFailed(f"Not a Mandrill event batch: {exc}") from None
         return await self._tracking.record(events)
 
     def _reject(self, provider: str) -> TrackingResult:

@@ -1,0 +1,66 @@
+"""Mailgun webhooks: the signature inside the body, and the event vocabulary.
+
+Mailgun "Securing webhooks" and mailgun-python `security.py`: hex HMAC-SHA256 with the HTTP webhook
+signing key (not the API key) over timestamp + token; stale timestamps are refused (300 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain.tracking import EventKind, StatusEvent
+
+MAX_AGE_S = 300
+
+EVENTS: dict[str, EventKind] = {
+    "accepted": EventKind.ACCEPTED,
+    "delivered": EventKind.DELIVERED,
+    "opened": EventKind.OPENED,
+    "clicked": EventKind.CLICKED,
+    "complained": EventKind.SPAM_REPORT,
+    "unsubscribed": EventKind.UNSUBSCRIBED,
+}
+
+
+def verify(signing_key: str, body: dict[str, Any], *, now: float) -> bool:
+    """Check the body's own `signature` block: HMAC, and a timestamp within five minutes."""
+    block = body.get("signature")
+    if not isinstance(block, dict):
+        return False
+    timestamp, token, signature = (str(block.get(k, "")) for k in ("timestamp", "token", "signature"))
+    try:
+        if abs(now - float(timestamp)) > MAX_AGE_S:
+            return False
+    except ValueError:
+        return False
+    expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def parse(body: dict[str, Any]) -> StatusEvent:
+    data = body.get("event-data")
+    if not isinstance(data, dict):
+        raise ValueError("a Mailgun webhook needs event-data")
+    name = str(data.get("event", ""))
+    kind = EVENTS.get(name, EventKind.UNKNOWN)
+    if name == "failed":  # permanent failures are bounces; temporary ones are still being retried
+        kind = EventKind.BOUNCED if data.get("severity") == "permanent" else EventKind.DEFERRED
+    headers = (data.get("message") or {}).get("headers") or {}
+    message_id = str(headers.get("message-id", "")).strip("<>") or None
+    variables = data.get("user-variables") or {}
+    status = (data.get("delivery-status") or {}).get("description") or data.get("reason")
+    return StatusEvent(
+        provider="mailgun",
+        event_id=str(data.get("id") or f"{message_id}:{name}:{data.get('timestamp')}")[:200],
+        kind=kind,
+        occurred_at=datetime.fromtimestamp(float(data.get("timestamp", 0)), UTC),
+        raw_status=name[:64] or "unknown",
+        raw=json.dumps(data, sort_keys=True),
+        provider_message_id=message_id,
+        delivery_key=str(variables["receiptdesk_key"]) if variables.get("receiptdesk_key") else None,
+        detail=str(status)[:200] if status else None,
+    )

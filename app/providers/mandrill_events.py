@@ -1,0 +1,68 @@
+"""Mandrill webhooks: X-Mandrill-Signature and the event vocabulary.
+
+Mandrill "Authenticating webhook requests": base64 HMAC-SHA1 with the webhook's key over the webhook
+URL followed by each POST field name and value, sorted by name (the body is one field,
+`mandrill_events`, a JSON array).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain.tracking import EventKind, StatusEvent
+
+EVENTS: dict[str, EventKind] = {
+    "send": EventKind.ACCEPTED,
+    "deferral": EventKind.DEFERRED,
+    "hard_bounce": EventKind.BOUNCED,
+    "soft_bounce": EventKind.DEFERRED,
+    "reject": EventKind.DROPPED,
+    "open": EventKind.OPENED,
+    "click": EventKind.CLICKED,
+    "spam": EventKind.SPAM_REPORT,
+    "unsub": EventKind.UNSUBSCRIBED,
+}
+
+
+def signature(key: str, url: str, params: Sequence[tuple[str, str]]) -> str:
+    data = url + "".join(name + value for name, value in sorted(params))
+    return base64.b64encode(hmac.new(key.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def verify(key: str, url: str, params: Sequence[tuple[str, str]], given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(signature(key, url, params), given or "")
+
+
+def parse(params: Sequence[tuple[str, str]]) -> list[StatusEvent]:
+    raw = dict(params).get("mandrill_events")
+    if raw is None:
+        raise ValueError("a Mandrill webhook needs mandrill_events")
+    items = json.loads(raw)
+    if not isinstance(items, list):
+        raise ValueError("mandrill_events must be a JSON array")
+    return [_event(item) for item in items if isinstance(item, dict)]
+
+
+def _event(item: dict[str, Any]) -> StatusEvent:
+    name = str(item.get("event", ""))
+    msg = item.get("msg") or {}
+    message_id = str(item.get("_id") or msg.get("_id") or "") or None
+    metadata = msg.get("metadata") or {}
+    ts = item.get("ts", 0)
+    return StatusEvent(
+        provider="mandrill",
+        event_id=f"{message_id}:{name}:{ts}"[:200],
+        kind=EVENTS.get(name, EventKind.UNKNOWN),
+        occurred_at=datetime.fromtimestamp(float(ts or 0), UTC),
+        raw_status=name[:64] or "unknown",
+        raw=json.dumps(item, sort_keys=True),
+        provider_message_id=message_id,
+        delivery_key=str(metadata["receiptdesk_key"]) if metadata.get("receiptdesk_key") else None,
+        detail=str(msg.get("bounce_description") or msg.get("diag") or "")[:200] or None,
+    )
