@@ -29,11 +29,10 @@ T = TypeVar("T")
 
 def run(args: argparse.Namespace) -> int:
     handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
-    if handler is None:
-        raise ConfigurationError(
-            "The kiosk window needs the `ui` extra of a later release; use `receiptdesk demo --headless` "
-            "or `receiptdesk serve` for now."
-        )
+    if handler is None:  # no command: the kiosk
+        from app.ui_launch import run_kiosk
+
+        return run_kiosk(_settings(args), args.data_dir, demo=False, config_path=args.config or default_config_file())
     return handler(args)
 
 
@@ -105,7 +104,9 @@ def _demo(args: argparse.Namespace) -> int:
     from app import demo
 
     if not args.headless:
-        raise ConfigurationError("The kiosk demo window is not part of this build; run `receiptdesk demo --headless`.")
+        from app.ui_launch import run_kiosk
+
+        return run_kiosk(_settings(args), args.data_dir, demo=True)
     if args.sales < 1:
         raise ValidationFailed("--sales must be at least 1.")
     options = demo.DemoOptions(

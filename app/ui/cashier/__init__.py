@@ -1,0 +1,1 @@
+"""The cashier's window: incoming sales, the sale at hand, and earlier receipts."""

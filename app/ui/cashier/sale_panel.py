@@ -1,0 +1,366 @@
+"""The sale at hand: who the customer is, how the receipt goes, the exact preview, live deliveries."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.channels import Channel
+from app.domain.errors import ValidationFailed
+from app.services.bus import DeliveryChanged
+from app.services.checkout import SMS_CONSENT_AT_TILL
+from app.services.kiosk import CustomerView, KioskSale, ReceiptChoice, SendRequest
+from app.ui import theme
+from app.ui.context import KioskContext
+from app.ui.formatting import RETRYABLE, channel_word, clock_time, money
+from app.ui.tasks import TaskOwner, action, busy
+from app.ui.widgets.deliveries import DeliveryTable
+from app.ui.widgets.preview import ReceiptPreviewView
+
+NO_SALE = "No sale yet. Sales appear here as the register finishes them."
+CHOICES: tuple[tuple[str, ReceiptChoice], ...] = (
+    ("&Email", ReceiptChoice.EMAIL),
+    ("&Text", ReceiptChoice.SMS),
+    ("&Both", ReceiptChoice.BOTH),
+    ("&Print", ReceiptChoice.PRINT),
+    ("&No receipt", ReceiptChoice.NONE),
+)
+
+
+def describe_customer(customer: CustomerView | None) -> str:
+    """One paragraph about the customer for the cashier (contacts masked)."""
+    if customer is None:
+        return "Customer not identified. Look them up, or type their email or phone below."
+    parts = [customer.name or "Known customer"]
+    if customer.loyalty_id:
+        parts.append(f"loyalty \u2026{customer.loyalty_id[-4:]}")
+    if customer.masked_email:
+        parts.append(f"email {customer.masked_email}")
+    if customer.masked_phone:
+        parts.append(f"phone {customer.masked_phone}")
+    text = " \u00b7 ".join(parts)
+    if customer.preferred:
+        how = " and ".join(channel_word(c) for c in customer.preferred)
+        text += f"\nPrefers {how}" + (" (sent automatically)" if customer.auto_send else "")
+    else:
+        text += "\nNo preference on file"
+    return text
+
+
+class SalePanel(QWidget):
+    """Shows one `KioskSale` and sends its receipt."""
+
+    sig_sent = Signal(object)
+    """Fires with the `SendOutcome` after the cashier sent the receipt (or chose print / no receipt)."""
+
+    sig_offer = Signal(str)
+    """Fires with a receipt id when the cashier hands the choice to the customer screen."""
+
+    def __init__(self, ctx: KioskContext, tasks: TaskOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.tasks = tasks
+        self.sale: KioskSale | None = None
+        self._looked_up: CustomerView | None = None
+        self._wanted: str | None = None
+        self.header = QLabel(NO_SALE)
+        self.header.setWordWrap(True)
+        self.header.setAccessibleName("Sale")
+        theme.set_font(self.header, 1.35, bold=True)
+        self.subheader = QLabel()
+        self.subheader.setProperty("muted", True)
+        self.preview = ReceiptPreviewView()
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.header)
+        column.addWidget(self.subheader)
+        column.addWidget(self._customer_box())
+        column.addWidget(self._receipt_box())
+        column.addWidget(self._deliveries_box(), 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.preview)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        line = self.fontMetrics().height()
+        splitter.setSizes([line * 27, line * 31])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
+        self.show_sale(None)
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _customer_box(self) -> QGroupBox:
+        box = QGroupBox("Customer")
+        self.customer_label = QLabel()
+        self.customer_label.setWordWrap(True)
+        self.customer_label.setAccessibleName("Customer")
+        self.lookup_box = QLineEdit()
+        self.lookup_box.setPlaceholderText("Loyalty number, phone or email")
+        self.lookup_box.setAccessibleName("Look up a customer")
+        self.lookup_box.returnPressed.connect(self.look_up)
+        self.lookup_button = QPushButton("&Look up")
+        self.lookup_button.clicked.connect(self.look_up)
+        row = QHBoxLayout()
+        row.addWidget(self.lookup_box, 1)
+        row.addWidget(self.lookup_button)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.customer_label)
+        layout.addLayout(row)
+        return box
+
+    def _receipt_box(self) -> QGroupBox:
+        box = QGroupBox("Receipt")
+        self.choices = QButtonGroup(self)
+        row = QHBoxLayout()
+        for number, (label, _choice) in enumerate(CHOICES):
+            radio = QRadioButton(label)
+            radio.setAccessibleName(label.replace("&", ""))
+            self.choices.addButton(radio, number)
+            row.addWidget(radio)
+        row.addStretch(1)
+        self.choices.idToggled.connect(self._toggled)
+        self.email = QLineEdit()
+        self.email.setAccessibleName("Customer email address")
+        self.phone = QLineEdit()
+        self.phone.setAccessibleName("Customer mobile number")
+        self.consent = QCheckBox("The customer asked for this receipt by text message")
+        self.consent.setAccessibleName("Customer agreed to a text message")
+        self.consent.setToolTip(f"Recorded as: \u201c{SMS_CONSENT_AT_TILL}\u201d")
+        self.remember = QCheckBox("Remember as their choice and send automatically next time")
+        self.send_button = QPushButton("&Send receipt")
+        self.send_button.setProperty("primary", True)
+        self.send_button.setToolTip("Ctrl+Enter")
+        self.send_button.clicked.connect(self.send)
+        theme.touch_target(self.send_button, 2.0)
+        self.offer_button = QPushButton("Ask the &customer")
+        self.offer_button.setToolTip("Show the receipt choice on the customer screen")
+        self.offer_button.clicked.connect(self._offer)
+        form = QFormLayout()
+        form.addRow("Email", self.email)
+        form.addRow("Mobile", self.phone)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.offer_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.send_button)
+        layout = QVBoxLayout(box)
+        layout.addLayout(row)
+        layout.addLayout(form)
+        layout.addWidget(self.consent)
+        layout.addWidget(self.remember)
+        layout.addLayout(buttons)
+        return box
+
+    def _deliveries_box(self) -> QGroupBox:
+        box = QGroupBox("Deliveries")
+        self.deliveries = DeliveryTable()
+        self.deliveries.sig_selection.connect(lambda _d: self._update_buttons())
+        self.retry_button = QPushButton("&Retry")
+        self.retry_button.setAccessibleName("Retry the selected delivery")
+        self.retry_button.clicked.connect(self.retry)
+        self.switch_button = QPushButton("Send another &way")
+        self.switch_button.setAccessibleName("Send the receipt on the other channel")
+        self.switch_button.clicked.connect(self.switch_channel)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.switch_button)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.deliveries, 1)
+        layout.addLayout(buttons)
+        return box
+
+    # -- showing -------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether the cashier is in the middle of something here (typed a contact or a look-up)."""
+        return self.sale is not None and any(f.text().strip() for f in (self.email, self.phone, self.lookup_box))
+
+    def open(self, receipt_id: str) -> None:
+        """Load and show the sale of `receipt_id`."""
+        self._wanted = receipt_id
+        self.tasks.start(self._load(receipt_id), "load")
+
+    async def _load(self, receipt_id: str) -> None:
+        sale = await self._ctx.kiosk.sale(receipt_id)
+        if self._wanted == receipt_id:
+            self.show_sale(sale)
+
+    def show_sale(self, sale: KioskSale | None) -> None:
+        """Show `sale` (None: nothing to do yet)."""
+        changed = sale is None or self.sale is None or sale.receipt_id != self.sale.receipt_id
+        self.sale = sale
+        if changed:
+            self._looked_up = None
+            self.email.clear()
+            self.phone.clear()
+            self.consent.setChecked(False)
+            self.remember.setChecked(False)
+            self.lookup_box.clear()
+        for widget in (
+            self.send_button,
+            self.offer_button,
+            self.lookup_button,
+            self.lookup_box,
+            self.email,
+            self.phone,
+        ):
+            widget.setEnabled(sale is not None)
+        if sale is None:
+            self.header.setText(NO_SALE)
+            self.subheader.clear()
+            self.customer_label.setText("")
+            self.preview.show_preview(None)
+            self.deliveries.set_deliveries(())
+            self._update_buttons()
+            return
+        card = f" \u00b7 card \u2026{sale.card_last4.split(',')[0]}" if sale.card_last4 else ""
+        self.header.setText(f"Sale {sale.sale_id} \u00b7 {money(sale.total)}")
+        self.subheader.setText(f"Lane {sale.lane} \u00b7 {clock_time(sale.created_at)}{card}")
+        self._show_customer(self._looked_up or sale.customer, preselect=changed)
+        self.preview.show_preview(sale.preview)
+        self.deliveries.set_deliveries(sale.deliveries)
+        self._update_buttons()
+
+    def _show_customer(self, customer: CustomerView | None, *, preselect: bool) -> None:
+        self.customer_label.setText(describe_customer(customer))
+        self.email.setPlaceholderText(
+            f"On file: {customer.masked_email}" if customer and customer.masked_email else "Type the customer's email"
+        )
+        self.phone.setPlaceholderText(
+            f"On file: {customer.masked_phone}"
+            if customer and customer.masked_phone
+            else "Type the customer's mobile number"
+        )
+        if preselect:
+            choice = ReceiptChoice.from_channels(customer.preferred) if customer else None
+            self.set_choice(choice or ReceiptChoice.EMAIL)
+
+    def set_choice(self, choice: ReceiptChoice) -> None:
+        """Select `choice` in the channel buttons."""
+        number = next(i for i, (_, c) in enumerate(CHOICES) if c is choice)
+        button = self.choices.button(number)
+        button.setChecked(True)
+        self._choice_changed()
+
+    def choice(self) -> ReceiptChoice | None:
+        """The channel choice selected, if any."""
+        number = self.choices.checkedId()
+        return CHOICES[number][1] if number >= 0 else None
+
+    def _toggled(self, _number: int, on: bool) -> None:
+        if on:
+            self._choice_changed()
+
+    def _choice_changed(self) -> None:
+        channels = (self.choice() or ReceiptChoice.NONE).channels
+        has_sale = self.sale is not None
+        self.email.setEnabled(has_sale and Channel.EMAIL in channels)
+        self.phone.setEnabled(has_sale and Channel.SMS in channels)
+        self.consent.setVisible(Channel.SMS in channels)
+        self.remember.setEnabled(bool(channels))
+
+    def _offer(self) -> None:
+        if self.sale is not None:
+            self.sig_offer.emit(self.sale.receipt_id)
+
+    def _update_buttons(self) -> None:
+        chosen = self.deliveries.selected()
+        self.retry_button.setEnabled(chosen is not None and chosen.state in RETRYABLE)
+        self.switch_button.setEnabled(chosen is not None)
+
+    def update_delivery(self, event: DeliveryChanged) -> None:
+        """A delivery moved on; update it when it belongs to the sale shown."""
+        if self.sale is not None and event.receipt_id == self.sale.receipt_id:
+            self.deliveries.update_state(event.delivery_id, event.state, event.error)
+            self._update_buttons()
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def request(self) -> SendRequest:
+        """What the form asks for; `ValidationFailed` when something is missing."""
+        choice = self.choice()
+        if choice is None:
+            raise ValidationFailed("Choose how the customer wants the receipt.")
+        channels = choice.channels
+        texting = Channel.SMS in channels
+        if texting and not self.consent.isChecked():
+            raise ValidationFailed(
+                "Tick \u201cThe customer asked for this receipt by text message\u201d before sending a text."
+            )
+        return SendRequest(
+            choice,
+            email=(self.email.text().strip() or None) if Channel.EMAIL in channels else None,
+            phone=(self.phone.text().strip() or None) if texting else None,
+            consent_text=SMS_CONSENT_AT_TILL if texting else None,
+            remember=self.remember.isChecked() and bool(channels),
+            customer_id=self._looked_up.id if self._looked_up else None,
+            source="kiosk-cashier",
+        )
+
+    @action
+    async def send(self) -> None:
+        """Send the receipt as chosen."""
+        if self.sale is None or not self.send_button.isEnabled():
+            return
+        request = self.request()
+        receipt_id = self.sale.receipt_id
+        with busy(self.send_button):
+            outcome = await self._ctx.kiosk.send(receipt_id, request)
+            sale = await self._ctx.kiosk.sale(receipt_id)
+        if self.sale is not None and self.sale.receipt_id == receipt_id:
+            self.email.clear()
+            self.phone.clear()
+            self.show_sale(sale)
+        self.sig_sent.emit(outcome)
+
+    @action
+    async def look_up(self) -> None:
+        """Find the customer by loyalty number, phone or email."""
+        with busy(self.lookup_button):
+            found = await self._ctx.kiosk.find_customer(self.lookup_box.text())
+        if found is None:
+            raise ValidationFailed("No customer has that loyalty number, phone or email. Type their contact instead.")
+        self._looked_up = found
+        self._show_customer(found, preselect=True)
+
+    @action
+    async def retry(self) -> None:
+        """Queue the selected failed delivery again."""
+        chosen = self.deliveries.selected()
+        if chosen is None or self.sale is None:
+            return
+        receipt_id = self.sale.receipt_id
+        with busy(self.retry_button):
+            await self._ctx.receipts.retry([chosen.id], actor="kiosk-cashier")
+            sale = await self._ctx.kiosk.sale(receipt_id)
+        if self.sale is not None and self.sale.receipt_id == receipt_id:
+            self.show_sale(sale)
+
+    def switch_channel(self) -> None:
+        """Pick the other channel than the selected delivery's, ready to send."""
+        chosen = self.deliveries.selected()
+        if chosen is None:
+            return
+        other = ReceiptChoice.SMS if chosen.channel is Channel.EMAIL else ReceiptChoice.EMAIL
+        self.set_choice(other)
+        (self.phone if other is ReceiptChoice.SMS else self.email).setFocus()

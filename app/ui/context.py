@@ -1,0 +1,41 @@
+"""What the kiosk windows share: the runtime's services plus the kiosk's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.config.settings import Settings
+from app.config.settings_writer import SettingsStore
+from app.services.bus import EventBus
+from app.services.health import HealthService
+from app.services.kiosk import KioskService, ManagerLock
+from app.services.receipts import ReceiptService
+from app.ui.prefs import KioskPrefs
+
+
+@dataclass
+class KioskContext:
+    """Built once by `app.ui_launch`; windows read services from here and call nothing else.
+
+    `settings` are the running settings; `file_settings` are the settings as the file holds them (the
+    demo routes `settings` to the sandbox; the settings screen edits and saves `file_settings`).
+    """
+
+    settings: Settings
+    bus: EventBus
+    receipts: ReceiptService
+    health: HealthService
+    kiosk: KioskService
+    settings_store: SettingsStore
+    file_settings: Settings
+    prefs: KioskPrefs
+    prefs_path: Path
+    manager_lock: ManagerLock
+    export_dir: Path
+    demo: bool = False
+
+    @property
+    def store_name(self) -> str:
+        """The store's name as the receipts show it."""
+        return self.settings.store.name

@@ -1,0 +1,1 @@
+"""The customer-facing screen: one page per step, English and Spanish."""

@@ -1,0 +1,75 @@
+"""'How would you like your receipt?': five choices of the same size and look."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
+
+from app.domain.channels import Language
+from app.services.kiosk import ReceiptChoice
+from app.ui import theme
+from app.ui.customer.page import Page, big_button
+from app.ui.formatting import money
+from app.ui.i18n import tr
+
+ORDER: tuple[ReceiptChoice, ...] = (
+    ReceiptChoice.EMAIL,
+    ReceiptChoice.SMS,
+    ReceiptChoice.BOTH,
+    ReceiptChoice.PRINT,
+    ReceiptChoice.NONE,
+)
+KEYS = {
+    ReceiptChoice.EMAIL: "choice_email",
+    ReceiptChoice.SMS: "choice_sms",
+    ReceiptChoice.BOTH: "choice_both",
+    ReceiptChoice.PRINT: "choice_print",
+    ReceiptChoice.NONE: "choice_none",
+}
+
+
+class ChoosePage(Page):
+    """Email, Text, Both, Print, No receipt, on equal terms."""
+
+    sig_chosen = Signal(object)
+    """Fires with the `ReceiptChoice` the customer tapped."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.total = QLabel()
+        self.total.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        theme.set_font(self.total, 1.5)
+        self.total.setProperty("muted", True)
+        self._amount: Decimal | None = None
+        self.buttons: dict[ReceiptChoice, QPushButton] = {}
+        grid = QGridLayout()
+        grid.setSpacing(18)
+        for index, choice in enumerate(ORDER):
+            button = big_button(1.7)
+            button.setProperty("choice", True)
+            theme.touch_target(button, 3.2)
+            button.clicked.connect(lambda _=False, c=choice: self.sig_chosen.emit(c))
+            grid.addWidget(button, index // 3, index % 3)
+            self.buttons[choice] = button
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        self.body.addWidget(self.total)
+        self.body.addStretch(1)
+        self.body.addLayout(grid)
+        self.body.addStretch(2)
+
+    def set_total(self, amount: Decimal) -> None:
+        """Show the sale's total under the question."""
+        self._amount = amount
+        self.total.setText(tr("total", self.language, total=money(amount)))
+
+    def retranslate(self, language: Language) -> None:
+        super().retranslate(language)
+        self.title.setText(tr("how", language))
+        for choice, button in self.buttons.items():
+            button.setText(tr(KEYS[choice], language))
+            button.setAccessibleName(tr(KEYS[choice], language))
+        if self._amount is not None:
+            self.total.setText(tr("total", language, total=money(self._amount)))

@@ -1,0 +1,254 @@
+"""The customer-facing screen: big targets, English/Spanish, and a fresh start after a quiet spell."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
+
+from app.domain.channels import Channel, Language
+from app.domain.errors import ValidationFailed
+from app.services.kiosk import KioskSale, ReceiptChoice, SendOutcome
+from app.ui import theme
+from app.ui.context import KioskContext
+from app.ui.customer.choose import ChoosePage
+from app.ui.customer.confirm import ConfirmPage
+from app.ui.customer.done import DonePage
+from app.ui.customer.entry import EntryPage
+from app.ui.customer.flow import CustomerSession, Step
+from app.ui.customer.page import big_button
+from app.ui.customer.welcome import WelcomePage
+from app.ui.errors import ErrorBanner
+from app.ui.i18n import other, tr
+from app.ui.tasks import TaskOwner, action, busy
+
+
+class CustomerBanner(ErrorBanner):
+    """The customer never reads a staff message: they get a kind sentence in their language."""
+
+    def __init__(self, window: CustomerWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def show_message(self, message: str, error: BaseException) -> None:
+        language = self._window.language
+        field = error.field if isinstance(error, ValidationFailed) else None
+        key = {"email": "invalid_email", "phone": "invalid_phone"}.get(field or "", "send_failed")
+        super().show_message(tr(key, language), error)
+
+
+class CustomerWindow(QWidget):
+    """Driven by the shell: `offer(sale)` starts a customer's turn; it ends on done, timeout or cancel."""
+
+    sig_done = Signal(object)
+    """Fires with the `SendOutcome` once the customer's choice was sent (or print / no receipt recorded)."""
+
+    sig_idle = Signal()
+    """Fires when the screen went back to welcome (finished, timed out, or handled by the cashier)."""
+
+    def __init__(self, ctx: KioskContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.tasks = TaskOwner(self, "customer")
+        self.session: CustomerSession | None = None
+        self.language = ctx.settings.store.default_language
+        self.setWindowTitle(f"{ctx.store_name} \u2014 receipts")
+        self.setAccessibleName("Customer screen")
+        self.banner = CustomerBanner(self)
+        store = QLabel(ctx.store_name)
+        theme.set_font(store, 1.3, bold=True)
+        self.language_button = big_button(1.2)
+        self.language_button.clicked.connect(self.toggle_language)
+        top = QHBoxLayout()
+        top.addWidget(store, 1)
+        top.addWidget(self.language_button)
+        self.welcome = WelcomePage(ctx.store_name)
+        self.choose = ChoosePage()
+        self.email = EntryPage("email")
+        self.phone = EntryPage("phone")
+        self.confirm = ConfirmPage(ctx.store_name)
+        self.done = DonePage()
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("customerPages")
+        self._steps = {
+            Step.WELCOME: self.welcome,
+            Step.CHOOSE: self.choose,
+            Step.EMAIL: self.email,
+            Step.PHONE: self.phone,
+            Step.CONFIRM: self.confirm,
+            Step.DONE: self.done,
+        }
+        for page in self._steps.values():
+            self.pages.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self._wire()
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(int(ctx.prefs.idle_timeout_s * 1000))
+        self.idle.timeout.connect(self.reset)
+        self.finish = QTimer(self)
+        self.finish.setSingleShot(True)
+        self.finish.setInterval(int(ctx.prefs.done_return_s * 1000))
+        self.finish.timeout.connect(self.reset)
+        for button in self.findChildren(QAbstractButton):
+            button.pressed.connect(self._touched)
+        for field in self.findChildren(QLineEdit):
+            field.textEdited.connect(self._touched)
+        self.set_language(self.language)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.reset)  # staff only: hand the screen back
+        self.resize(1024, 768)
+
+    def _wire(self) -> None:
+        self.choose.sig_chosen.connect(self._chosen)
+        self.email.sig_entered.connect(lambda value: self._entered(Channel.EMAIL, value))
+        self.phone.sig_entered.connect(lambda value: self._entered(Channel.SMS, value))
+        for page in (self.email, self.phone, self.confirm):
+            page.sig_back.connect(lambda: self.go(Step.CHOOSE))
+        self.confirm.sig_change.connect(self._change)
+        self.confirm.sig_not_me.connect(self._not_me)
+        self.confirm.sig_send.connect(self.send)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        """The page shown."""
+        page = self.pages.currentWidget()
+        return next(step for step, p in self._steps.items() if p is page)
+
+    @property
+    def in_turn(self) -> bool:
+        """Whether a customer is being served (anything but the welcome page)."""
+        return self.step is not Step.WELCOME
+
+    def go(self, step: Step) -> None:
+        """Show `step`'s page."""
+        self.banner.dismiss()
+        if step in (Step.EMAIL, Step.PHONE):
+            self._steps[step].start()  # type: ignore[attr-defined]
+        if step is Step.CONFIRM and self.session is not None:
+            self.confirm.show_session(self.session)
+        self.pages.setCurrentWidget(self._steps[step])
+        self.finish.stop()
+        if step is Step.WELCOME:
+            self.idle.stop()
+        else:
+            self.idle.start()
+        if step is Step.DONE:
+            self.finish.start()
+
+    def _touched(self, *_args: object) -> None:
+        if self.step is not Step.WELCOME and self.step is not Step.DONE:
+            self.idle.start()
+
+    def set_language(self, language: Language) -> None:
+        """Show every page in `language`."""
+        self.language = language
+        if self.session is not None:
+            self.session.language = language
+        self.language_button.setText(tr("language_toggle", language))
+        self.language_button.setAccessibleName(tr("language_toggle_name", language))
+        for page in self._steps.values():
+            page.retranslate(language)
+
+    def toggle_language(self) -> None:
+        """English <-> Spanish."""
+        self.set_language(other(self.language))
+
+    # -- driven by the shell -------------------------------------------------------------------
+
+    def offer(self, sale: KioskSale) -> None:
+        """Start a customer's turn for `sale`: ask how they want the receipt."""
+        customer = sale.customer
+        default = self._ctx.settings.store.default_language
+        language = (customer.language if customer and customer.language else None) or default
+        self.session = CustomerSession(sale, language)
+        self.set_language(language)
+        self.choose.set_total(sale.total)
+        self.go(Step.CHOOSE)
+
+    def show_auto_sent(self, sale: KioskSale) -> None:
+        """A returning customer's receipt went out by their saved choice: say where, ask nothing."""
+        customer = sale.customer
+        language = (customer.language if customer and customer.language else None) or self.language
+        self.session = None
+        self.set_language(language)
+        contacts = tr("and", language).join(d.masked_recipient for d in sale.deliveries)
+        first = ((customer.name if customer else None) or "").split(" ")[0]
+        title = "welcome_back" if first else "welcome_back_anonymous"
+        self.done.show_message(title, "auto_sent", name=first, contacts=contacts)
+        self.go(Step.DONE)
+
+    def handled_elsewhere(self, receipt_id: str) -> None:
+        """The cashier sent this sale's receipt: finish the customer's turn."""
+        if self.session is not None and self.session.sale.receipt_id == receipt_id:
+            self.session = None
+            self.done.show_message("done_sent")
+            self.go(Step.DONE)
+
+    def reset(self) -> None:
+        """Back to welcome, everything typed forgotten."""
+        self.session = None
+        for page in (self.email, self.phone):
+            page.start()
+        self.go(Step.WELCOME)
+        self.set_language(self._ctx.settings.store.default_language)
+        self.sig_idle.emit()
+
+    # -- the customer's answers ----------------------------------------------------------------
+
+    def _chosen(self, choice: ReceiptChoice) -> None:
+        if self.session is None:
+            return
+        step = self.session.choose(choice)
+        if step is Step.DONE:
+            self.send()
+        else:
+            self.go(step)
+
+    def _entered(self, channel: Channel, value: str) -> None:
+        if self.session is None:
+            return
+        if channel is Channel.EMAIL:
+            self.session.email = value
+        else:
+            self.session.phone = value
+        self.go(self.session.next_step())
+
+    def _change(self, channel: Channel) -> None:
+        if self.session is not None:
+            self.go(self.session.change(channel))
+
+    def _not_me(self) -> None:
+        if self.session is not None:
+            self.go(self.session.disown())
+
+    @action
+    async def send(self) -> None:
+        """Send the receipt as the customer chose, with the consent text shown."""
+        session = self.session
+        if session is None or session.choice is None:
+            return
+        request = session.request(consent_text=self.confirm.consent_shown, remember=self.confirm.remember.isChecked())
+        with busy(self.confirm.send, self.confirm.back):
+            self.confirm.send.setText(tr("sending", self.language))
+            try:
+                outcome = await self._ctx.kiosk.send(session.sale.receipt_id, request)
+            finally:
+                self.confirm.retranslate(self.language)
+        self._finished(outcome)
+
+    def _finished(self, outcome: SendOutcome) -> None:
+        self.session = None
+        key = {ReceiptChoice.PRINT: "done_print", ReceiptChoice.NONE: "done_none"}.get(outcome.choice, "done_sent")
+        self.done.show_message(key)
+        self.go(Step.DONE)
+        self.sig_done.emit(outcome)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.idle.stop()
+        self.finish.stop()
+        super().closeEvent(event)

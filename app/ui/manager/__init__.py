@@ -1,0 +1,1 @@
+"""The manager's window behind a PIN: receipts, export, audit and health."""

@@ -1,0 +1,204 @@
+"""One receipt for the manager: every delivery and every attempt, resend with a reason, retry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.channels import Channel
+from app.domain.delivery import DeliveryState
+from app.domain.records import ReceiptDetail
+from app.rendering.sms import encode_info
+from app.services.kiosk import ReceiptPreview
+from app.ui import theme
+from app.ui.context import KioskContext
+from app.ui.formatting import RETRYABLE, channel_word, date_time, money, state_word
+from app.ui.tasks import TaskOwner, action, busy
+from app.ui.widgets.preview import ReceiptPreviewView
+
+ACTOR = "kiosk-manager"
+
+
+class DetailPanel(QWidget):
+    """Timeline, preview and the resend form of one receipt."""
+
+    sig_changed = Signal(str)
+    """Fires with the receipt id after a resend or retry queued new work for it."""
+
+    def __init__(self, ctx: KioskContext, tasks: TaskOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.tasks = tasks
+        self.detail: ReceiptDetail | None = None
+        self.header = QLabel("Choose a receipt to see its deliveries.")
+        self.header.setWordWrap(True)
+        theme.set_font(self.header, 1.2, bold=True)
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels(("When", "Delivery / attempt", "State / outcome", "Detail"))
+        self.timeline.setAccessibleName("Delivery timeline")
+        self.timeline.setAlternatingRowColors(True)
+        self.timeline.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.retry_button = QPushButton("Re&try this delivery")
+        self.retry_button.clicked.connect(self.retry)
+        self.preview = ReceiptPreviewView()
+        tabs = QTabWidget()
+        timeline_tab = QWidget()
+        timeline_layout = QVBoxLayout(timeline_tab)
+        timeline_layout.addWidget(self.timeline, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.retry_button)
+        timeline_layout.addLayout(row)
+        tabs.addTab(timeline_tab, "Timeline")
+        tabs.addTab(self.preview, "Receipt")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.header)
+        layout.addWidget(tabs, 1)
+        layout.addWidget(self._resend_box())
+        self.show_detail(None)
+
+    def _resend_box(self) -> QGroupBox:
+        box = QGroupBox("Resend to a corrected contact")
+        self.resend_channel = QComboBox()
+        self.resend_channel.addItem("Email", Channel.EMAIL)
+        self.resend_channel.addItem("Text message", Channel.SMS)
+        self.resend_channel.setAccessibleName("Resend channel")
+        self.resend_to = QLineEdit()
+        self.resend_to.setAccessibleName("Resend to")
+        self.resend_to.setPlaceholderText("Email address or mobile number")
+        self.resend_reason = QLineEdit()
+        self.resend_reason.setAccessibleName("Reason for resending")
+        self.resend_reason.setPlaceholderText("Why (kept in the audit log), e.g. customer spelled the address wrong")
+        self.resend_button = QPushButton("Re&send")
+        self.resend_button.setProperty("primary", True)
+        self.resend_button.clicked.connect(self.resend)
+        self.resend_reason.returnPressed.connect(self.resend)
+        form = QFormLayout(box)
+        form.addRow("&Channel", self.resend_channel)
+        form.addRow("T&o", self.resend_to)
+        form.addRow("Rea&son", self.resend_reason)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.resend_button)
+        form.addRow(buttons)
+        return box
+
+    def open(self, receipt_id: str) -> None:
+        """Load and show one receipt."""
+        self.tasks.start(self._load(receipt_id), "detail")
+
+    async def _load(self, receipt_id: str) -> None:
+        self.show_detail(await self._ctx.receipts.get(receipt_id))
+
+    def show_detail(self, detail: ReceiptDetail | None) -> None:
+        """Show `detail` (None: nothing chosen)."""
+        self.detail = detail
+        self.timeline.clear()
+        for widget in (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel):
+            widget.setEnabled(detail is not None)
+        if detail is None:
+            self.preview.show_preview(None)
+            self._update_buttons()
+            return
+        s = detail.summary
+        self.header.setText(
+            f"Sale {s.sale_id} \u00b7 Lane {s.lane} \u00b7 {money(s.total)} \u00b7 "
+            f"{date_time(s.created_at)}\nReceipt {s.receipt_id} \u00b7 content {detail.content_hash[:12]}"
+        )
+        for d in detail.deliveries:
+            item = QTreeWidgetItem(
+                (
+                    date_time(d.created_at),
+                    f"{channel_word(d.channel)} to {d.recipient}",
+                    state_word(d.state),
+                    d.reason or d.last_error or "",
+                )
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, d.id)
+            item.setData(1, Qt.ItemDataRole.UserRole, d.state.value)
+            item.setForeground(2, theme.state_colour(d.state.value))
+            for a in detail.attempts.get(d.id, ()):
+                code = f" {a.status_code}" if a.status_code else ""
+                item.addChild(
+                    QTreeWidgetItem(
+                        (
+                            date_time(a.started_at),
+                            f"attempt {a.number} via {a.provider}",
+                            f"{a.outcome}{code}",
+                            a.error or a.provider_message_id or "",
+                        )
+                    )
+                )
+            self.timeline.addTopLevelItem(item)
+            item.setExpanded(True)
+        for column in range(3):
+            self.timeline.resizeColumnToContents(column)
+        encoding, _ = encode_info(detail.sms_body)
+        self.preview.show_preview(
+            ReceiptPreview(
+                detail.language,
+                detail.subject,
+                detail.html,
+                detail.text,
+                detail.sms_body,
+                detail.sms_segments,
+                encoding,
+            )
+        )
+        self._update_buttons()
+
+    def _selected_delivery(self) -> tuple[str, DeliveryState] | None:
+        item = self.timeline.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        if item is None:
+            return None
+        return str(item.data(0, Qt.ItemDataRole.UserRole)), DeliveryState(str(item.data(1, Qt.ItemDataRole.UserRole)))
+
+    def _update_buttons(self) -> None:
+        chosen = self._selected_delivery()
+        self.retry_button.setEnabled(chosen is not None and chosen[1] in RETRYABLE)
+
+    @action
+    async def resend(self) -> None:
+        """Queue this receipt again to the contact typed, with the reason typed."""
+        if self.detail is None:
+            return
+        receipt_id = self.detail.summary.receipt_id
+        channel = Channel(self.resend_channel.currentData())
+        with busy(self.resend_button):
+            await self._ctx.receipts.resend(
+                receipt_id, channel, self.resend_to.text(), reason=self.resend_reason.text(), actor=ACTOR
+            )
+            detail = await self._ctx.receipts.get(receipt_id)
+        self.resend_to.clear()
+        self.resend_reason.clear()
+        self.show_detail(detail)
+        self.sig_changed.emit(receipt_id)
+
+    @action
+    async def retry(self) -> None:
+        """Queue the selected failed or dead delivery again."""
+        chosen = self._selected_delivery()
+        if chosen is None or self.detail is None:
+            return
+        receipt_id = self.detail.summary.receipt_id
+        with busy(self.retry_button):
+            await self._ctx.receipts.retry([chosen[0]], actor=ACTOR)
+            detail = await self._ctx.receipts.get(receipt_id)
+        self.show_detail(detail)
+        self.sig_changed.emit(receipt_id)

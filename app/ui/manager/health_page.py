@@ -1,0 +1,111 @@
+"""Is everything well: online, queue, oldest waiting, providers, last error, and today's chart."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.delivery import DeliveryState
+from app.services.health import Health
+from app.ui.context import KioskContext
+from app.ui.formatting import age_text, channel_word
+from app.ui.status import HealthMonitor, online_text
+from app.ui.tasks import TaskOwner
+from app.ui.widgets.bar_chart import BarChart
+
+CHART_STATES = tuple(
+    s.value
+    for s in (
+        DeliveryState.QUEUED,
+        DeliveryState.SENDING,
+        DeliveryState.SENT,
+        DeliveryState.DELIVERED,
+        DeliveryState.UNKNOWN,
+        DeliveryState.BOUNCED,
+        DeliveryState.FAILED,
+        DeliveryState.DEAD,
+    )
+)
+PROVIDER_COLUMNS = ("Provider", "State", "Sent", "Refused", "Retried", "Last error")
+
+
+class HealthPage(QWidget):
+    """Refreshed with every health check while it is shown."""
+
+    def __init__(
+        self, ctx: KioskContext, monitor: HealthMonitor, tasks: TaskOwner, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.tasks = tasks
+        self.facts: dict[str, QLabel] = {}
+        facts = QFormLayout()
+        for key, label in (
+            ("status", "Status"),
+            ("queue", "Queue depth"),
+            ("due", "Due now"),
+            ("oldest", "Oldest waiting"),
+            ("error", "Last error"),
+        ):
+            value = QLabel("\u2026")
+            value.setWordWrap(True)
+            value.setAccessibleName(label)
+            facts.addRow(label, value)
+            self.facts[key] = value
+        self.providers = QTableWidget(0, len(PROVIDER_COLUMNS))
+        self.providers.setHorizontalHeaderLabels(PROVIDER_COLUMNS)
+        self.providers.setAccessibleName("Providers")
+        self.providers.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.providers.verticalHeader().hide()
+        self.providers.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.providers.horizontalHeader().setStretchLastSection(True)
+        self.providers.setTabKeyNavigation(False)
+        self.chart = BarChart(CHART_STATES)
+        left = QVBoxLayout()
+        box = QGroupBox("Now")
+        box.setLayout(facts)
+        left.addWidget(box)
+        left.addWidget(self.providers, 1)
+        chart_box = QGroupBox("Today's deliveries by channel and state")
+        QVBoxLayout(chart_box).addWidget(self.chart)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addWidget(chart_box, 1)
+        monitor.sig_health.connect(self.show_health)
+        if monitor.latest is not None:
+            self.show_health(monitor.latest)
+
+    def show_health(self, health: Health) -> None:
+        """Show a health snapshot; refresh the chart when visible."""
+        words, _ok = online_text(health)
+        self.facts["status"].setText(words)
+        self.facts["queue"].setText(f"{health.queue_depth:,}")
+        self.facts["due"].setText(f"{health.due_now:,}")
+        self.facts["oldest"].setText(age_text(health.oldest_pending_age_s))
+        self.facts["error"].setText(health.last_error or "none")
+        self.providers.setRowCount(len(health.providers))
+        for row, p in enumerate(health.providers):
+            values = (p.provider, p.state, str(p.sent), str(p.failed), str(p.transient), p.last_error or "")
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.providers.setItem(row, column, item)
+        if self.isVisible() and self.tasks.pending < 8:
+            self.tasks.start(self.refresh_chart(), "chart")
+
+    async def refresh_chart(self) -> None:
+        """Count today's deliveries and redraw the chart."""
+        counts = await self._ctx.kiosk.deliveries_today()
+        self.chart.set_data(
+            {channel_word(ch): {s.value: n for s, n in by_state.items()} for ch, by_state in counts.items()}
+        )

@@ -1,0 +1,164 @@
+"""Today's receipts (or any range): filter, search, open one, retry what failed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.contacts import mask_contact
+from app.domain.delivery import DeliveryState
+from app.domain.records import ReceiptSummary
+from app.services.bus import DeliveryChanged
+from app.services.kiosk import search_text
+from app.ui.context import KioskContext
+from app.ui.formatting import channel_word, clock_time, money, state_word
+from app.ui.manager.detail import ACTOR, DetailPanel
+from app.ui.tasks import TaskOwner, action, busy
+
+COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
+
+
+def qdate(value: QDate) -> date:
+    """A QDate as a Python date."""
+    return date(value.year(), value.month(), value.day())
+
+
+def day_range(first: QDate, last: QDate) -> tuple[datetime, datetime]:
+    """Local midnight of `first` to the midnight after `last`."""
+    start = datetime.combine(qdate(first), time()).astimezone()
+    end = datetime.combine(qdate(last), time()).astimezone() + timedelta(days=1)
+    return start, end
+
+
+class ReceiptsPage(QWidget):
+    """Filters on top, the list in the middle, the chosen receipt below."""
+
+    def __init__(self, ctx: KioskContext, tasks: TaskOwner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self.tasks = tasks
+        self.rows: list[ReceiptSummary] = []
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("Sale id, phone, email or last four")
+        self.query.setAccessibleName("Search receipts")
+        self.query.returnPressed.connect(self.search)
+        self.first = QDateEdit(QDate.currentDate())
+        self.first.setCalendarPopup(True)
+        self.first.setAccessibleName("From date")
+        self.last = QDateEdit(QDate.currentDate())
+        self.last.setCalendarPopup(True)
+        self.last.setAccessibleName("To date")
+        self.state = QComboBox()
+        self.state.setAccessibleName("Delivery state")
+        self.state.addItem("Any state", None)
+        for s in DeliveryState:
+            self.state.addItem(state_word(s), s)
+        self.search_button = QPushButton("&Search")
+        self.search_button.clicked.connect(self.search)
+        self.retry_all = QPushButton("Retry &all failed")
+        self.retry_all.setToolTip("Queue every failed or given-up delivery again")
+        self.retry_all.clicked.connect(self.retry_failed)
+        filters = QHBoxLayout()
+        filters.addWidget(self.query, 2)
+        filters.addWidget(QLabel("From"))
+        filters.addWidget(self.first)
+        filters.addWidget(QLabel("to"))
+        filters.addWidget(self.last)
+        filters.addWidget(self.state)
+        filters.addWidget(self.search_button)
+        filters.addWidget(self.retry_all)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setAccessibleName("Receipts")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTabKeyNavigation(False)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.currentCellChanged.connect(lambda row, *_: self._open(row))
+        self.count = QLabel()
+        self.count.setProperty("muted", True)
+        self.detail = DetailPanel(ctx, tasks)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(filters)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.count)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.detail)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < len(self.rows):
+            self.detail.open(self.rows[row].receipt_id)
+
+    @action
+    async def search(self) -> None:
+        """List the receipts matching the filters (newest first, up to 500)."""
+        since, until = day_range(self.first.date(), self.last.date())
+        state = self.state.currentData()
+        with busy(self.search_button):
+            rows = await self._ctx.receipts.list(
+                since=since, until=until, query=search_text(self.query.text()), state=state, limit=500
+            )
+        self.show_rows(rows)
+
+    def show_rows(self, rows: list[ReceiptSummary]) -> None:
+        """Fill the table."""
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for row, r in enumerate(rows):
+            values = (
+                clock_time(r.created_at),
+                r.lane,
+                r.sale_id,
+                money(r.total),
+                ", ".join(channel_word(c) for c in r.channels) or "\u2014",
+                ", ".join(mask_contact(x) for x in r.recipients) or "\u2014",
+                ", ".join(state_word(s) for s in r.states) or "No delivery",
+            )
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                if column in (1, 3):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        more = " (first 500)" if len(rows) == 500 else ""
+        self.count.setText(f"{len(rows)} receipt{'s' if len(rows) != 1 else ''}{more}")
+
+    @action
+    async def retry_failed(self) -> None:
+        """Queue every failed or given-up delivery again."""
+        with busy(self.retry_all):
+            moved = await self._ctx.receipts.retry(None, actor=ACTOR)
+        self.count.setText(f"{moved} deliver{'ies' if moved != 1 else 'y'} queued again.")
+
+    def update_delivery(self, event: DeliveryChanged) -> None:
+        """Reload the receipt shown below when one of its deliveries moved on."""
+        shown = self.detail.detail
+        if shown is not None and shown.summary.receipt_id == event.receipt_id:
+            self.detail.open(event.receipt_id)

@@ -1,0 +1,143 @@
+"""The manager's window: PIN first, then receipts, export, audit and health; locks when closed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.bus import DeliveryChanged
+from app.ui import theme
+from app.ui.context import KioskContext
+from app.ui.errors import ErrorBanner
+from app.ui.manager.audit_page import AuditPage
+from app.ui.manager.export_page import ExportPage
+from app.ui.manager.health_page import HealthPage
+from app.ui.manager.pin_page import PinPage
+from app.ui.manager.receipts_page import ReceiptsPage
+from app.ui.status import HealthMonitor, StatusPanel
+from app.ui.tasks import TaskOwner
+
+IDLE_LOCK_MS = 3 * 60 * 1000
+"""Unlocked and untouched this long, the manager window locks itself."""
+
+
+class ManagerWindow(QMainWindow):
+    """Everything here is behind the manager PIN."""
+
+    sig_locked = Signal()
+    """Fires when the window locked (Lock, closed, or idle too long): close what it opened."""
+
+    sig_settings = Signal()
+    """Fires when the manager asks for the settings window."""
+
+    def __init__(self, ctx: KioskContext, monitor: HealthMonitor) -> None:
+        super().__init__()
+        self._ctx = ctx
+        self.tasks = TaskOwner(self, "manager")
+        self.setWindowTitle("ReceiptDesk \u2014 Manager")
+        self.setAccessibleName("Manager")
+        self.banner = ErrorBanner()
+        self.pin = PinPage(ctx, self.tasks)
+        self.pin.sig_unlocked.connect(self._unlocked)
+        self.receipts = ReceiptsPage(ctx, self.tasks)
+        self.export = ExportPage(ctx, self.tasks)
+        self.audit = AuditPage(ctx, self.tasks)
+        self.health = HealthPage(ctx, monitor, self.tasks)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.receipts, "&Receipts")
+        self.tabs.addTab(self.export, "E&xport")
+        self.tabs.addTab(self.audit, "A&udit")
+        self.tabs.addTab(self.health, "&Health")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        title = QLabel("Manager")
+        theme.set_font(title, 1.5, bold=True)
+        settings = QPushButton("S&ettings\u2026")
+        settings.clicked.connect(self.sig_settings)
+        lock = QPushButton("&Lock")
+        lock.clicked.connect(self.lock)
+        top = QHBoxLayout()
+        top.addWidget(title, 1)
+        top.addWidget(settings)
+        top.addWidget(lock)
+        inside = QWidget()
+        inside_layout = QVBoxLayout(inside)
+        inside_layout.setContentsMargins(0, 0, 0, 0)
+        inside_layout.addLayout(top)
+        inside_layout.addWidget(self.tabs, 1)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.pin)
+        self.pages.addWidget(inside)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(body)
+        self.statusBar().addWidget(StatusPanel(monitor), 1)
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(IDLE_LOCK_MS)
+        self.idle.timeout.connect(self.lock)
+        for button in self.findChildren(QAbstractButton):
+            button.pressed.connect(self._touched)
+        for field in self.findChildren(QLineEdit):
+            field.textEdited.connect(self._touched)
+        self.resize(1280, 820)
+
+    @property
+    def unlocked(self) -> bool:
+        """Whether the PIN was entered since the last lock."""
+        return self.pages.currentIndex() == 1
+
+    def open(self) -> None:
+        """Show the window, locked."""
+        self.lock()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def lock(self) -> None:
+        """Back to the PIN page."""
+        self.idle.stop()
+        self.banner.dismiss()
+        self.pages.setCurrentIndex(0)
+        self.pin.start()
+        self.sig_locked.emit()
+
+    def _touched(self, *_args: object) -> None:
+        if self.unlocked:
+            self.idle.start()
+
+    def _unlocked(self) -> None:
+        self.banner.dismiss()
+        self.pin.stop()
+        self.idle.start()
+        self.pages.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(0)
+        self.receipts.search()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.health:
+            self.tasks.start(self.health.refresh_chart(), "chart")
+
+    def update_delivery(self, event: DeliveryChanged) -> None:
+        """Live updates for the receipt shown."""
+        if self.unlocked:
+            self.receipts.update_delivery(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.lock()
+        self.pin.stop()
+        self.idle.stop()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""The settings window: store, routing, providers and the kiosk itself."""

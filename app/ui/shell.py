@@ -1,0 +1,161 @@
+"""The kiosk as a whole: builds the windows, routes sales between cashier and customer, closes cleanly."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
+
+from app.services.bus import DeliveryChanged, ReceiptCreated
+from app.services.kiosk import KioskSale, SendOutcome
+from app.ui.bridge import EventBridge
+from app.ui.cashier.window import CashierWindow
+from app.ui.context import KioskContext
+from app.ui.customer.window import CustomerWindow
+from app.ui.manager.window import ManagerWindow
+from app.ui.settings.window import SettingsWindow
+from app.ui.status import HealthMonitor
+from app.ui.tasks import TaskOwner
+
+
+class KioskShell(QObject):
+    """Owns the four windows, the event bridge and the health monitor."""
+
+    sig_closed = Signal()
+    """Fires once when the cashier window closed: the kiosk should shut down."""
+
+    def __init__(self, ctx: KioskContext, parent: QObject | None = None, *, customer_windowed: bool = False) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._windowed = customer_windowed
+        self.bridge = EventBridge(ctx.bus, self)
+        self.monitor = HealthMonitor(ctx.health, self.bridge, self)
+        self.cashier = CashierWindow(ctx, self.monitor)
+        self.customer = CustomerWindow(ctx)
+        self.manager = ManagerWindow(ctx, self.monitor)
+        self.settings = SettingsWindow(ctx)
+        self.tasks = TaskOwner(self.cashier, "shell")
+        self.dedicated_screen = False
+        self._waiting: str | None = None
+        self._closed = False
+        self.bridge.sig_receipt_created.connect(self._receipt_created)
+        self.bridge.sig_delivery_changed.connect(self._delivery_changed)
+        self.cashier.sig_manager.connect(self.manager.open)
+        self.cashier.sig_customer_screen.connect(self.show_customer)
+        self.cashier.sig_offer.connect(lambda receipt_id: self.tasks.start(self._offer(receipt_id), "offer"))
+        self.cashier.sig_sent.connect(self._cashier_sent)
+        self.cashier.sig_closed.connect(self._cashier_closed)
+        self.customer.sig_done.connect(self._customer_done)
+        self.customer.sig_idle.connect(self._customer_idle)
+        self.manager.sig_settings.connect(self.settings.open)
+        self.manager.sig_locked.connect(self.settings.close)
+
+    @property
+    def windows(self) -> tuple[QWidget, ...]:
+        """Every window the kiosk owns."""
+        return self.cashier, self.customer, self.manager, self.settings
+
+    def show(self) -> None:
+        """Show the cashier (and the customer screen when it has its own), start polling health."""
+        self.cashier.show()
+        self._place_customer()
+        self.monitor.start()
+        self.cashier.load_today()
+
+    def _place_customer(self) -> None:
+        screens = QGuiApplication.screens()
+        index = self.ctx.prefs.customer_screen
+        cashier_screen = self.cashier.screen()
+        if 0 <= index < len(screens) and screens[index] is not cashier_screen:
+            self.dedicated_screen = True
+            self.customer.setGeometry(screens[index].geometry())
+            self.customer.showFullScreen()
+        elif self._windowed:  # the demo on one screen: both windows side by side, as far as they fit
+            self.dedicated_screen = True
+            room = cashier_screen.availableGeometry()
+            self.customer.resize(min(self.customer.width(), max(640, room.width() // 2)), self.customer.height())
+            self.customer.move(room.right() - self.customer.width(), room.top())
+            self.customer.show()
+
+    def show_customer(self) -> None:
+        """Bring the customer screen up (on the same screen: the cashier hands it over)."""
+        if self._windowed:
+            self.customer.showNormal()
+        elif self.dedicated_screen:
+            self.customer.showFullScreen()
+        else:
+            self.customer.showMaximized()
+        self.customer.raise_()
+        self.customer.activateWindow()
+
+    # -- sales ---------------------------------------------------------------------------------
+
+    def _receipt_created(self, event: ReceiptCreated) -> None:
+        self.tasks.start(self._arrived(event.receipt_id), "arrived")
+
+    async def _arrived(self, receipt_id: str) -> None:
+        sale = await self.ctx.kiosk.sale(receipt_id)
+        self.cashier.add_sale(sale)
+        if sale.deliveries:
+            if self.dedicated_screen and not self.customer.in_turn:
+                self.customer.show_auto_sent(sale)
+            return
+        if self.customer.in_turn:
+            self._waiting = receipt_id
+        else:
+            self._show_offer(sale)
+
+    async def _offer(self, receipt_id: str) -> None:
+        self._show_offer(await self.ctx.kiosk.sale(receipt_id))
+
+    def _show_offer(self, sale: KioskSale) -> None:
+        self.customer.offer(sale)
+        self.show_customer()
+
+    def _cashier_sent(self, outcome: SendOutcome) -> None:
+        self.customer.handled_elsewhere(outcome.receipt_id)
+
+    def _customer_done(self, outcome: SendOutcome) -> None:
+        self.tasks.start(self._refresh(outcome), "refresh")
+
+    async def _refresh(self, outcome: SendOutcome) -> None:
+        self.cashier.refresh_sale(await self.ctx.kiosk.sale(outcome.receipt_id), outcome.choice)
+
+    def _customer_idle(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None:
+            self.tasks.start(self._offer_if_open(waiting), "offer_waiting")
+        elif not self.dedicated_screen:
+            self.customer.hide()
+            self.cashier.raise_()
+            self.cashier.activateWindow()
+
+    async def _offer_if_open(self, receipt_id: str) -> None:
+        sale = await self.ctx.kiosk.sale(receipt_id)
+        if not sale.deliveries:
+            self._show_offer(sale)
+        elif not self.dedicated_screen:
+            self.customer.hide()
+
+    def _delivery_changed(self, event: DeliveryChanged) -> None:
+        self.cashier.update_delivery(event)
+        self.manager.update_delivery(event)
+
+    # -- closing -------------------------------------------------------------------------------
+
+    def _cashier_closed(self) -> None:
+        if not self._closed:
+            self.sig_closed.emit()
+
+    async def aclose(self) -> None:
+        """Stop everything the windows started, then close and delete them."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.monitor.stop()
+        for owner in (self.tasks, self.cashier.tasks, self.customer.tasks, self.manager.tasks, self.settings.tasks):
+            await owner.close()
+        self.bridge.close()
+        for window in self.windows:
+            window.close()
+            window.deleteLater()

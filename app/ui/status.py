@@ -1,0 +1,136 @@
+"""Health polling and the status bar every staff window shows: online, queue depth, last error."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from app.domain.errors import ReceiptDeskError
+from app.services.health import Health, HealthService
+from app.ui import theme
+from app.ui.bridge import EventBridge
+from app.ui.errors import describe_error, error_feed
+from app.ui.formatting import age_text
+from app.ui.tasks import TaskOwner
+
+POLL_MS = 3000
+SETTLE_MS = 400
+UNREACHABLE = ("could not be reached", "did not answer", "request failed")
+"""How `app.providers.base.translate_http_errors` words a provider that cannot be reached."""
+
+
+class HealthMonitor(QObject):
+    """Polls `HealthService.check()` every few seconds, and soon after the outbox changes."""
+
+    sig_health = Signal(object)
+    """Fires with a fresh `Health` after each successful check."""
+
+    sig_failed = Signal(str)
+    """Fires with a message when a health check itself failed (the database is unreachable)."""
+
+    def __init__(self, health: HealthService, bridge: EventBridge, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._health = health
+        self.tasks = TaskOwner(None, "health")
+        self.latest: Health | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self.refresh)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self.refresh)
+        bridge.sig_deliveries_queued.connect(self._soon)
+        bridge.sig_delivery_changed.connect(self._soon)
+
+    def start(self) -> None:
+        """Check now and every few seconds."""
+        self._poll.start()
+        self.refresh()
+
+    async def stop(self) -> None:
+        """Stop polling and wait for a check in flight."""
+        self._poll.stop()
+        self._settle.stop()
+        await self.tasks.close()
+
+    def _soon(self, *_args: object) -> None:
+        if not self._settle.isActive():
+            self._settle.start()
+
+    def refresh(self) -> None:
+        """Check health now, unless a check is already running."""
+        if self.tasks.pending == 0:
+            self.tasks.start(self._check(), "check")
+
+    async def _check(self) -> None:
+        try:
+            health = await self._health.check()
+        except (ReceiptDeskError, OSError) as exc:
+            self.sig_failed.emit(describe_error(exc))
+            return
+        self.latest = health
+        self.sig_health.emit(health)
+
+
+def online_text(health: Health) -> tuple[str, bool]:
+    """The status words and whether all is well."""
+    if not health.dispatcher_running:
+        return "Offline: sending is stopped", False
+    failing = [p for p in health.providers if p.state == "failing"]
+    unreachable = [p.provider for p in failing if p.last_error and any(w in p.last_error for w in UNREACHABLE)]
+    if unreachable:
+        return f"Offline: {', '.join(unreachable)} cannot be reached; receipts wait in the queue", False
+    if failing:
+        return f"Online, but {', '.join(p.provider for p in failing)} refused the last receipt (see last error)", False
+    return "Online", True
+
+
+class StatusPanel(QWidget):
+    """Online/offline, queue depth and the last error, for a window's status bar."""
+
+    def __init__(self, monitor: HealthMonitor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._online = QLabel("Checking\u2026")
+        self._online.setAccessibleName("Connection status")
+        self._queue = QLabel("")
+        self._queue.setAccessibleName("Queue depth")
+        self._error = QLabel("")
+        self._error.setAccessibleName("Last error")
+        self._error.setProperty("hint", "bad")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for label in (self._online, self._queue):
+            layout.addWidget(label)
+        layout.addWidget(self._error, 1)
+        monitor.sig_health.connect(self.show_health)
+        monitor.sig_failed.connect(self._show_failed)
+        error_feed().sig_error.connect(self.show_last_error)
+        if monitor.latest is not None:
+            self.show_health(monitor.latest)
+
+    @property
+    def texts(self) -> tuple[str, str, str]:
+        """What the panel says (status, queue, last error)."""
+        return self._online.text(), self._queue.text(), self._error.text()
+
+    def show_health(self, health: Health) -> None:
+        """Show a fresh health snapshot."""
+        words, ok = online_text(health)
+        self._online.setText(("\u25cf " if ok else "\u25b2 ") + words)
+        self._online.setStyleSheet(f"color: {theme.GOOD if ok else theme.BAD};")
+        age = health.oldest_pending_age_s
+        oldest = f", oldest waiting {age_text(age)}" if age is not None and age >= 1 else ""
+        self._queue.setText(f"Queue: {health.queue_depth}{oldest}")
+        if health.last_error:
+            self.show_last_error(health.last_error)
+
+    def _show_failed(self, message: str) -> None:
+        self._online.setText("\u25b2 Offline: " + message)
+        self._online.setStyleSheet(f"color: {theme.BAD};")
+
+    def show_last_error(self, message: str) -> None:
+        """Show the newest error, one line, full text in the tooltip."""
+        short = message if len(message) <= 90 else message[:89] + "\u2026"
+        self._error.setText(f"Last error: {short}")
+        self._error.setToolTip(message)

@@ -1,0 +1,1 @@
+"""Small reusable widgets: keyboards, preview, delivery list, bar chart, error banner."""

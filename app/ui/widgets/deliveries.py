@@ -1,0 +1,79 @@
+"""A live list of one receipt's deliveries: channel, recipient (masked), state, attempts, error."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from app.domain.delivery import DeliveryState
+from app.services.kiosk import DeliveryView
+from app.ui import theme
+from app.ui.formatting import channel_word, state_word
+
+COLUMNS = ("Channel", "To", "State", "Attempts", "Problem")
+
+
+class DeliveryTable(QTableWidget):
+    """Rows keyed by delivery id; `update_state` moves one row on as `DeliveryChanged` arrives."""
+
+    sig_selection = Signal(object)
+    """Fires with the selected `DeliveryView` (or None) when the selection changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setAccessibleName("Deliveries of this receipt")
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setTabKeyNavigation(False)
+        self._rows: list[DeliveryView] = []
+        self.itemSelectionChanged.connect(lambda: self.sig_selection.emit(self.selected()))
+
+    @property
+    def deliveries(self) -> tuple[DeliveryView, ...]:
+        """The deliveries shown, with their latest states."""
+        return tuple(self._rows)
+
+    def set_deliveries(self, deliveries: tuple[DeliveryView, ...]) -> None:
+        """Show these deliveries (replacing the list)."""
+        self._rows = list(deliveries)
+        self.setRowCount(len(self._rows))
+        for row, delivery in enumerate(self._rows):
+            self._fill(row, delivery)
+        self.sig_selection.emit(self.selected())
+
+    def update_state(self, delivery_id: str, state: DeliveryState, error: str | None) -> bool:
+        """Move one delivery to `state`; False when it is not shown here."""
+        for row, delivery in enumerate(self._rows):
+            if delivery.id == delivery_id:
+                self._rows[row] = replace(delivery, state=state, last_error=error, attempts=delivery.attempts + 1)
+                self._fill(row, self._rows[row])
+                if self.currentRow() == row:
+                    self.sig_selection.emit(self._rows[row])
+                return True
+        return False
+
+    def selected(self) -> DeliveryView | None:
+        """The selected delivery, if any."""
+        row = self.currentRow()
+        return self._rows[row] if 0 <= row < len(self._rows) and self.selectionModel().hasSelection() else None
+
+    def _fill(self, row: int, d: DeliveryView) -> None:
+        values = (channel_word(d.channel), d.masked_recipient, state_word(d.state), str(d.attempts), d.last_error or "")
+        for column, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            if column == 2:
+                item.setForeground(QColor(theme.STATE_COLOURS.get(d.state.value, theme.INK)))
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, column, item)

@@ -1,0 +1,241 @@
+"""Starting the kiosk: QApplication, the qasync loop, the runtime, the windows (and, in the demo,
+the provider sandbox and a simulated POS ringing up sales every few seconds)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from app.config.paths import default_config_file
+from app.config.secrets import SecretStore
+from app.config.settings import Settings, routing_of
+from app.config.settings_writer import SettingsStore
+from app.domain.clock import utcnow
+from app.domain.errors import ReceiptDeskError
+from app.domain.intake import parse_sale
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.sandbox.pos import make_sale
+from app.services.checkout import CheckoutService
+from app.services.kiosk import KioskService, ManagerLock
+from app.triggers.pos import pos_event
+from app.ui import theme
+from app.ui.context import KioskContext
+from app.ui.errors import show_error
+from app.ui.prefs import load_prefs, prefs_path
+from app.ui.shell import KioskShell
+from app.ui.tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+
+DEMO_PIN = "1234"
+"""The manager PIN of the demo only; a real kiosk reads it from the keyring (`kiosk.manager_pin`)."""
+
+
+class DemoPos:
+    """A simulated register posting a sale through checkout every few seconds.
+
+    A mix like a real lane: regulars identified by their loyalty card only (the kiosk asks them,
+    and remembers their choice when they say so), walk-ins (the kiosk asks), and sales where the
+    register already knows the channel (sent straight away).
+    """
+
+    def __init__(
+        self,
+        checkout: CheckoutService,
+        *,
+        interval: tuple[float, float] = (6.0, 12.0),
+        first_after: float = 2.0,
+        lane: str = "1",
+        seed: int | None = None,
+    ) -> None:
+        self._checkout = checkout
+        self._interval = interval
+        self._first_after = first_after
+        self._lane = lane
+        self._rng = random.Random(seed)
+        self._regulars = [
+            {"name": name, "loyalty_id": f"LM{self._rng.randint(10_000_000, 99_999_999)}"}
+            for name in ("Ana Garcia", "James Smith", "Mei Nguyen", "Luis López", "Priya Patel")
+        ]
+        self._owner = TaskOwner(None, "demo-pos")
+        self.posted = 0
+
+    def start(self) -> None:
+        """Start ringing up sales."""
+        self._owner.start(self._run(), "register")
+
+    async def stop(self) -> None:
+        """Stop (a sale being recorded is finished first or cancelled whole)."""
+        await self._owner.close()
+
+    def payload(self) -> dict[str, Any]:
+        """The next sale."""
+        sale = make_sale(self._rng, sale_id=f"K{uuid.uuid4().hex[:8].upper()}", lane=self._lane)
+        kind = self._rng.random()
+        if kind < 0.5:
+            regular = dict(self._rng.choice(self._regulars))
+            sale["customer"] = regular
+            if "loyalty" in sale:
+                sale["loyalty"]["member_id"] = regular["loyalty_id"]
+        elif kind < 0.75:
+            sale.pop("customer", None)
+        return sale
+
+    async def post_one(self) -> None:
+        """Ring up one sale now."""
+        sale = parse_sale(self.payload())
+        await self._checkout.accept(pos_event(sale, idempotency_key=None, received_at=utcnow()))
+        self.posted += 1
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self._first_after)
+        while True:
+            try:
+                await self.post_one()
+            except ReceiptDeskError as exc:
+                log.warning("demo POS: sale refused: %s", exc.message)
+            await asyncio.sleep(self._rng.uniform(*self._interval))
+
+
+def prepare_app() -> QApplication:
+    """The QApplication, styled (created when there is none yet)."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("ReceiptDesk")
+    app.setQuitOnLastWindowClosed(False)  # closing the cashier window ends the kiosk, after a clean shutdown
+    app.setStyleSheet(theme.STYLE_SHEET)
+    return app
+
+
+def build_context(
+    runtime: Runtime,
+    *,
+    file_settings: Settings,
+    config_path: Path,
+    manager_pin: str | None,
+    export_dir: Path,
+    demo: bool,
+    secrets: SecretStore | None = None,
+) -> KioskContext:
+    """Everything the windows need, over a built runtime."""
+    where = prefs_path(config_path)
+    return KioskContext(
+        settings=runtime.settings,
+        bus=runtime.bus,
+        receipts=runtime.receipts,
+        health=runtime.health,
+        kiosk=KioskService(runtime.db, routing_of(runtime.settings).primaries(), runtime.bus),
+        settings_store=SettingsStore(config_path, secrets),
+        file_settings=file_settings,
+        prefs=load_prefs(where),
+        prefs_path=where,
+        manager_lock=ManagerLock(manager_pin),
+        export_dir=export_dir,
+        demo=demo,
+    )
+
+
+def run_kiosk(settings: Settings, data_dir: Path | None, demo: bool, *, config_path: Path | None = None) -> int:
+    """Open the kiosk and run until the cashier window closes; the exit status.
+
+    `demo` adds the in-process provider sandbox and a simulated POS, keeps data in a temporary
+    directory unless `data_dir` is given, and uses the demo manager PIN 1234.
+    """
+    app = prepare_app()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        status: int = loop.run_until_complete(_run(settings, data_dir, demo, config_path))
+        return status
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_path: Path | None) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        runtime_settings, secrets, data = settings, None, data_dir
+        if demo:
+            from app.sandbox.server import start_sandbox
+
+            sandbox = await start_sandbox()
+            stack.push_async_callback(sandbox.stop)
+            runtime_settings, secrets = sandbox_settings(settings, sandbox.url), sandbox_secrets(sandbox.url)
+            data = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="receiptdesk-demo-")))
+            config_path = data / "receiptdesk.toml"
+        config_path = config_path or default_config_file()
+        try:
+            runtime = build_runtime(runtime_settings, data=data, secrets=secrets)
+        except ReceiptDeskError as exc:
+            await _tell(exc)
+            return 1
+        stack.push_async_callback(runtime.close)
+        runtime.start_dispatching()
+        store = SettingsStore(config_path)
+        pin = DEMO_PIN if demo else await store.secret("kiosk", "manager_pin")
+        export_dir = data if demo and data is not None else Path.home()
+        ctx = build_context(
+            runtime, file_settings=settings, config_path=config_path, manager_pin=pin, export_dir=export_dir, demo=demo
+        )
+        shell = KioskShell(ctx, customer_windowed=demo and len(QGuiApplication.screens()) < 2)
+        stack.push_async_callback(shell.aclose)
+        shell.show()
+        if not demo:
+            await _serve_api(stack, runtime, shell)
+        else:
+            pos = DemoPos(runtime.checkout)
+            pos.start()
+            stack.push_async_callback(pos.stop)
+        closed = asyncio.Event()
+        shell.sig_closed.connect(closed.set)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, closed.set)
+        await closed.wait()
+    return 0
+
+
+async def _serve_api(stack: contextlib.AsyncExitStack, runtime: Runtime, shell: KioskShell) -> None:
+    """The local API the register posts sales to; a busy port is shown, the kiosk keeps running."""
+    from app.server.api import create_api
+    from app.support.asgi_server import start_asgi_server
+
+    api_settings = runtime.settings.api
+    app = create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=api_settings.max_body_bytes)
+    try:
+        server = await start_asgi_server(app, api_settings.host, api_settings.port, name="api")
+    except OSError as exc:
+        show_error(PortInUse(api_settings.port, exc), shell.cashier)
+        return
+    stack.push_async_callback(server.stop)
+
+
+class PortInUse(ReceiptDeskError):
+    """The register's API port is taken."""
+
+    def __init__(self, port: int, exc: OSError) -> None:
+        super().__init__(
+            f"The register cannot reach this kiosk: port {port} is in use ({exc.strerror}). "
+            "Close the other ReceiptDesk (`receiptdesk serve`?) and restart the kiosk."
+        )
+
+
+async def _tell(error: ReceiptDeskError) -> None:
+    """Show a start-up failure in a message box and wait until it is closed."""
+    box = show_error(error, None)
+    if box is not None:
+        closed = asyncio.get_running_loop().create_future()
+        box.finished.connect(lambda _result: None if closed.done() else closed.set_result(None))
+        await closed

@@ -1,0 +1,1 @@
+"""Tests of the Qt kiosk (offscreen) and its Qt-free helpers."""

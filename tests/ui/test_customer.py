@@ -1,0 +1,164 @@
+"""The customer screen: choose, type with help, confirm masked, consent, language, idle reset."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from app.domain.channels import Language
+from app.services.kiosk import ReceiptChoice
+from app.storage.models import ConsentRow, DeliveryRow
+from app.ui.customer.flow import Step
+from app.ui.customer.window import CustomerWindow
+from app.ui.i18n import tr
+from tests.ui.conftest import Drive, Kiosk, until
+
+
+def tap(qtbot: QtBot, button: QPushButton) -> None:
+    """A finger on a button."""
+    assert button.isVisible() and button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+async def offered(kiosk: Kiosk, **changes: object) -> CustomerWindow:
+    """Ring up a sale and wait for the customer screen to ask."""
+    await kiosk.post_sale(**changes)
+    screen = kiosk.shell.customer
+    await until(lambda: screen.step is Step.CHOOSE, what="the customer screen to ask")
+    assert screen.isVisible()
+    return screen
+
+
+async def recipients(kiosk: Kiosk) -> list[str]:
+    return await kiosk.runtime.db.read(lambda s: list(s.scalars(select(DeliveryRow.recipient))))
+
+
+def test_customer_chooses_email_types_it_with_typo_help_and_sends(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        assert screen.choose.title.text() == tr("how", Language.EN)
+        sizes = {b.size().toTuple() for b in screen.choose.buttons.values()}
+        assert len(sizes) == 1  # five choices on equal terms
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        assert screen.step is Step.EMAIL
+        for ch in "ana":
+            tap(qtbot, screen.email.keys.keys[ch])  # type: ignore[union-attr]
+        qtbot.keyClicks(screen.email.field, "@gmial.com")
+        assert screen.email.field.text() == "ana@gmial.com"
+        assert not screen.email.suggestion.isHidden()
+        tap(qtbot, screen.email.suggestion)
+        assert screen.email.field.text() == "ana@gmail.com"
+        tap(qtbot, screen.email.next)
+        assert screen.step is Step.CONFIRM
+        assert screen.confirm.lines[ReceiptChoice.EMAIL.channels[0]].text() == "We'll send it to a***@gmail.com"
+        assert screen.confirm.consent_box.isHidden()
+        tap(qtbot, screen.confirm.send)
+        await until(lambda: screen.step is Step.DONE, what="thank you")
+        assert screen.done.title.text() == tr("done_sent", Language.EN)
+        assert await recipients(kiosk) == ["ana@gmail.com"]
+
+    drive(body)
+
+
+def test_on_screen_keys_and_format_checks(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        keys = screen.email.keys.keys  # type: ignore[union-attr]
+        for ch in "jo":
+            tap(qtbot, keys[ch])
+        tap(qtbot, keys["@gmail.com"])
+        assert screen.email.field.text() == "jo@gmail.com"
+        screen.email.field.setText("jo@@example")
+        tap(qtbot, screen.email.next)
+        assert screen.step is Step.EMAIL
+        assert screen.email.problem.text() == tr("invalid_email", Language.EN)
+        tap(qtbot, screen.email.back)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
+        pad = screen.phone.keys.keys  # type: ignore[union-attr]
+        for digit in "217555":
+            tap(qtbot, pad[digit])  # type: ignore[arg-type]
+        assert screen.phone.field.text() == "(217) 555"
+        tap(qtbot, screen.phone.next)
+        assert screen.phone.problem.text() == tr("invalid_phone", Language.EN)
+
+    drive(body)
+
+
+def test_text_receipt_shows_consent_in_full_and_records_it(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        tap(qtbot, screen.language_button)
+        assert screen.choose.title.text() == tr("how", Language.ES)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
+        qtbot.keyClicks(screen.phone.field, "2175550199")
+        assert screen.phone.field.text() == "(217) 555-0199"
+        tap(qtbot, screen.phone.next)
+        shown = tr("sms_consent", Language.ES, store=kiosk.runtime.settings.store.name)
+        assert screen.confirm.consent_text.text() == shown
+        assert screen.confirm.send.text() == tr("agree_send", Language.ES)
+        tap(qtbot, screen.confirm.send)
+        await until(lambda: screen.step is Step.DONE, what="thank you")
+        consents = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
+        (consent,) = consents
+        assert consent.text_shown == shown
+        assert consent.source == "kiosk-customer"
+        assert consent.granted and consent.recorded_at is not None
+        assert await recipients(kiosk) == ["+12175550199"]
+
+    drive(body)
+
+
+def test_known_customer_sees_masked_prefill_with_change_and_not_me(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        regular = {"name": "Mei Nguyen", "email": "mei.nguyen@example.com", "loyalty_id": "LM7"}
+        screen = await offered(kiosk, customer=regular)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        assert screen.step is Step.CONFIRM
+        assert screen.confirm.title.text() == "Welcome back, Mei!"
+        assert screen.confirm.lines[ReceiptChoice.EMAIL.channels[0]].text() == "We'll send it to m***@example.com"
+        tap(qtbot, screen.confirm.changes[ReceiptChoice.EMAIL.channels[0]])
+        assert screen.step is Step.EMAIL and screen.email.field.text() == ""
+        tap(qtbot, screen.email.back)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        tap(qtbot, screen.confirm.not_me)
+        assert screen.step is Step.EMAIL
+        qtbot.keyClicks(screen.email.field, "someone.else@example.com")
+        tap(qtbot, screen.email.next)
+        assert screen.confirm.title.text() == tr("confirm_title", Language.EN)
+        assert screen.confirm.not_me.isHidden()
+        tap(qtbot, screen.confirm.send)
+        await until(lambda: screen.step is Step.DONE)
+        assert await recipients(kiosk) == ["someone.else@example.com"]
+
+    drive(body)
+
+
+def test_print_and_no_receipt_are_one_tap(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.NONE])
+        await until(lambda: screen.step is Step.DONE)
+        assert screen.done.title.text() == tr("done_none", Language.EN)
+        model = kiosk.shell.cashier.sales.model
+        await until(lambda: model.rows()[0].status == "No receipt", what="the cashier to see the choice")
+        assert await recipients(kiosk) == []
+
+    drive(body)
+
+
+@pytest.mark.prefs(idle_timeout_s=0.4, done_return_s=0.2)
+def test_idle_timeout_returns_to_welcome_and_clears_input(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        qtbot.keyClicks(screen.email.field, "half.typed@exa")
+        await until(lambda: screen.step is Step.WELCOME, timeout=3, what="the idle timeout")
+        assert screen.email.field.text() == ""
+        assert screen.session is None
+        assert not screen.isVisible()  # same screen, in turn: handed back to the cashier
+
+    drive(body)

@@ -1,0 +1,178 @@
+"""The manager: PIN with lockout, receipts with timeline, resend with a reason, retry, export, audit, health."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+
+from app.domain.delivery import DeliveryState
+from app.services.kiosk import ReceiptChoice, SendRequest
+from app.storage.models import AuditRow
+from app.ui.manager.window import ManagerWindow
+from tests.ui.conftest import Drive, Kiosk, until
+
+PIN = "2468"
+
+
+def type_pin(qtbot: QtBot, manager: ManagerWindow, pin: str) -> None:
+    """Type a PIN on the keypad and press Enter."""
+    for digit in pin:
+        qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
+    qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+
+
+async def open_manager(kiosk: Kiosk, qtbot: QtBot) -> ManagerWindow:
+    qtbot.keyClick(kiosk.shell.cashier, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    manager = kiosk.shell.manager
+    if not manager.isVisible():  # the shortcut needs an active window; the button always works
+        kiosk.shell.cashier.sig_manager.emit()
+    await until(manager.isVisible, what="the manager window")
+    return manager
+
+
+async def audit_actions(kiosk: Kiosk) -> list[tuple[str, str]]:
+    rows = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(AuditRow).order_by(AuditRow.seq))))
+    return [(r.action, r.detail) for r in rows]
+
+
+def test_pin_lockout_after_five_wrong_pins(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        manager = await open_manager(kiosk, qtbot)
+        assert not manager.unlocked
+        for attempt in range(4):
+            type_pin(qtbot, manager, "1111")
+            assert f"{4 - attempt} tr" in manager.banner.message
+        type_pin(qtbot, manager, "1111")
+        assert "Too many wrong PINs" in manager.banner.message
+        assert not manager.pin.unlock_button.isEnabled() and not manager.pin.field.isEnabled()
+        assert manager.pin.countdown.isActive()
+        manager.pin.field.setText(PIN)
+        manager.pin.unlock()  # even the right PIN is refused while locked
+        assert not manager.unlocked
+        kiosk.clock.now += 61
+        await until(lambda: manager.pin.field.isEnabled(), timeout=3, what="the lockout to end")
+        type_pin(qtbot, manager, PIN)
+        assert manager.unlocked
+        assert not manager.pin.countdown.isActive()
+        await until(lambda: manager.tasks.pending == 0, what="the sign-in to be audited")
+        actions = [a for a, _ in await audit_actions(kiosk)]
+        assert actions[-2:] == ["manager.locked_out", "manager.signed_in"]
+
+    drive(body)
+
+
+def test_resend_to_a_corrected_contact_needs_a_reason_and_is_audited(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        result = await kiosk.post_sale(customer={"email": "jon@gmial.com", "channels": ["email"]})
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        page = manager.receipts
+        await until(lambda: len(page.rows) == 1, what="today's receipts")
+        assert page.table.item(0, 5).text() == "j***@gmial.com"
+        page.table.selectRow(0)
+        detail = page.detail
+        await until(lambda: detail.detail is not None and detail.detail.summary.receipt_id == result.receipt_id)
+        assert "jon@gmial.com" in detail.timeline.topLevelItem(0).text(1)  # the manager sees the full address
+        qtbot.keyClicks(detail.resend_to, "jon@gmail.com")
+        qtbot.mouseClick(detail.resend_button, Qt.MouseButton.LeftButton)
+        await until(
+            lambda: "reason" in manager.banner.message.lower() or "why" in manager.banner.message.lower(),
+            what="the reason to be asked for",
+        )
+        qtbot.keyClicks(detail.resend_reason, "Customer misspelled gmail")
+        qtbot.keyClick(detail.resend_reason, Qt.Key.Key_Return)
+        await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
+        resent = [d for a, d in await audit_actions(kiosk) if a == "receipt.resent"]
+        assert len(resent) == 1 and "Customer misspelled gmail" in resent[0]
+        await until(
+            lambda: detail.timeline.topLevelItemCount() == 2 and detail.timeline.topLevelItem(1).text(2) == "Sent",
+            what="the resend to go out",
+        )
+
+    drive(body)
+
+
+def test_failed_deliveries_are_retried_from_the_timeline(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        faults = kiosk.sandbox.app.state.faults  # type: ignore[attr-defined]
+        faults.configure(error_rate=1.0, error_status=400, providers=["sendgrid"])
+        await kiosk.post_sale(customer={"email": "fail@example.com", "channels": ["email"]})
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        page = manager.receipts
+        await until(lambda: len(page.rows) == 1)
+        page.table.selectRow(0)
+        await until(
+            lambda: page.detail.detail is not None and page.detail.detail.deliveries[0].state is DeliveryState.FAILED,
+            what="the failure in the timeline",
+        )
+        faults.clear()
+        page.detail.timeline.setCurrentItem(page.detail.timeline.topLevelItem(0))
+        assert page.detail.retry_button.isEnabled()
+        qtbot.mouseClick(page.detail.retry_button, Qt.MouseButton.LeftButton)
+        await until(
+            lambda: page.detail.detail is not None and page.detail.detail.deliveries[0].state is DeliveryState.SENT,
+            what="the retry to go out",
+        )
+        attempts = page.detail.detail.attempts[page.detail.detail.deliveries[0].id] if page.detail.detail else ()
+        assert [a.outcome for a in attempts] == ["permanent", "sent"]
+
+    drive(body)
+
+
+def test_export_a_date_range_to_csv_with_progress(drive: Drive, qtbot: QtBot, tmp_path: Path) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        for n in range(7):
+            result = await kiosk.post_sale(customer=None)
+            if n % 2:
+                await kiosk.shell.ctx.kiosk.send(
+                    result.receipt_id, SendRequest(ReceiptChoice.EMAIL, email=f"c{n}@example.com")
+                )
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        manager.tabs.setCurrentWidget(manager.export)
+        page = manager.export
+        target = tmp_path / "out" / "today.csv"
+        target.parent.mkdir()
+        page.path.setText(str(target))
+        seen: list[int] = []
+        page.progress.valueChanged.connect(seen.append)
+        qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+        await until(lambda: "Exported 7 receipts" in page.result.text(), what="the export")
+        assert page.progress.value() == page.progress.maximum() == 7
+        assert seen and seen[-1] == 7
+        with target.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == 7
+        sent = [r for r in rows if r["channel"] == "email"]
+        assert len(sent) == 3 and all(r["recipient"].startswith("c***@") for r in sent)
+        assert not list(target.parent.glob("*.partial"))
+
+    drive(body)
+
+
+def test_audit_check_and_health_chart(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        await kiosk.post_sale(customer={"email": "a@example.com", "channels": ["email"]})
+        await kiosk.post_sale(customer={"phone": "+12175550100", "channels": ["sms"]})
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        manager.tabs.setCurrentWidget(manager.audit)
+        qtbot.mouseClick(manager.audit.check_button, Qt.MouseButton.LeftButton)
+        await until(lambda: manager.audit.verdict.text().startswith("Intact"), what="the audit verdict")
+        manager.tabs.setCurrentWidget(manager.health)
+        chart = manager.health.chart
+        await until(lambda: chart.data == {"Email": {"sent": 1}, "Text": {"sent": 1}}, what="today's chart")
+        assert manager.health.facts["status"].text() == "Online"
+        assert "Email: sent 1" in chart.accessibleDescription()
+        image = chart.grab()
+        assert not image.isNull()
+        panel = kiosk.shell.cashier.status_panel
+        await until(lambda: panel.texts[1] == "Queue: 0", what="the status bar to show an empty queue")
+        assert panel.texts[0].endswith("Online")
+
+    drive(body)
