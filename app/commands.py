@@ -20,7 +20,7 @@ from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.sale import Sale
-from app.main import Runtime, build_runtime, open_database
+from app.main import Runtime, build_runtime, open_database, settle_heap
 from app.storage import schema
 from app.support.asgi_server import start_asgi_server
 
@@ -81,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
                 f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}"
             ) from None
         runtime.start_dispatching()
+        settle_heap()
         print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ Faces (the kiosk, the local API, the CLI) receive a `Runtime` and talk to its se
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -147,6 +148,17 @@ class Runtime:
         await self.dispatcher.stop()
         await self.http.aclose()
         self.db.close()
+
+
+def settle_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's way.
+
+    A full collection walks every tracked object; with the UI, the API and the SQL layer loaded that
+    is hundreds of thousands, which stalled the event loop for about 200 ms on a 2-core terminal.
+    Frozen objects are never scanned again, so later collections only see what the day creates.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def open_database(settings: Settings, data: str | Path | None = None) -> Database:

@@ -38,7 +38,7 @@ from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.delivery import ACTIVE
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings, settle_heap
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.storage import outbox
@@ -178,6 +178,7 @@ async def main(deliveries: int, sandbox: str, ui: bool) -> None:
                     shell.manager.pin.field.setText(DEMO_PIN)
                     shell.manager.pin.unlock()
                     shell.manager.tabs.setCurrentWidget(shell.manager.health)
+                settle_heap()  # as the kiosk and `serve` do once started
                 await asyncio.sleep(1.0)
                 meter.start()
                 await asyncio.sleep(1.0)
@@ -213,6 +214,7 @@ if __name__ == "__main__":
     parser.add_argument("--sandbox", choices=("process", "inprocess"), default="process")
     parser.add_argument("--no-ui", action="store_true", help="same loop and timer, no kiosk windows (baseline)")
     args = parser.parse_args()
+    sys.setswitchinterval(0.001)  # as the `receiptdesk` command does
     app = prepare_app()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
