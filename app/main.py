@@ -76,9 +76,6 @@ def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
     return {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
 
 
-SANDBOX_SECRETS = sandbox_secrets("http://127.0.0.1")
-"""Sandbox secrets for a caller that does not use the webhook providers (their URLs name the host)."""
-
 
 def build_adapters(
     settings: Settings, http: httpx.AsyncClient, secrets: SecretStore | Mapping[str, Mapping[str, str]]

@@ -38,7 +38,7 @@ from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.delivery import ACTIVE
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings, settle_heap
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings, settle_heap
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.storage import outbox
@@ -157,7 +157,7 @@ async def main(deliveries: int, sandbox: str, ui: bool) -> None:
     meter = StallMeter()
     with tempfile.TemporaryDirectory(prefix="receiptdesk-stall-") as tmp:
         async with provider_sandbox(sandbox) as url:
-            runtime = build_runtime(sandbox_settings(Settings(), url), data=Path(tmp), secrets=SANDBOX_SECRETS)
+            runtime = build_runtime(sandbox_settings(Settings(), url), data=Path(tmp), secrets=sandbox_secrets(url))
             shell: KioskShell | None = None
             try:
                 await backlog(runtime, deliveries, sales=200)

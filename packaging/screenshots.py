@@ -32,7 +32,7 @@ from app.config.settings import Settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, build_runtime, sandbox_settings
+from app.main import build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.services.kiosk import ReceiptChoice
@@ -67,7 +67,9 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="receiptdesk-shots-") as tmp:
         data = Path(tmp)
         sandbox = await start_sandbox()
-        runtime = build_runtime(sandbox_settings(Settings(), sandbox.url), data=data, secrets=SANDBOX_SECRETS)
+        runtime = build_runtime(
+            sandbox_settings(Settings(), sandbox.url), data=data, secrets=sandbox_secrets(sandbox.url)
+        )
         runtime.start_dispatching()
         ctx = build_context(
             runtime,

@@ -18,7 +18,7 @@ from app.domain.channels import Channel, Language
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.pos import make_sale
 from app.services.export import export_receipts_csv
 from app.services.kiosk import AccessDenied, KioskService, ManagerLock, ReceiptChoice, SendRequest
@@ -33,7 +33,9 @@ from app.ui.i18n import EN, ES
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    built = build_runtime(sandbox_settings(Settings(), "http://127.0.0.1:9"), data=tmp_path, secrets=SANDBOX_SECRETS)
+    built = build_runtime(
+        sandbox_settings(Settings(), "http://127.0.0.1:9"), data=tmp_path, secrets=sandbox_secrets("http://127.0.0.1:9")
+    )
     yield built
     await built.close()
 

@@ -30,7 +30,7 @@ from app.config.secrets import SecretStore
 from app.config.settings import Settings
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import SANDBOX_SECRETS, Runtime, build_runtime, sandbox_settings
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.pos import make_sale
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.checkout import CheckoutResult
@@ -157,7 +157,9 @@ def drive(loop: qasync.QEventLoop, tmp_path: Path, request: pytest.FixtureReques
 
     async def main(body: Callable[[Kiosk], Awaitable[None]]) -> None:
         sandbox = await start_sandbox()
-        runtime = build_runtime(sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=SANDBOX_SECRETS)
+        runtime = build_runtime(
+            sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+        )
         shell: KioskShell | None = None
         try:
             runtime.start_dispatching()
