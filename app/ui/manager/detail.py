@@ -143,6 +143,12 @@ class DetailPanel(QWidget):
                         )
                     )
                 )
+            for e in detail.events.get(d.id, ()):
+                item.addChild(
+                    QTreeWidgetItem(
+                        (date_time(e.occurred_at), f"{e.provider} reported", e.kind, e.detail or e.raw_status)
+                    )
+                )
             self.timeline.addTopLevelItem(item)
             item.setExpanded(True)
         for column in range(3):
