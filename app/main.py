@@ -35,11 +35,13 @@ from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
+from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
 from app.services.retry import RetryPolicy
 from app.services.tracking import TrackingService
 from app.storage import schema
 from app.storage.database import Database
+from app.triggers.registry import build_triggers
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,6 @@ def sandbox_settings(
 def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
     """The secrets of every sandbox account, by provider (they open only the local sandbox at `sandbox_url`)."""
     return {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
-
 
 
 def build_adapters(
@@ -121,6 +122,7 @@ class Runtime:
     tracking: TrackingService
     callbacks: CallbackService
     followups: FollowUpService
+    intake: IntakeService
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
 
     def start_dispatching(self) -> None:
@@ -137,6 +139,7 @@ class Runtime:
             self.health,
             max_body_bytes=self.settings.api.max_body_bytes,
             callbacks=self.callbacks,
+            intake=self.intake,
             public_url=self.settings.api.public_url,
         )
 
@@ -223,8 +226,23 @@ def build_runtime(
         daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary},
     )
     callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
+    intake = IntakeService(
+        db, checkout, build_triggers(settings, http, secrets if secrets is not None else SecretStore())
+    )
     return Runtime(
-        settings, db, http, bus, checkout, receipts, dispatcher, health, tracking, callbacks, followups, adapters
+        settings,
+        db,
+        http,
+        bus,
+        checkout,
+        receipts,
+        dispatcher,
+        health,
+        tracking,
+        callbacks,
+        followups,
+        intake,
+        adapters,
     )
 
 

@@ -16,11 +16,13 @@ from app.domain.errors import ConfigurationError, NotFound, ReceiptDeskError, Sa
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.server.limits import BodyLimitMiddleware
+from app.server.platforms import platform_router
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
 from app.server.webhooks import callback_router
 from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
 from app.services.health import HealthService
+from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
 from app.triggers.pos import pos_event
 
@@ -43,6 +45,7 @@ def create_api(
     *,
     max_body_bytes: int,
     callbacks: CallbackService | None = None,
+    intake: IntakeService | None = None,
     public_url: str | None = None,
 ) -> FastAPI:
     """The FastAPI application, with the body-size limit in front."""
@@ -104,6 +107,8 @@ def create_api(
 
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
+    if intake is not None:
+        api.include_router(platform_router(intake, public_url=public_url))
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

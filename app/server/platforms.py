@@ -1,0 +1,43 @@
+"""Commerce platform webhooks on the local API: `/webhooks/{platform}`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.domain.clock import utcnow
+from app.services.intake import IntakeService
+from app.triggers.base import InboundRequest, SignatureRejected
+
+
+def platform_router(intake: IntakeService, *, public_url: str | None) -> APIRouter:
+    """One route for every platform; the platform's trigger does the verifying and the mapping."""
+    router = APIRouter(prefix="/webhooks", tags=["platform webhooks"])
+
+    @router.post("/{platform}", summary="A sale or order event from a commerce platform")
+    async def receive(platform: str, request: Request) -> Response:
+        url = str(request.url)
+        if public_url:
+            query = f"?{request.url.query}" if request.url.query else ""
+            url = public_url.rstrip("/") + request.url.path + query
+        inbound = InboundRequest(
+            url=url,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=await request.body(),
+            received_at=utcnow(),
+        )
+        try:
+            result = await intake.receive(platform, inbound)
+        except SignatureRejected:
+            return Response(status_code=401)  # no detail for whoever is probing
+        if result.ignored is not None:
+            return JSONResponse({"accepted": 0, "ignored": result.ignored})
+        return JSONResponse(
+            {
+                "accepted": len(result.results),
+                "receipts": [{"receipt_id": r.receipt_id, "duplicate": r.duplicate} for r in result.results],
+            },
+            status_code=202,
+        )
+
+    return router
