@@ -9,8 +9,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-# A run of 13-19 digits, optionally grouped by single spaces or dashes ("4111 1111 1111 1111").
-_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A bare run of 13-19 digits, or one grouped by single spaces or dashes ("4111 1111 1111 1111"). A
+# grouped run must stand apart from letters and dashes: the digit groups of a UUID are not a card.
+_PLAIN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+_GROUPED = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -37,10 +39,11 @@ def gtin_valid(digits: str) -> bool:
 
 def contains_card_number(text: str) -> bool:
     """True when `text` holds a digit run that looks like a full primary account number."""
-    for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
+    for pattern in (_PLAIN, _GROUPED):
+        for match in pattern.finditer(text):
+            digits = re.sub(r"[ -]", "", match.group())
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                return True
     return False
 
 

@@ -115,3 +115,14 @@ def test_json_schema_documents_every_field() -> None:
     schema = Sale.model_json_schema()
     assert {"sale_id", "store_id", "lane", "items", "tenders", "total"} <= set(schema["required"])
     assert schema["properties"]["total"]["description"]
+
+
+def test_uuids_are_not_card_numbers() -> None:
+    import uuid
+
+    from app.domain.cards import contains_card_number
+
+    assert not any(contains_card_number(str(uuid.UUID(int=n * 7919 + 12345678901234567))) for n in range(2000))
+    assert not any(contains_card_number(str(uuid.uuid4())) for _ in range(2000))
+    assert contains_card_number("card 4111-1111-1111-1111 on file")
+    assert contains_card_number("4111111111111111")
