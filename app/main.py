@@ -9,7 +9,7 @@ import gc
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -214,7 +214,6 @@ def build_runtime(
         db, ReceiptRenderer(), store.profile(), routing.primaries(), bus, default_language=store.default_language
     )
     receipts = ReceiptService(db, routing.primaries(), bus)
-    health = HealthService(receipts, dispatcher, tuple(adapters))
     tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback)
     f = settings.followups
     followups = FollowUpService(
@@ -226,9 +225,9 @@ def build_runtime(
         daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary},
     )
     callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
-    intake = IntakeService(
-        db, checkout, build_triggers(settings, http, secrets if secrets is not None else SecretStore())
-    )
+    triggers = build_triggers(settings.platforms, http, _secret_getter(secrets), store_id=store.id)
+    intake = IntakeService(db, checkout, triggers)
+    health = HealthService(receipts, dispatcher, tuple(adapters), rejected=(intake.rejected, callbacks.rejected))
     return Runtime(
         settings,
         db,
@@ -244,6 +243,15 @@ def build_runtime(
         intake,
         adapters,
     )
+
+
+def _secret_getter(
+    secrets: SecretStore | Mapping[str, Mapping[str, str]] | None,
+) -> Callable[[str, str], str | None]:
+    store: SecretStore | Mapping[str, Mapping[str, str]] = secrets if secrets is not None else SecretStore()
+    if isinstance(store, SecretStore):
+        return store.get
+    return lambda owner, name: store.get(owner, {}).get(name)
 
 
 def _callback_secrets(

@@ -85,6 +85,9 @@ class Settings(_Section):
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",
     )
     providers: dict[str, dict[str, ProviderValue]] = Field(default_factory=dict)
+    platforms: dict[str, dict[str, ProviderValue]] = Field(
+        default_factory=dict, description="Commerce platforms whose webhooks this terminal takes."
+    )
 
 
 def routing_of(settings: Settings) -> Routing:

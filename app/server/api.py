@@ -12,7 +12,15 @@ from pydantic.json_schema import models_json_schema
 
 from app import __version__
 from app.domain.clock import utcnow
-from app.domain.errors import ConfigurationError, NotFound, ReceiptDeskError, SaleConflict, ValidationFailed
+from app.domain.errors import (
+    ConfigurationError,
+    NotFound,
+    PermanentProviderError,
+    ReceiptDeskError,
+    SaleConflict,
+    TransientProviderError,
+    ValidationFailed,
+)
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.server.limits import BodyLimitMiddleware
@@ -27,6 +35,8 @@ from app.services.receipts import ReceiptService
 from app.triggers.pos import pos_event
 
 _STATUS: list[tuple[type[ReceiptDeskError], int]] = [
+    (TransientProviderError, 503),  # a platform's API we fetch from is down: the platform will retry
+    (PermanentProviderError, 502),
     (ValidationFailed, 422),
     (NotFound, 404),
     (SaleConflict, 409),

@@ -168,6 +168,7 @@ class HealthOut(BaseModel):
     by_state: dict[str, int]
     providers: list[ProviderOut]
     last_error: str | None
+    rejected_webhooks: dict[str, int]
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -179,6 +180,7 @@ class HealthOut(BaseModel):
             oldest_pending_age_s=h.oldest_pending_age_s,
             by_state=h.by_state,
             last_error=h.last_error,
+            rejected_webhooks=h.rejected_webhooks,
             providers=[
                 ProviderOut(
                     provider=p.provider,

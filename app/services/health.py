@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.domain.clock import Clock, utcnow
@@ -34,6 +35,7 @@ class Health:
     by_state: dict[str, int]
     providers: tuple[ProviderHealth, ...]
     last_error: str | None
+    rejected_webhooks: dict[str, int] = field(default_factory=dict)  # by platform/provider, since start
 
 
 class HealthService:
@@ -43,8 +45,10 @@ class HealthService:
         dispatcher: Dispatcher | None,
         providers: tuple[str, ...],
         *,
+        rejected: Sequence[Mapping[str, int]] = (),
         clock: Clock = utcnow,
     ) -> None:
+        self._rejected = rejected
         self._receipts = receipts
         self._dispatcher = dispatcher
         self._providers = providers
@@ -85,4 +89,5 @@ class HealthService:
             by_state=queue.by_state,
             providers=tuple(providers),
             last_error=f"{last.provider}: {last.last_error}" if last else None,
+            rejected_webhooks={k: v for counts in self._rejected for k, v in counts.items() if v},
         )

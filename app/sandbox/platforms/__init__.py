@@ -1,0 +1,1 @@
+"""Stand-ins for the commerce platforms that call ReceiptDesk: signed webhooks, sample events, APIs."""

@@ -1,0 +1,140 @@
+"""Square as the sandbox plays it: signed webhooks and `GET /v2/orders/{order_id}`.
+
+Webhook signature (developer.squareup.com/docs/webhooks/step3validate): base64 HMAC-SHA256 of the
+notification URL + raw body, keyed with the subscription's signature key. The orders route answers
+like Square's RetrieveOrder: `{"order": {...}}`, 401 `UNAUTHORIZED` without the Bearer token,
+404 `NOT_FOUND` for an unknown id.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.sandbox.pos import make_sale
+
+SANDBOX_ACCESS_TOKEN = "EAAAsandbox-square-access-token"  # noqa: S105 - a public sandbox constant
+SANDBOX_LOCATION = "LSANDBOX0042"
+MERCHANT_ID = "MLSANDBOX0042"
+
+
+def signed_webhook(
+    topic_or_type: str, payload: dict[str, Any], *, url: str, secret: str
+) -> tuple[dict[str, str], bytes]:
+    """Headers and raw body of one Square delivery (`payload` is the whole event envelope)."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    mac = hmac.new(secret.encode("utf-8"), url.encode("utf-8") + body, hashlib.sha256).digest()
+    headers = {
+        "Content-Type": "application/json",
+        "x-square-hmacsha256-signature": base64.b64encode(mac).decode("ascii"),
+        "square-environment": "Sandbox",
+    }
+    return headers, body
+
+
+def _money(amount: Decimal) -> dict[str, Any]:
+    return {"amount": int(amount * 100), "currency": "USD"}
+
+
+def sample_order(sale_id_seed: int) -> dict[str, Any]:
+    """A COMPLETED Square Order (RetrieveOrder shape) built from a simulated POS sale."""
+    rng = random.Random(sale_id_seed)
+    sale = make_sale(rng, sale_id=f"sq-{sale_id_seed}", items=rng.randint(2, 6), with_customer=False)
+    lines = []
+    for i, line in enumerate(sale["items"]):
+        weighed = line["unit"] != "ea"
+        item: dict[str, Any] = {
+            "uid": f"li{i}",
+            "name": line["name"],
+            "quantity": line["quantity"],
+            "base_price_money": _money(Decimal(line["unit_price"])),
+            "total_money": _money(Decimal(line["line_total"])),
+        }
+        if weighed:
+            item["quantity_unit"] = {"measurement_unit": {"weight_unit": "IMPERIAL_POUND"}, "precision": 2}
+        lines.append(item)
+    total = sum((Decimal(x["line_total"]) for x in sale["items"]), Decimal(0))
+    card = {"card_brand": "VISA", "last_4": "1111", "exp_month": 12, "exp_year": 2030}
+    order_id = f"SQORDER{sale_id_seed:06d}"
+    return {
+        "id": order_id,
+        "location_id": SANDBOX_LOCATION,
+        "state": "COMPLETED",
+        "created_at": sale["occurred_at"],
+        "closed_at": sale["occurred_at"],
+        "line_items": lines,
+        "total_money": _money(total),
+        "total_tax_money": _money(Decimal(0)),
+        "tenders": [
+            {
+                "id": f"T{sale_id_seed}",
+                "type": "CARD",
+                "amount_money": _money(total),
+                "card_details": {"status": "CAPTURED", "card": card, "entry_method": "EMV"},
+            }
+        ],
+    }
+
+
+def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
+    """An `order.updated` or `payment.updated` envelope for `sample_order(sale_id_seed)`."""
+    order = sample_order(sale_id_seed)
+    created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    if topic == "payment.updated":
+        obj: dict[str, Any] = {
+            "payment": {
+                "id": f"PAY{sale_id_seed}",
+                "order_id": order["id"],
+                "status": "COMPLETED",
+                "amount_money": order["total_money"],
+                "total_money": order["total_money"],
+                "location_id": SANDBOX_LOCATION,
+                "buyer_email_address": "sandbox.buyer@example.com",
+                "source_type": "CARD",
+            }
+        }
+        kind, data_id = "payment", f"PAY{sale_id_seed}"
+    else:
+        update = {"order_id": order["id"], "version": 4, "location_id": SANDBOX_LOCATION, "state": "COMPLETED"}
+        obj = {"order_updated": {**update, "created_at": created, "updated_at": created}}
+        kind, data_id = "order_updated", order["id"]
+    return {
+        "merchant_id": MERCHANT_ID,
+        "type": topic,
+        "event_id": str(uuid.uuid4()),
+        "created_at": created,
+        "data": {"type": kind, "id": data_id, "object": obj},
+    }
+
+
+def routes(orders: dict[str, dict[str, Any]]) -> list[Route]:
+    """`GET /v2/orders/{order_id}` over `orders` (id -> Order), Bearer `SANDBOX_ACCESS_TOKEN` required."""
+    expected = f"Bearer {SANDBOX_ACCESS_TOKEN}".encode()
+
+    async def retrieve(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            error = {
+                "category": "AUTHENTICATION_ERROR",
+                "code": "UNAUTHORIZED",
+                "detail": "This request could not be authorized.",
+            }
+            return JSONResponse({"errors": [error]}, 401)
+        order = orders.get(request.path_params["order_id"])
+        if order is None:
+            error = {"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Order not found."}
+            return JSONResponse({"errors": [error]}, 404)
+        return JSONResponse({"order": order})
+
+    return [Route("/v2/orders/{order_id}", retrieve, methods=["GET"])]

@@ -1,0 +1,305 @@
+"""Shopify order webhooks (`/webhooks/shopify`): orders/create, orders/paid, fulfillments/create|update.
+
+Signature (shopify.dev/docs/apps/build/webhooks/verify-deliveries): `X-Shopify-Hmac-Sha256` is the
+base64 HMAC-SHA256 of the raw body keyed with the app's client secret; during a secret rotation the
+old secret stays valid for up to an hour, so an optional previous secret is accepted too.
+Nothing time-related is signed. A delivery whose `X-Shopify-Triggered-At` is older than
+`STALE_AFTER` is refused: Shopify retries 8 times over 4 hours (shopify.dev/docs/apps/build/webhooks),
+so anything older is not a genuine retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from app.domain.cards import contains_card_number
+from app.domain.errors import CardDataRejected, ConfigurationError, ValidationFailed
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.domain.money import MAX_AMOUNT, quantize
+from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+
+PLATFORM = "shopify"
+STALE_AFTER = timedelta(hours=5)
+"""Shopify's 4-hour retry window plus an hour for clock skew and our own queueing."""
+SALE_TOPICS = frozenset({"orders/create", "orders/paid"})
+FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def compute_hmac(secret: str, body: bytes) -> str:
+    """The value Shopify puts in `X-Shopify-Hmac-Sha256` for `body`."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def shopify_id(raw: object) -> str:
+    """An order id as we write it: ids of 13+ digits go in groups of six (`820982.911946.154508`).
+
+    Shopify ids are 64-bit integers; written as one run a Luhn-valid one would be taken for a card
+    number by the card guard of `parse_sale`, so long ones are grouped the same way every time.
+    """
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) < 13:
+        return text
+    groups = [text[max(0, end - 6) : end] for end in range(len(text), 0, -6)]
+    return ".".join(reversed(groups))
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise ValidationFailed(f"{field}: not an amount ({str(value)[:40]!r})", field=field)
+    return amount
+
+
+def _money(value: Any, field: str) -> Decimal:
+    return quantize(_decimal(value, field))
+
+
+def _tax(line: Any, field: str) -> dict[str, Any]:
+    line = _dict(line, field)
+    rate = _decimal(line.get("rate") or 0, f"{field}.rate")
+    return {
+        "name": _text(line.get("title"), "Sales tax"),
+        "rate": str(rate.quantize(Decimal("0.000001"))),
+        "amount": str(_money(line.get("price") or "0", f"{field}.price")),
+    }
+
+
+def _text(value: Any, default: str) -> str:
+    text = str(value).strip() if isinstance(value, str | int | float) else ""
+    return (text or default)[:200]
+
+
+def _dict(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{field}: expected an object", field=field)
+    return value
+
+
+def _list(value: Any, field: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationFailed(f"{field}: expected a list", field=field)
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+class ShopifyTrigger:
+    """Paid Shopify orders as sales; fulfilment notices verified and set aside for now."""
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        client_secret: str,
+        store_id: str,
+        previous_client_secret: str | None = None,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
+        if not client_secret:
+            raise ConfigurationError("Shopify trigger: client_secret is missing")
+        if not store_id:
+            raise ConfigurationError("Shopify trigger: store_id is missing")
+        self._secrets = [client_secret] + ([previous_client_secret] if previous_client_secret else [])
+        self.store_id = store_id
+        self.stale_after = stale_after
+
+    def verify(self, request: InboundRequest) -> None:
+        """Constant-time HMAC check against each accepted secret, then the stale-retry check."""
+        given = (request.header("X-Shopify-Hmac-Sha256") or "").strip()
+        if not given:
+            raise SignatureRejected("Shopify webhook without X-Shopify-Hmac-Sha256")
+        given_bytes = given.encode("utf-8", "replace")
+        if not any(
+            hmac.compare_digest(compute_hmac(secret, request.body).encode("ascii"), given_bytes)
+            for secret in self._secrets
+        ):
+            raise SignatureRejected("Shopify webhook signature does not match")
+        triggered = _timestamp(request.header("X-Shopify-Triggered-At"))
+        if triggered is not None and request.received_at - triggered > self.stale_after:
+            raise SignatureRejected(f"Shopify webhook triggered at {triggered.isoformat()} is a stale retry")
+
+    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
+        """A paid order as one sale event; anything else raises `NotApplicable`."""
+        topic = (request.header("X-Shopify-Topic") or "").strip().lower()
+        event_id = (request.header("X-Shopify-Event-Id") or request.header("X-Shopify-Webhook-Id") or "").strip()
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, RecursionError):
+            raise ValidationFailed("Shopify webhook body is not JSON", field="(body)") from None
+        if not isinstance(payload, dict):
+            raise ValidationFailed("Shopify webhook body is not a JSON object", field="(body)")
+        if topic in FULFILLMENT_TOPICS:
+            order = payload.get("order_id")
+            # The order-update template comes later; the order id is kept for the log.
+            raise NotApplicable(f"Shopify {topic} for order {shopify_id(order)}: fulfilment notices are not sent yet")
+        if topic not in SALE_TOPICS:
+            raise NotApplicable(f"Shopify topic {topic or '(none)'} asks for no receipt")
+        if not event_id:
+            raise ValidationFailed(
+                "Shopify webhook without X-Shopify-Event-Id or X-Shopify-Webhook-Id", field="headers"
+            )
+        status = payload.get("financial_status")
+        if status != "paid":
+            raise NotApplicable(f"Shopify order {shopify_id(payload.get('id'))} is {status or 'unpaid'}, not paid")
+        sale = parse_sale(self.sale_payload(payload))
+        return [
+            TriggerEvent(
+                source=PLATFORM,
+                event_id=event_id[:200],
+                sale=sale,
+                received_at=request.received_at,
+                order_id=sale.order_id,
+            )
+        ]
+
+    def sale_payload(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The canonical sale dict for a Shopify order (REST Order JSON, as webhooks carry it)."""
+        raw_id = order.get("id")
+        if not isinstance(raw_id, int | str) or isinstance(raw_id, bool) or not str(raw_id).strip():
+            raise ValidationFailed("Shopify order without an id", field="id")
+        order_id = shopify_id(raw_id)
+        if order.get("taxes_included") is True:
+            raise ValidationFailed("Shopify orders with tax-inclusive prices are not supported", field="taxes_included")
+        applications = _list(order.get("discount_applications"), "discount_applications")
+        items = [
+            self._line(line, f"line_items.{i}", applications)
+            for i, line in enumerate(_list(order.get("line_items"), "line_items"))
+        ]
+        for i, ship in enumerate(_list(order.get("shipping_lines"), "shipping_lines")):
+            line = dict(_dict(ship, f"shipping_lines.{i}"), quantity=1, taxable=False, sku=None)
+            line["title"] = "Shipping"  # our Sale has no shipping field: shipping is a line
+            items.append(self._line(line, f"shipping_lines.{i}", applications))
+        line_savings = sum((Decimal(d["amount"]) for item in items for d in item["discounts"]), Decimal(0))
+        total_discounts = _money(order.get("total_discounts") or "0", "total_discounts")
+        discounts: list[dict[str, Any]] = []
+        rest = total_discounts - line_savings
+        if rest > 0:
+            codes = [
+                _dict(c, "discount_codes").get("code") for c in _list(order.get("discount_codes"), "discount_codes")
+            ]
+            code = codes[0] if len(codes) == 1 and isinstance(codes[0], str) and _IDENTIFIER.match(codes[0]) else None
+            label = ", ".join(c for c in codes if isinstance(c, str)) or "Order discount"
+            discounts.append(
+                {"description": _text(label, "Order discount"), "amount": str(rest), "promotion_code": code}
+            )
+        taxes = [_tax(t, f"tax_lines.{i}") for i, t in enumerate(_list(order.get("tax_lines"), "tax_lines"))]
+        items_total = sum((Decimal(item["line_total"]) for item in items), Decimal(0))
+        savings = line_savings + sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
+        total = _money(order.get("total_price") or "0", "total_price")
+        when = _timestamp(order.get("processed_at")) or _timestamp(order.get("created_at"))
+        if when is None:
+            raise ValidationFailed("Shopify order without a processed_at/created_at time", field="created_at")
+        return {
+            "sale_id": f"{PLATFORM}-{order_id}",
+            "store_id": self.store_id,
+            "lane": "web",
+            "occurred_at": when.isoformat(),
+            "currency": order.get("currency") or "USD",
+            "order_id": order_id,
+            "items": items,
+            "discounts": discounts,
+            "taxes": taxes,
+            "subtotal": str(items_total - savings),
+            "total_savings": str(savings),
+            "total": str(total),
+            "tenders": self._tenders(order, total),
+            "customer": self._customer(order),
+        }
+
+    def _line(self, line: Any, field: str, applications: list[Any]) -> dict[str, Any]:
+        line = _dict(line, field)
+        quantity = line.get("quantity")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
+            raise ValidationFailed(f"{field}.quantity: expected a whole number", field=f"{field}.quantity")
+        price = _money(line.get("price"), f"{field}.price")
+        discounts = []
+        for j, alloc in enumerate(_list(line.get("discount_allocations"), f"{field}.discount_allocations")):
+            alloc = _dict(alloc, f"{field}.discount_allocations.{j}")
+            amount = _money(alloc.get("amount") or "0", f"{field}.discount_allocations.{j}.amount")
+            index = alloc.get("discount_application_index")
+            app = applications[index] if isinstance(index, int) and 0 <= index < len(applications) else {}
+            app = app if isinstance(app, dict) else {}
+            if amount > 0:
+                label = app.get("title") or app.get("code") or app.get("description")
+                discounts.append({"description": _text(label, "Discount"), "amount": str(amount)})
+        sku = line.get("sku")
+        return {
+            "sku": sku if isinstance(sku, str) and _IDENTIFIER.match(sku) else None,
+            "name": _text(line.get("title") or line.get("name"), "Item"),
+            "quantity": str(quantity),
+            "unit_price": str(price),
+            "line_total": str(quantize(price * quantity)),
+            "taxable": line.get("taxable") is True,
+            "discounts": discounts,
+        }
+
+    def _tenders(self, order: dict[str, Any], total: Decimal) -> list[dict[str, Any]]:
+        tenders = []
+        for i, tx in enumerate(_list(order.get("transactions"), "transactions")):
+            tx = _dict(tx, f"transactions.{i}")
+            if tx.get("kind") in ("sale", "capture") and tx.get("status") == "success":
+                amount = _money(tx.get("amount") or "0", f"transactions.{i}.amount")
+                tenders.append(_tender(tx.get("gateway"), tx.get("payment_details"), amount, f"transactions.{i}"))
+        if not tenders:
+            tenders.append(_tender(order.get("gateway"), order.get("payment_details"), total, "payment_details"))
+        return tenders
+
+    def _customer(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        customer = _dict(order.get("customer"), "customer")
+        email = order.get("email") or order.get("contact_email") or customer.get("email")
+        phone = order.get("phone") or customer.get("phone")
+        name = " ".join(str(customer.get(k)) for k in ("first_name", "last_name") if customer.get(k))
+        if not (email or phone):
+            return None
+        channels = ["email"] if email else ["sms"]
+        return {"name": name[:100] or None, "email": email or None, "phone": phone or None, "channels": channels}
+
+
+def _tender(gateway: Any, details: Any, amount: Decimal, field: str) -> dict[str, Any]:
+    """Brand and last four only: `credit_card_number` arrives masked ("•••• •••• •••• 4242")."""
+    details = _dict(details, f"{field}.payment_details")
+    masked = details.get("credit_card_number")
+    if isinstance(masked, str) and contains_card_number(masked):
+        raise CardDataRejected(
+            f"{field}.payment_details.credit_card_number: looks like a full card number",
+            field=f"{field}.payment_details.credit_card_number",
+        )
+    digits = re.sub(r"\D", "", masked) if isinstance(masked, str) else ""
+    brand = details.get("credit_card_company")
+    if gateway == "gift_card":
+        return {"type": "gift", "amount": str(amount)}
+    if isinstance(brand, str) and brand.strip():
+        return {
+            "type": "card",
+            "amount": str(amount),
+            "card_brand": brand.strip()[:30],
+            "last4": digits[-4:] if len(digits) >= 4 else None,
+        }
+    return {"type": "other", "amount": str(amount)}

@@ -1,0 +1,312 @@
+"""Square webhooks (`/webhooks/square`): payment.updated and order.updated once COMPLETED.
+
+Signature (developer.squareup.com/docs/webhooks/step3validate): `x-square-hmacsha256-signature` is
+the base64 HMAC-SHA256, keyed with the subscription's signature key, of the notification URL exactly
+as configured followed by the raw body. Nothing time-related is signed; `event_id` is the dedupe key.
+Neither event carries line items (order.updated has only `order_updated {order_id, state}`), so the
+order is fetched with `GET /v2/orders/{order_id}`. Money is in cents (`amount_money.amount`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import httpx
+
+from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.domain.money import quantize
+from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+
+PLATFORM = "square"
+BASE_URL = "https://connect.squareup.com"
+SQUARE_VERSION = "2025-10-16"
+_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,192}$")
+_LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+CARD_BRANDS = {"VISA": "Visa", "MASTERCARD": "Mastercard", "AMERICAN_EXPRESS": "Amex", "DISCOVER": "Discover"}
+ENTRY_MODES = {"EMV": "chip", "CONTACTLESS": "contactless", "SWIPED": "swipe", "KEYED": "manual"}
+TENDER_TYPES = {"CARD": "card", "CASH": "cash", "SQUARE_GIFT_CARD": "gift", "WALLET": "card"}
+WEIGHT_UNITS = {"IMPERIAL_POUND": "lb", "METRIC_KILOGRAM": "kg", "IMPERIAL_WEIGHT_OUNCE": "oz"}
+
+
+def compute_signature(signature_key: str, notification_url: str, body: bytes) -> str:
+    """The value Square puts in `x-square-hmacsha256-signature`."""
+    digest = hmac.new(signature_key.encode("utf-8"), notification_url.encode("utf-8") + body, hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode("ascii")
+
+
+def _obj(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{field}: expected an object", field=field)
+    return value
+
+
+def _items(value: Any, field: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationFailed(f"{field}: expected a list", field=field)
+    return [_obj(v, f"{field}.{i}") for i, v in enumerate(value)]
+
+
+def cents(money: Any, field: str) -> Decimal:
+    """`{"amount": 1099, "currency": "USD"}` as `Decimal("10.99")`; a missing amount is zero."""
+    amount = _obj(money, field).get("amount", 0)
+    if not isinstance(amount, int) or isinstance(amount, bool) or abs(amount) > 100_000_000:
+        raise ValidationFailed(f"{field}.amount: expected whole cents", field=f"{field}.amount")
+    return Decimal(amount) / 100
+
+
+def _when(*values: Any) -> datetime | None:
+    for value in values:
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.replace("Z", "+00:00")))
+            except ValueError:
+                continue
+            if parsed.tzinfo is not None:
+                return parsed
+    return None
+
+
+def _text(value: Any, default: str) -> str:
+    return ((value.strip() if isinstance(value, str) else "") or default)[:200]
+
+
+class SquareTrigger:
+    """Completed Square payments and orders as sales, the order fetched from Square's API."""
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        signature_key: str,
+        store_id: str,
+        client: httpx.AsyncClient,
+        access_token: str,
+        notification_url: str | None = None,
+        base_url: str = BASE_URL,
+        square_version: str = SQUARE_VERSION,
+    ) -> None:
+        for name, value in (("signature_key", signature_key), ("store_id", store_id), ("access_token", access_token)):
+            if not value:
+                raise ConfigurationError(f"Square trigger: {name} is missing")
+        self._key = signature_key
+        self.store_id = store_id
+        self._client = client
+        self._token = access_token
+        self.notification_url = notification_url
+        self.base_url = base_url.rstrip("/")
+        self.square_version = square_version
+
+    def verify(self, request: InboundRequest) -> None:
+        """Constant-time check over the configured notification URL (else the URL called) + raw body."""
+        given = (request.header("x-square-hmacsha256-signature") or "").strip()
+        if not given:
+            raise SignatureRejected("Square webhook without x-square-hmacsha256-signature")
+        expected = compute_signature(self._key, self.notification_url or request.url, request.body)
+        if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+            raise SignatureRejected("Square webhook signature does not match")
+
+    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
+        """A COMPLETED payment or order as one sale event; anything else raises `NotApplicable`."""
+        try:
+            envelope = json.loads(request.body)
+        except (ValueError, RecursionError):
+            raise ValidationFailed("Square webhook body is not JSON", field="(body)") from None
+        envelope = _obj(envelope, "(body)")
+        kind, event_id = envelope.get("type"), envelope.get("event_id")
+        data = _obj(_obj(envelope.get("data"), "data").get("object"), "data.object")
+        payment: dict[str, Any] = {}
+        if kind == "payment.updated":
+            payment = _obj(data.get("payment"), "data.object.payment")
+            if payment.get("status") != "COMPLETED":
+                raise NotApplicable(f"Square payment is {payment.get('status') or 'unknown'}, not COMPLETED")
+            order_id = payment.get("order_id")
+        elif kind == "order.updated":
+            update = _obj(data.get("order_updated"), "data.object.order_updated")
+            if update.get("state") != "COMPLETED":
+                raise NotApplicable(f"Square order is {update.get('state') or 'unknown'}, not COMPLETED")
+            order_id = update.get("order_id")
+        else:
+            raise NotApplicable(f"Square event {str(kind)[:60]} asks for no receipt")
+        if not isinstance(event_id, str) or not event_id.strip():
+            raise ValidationFailed("Square webhook without event_id", field="event_id")
+        if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
+            raise ValidationFailed("Square event without a usable order_id", field="order_id")
+        order = _obj(data.get("order"), "data.object.order")
+        if not order.get("line_items"):
+            order = await self.fetch_order(order_id)
+        sale = parse_sale(self.sale_payload(order, payment, fallback_time=envelope.get("created_at")))
+        return [
+            TriggerEvent(
+                source=PLATFORM,
+                event_id=event_id.strip()[:200],
+                sale=sale,
+                received_at=request.received_at,
+                order_id=sale.order_id,
+            )
+        ]
+
+    async def fetch_order(self, order_id: str) -> dict[str, Any]:
+        """`GET /v2/orders/{order_id}` with the access token (Square Orders API RetrieveOrder)."""
+        headers = {"Authorization": f"Bearer {self._token}", "Square-Version": self.square_version}
+        try:
+            response = await self._client.get(f"{self.base_url}/v2/orders/{order_id}", headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransientProviderError(f"Square order {order_id} could not be fetched: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise ConfigurationError(f"Square refused the access token ({response.status_code})")
+        if response.status_code == 404:
+            raise ValidationFailed(f"Square order {order_id} does not exist", field="order_id")
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientProviderError(f"Square answered {response.status_code}", status_code=response.status_code)
+        try:
+            order = response.json().get("order")
+        except (ValueError, AttributeError):
+            order = None
+        if response.status_code != 200 or not isinstance(order, dict):
+            raise ValidationFailed(f"Square order {order_id}: unexpected answer {response.status_code}")
+        return order
+
+    def sale_payload(self, order: dict[str, Any], payment: dict[str, Any], *, fallback_time: Any) -> dict[str, Any]:
+        """The canonical sale dict for a Square Order (and the payment that completed it, if known)."""
+        order_id = order.get("id")
+        if not isinstance(order_id, str) or not order_id:
+            raise ValidationFailed("Square order without an id", field="order.id")
+        names = {d.get("uid"): d.get("name") for d in _items(order.get("discounts"), "order.discounts")}
+        items = [
+            self._line(line, f"order.line_items.{i}", names)
+            for i, line in enumerate(_items(order.get("line_items"), "order.line_items"))
+        ]
+        for i, charge in enumerate(_items(order.get("service_charges"), "order.service_charges")):
+            amount = cents(charge.get("applied_money") or charge.get("amount_money"), f"order.service_charges.{i}")
+            items.append(
+                {
+                    "name": _text(charge.get("name"), "Service charge"),
+                    "quantity": "1",
+                    "unit_price": str(amount),
+                    "line_total": str(amount),
+                }
+            )
+        taxes = []
+        for i, tax in enumerate(_items(order.get("taxes"), "order.taxes")):
+            if tax.get("type") == "INCLUSIVE":
+                raise ValidationFailed("Square orders with tax-inclusive prices are not supported", field="order.taxes")
+            try:
+                rate = (Decimal(str(tax.get("percentage") or "0")) / 100).quantize(Decimal("0.000001"))
+            except ArithmeticError:
+                raise ValidationFailed("not a percentage", field=f"order.taxes.{i}.percentage") from None
+            taxes.append(
+                {
+                    "name": _text(tax.get("name"), "Sales tax"),
+                    "rate": str(rate),
+                    "amount": str(cents(tax.get("applied_money"), f"order.taxes.{i}.applied_money")),
+                }
+            )
+        items_total = sum((Decimal(line["line_total"]) for line in items), Decimal(0))
+        savings = sum((Decimal(d["amount"]) for line in items for d in line.get("discounts", [])), Decimal(0))
+        total = cents(order.get("total_money"), "order.total_money") - cents(order.get("total_tip_money"), "tip")
+        tenders = [
+            self._tender(t, f"order.tenders.{i}") for i, t in enumerate(_items(order.get("tenders"), "order.tenders"))
+        ]
+        if not tenders and payment:
+            # payment.amount_money excludes the tip; an order tender's amount_money includes it.
+            source = {k: payment.get(k) for k in ("amount_money", "card_details", "cash_details")}
+            tenders = [self._tender({"type": payment.get("source_type") or "CARD", **source}, "payment")]
+        when = _when(order.get("closed_at"), order.get("updated_at"), order.get("created_at"), fallback_time)
+        if when is None:
+            raise ValidationFailed("Square order without a time", field="order.created_at")
+        location = order.get("location_id")
+        currency = _obj(order.get("total_money"), "order.total_money").get("currency") or "USD"
+        return {
+            "sale_id": f"{PLATFORM}-{order_id}",
+            "store_id": self.store_id,
+            "lane": location if isinstance(location, str) and _LOCATION.match(location) else "web",
+            "occurred_at": when.isoformat(),
+            "currency": currency,
+            "order_id": order_id,
+            "items": items,
+            "taxes": taxes,
+            "subtotal": str(items_total - savings),
+            "total_savings": str(savings),
+            "total": str(total),
+            "tenders": tenders,
+            "customer": self._customer(order, payment),
+        }
+
+    def _line(self, line: dict[str, Any], field: str, names: dict[Any, Any]) -> dict[str, Any]:
+        try:
+            quantity = Decimal(str(line.get("quantity") or "1"))
+        except ArithmeticError:
+            raise ValidationFailed("not a quantity", field=f"{field}.quantity") from None
+        unit_price = cents(line.get("base_price_money"), f"{field}.base_price_money")
+        measurement = _obj(_obj(line.get("quantity_unit"), f"{field}.quantity_unit").get("measurement_unit"), field)
+        discounts = [
+            {
+                "description": _text(names.get(d.get("discount_uid")), "Discount"),
+                "amount": str(cents(d.get("applied_money"), f"{field}.applied_discounts.{j}.applied_money")),
+            }
+            for j, d in enumerate(_items(line.get("applied_discounts"), f"{field}.applied_discounts"))
+        ]
+        try:
+            line_total = quantize(quantity * unit_price)
+        except ArithmeticError:
+            raise ValidationFailed("quantity x price is not an amount", field=f"{field}.quantity") from None
+        return {
+            "name": _text(line.get("name"), "Item"),
+            "quantity": str(quantity),
+            "unit": WEIGHT_UNITS.get(str(measurement.get("weight_unit")), "ea"),
+            "unit_price": str(unit_price),
+            "line_total": str(line_total),
+            "taxable": bool(line.get("applied_taxes")),
+            "discounts": [d for d in discounts if Decimal(d["amount"]) > 0],
+        }
+
+    def _tender(self, tender: dict[str, Any], field: str) -> dict[str, Any]:
+        """Card brand and last four only (`card_details.card.card_brand`, `last_4`)."""
+        amount = cents(tender.get("amount_money"), f"{field}.amount_money") - cents(tender.get("tip_money"), "tip")
+        kind = TENDER_TYPES.get(str(tender.get("type")), "other")
+        result: dict[str, Any] = {"type": kind, "amount": str(amount)}
+        details = _obj(tender.get("card_details"), f"{field}.card_details")
+        card = _obj(details.get("card"), f"{field}.card_details.card")
+        if card:
+            brand = str(card.get("card_brand") or "")
+            result["card_brand"] = CARD_BRANDS.get(brand, brand.replace("_", " ").title()) or None
+            result["last4"] = card.get("last_4")
+            result["entry_mode"] = ENTRY_MODES.get(str(details.get("entry_method")), "other")
+        cash = _obj(tender.get("cash_details"), f"{field}.cash_details")
+        if kind == "cash" and cash:
+            change = cents(cash.get("change_back_money"), f"{field}.cash_details.change_back_money")
+            tendered = cents(cash.get("buyer_tendered_money"), f"{field}.cash_details.buyer_tendered_money")
+            result.update(amount=str(tendered or amount), change_due=str(change))
+        return result
+
+    def _customer(self, order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any] | None:
+        recipient: dict[str, Any] = {}
+        for fulfillment in _items(order.get("fulfillments"), "order.fulfillments"):
+            for key in ("pickup_details", "shipment_details", "delivery_details"):
+                recipient = recipient or _obj(_obj(fulfillment.get(key), key).get("recipient"), "recipient")
+        email = payment.get("buyer_email_address") or recipient.get("email_address")
+        phone = recipient.get("phone_number")
+        if not (isinstance(email, str) and email) and not (isinstance(phone, str) and phone):
+            return None
+        name = recipient.get("display_name")
+        return {
+            "name": name[:100] if isinstance(name, str) and name else None,
+            "email": email or None,
+            "phone": phone or None,
+            "channels": ["email"] if email else ["sms"],
+        }

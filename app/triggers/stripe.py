@@ -1,0 +1,184 @@
+"""Stripe webhooks (`/webhooks/stripe`): payment_intent.succeeded as a sale.
+
+Signature (stripe-python `_webhook.py`): `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`; each v1
+is the hex HMAC-SHA256 of `"<t>." + raw body` keyed with the endpoint secret (`whsec_...`); any v1
+may match (several during a secret rotation). Like the SDK, a `t` older than 300 s is refused.
+A PaymentIntent has no line items: it becomes one "Purchase" line, unless its metadata carries our
+canonical sale as JSON under `receiptdesk_sale`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+
+PLATFORM = "stripe"
+TOLERANCE_S = 300
+CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "Amex", "discover": "Discover"}
+READ_METHODS = {
+    "contact_emv": "chip",
+    "contactless_emv": "contactless",
+    "contactless_magstripe_mode": "contactless",
+    "magnetic_stripe_track2": "swipe",
+    "magnetic_stripe_fallback": "swipe",
+}
+
+
+def compute_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The hex v1 signature Stripe computes over `"<t>." + body`."""
+    return hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def _obj(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{field}: expected an object", field=field)
+    return value
+
+
+def _cents(value: Any, field: str) -> Decimal:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000_000:
+        raise ValidationFailed(f"{field}: expected whole cents", field=field)
+    return Decimal(value) / 100
+
+
+class StripeTrigger:
+    """Succeeded PaymentIntents as sales; refunds verified and set aside."""
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __init__(self, *, signing_secret: str, store_id: str, tolerance_s: int = TOLERANCE_S) -> None:
+        if not signing_secret:
+            raise ConfigurationError("Stripe trigger: signing_secret is missing")
+        if not store_id:
+            raise ConfigurationError("Stripe trigger: store_id is missing")
+        self._secret = signing_secret
+        self.store_id = store_id
+        self.tolerance_s = tolerance_s
+
+    def verify(self, request: InboundRequest) -> None:
+        """Constant-time check of every v1 signature; refuse a `t` older than the tolerance."""
+        header = request.header("Stripe-Signature") or ""
+        timestamp: int | None = None
+        signatures: list[str] = []
+        for part in header.split(","):
+            key, _, value = part.strip().partition("=")
+            if key == "t" and value.isdigit() and len(value) < 12:
+                timestamp = int(value)
+            elif key == "v1":
+                signatures.append(value)
+        if timestamp is None or not signatures:
+            raise SignatureRejected("Stripe-Signature lacks a timestamp or a v1 signature")
+        expected = compute_signature(self._secret, timestamp, request.body).encode("ascii")
+        if not any(hmac.compare_digest(expected, s.encode("utf-8", "replace")) for s in signatures):
+            raise SignatureRejected("Stripe webhook signature does not match")
+        if timestamp < request.received_at.timestamp() - self.tolerance_s:
+            raise SignatureRejected(f"Stripe webhook timestamp {timestamp} is older than {self.tolerance_s} s")
+
+    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
+        """A succeeded PaymentIntent as one sale event; anything else raises `NotApplicable`."""
+        try:
+            event = json.loads(request.body)
+        except (ValueError, RecursionError):
+            raise ValidationFailed("Stripe webhook body is not JSON", field="(body)") from None
+        event = _obj(event, "(body)")
+        kind, event_id = event.get("type"), event.get("id")
+        if kind == "charge.refunded":
+            raise NotApplicable("refund notices come with the order lifecycle")
+        if kind != "payment_intent.succeeded":
+            raise NotApplicable(f"Stripe event {str(kind)[:60]} asks for no receipt")
+        if not isinstance(event_id, str) or not event_id.strip():
+            raise ValidationFailed("Stripe event without an id", field="id")
+        intent = _obj(_obj(event.get("data"), "data").get("object"), "data.object")
+        if intent.get("status") != "succeeded":
+            raise NotApplicable(f"Stripe PaymentIntent is {intent.get('status')}, not succeeded")
+        created = event.get("created")
+        if not isinstance(created, int) or isinstance(created, bool) or not 0 < created < 10**11:
+            raise ValidationFailed("Stripe event without a created time", field="created")
+        sale = parse_sale(self.sale_payload(intent, datetime.fromtimestamp(created, UTC)))
+        return [
+            TriggerEvent(
+                source=PLATFORM,
+                event_id=event_id.strip()[:200],
+                sale=sale,
+                received_at=request.received_at,
+                order_id=sale.order_id,
+            )
+        ]
+
+    def sale_payload(self, intent: dict[str, Any], when: datetime) -> dict[str, Any]:
+        """The canonical sale dict for a PaymentIntent."""
+        intent_id = intent.get("id")
+        if not isinstance(intent_id, str) or not intent_id:
+            raise ValidationFailed("Stripe PaymentIntent without an id", field="data.object.id")
+        received = intent.get("amount_received", intent.get("amount"))
+        amount = _cents(received, "data.object.amount_received")
+        metadata = _obj(intent.get("metadata"), "data.object.metadata")
+        currency = str(intent.get("currency") or "usd").upper()
+        embedded = metadata.get("receiptdesk_sale")
+        if isinstance(embedded, str) and embedded.strip():
+            return self._embedded(embedded, intent_id, amount, currency)
+        email = intent.get("receipt_email")
+        tender = {"type": "card", "amount": str(amount), **self._card(intent)}
+        if "card_brand" not in tender and intent.get("payment_method_types") not in (["card"], ["card_present"]):
+            tender["type"] = "other"
+        return {
+            "sale_id": f"{PLATFORM}-{intent_id}",
+            "store_id": self.store_id,
+            "lane": "web",
+            "occurred_at": when.isoformat(),
+            "currency": currency,
+            "order_id": metadata.get("order_id"),
+            "items": [{"name": "Purchase", "quantity": "1", "unit_price": str(amount), "line_total": str(amount)}],
+            "subtotal": str(amount),
+            "total_savings": "0.00",
+            "total": str(amount),
+            "tenders": [tender],
+            "customer": {"email": email, "channels": ["email"]} if isinstance(email, str) and email else None,
+        }
+
+    def _embedded(self, text: str, intent_id: str, amount: Decimal, currency: str) -> dict[str, Any]:
+        """Our own sale from `metadata.receiptdesk_sale`; its total must be what Stripe collected."""
+        try:
+            sale = json.loads(text)
+        except ValueError:
+            raise ValidationFailed("not JSON", field="data.object.metadata.receiptdesk_sale") from None
+        sale = dict(_obj(sale, "data.object.metadata.receiptdesk_sale"))
+        sale["store_id"] = self.store_id
+        sale.setdefault("sale_id", f"{PLATFORM}-{intent_id}")
+        sale.setdefault("currency", currency)
+        try:
+            declared = Decimal(str(sale.get("total")))
+        except ArithmeticError:
+            declared = None
+        if declared != amount:
+            raise ValidationFailed(f"the embedded sale's total is not the {amount} collected", field="total")
+        return sale
+
+    def _card(self, intent: dict[str, Any]) -> dict[str, Any]:
+        """Brand and last four from the latest charge, when the payload has it expanded."""
+        charge = intent.get("latest_charge")
+        if not isinstance(charge, dict):
+            charges = _obj(intent.get("charges"), "data.object.charges").get("data")
+            charge = charges[-1] if isinstance(charges, list) and charges and isinstance(charges[-1], dict) else {}
+        details = _obj(charge.get("payment_method_details"), "latest_charge.payment_method_details")
+        card = _obj(details.get("card") or details.get("card_present"), "payment_method_details.card")
+        brand, last4 = card.get("brand"), card.get("last4")
+        if not isinstance(brand, str) or not brand:
+            return {}
+        result: dict[str, Any] = {"card_brand": CARD_BRANDS.get(brand, brand.title()), "last4": last4}
+        if card.get("wallet"):
+            result["entry_mode"] = "wallet"
+        elif isinstance(card.get("read_method"), str):
+            result["entry_mode"] = READ_METHODS.get(card["read_method"], "other")
+        return result

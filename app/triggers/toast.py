@@ -1,0 +1,257 @@
+"""Toast orders webhooks (`/webhooks/toast`): Toast-Signature, then one sale per paid check.
+
+PROVIDERS.md B4 (doc.toasttab.com/doc/devguide/apiMessageSigning.html, devOrdersWebhookRef.html):
+
+- `Toast-Signature` = base64 HMAC-SHA256, key = the subscription's webhook secret, over the raw body
+  followed by the message timestamp. Which timestamp is an open item (PROVIDERS.md D1); we assume the
+  message's own top-level `timestamp` field, exactly as it appears in the JSON. `signing_timestamp`
+  is the one function to change once a real delivery shows otherwise.
+- The message is `{timestamp, eventCategory, eventType, guid, details: <Order>}`; `guid` (or
+  `eventGUID`) is the event id and dedupe key (Toast may deliver twice). A new order also arrives as
+  `order_updated`.
+- Order model (UNVERIFIED field detail, B4): `checks[]` with `selections[]` (displayName, quantity,
+  unitOfMeasure, receiptLinePrice per unit, preDiscountPrice, price after discounts,
+  appliedDiscounts), check-level `appliedDiscounts`, `taxAmount`, `totalAmount` (tax included, tip
+  excluded), `paymentStatus` and `payments[]` (type CREDIT/CASH/..., cardType, last4Digits, amount,
+  amountTendered). Only a check whose paymentStatus is PAID or CLOSED becomes a sale.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.domain.money import quantize
+from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+
+PLATFORM = "toast"
+SIGNATURE_HEADER = "Toast-Signature"
+ORDER_EVENT_TYPES = frozenset({"order_updated", "channel_order_updated"})
+PAID_STATUSES = frozenset({"PAID", "CLOSED"})
+UNITS = {"LB": "lb", "KG": "kg", "OZ": "oz"}
+TENDERS = {"CREDIT": "card", "CASH": "cash", "GIFTCARD": "gift"}
+
+
+def signing_timestamp(body: bytes) -> str | None:
+    """The timestamp appended to the body before signing — ASSUMED (open item D1): the body's
+    top-level `timestamp` value as it appears in the JSON (a string verbatim, a number as written)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    value = data.get("timestamp")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return None
+
+
+def compute_signature(secret: str, body: bytes, timestamp: str) -> str:
+    """base64 HMAC-SHA256 over body + timestamp (UTF-8), keyed by the webhook secret."""
+    digest = hmac.new(secret.encode("utf-8"), body + timestamp.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+class ToastTrigger:
+    """Toast order webhooks for one restaurant location."""
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __init__(self, *, webhook_secret: str, store_id: str) -> None:
+        if not webhook_secret:
+            raise ConfigurationError("Toast trigger: webhook_secret is missing")
+        if not store_id:
+            raise ConfigurationError("Toast trigger: store_id is missing")
+        self._secret = webhook_secret
+        self.store_id = store_id
+
+    def verify(self, request: InboundRequest) -> None:
+        """Constant-time check of Toast-Signature over body + `signing_timestamp(body)`."""
+        given = request.header(SIGNATURE_HEADER)
+        timestamp = signing_timestamp(request.body)
+        if not given or timestamp is None:
+            raise SignatureRejected("Toast-Signature or the signed timestamp is missing")
+        expected = compute_signature(self._secret, request.body, timestamp)
+        if not hmac.compare_digest(expected.encode("ascii"), given.strip().encode("utf-8", "replace")):
+            raise SignatureRejected("Toast-Signature does not match the webhook secret")
+
+    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
+        """One event per paid or closed check of the order."""
+        message = _json_object(request.body)
+        event_guid = message.get("guid") or message.get("eventGUID")
+        if not isinstance(event_guid, str) or not event_guid:
+            raise ValidationFailed("a Toast message needs its event guid", field="guid")
+        event_type = str(message.get("eventType", "")).lower()
+        if event_type not in ORDER_EVENT_TYPES:
+            raise NotApplicable(f"Toast event type {event_type or '(none)'} asks for no receipt")
+        order = message.get("details")
+        if not isinstance(order, dict) or not isinstance(order.get("guid"), str):
+            raise ValidationFailed("a Toast order message needs `details` with the order", field="details")
+        checks = order.get("checks")
+        if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+            raise ValidationFailed("the order's checks must be a list of objects", field="details.checks")
+        if order.get("voided") is True:
+            raise NotApplicable("the Toast order is voided")
+        paid = [c for c in checks if c.get("paymentStatus") in PAID_STATUSES and c.get("voided") is not True]
+        if not paid:
+            raise NotApplicable("no paid check in the Toast order yet")
+        found: list[TriggerEvent] = []
+        for check in paid:
+            sale = parse_sale(check_to_sale(order, check, store_id=self.store_id, message=message))
+            event_id = event_guid if len(checks) == 1 else f"{event_guid}:{check.get('guid')}"
+            found.append(
+                TriggerEvent(
+                    source=PLATFORM,
+                    event_id=event_id[:200],
+                    sale=sale,
+                    received_at=request.received_at,
+                    order_id=sale.order_id,
+                )
+            )
+        return found
+
+
+def check_to_sale(
+    order: dict[str, Any], check: dict[str, Any], *, store_id: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """The canonical sale dict of one paid check (checked afterwards by `parse_sale`)."""
+    selections = _objects(check.get("selections"), "selections")
+    items = [_line(s) for s in selections if s.get("voided") is not True]
+    items_total = sum((Decimal(i["line_total"]) for i in items), Decimal(0))
+    discounts = [_discount(d) for d in _objects(check.get("appliedDiscounts"), "appliedDiscounts")]
+    savings = sum((Decimal(d["amount"]) for i in items for d in i["discounts"]), Decimal(0))
+    savings += sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
+    tax = _money(check.get("taxAmount", 0))
+    rates = {
+        str(t.get("rate")) for s in selections for t in _objects(s.get("appliedTaxes"), "appliedTaxes") if "rate" in t
+    }
+    rate = _money_rate(next(iter(rates))) if len(rates) == 1 else Decimal(0)
+    payments = [p for p in _objects(check.get("payments"), "payments") if p.get("paymentStatus") != "VOIDED"]
+    center = order.get("revenueCenter")
+    when = check.get("closedDate") or order.get("paidDate") or order.get("closedDate") or message.get("timestamp")
+    sale: dict[str, Any] = {
+        "sale_id": f"toast-{safe_id(check.get('guid'))}",
+        "store_id": store_id,
+        "lane": str(center["guid"]) if isinstance(center, dict) and center.get("guid") else "web",
+        "occurred_at": _aware(when),
+        "order_id": safe_id(order["guid"]),
+        "items": items,
+        "discounts": discounts,
+        "taxes": [{"name": "Sales tax", "rate": str(rate), "amount": str(tax)}] if tax else [],
+        "subtotal": str(items_total - savings),
+        "total_savings": str(savings),
+        "total": str(_money(check.get("totalAmount"))),
+        "tenders": [_tender(p) for p in payments],
+    }
+    customer = check.get("customer")
+    if isinstance(customer, dict):
+        name = " ".join(str(customer[k]) for k in ("firstName", "lastName") if customer.get(k)) or None
+        sale["customer"] = {"name": name, "email": customer.get("email"), "phone": customer.get("phone")}
+    return sale
+
+
+def safe_id(guid: Any) -> str:
+    """A Toast GUID as an id, dashes turned to dots: the card-number scan reads a dashed UUID's digit
+    groups as one run (`1234-567890123456` is 16 digits, Luhn-valid for ~1 GUID in 100); dots keep
+    every run at 12 digits or fewer, below any card number."""
+    return str(guid).replace("-", ".")
+
+
+def _line(s: dict[str, Any]) -> dict[str, Any]:
+    quantity = _decimal(s.get("quantity", 1), "quantity")
+    discounts = [_discount(d) for d in _objects(s.get("appliedDiscounts"), "appliedDiscounts")]
+    off = sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
+    pre = s.get("preDiscountPrice")
+    line_total = _money(pre) if pre is not None else _money(s.get("price")) + off
+    unit_price = _money(s["receiptLinePrice"]) if s.get("receiptLinePrice") is not None else None
+    if unit_price is None:
+        unit_price = quantize(line_total / quantity) if quantity else line_total
+    return {
+        "name": str(s.get("displayName") or "Item")[:200],
+        "quantity": str(quantity.normalize()),
+        "unit": UNITS.get(str(s.get("unitOfMeasure", "")).upper(), "ea"),
+        "unit_price": str(unit_price),
+        "line_total": str(line_total),
+        "taxable": _money(s.get("tax", 0)) > 0,
+        "discounts": discounts,
+    }
+
+
+def _discount(d: dict[str, Any]) -> dict[str, Any]:
+    return {"description": str(d.get("name") or "Discount")[:200], "amount": str(_money(d.get("discountAmount")))}
+
+
+def _tender(p: dict[str, Any]) -> dict[str, Any]:
+    amount = _money(p.get("amount"))
+    kind = TENDERS.get(str(p.get("type", "")).upper(), "other")
+    if kind == "card":
+        brand = str(p.get("cardType") or "Card").title()[:30]
+        return {"type": "card", "amount": str(amount), "card_brand": brand, "last4": p.get("last4Digits")}
+    if kind == "cash" and p.get("amountTendered") is not None:
+        handed = _money(p["amountTendered"])
+        return {"type": "cash", "amount": str(handed), "change_due": str(handed - amount)}
+    return {"type": kind, "amount": str(amount)}
+
+
+def _objects(value: Any, field: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValidationFailed(f"`{field}` must be a list of objects", field=field)
+    return value
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationFailed(f"`{field}` must be a number", field=field)
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValidationFailed(f"`{field}` must be a number", field=field) from exc
+    if not result.is_finite() or abs(result) > Decimal(10_000_000):
+        raise ValidationFailed(f"`{field}` is out of range", field=field)
+    return result
+
+
+def _money(value: Any) -> Decimal:
+    """Toast sends dollars as JSON numbers; round to cents half-up as the till printed them."""
+    return quantize(_decimal(value, "amount"))
+
+
+def _money_rate(raw: str) -> Decimal:
+    try:
+        return Decimal(raw).quantize(Decimal("0.000001"))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _aware(value: Any) -> str:
+    """Toast dates look like 2024-10-10T18:30:00.000+0000."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationFailed("the check has no usable closedDate", field="closedDate") from exc
+    if parsed.tzinfo is None:
+        raise ValidationFailed("the check's closedDate has no UTC offset", field="closedDate")
+    return parsed.isoformat()
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed("the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    return data
