@@ -110,6 +110,11 @@ class CheckoutService:
             if existing is None:
                 raise SaleConflict(f"Event {event.event_id} from {event.source} was already used for another sale.")
             return CheckoutResult(seen, sale.sale_id, duplicate=True)
+        if existing is None and sale.order_id:
+            # The same purchase from another source (the POS and an e-commerce webhook): one receipt.
+            same_order = sales.find_order(session, sale.store_id, sale.order_id)
+            if same_order is not None:
+                existing = sales.StoredSale(same_order, "")
         if existing is not None:
             receipt_id = sales.latest_receipt_for_sale(session, existing.pk)
             assert receipt_id is not None  # a sale is never stored without its receipt

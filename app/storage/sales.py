@@ -40,6 +40,12 @@ _SEEN_EVENT = select(InboundEventRow.receipt_id).where(
 _FIND_SALE = select(SaleRow.id, SaleRow.payload_hash).where(
     SaleRow.store_id == bindparam("store_id"), SaleRow.sale_id == bindparam("sale_id")
 )
+_FIND_ORDER = (
+    select(SaleRow.id)
+    .where(SaleRow.store_id == bindparam("store_id"), SaleRow.order_id == bindparam("order_id"))
+    .order_by(SaleRow.id)
+    .limit(1)
+)
 _INSERT_SALE = insert(SaleRow).returning(SaleRow.id)
 _LATEST_RECEIPT = (
     select(ReceiptRow.id)
@@ -65,6 +71,12 @@ def record_event(session: Session, *, source: str, event_id: str, receipt_id: st
 def find_sale(session: Session, store_id: str, sale_id: str) -> StoredSale | None:
     row = session.connection().execute(_FIND_SALE, {"store_id": store_id, "sale_id": sale_id}).first()
     return None if row is None else StoredSale(row.id, row.payload_hash)
+
+
+def find_order(session: Session, store_id: str, order_id: str) -> int | None:
+    """The first sale recorded for this order id, from any source."""
+    found = session.connection().execute(_FIND_ORDER, {"store_id": store_id, "order_id": order_id}).scalar()
+    return None if found is None else int(found)
 
 
 def add_sale(session: Session, sale: Sale, *, payload: str, source: str, customer_id: int | None, now: datetime) -> int:

@@ -118,3 +118,14 @@ async def test_a_bad_contact_is_dropped_with_a_warning_and_the_sale_kept(
     assert result.deliveries == ()
     assert any("customer.email" in w for w in result.warnings)
     assert await count(db, ReceiptRow) == 1
+
+
+async def test_the_same_order_from_two_sources_gives_one_receipt(
+    checkout: CheckoutService, db: Database, sale_payload: Payload
+) -> None:
+    pos, web = sale_payload("POS-1"), sale_payload("shopify-ORD-1001", seed=3)
+    pos["order_id"] = web["order_id"] = "ORD-1001"
+    first = await checkout.accept(event(pos, event_id="pos-1"))
+    second = await checkout.accept(event(web, event_id="sh-1", source="shopify"))
+    assert second.duplicate and second.receipt_id == first.receipt_id
+    assert await count(db, ReceiptRow) == 1
