@@ -57,9 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the tamper-evident log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain end to end")
 
-    sandbox = sub.add_parser("sandbox", help="run the provider sandbox on its own")
+    sandbox = sub.add_parser(
+        "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
+    )
+    sandbox.add_argument("action", nargs="?", choices=("fire",), help="fire a platform webhook at the app")
+    sandbox.add_argument("platform", nargs="?", help="shopify, stripe, zapier, toast or hubspot")
+    sandbox.add_argument("topic", nargs="?", help="e.g. orders/paid (the platform's usual sale event by default)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
+    sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")
+    sandbox.add_argument("--seed", type=int, default=1, help="which simulated order (for fire)")
 
     schema = sub.add_parser("schema", help="print a JSON Schema").add_subparsers(dest="action", required=True)
     schema.add_parser("sale", help="the canonical sale a POS posts")

@@ -235,6 +235,25 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sandbox_fire(args: argparse.Namespace) -> int:
+    import httpx
+
+    from app.sandbox.fire import webhook
+
+    if not args.platform:
+        raise ValidationFailed("Say which platform to fire: shopify, stripe, zapier, toast or hubspot.")
+    try:
+        url, headers, body = webhook(args.platform, app_url=args.to, topic=args.topic, seed=args.seed)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    try:
+        response = httpx.post(url, content=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        raise ConfigurationError(f"Cannot reach ReceiptDesk at {args.to}: {type(exc).__name__}") from None
+    print(f"{args.platform} -> {url}: {response.status_code} {response.text[:300]}")
+    return 0 if response.is_success else 1
+
+
 def _schema_sale(_args: argparse.Namespace) -> int:
     print(json.dumps(Sale.model_json_schema(), indent=2))
     return 0
@@ -283,6 +302,7 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("queue", "retry"): _queue_retry,
     ("audit", "verify"): _audit_verify,
     ("sandbox", None): _sandbox,
+    ("sandbox", "fire"): _sandbox_fire,
     ("schema", "sale"): _schema_sale,
     ("db", "upgrade"): _db_upgrade,
     ("secrets", "set"): _secrets_set,

@@ -28,6 +28,7 @@ from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
+from app.sandbox.fire import PLATFORM_SECRETS
 from app.server.api import create_api
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackSecrets, CallbackService
@@ -70,12 +71,14 @@ def sandbox_settings(
     providers["sendgrid"]["webhook_public_key"] = SENDGRID_WEBHOOK_PUBLIC_KEY
     chosen: dict[Channel, str | list[str]] = dict(routing or {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
     api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
-    return settings.model_copy(update={"providers": providers, "routing": chosen, "api": api})
+    platforms: dict[str, dict[str, Any]] = {name: {} for name in PLATFORM_SECRETS}
+    return settings.model_copy(update={"providers": providers, "routing": chosen, "api": api, "platforms": platforms})
 
 
 def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
     """The secrets of every sandbox account, by provider (they open only the local sandbox at `sandbox_url`)."""
-    return {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
+    secrets = {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
+    return {**secrets, **{platform: dict(values) for platform, values in PLATFORM_SECRETS.items()}}
 
 
 def build_adapters(

@@ -1,0 +1,65 @@
+"""The sandbox acts as each commerce platform and fires signed webhooks the demo's app accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config.settings import Settings
+from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.sandbox.fire import BUILDERS, webhook
+from app.sandbox.server import RunningSandbox
+from app.support.asgi_server import start_asgi_server
+from tests.system.processes import ROOT
+
+
+@pytest.mark.parametrize("platform", sorted(BUILDERS))
+async def test_each_fired_platform_webhook_becomes_a_receipt(
+    platform: str, tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    runtime = build_runtime(
+        sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+    )
+    server = await start_asgi_server(runtime.local_api(), name="api")
+    try:
+        url, headers, body = webhook(platform, app_url=server.url, seed=4)
+        async with httpx.AsyncClient() as client:
+            response = await client.post(url, content=body, headers=headers)
+        assert response.status_code == 202, response.text
+        assert await runtime.receipts.count() == 1
+    finally:
+        await server.stop()
+        await runtime.close()
+
+
+async def test_the_fire_command(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    runtime = build_runtime(
+        sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+    )
+    server = await start_asgi_server(runtime.local_api(), name="api")
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app",
+            "sandbox",
+            "fire",
+            "shopify",
+            "orders/paid",
+            "--to",
+            server.url,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(child.communicate(), 60)
+        assert child.returncode == 0, err.decode()
+        assert b"202" in out
+        assert await runtime.receipts.count() == 1
+    finally:
+        await server.stop()
+        await runtime.close()
