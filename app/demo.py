@@ -25,7 +25,7 @@ import httpx
 
 from app.config.settings import Settings
 from app.domain.delivery import ACTIVE
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings, settle_heap
 from app.sandbox import credentials as sandbox_credentials
 from app.sandbox.server import start_sandbox
 from app.support.asgi_server import start_asgi_server
@@ -163,6 +163,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=options.concurrency)
                 ) as client:
                     ceiling = await _plain_loop_ceiling(client, sandbox_url, options.ceiling_requests)
+                    settle_heap()  # as `serve` and the kiosk do once started
                     paced_n = min(options.paced_sales, options.sales)
                     runtime.start_dispatching()
                     paced_run = await _run_pos(api.url, "paced", paced_n, options, first=1, warmup=WARMUP)
