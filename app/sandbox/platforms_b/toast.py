@@ -49,7 +49,8 @@ def signed_webhook(
 
 
 def _num(value: str | Decimal) -> float:
-    return float(Decimal(value))
+    """Toast's API writes money as JSON numbers, so the sandbox does too; the trigger reads them as Decimal."""
+    return float(Decimal(value).quantize(Decimal("0.01")))
 
 
 def sample_event(
@@ -73,7 +74,7 @@ def sample_event(
                 "receiptLinePrice": _num(line["unit_price"]),
                 "preDiscountPrice": _num(line["line_total"]),
                 "price": _num(Decimal(line["line_total"]) - off),
-                "tax": round(float(tax), 2),
+                "tax": _num(tax),
                 "appliedTaxes": [{"name": "IL sales tax", "rate": 0.0625}] if line["taxable"] else [],
                 "appliedDiscounts": [
                     {"name": d["description"], "discountAmount": _num(d["amount"])} for d in line.get("discounts", [])
