@@ -43,7 +43,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _with_runtime(args: argparse.Namespace, fn: Callable[[Runtime], Awaitable[T]]) -> T:
     async def body() -> T:
-        runtime = build_runtime(_settings(args), data=args.data_dir)
+        runtime = build_runtime(_settings(args), data=args.data_dir, sending=False)
         try:
             return await fn(runtime)
         finally:

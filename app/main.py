@@ -82,9 +82,17 @@ def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
 
 
 def build_adapters(
-    settings: Settings, http: httpx.AsyncClient, secrets: SecretStore | Mapping[str, Mapping[str, str]]
+    settings: Settings,
+    http: httpx.AsyncClient,
+    secrets: SecretStore | Mapping[str, Mapping[str, str]],
+    *,
+    strict: bool = True,
 ) -> tuple[dict[str, ProviderAdapter], dict[str, float | None]]:
-    """One adapter per provider named in routing; their rate limits (settings override capabilities)."""
+    """One adapter per provider named in routing; their rate limits (settings override capabilities).
+
+    With `strict=False` (tools that only read or queue) a provider whose credentials are missing is
+    left out instead of stopping everything; a secret written into the settings file still stops it.
+    """
     adapters: dict[str, ProviderAdapter] = {}
     rates: dict[str, float | None] = {}
     wanted = (*routing_of(settings).providers(), *settings.followups.after_delivery, *settings.followups.daily_summary)
@@ -105,7 +113,13 @@ def build_adapters(
             values = secrets.for_provider(provider_id, secret_names)
         else:
             values = dict(secrets.get(provider_id, {}))
-        adapters[provider_id] = cls.create(http, section, values)
+        try:
+            adapters[provider_id] = cls.create(http, section, values)
+        except ConfigurationError:
+            if strict:
+                raise
+            log.info("%s is not set up; nothing will be sent through it from here", provider_id)
+            continue
         rates[provider_id] = float(rate) if rate else (None if rate is not None else cls.capabilities.rate_per_sec)
     return adapters, rates
 
@@ -183,12 +197,19 @@ def build_runtime(
     secrets: SecretStore | Mapping[str, Mapping[str, str]] | None = None,
     db: Database | None = None,
     owner: str | None = None,
+    sending: bool = True,
 ) -> Runtime:
-    """Wire every service. Call from inside the running event loop."""
+    """Wire every service. Call from inside the running event loop.
+
+    `sending=False` is for tools that read receipts or only queue work (the CLI's `receipts` and `queue`
+    commands): providers and platforms whose credentials are missing are then left out.
+    """
     db = db or open_database(settings, data)
     http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
     try:
-        adapters, rates = build_adapters(settings, http, secrets if secrets is not None else SecretStore())
+        adapters, rates = build_adapters(
+            settings, http, secrets if secrets is not None else SecretStore(), strict=sending
+        )
     except Exception:
         db.close()
         raise
@@ -224,11 +245,12 @@ def build_runtime(
         bus,
         store_name=store.name,
         daily_at=f.daily_summary_at,
-        after_delivery={p: adapters[p].capabilities.channel for p in f.after_delivery},
-        daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary},
+        after_delivery={p: adapters[p].capabilities.channel for p in f.after_delivery if p in adapters},
+        daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary if p in adapters},
     )
     callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
-    triggers = build_triggers(settings.platforms, http, _secret_getter(secrets), store_id=store.id)
+    platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
+    triggers = build_triggers(platforms, http, _secret_getter(secrets), store_id=store.id)
     intake = IntakeService(db, checkout, triggers)
     health = HealthService(receipts, dispatcher, tuple(adapters), rejected=(intake.rejected, callbacks.rejected))
     return Runtime(

@@ -102,3 +102,16 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
     finally:
         sandbox.terminate()
         sandbox.wait(10)
+
+
+def test_reading_tools_work_on_a_fresh_install_without_credentials(tmp_path: Path) -> None:
+    bare = {
+        "RECEIPTDESK_TWILIO_AUTH_TOKEN": "",
+        "RECEIPTDESK_SENDGRID_API_KEY": "",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    listing = processes.run("receipts", "list", data_dir=tmp_path, extra_env=bare)
+    assert listing.returncode == 0, listing.stderr
+    assert "No receipts match." in listing.stdout
+    status = processes.run("queue", "status", data_dir=tmp_path, extra_env=bare)
+    assert status.returncode == 0 and "0 deliveries" in status.stdout
