@@ -17,10 +17,6 @@ class Channel(StrEnum):
     CRM = "crm"  # records for support and CRM (HubSpot, Salesforce, Freshdesk, Zendesk, Zapier)
 
 
-CUSTOMER_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.PRINT)
-"""The channels a customer chooses between at the till."""
-
-
 class Language(StrEnum):
     """Languages every customer-facing text exists in."""
 

@@ -261,14 +261,6 @@ def status(session: Session, *, now: datetime) -> QueueStatus:
     )
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest active delivery falls due, or None when nothing is pending."""
-    row = session.scalars(
-        select(DeliveryRow).where(DeliveryRow.state.in_(_ACTIVE)).order_by(DeliveryRow.next_attempt_at).limit(1)
-    ).first()
-    return row.next_attempt_at if row is not None else None
-
-
 def to_record(row: DeliveryRow) -> DeliveryRecord:
     return DeliveryRecord(
         id=row.id,
