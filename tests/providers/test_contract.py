@@ -23,6 +23,7 @@ from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.providers.base import ProviderAdapter
 from app.providers.sendgrid import SendGridAdapter
 from app.providers.twilio import TwilioAdapter
+from tests.providers.support import OFFLINE
 
 
 def _twilio_keys(request: httpx.Request) -> set[str]:
@@ -83,13 +84,6 @@ ADAPTER_CASES = [
     ),
 ]
 IDS = [c.cls.provider_id for c in ADAPTER_CASES]
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 @dataclass

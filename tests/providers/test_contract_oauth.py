@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,16 +30,12 @@ from app.providers.msgraph import MsGraphAdapter
 from app.providers.sfmc import SfmcAdapter
 from app.sandbox.oauth_tokens import new_service_account
 from tests.providers import test_contract as contract
+from tests.providers.support import fixture
 from tests.providers.test_contract import AdapterCase, Wire
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 INFO, _KEY = new_service_account("contract@contract-project.iam.gserviceaccount.com", "contract-project")
 KEY_JSON = json.dumps(INFO)
 NOW = 1_790_000_000.0
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 TOKEN_ANSWERS = {  # by path suffix, longest first

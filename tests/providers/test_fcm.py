@@ -34,8 +34,8 @@ from app.domain.errors import ConfigurationError, PermanentProviderError, Transi
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.fcm import SCOPE, FcmAdapter
 from app.sandbox.oauth_tokens import new_service_account
+from tests.providers.support import fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "fcm.v1.json"
 PROJECT = "receiptdesk-demo"
 INFO, _KEY = new_service_account(f"fcm-sender@{PROJECT}.iam.gserviceaccount.com", PROJECT)
@@ -47,10 +47,6 @@ RETRYABLE = (
     firebase_exceptions.ResourceExhaustedError,  # QuotaExceededError derives from it
     firebase_exceptions.DeadlineExceededError,
 )
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 TOKEN = fixture("gmail_token.json")["access_token"]  # same Google token endpoint answer

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,12 +22,11 @@ from app.domain.errors import ConfigurationError, PermanentProviderError, Transi
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.freshdesk import FreshdeskAdapter
 from app.sandbox import freshdesk as freshdesk_sandbox
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 API_KEY = "fd-test-api-key-Zx81Qw"
 CONFIG_ID = "5000000001"
 CUSTOMER = "ana.garcia@example.com"
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:

@@ -34,8 +34,8 @@ from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.gmail import SCOPE, GmailAdapter
 from app.providers.mime import message_id
 from app.sandbox.oauth_tokens import new_service_account
+from tests.providers.support import fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "gmail.v1.json"
 INFO, _KEY = new_service_account("gmail-sender@test-project.iam.gserviceaccount.com", "test-project")
 KEY_JSON = json.dumps(INFO)
@@ -43,10 +43,6 @@ SENDER = "receipts@demo-market.example"
 TO = "ana.garcia@example.com"
 PDF = b"%PDF-1.7 receipt"
 WHEN = datetime(2026, 11, 28, 15, 4, 5, tzinfo=UTC)
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 TOKEN = fixture("gmail_token.json")["access_token"]

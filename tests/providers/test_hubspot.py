@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +21,8 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.hubspot import SEND_RESULTS_KNOWN, HubSpotAdapter, rate_limit_wait
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 TOKEN = "pat-na1-hubspot-test-token-7d1e"
 EMAIL_ID = "123456789"
 CUSTOMER = "ana.garcia@example.com"
@@ -33,7 +32,6 @@ REQUEST_KEYS = {"emailId", "message", "contactProperties", "customProperties"}
 MESSAGE_KEYS = {"from", "to", "sendId", "replyTo", "cc", "bcc"}
 # EmailSendStatusView.send_result allowed_values (42 values).
 OFFICIAL_SEND_RESULTS = 42
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:

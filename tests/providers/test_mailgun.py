@@ -27,8 +27,7 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.mailgun import MailgunAdapter
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
+from tests.providers.support import OFFLINE, fixture
 
 API_KEY = "key-test-mailgun-8c1e5f2a"
 DOMAIN = "mg.demo-market.example"
@@ -39,10 +38,6 @@ PDF = b"%PDF-1.7 receipt"
 
 Fields = list[tuple[str, str]]
 Files = list[tuple[str, str, bytes, str]]  # (field, filename, content, content type)
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def email(**overrides: Any) -> OutboundMessage:
@@ -56,13 +51,6 @@ def email(**overrides: Any) -> OutboundMessage:
         "metadata": {"sale_id": "S-1001", "store": "austin-1"},
     }
     return OutboundMessage(**(values | overrides))
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 def make(http: httpx.AsyncClient = OFFLINE, **settings: Any) -> MailgunAdapter:

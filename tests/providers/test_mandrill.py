@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,18 +23,13 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.mandrill import MandrillAdapter
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
+from tests.providers.support import OFFLINE, fixture
 
 API_KEY = "md-test-mandrill-4e7b2c9d"
 FROM_EMAIL = "receipts@demo-market.example"
 FROM_NAME = "Demo Market"
 TO = "ana@example.com"
 PDF = b"%PDF-1.7 receipt"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def email(**overrides: Any) -> OutboundMessage:
@@ -49,13 +43,6 @@ def email(**overrides: Any) -> OutboundMessage:
         "metadata": {"sale_id": "S-1001"},
     }
     return OutboundMessage(**(values | overrides))
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 def make(http: httpx.AsyncClient = OFFLINE, **settings: Any) -> MandrillAdapter:

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,18 +22,14 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.msgraph import MsGraphAdapter
+from tests.providers.support import fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 TENANT = "5a4db0c0-7e57-4d0c-9a5e-000000000001"
 CLIENT_ID = "5a4db0c0-7e57-4d0c-9a5e-0000000000c1"
 CLIENT_SECRET = "graph-client-secret~Q8.test"
 SENDER = "receipts@demo-market.example"
 TO = "ana.garcia@example.com"
 PDF = b"%PDF-1.7 receipt"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 TOKEN = fixture("msgraph_token.json")["access_token"]

@@ -43,8 +43,8 @@ from app.domain.errors import (
 )
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.sendgrid import SendGridAdapter, rate_limit_wait
+from tests.providers.support import OFFLINE, fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 ORACLES = Path("/work/shared/oracles")
 
 API_KEY = "SG.test-key.9d3f0a7c"
@@ -54,10 +54,6 @@ REPLY_TO = "help@demo-market.example"
 TO = "ana@example.com"
 MESSAGE_ID = "W6g1kQ5xTqGQ7-2ZQv0r1A"
 PDF = b"%PDF-1.7 receipt"
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())  # type: ignore[no-any-return]
 
 
 def email(**overrides: Any) -> OutboundMessage:
@@ -71,13 +67,6 @@ def email(**overrides: Any) -> OutboundMessage:
         "metadata": {"sale_id": "S-1001", "store": "lisbon-1"},
     }
     return OutboundMessage(**(values | overrides))
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 def make(http: httpx.AsyncClient = OFFLINE, **settings: Any) -> SendGridAdapter:

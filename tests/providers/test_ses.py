@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.policy import default
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -32,8 +31,7 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.ses import SesAdapter, error_code, tag_safe
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
+from tests.providers.support import OFFLINE, fixture
 
 ACCESS_KEY_ID = "AKIDTESTSES000000001"
 SECRET = "test-ses-secret/8k2Q+9v"
@@ -47,10 +45,6 @@ SESV2 = botocore.session.get_session().get_service_model("sesv2")
 SEND_EMAIL = SESV2.operation_model("SendEmail")
 
 
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
 def email(**overrides: Any) -> OutboundMessage:
     values: dict[str, Any] = {
         "channel": Channel.EMAIL,
@@ -62,13 +56,6 @@ def email(**overrides: Any) -> OutboundMessage:
         "metadata": {"sale_id": "S-1001"},
     }
     return OutboundMessage(**(values | overrides))
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 def make(http: httpx.AsyncClient = OFFLINE, **settings: Any) -> SesAdapter:

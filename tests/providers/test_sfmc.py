@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,17 +21,13 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.sfmc import SfmcAdapter
+from tests.providers.support import fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 AUTH = "https://mc563885gzs27c5t9-63k636ttgm.auth.marketingcloudapis.com"
 CLIENT_ID = "sfmc-client-id-0001"
 CLIENT_SECRET = "sfmc-client-secret-Zx91"
 DEFINITION = "receipt-email"
 TO = "ana.garcia@example.com"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 TOKEN_ANSWER = fixture("sfmc_token.json")

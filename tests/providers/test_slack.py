@@ -13,7 +13,6 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,8 +27,8 @@ from app.domain.errors import ConfigurationError, PermanentProviderError, Transi
 from app.domain.message import OutboundMessage, SendStatus
 from app.providers.slack import SlackAdapter, audit_facts, summary_line
 from app.support.asgi_server import start_asgi_server
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 HOOK = "https://hooks.slack.com/services/T0TEST/B0TEST/slackTestSecret0123456789"
 SECRET_PART = "slackTestSecret0123456789"
 CUSTOMER = "ana.garcia@example.com"
@@ -43,7 +42,6 @@ META = {
     "state": "sent",
 }
 RESPONSES: dict[str, Any] = json.loads((FIXTURES / "slack_responses.json").read_text())
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:

@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,8 +21,8 @@ from app.domain.errors import PermanentProviderError, TransientProviderError, Un
 from app.domain.message import OutboundMessage, SendStatus
 from app.providers.teams import TeamsAdapter
 from app.sandbox import teams as teams_sandbox
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 SIG = "teamsTestSig0123456789abcdef"
 FLOW = (
     "https://prod-12.westus.logic.azure.com:443/workflows/5f0c9e7a1b2c4d3e8f9a0b1c2d3e4f5a/triggers/manual/paths/"
@@ -32,7 +31,6 @@ FLOW = (
 CUSTOMER = "+15558675310"
 META = {"receipt_id": "R-1", "sale_id": "S-1001", "store": "Demo Market", "total": "$42.17", "state": "failed"}
 RESPONSES: dict[str, Any] = json.loads((FIXTURES / "teams_responses.json").read_text())
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:

@@ -32,8 +32,8 @@ from app.domain.errors import (
 )
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.twilio import STATUS_MAP, TwilioAdapter
+from tests.providers.support import OFFLINE, fixture
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 ORACLES = Path("/work/shared/oracles")
 
 ACCOUNT_SID = "AC1234567890abcdef1234567890abcdef"
@@ -44,10 +44,6 @@ CALLBACK = "https://hub.demo-market.example/callbacks/twilio"
 TO = "+15558675310"
 
 
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text())  # type: ignore[no-any-return]
-
-
 def sms(**overrides: Any) -> OutboundMessage:
     values: dict[str, Any] = {
         "channel": Channel.SMS,
@@ -56,13 +52,6 @@ def sms(**overrides: Any) -> OutboundMessage:
         "sms_body": "Demo Market: your receipt https://r.example/abc · café ☕",
     }
     return OutboundMessage(**(values | overrides))
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"unexpected request {request.url}")
-
-
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))
 
 
 def make(http: httpx.AsyncClient = OFFLINE, **settings: Any) -> TwilioAdapter:

@@ -26,15 +26,14 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendStatus
 from app.providers.twilio_whatsapp import TwilioWhatsAppAdapter, content_variables, whatsapp_address
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 ORACLES = Path("/work/shared/oracles")
 ACCOUNT_SID = "AC1234567890abcdef1234567890abcdef"
 AUTH_TOKEN = "wa-test-auth-token-41c7"
 FROM = "+15005550006"
 CONTENT_SID = "HX0123456789abcdef0123456789abcdef"
 TO = "+15558675310"
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 META = {"receipt_id": "R-1", "sale_id": "S-1001", "delivery_id": "D-9", "store": "Demo Market", "total": "$42.17"}
 
 

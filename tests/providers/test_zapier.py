@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +20,8 @@ from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendStatus
 from app.providers.zapier import ZapierAdapter
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 HOOK_KEY = "zapTestHookKey9f8e7d"
 HOOK = f"https://hooks.zapier.com/hooks/catch/1234567/{HOOK_KEY}/"
 CUSTOMER = "ana.garcia@example.com"
@@ -36,7 +35,6 @@ META = {
     "state": "sent",
 }
 NOW = datetime(2026, 11, 28, 10, 15, 2, tzinfo=UTC)
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:

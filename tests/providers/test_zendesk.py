@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +23,11 @@ from app.domain.errors import ConfigurationError, PermanentProviderError, Transi
 from app.domain.message import OutboundMessage, SendStatus
 from app.providers.zendesk import ZendeskAdapter
 from app.sandbox import zendesk as zendesk_sandbox
+from tests.providers.support import FIXTURES, OFFLINE
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "providers"
 TOKEN = "zd-test-api-token-Qm42Lp"
 AGENT = "receipts-bot@demo-market.example"
 CUSTOMER = "ana.garcia@example.com"
-OFFLINE = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(599)))
 
 
 def recorded(name: str) -> httpx.Response:
