@@ -10,8 +10,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from app.sandbox.platforms import shopify, stripe
-from app.sandbox.platforms_b import hubspot, toast, zapier
+from app.sandbox.platforms import hubspot, shopify, stripe, toast, zapier
 
 SHOPIFY_CLIENT_SECRET = "sandbox-shopify-client-secret"  # noqa: S105 - opens only the local sandbox
 STRIPE_SIGNING_SECRET = "whsec_sandbox_signing_secret"  # noqa: S105 - opens only the local sandbox

@@ -13,7 +13,7 @@ from app.config.settings import Settings
 from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.platforms import shopify as shopify_sandbox
 from app.sandbox.platforms import stripe as stripe_sandbox
-from app.sandbox.platforms_b import zapier as zapier_sandbox
+from app.sandbox.platforms import zapier as zapier_sandbox
 from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.support.asgi_server import start_asgi_server

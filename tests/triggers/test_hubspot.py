@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from app.domain.errors import ValidationFailed
 from app.domain.intake import InvalidSale
-from app.sandbox.platforms_b import hubspot as sandbox
+from app.sandbox.platforms import hubspot as sandbox
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 from app.triggers.hubspot import HubSpotTrigger, compute_signature
 

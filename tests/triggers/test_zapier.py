@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from app.domain.errors import ValidationFailed
 from app.domain.intake import InvalidSale
-from app.sandbox.platforms_b import zapier as sandbox
+from app.sandbox.platforms import zapier as sandbox
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 from app.triggers.zapier import ZapierTrigger, new_sale_schema
 

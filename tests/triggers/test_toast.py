@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from app.domain.errors import ValidationFailed
 from app.domain.intake import InvalidSale
-from app.sandbox.platforms_b import toast as sandbox
+from app.sandbox.platforms import toast as sandbox
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 from app.triggers.toast import ToastTrigger, compute_signature, signing_timestamp
 

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from app.domain.errors import PermanentProviderError, ValidationFailed
 from app.domain.intake import InvalidSale
-from app.sandbox.platforms_b import clover as sandbox
+from app.sandbox.platforms import clover as sandbox
 from app.support.asgi_server import start_asgi_server
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 from app.triggers.clover import CloverTrigger, CloverVerificationCode

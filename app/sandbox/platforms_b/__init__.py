@@ -1,1 +1,0 @@
-"""Sandbox stand-ins for the Clover, Toast, Zapier and HubSpot triggers: signed webhooks and sample payloads."""
