@@ -283,13 +283,7 @@ def _callback_secrets(
     settings: Settings, secrets: SecretStore | Mapping[str, Mapping[str, str]] | None
 ) -> CallbackSecrets:
     """What verifying provider callbacks needs; webhook keys are secrets, SendGrid's public key is not."""
-    store: SecretStore | Mapping[str, Mapping[str, str]] = secrets if secrets is not None else SecretStore()
-
-    def secret(provider: str, name: str) -> str | None:
-        if isinstance(store, SecretStore):
-            return store.get(provider, name)
-        return store.get(provider, {}).get(name)
-
+    secret = _secret_getter(secrets)
     key = settings.providers.get("sendgrid", {}).get("webhook_public_key")
     return CallbackSecrets(
         twilio_auth_token=secret("twilio", "auth_token"),

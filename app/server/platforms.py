@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.domain.clock import utcnow
+from app.server.public_url import called_url
 from app.services.intake import IntakeService
 from app.triggers.base import InboundRequest, SignatureRejected
 
@@ -16,12 +17,8 @@ def platform_router(intake: IntakeService, *, public_url: str | None) -> APIRout
 
     @router.post("/{platform}", summary="A sale or order event from a commerce platform")
     async def receive(platform: str, request: Request) -> Response:
-        url = str(request.url)
-        if public_url:
-            query = f"?{request.url.query}" if request.url.query else ""
-            url = public_url.rstrip("/") + request.url.path + query
         inbound = InboundRequest(
-            url=url,
+            url=called_url(request, public_url),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
             received_at=utcnow(),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.providers.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from app.server.public_url import called_url
 from app.services.callbacks import CallbackService, SignatureRejected
 
 
@@ -20,7 +21,9 @@ def callback_router(callbacks: CallbackService, *, public_url: str | None) -> AP
         # Twilio posts application/x-www-form-urlencoded; every parameter counts toward the signature
         params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
         try:
-            await callbacks.twilio_status(_called_url(request), params, request.headers.get("X-Twilio-Signature"))
+            await callbacks.twilio_status(
+                called_url(request, public_url), params, request.headers.get("X-Twilio-Signature")
+            )
         except SignatureRejected:
             return Response(status_code=401)
         return Response(status_code=204)
@@ -56,15 +59,11 @@ def callback_router(callbacks: CallbackService, *, public_url: str | None) -> AP
     async def mandrill(request: Request) -> Response:
         params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
         try:
-            await callbacks.mandrill_events(_called_url(request), params, request.headers.get("X-Mandrill-Signature"))
+            await callbacks.mandrill_events(
+                called_url(request, public_url), params, request.headers.get("X-Mandrill-Signature")
+            )
         except SignatureRejected:
             return Response(status_code=401)
         return Response(status_code=204)
-
-    def _called_url(request: Request) -> str:
-        if not public_url:
-            return str(request.url)
-        query = f"?{request.url.query}" if request.url.query else ""
-        return public_url.rstrip("/") + request.url.path + query
 
     return router
