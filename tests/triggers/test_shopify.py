@@ -180,7 +180,7 @@ ORDER_KEYS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     topic=st.sampled_from(["orders/paid", "orders/create", "fulfillments/create", "x"]) | st.text(max_size=10),
     body=st.binary(max_size=200)

@@ -211,7 +211,7 @@ EVENT = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(max_size=200) | EVENT.map(lambda d: json.dumps(d).encode()), sign=st.booleans(), sig=st.text())
 def test_random_input_raises_only_trigger_errors(body: bytes, sign: bool, sig: str) -> None:
     async def run() -> None:
