@@ -202,3 +202,64 @@ class DeliveryEventRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
+
+
+class OrderUpdateRow(Base):
+    """A status change of an order after its receipt (shipped, cancelled, refunded), once per `update_key`.
+
+    `receipt_id` is empty while the order's sale has not arrived yet (an update out of order); the
+    update is sent when the receipt exists.
+    """
+
+    __tablename__ = "order_updates"
+    __table_args__ = (
+        UniqueConstraint("store_id", "order_id", "update_key", name="uq_order_updates_key"),
+        Index("ix_order_updates_order", "store_id", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64))
+    update_key: Mapped[str] = mapped_column(String(200))
+    receipt_id: Mapped[str | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[str] = mapped_column(Text)  # JSON: the OrderUpdate's lines, tracking, refund
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PlatformSyncRow(Base):
+    """The catch-up poll of one commerce platform: when it last succeeded, and where it got to."""
+
+    __tablename__ = "platform_sync"
+
+    platform: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cursor: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    events_found: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CaptureRow(Base):
+    """A receipt read from a legacy POS's print stream, card data already scrubbed.
+
+    `state` is `sent` once it became a receipt, `held` when it still looked like it held card data
+    (a manager decides), `unparsed` when the layout patterns did not find a sale in it.
+    """
+
+    __tablename__ = "captures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sale_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    receipt_id: Mapped[str | None] = mapped_column(ForeignKey("receipts.id"))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

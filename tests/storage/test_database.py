@@ -7,12 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.storage import audit, schema
 from app.storage.database import Database
-from app.storage.models import CustomerRow, SaleRow
+from app.storage.models import Base, CustomerRow, SaleRow
 
 
 def _customer(name: str) -> CustomerRow:
@@ -26,6 +28,17 @@ async def test_migrations_bring_a_new_file_to_head(tmp_path: Path) -> None:
         assert schema.upgrade(database.write_engine) == schema.head_revision()
         mode = database.read_sync(lambda s: s.execute(text("PRAGMA journal_mode")).scalar())
         assert mode == "wal"
+    finally:
+        database.close()
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'drift.db'}")
+    try:
+        schema.upgrade(database.write_engine)
+        with database.write_engine.connect() as connection:
+            drift = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert drift == []
     finally:
         database.close()
 
