@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.channels import Channel
+from app.domain.lifecycle import OrderUpdate
 from app.domain.sale import Sale
 
 
@@ -23,3 +24,7 @@ class TriggerEvent:
     received_at: datetime
     order_id: str | None = None
     channels: tuple[Channel, ...] | None = None
+
+
+PlatformEvent = TriggerEvent | OrderUpdate
+"""What a platform can tell us: a sale (a receipt is due) or a change to an order (an update is due)."""

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from app.domain.clock import Clock, utcnow
 from app.domain.errors import NotFound
+from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.lifecycle import OrderUpdate
 from app.services.checkout import CheckoutResult, CheckoutService
 from app.storage import audit
 from app.storage.database import Database
@@ -23,9 +26,26 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateResult:
+    """What became of one order update."""
+
+    update_id: str | None
+    order_id: str
+    status: str
+    duplicate: bool
+    receipt_id: str | None  # None while the order's sale has not arrived: the update waits for it
+    deliveries: int = 0
+
+
+class UpdateSink(Protocol):
+    async def apply(self, update: OrderUpdate) -> UpdateResult: ...
+
+
+@dataclass(frozen=True, slots=True)
 class IntakeResult:
     platform: str
     results: tuple[CheckoutResult, ...] = ()
+    updates: tuple[UpdateResult, ...] = ()
     ignored: str | None = None  # why a genuine event asked for no receipt
 
 
@@ -33,10 +53,17 @@ class IntakeService:
     """Receives platform webhooks for the local API."""
 
     def __init__(
-        self, db: Database, checkout: CheckoutService, triggers: Mapping[str, Trigger], *, clock: Clock = utcnow
+        self,
+        db: Database,
+        checkout: CheckoutService,
+        triggers: Mapping[str, Trigger],
+        *,
+        lifecycle: UpdateSink | None = None,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._checkout = checkout
+        self._lifecycle = lifecycle
         self._triggers = dict(triggers)
         self._clock = clock
         self.rejected: Counter[str] = Counter()
@@ -71,5 +98,21 @@ class IntakeService:
             events = await trigger.events(request)
         except NotApplicable as exc:
             return IntakeResult(platform, ignored=exc.message)
-        results = [await self._checkout.accept(event) for event in events]
-        return IntakeResult(platform, tuple(results))
+        return await self.ingest(platform, events)
+
+    @property
+    def triggers(self) -> Mapping[str, Trigger]:
+        return dict(self._triggers)
+
+    async def ingest(self, platform: str, events: Sequence[PlatformEvent]) -> IntakeResult:
+        """Hand verified events to checkout (sales) and the order lifecycle (updates), in order."""
+        results: list[CheckoutResult] = []
+        updates: list[UpdateResult] = []
+        for event in events:
+            if isinstance(event, TriggerEvent):
+                results.append(await self._checkout.accept(event))
+            elif self._lifecycle is not None:
+                updates.append(await self._lifecycle.apply(event))
+            else:
+                log.info("%s order %s is %s; order updates are not sent here", platform, event.order_id, event.status)
+        return IntakeResult(platform, tuple(results), tuple(updates))

@@ -9,13 +9,13 @@ order id. Checkout does the rest (dedupe, one receipt per sale).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol
 
 from app.domain.errors import ReceiptDeskError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent
 
 
 class SignatureRejected(ReceiptDeskError):
@@ -48,8 +48,8 @@ class Trigger(Protocol):
         """Raise `SignatureRejected` unless the request is signed by the platform and fresh."""
         ...
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """The verified request as trigger events (may fetch the order from the platform's API).
+    async def events(self, request: InboundRequest) -> Sequence[PlatformEvent]:
+        """The verified request as sales and order updates (may fetch the order from the platform's API).
 
         Raises `ValidationFailed` for a payload that cannot be mapped, `NotApplicable` for one that
         asks for nothing.
