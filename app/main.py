@@ -21,8 +21,11 @@ from fastapi import FastAPI
 from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
+from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError
+from app.domain.printdoc import Paper, SaleCode
+from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
 from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
@@ -37,6 +40,7 @@ from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.intake import IntakeService
+from app.services.printing import PRINTER_PROVIDER, PrinterAdapter
 from app.services.receipts import ReceiptService
 from app.services.retry import RetryPolicy
 from app.services.tracking import TrackingService
@@ -72,7 +76,12 @@ def sandbox_settings(
     chosen: dict[Channel, str | list[str]] = dict(routing or {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
     api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
     platforms: dict[str, dict[str, Any]] = {name: {} for name in PLATFORM_SECRETS}
-    return settings.model_copy(update={"providers": providers, "routing": chosen, "api": api, "platforms": platforms})
+    printer = settings.printer if settings.printer.enabled else settings.printer.model_copy(
+        update={"enabled": True, "kind": "dummy"}  # "Print" works with no hardware: see `build_printer`
+    )
+    return settings.model_copy(
+        update={"providers": providers, "routing": chosen, "api": api, "platforms": platforms, "printer": printer}
+    )
 
 
 def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
@@ -167,6 +176,28 @@ class Runtime:
         self.db.close()
 
 
+def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | Path | None) -> PrinterAdapter | None:
+    """The PRINT channel's adapter over the `[printer]` device, or None when printing is off.
+
+    A dummy printer appends each receipt's ESC/POS bytes to `spool` (default
+    `<data dir>/printer/receipts.escpos`), where a test or a person can look at them.
+    """
+    p = settings.printer
+    if not p.enabled:
+        return None
+    device: Printer
+    if p.kind == "serial":
+        device = SerialPrinter(p.port, p.baud, timeout=p.timeout_seconds, check_status=p.check_status)
+    elif p.kind == "network":
+        if not p.host:
+            raise ConfigurationError("[printer] kind = \"network\" needs host = the printer's address.")
+        device = NetworkPrinter(p.host, p.network_port, timeout=p.timeout_seconds, check_status=p.check_status)
+    else:
+        spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
+        device = DummyPrinter(spool=spool)
+    return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+
+
 def settle_heap() -> None:
     """Move everything built at start-up out of the garbage collector's way.
 
@@ -216,6 +247,10 @@ def build_runtime(
     bus = EventBus()
     store = settings.store
     routing = routing_of(settings)
+    printer = build_printer(settings, db, bus, data)
+    if printer is not None:
+        adapters[PRINTER_PROVIDER] = printer
+        routing = Routing({Channel.PRINT: (PRINTER_PROVIDER,), **routing.chains})
     d = settings.dispatch
     policy = RetryPolicy(
         max_attempts=d.max_attempts,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import tomllib
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.domain.channels import Channel, Language
 from app.domain.errors import ConfigurationError
@@ -70,6 +70,32 @@ class DatabaseSettings(_Section):
     url: str | None = None
 
 
+class PrinterSettings(_Section):
+    """The lane's ESC/POS receipt printer: the PRINT channel prints on it when `enabled`."""
+
+    enabled: bool = Field(default=False, description="Print paper receipts (the PRINT channel).")
+    kind: Literal["serial", "network", "dummy"] = Field(
+        default="serial", description="serial port, raw TCP (port 9100), or dummy (writes to a file)."
+    )
+    port: str = Field(default="/dev/ttyUSB0", description="Serial port or pyserial URL: /dev/ttyUSB0, COM3.")
+    baud: Annotated[int, Field(ge=1200, le=921600)] = 19200
+    host: str | None = Field(default=None, description="Network printer address.")
+    network_port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    paper: Literal[80, 58] = Field(default=80, description="Roll width in mm: 80 (48 columns) or 58 (32 columns).")
+    codes: Literal["barcode", "qr", "both", "none"] = Field(
+        default="barcode", description="How the sale id is printed: CODE128 barcode, QR code, both or none."
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    check_status: bool = Field(default=True, description="Ask the printer for paper/cover status before each job.")
+    spool: str | None = Field(default=None, description="Dummy printer: the file receipts are appended to.")
+
+    @model_validator(mode="after")
+    def _network_needs_host(self) -> PrinterSettings:
+        if self.enabled and self.kind == "network" and not self.host:
+            raise ValueError('kind = "network" needs host = the printer\'s address')
+        return self
+
+
 def _default_routing() -> dict[Channel, str | list[str]]:
     return {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
 
@@ -80,6 +106,7 @@ class Settings(_Section):
     dispatch: DispatchSettings = DispatchSettings()
     database: DatabaseSettings = DatabaseSettings()
     followups: FollowUpSettings = FollowUpSettings()
+    printer: PrinterSettings = PrinterSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",

@@ -45,6 +45,16 @@ class DeliveryChanged:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PrinterStatusChanged:
+    """The receipt printer `printer` (provider `provider`) stopped printing (`problem` says why) or printed again."""
+
+    provider: str
+    printer: str
+    ok: bool
+    problem: str | None
+
+
 class EventBus:
     """Synchronous publish/subscribe by event type; a failing subscriber is logged, never fatal."""
 

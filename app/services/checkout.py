@@ -208,8 +208,9 @@ class CheckoutService:
             warnings=tuple(warnings),
         )
 
-    @staticmethod
-    def _recipient(channel: Channel, contacts: _Contacts, customer: customers.KnownCustomer | None) -> str | None:
+    def _recipient(self, channel: Channel, contacts: _Contacts, customer: customers.KnownCustomer | None) -> str | None:
+        if channel is Channel.PRINT:  # printed on the lane's printer: its provider name is the recipient
+            return self._routing.get(channel)
         if channel is Channel.EMAIL:
             return contacts.email or (customer.email if customer else None)
         if channel is Channel.SMS:

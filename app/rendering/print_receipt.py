@@ -1,0 +1,195 @@
+"""The paper receipt: the same view model as the e-mail and SMS, laid out for a till roll.
+
+`layout_receipt` turns a `ReceiptSummary` (see `app.rendering.summary`) into a `PrintDocument`
+for 80 mm (48 columns) or 58 mm (32 columns) paper: store header bold and double height, one row
+per item with its quantity or weight, savings, totals, tenders (brand and last four only),
+loyalty points, promotions, the sale id as CODE128 and/or QR, and the footer. Amounts end two
+columns before the edge; the last column holds the SNAP flag, as on the plain-text receipt.
+Every line fits the width: long names wrap, a word longer than the line is cut.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+
+from app.domain.channels import Language
+from app.domain.printdoc import (
+    Align,
+    Barcode,
+    Block,
+    Cut,
+    Feed,
+    Paper,
+    PrintDocument,
+    QrCode,
+    Rule,
+    SaleCode,
+    TextLine,
+)
+from app.domain.receipt import StoreProfile
+from app.domain.sale import Sale
+from app.rendering.formatting import text_row
+from app.rendering.summary import ReceiptSummary, Row, build_summary
+
+SALE_CODE_PREFIX = "RD-"
+"""Printed before the sale id in the barcode/QR, so a scanner tells a receipt from a product or a loyalty card."""
+
+
+def print_receipt(
+    sale: Sale,
+    store: StoreProfile,
+    language: Language,
+    *,
+    paper: Paper = Paper.MM80,
+    codes: SaleCode = SaleCode.BARCODE,
+) -> PrintDocument:
+    """The printed form of `sale` in `language` for `paper`."""
+    return layout_receipt(build_summary(sale, store, language), paper=paper, codes=codes)
+
+
+def layout_receipt(
+    s: ReceiptSummary, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE
+) -> PrintDocument:
+    """Lay `s` out for `paper`; `codes` picks how the sale id is printed for scanning."""
+    out = _Lines(paper.columns)
+    t = s.t
+    out.centered(s.store.name, bold=True, double_height=True)
+    for part in (s.store.address, s.store.phone, s.store.website):
+        if part:
+            out.centered(part)
+    out.feed()
+    out.text(s.when)
+    for meta in s.meta:
+        out.text(meta)
+    out.rule()
+    for line in s.lines:
+        flag = "S" if line.snap else ""
+        if line.detail and len(line.label) + len(line.amount) < out.columns - 2:
+            out.row(line.label, line.amount, flag=flag)
+        else:
+            out.row(line.name, line.amount, flag=flag)
+            if line.detail:
+                out.row(line.detail, indent=2)
+        for saving in line.savings:
+            out.row(saving.label, saving.amount, indent=2)
+    out.text(s.item_count)
+    out.rule()
+    out.rows(s.discounts)
+    out.row(t.subtotal, s.subtotal)
+    out.rows(s.taxes)
+    if s.deposits:
+        out.row(t.deposits, s.deposits)
+    out.row(t.total.upper(), s.total, bold=True, double_height=True)
+    if s.savings:
+        out.feed()
+        out.centered(s.savings, bold=True)
+    out.feed()
+    out.text(t.payment.upper(), bold=True)
+    out.rows(s.tenders)
+    if s.change_due:
+        out.row(t.change_due, s.change_due)
+    if s.loyalty:
+        out.feed()
+        out.text(t.rewards.upper(), bold=True)
+        out.rows(s.loyalty.rows)
+    if s.has_snap:
+        out.feed()
+        out.text(f"S = {t.snap_legend}")
+    if s.promotions:
+        out.feed()
+        out.text(t.promotions.upper(), bold=True)
+        for promo in s.promotions:
+            out.text(promo.title, bold=True)
+            for part in (promo.text, promo.code, promo.expires):
+                if part:
+                    out.text(part)
+    out.rule()
+    out.blocks.extend(_codes(s.sale_id, codes))
+    out.centered(t.thanks, bold=True)
+    out.feed()
+    for part in (s.footer.not_yours, s.footer.preferences, s.footer.store_footer):
+        if part:
+            out.text(part)
+    out.blocks.append(Cut())
+    return PrintDocument(tuple(out.blocks), out.columns)
+
+
+def sale_code(sale_id: str) -> str:
+    """What the receipt's barcode and QR code hold: `RD-<sale id>`."""
+    return SALE_CODE_PREFIX + sale_id
+
+
+def _codes(sale_id: str, codes: SaleCode) -> list[Block]:
+    blocks: list[Block] = []
+    data = sale_code(sale_id)
+    if codes in (SaleCode.BARCODE, SaleCode.BOTH) and data.isascii() and data.isprintable():
+        blocks.append(Barcode(data))
+    if codes in (SaleCode.QR, SaleCode.BOTH):
+        blocks.append(QrCode(data))
+    if blocks:
+        blocks.append(Feed())
+    return blocks
+
+
+def fit(text: str, width: int, *, indent: int = 0) -> list[str]:
+    """`text` on lines of at most `width` characters: wrapped on words, a longer word cut."""
+    pad = " " * indent
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(
+                paragraph,
+                width,
+                initial_indent=pad,
+                subsequent_indent=pad,
+                break_long_words=True,
+                break_on_hyphens=False,
+            )
+            or [""]
+        )
+    return lines
+
+
+class _Lines:
+    """Collects blocks, keeping every text line within `columns`."""
+
+    def __init__(self, columns: int) -> None:
+        self.columns = columns
+        self.blocks: list[Block] = []
+
+    def _add(self, lines: Iterable[str], *, bold: bool = False, double_height: bool = False) -> None:
+        for line in lines:
+            for piece in fit(line, self.columns) if len(line) > self.columns else [line]:
+                self.blocks.append(TextLine(piece.rstrip(), bold=bold, double_height=double_height))
+
+    def text(self, text: str, *, bold: bool = False) -> None:
+        self._add(fit(text, self.columns), bold=bold)
+
+    def centered(self, text: str, *, bold: bool = False, double_height: bool = False) -> None:
+        for line in fit(text, self.columns):
+            self.blocks.append(TextLine(line, bold=bold, double_height=double_height, align=Align.CENTER))
+
+    def row(
+        self,
+        left: str,
+        right: str = "",
+        *,
+        flag: str = "",
+        indent: int = 0,
+        bold: bool = False,
+        double_height: bool = False,
+    ) -> None:
+        """`left` with `right` ending two columns before the edge, `flag` in the last column."""
+        rendered = text_row(left, right, flag=flag, indent=indent, width=self.columns)
+        self._add(rendered.split("\n"), bold=bold, double_height=double_height)
+
+    def rows(self, rows: Iterable[Row]) -> None:
+        for r in rows:
+            self.row(r.label, r.amount)
+
+    def rule(self) -> None:
+        self.blocks.append(Rule())
+
+    def feed(self) -> None:
+        self.blocks.append(Feed())
