@@ -3,6 +3,11 @@
 Headers as Shopify sends them (shopify.dev/docs/apps/build/webhooks): `X-Shopify-Topic`,
 `X-Shopify-Hmac-Sha256` (base64 HMAC-SHA256 of the body, client secret), `X-Shopify-Shop-Domain`,
 `X-Shopify-API-Version`, `X-Shopify-Webhook-Id`, `X-Shopify-Event-Id`, `X-Shopify-Triggered-At`.
+
+Orders list (shopify.dev/docs/api/admin-rest/latest/resources/order#get-orders): `GET
+/admin/api/<version>/orders.json?status=any&updated_at_min=...&limit=...` with
+`X-Shopify-Access-Token`; pages by cursor (shopify.dev/docs/api/usage/pagination-rest): a
+`Link: <...page_info=...>; rel="next"` header, and a page_info request takes no other filter.
 """
 
 from __future__ import annotations
@@ -15,12 +20,21 @@ import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from app.sandbox.pos import make_sale
 
+if TYPE_CHECKING:
+    from app.sandbox.platforms.orders import PlatformStore
+
 SHOP_DOMAIN = "receiptdesk-sandbox.myshopify.com"
 API_VERSION = "2025-10"
+SANDBOX_ACCESS_TOKEN = "shpat_sandbox_access_token"  # noqa: S105 - opens only the local sandbox
+MAX_LIMIT = 250
 
 
 def signed_webhook(
@@ -93,3 +107,72 @@ def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
         "payment_details": {"credit_card_company": "Visa", "credit_card_number": "•••• •••• •••• 4242"},
         "customer": {"id": order_id + 1, "email": email, "first_name": "Sandbox", "last_name": "Buyer"},
     }
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _page_info(updated_min: str | None, status: str, offset: int) -> str:
+    raw = json.dumps({"u": updated_min, "s": status, "o": offset}).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _read_page_info(token: str) -> tuple[str | None, str, int]:
+    data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    return data["u"], str(data["s"]), int(data["o"])
+
+
+def routes(store: PlatformStore) -> list[Route]:
+    """`GET /admin/api/{version}/orders.json` over the orders in `store.shopify`, oldest update first."""
+    expected = SANDBOX_ACCESS_TOKEN.encode()
+
+    async def list_orders(request: Request) -> Response:
+        given = request.headers.get("x-shopify-access-token", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return JSONResponse(
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, 401
+            )
+        failed = store.failure("shopify")
+        if failed is not None:
+            return failed
+        query = request.query_params
+        try:
+            limit = int(query.get("limit", "50"))
+            if not 1 <= limit <= MAX_LIMIT:
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"errors": {"limit": "Limit must be between 1 and 250"}}, 400)
+        if "page_info" in query:
+            extra = sorted(set(query) - {"page_info", "limit", "fields"})
+            if extra:
+                return JSONResponse(
+                    {"errors": {extra[0]: f"{extra[0]} cannot be passed when page_info is present"}}, 400
+                )
+            try:
+                updated_min, status, offset = _read_page_info(query["page_info"])
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"errors": {"page_info": "Invalid value."}}, 400)
+        else:
+            updated_min, status, offset = query.get("updated_at_min"), query.get("status", "open"), 0
+        since = _when(updated_min) if updated_min else None
+        if updated_min and since is None:
+            return JSONResponse({"errors": {"updated_at_min": "Invalid date"}}, 400)
+        orders = sorted(store.shopify.values(), key=lambda o: str(o.get("updated_at")))
+        if since is not None:
+            orders = [o for o in orders if (_when(o.get("updated_at")) or since) >= since]
+        if status == "open":
+            orders = [o for o in orders if not o.get("closed_at") and not o.get("cancelled_at")]
+        page = orders[offset : offset + limit]
+        headers = {}
+        if offset + limit < len(orders):
+            token = _page_info(updated_min, status, offset + limit)
+            next_url = request.url.replace_query_params(limit=limit, page_info=token)
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        return JSONResponse({"orders": page}, headers=headers)
+
+    return [Route("/admin/api/{version}/orders.json", list_orders, methods=["GET"])]

@@ -4,6 +4,11 @@ Webhook signature (developer.squareup.com/docs/webhooks/step3validate): base64 H
 notification URL + raw body, keyed with the subscription's signature key. The orders route answers
 like Square's RetrieveOrder: `{"order": {...}}`, 401 `UNAUTHORIZED` without the Bearer token,
 404 `NOT_FOUND` for an unknown id.
+
+Orders search (developer.squareup.com/reference/square/orders/search-orders): `POST /v2/orders/search`
+with `location_ids`, `query.filter.date_time_filter.updated_at {start_at, end_at}`,
+`query.filter.state_filter.states`, `query.sort`, `limit` (default 500) and `cursor`; the answer is
+`{"orders": [...], "cursor": "..."}` with `cursor` only while more pages remain.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,8 +29,13 @@ from starlette.routing import Route
 
 from app.sandbox.pos import make_sale
 
+if TYPE_CHECKING:
+    from app.sandbox.platforms.orders import PlatformStore
+
 SANDBOX_ACCESS_TOKEN = "EAAAsandbox-square-access-token"  # noqa: S105 - a public sandbox constant
+SANDBOX_SIGNATURE_KEY = "sandbox-square-signature-key"
 SANDBOX_LOCATION = "LSANDBOX0042"
+MAX_LIMIT = 1000
 MERCHANT_ID = "MLSANDBOX0042"
 
 
@@ -138,3 +148,65 @@ def routes(orders: dict[str, dict[str, Any]]) -> list[Route]:
         return JSONResponse({"order": order})
 
     return [Route("/v2/orders/{order_id}", retrieve, methods=["GET"])]
+
+
+def _error(status: int, category: str, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"category": category, "code": code, "detail": detail}]}, status)
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def search_routes(store: PlatformStore) -> list[Route]:
+    """`POST /v2/orders/search` over `store.square` and `GET /v2/orders/{order_id}` over the same orders."""
+    expected = f"Bearer {SANDBOX_ACCESS_TOKEN}".encode()
+
+    async def search(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return _error(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", "This request could not be authorized.")
+        failed = store.failure("square")
+        if failed is not None:
+            return failed
+        try:
+            body = json.loads(await request.body() or b"{}")
+            locations = body.get("location_ids") or []
+            query = body.get("query") or {}
+            filters = query.get("filter") or {}
+            window = (filters.get("date_time_filter") or {}).get("updated_at") or {}
+            states = (filters.get("state_filter") or {}).get("states")
+            limit = int(body.get("limit") or 500)
+            offset = int(body["cursor"]) if body.get("cursor") else 0
+        except (ValueError, AttributeError, TypeError):
+            return _error(
+                400, "INVALID_REQUEST_ERROR", "BAD_REQUEST", "The request body is not a SearchOrders request."
+            )
+        if not locations or not 1 <= limit <= MAX_LIMIT:
+            return _error(
+                400, "INVALID_REQUEST_ERROR", "INVALID_VALUE", "location_ids and a limit of 1..1000 are needed."
+            )
+        start, end = _when(window.get("start_at")), _when(window.get("end_at"))
+        orders = sorted(
+            (o for o in store.square.values() if o.get("location_id") in locations),
+            key=lambda o: str(o.get("updated_at")),
+        )
+        if start is not None:
+            orders = [o for o in orders if (_when(o.get("updated_at")) or start) >= start]
+        if end is not None:
+            orders = [o for o in orders if (_when(o.get("updated_at")) or end) <= end]
+        if states:
+            orders = [o for o in orders if o.get("state") in states]
+        if (query.get("sort") or {}).get("sort_order") == "DESC":
+            orders.reverse()
+        page = orders[offset : offset + limit]
+        answer: dict[str, Any] = {"orders": page} if page else {}
+        if offset + limit < len(orders):
+            answer["cursor"] = str(offset + limit)
+        return JSONResponse(answer)
+
+    return [Route("/v2/orders/search", search, methods=["POST"]), *routes(store.square)]

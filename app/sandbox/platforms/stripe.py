@@ -1,21 +1,34 @@
 """Stripe as the sandbox plays it: `Stripe-Signature`-signed events built from simulated POS sales.
 
 Signature (stripe-python `_webhook.py`): `t=<unix>,v1=<hex HMAC-SHA256 of "<t>." + body>`.
+
+Events list (docs.stripe.com/api/events/list): `GET /v1/events?type=...&created[gte]=...&limit=...
+&starting_after=<event id>`, newest first, answered as `{"object": "list", "data": [...], "has_more"}`;
+the secret key goes as Basic auth user name or as a Bearer token (docs.stripe.com/api/authentication).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import random
 import time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from app.sandbox.pos import make_sale
 
+if TYPE_CHECKING:
+    from app.sandbox.platforms.orders import PlatformStore
+
 API_VERSION = "2025-09-30.clover"
+SANDBOX_SECRET_KEY = "sk_test_sandbox_secret_key"  # noqa: S105 - opens only the local sandbox
 
 
 def signature_header(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
@@ -73,3 +86,71 @@ def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
         "request": {"id": None, "idempotency_key": None},
         "type": topic,
     }
+
+
+def _secret_key(authorization: str) -> str:
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value.strip()).decode("utf-8").partition(":")[0]
+        except ValueError:
+            return ""
+    return ""
+
+
+def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
+    error: dict[str, Any] = {"type": "invalid_request_error", "message": message}
+    if param:
+        error["param"] = param
+    return JSONResponse({"error": error}, status)
+
+
+def routes(store: PlatformStore) -> list[Route]:
+    """`GET /v1/events` over `store.stripe` (kept oldest first, listed newest first)."""
+    expected = SANDBOX_SECRET_KEY.encode()
+
+    async def list_events(request: Request) -> Response:
+        given = _secret_key(request.headers.get("authorization", "")).encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return _error(401, "Invalid API Key provided")
+        failed = store.failure("stripe")
+        if failed is not None:
+            return failed
+        query = request.query_params
+        try:
+            limit = int(query.get("limit", "10"))
+            bounds = {
+                op: int(query[f"created[{op}]"]) for op in ("gt", "gte", "lt", "lte") if f"created[{op}]" in query
+            }
+            if "created" in query:
+                bounds["eq"] = int(query["created"])
+        except ValueError:
+            return _error(400, "Invalid integer", "created")
+        if not 1 <= limit <= 100:
+            return _error(400, "limit must be between 1 and 100", "limit")
+        tests = {
+            "gt": lambda c, v: c > v,
+            "gte": lambda c, v: c >= v,
+            "lt": lambda c, v: c < v,
+            "lte": lambda c, v: c <= v,
+            "eq": lambda c, v: c == v,
+        }
+        kind = query.get("type")
+        events = [
+            e
+            for e in reversed(store.stripe)
+            if (kind is None or e.get("type") == kind)
+            and all(tests[op](int(e.get("created", 0)), v) for op, v in bounds.items())
+        ]
+        after = query.get("starting_after")
+        if after:
+            ids = [e.get("id") for e in events]
+            if after not in ids:
+                return _error(400, f"No such event: '{after}'", "starting_after")
+            events = events[ids.index(after) + 1 :]
+        page = events[:limit]
+        return JSONResponse({"object": "list", "url": "/v1/events", "has_more": len(events) > limit, "data": page})
+
+    return [Route("/v1/events", list_events, methods=["GET"])]

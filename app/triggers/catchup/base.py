@@ -1,0 +1,73 @@
+"""What every catch-up poller is: list a platform's paid orders since a time, as trigger events.
+
+Webhooks are missed while a store is offline; a poller asks the platform's list API for what changed
+since a time and maps each paid order exactly as its webhook would be mapped (the trigger's own
+`sale_payload` + `parse_sale`), so checkout's dedupe makes a second sighting harmless. A poller
+never touches the database: the catch-up service keeps the progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
+from app.domain.events import TriggerEvent
+
+MAX_PAGES = 200
+"""A poll stops after this many pages (a runaway cursor must not loop forever)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """What one poll found: the paid orders as events, plus counts for the record."""
+
+    events: tuple[TriggerEvent, ...]
+    listed: int  # orders (events) the platform listed in the window
+    skipped: int  # listed but not paid/completed, or not mappable to a sale
+    pages: int
+    cursor: str | None  # how far the poll got (latest update time or event id), for the record
+
+
+class Poller(Protocol):
+    """One module per platform: `app/triggers/catchup/<platform>.py`, a class named `<Platform>Poller`."""
+
+    platform: ClassVar[str]
+
+    async def poll(self, since: datetime, *, now: datetime) -> PollResult:
+        """Paid orders updated since `since` (inclusive).
+
+        Raises `TransientProviderError` (network, 429, 5xx), `ConfigurationError` (credentials refused)
+        or `ValidationFailed` (an answer that is not the platform's list shape).
+        """
+        ...
+
+
+async def request_json(
+    client: httpx.AsyncClient, method: str, url: str, *, platform: str, **kwargs: Any
+) -> tuple[httpx.Response, dict[str, Any]]:
+    """One list request with the platform's errors translated; the answer must be a JSON object."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise TransientProviderError(f"{platform} could not be reached: {type(exc).__name__}") from exc
+    status = response.status_code
+    if status in (401, 403):
+        raise ConfigurationError(f"{platform} refused the API credentials ({status})")
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("retry-after")
+        raise TransientProviderError(
+            f"{platform} answered {status}",
+            status_code=status,
+            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+        )
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if status != 200 or not isinstance(data, dict):
+        raise ValidationFailed(f"{platform} answered the list request with {status}: {response.text[:200]}")
+    return response, data
