@@ -6,8 +6,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
+from app.domain.barcodes import Scan
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 
@@ -43,6 +45,24 @@ class DeliveryChanged:
     provider: str
     state: DeliveryState
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReceived:
+    """A barcode was scanned (serial scanner or keyboard wedge; `source` says which) and classified."""
+
+    scan: Scan
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStateChanged:
+    """A store device changed state: `connected`, `reconnecting` or `off`; `detail` says why, if known."""
+
+    device: str
+    state: str
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
