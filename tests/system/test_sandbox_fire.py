@@ -11,7 +11,7 @@ import pytest
 
 from app.config.settings import Settings
 from app.main import build_runtime, sandbox_secrets, sandbox_settings
-from app.sandbox.fire import BUILDERS, webhook
+from app.sandbox.fire import BUILDERS, fire
 from app.sandbox.server import RunningSandbox
 from app.support.asgi_server import start_asgi_server
 from tests.system.processes import ROOT
@@ -26,10 +26,9 @@ async def test_each_fired_platform_webhook_becomes_a_receipt(
     )
     server = await start_asgi_server(runtime.local_api(), name="api")
     try:
-        url, headers, body = webhook(platform, app_url=server.url, seed=4)
         async with httpx.AsyncClient() as client:
-            response = await client.post(url, content=body, headers=headers)
-        assert response.status_code == 202, response.text
+            lines, ok = await fire(client, platform, app_url=server.url, sandbox_url=sandbox.url, seed=4)
+        assert ok and " 202 " in lines[-1], lines
         assert await runtime.receipts.count() == 1
     finally:
         await server.stop()
@@ -52,6 +51,8 @@ async def test_the_fire_command(tmp_path: Path, sandbox: RunningSandbox) -> None
             "orders/paid",
             "--to",
             server.url,
+            "--sandbox",
+            sandbox.url,
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -62,4 +63,22 @@ async def test_the_fire_command(tmp_path: Path, sandbox: RunningSandbox) -> None
         assert await runtime.receipts.count() == 1
     finally:
         await server.stop()
+        await runtime.close()
+
+
+async def test_a_missed_order_is_kept_for_the_sync_command(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    settings = sandbox_settings(Settings(), sandbox.url)
+    runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
+    try:
+        async with httpx.AsyncClient() as client:
+            lines, ok = await fire(
+                client, "square", app_url="http://127.0.0.1:1", sandbox_url=sandbox.url, seed=6, missed=True
+            )
+        assert ok and "not sent" in lines[-1], lines
+        assert await runtime.receipts.count() == 0
+        assert runtime.reconcile is not None
+        [report] = await runtime.reconcile.sync("square")
+        assert report.new == 1
+        assert await runtime.receipts.count() == 1
+    finally:
         await runtime.close()

@@ -44,7 +44,12 @@ def square_poller(http: httpx.AsyncClient, url: str) -> SquarePoller:
     token = sb_square.SANDBOX_ACCESS_TOKEN
     mapper = SquareTrigger(signature_key="unused", store_id=STORE, client=http, access_token=token, base_url=url)
     return SquarePoller(
-        client=http, mapper=mapper, access_token=token, location_id=sb_square.SANDBOX_LOCATION, base_url=url, page_size=2
+        client=http,
+        mapper=mapper,
+        access_token=token,
+        location_id=sb_square.SANDBOX_LOCATION,
+        base_url=url,
+        page_size=2,
     )
 
 
@@ -69,7 +74,9 @@ async def test_shopify_follows_link_pages_and_keeps_only_paid_orders(
     assert result.pages == 3 and result.listed == 6 and result.skipped == 1
     assert sorted(e.event_id for e in result.events) == sorted(f"poll:{5_000_000_000 + s}:paid" for s in range(1, 6))
     assert {e.sale.sale_id for e in result.events} == {f"shopify-{5_000_000_000 + s}" for s in range(1, 6)}
-    later = await shopify_poller(http, sandbox.url).poll(datetime.now(UTC) + timedelta(minutes=1), now=datetime.now(UTC))
+    later = await shopify_poller(http, sandbox.url).poll(
+        datetime.now(UTC) + timedelta(minutes=1), now=datetime.now(UTC)
+    )
     assert later.listed == 0
 
 
