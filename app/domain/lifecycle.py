@@ -15,6 +15,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+NOT_SHIPPED_SKUS = frozenset({"SHIPPING"})
+"""Sale lines that are charges, not goods (shipping), and so are never "still to come"."""
+
 
 class OrderStatus(StrEnum):
     """The status an update announces. `paid` is the receipt itself, so it never comes as an update."""
@@ -63,6 +66,7 @@ class OrderUpdate:
     tracking: tuple[Tracking, ...] = ()
     refund_amount: Decimal | None = None
     reason: str | None = None
+    sale_id: str | None = None  # when the platform knows our sale id better than the order id (Stripe)
     extra: dict[str, str] = field(default_factory=dict)
 
     def detail(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
@@ -82,6 +83,22 @@ class ReceiptDetail:
     deliveries: tuple[DeliveryRecord, ...]
     attempts: dict[str, tuple[AttemptRecord, ...]]
     events: dict[str, tuple[EventRecord, ...]] = field(default_factory=dict)
+    updates: tuple[UpdateRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRecord:
+    """One step of an order's life after its receipt (shipped, cancelled, refunded)."""
+
+    id: str
+    status: str
+    source: str
+    occurred_at: datetime
+    recorded_at: datetime
+    subject: str
+    text: str
+    detail: dict[str, Any]
+    delivery_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,19 @@ def platform_router(intake: IntakeService, *, public_url: str | None) -> APIRout
             return JSONResponse({"accepted": 0, "ignored": result.ignored})
         return JSONResponse(
             {
-                "accepted": len(result.results),
+                "accepted": len(result.results) + len(result.updates),
                 "receipts": [{"receipt_id": r.receipt_id, "duplicate": r.duplicate} for r in result.results],
+                "updates": [
+                    {
+                        "update_id": u.update_id,
+                        "order_id": u.order_id,
+                        "status": u.status,
+                        "duplicate": u.duplicate,
+                        "receipt_id": u.receipt_id,  # null while the order's sale has not arrived
+                        "deliveries": u.deliveries,
+                    }
+                    for u in result.updates
+                ],
             },
             status_code=202,
         )

@@ -78,6 +78,22 @@ class DeliveryOut(BaseModel):
     updated_at: datetime
 
 
+class OrderUpdateOut(BaseModel):
+    """One step of the order's life after the receipt; `deliveries` are the ids that carried it."""
+
+    id: str
+    status: str
+    source: str
+    occurred_at: datetime
+    recorded_at: datetime
+    subject: str
+    lines: list[dict[str, str | None]]
+    tracking: list[dict[str, str | None]]
+    refund_amount: Decimal | None
+    reason: str | None
+    deliveries: list[str]
+
+
 class ReceiptOut(BaseModel):
     receipt_id: str
     sale_id: str
@@ -91,6 +107,7 @@ class ReceiptOut(BaseModel):
     content_hash: str
     sms_segments: int
     deliveries: list[DeliveryOut]
+    updates: list[OrderUpdateOut]
 
     @classmethod
     def of(cls, d: ReceiptDetail) -> ReceiptOut:
@@ -145,6 +162,22 @@ class ReceiptOut(BaseModel):
                 )
                 for x in d.deliveries
             ],
+            updates=[
+                OrderUpdateOut(
+                    id=u.id,
+                    status=u.status,
+                    source=u.source,
+                    occurred_at=u.occurred_at,
+                    recorded_at=u.recorded_at,
+                    subject=u.subject,
+                    lines=list(u.detail.get("lines", [])),
+                    tracking=list(u.detail.get("tracking", [])),
+                    refund_amount=u.detail.get("refund_amount"),
+                    reason=u.detail.get("reason"),
+                    deliveries=list(u.delivery_ids),
+                )
+                for u in d.updates
+            ],
         )
 
 
@@ -159,6 +192,15 @@ class ProviderOut(BaseModel):
     last_error: str | None
 
 
+class PlatformSyncOut(BaseModel):
+    platform: str
+    state: str  # ok | failing | pending | not configured
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    events_found: int  # sales the catch-up found that no webhook had brought
+
+
 class HealthOut(BaseModel):
     ok: bool
     dispatcher_running: bool
@@ -169,6 +211,7 @@ class HealthOut(BaseModel):
     providers: list[ProviderOut]
     last_error: str | None
     rejected_webhooks: dict[str, int]
+    platform_sync: list[PlatformSyncOut] = []
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -181,6 +224,17 @@ class HealthOut(BaseModel):
             by_state=h.by_state,
             last_error=h.last_error,
             rejected_webhooks=h.rejected_webhooks,
+            platform_sync=[
+                PlatformSyncOut(
+                    platform=s.platform,
+                    state=s.state,
+                    last_success_at=s.last_success_at,
+                    last_attempt_at=s.last_attempt_at,
+                    last_error=s.last_error or s.detail,
+                    events_found=s.events_found,
+                )
+                for s in h.platform_sync
+            ],
             providers=[
                 ProviderOut(
                     provider=p.provider,

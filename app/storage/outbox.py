@@ -124,6 +124,7 @@ def claim_due(
     claims = []
     for row in rows:
         context: dict[str, Any] = json.loads(row.context) if row.context else {}
+        own = "subject" in context
         claims.append(
             ClaimedDelivery(
                 id=row.id,
@@ -135,10 +136,12 @@ def claim_due(
                 attempt=row.attempts,
                 idempotency_key=row.idempotency_key,
                 created_at=row.created_at,
-                subject=row.subject if row.subject is not None else str(context.get("subject", "")),
-                html=row.html if row.html is not None else str(context.get("html", "")),
-                text=row.text if row.text is not None else str(context.get("text", "")),
-                sms_body=row.sms_body if row.sms_body is not None else str(context.get("text", "")),
+                # A message with content of its own (an order update, a summary) sends that content,
+                # even when it belongs to a receipt; follow-ups carry only metadata and send the receipt.
+                subject=str(context["subject"]) if own else row.subject or "",
+                html=str(context.get("html", "")) if own else row.html or "",
+                text=str(context.get("text", "")) if own else row.text or "",
+                sms_body=str(context.get("sms", context.get("text", ""))) if own else row.sms_body or "",
                 metadata={str(k): str(v) for k, v in dict(context.get("metadata", {})).items()},
             )
         )

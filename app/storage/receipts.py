@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.domain.records import EventRecord, ReceiptDetail, ReceiptSummary
+from app.storage import order_updates
 from app.storage.models import DeliveryRow, ReceiptRow, SaleRow
 from app.storage.outbox import attempts_for, to_record
 from app.storage.tracking import events_for
@@ -94,6 +95,7 @@ def get_detail(session: Session, receipt_id: str) -> ReceiptDetail | None:
             delivery_id: tuple(EventRecord(e.kind, e.raw_status, e.provider, e.occurred_at, e.detail) for e in found)
             for delivery_id, found in events_for(session, [d.id for d in rows]).items()
         },
+        updates=order_updates.for_receipt(session, receipt_id),
     )
 
 

@@ -21,16 +21,16 @@ from typing import Any, ClassVar
 
 from app.domain.cards import contains_card_number
 from app.domain.errors import CardDataRejected, ConfigurationError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.intake import parse_sale
 from app.domain.money import MAX_AMOUNT, quantize
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.shopify_lifecycle import LIFECYCLE_TOPICS, order_update
 
 PLATFORM = "shopify"
 STALE_AFTER = timedelta(hours=5)
 """Shopify's 4-hour retry window plus an hour for clock skew and our own queueing."""
 SALE_TOPICS = frozenset({"orders/create", "orders/paid"})
-FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -110,7 +110,7 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 class ShopifyTrigger:
-    """Paid Shopify orders as sales; fulfilment notices verified and set aside for now."""
+    """Paid Shopify orders as sales; fulfilments, cancellations and refunds as order updates."""
 
     platform: ClassVar[str] = PLATFORM
 
@@ -145,8 +145,8 @@ class ShopifyTrigger:
         if triggered is not None and request.received_at - triggered > self.stale_after:
             raise SignatureRejected(f"Shopify webhook triggered at {triggered.isoformat()} is a stale retry")
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """A paid order as one sale event; anything else raises `NotApplicable`."""
+    async def events(self, request: InboundRequest) -> list[PlatformEvent]:
+        """A paid order as one sale event, a fulfilment, cancellation or refund as one order update."""
         topic = (request.header("X-Shopify-Topic") or "").strip().lower()
         event_id = (request.header("X-Shopify-Event-Id") or request.header("X-Shopify-Webhook-Id") or "").strip()
         try:
@@ -155,16 +155,31 @@ class ShopifyTrigger:
             raise ValidationFailed("Shopify webhook body is not JSON", field="(body)") from None
         if not isinstance(payload, dict):
             raise ValidationFailed("Shopify webhook body is not a JSON object", field="(body)")
-        if topic in FULFILLMENT_TOPICS:
-            order = payload.get("order_id")
-            # The order-update template comes later; the order id is kept for the log.
-            raise NotApplicable(f"Shopify {topic} for order {shopify_id(order)}: fulfilment notices are not sent yet")
-        if topic not in SALE_TOPICS:
+        if topic not in SALE_TOPICS | LIFECYCLE_TOPICS:
             raise NotApplicable(f"Shopify topic {topic or '(none)'} asks for no receipt")
         if not event_id:
             raise ValidationFailed(
                 "Shopify webhook without X-Shopify-Event-Id or X-Shopify-Webhook-Id", field="headers"
             )
+        if topic in LIFECYCLE_TOPICS:
+            raw_order = payload.get("order_id") if topic != "orders/cancelled" else payload.get("id")
+            if not isinstance(raw_order, int | str) or isinstance(raw_order, bool) or not str(raw_order).strip():
+                raise ValidationFailed(f"Shopify {topic} without an order id", field="order_id")
+            order_id = shopify_id(raw_order)
+            if not _IDENTIFIER.match(order_id):
+                raise ValidationFailed(f"Shopify {topic}: unusable order id", field="order_id")
+            when = _timestamp(payload.get("updated_at")) or _timestamp(payload.get("created_at"))
+            return [
+                order_update(
+                    topic,
+                    payload,
+                    event_id=event_id[:200],
+                    store_id=self.store_id,
+                    order_id=order_id,
+                    received_at=request.received_at,
+                    when=when,
+                )
+            ]
         status = payload.get("financial_status")
         if status != "paid":
             raise NotApplicable(f"Shopify order {shopify_id(payload.get('id'))} is {status or 'unpaid'}, not paid")
@@ -193,7 +208,7 @@ class ShopifyTrigger:
             for i, line in enumerate(_list(order.get("line_items"), "line_items"))
         ]
         for i, ship in enumerate(_list(order.get("shipping_lines"), "shipping_lines")):
-            line = dict(_dict(ship, f"shipping_lines.{i}"), quantity=1, taxable=False, sku=None)
+            line = dict(_dict(ship, f"shipping_lines.{i}"), quantity=1, taxable=False, sku="SHIPPING")
             line["title"] = "Shipping"  # our Sale has no shipping field: shipping is a line
             items.append(self._line(line, f"shipping_lines.{i}", applications))
         line_savings = sum((Decimal(d["amount"]) for item in items for d in item["discounts"]), Decimal(0))

@@ -1,4 +1,5 @@
-"""Square webhooks (`/webhooks/square`): payment.updated and order.updated once COMPLETED.
+"""Square webhooks (`/webhooks/square`): payment.updated and order.updated once COMPLETED as sales;
+order.updated CANCELED and refund.created/updated once COMPLETED as order updates.
 
 Signature (developer.squareup.com/docs/webhooks/step3validate): `x-square-hmacsha256-signature` is
 the base64 HMAC-SHA256, keyed with the subscription's signature key, of the notification URL exactly
@@ -21,8 +22,9 @@ from typing import Any, ClassVar
 import httpx
 
 from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.intake import parse_sale
+from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 
@@ -120,8 +122,8 @@ class SquareTrigger:
         if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
             raise SignatureRejected("Square webhook signature does not match")
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """A COMPLETED payment or order as one sale event; anything else raises `NotApplicable`."""
+    async def events(self, request: InboundRequest) -> list[PlatformEvent]:
+        """A COMPLETED payment or order as one sale event; a CANCELED order or COMPLETED refund as an update."""
         try:
             envelope = json.loads(request.body)
         except (ValueError, RecursionError):
@@ -137,9 +139,16 @@ class SquareTrigger:
             order_id = payment.get("order_id")
         elif kind == "order.updated":
             update = _obj(data.get("order_updated"), "data.object.order_updated")
+            if update.get("state") == "CANCELED":
+                return [self._lifecycle(envelope, update, OrderStatus.CANCELLED, request.received_at)]
             if update.get("state") != "COMPLETED":
                 raise NotApplicable(f"Square order is {update.get('state') or 'unknown'}, not COMPLETED")
             order_id = update.get("order_id")
+        elif kind in ("refund.created", "refund.updated"):
+            refund = _obj(data.get("refund"), "data.object.refund")
+            if refund.get("status") != "COMPLETED":
+                raise NotApplicable(f"Square refund is {refund.get('status') or 'unknown'}, not COMPLETED")
+            return [self._lifecycle(envelope, refund, OrderStatus.REFUNDED, request.received_at)]
         else:
             raise NotApplicable(f"Square event {str(kind)[:60]} asks for no receipt")
         if not isinstance(event_id, str) or not event_id.strip():
@@ -159,6 +168,35 @@ class SquareTrigger:
                 order_id=sale.order_id,
             )
         ]
+
+    def _lifecycle(
+        self, envelope: dict[str, Any], obj: dict[str, Any], status: OrderStatus, received_at: datetime
+    ) -> OrderUpdate:
+        """A cancelled order (`order_updated`) or a completed refund (`refund`) as an order update."""
+        event_id, order_id = envelope.get("event_id"), obj.get("order_id")
+        if not isinstance(event_id, str) or not event_id.strip():
+            raise ValidationFailed("Square webhook without event_id", field="event_id")
+        if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
+            raise ValidationFailed("Square event without a usable order_id", field="order_id")
+        refund = None
+        key = change_key("cancelled")
+        if status is OrderStatus.REFUNDED:
+            refund = cents(obj.get("amount_money"), "data.object.refund.amount_money")
+            key = change_key("refund", obj.get("id"))
+        reason = obj.get("reason")
+        return OrderUpdate(
+            source=PLATFORM,
+            event_id=event_id.strip()[:200],
+            store_id=self.store_id,
+            order_id=order_id,
+            sale_id=f"{PLATFORM}-{order_id}",
+            status=status,
+            occurred_at=_when(obj.get("updated_at"), envelope.get("created_at")) or received_at,
+            received_at=received_at,
+            update_key=key,
+            refund_amount=refund,
+            reason=reason.strip()[:200] if isinstance(reason, str) and reason.strip() else None,
+        )
 
     async def fetch_order(self, order_id: str) -> dict[str, Any]:
         """`GET /v2/orders/{order_id}` with the access token (Square Orders API RetrieveOrder)."""

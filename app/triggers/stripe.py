@@ -1,10 +1,11 @@
-"""Stripe webhooks (`/webhooks/stripe`): payment_intent.succeeded as a sale.
+"""Stripe webhooks (`/webhooks/stripe`): payment_intent.succeeded as a sale, charge.refunded as a refund.
 
 Signature (stripe-python `_webhook.py`): `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`; each v1
 is the hex HMAC-SHA256 of `"<t>." + raw body` keyed with the endpoint secret (`whsec_...`); any v1
 may match (several during a secret rotation). Like the SDK, a `t` older than 300 s is refused.
 A PaymentIntent has no line items: it becomes one "Purchase" line, unless its metadata carries our
-canonical sale as JSON under `receiptdesk_sale`.
+canonical sale as JSON under `receiptdesk_sale`. A refund names its sale by the charge's
+`metadata.order_id`, else by its PaymentIntent (the order id of a sale without one in its metadata).
 """
 
 from __future__ import annotations
@@ -12,18 +13,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.intake import parse_sale
+from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 
 PLATFORM = "stripe"
 TOLERANCE_S = 300
 CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "Amex", "discover": "Discover"}
+_STRIPE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+# docs.stripe.com/api/refunds/object#refund_object-reason
+REFUND_REASONS = {
+    "duplicate": "duplicate charge",
+    "fraudulent": "fraudulent charge",
+    "requested_by_customer": "requested by customer",
+}
 READ_METHODS = {
     "contact_emv": "chip",
     "contactless_emv": "contactless",
@@ -85,20 +95,20 @@ class StripeTrigger:
         if timestamp < request.received_at.timestamp() - self.tolerance_s:
             raise SignatureRejected(f"Stripe webhook timestamp {timestamp} is older than {self.tolerance_s} s")
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """A succeeded PaymentIntent as one sale event; anything else raises `NotApplicable`."""
+    async def events(self, request: InboundRequest) -> list[PlatformEvent]:
+        """A succeeded PaymentIntent as one sale event, a refunded charge as one order update."""
         try:
             event = json.loads(request.body)
         except (ValueError, RecursionError):
             raise ValidationFailed("Stripe webhook body is not JSON", field="(body)") from None
         event = _obj(event, "(body)")
         kind, event_id = event.get("type"), event.get("id")
-        if kind == "charge.refunded":
-            raise NotApplicable("refund notices come with the order lifecycle")
-        if kind != "payment_intent.succeeded":
+        if kind not in ("payment_intent.succeeded", "charge.refunded"):
             raise NotApplicable(f"Stripe event {str(kind)[:60]} asks for no receipt")
         if not isinstance(event_id, str) or not event_id.strip():
             raise ValidationFailed("Stripe event without an id", field="id")
+        if kind == "charge.refunded":
+            return [self.refund(event, event_id.strip()[:200], request.received_at)]
         intent = _obj(_obj(event.get("data"), "data").get("object"), "data.object")
         if intent.get("status") != "succeeded":
             raise NotApplicable(f"Stripe PaymentIntent is {intent.get('status')}, not succeeded")
@@ -138,7 +148,7 @@ class StripeTrigger:
             "lane": "web",
             "occurred_at": when.isoformat(),
             "currency": currency,
-            "order_id": metadata.get("order_id"),
+            "order_id": metadata.get("order_id") or intent_id,
             "items": [{"name": "Purchase", "quantity": "1", "unit_price": str(amount), "line_total": str(amount)}],
             "subtotal": str(amount),
             "total_savings": "0.00",
@@ -146,6 +156,43 @@ class StripeTrigger:
             "tenders": [tender],
             "customer": {"email": email, "channels": ["email"]} if isinstance(email, str) and email else None,
         }
+
+    def refund(self, event: dict[str, Any], event_id: str, received_at: datetime) -> OrderUpdate:
+        """A `charge.refunded` event as a refund update: this refund's amount, and why."""
+        data = _obj(event.get("data"), "data")
+        charge = _obj(data.get("object"), "data.object")
+        charge_id, intent_id = charge.get("id"), charge.get("payment_intent")
+        if not isinstance(charge_id, str) or not charge_id:
+            raise ValidationFailed("Stripe charge without an id", field="data.object.id")
+        if not isinstance(intent_id, str) or not _STRIPE_ID.match(intent_id):
+            raise ValidationFailed("Stripe charge without a PaymentIntent", field="data.object.payment_intent")
+        order = _obj(charge.get("metadata"), "data.object.metadata").get("order_id")
+        order_id = order if isinstance(order, str) and _STRIPE_ID.match(order) else intent_id
+        total = _cents(charge.get("amount_refunded"), "data.object.amount_refunded")
+        before = _obj(data.get("previous_attributes"), "data.previous_attributes").get("amount_refunded", 0)
+        amount = total - _cents(before, "data.previous_attributes.amount_refunded")
+        if amount <= 0:
+            raise NotApplicable(f"Stripe charge {charge_id} refunds nothing new")
+        refunds = _obj(charge.get("refunds"), "data.object.refunds").get("data")
+        latest = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
+        reason = latest.get("reason")
+        created = event.get("created")
+        when = received_at
+        if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 10**11:
+            when = datetime.fromtimestamp(created, UTC)
+        return OrderUpdate(
+            source=PLATFORM,
+            event_id=event_id,
+            store_id=self.store_id,
+            order_id=order_id,
+            sale_id=f"{PLATFORM}-{intent_id}",
+            status=OrderStatus.REFUNDED,
+            occurred_at=when,
+            received_at=received_at,
+            update_key=change_key("refund", charge_id, total),
+            refund_amount=amount,
+            reason=REFUND_REASONS.get(reason) if isinstance(reason, str) else None,
+        )
 
     def _embedded(self, text: str, intent_id: str, amount: Decimal, currency: str) -> dict[str, Any]:
         """Our own sale from `metadata.receiptdesk_sale`; its total must be what Stripe collected."""

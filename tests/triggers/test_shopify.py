@@ -1,8 +1,9 @@
-"""Shopify trigger: HMAC over the raw body, stale retries, order mapping, fulfilment set-aside.
+"""Shopify trigger: HMAC over the raw body, stale retries, order mapping, fulfilments, cancellations, refunds.
 
-Fixtures: `shopify_*_fixture_sdk.json` are Shopify/shopify_python_api `test/fixtures/order.json` (bf871c7) and
-`fulfillment.json` (58462b4, line items trimmed); that order's own totals do not add up (3 x 199.00 against a
-398.00 subtotal), which is used to test refusal. `shopify_order_paid.json` is hand-written in the same REST shape.
+Fixtures: `shopify_*_fixture_sdk.json` are Shopify/shopify_python_api `test/fixtures/order.json` (bf871c7),
+`fulfillment.json` (58462b4, line items trimmed) and `refund.json` (2f53a7c); that order's own totals do not add
+up (3 x 199.00 against a 398.00 subtotal), which is used to test refusal.
+`shopify_order_paid.json` is hand-written in the same REST shape.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine
 from app.sandbox.platforms import shopify as sandbox
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 from app.triggers.shopify import ShopifyTrigger, compute_hmac, shopify_id
@@ -94,11 +96,60 @@ async def test_sdk_fixture_unpaid_is_not_applicable_and_its_totals_are_refused(t
     assert caught.value.field == "total"
 
 
-async def test_fulfillment_before_paid_is_not_applicable(trigger: ShopifyTrigger) -> None:
-    request = delivery("fulfillments/create", fixture("shopify_fulfillment_fixture_sdk.json")["fulfillment"])
+async def test_a_fulfilment_still_at_the_warehouse_is_not_applicable(trigger: ShopifyTrigger) -> None:
+    # The SDK fixture's fulfilment is `pending`: nothing has shipped yet.
+    payload = fixture("shopify_fulfillment_fixture_sdk.json")["fulfillment"]
+    request = delivery("fulfillments/create", payload, **{"X-Shopify-Event-Id": "e1"})
     trigger.verify(request)
     with pytest.raises(NotApplicable, match="450789469"):
         await trigger.events(request)
+
+
+async def test_a_successful_fulfilment_is_a_shipment_with_its_lines_and_tracking(trigger: ShopifyTrigger) -> None:
+    payload = dict(fixture("shopify_fulfillment_fixture_sdk.json")["fulfillment"], status="success")
+    [update] = await trigger.events(delivery("fulfillments/create", payload, **{"X-Shopify-Event-Id": "e2"}))
+    assert isinstance(update, OrderUpdate)
+    assert update.status is OrderStatus.SHIPPED
+    assert (update.order_id, update.sale_id) == ("450789469", "shopify-450789469")
+    assert update.lines == (UpdateLine("IPod Nano - 8gb", Decimal(1), "IPOD2008GREEN"),)
+    assert update.tracking == (Tracking("null-company", "1Z2345", "http://www.google.com/search?q=1Z2345"),)
+    assert update.occurred_at == datetime(2013, 11, 1, 20, 6, 8, tzinfo=UTC)
+    # The same fulfilment told again by fulfillments/update: same change, same key.
+    [again] = await trigger.events(delivery("fulfillments/update", payload, **{"X-Shopify-Event-Id": "e3"}))
+    assert isinstance(again, OrderUpdate)
+    assert again.update_key == update.update_key and again.event_id != update.event_id
+    # A new tracking number is a new change.
+    moved = dict(payload, tracking_numbers=["1Z9999"], tracking_number="1Z9999")
+    [changed] = await trigger.events(delivery("fulfillments/update", moved, **{"X-Shopify-Event-Id": "e4"}))
+    assert isinstance(changed, OrderUpdate)
+    assert changed.update_key != update.update_key
+
+
+async def test_a_refund_carries_its_lines_amount_and_note(trigger: ShopifyTrigger) -> None:
+    payload = fixture("shopify_refund_fixture_sdk.json")["refund"]
+    [update] = await trigger.events(delivery("refunds/create", payload, **{"X-Shopify-Event-Id": "r1"}))
+    assert isinstance(update, OrderUpdate)
+    assert update.status is OrderStatus.REFUNDED
+    assert update.refund_amount == Decimal("209.00")
+    assert update.reason == "it broke during shipping"
+    assert [line.sku for line in update.lines] == ["IPOD2008BLACK", "IPOD2008GREEN"]
+
+
+async def test_a_cancelled_order_is_a_cancellation_with_its_reason(trigger: ShopifyTrigger) -> None:
+    order = dict(fixture("shopify_order_paid.json"), cancelled_at="2026-11-27T21:00:00-05:00", cancel_reason="customer")
+    [update] = await trigger.events(delivery("orders/cancelled", order, **{"X-Shopify-Event-Id": "c1"}))
+    assert isinstance(update, OrderUpdate)
+    assert update.status is OrderStatus.CANCELLED
+    assert update.order_id == shopify_id(order["id"])
+    assert update.reason == "customer"
+
+
+async def test_a_lifecycle_payload_that_cannot_be_mapped_is_a_validation_failure(trigger: ShopifyTrigger) -> None:
+    with pytest.raises(ValidationFailed):
+        await trigger.events(delivery("fulfillments/create", {"status": "success"}, **{"X-Shopify-Event-Id": "x"}))
+    bad = {"order_id": 1, "status": "success", "line_items": [{"title": "A", "quantity": "lots"}]}
+    with pytest.raises(ValidationFailed):
+        await trigger.events(delivery("fulfillments/create", bad, **{"X-Shopify-Event-Id": "y"}))
 
 
 def test_tampered_body_wrong_secret_and_missing_header_are_rejected(trigger: ShopifyTrigger) -> None:

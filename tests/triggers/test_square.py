@@ -23,6 +23,7 @@ from square.utils.webhooks_helper import verify_signature
 from starlette.applications import Starlette
 
 from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
+from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import square as sandbox
 from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
@@ -157,6 +158,29 @@ async def test_not_completed_is_not_applicable(client: httpx.AsyncClient) -> Non
     for event in (payment, order, {**order, "type": "refund.updated"}):
         with pytest.raises(NotApplicable):
             await trigger.events(delivery(event))
+
+
+async def test_a_cancelled_order_and_a_completed_refund_are_order_updates(client: httpx.AsyncClient) -> None:
+    trigger = make(client, "http://unused")  # neither needs the order fetched
+    cancelled = fixture("square_order_updated.json")
+    cancelled["data"]["object"]["order_updated"]["state"] = "CANCELED"
+    [update] = await trigger.events(delivery(cancelled))
+    assert isinstance(update, OrderUpdate)
+    assert (update.status, update.order_id) == (OrderStatus.CANCELLED, "CAISENgvlJ6jLWAzERDzjyHVybY")
+    [refund] = await trigger.events(delivery(fixture("square_refund_updated.json")))
+    assert isinstance(refund, OrderUpdate)
+    assert refund.status is OrderStatus.REFUNDED
+    assert refund.refund_amount == Decimal("5.00")
+    assert refund.reason == "Bruised apples"
+    assert refund.order_id == "haOM2CH6uyNZtNsLM4Kk4aZr6ZSZY"
+    created = fixture("square_refund_updated.json")
+    created["type"], created["event_id"] = "refund.created", "another-event"
+    [same] = await trigger.events(delivery(created))
+    assert isinstance(same, OrderUpdate)
+    assert same.update_key == refund.update_key  # one refund, told twice
+    created["data"]["object"]["refund"]["status"] = "PENDING"
+    with pytest.raises(NotApplicable):
+        await trigger.events(delivery(created))
 
 
 async def test_replay_malformed_and_card_number(square_api: RunningServer, client: httpx.AsyncClient) -> None:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.errors import ValidationFailed
+from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import stripe as sandbox
 from app.sandbox.pos import make_sale
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
@@ -129,12 +130,63 @@ async def test_embedded_canonical_sale_is_used(trigger: StripeTrigger) -> None:
     assert caught.value.field == "total"
 
 
-async def test_refund_and_other_events_are_not_applicable(trigger: StripeTrigger) -> None:
-    for kind in ("charge.refunded", "customer.created"):
+async def test_other_events_are_not_applicable(trigger: StripeTrigger) -> None:
+    for kind in ("customer.created", "payment_intent.created"):
         body = json.dumps({**fixture(), "type": kind}).encode()
         trigger.verify(inbound(body, generate_header(body)))
         with pytest.raises(NotApplicable):
             await trigger.events(inbound(body, generate_header(body)))
+
+
+def refund_fixture() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "stripe_charge_refunded.json").read_text())
+    return data
+
+
+async def test_a_refunded_charge_is_a_refund_update_of_its_payment_intent(trigger: StripeTrigger) -> None:
+    body = json.dumps(refund_fixture()).encode()
+    request = inbound(body, generate_header(body))
+    trigger.verify(request)
+    [update] = await trigger.events(request)
+    assert isinstance(update, OrderUpdate)
+    assert update.status is OrderStatus.REFUNDED
+    assert update.order_id == "pi_3OaRk2LkdIwHu7ix0ZnV0JrX"
+    assert update.sale_id == "stripe-pi_3OaRk2LkdIwHu7ix0ZnV0JrX"
+    assert update.refund_amount == Decimal("12.99")
+    assert update.reason == "requested by customer"
+    assert update.event_id == "evt_3OaRk2LkdIwHu7ix0Yx0Rfnd"
+
+
+async def test_a_second_partial_refund_announces_only_the_new_amount(trigger: StripeTrigger) -> None:
+    event = refund_fixture()
+    event["data"]["object"]["amount_refunded"] = 2000
+    event["data"]["previous_attributes"] = {"amount_refunded": 1299}
+    body = json.dumps(event).encode()
+    [update] = await trigger.events(inbound(body, generate_header(body)))
+    assert isinstance(update, OrderUpdate)
+    assert update.refund_amount == Decimal("7.01")
+    first = refund_fixture()
+    first_body = json.dumps(first).encode()
+    [earlier] = await trigger.events(inbound(first_body, generate_header(first_body)))
+    assert isinstance(earlier, OrderUpdate)
+    assert earlier.update_key != update.update_key
+
+
+async def test_a_refund_names_the_pos_order_from_the_charge_metadata(trigger: StripeTrigger) -> None:
+    event = refund_fixture()
+    event["data"]["object"]["metadata"] = {"order_id": "POS-0042-1187"}
+    body = json.dumps(event).encode()
+    [update] = await trigger.events(inbound(body, generate_header(body)))
+    assert isinstance(update, OrderUpdate)
+    assert update.order_id == "POS-0042-1187"
+
+
+async def test_a_refund_without_a_payment_intent_is_refused(trigger: StripeTrigger) -> None:
+    event = refund_fixture()
+    event["data"]["object"]["payment_intent"] = None
+    body = json.dumps(event).encode()
+    with pytest.raises(ValidationFailed):
+        await trigger.events(inbound(body, generate_header(body)))
 
 
 async def test_replay_keeps_the_event_id(trigger: StripeTrigger) -> None:

@@ -1,0 +1,250 @@
+"""The order lifecycle: shipped, partly shipped, cancelled and refunded orders after their receipt.
+
+An update joins the receipt of its order (found by sale id, else by order id, from whichever source
+sent the sale) and goes out to the same people on the same channels as the receipt, with its own
+template. Every update is recorded once per change (`update_key`) and once per platform event, in
+ONE transaction with its deliveries and an audit entry. An update that arrives before its sale (a
+fulfilment webhook overtaking the paid one) waits, and goes out when the receipt exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.channels import Channel, Language
+from app.domain.clock import Clock, utcnow
+from app.domain.lifecycle import (
+    NOT_SHIPPED_SKUS,
+    OrderStatus,
+    OrderUpdate,
+    Tracking,
+    UpdateLine,
+    shipment_progress,
+)
+from app.domain.receipt import StoreProfile
+from app.domain.sale import Sale
+from app.rendering.updates import UpdateRenderer, build_update_view
+from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
+from app.services.intake import UpdateResult
+from app.storage import audit, order_updates, outbox, sales
+from app.storage.database import Database
+from app.storage.models import SaleRow
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_CHANNELS = frozenset({Channel.EMAIL.value, Channel.SMS.value, Channel.WHATSAPP.value, Channel.PUSH.value})
+SHIPMENTS = frozenset({OrderStatus.SHIPPED, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_SHIPPED})
+
+
+class LifecycleService:
+    """Applies order updates and sends the ones that waited for their receipt."""
+
+    def __init__(
+        self,
+        db: Database,
+        renderer: UpdateRenderer,
+        store: StoreProfile,
+        routing: Mapping[Channel, str],
+        bus: EventBus,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._renderer = renderer
+        self._store = store
+        self._routing = dict(routing)
+        self._bus = bus
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Follow new receipts, and send what waited for a receipt that came while we were down."""
+        self._unsubscribe = self._bus.subscribe(ReceiptCreated, self._on_receipt)
+        self._own(self.send_waiting(), "order-updates-sweep")
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def apply(self, update: OrderUpdate) -> UpdateResult:
+        """Record `update` and queue its message to the receipt's recipients. Idempotent."""
+        result = await self._db.write(lambda session: self._apply(session, update))
+        if result.deliveries:
+            self._bus.publish(DeliveriesQueued(result.deliveries))
+        return result
+
+    async def send_waiting(self) -> int:
+        """Send every waiting update whose receipt now exists; returns how many messages were queued."""
+        queued = await self._db.write(self._send_all_waiting)
+        if queued:
+            self._bus.publish(DeliveriesQueued(queued))
+        return queued
+
+    def _own(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("order-update task %s failed", task.get_name(), exc_info=task.exception())
+
+    def _on_receipt(self, event: ReceiptCreated) -> None:
+        self._own(self._attach(event.store_id, event.sale_id), f"order-updates-{event.sale_id}")
+
+    async def _attach(self, store_id: str, sale_id: str) -> None:
+        queued = await self._db.write(lambda session: self._send_waiting_for_sale(session, store_id, sale_id))
+        if queued:
+            self._bus.publish(DeliveriesQueued(queued))
+
+    def _apply(self, session: Session, update: OrderUpdate) -> UpdateResult:
+        now = self._clock()
+        if sales.seen_event(session, update.source, update.event_id) is not None:
+            return UpdateResult(None, update.order_id, update.status.value, duplicate=True, receipt_id=None)
+        sales.record_event(session, source=update.source, event_id=update.event_id, receipt_id=None, now=now)
+        known = order_updates.find(session, update.store_id, update.order_id, update.update_key)
+        if known is not None:  # the same change told twice (fulfillments/create, then /update)
+            return UpdateResult(known.id, update.order_id, known.status.value, True, known.receipt_id)
+        receipt = order_updates.receipt_for(session, update.store_id, order_id=update.order_id, sale_id=update.sale_id)
+        update_id = order_updates.add(session, update, status=update.status, receipt_id=None, now=now)
+        audit.append(
+            session,
+            at=now,
+            actor=update.source,
+            action="order.updated",
+            subject=update.order_id,
+            detail={"update_id": update_id, "status": update.status.value, "event_id": update.event_id},
+        )
+        if receipt is None:
+            log.info("%s update of order %s waits for its sale", update.status.value, update.order_id)
+            return UpdateResult(update_id, update.order_id, update.status.value, False, None)
+        stored = order_updates.StoredUpdate(update_id, update.status, None, update.detail())
+        status, queued = self._send(session, stored, receipt, update)
+        return UpdateResult(update_id, update.order_id, status.value, False, receipt.receipt_id, queued)
+
+    def _send_all_waiting(self, session: Session) -> int:
+        queued = 0
+        for store_id, order_id, sale_id in order_updates.all_waiting(session):
+            receipt = order_updates.receipt_for(session, store_id, order_id=order_id, sale_id=sale_id)
+            if receipt is not None:
+                queued += self._send_waiting_for_receipt(session, store_id, [order_id], receipt)
+        return queued
+
+    def _send_waiting_for_sale(self, session: Session, store_id: str, sale_id: str) -> int:
+        found = sales.find_sale(session, store_id, sale_id)
+        if found is None:
+            return 0
+        sale_row = session.get(SaleRow, found.pk)
+        keys = [k for k in (sale_row.order_id if sale_row else None, sale_id) if k]
+        receipt = order_updates.receipt_for(session, store_id, order_id=keys[0], sale_id=sale_id)
+        return 0 if receipt is None else self._send_waiting_for_receipt(session, store_id, keys, receipt)
+
+    def _send_waiting_for_receipt(
+        self, session: Session, store_id: str, order_ids: list[str], receipt: order_updates.ReceiptOfOrder
+    ) -> int:
+        queued = 0
+        for stored in order_updates.waiting(session, store_id, order_ids):
+            _, count = self._send(session, stored, receipt, None)
+            queued += count
+        return queued
+
+    def _send(
+        self,
+        session: Session,
+        stored: order_updates.StoredUpdate,
+        receipt: order_updates.ReceiptOfOrder,
+        update: OrderUpdate | None,
+    ) -> tuple[OrderStatus, int]:
+        """Resolve the update against the sale, render it, attach it to the receipt, queue its messages."""
+        sale = Sale.model_validate_json(receipt.sale_payload)
+        detail = stored.detail
+        lines = tuple(
+            UpdateLine(str(ln["name"]), _decimal(ln["quantity"]), ln.get("sku")) for ln in detail.get("lines", [])
+        )
+        tracking = tuple(Tracking(t.get("company"), t.get("number"), t.get("url")) for t in detail.get("tracking", []))
+        status = stored.status
+        pending: tuple[UpdateLine, ...] = ()
+        if status in SHIPMENTS:
+            ordered = [
+                UpdateLine(item.name, item.quantity, item.sku)
+                for item in sale.items
+                if (item.sku or "").upper() not in NOT_SHIPPED_SKUS
+            ]
+            earlier = [
+                tuple(UpdateLine(str(ln["name"]), _decimal(ln["quantity"]), ln.get("sku")) for ln in shipment["lines"])
+                for shipment in order_updates.shipments(session, receipt.receipt_id)
+            ]
+            progress = shipment_progress(ordered, [*earlier, lines])
+            before = shipment_progress(ordered, earlier)
+            status = OrderStatus.FULFILLED if progress.complete else OrderStatus.PARTIALLY_SHIPPED
+            pending = progress.pending
+            if not lines:  # a whole-order fulfilment: it shipped whatever was still to come
+                lines = before.pending
+        refund = detail.get("refund_amount")
+        occurred = update.occurred_at if update is not None else self._clock()
+        view = build_update_view(
+            status=status,
+            store=self._store,
+            language=_language(receipt.language),
+            order_label=sale.order_id or sale.sale_id,
+            occurred_at=occurred.astimezone(sale.occurred_at.tzinfo),
+            lines=lines,
+            pending=pending,
+            tracking=tracking,
+            refund_amount=None if refund is None else _decimal(refund),
+            reason=detail.get("reason"),
+        )
+        rendered = self._renderer.render(view)
+        order_updates.set_message(
+            session,
+            stored.id,
+            status=status,
+            receipt_id=receipt.receipt_id,
+            subject=rendered.subject,
+            text=rendered.text,
+        )
+        now = self._clock()
+        queued = 0
+        for target in order_updates.recipients(session, receipt.receipt_id, CUSTOMER_CHANNELS):
+            channel = Channel(target.channel)
+            outbox.new_delivery(
+                session,
+                receipt_id=receipt.receipt_id,
+                channel=channel,
+                provider=self._routing.get(channel, target.provider),
+                recipient=target.recipient,
+                now=now,
+                context={
+                    "subject": rendered.subject,
+                    "html": rendered.html,
+                    "text": rendered.text,
+                    "sms": rendered.sms,
+                    "metadata": {"kind": "order_update", "status": status.value, "order_id": sale.order_id or ""},
+                },
+                idempotency_key=order_updates.delivery_key(stored.id, channel.value),
+            )
+            queued += 1
+        return status, queued
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _language(value: str) -> Language:
+    try:
+        return Language(value)
+    except ValueError:
+        return Language.EN

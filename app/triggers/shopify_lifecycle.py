@@ -1,0 +1,143 @@
+"""Shopify order lifecycle webhooks as order updates: fulfilments, cancellations, refunds.
+
+Payloads are REST resources (shopify.dev/docs/api/admin-rest/latest/resources/fulfillment, .../refund,
+.../order). A fulfilment counts once it is `success` (`pending` and `open` are still at the warehouse);
+which lines are then still to come is worked out against the sale we hold.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from app.domain.errors import ValidationFailed
+from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine, change_key
+from app.domain.money import quantize
+from app.triggers.base import NotApplicable
+
+PLATFORM = "shopify"
+LIFECYCLE_TOPICS = frozenset({"fulfillments/create", "fulfillments/update", "orders/cancelled", "refunds/create"})
+
+
+def order_update(
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    event_id: str,
+    store_id: str,
+    order_id: str,
+    received_at: datetime,
+    when: datetime | None,
+) -> OrderUpdate:
+    """The update a lifecycle topic announces; `NotApplicable` when it announces nothing to tell."""
+
+    def update(status: OrderStatus, key: str, **facts: Any) -> OrderUpdate:
+        return OrderUpdate(
+            source=PLATFORM,
+            event_id=event_id,
+            store_id=store_id,
+            order_id=order_id,
+            sale_id=f"{PLATFORM}-{order_id}",
+            status=status,
+            occurred_at=when or received_at,
+            received_at=received_at,
+            update_key=key,
+            **facts,
+        )
+
+    if topic.startswith("fulfillments/"):
+        status = payload.get("status")
+        if status != "success":
+            raise NotApplicable(f"Shopify fulfilment of order {order_id} is {status or 'unknown'}, not shipped yet")
+        tracking = _tracking(payload)
+        key = change_key("fulfillment", payload.get("id"), *sorted(t.number or "" for t in tracking))
+        lines = tuple(_line(line, f"line_items.{i}") for i, line in enumerate(_list(payload.get("line_items"))))
+        return update(OrderStatus.SHIPPED, key, lines=lines, tracking=tracking)
+    if topic == "orders/cancelled":
+        if not payload.get("cancelled_at"):
+            raise NotApplicable(f"Shopify order {order_id} is not cancelled")
+        reason = payload.get("cancel_reason")
+        return update(OrderStatus.CANCELLED, change_key("cancelled"), reason=_reason(reason))
+    if topic == "refunds/create":
+        refunded = sum(
+            (
+                _amount(tx.get("amount"), f"transactions.{i}.amount")
+                for i, tx in enumerate(_list(payload.get("transactions")))
+                if isinstance(tx, dict) and tx.get("kind") == "refund" and tx.get("status") == "success"
+            ),
+            Decimal(0),
+        )
+        lines = tuple(
+            _line(
+                dict(_dict(item.get("line_item")), quantity=item.get("quantity")) if isinstance(item, dict) else item,
+                f"refund_line_items.{i}",
+            )
+            for i, item in enumerate(_list(payload.get("refund_line_items")))
+        )
+        if refunded <= 0 and not lines:
+            raise NotApplicable(f"Shopify refund of order {order_id} moves no money and no items")
+        return update(
+            OrderStatus.REFUNDED,
+            change_key("refund", payload.get("id")),
+            lines=lines,
+            refund_amount=quantize(refunded) if refunded > 0 else None,
+            reason=_reason(payload.get("note")),
+        )
+    raise NotApplicable(f"Shopify topic {topic} asks for no update")
+
+
+def _tracking(payload: dict[str, Any]) -> tuple[Tracking, ...]:
+    company = payload.get("tracking_company")
+    company = company if isinstance(company, str) and company.strip() else None
+    numbers = [n for n in _list(payload.get("tracking_numbers")) if isinstance(n, str) and n.strip()]
+    urls = [u for u in _list(payload.get("tracking_urls")) if isinstance(u, str) and u.strip()]
+    if not numbers and isinstance(payload.get("tracking_number"), str):
+        numbers = [payload["tracking_number"]]
+    if not urls and isinstance(payload.get("tracking_url"), str):
+        urls = [payload["tracking_url"]]
+    count = max(len(numbers), len(urls))
+    return tuple(
+        Tracking(
+            company[:60] if company else None,
+            numbers[i].strip()[:60] if i < len(numbers) else None,
+            urls[i].strip()[:500] if i < len(urls) else None,
+        )
+        for i in range(count)
+    )
+
+
+def _line(line: Any, field: str) -> UpdateLine:
+    line = _dict(line)
+    quantity = line.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
+        raise ValidationFailed(f"{field}.quantity: expected a whole number", field=f"{field}.quantity")
+    name = line.get("title") or line.get("name")
+    sku = line.get("sku")
+    return UpdateLine(
+        str(name).strip()[:200] if isinstance(name, str) and name.strip() else "Item",
+        Decimal(quantity),
+        sku.strip()[:64] if isinstance(sku, str) and sku.strip() else None,
+    )
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except ArithmeticError:
+        amount = None
+    if amount is None or not amount.is_finite() or not 0 <= amount < Decimal(10) ** 9:
+        raise ValidationFailed(f"{field}: not an amount", field=field)
+    return amount
+
+
+def _reason(value: Any) -> str | None:
+    return value.strip()[:200] if isinstance(value, str) and value.strip() else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
