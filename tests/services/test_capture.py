@@ -1,0 +1,132 @@
+"""Print-stream capture end to end over a real SQLite file: stream bytes in, receipts (or holds) out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.capture import CaptureState, build_layout
+from app.domain.channels import Channel
+from app.domain.errors import NotFound, ValidationFailed
+from app.domain.receipt import StoreProfile
+from app.rendering.receipts import ReceiptRenderer
+from app.services.bus import EventBus
+from app.services.capture import CaptureService
+from app.services.checkout import CheckoutService
+from app.storage import audit
+from app.storage.database import Database
+from app.storage.models import CaptureRow, DeliveryRow, ReceiptRow, SaleRow
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "escpos"
+CHICAGO = ZoneInfo("America/Chicago")
+
+
+def stream(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def service(db: Database, preset: str = "classic") -> CaptureService:
+    checkout = CheckoutService(
+        db, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}, EventBus()
+    )
+    return CaptureService(db, checkout, build_layout(preset), name="lane3", store_id="store-0042", tz=CHICAGO)
+
+
+async def count(db: Database, model: type) -> int:
+    return int(await db.read(lambda s: s.scalar(select(func.count()).select_from(model))))
+
+
+async def fed(capture: CaptureService, data: bytes, chunk: int = 7) -> None:
+    await capture.start()
+    try:
+        for at in range(0, len(data), chunk):
+            capture.tap(data[at : at + chunk])
+        await capture.drain()
+    finally:
+        await capture.stop()
+
+
+async def test_a_clean_capture_gives_one_receipt_and_a_replay_none(db: Database) -> None:
+    capture = service(db)
+    await fed(capture, stream("classic.bin"))
+    [record] = await capture.list_captures()
+    assert record.state is CaptureState.SENT and record.receipt_id
+    assert record.sale_id == "20261128-3-04521"
+    assert await count(db, ReceiptRow) == 1
+    sale = await db.read(lambda s: s.scalars(select(SaleRow)).one())
+    assert sale.source == "capture:lane3" and sale.card_last4 and "4242" in sale.card_last4
+    assert sale.occurred_at.astimezone(CHICAGO).hour == 10
+
+    await fed(capture, stream("classic.bin"), chunk=1)  # the same stream again, byte by byte
+    assert await count(db, ReceiptRow) == 1
+    assert await count(db, CaptureRow) == 1
+
+
+async def test_the_same_receipt_replayed_through_ingest_is_a_duplicate(db: Database) -> None:
+    capture = service(db, "compact")
+    lines = ["Receipt R-1", "Lane 5  Cashier: MARIA"]
+    first = await capture.ingest(lines)
+    again = await capture.ingest(lines)
+    assert first.capture.state is CaptureState.UNPARSED and again.capture.id == first.capture.id
+    assert await count(db, CaptureRow) == 1
+
+
+async def test_a_full_card_number_is_scrubbed_before_storing_and_the_receipt_goes_out(db: Database) -> None:
+    capture = service(db, "compact")
+    await fed(capture, stream("compact_full_card.bin"), chunk=64)
+    [record] = await capture.list_captures()
+    assert record.state is CaptureState.SENT
+    assert "5555 5555 5555 4444" not in record.text and "************4444" in record.text
+    assert "12/27" not in record.text and "Exp **/**" in record.text
+    stored = await db.read(lambda s: (s.scalars(select(SaleRow.payload)).one(), s.scalars(select(ReceiptRow)).one()))
+    assert "5555555555554444" not in stored[0].replace(" ", "")
+    assert await count(db, ReceiptRow) == 1
+
+
+async def test_a_dirty_capture_is_held_nothing_sent_and_release_sends_it(db: Database) -> None:
+    capture = service(db)
+    await fed(capture, stream("classic_track_data.bin"))
+    [held] = await capture.list_captures(CaptureState.HELD)
+    assert "track data" in (held.reason or "")
+    assert "4111111111111111" not in held.text  # the suspect digits are blanked even when held
+    assert await count(db, ReceiptRow) == 0 and await count(db, DeliveryRow) == 0
+    entries = await db.read(lambda s: audit.recent(s, action="capture.held"))
+    assert [e.subject for e in entries] == [held.id]
+
+    await fed(capture, stream("classic_track_data.bin"))  # printed again: still one held capture
+    assert await count(db, CaptureRow) == 1 and await count(db, ReceiptRow) == 0
+
+    outcome = await capture.release(held.id[:8])
+    assert outcome.capture.state is CaptureState.SENT and outcome.result is not None
+    assert await count(db, ReceiptRow) == 1
+    released = await db.read(lambda s: audit.recent(s, action="capture.released"))
+    assert released[0].subject == held.id and released[0].actor == "manager"
+    with pytest.raises(ValidationFailed):
+        await capture.release(held.id)
+    verified = await db.read(lambda s: audit.verify(s))
+    assert verified.ok
+
+
+async def test_an_unreadable_receipt_is_kept_unparsed_and_can_be_discarded(db: Database) -> None:
+    capture = service(db, "compact")  # the classic stream does not read with the compact layout
+    await fed(capture, stream("classic.bin"))
+    [record] = await capture.list_captures()
+    assert record.state is CaptureState.UNPARSED and record.reason
+    assert await count(db, ReceiptRow) == 0
+    with pytest.raises(ValidationFailed):
+        await capture.release(record.id)
+    await capture.discard(record.id)
+    assert await count(db, CaptureRow) == 0
+    with pytest.raises(NotFound):
+        await capture.show(record.id)
+
+
+async def test_two_receipts_in_one_stream_are_two_sales(db: Database) -> None:
+    capture = service(db, "compact")
+    await fed(capture, stream("compact.bin") + stream("compact_full_card.bin"), chunk=1000)
+    states = sorted(r.state.value for r in await capture.list_captures())
+    assert states == ["sent", "sent"]
+    assert await count(db, ReceiptRow) == 2
