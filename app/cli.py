@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8766)
     sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")
     sandbox.add_argument("--seed", type=int, default=1, help="which simulated order (for fire)")
+    sandbox.add_argument("--sandbox", default="http://127.0.0.1:8766", help="the sandbox keeping the order (for fire)")
+    sandbox.add_argument("--missed", action="store_true", help="record the order but send no webhook (for fire)")
+
+    sync = sub.add_parser("sync", help="catch up now: poll the platforms for sales whose webhooks were missed")
+    sync.add_argument("platform", nargs="?", help="shopify, square or stripe (default: every configured one)")
 
     schema = sub.add_parser("schema", help="print a JSON Schema").add_subparsers(dest="action", required=True)
     schema.add_parser("sale", help="the canonical sale a POS posts")

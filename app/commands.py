@@ -238,20 +238,48 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _sandbox_fire(args: argparse.Namespace) -> int:
     import httpx
 
-    from app.sandbox.fire import webhook
+    from app.sandbox.fire import BUILDERS, fire
 
     if not args.platform:
-        raise ValidationFailed("Say which platform to fire: shopify, stripe, zapier, toast or hubspot.")
+        raise ValidationFailed(f"Say which platform to fire: {', '.join(sorted(BUILDERS))}.")
+
+    async def body() -> tuple[list[str], bool]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await fire(
+                client,
+                args.platform,
+                app_url=args.to,
+                sandbox_url=args.sandbox,
+                topic=args.topic,
+                seed=args.seed,
+                missed=args.missed,
+            )
+
     try:
-        url, headers, body = webhook(args.platform, app_url=args.to, topic=args.topic, seed=args.seed)
+        lines, ok = asyncio.run(body())
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
-    try:
-        response = httpx.post(url, content=body, headers=headers, timeout=30)
     except httpx.HTTPError as exc:
-        raise ConfigurationError(f"Cannot reach ReceiptDesk at {args.to}: {type(exc).__name__}") from None
-    print(f"{args.platform} -> {url}: {response.status_code} {response.text[:300]}")
-    return 0 if response.is_success else 1
+        raise ConfigurationError(
+            f"Cannot reach ReceiptDesk at {args.to} or the sandbox at {args.sandbox}: {type(exc).__name__}"
+        ) from None
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from app.services.reconcile import describe
+
+    async def body(runtime: Runtime) -> list[str] | None:
+        if runtime.reconcile is None:
+            return None
+        reports = await runtime.reconcile.sync(args.platform)
+        lines = describe(reports) or ["No platform is set up for catch-up polls."]
+        return [*lines, "failed" if any(not r.ok for r in reports) else "ok"]
+
+    lines = _with_runtime(args, body) or ["No platform is set up for catch-up polls.", "ok"]
+    print("\n".join(lines[:-1]))
+    return 0 if lines[-1] == "ok" else 1
 
 
 def _schema_sale(_args: argparse.Namespace) -> int:
@@ -303,6 +331,7 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("audit", "verify"): _audit_verify,
     ("sandbox", None): _sandbox,
     ("sandbox", "fire"): _sandbox_fire,
+    ("sync", None): _sync,
     ("schema", "sale"): _schema_sale,
     ("db", "upgrade"): _db_upgrade,
     ("secrets", "set"): _secrets_set,

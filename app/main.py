@@ -31,7 +31,7 @@ from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
-from app.sandbox.fire import PLATFORM_SECRETS
+from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
 from app.server.api import create_api
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackSecrets, CallbackService
@@ -42,10 +42,12 @@ from app.services.health import HealthService
 from app.services.intake import IntakeService
 from app.services.printing import PRINTER_PROVIDER, PrinterAdapter
 from app.services.receipts import ReceiptService
+from app.services.reconcile import ReconcileService
 from app.services.retry import RetryPolicy
 from app.services.tracking import TrackingService
 from app.storage import schema
 from app.storage.database import Database
+from app.triggers.catchup import build_pollers
 from app.triggers.registry import build_triggers
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def sandbox_settings(
     providers["sendgrid"]["webhook_public_key"] = SENDGRID_WEBHOOK_PUBLIC_KEY
     chosen: dict[Channel, str | list[str]] = dict(routing or {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
     api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
-    platforms: dict[str, dict[str, Any]] = {name: {} for name in PLATFORM_SECRETS}
+    platforms: dict[str, dict[str, Any]] = dict(platform_settings(sandbox_url))  # order fetches and polls
     printer = settings.printer if settings.printer.enabled else settings.printer.model_copy(
         update={"enabled": True, "kind": "dummy"}  # "Print" works with no hardware: see `build_printer`
     )
@@ -150,12 +152,15 @@ class Runtime:
     followups: FollowUpService
     intake: IntakeService
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
+    reconcile: ReconcileService | None = None  # catch-up polls of the commerce platforms
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
         if not self.dispatcher.running:
             self.dispatcher.start()
             self.followups.start()
+            if self.reconcile is not None:
+                self.reconcile.start()  # polls now (start-up), then every interval
 
     def local_api(self) -> FastAPI:
         """The local HTTP API over this runtime's services."""
@@ -170,6 +175,8 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self.reconcile is not None:
+            await self.reconcile.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.http.aclose()
@@ -287,7 +294,22 @@ def build_runtime(
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, _secret_getter(secrets), store_id=store.id)
     intake = IntakeService(db, checkout, triggers)
-    health = HealthService(receipts, dispatcher, tuple(adapters), rejected=(intake.rejected, callbacks.rejected))
+    pollers, not_polled = build_pollers(settings.platforms, http, _secret_getter(secrets), store_id=store.id)
+    r = settings.reconcile
+    reconcile = ReconcileService(
+        db,
+        intake,
+        pollers,
+        not_configured=not_polled,
+        enabled=r.enabled,
+        interval=timedelta(minutes=r.interval_minutes),
+        lookback=timedelta(hours=r.lookback_hours),
+        overlap=timedelta(minutes=r.overlap_minutes),
+        retry=timedelta(seconds=r.retry_seconds),
+    )
+    health = HealthService(
+        receipts, dispatcher, tuple(adapters), rejected=(intake.rejected, callbacks.rejected), reconcile=reconcile
+    )
     return Runtime(
         settings,
         db,
@@ -302,6 +324,7 @@ def build_runtime(
         followups,
         intake,
         adapters,
+        reconcile=reconcile,
     )
 
 

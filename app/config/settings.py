@@ -70,6 +70,22 @@ class DatabaseSettings(_Section):
     url: str | None = None
 
 
+class ReconcileSettings(_Section):
+    """The catch-up poll of commerce platforms, for webhooks missed while the store was offline."""
+
+    enabled: bool = Field(default=True, description="Poll the platforms' order lists for missed webhooks.")
+    interval_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 5.0
+    lookback_hours: Annotated[float, Field(gt=0, le=30 * 24)] = Field(
+        default=24.0, description="How far back the first poll looks."
+    )
+    overlap_minutes: Annotated[float, Field(ge=0, le=24 * 60)] = Field(
+        default=10.0, description="Each poll starts this long before the last successful one."
+    )
+    retry_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=15.0, description="First retry after a failed poll; doubles up to the interval."
+    )
+
+
 class PrinterSettings(_Section):
     """The lane's ESC/POS receipt printer: the PRINT channel prints on it when `enabled`."""
 
@@ -106,6 +122,7 @@ class Settings(_Section):
     dispatch: DispatchSettings = DispatchSettings()
     database: DatabaseSettings = DatabaseSettings()
     followups: FollowUpSettings = FollowUpSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     printer: PrinterSettings = PrinterSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),

@@ -33,6 +33,7 @@ from app.sandbox import (
 )
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
+from app.sandbox.platforms import orders as platform_orders
 from app.sandbox.sendgrid import SendGridApi
 from app.sandbox.store import MessageStore
 from app.sandbox.twilio import TwilioApi
@@ -159,7 +160,10 @@ def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None 
     for stand_in in STAND_INS:
         routes.extend(stand_in.routes(store, faults))
     routes.extend(oauth_tokens.routes())  # token endpoints of the OAuth providers
+    platforms = platform_orders.PlatformStore()
+    routes.extend(platform_orders.routes(platforms))  # commerce platform APIs: orders, events
     app = Starlette(routes=routes)
+    app.state.platforms = platforms
     app.state.store = store
     app.state.faults = faults
     app.state.callbacks = callbacks

@@ -10,6 +10,7 @@ from app.domain.clock import Clock, utcnow
 from app.domain.delivery import ACTIVE
 from app.services.dispatch import Dispatcher
 from app.services.receipts import ReceiptService
+from app.services.reconcile import PlatformSync, ReconcileService
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Health:
     providers: tuple[ProviderHealth, ...]
     last_error: str | None
     rejected_webhooks: dict[str, int] = field(default_factory=dict)  # by platform/provider, since start
+    platform_sync: tuple[PlatformSync, ...] = ()  # catch-up polls: last successful sync per platform
 
 
 class HealthService:
@@ -47,7 +49,9 @@ class HealthService:
         *,
         rejected: Sequence[Mapping[str, int]] = (),
         clock: Clock = utcnow,
+        reconcile: ReconcileService | None = None,
     ) -> None:
+        self._reconcile = reconcile
         self._rejected = rejected
         self._receipts = receipts
         self._dispatcher = dispatcher
@@ -90,4 +94,5 @@ class HealthService:
             providers=tuple(providers),
             last_error=f"{last.provider}: {last.last_error}" if last else None,
             rejected_webhooks={k: v for counts in self._rejected for k, v in counts.items() if v},
+            platform_sync=tuple(await self._reconcile.status()) if self._reconcile else (),
         )

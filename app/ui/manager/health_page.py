@@ -39,6 +39,16 @@ CHART_STATES = tuple(
 PROVIDER_COLUMNS = ("Provider", "State", "Sent", "Refused", "Retried", "Last error")
 
 
+def sync_text(health: Health) -> str:
+    """One line per polled platform: its state, last successful sync (local time) and last error."""
+    lines = []
+    for s in health.platform_sync:
+        when = s.last_success_at.astimezone().strftime("%H:%M:%S") if s.last_success_at else "never"
+        error = f" \u2013 {s.last_error}" if s.last_error else ""
+        lines.append(f"{s.platform}: {s.state}" if s.detail else f"{s.platform}: {s.state}, last synced {when}{error}")
+    return "\n".join(lines)
+
+
 class HealthPage(QWidget):
     """Refreshed with every health check while it is shown."""
 
@@ -56,6 +66,7 @@ class HealthPage(QWidget):
             ("due", "Due now"),
             ("oldest", "Oldest waiting"),
             ("error", "Last error"),
+            ("sync", "Platform sync"),
         ):
             value = QLabel("\u2026")
             value.setWordWrap(True)
@@ -93,6 +104,7 @@ class HealthPage(QWidget):
         self.facts["due"].setText(f"{health.due_now:,}")
         self.facts["oldest"].setText(age_text(health.oldest_pending_age_s))
         self.facts["error"].setText(health.last_error or "none")
+        self.facts["sync"].setText(sync_text(health) or "no platforms polled")
         self.providers.setRowCount(len(health.providers))
         for row, p in enumerate(health.providers):
             values = (p.provider, p.state, str(p.sent), str(p.failed), str(p.transient), p.last_error or "")
