@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from app.domain.errors import ReceiptDeskError
 from app.services.health import Health, HealthService
+from app.services.printing import PRINTER_PROVIDER
 from app.ui import theme
 from app.ui.bridge import EventBridge
 from app.ui.errors import describe_error, error_feed
@@ -77,7 +78,10 @@ def online_text(health: Health) -> tuple[str, bool]:
     """The status words and whether all is well."""
     if not health.dispatcher_running:
         return "Offline: sending is stopped", False
-    failing = [p for p in health.providers if p.state == "failing"]
+    failing = [p for p in health.providers if p.state == "failing" and p.provider != PRINTER_PROVIDER]
+    printer = next((p for p in health.providers if p.provider == PRINTER_PROVIDER and p.state == "failing"), None)
+    if printer is not None and not failing:  # the cashier can fix this one: say what the printer said
+        return f"Printer: {printer.last_error or 'not printing'} Paper receipts wait in the queue.", False
     unreachable = [p.provider for p in failing if p.last_error and any(w in p.last_error for w in UNREACHABLE)]
     if unreachable:
         return f"Offline: {', '.join(unreachable)} cannot be reached; receipts wait in the queue", False
