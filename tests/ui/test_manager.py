@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -10,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from app.domain.delivery import DeliveryState
+from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
 from app.ui.manager.window import ManagerWindow
@@ -174,5 +177,43 @@ def test_audit_check_and_health_chart(drive: Drive, qtbot: QtBot) -> None:
         panel = kiosk.shell.cashier.status_panel
         await until(lambda: panel.texts[1] == "Queue: 0", what="the status bar to show an empty queue")
         assert panel.texts[0].endswith("Online")
+
+    drive(body)
+
+
+def test_the_timeline_shows_the_orders_lifecycle_and_its_notices(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        customer = {"email": "ana@example.com", "channels": ["email"]}
+        result = await kiosk.post_sale(order_id="WEB-5521", customer=customer)
+        assert kiosk.runtime.lifecycle is not None
+        now = datetime.now(UTC)
+        refund = OrderUpdate(
+            source="shopify",
+            event_id="evt-refund-1",
+            store_id=kiosk.runtime.settings.store.id,
+            order_id="WEB-5521",
+            status=OrderStatus.REFUNDED,
+            occurred_at=now,
+            received_at=now,
+            update_key="refund-1",
+            refund_amount=Decimal("3.49"),
+            reason="damaged in transit",
+        )
+        applied = await kiosk.runtime.lifecycle.apply(refund)
+        assert applied.receipt_id == result.receipt_id and applied.deliveries == 1
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        page = manager.receipts
+        await until(lambda: len(page.rows) == 1)
+        page.table.selectRow(0)
+        detail = page.detail
+        await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="both deliveries")
+        rows = [detail.timeline.topLevelItem(i) for i in range(detail.timeline.topLevelItemCount())]
+        texts = [(row.text(1), row.text(2), row.text(3)) for row in rows]
+        assert texts[0][0].startswith("Email to ana@example.com")
+        assert texts[1] == ("Order refunded (shopify)", "Refunded", "$3.49 refunded, reason: damaged in transit")
+        assert texts[2][0] == "Refunded notice: Email to ana@example.com"
+        detail.timeline.setCurrentItem(rows[1])  # a lifecycle row is not a delivery: nothing to retry
+        assert not detail.retry_button.isEnabled()
 
     drive(body)

@@ -1,6 +1,9 @@
-"""One receipt for the manager: every delivery and every attempt, resend with a reason, retry."""
+"""One receipt for the manager: its order's lifecycle, every delivery and attempt, resend with a reason, retry."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.domain.records import ReceiptDetail
+from app.domain.records import ReceiptDetail, UpdateRecord
 from app.rendering.sms import encode_info
 from app.services.kiosk import ReceiptPreview
 from app.ui import theme
@@ -30,6 +33,12 @@ from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.preview import ReceiptPreviewView
 
 ACTOR = "kiosk-manager"
+UPDATE_WORDS = {
+    "fulfilled": "Shipped",
+    "partially_shipped": "Partly shipped",
+    "cancelled": "Cancelled",
+    "refunded": "Refunded",
+}
 
 
 class DetailPanel(QWidget):
@@ -119,11 +128,15 @@ class DetailPanel(QWidget):
             f"Sale {s.sale_id} \u00b7 Lane {s.lane} \u00b7 {money(s.total)} \u00b7 "
             f"{date_time(s.created_at)}\nReceipt {s.receipt_id} \u00b7 content {detail.content_hash[:12]}"
         )
+        carried = {delivery_id: u for u in detail.updates for delivery_id in u.delivery_ids}
+        rows: list[tuple[datetime, QTreeWidgetItem]] = [(u.recorded_at, _update_item(u)) for u in detail.updates]
         for d in detail.deliveries:
+            update = carried.get(d.id)
+            what = f"{channel_word(d.channel)} to {d.recipient}"
             item = QTreeWidgetItem(
                 (
                     date_time(d.created_at),
-                    f"{channel_word(d.channel)} to {d.recipient}",
+                    f"{UPDATE_WORDS.get(update.status, 'Update')} notice: {what}" if update else what,
                     state_word(d.state),
                     d.reason or d.last_error or "",
                 )
@@ -149,6 +162,8 @@ class DetailPanel(QWidget):
                         (date_time(e.occurred_at), f"{e.provider} reported", e.kind, e.detail or e.raw_status)
                     )
                 )
+            rows.append((d.created_at, item))
+        for _, item in sorted(rows, key=lambda row: row[0]):
             self.timeline.addTopLevelItem(item)
             item.setExpanded(True)
         for column in range(3):
@@ -171,8 +186,8 @@ class DetailPanel(QWidget):
         item = self.timeline.currentItem()
         while item is not None and item.parent() is not None:
             item = item.parent()
-        if item is None:
-            return None
+        if item is None or item.data(0, Qt.ItemDataRole.UserRole) is None:
+            return None  # nothing chosen, or an order-update row (it is not a delivery)
         return str(item.data(0, Qt.ItemDataRole.UserRole)), DeliveryState(str(item.data(1, Qt.ItemDataRole.UserRole)))
 
     def _update_buttons(self) -> None:
@@ -208,3 +223,24 @@ class DetailPanel(QWidget):
             detail = await self._ctx.receipts.get(receipt_id)
         self.show_detail(detail)
         self.sig_changed.emit(receipt_id)
+
+
+def _update_item(update: UpdateRecord) -> QTreeWidgetItem:
+    """A row of the order's lifecycle: what the platform said, and what of the order it concerns."""
+    detail = update.detail
+    facts = [f"{line['name']} \u00d7 {line['quantity']}" for line in detail.get("lines", [])]
+    if detail.get("refund_amount"):
+        facts.insert(0, f"{money(Decimal(detail['refund_amount']))} refunded")
+    facts += [t.get("number") or t.get("url") or "" for t in detail.get("tracking", [])]
+    if detail.get("reason"):
+        facts.append(f"reason: {detail['reason']}")
+    item = QTreeWidgetItem(
+        (
+            date_time(update.recorded_at),
+            f"Order {UPDATE_WORDS.get(update.status, update.status).lower()} ({update.source})",
+            UPDATE_WORDS.get(update.status, update.status),
+            ", ".join(f for f in facts if f),
+        )
+    )
+    item.setToolTip(1, update.subject)
+    return item
