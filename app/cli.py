@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the tamper-evident log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain end to end")
 
+    captures = sub.add_parser("captures", help="receipts read from a legacy POS's print stream").add_subparsers(
+        dest="action", required=True
+    )
+    captures_list = captures.add_parser("list", help="captures, newest first")
+    captures_list.add_argument("--state", choices=("sent", "held", "unparsed"), help="only captures in this state")
+    captures_list.add_argument("--limit", type=int, default=50)
+    for action, text in (
+        ("show", "one capture's scrubbed text"),
+        ("release", "send a held capture once you checked it holds no card data"),
+        ("discard", "delete a held or unparsed capture"),
+    ):
+        captures.add_parser(action, help=text).add_argument("capture_id", help="the id, or its first characters")
+
     sandbox = sub.add_parser(
         "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
     )

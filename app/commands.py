@@ -15,12 +15,14 @@ from typing import TypeVar
 from app.config.paths import data_dir, database_url, default_config_file
 from app.config.secrets import SecretStore, keyring_problem
 from app.config.settings import Settings, load_settings
+from app.domain.capture import CaptureState
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.sale import Sale
 from app.main import Runtime, build_runtime, open_database, settle_heap
+from app.services.capture import CaptureService
 from app.storage import schema
 from app.support.asgi_server import start_asgi_server
 
@@ -320,7 +322,59 @@ def _secrets_check(_args: argparse.Namespace) -> int:
     return 0
 
 
+# -- captures -----------------------------------------------------------------------------------
+
+
+def _capture_service(runtime: Runtime) -> CaptureService:
+    if runtime.capture is None:
+        raise ConfigurationError("Print-stream capture is not set up on this terminal ([capture] in the settings).")
+    return runtime.capture
+
+
+def _captures_list(args: argparse.Namespace) -> int:
+    state = CaptureState(args.state) if args.state else None
+    rows = _with_runtime(args, lambda rt: _capture_service(rt).list_captures(state, args.limit))
+    for r in rows:
+        print(
+            f"{r.captured_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.id[:8]}  {r.state.value:<8}  "
+            f"{r.sale_id or '-':<20}  {r.reason or ''}"
+        )
+    if not rows:
+        print("No captures.")
+    return 0
+
+
+def _captures_show(args: argparse.Namespace) -> int:
+    r = _with_runtime(args, lambda rt: _capture_service(rt).show(args.capture_id))
+    print(f"Capture {r.id}  {r.state.value}  from {r.source}  at {r.captured_at.astimezone():%Y-%m-%d %H:%M:%S}")
+    if r.sale_id:
+        print(f"Sale {r.sale_id}" + (f"  receipt {r.receipt_id}" if r.receipt_id else ""))
+    if r.reason:
+        print(f"Reason: {r.reason}")
+    print()
+    print(r.text)
+    return 0
+
+
+def _captures_release(args: argparse.Namespace) -> int:
+    outcome = _with_runtime(args, lambda rt: _capture_service(rt).release(args.capture_id, actor="cli"))
+    r = outcome.capture
+    detail = f": receipt {r.receipt_id}" if r.receipt_id else f" ({r.reason})"
+    print(f"Capture {r.id[:8]} is {r.state.value}{detail}")
+    return 0 if r.state is CaptureState.SENT else 1
+
+
+def _captures_discard(args: argparse.Namespace) -> int:
+    _with_runtime(args, lambda rt: _capture_service(rt).discard(args.capture_id, actor="cli"))
+    print("Discarded.")
+    return 0
+
+
 _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], int]] = {
+    ("captures", "list"): _captures_list,
+    ("captures", "show"): _captures_show,
+    ("captures", "release"): _captures_release,
+    ("captures", "discard"): _captures_discard,
     ("serve", None): _serve,
     ("demo", None): _demo,
     ("receipts", "list"): _receipts_list,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from fastapi import FastAPI
@@ -21,7 +22,9 @@ from fastapi import FastAPI
 from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
+from app.devices.passthrough import SerialDevice, SerialPassthrough, TcpPassthrough
 from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
+from app.domain.capture import build_layout
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError
 from app.domain.printdoc import Paper, SaleCode
@@ -35,6 +38,7 @@ from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
 from app.server.api import create_api
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackSecrets, CallbackService
+from app.services.capture import ByteSource, CaptureService
 from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
@@ -153,12 +157,16 @@ class Runtime:
     intake: IntakeService
     adapters: dict[str, ProviderAdapter] = field(default_factory=dict)
     reconcile: ReconcileService | None = None  # catch-up polls of the commerce platforms
+    capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
+    capture_input: ByteSource | None = None  # its pass-through, when `[capture] enabled`
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
         if not self.dispatcher.running:
             self.dispatcher.start()
             self.followups.start()
+            if self.capture is not None and self.capture_input is not None:
+                self.capture.launch(self.capture_input)
             if self.reconcile is not None:
                 self.reconcile.start()  # polls now (start-up), then every interval
 
@@ -175,12 +183,33 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self.capture is not None:
+            await self.capture.stop()
         if self.reconcile is not None:
             await self.reconcile.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.http.aclose()
         self.db.close()
+
+
+def build_capture(
+    settings: Settings, db: Database, checkout: CheckoutService, *, listen: bool
+) -> tuple[CaptureService, ByteSource | None]:
+    """Print-stream capture of `[capture]`; the pass-through only when enabled and `listen` (not for CLI tools)."""
+    c = settings.capture
+    try:
+        tz = ZoneInfo(c.timezone) if c.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"[capture] timezone {c.timezone!r} is not a known time zone.") from None
+    layout = build_layout(c.layout.preset, c.layout.patterns)
+    service = CaptureService(db, checkout, layout, name=c.name, store_id=settings.store.id, lane=c.lane, tz=tz)
+    if not (c.enabled and listen):
+        return service, None
+    if c.mode == "tcp":
+        return service, TcpPassthrough(c.listen_host, c.listen_port, c.printer_host, c.printer_tcp_port, service.tap)
+    pos, printer = SerialDevice(c.pos_port, baudrate=c.baud), SerialDevice(c.printer_port, baudrate=c.baud)
+    return service, SerialPassthrough(pos, printer, service.tap, name=service.source)
 
 
 def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | Path | None) -> PrinterAdapter | None:
@@ -294,6 +323,7 @@ def build_runtime(
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, _secret_getter(secrets), store_id=store.id)
     intake = IntakeService(db, checkout, triggers)
+    capture, capture_input = build_capture(settings, db, checkout, listen=sending)
     pollers, not_polled = build_pollers(settings.platforms, http, _secret_getter(secrets), store_id=store.id)
     r = settings.reconcile
     reconcile = ReconcileService(
@@ -325,6 +355,8 @@ def build_runtime(
         intake,
         adapters,
         reconcile=reconcile,
+        capture=capture,
+        capture_input=capture_input,
     )
 
 

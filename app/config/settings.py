@@ -112,6 +112,35 @@ class PrinterSettings(_Section):
         return self
 
 
+class CaptureLayoutSettings(_Section):
+    """How the legacy POS lays out its receipts: a preset, with any pattern replaced by name."""
+
+    preset: str = Field(default="classic", description="classic, compact, or custom (patterns only).")
+    patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Regexes with named groups by line kind (item, weighed, savings, subtotal, tax, total, "
+        "tender, ...), and datetime_format, taxable_flags, snap_flags.",
+    )
+
+
+class CaptureSettings(_Section):
+    """Print-stream capture: sit between a legacy POS and its printer, and read the receipts it prints."""
+
+    enabled: bool = False
+    mode: Literal["serial", "tcp"] = "serial"
+    name: str = Field(default="pos", max_length=30, description="Source name: events come from `capture:<name>`.")
+    pos_port: str = Field(default="/dev/ttyUSB0", description="Serial port (or pyserial URL) the POS prints to.")
+    printer_port: str = Field(default="/dev/ttyUSB1", description="Serial port of the real printer.")
+    baud: Annotated[int, Field(ge=300, le=921600)] = 9600
+    listen_host: str = "0.0.0.0"  # noqa: S104 (the POS reaches this terminal over the store LAN)
+    listen_port: Annotated[int, Field(ge=0, le=65535)] = 9100
+    printer_host: str = "192.168.1.50"
+    printer_tcp_port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    lane: str = Field(default="1", description="Lane used when the receipt prints none.")
+    timezone: str | None = Field(default=None, description="The store's zone (e.g. America/Chicago); None: local.")
+    layout: CaptureLayoutSettings = CaptureLayoutSettings()
+
+
 def _default_routing() -> dict[Channel, str | list[str]]:
     return {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
 
@@ -124,6 +153,7 @@ class Settings(_Section):
     followups: FollowUpSettings = FollowUpSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     printer: PrinterSettings = PrinterSettings()
+    capture: CaptureSettings = CaptureSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",
