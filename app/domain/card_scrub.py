@@ -184,7 +184,12 @@ def scrub(text: str) -> ScrubResult:
     reasons: list[str] = []
     previous = ""
     for raw_line in text.split("\n"):
-        line, n, e = scrub_line(raw_line, previous)
+        line = raw_line
+        for pattern in _TRACK:  # before masking, which would hide the shape of track data
+            if pattern.search(line):
+                reasons.append("magnetic stripe track data")
+                line = pattern.sub(lambda m: re.sub(r"\d", MASK, m.group()), line)
+        line, n, e = scrub_line(line, previous)
         total += n
         expiries += e
         found = suspects_in(line)
