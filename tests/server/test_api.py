@@ -113,7 +113,7 @@ async def test_health_reports_the_queue(api: httpx.AsyncClient, sale_payload: Pa
     await api.post("/v1/sales", json=payload)
     health = (await api.get("/v1/health")).json()
     assert health["queue_depth"] == 1 and health["oldest_pending_age_s"] >= 0
-    assert {p["provider"] for p in health["providers"]} == {"twilio", "sendgrid"}
+    assert {p["provider"] for p in health["providers"]} == {"twilio", "sendgrid", "printer"}  # the demo dummy printer
     assert health["dispatcher_running"] is False and health["ok"] is False
 
 
