@@ -22,6 +22,7 @@ from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.manager.audit_page import AuditPage
+from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.export_page import ExportPage
 from app.ui.manager.health_page import HealthPage
 from app.ui.manager.pin_page import PinPage
@@ -60,6 +61,8 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.export, "E&xport")
         self.tabs.addTab(self.audit, "A&udit")
         self.tabs.addTab(self.health, "&Health")
+        if (capture := getattr(ctx, "capture", None)) is not None:  # print-stream capture is set up
+            self.tabs.addTab(CapturesPage(capture, self.tasks), "Ca&ptures")
         self.tabs.currentChanged.connect(self._tab_changed)
         title = QLabel("Manager")
         theme.set_font(title, 1.5, bold=True)
