@@ -74,8 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
     )
     sandbox.add_argument("action", nargs="?", choices=("fire",), help="fire a platform webhook at the app")
-    sandbox.add_argument("platform", nargs="?", help="shopify, stripe, zapier, toast or hubspot")
-    sandbox.add_argument("topic", nargs="?", help="e.g. orders/paid (the platform's usual sale event by default)")
+    sandbox.add_argument("platform", nargs="?", help="shopify, stripe, square, clover, zapier, toast or hubspot")
+    sandbox.add_argument(
+        "topic",
+        nargs="?",
+        help="the platform's usual sale event by default; order updates too: shopify fulfillments/create, "
+        "fulfillments/update, refunds/create, orders/cancelled; stripe charge.refunded",
+    )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
     sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")

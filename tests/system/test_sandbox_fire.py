@@ -82,3 +82,38 @@ async def test_a_missed_order_is_kept_for_the_sync_command(tmp_path: Path, sandb
         assert await runtime.receipts.count() == 1
     finally:
         await runtime.close()
+
+
+@pytest.mark.parametrize(
+    ("platform", "topics", "statuses"),
+    [
+        (
+            "shopify",
+            ["fulfillments/create", "fulfillments/update", "refunds/create"],
+            ["partially_shipped", "refunded"],
+        ),
+        ("shopify", ["orders/cancelled"], ["cancelled"]),
+        ("stripe", ["charge.refunded"], ["refunded"]),
+    ],
+)
+async def test_fired_order_updates_join_the_receipt_of_their_order(
+    platform: str, topics: list[str], statuses: list[str], tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    runtime = build_runtime(
+        sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+    )
+    server = await start_asgi_server(runtime.local_api(), name="api")
+    try:
+        async with httpx.AsyncClient() as client:
+            for topic in [None, *topics]:  # the sale first, then what happened to the order
+                lines, ok = await fire(
+                    client, platform, app_url=server.url, sandbox_url=sandbox.url, topic=topic, seed=5
+                )
+                assert ok and " 202 " in lines[-1], lines
+        [summary] = await runtime.receipts.list(limit=10)
+        detail = await runtime.receipts.get(summary.receipt_id)
+        assert [u.status for u in detail.updates] == statuses  # fulfillments/update told nothing new
+        assert all(u.delivery_ids for u in detail.updates)  # each went to the customer
+    finally:
+        await server.stop()
+        await runtime.close()

@@ -57,12 +57,48 @@ def signed_webhook(
 
 
 def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
-    """A REST Order (or, for fulfillments/*, a Fulfillment) built from a simulated POS sale."""
+    """The REST resource a topic carries, for the simulated order `sale_id_seed`.
+
+    orders/*: the Order; fulfillments/create: a Fulfillment shipping the first half of its lines
+    (fulfillments/update: the same one, now delivered); refunds/create: a Refund of its first line;
+    orders/cancelled: the Order, cancelled.
+    """
+    order = _sample_order(topic, sale_id_seed)
+    lines = order["line_items"]
+    if topic.startswith("fulfillments/"):
+        shipped = lines[: max(1, len(lines) // 2)]
+        tracking = f"1Z{sale_id_seed:06d}A1"
+        return {
+            "id": order["id"] + 7,
+            "order_id": order["id"],
+            "status": "success",
+            "shipment_status": "delivered" if topic == "fulfillments/update" else "in_transit",
+            "created_at": order["created_at"],
+            "tracking_company": "UPS",
+            "tracking_numbers": [tracking],
+            "tracking_urls": [f"https://www.ups.com/track?tracknum={tracking}"],
+            "line_items": [{k: line[k] for k in ("id", "title", "quantity", "sku", "price")} for line in shipped],
+        }
+    if topic == "refunds/create":
+        first = lines[0]
+        amount = Decimal(first["price"]) * first["quantity"]
+        return {
+            "id": order["id"] + 9,
+            "order_id": order["id"],
+            "created_at": order["created_at"],
+            "note": "Damaged in delivery",
+            "refund_line_items": [{"quantity": first["quantity"], "line_item": first}],
+            "transactions": [{"kind": "refund", "status": "success", "amount": str(amount), "gateway": "shopify"}],
+        }
+    if topic == "orders/cancelled":
+        return dict(order, cancelled_at=order["created_at"], cancel_reason="customer")
+    return order
+
+
+def _sample_order(topic: str, sale_id_seed: int) -> dict[str, Any]:
     rng = random.Random(sale_id_seed)
     sale = make_sale(rng, sale_id=f"web-{sale_id_seed}", items=rng.randint(2, 6), with_customer=True)
     order_id = 5_000_000_000 + sale_id_seed
-    if topic.startswith("fulfillments/"):
-        return {"id": order_id + 7, "order_id": order_id, "status": "success", "tracking_number": "1Z2345"}
     items = sale["items"]
     lines = []
     for line in items:
@@ -84,7 +120,7 @@ def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
     tax = tax.quantize(Decimal("0.01"))
     customer = sale.get("customer", {})
     email = customer.get("email") or "sandbox.buyer@example.com"
-    paid = topic == "orders/paid" or rng.random() < 0.5
+    paid = topic in ("orders/paid", "orders/cancelled") or not topic.startswith("orders/") or rng.random() < 0.5
     return {
         "id": order_id,
         "name": f"#{1000 + sale_id_seed}",

@@ -75,12 +75,28 @@ def sample_event(topic: str, sale_id_seed: int) -> dict[str, Any]:
         "latest_charge": charge,
         "payment_method_types": ["card"],
     }
+    data: dict[str, Any] = {"object": intent}
+    event_id = f"evt_sandbox{sale_id_seed}"
+    if topic == "charge.refunded":  # the first line of the order, refunded on its charge
+        first = sale["items"][0]
+        refunded = int(Decimal(first["line_total"]) * 100)
+        refund = {"id": f"re_sandbox{sale_id_seed}", "object": "refund", "amount": refunded, "status": "succeeded"}
+        refund["reason"] = "requested_by_customer"
+        charge.update(
+            payment_intent=intent["id"],
+            metadata=intent["metadata"],
+            amount_refunded=refunded,
+            refunded=refunded == amount,
+            refunds={"object": "list", "data": [refund], "has_more": False},
+        )
+        data = {"object": charge, "previous_attributes": {"amount_refunded": 0, "refunded": False}}
+        event_id = f"evt_sandbox_refund{sale_id_seed}"
     return {
-        "id": f"evt_sandbox{sale_id_seed}",
+        "id": event_id,
         "object": "event",
         "api_version": API_VERSION,
         "created": created,
-        "data": {"object": intent},
+        "data": data,
         "livemode": False,
         "pending_webhooks": 1,
         "request": {"id": None, "idempotency_key": None},
