@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from app.config.settings import CaptureSettings, Settings
+from app.devices.passthrough import TcpPassthrough
 from app.domain.capture import CaptureState, build_layout
 from app.domain.channels import Channel
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.receipt import StoreProfile
+from app.main import build_capture
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
 from app.services.capture import CaptureService
@@ -130,3 +134,46 @@ async def test_two_receipts_in_one_stream_are_two_sales(db: Database) -> None:
     states = sorted(r.state.value for r in await capture.list_captures())
     assert states == ["sent", "sent"]
     assert await count(db, ReceiptRow) == 2
+
+
+async def test_the_runtime_wiring_captures_a_tcp_print_job_end_to_end(db: Database) -> None:
+    """`[capture]` in tcp mode: a POS prints to the listener, the printer gets every byte, a receipt is made."""
+    received = bytearray()
+
+    async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(4096):
+            received.extend(data)
+        writer.close()
+
+    printer_server = await asyncio.start_server(printer, "127.0.0.1", 0)
+    printer_port = printer_server.sockets[0].getsockname()[1]
+    options = {"enabled": True, "mode": "tcp", "listen_host": "127.0.0.1", "listen_port": 0, "name": "lane3"}
+    options |= {"printer_host": "127.0.0.1", "printer_tcp_port": printer_port, "timezone": "America/Chicago"}
+    settings = Settings(capture=CaptureSettings.model_validate(options))
+    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid"}, EventBus())
+    capture, source = build_capture(settings, db, checkout, listen=True)
+    assert isinstance(source, TcpPassthrough)
+    capture.launch(source)
+    try:
+        for _ in range(200):
+            if source.port:
+                break
+            await asyncio.sleep(0.01)
+        data = stream("classic.bin")
+        _, writer = await asyncio.open_connection("127.0.0.1", source.port)
+        writer.write(data)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(500):
+            if await count(db, ReceiptRow) and len(received) == len(data):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await capture.stop()
+        printer_server.close()
+        await printer_server.wait_closed()
+    assert bytes(received) == data
+    assert await count(db, ReceiptRow) == 1
+    [record] = await capture.list_captures()
+    assert record.state is CaptureState.SENT and record.source == "capture:lane3"
