@@ -1,4 +1,4 @@
-"""Random bodies and headers at every webhook endpoint: never a 500, never a receipt."""
+"""Random bodies and headers at every webhook endpoint: never a 500, never a receipt or an order update."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from app.config.settings import Settings
 from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.storage.models import OrderUpdateRow
 from app.support.asgi_server import start_asgi_server
 
 ENDPOINTS = [
@@ -72,7 +74,12 @@ class Served:
         return await start_asgi_server(self.runtime.local_api(), name="api")
 
     def count(self) -> int:
-        return self.loop.run_until_complete(self.runtime.receipts.count())
+        """Receipts and order updates recorded: a forged or mangled request must leave none."""
+        receipts = self.loop.run_until_complete(self.runtime.receipts.count())
+        updates = self.loop.run_until_complete(
+            self.runtime.db.read(lambda s: s.scalar(select(func.count()).select_from(OrderUpdateRow)))
+        )
+        return receipts + int(updates or 0)
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         async def go() -> int:
