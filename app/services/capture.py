@@ -95,6 +95,7 @@ class CaptureService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._input: ByteSource | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     # -- the stream ---------------------------------------------------------------------------
 
@@ -125,7 +126,23 @@ class CaptureService:
             await source.start()
             self._input = source
 
+    def launch(self, source: ByteSource | None) -> None:
+        """`start(source)` as a background task that this service owns (for synchronous start-up code)."""
+        if self._starting is not None or self._worker is not None:
+            return
+        self._starting = asyncio.create_task(self.start(source), name=f"{self.source}-start")
+        self._starting.add_done_callback(self._started)
+
+    def _started(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: print-stream capture did not start: %s", self.source, task.exception())
+
     async def stop(self) -> None:
+        """Stop the pass-through (printing stops being forwarded through this terminal) and the worker."""
+        if self._starting is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._starting
+            self._starting = None
         if self._input is not None:
             await self._input.stop()
             self._input = None
