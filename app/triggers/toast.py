@@ -27,8 +27,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.intake import parse_sale
+from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
 
@@ -86,8 +87,8 @@ class ToastTrigger:
         if not hmac.compare_digest(expected.encode("ascii"), given.strip().encode("utf-8", "replace")):
             raise SignatureRejected("Toast-Signature does not match the webhook secret")
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """One event per paid or closed check of the order."""
+    async def events(self, request: InboundRequest) -> list[PlatformEvent]:
+        """One sale event per paid or closed check of the order; a voided order as a cancellation."""
         message = _json_object(request.body)
         event_guid = message.get("guid") or message.get("eventGUID")
         if not isinstance(event_guid, str) or not event_guid:
@@ -101,12 +102,12 @@ class ToastTrigger:
         checks = order.get("checks")
         if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
             raise ValidationFailed("the order's checks must be a list of objects", field="details.checks")
-        if order.get("voided") is True:
-            raise NotApplicable("the Toast order is voided")
+        if order.get("voided") is True:  # a void after payment cancels the order its receipt named
+            return [self._voided(order, event_guid, request.received_at)]
         paid = [c for c in checks if c.get("paymentStatus") in PAID_STATUSES and c.get("voided") is not True]
         if not paid:
             raise NotApplicable("no paid check in the Toast order yet")
-        found: list[TriggerEvent] = []
+        found: list[PlatformEvent] = []
         for check in paid:
             sale = parse_sale(check_to_sale(order, check, store_id=self.store_id, message=message))
             event_id = event_guid if len(checks) == 1 else f"{event_guid}:{check.get('guid')}"
@@ -120,6 +121,25 @@ class ToastTrigger:
                 )
             )
         return found
+
+
+    def _voided(self, order: dict[str, Any], event_guid: str, received_at: datetime) -> OrderUpdate:
+        when = order.get("voidDate") or order.get("modifiedDate")
+        try:
+            occurred = datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else received_at
+        except ValueError:
+            occurred = received_at
+        return OrderUpdate(
+            source=PLATFORM,
+            event_id=event_guid[:200],
+            store_id=self.store_id,
+            order_id=safe_id(order["guid"]),
+            status=OrderStatus.CANCELLED,
+            occurred_at=occurred if occurred.tzinfo is not None else received_at,
+            received_at=received_at,
+            update_key=change_key("voided"),
+            reason="voided",
+        )
 
 
 def check_to_sale(
