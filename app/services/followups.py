@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,7 @@ from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import DeliveryState
 from app.domain.money import format_usd
+from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.storage import followups, outbox
 from app.storage.database import Database
@@ -50,36 +50,25 @@ class FollowUpService:
         self._daily = dict(daily_summary)
         self._daily_at = daily_at
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("follow-up")
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         if self._after:
             self._unsubscribe = self._bus.subscribe(DeliveryChanged, self._on_changed)
         if self._daily and self._daily_at is not None:
-            self._own(self._daily_loop(), "daily-summary")
+            self._tasks.start(self._daily_loop(), "daily-summary")
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _own(self, work: Coroutine[Any, Any, Any], name: str) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("follow-up task %s failed", task.get_name(), exc_info=task.exception())
+        await self._tasks.cancel_all()
 
     def _on_changed(self, event: DeliveryChanged) -> None:
         if event.channel in RECEIPT_CHANNELS and event.state in ACCEPTED:
-            self._own(self.queue_after_delivery(event.delivery_id, event.receipt_id), f"follow-up-{event.delivery_id}")
+            work = self.queue_after_delivery(event.delivery_id, event.receipt_id)
+            self._tasks.start(work, f"follow-up-{event.delivery_id}")
 
     async def queue_after_delivery(self, delivery_id: str, receipt_id: str) -> int:
         """Queue one follow-up per configured provider for this receipt, unless already queued."""

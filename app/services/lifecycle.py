@@ -9,9 +9,8 @@ fulfilment webhook overtaking the paid one) waits, and goes out when the receipt
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -30,11 +29,11 @@ from app.domain.lifecycle import (
 from app.domain.receipt import StoreProfile
 from app.domain.sale import Sale
 from app.rendering.updates import UpdateRenderer, build_update_view
+from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.services.intake import UpdateResult
 from app.storage import audit, order_updates, outbox, sales
 from app.storage.database import Database
-from app.storage.models import SaleRow
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +60,19 @@ class LifecycleService:
         self._routing = dict(routing)
         self._bus = bus
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("order-update")
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Follow new receipts, and send what waited for a receipt that came while we were down."""
         self._unsubscribe = self._bus.subscribe(ReceiptCreated, self._on_receipt)
-        self._own(self.send_waiting(), "order-updates-sweep")
+        self._tasks.start(self.send_waiting(), "order-updates-sweep")
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
 
     async def apply(self, update: OrderUpdate) -> UpdateResult:
         """Record `update` and queue its message to the receipt's recipients. Idempotent."""
@@ -91,18 +88,8 @@ class LifecycleService:
             self._bus.publish(DeliveriesQueued(queued))
         return queued
 
-    def _own(self, work: Coroutine[Any, Any, Any], name: str) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("order-update task %s failed", task.get_name(), exc_info=task.exception())
-
     def _on_receipt(self, event: ReceiptCreated) -> None:
-        self._own(self._attach(event.store_id, event.sale_id), f"order-updates-{event.sale_id}")
+        self._tasks.start(self._attach(event.store_id, event.sale_id), f"order-updates-{event.sale_id}")
 
     async def _attach(self, store_id: str, sale_id: str) -> None:
         queued = await self._db.write(lambda session: self._send_waiting_for_sale(session, store_id, sale_id))
@@ -146,8 +133,7 @@ class LifecycleService:
         found = sales.find_sale(session, store_id, sale_id)
         if found is None:
             return 0
-        sale_row = session.get(SaleRow, found.pk)
-        keys = [k for k in (sale_row.order_id if sale_row else None, sale_id) if k]
+        keys = [k for k in (sales.order_id_of(session, found.pk), sale_id) if k]
         receipt = order_updates.receipt_for(session, store_id, order_id=keys[0], sale_id=sale_id)
         return 0 if receipt is None else self._send_waiting_for_receipt(session, store_id, keys, receipt)
 

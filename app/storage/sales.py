@@ -79,6 +79,12 @@ def find_order(session: Session, store_id: str, order_id: str) -> int | None:
     return None if found is None else int(found)
 
 
+def order_id_of(session: Session, sale_pk: int) -> str | None:
+    """The order id a stored sale carries, if any."""
+    found = session.connection().execute(select(SaleRow.order_id).where(SaleRow.id == sale_pk)).scalar()
+    return None if found is None else str(found)
+
+
 def add_sale(session: Session, sale: Sale, *, payload: str, source: str, customer_id: int | None, now: datetime) -> int:
     """Insert the sale; return its primary key."""
     last4s = sorted({t.last4 for t in sale.tenders if t.last4 and t.type is not TenderType.CASH})
