@@ -24,6 +24,8 @@ from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
 from app.devices.passthrough import SerialDevice, SerialPassthrough, TcpPassthrough
 from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
+from app.devices.scanner import SerialScanner, parse_terminator
+from app.domain.barcodes import BarcodeRules
 from app.domain.capture import build_layout
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError
@@ -48,6 +50,7 @@ from app.services.printing import PRINTER_PROVIDER, PrinterAdapter
 from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
 from app.services.retry import RetryPolicy
+from app.services.scanning import ScanningService
 from app.services.tracking import TrackingService
 from app.storage import schema
 from app.storage.database import Database
@@ -232,6 +235,18 @@ def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | P
         spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
         device = DummyPrinter(spool=spool)
     return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+
+
+def build_scanning(settings: Settings, bus: EventBus) -> ScanningService:
+    """The scanning service of the `[scanner]` settings: classifying rules, and the serial scanner when enabled."""
+    sc = settings.scanner
+    try:
+        rules = BarcodeRules(tuple(sc.loyalty_prefixes), tuple(sc.loyalty_patterns), sc.receipt_pattern)
+        terminator = parse_terminator(sc.terminator)
+    except ValueError as exc:
+        raise ConfigurationError(f"[scanner]: {exc}") from None
+    device = SerialScanner(sc.port, baudrate=sc.baud, terminator=terminator) if sc.enabled else None
+    return ScanningService(bus, rules, device=device)
 
 
 def settle_heap() -> None:

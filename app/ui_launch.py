@@ -25,7 +25,7 @@ from app.config.settings_writer import SettingsStore
 from app.domain.clock import utcnow
 from app.domain.errors import ReceiptDeskError
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings, settle_heap
+from app.main import Runtime, build_runtime, build_scanning, sandbox_secrets, sandbox_settings, settle_heap
 from app.sandbox.pos import make_sale
 from app.services.checkout import CheckoutService
 from app.services.kiosk import KioskService, ManagerLock
@@ -145,6 +145,7 @@ def build_context(
         manager_lock=ManagerLock(manager_pin),
         export_dir=export_dir,
         demo=demo,
+        scanning=build_scanning(runtime.settings, runtime.bus),
     )
 
 
@@ -193,6 +194,9 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
         shell = KioskShell(ctx, customer_windowed=demo and len(QGuiApplication.screens()) < 2)
         stack.push_async_callback(shell.aclose)
         shell.show()
+        if ctx.scanning is not None:
+            await ctx.scanning.start()
+            stack.push_async_callback(ctx.scanning.stop)
         settle_heap()
         if not demo:
             await _serve_api(stack, runtime, shell)

@@ -86,6 +86,24 @@ class ReconcileSettings(_Section):
     )
 
 
+class ScannerSettings(_Section):
+    enabled: bool = Field(default=False, description="Read a barcode scanner on a serial port.")
+    port: str = Field(default="/dev/ttyACM0", description="Serial port or pyserial URL: /dev/ttyACM0, COM3, loop://.")
+    baud: Annotated[int, Field(ge=300, le=921600)] = 9600
+    terminator: str = Field(default="CR", description="CR, LF, CRLF, or a byte escape such as \\x03.")
+    wedge_enabled: bool = Field(default=True, description="Tell a keyboard-wedge scanner's bursts from typing.")
+    wedge_max_gap_ms: Annotated[float, Field(gt=0, le=500)] = 40.0
+    wedge_min_length: Annotated[int, Field(ge=2, le=128)] = 6
+    loyalty_prefixes: list[str] = Field(default_factory=lambda: ["LM"], description="Loyalty card codes start so.")
+    loyalty_patterns: list[str] = Field(
+        default_factory=list, description="Regexes a loyalty code matches whole; a group `id` is the loyalty id."
+    )
+    receipt_pattern: str = Field(
+        default=r"(?:RD-)?(?P<sale_id>[A-Za-z][A-Za-z0-9._-]{2,63})",
+        description="Regex of the barcode printed on receipts; its group `sale_id` is the sale id.",
+    )
+
+
 class PrinterSettings(_Section):
     """The lane's ESC/POS receipt printer: the PRINT channel prints on it when `enabled`."""
 
@@ -153,6 +171,7 @@ class Settings(_Section):
     followups: FollowUpSettings = FollowUpSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     printer: PrinterSettings = PrinterSettings()
+    scanner: ScannerSettings = ScannerSettings()
     capture: CaptureSettings = CaptureSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),

@@ -207,6 +207,36 @@ class KioskService:
 
         return await self._db.read(job)
 
+    async def customer_by_loyalty(self, loyalty_id: str) -> CustomerView | None:
+        """The customer holding this loyalty card (a scan), with their preferred channels; None if unknown."""
+        loyalty_id = loyalty_id.strip()
+        if not loyalty_id:
+            raise ValidationFailed("The loyalty card number is empty. Scan it again.", field="loyalty_id")
+
+        def job(session: Session) -> CustomerView | None:
+            found = customers.find(session, loyalty_id=loyalty_id, email=None, phone=None)
+            return _customer_view(session, found) if found is not None else None
+
+        return await self._db.read(job)
+
+    async def sale_by_sale_id(self, sale_id: str) -> KioskSale:
+        """The newest receipt of the register's sale `sale_id` (a scanned paper receipt); `NotFound` if unknown."""
+
+        def job(session: Session) -> list[KioskSale]:
+            newest = session.execute(
+                select(ReceiptRow.id)
+                .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
+                .where(SaleRow.sale_id == sale_id)
+                .order_by(ReceiptRow.created_at.desc(), ReceiptRow.id.desc())
+                .limit(1)
+            ).scalar()
+            return _load_sales(session, [newest]) if newest is not None else []
+
+        found = await self._db.read(job)
+        if not found:
+            raise NotFound(f"No sale {sale_id} is recorded here, so its receipt cannot be sent again.")
+        return found[0]
+
     async def send(self, receipt_id: str, request: SendRequest) -> SendOutcome:
         """Queue the receipt as asked, record SMS consent and preferences, and audit it.
 

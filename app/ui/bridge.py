@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus, ReceiptCreated
+from app.services.bus import (
+    DeliveriesQueued,
+    DeliveryChanged,
+    DeviceStateChanged,
+    EventBus,
+    ReceiptCreated,
+    ScanReceived,
+)
 
 
 class EventBridge(QObject):
@@ -25,12 +32,20 @@ class EventBridge(QObject):
     sig_delivery_changed = Signal(object)
     """Fires with a `DeliveryChanged` after each attempt moved a delivery to a new state."""
 
+    sig_scan = Signal(object)
+    """Fires with a `ScanReceived` when a barcode was scanned (serial scanner or keyboard wedge)."""
+
+    sig_device_state = Signal(object)
+    """Fires with a `DeviceStateChanged` when a store device connects, reconnects or stops."""
+
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._unsubscribe: list[Callable[[], None]] = [
             bus.subscribe(ReceiptCreated, self.sig_receipt_created.emit),
             bus.subscribe(DeliveriesQueued, lambda e: self.sig_deliveries_queued.emit(e.count)),
             bus.subscribe(DeliveryChanged, self.sig_delivery_changed.emit),
+            bus.subscribe(ScanReceived, self.sig_scan.emit),
+            bus.subscribe(DeviceStateChanged, self.sig_device_state.emit),
         ]
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from app.services.bus import EventBus
 from app.services.health import HealthService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.receipts import ReceiptService
+from app.services.scanning import ScanningService
 from app.ui.prefs import KioskPrefs
 
 
@@ -34,6 +35,7 @@ class KioskContext:
     manager_lock: ManagerLock
     export_dir: Path
     demo: bool = False
+    scanning: ScanningService | None = None
 
     @property
     def store_name(self) -> str:

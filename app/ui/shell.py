@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
-from app.services.bus import DeliveryChanged, ReceiptCreated
+from app.services.bus import DeliveryChanged, ReceiptCreated, ScanReceived
 from app.services.kiosk import KioskSale, SendOutcome
 from app.ui.bridge import EventBridge
 from app.ui.cashier.window import CashierWindow
@@ -14,8 +14,9 @@ from app.ui.context import KioskContext
 from app.ui.customer.window import CustomerWindow
 from app.ui.manager.window import ManagerWindow
 from app.ui.settings.window import SettingsWindow
-from app.ui.status import HealthMonitor
+from app.ui.status import HealthMonitor, ScannerStatus
 from app.ui.tasks import TaskOwner
+from app.ui.wedge import KeyboardWedge
 
 
 class KioskShell(QObject):
@@ -49,6 +50,7 @@ class KioskShell(QObject):
         self.customer.sig_idle.connect(self._customer_idle)
         self.manager.sig_settings.connect(self.settings.open)
         self.manager.sig_locked.connect(self.settings.close)
+        self._wire_scanner()
 
     @property
     def windows(self) -> tuple[QWidget, ...]:
@@ -141,6 +143,24 @@ class KioskShell(QObject):
         self.cashier.update_delivery(event)
         self.manager.update_delivery(event)
 
+    # -- scanning ------------------------------------------------------------------------------
+
+    def _wire_scanner(self) -> None:
+        scanning, options = self.ctx.scanning, self.ctx.settings.scanner
+        self.scanner_status = ScannerStatus(*((scanning.state, scanning.detail) if scanning else ("off", None)))
+        self.cashier.statusBar().addPermanentWidget(self.scanner_status)
+        self.bridge.sig_device_state.connect(self.scanner_status.show_state)
+        self.bridge.sig_scan.connect(self._scanned)
+        self.wedge: KeyboardWedge | None = None
+        if scanning is not None and options.wedge_enabled:
+            self.wedge = KeyboardWedge(self, max_gap_ms=options.wedge_max_gap_ms, min_length=options.wedge_min_length)
+            self.wedge.sig_scan.connect(lambda code: scanning.submit(code, "wedge"))
+            self.wedge.install()
+
+    def _scanned(self, event: ScanReceived) -> None:
+        self.scanner_status.show_scan(event.scan)
+        self.tasks.start(self.cashier.scanned(event.scan), "scanned")
+
     # -- closing -------------------------------------------------------------------------------
 
     def _cashier_closed(self) -> None:
@@ -152,6 +172,8 @@ class KioskShell(QObject):
         if self._closed:
             return
         self._closed = True
+        if self.wedge is not None:
+            self.wedge.close()
         await self.monitor.stop()
         for owner in (self.tasks, self.cashier.tasks, self.customer.tasks, self.manager.tasks, self.settings.tasks):
             await owner.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from app.domain.barcodes import Scan, ScanKind
 from app.domain.errors import ReceiptDeskError
+from app.services.bus import DeviceStateChanged
 from app.services.health import Health, HealthService
 from app.services.printing import PRINTER_PROVIDER
 from app.ui import theme
@@ -88,6 +90,40 @@ def online_text(health: Health) -> tuple[str, bool]:
     if failing:
         return f"Online, but {', '.join(p.provider for p in failing)} refused the last receipt (see last error)", False
     return "Online", True
+
+
+SCANNER_WORDS = {"connected": "connected", "reconnecting": "reconnecting\u2026", "off": "off"}
+
+
+class ScannerStatus(QLabel):
+    """The serial scanner's state (connected / reconnecting / off) and what the last scan was."""
+
+    def __init__(self, state: str = "off", detail: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Scanner status")
+        self._state = state
+        self._scan = ""
+        self._ok = True
+        self._show(detail)
+
+    def show_state(self, event: DeviceStateChanged) -> None:
+        """A device changed state; shown when it is the scanner."""
+        if event.device == "scanner":
+            self._state = event.state
+            self._show(event.detail)
+
+    def show_scan(self, scan: Scan) -> None:
+        """Say what was just scanned (unknown codes in the warning colour)."""
+        self._scan = scan.message
+        self._ok = scan.kind is not ScanKind.UNKNOWN
+        self._show(self.toolTip() or None)
+
+    def _show(self, detail: str | None) -> None:
+        words = f"Scanner: {SCANNER_WORDS.get(self._state, self._state)}"
+        self.setText(words + (f" \u00b7 {self._scan}" if self._scan else ""))
+        self.setToolTip(detail or "")
+        bad = self._state == "reconnecting" or not self._ok
+        self.setStyleSheet(f"color: {theme.BAD};" if bad else "")
 
 
 class StatusPanel(QWidget):

@@ -343,6 +343,30 @@ class SalePanel(QWidget):
         self._looked_up = found
         self._show_customer(found, preselect=True)
 
+    async def identify_loyalty(self, loyalty_id: str) -> None:
+        """A scanned loyalty card: the customer of the sale at hand, their preferred channel chosen."""
+        sale = self.sale
+        if sale is None:
+            raise ValidationFailed("Scan the loyalty card once the sale is on screen.")
+        found = await self._ctx.kiosk.customer_by_loyalty(loyalty_id)
+        if found is None:
+            raise ValidationFailed(
+                f"No customer has loyalty card \u2026{loyalty_id[-4:]}. Nothing was changed: look them up or type "
+                "their email or phone."
+            )
+        if self.sale is None or self.sale.receipt_id != sale.receipt_id:
+            raise ValidationFailed("The sale changed while the card was read. Scan the loyalty card again.")
+        self._looked_up = found
+        self._show_customer(found, preselect=True)
+
+    def show_for_resend(self, sale: KioskSale) -> None:
+        """Show `sale` (a scanned paper receipt) with its newest delivery selected and Send ready."""
+        self._wanted = sale.receipt_id
+        self.show_sale(sale)
+        if sale.deliveries:
+            self.deliveries.selectRow(len(sale.deliveries) - 1)
+        self.send_button.setFocus()
+
     @action
     async def retry(self) -> None:
         """Queue the selected failed delivery again."""

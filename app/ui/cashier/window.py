@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from app.domain.barcodes import Scan, ScanKind
 from app.domain.clock import utcnow
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import KioskSale, ReceiptChoice, SendOutcome, start_of_day
@@ -112,6 +113,16 @@ class CashierWindow(QMainWindow):
         """Live delivery state for the list and the panel."""
         self.sales.update_delivery(event)
         self.panel.update_delivery(event)
+
+    async def scanned(self, scan: Scan) -> None:
+        """A loyalty card identifies the customer of the sale at hand; a paper receipt opens its sale to resend."""
+        if scan.kind is ScanKind.LOYALTY:
+            await self.panel.identify_loyalty(scan.value)
+        elif scan.kind is ScanKind.RECEIPT:
+            sale = await self._ctx.kiosk.sale_by_sale_id(scan.value)
+            self.sales.put(sale)
+            self.sales.select(sale.receipt_id)
+            self.panel.show_for_resend(sale)
 
     def _sent(self, outcome: SendOutcome) -> None:
         if self.panel.sale is not None:
