@@ -155,7 +155,7 @@ class KioskShell(QObject):
         if scanning is not None and options.wedge_enabled:
             self.wedge = KeyboardWedge(self, max_gap_ms=options.wedge_max_gap_ms, min_length=options.wedge_min_length)
             self.wedge.sig_scan.connect(lambda code: scanning.submit(code, "wedge"))
-            self.wedge.install()
+            self.wedge.watch(self.cashier, self.customer)
 
     def _scanned(self, event: ScanReceived) -> None:
         self.scanner_status.show_scan(event.scan)

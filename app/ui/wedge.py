@@ -1,7 +1,7 @@
 """Keyboard-wedge scanners: a scan arrives as a burst of keystrokes ending in Enter; tell it from typing.
 
-`KeyboardWedge` is an application event filter over the kiosk's windows. Every key press enters
-Qt through its window (`QWindow`) before it reaches the focused widget, so the filter holds
+`KeyboardWedge` is an event filter on the kiosk's windows. Every key press enters Qt through its
+window (`QWindow`) before it reaches the focused widget, so the filter, installed there, holds
 printable key presses back for a moment: when they keep coming faster than `max_gap_ms` apart and
 end in Enter after at least `min_length` characters, they were a scanner, are swallowed whole
 (nothing lands in the focused text field) and `sig_scan` fires with the code. Anything slower,
@@ -16,6 +16,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QWindow
+from PySide6.QtWidgets import QWidget
 
 ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 SCANNER_MODIFIERS = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
@@ -38,7 +39,7 @@ def copy_key_event(event: QKeyEvent) -> QKeyEvent:
 
 
 class KeyboardWedge(QObject):
-    """Spots scanner bursts in the keystrokes of every window; install with `install()`.
+    """Spots scanner bursts in the keystrokes of the windows it `watch()`es.
 
     `clock` gives milliseconds; by default the keystrokes' own timestamps are used, which keep the
     real spacing even when the event loop was busy and delivers them late.
@@ -64,7 +65,7 @@ class KeyboardWedge(QObject):
         self._last = 0.0
         self._replaying = False
         self._eat_release: int | None = None
-        self._installed: QCoreApplication | None = None
+        self._watched: list[QWindow] = []
         self._timer = QTimer(self)
         self._timer.setObjectName("wedge-typing")
         self._timer.setSingleShot(True)
@@ -77,20 +78,22 @@ class KeyboardWedge(QObject):
         """The characters held back so far."""
         return "".join(self._chars)
 
-    def install(self, app: QCoreApplication | None = None) -> None:
-        """Start watching every window's keys."""
-        target = app or QCoreApplication.instance()
-        if target is not None and self._installed is None:
-            target.installEventFilter(self)
-            self._installed = target
+    def watch(self, *widgets: QWidget) -> None:
+        """Watch the keys of these top-level windows (their native windows are created if need be)."""
+        for widget in widgets:
+            widget.winId()
+            window = widget.windowHandle()
+            if window is not None and window not in self._watched:
+                window.installEventFilter(self)
+                self._watched.append(window)
 
     def close(self) -> None:
         """Stop watching; hand on anything held back."""
-        if self._installed is not None:
-            if shiboken6.isValid(self._installed):
-                self._installed.removeEventFilter(self)
-            self._installed = None
         self.flush()
+        for window in self._watched:
+            if shiboken6.isValid(window):
+                window.removeEventFilter(self)
+        self._watched.clear()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._replaying or not isinstance(watched, QWindow):

@@ -50,12 +50,14 @@ def form(qtbot: QtBot) -> tuple[QWidget, QLineEdit, QWindow]:
 
 
 @pytest.fixture
-def wedge(qtbot: QtBot) -> Iterator[tuple[KeyboardWedge, FakeClock, list[str]]]:
+def wedge(
+    qtbot: QtBot, form: tuple[QWidget, QLineEdit, QWindow]
+) -> Iterator[tuple[KeyboardWedge, FakeClock, list[str]]]:
     clock = FakeClock()
     filt = KeyboardWedge(max_gap_ms=40, min_length=6, clock=clock)
     scans: list[str] = []
     filt.sig_scan.connect(scans.append)
-    filt.install()
+    filt.watch(form[0])
     yield filt, clock, scans
     filt.close()
     filt.deleteLater()
@@ -83,11 +85,11 @@ def test_fast_burst_ending_in_enter_is_a_scan_and_never_reaches_the_field(
 
 def test_real_keyboard_timestamps_of_a_burst_are_a_scan(form: tuple[QWidget, QLineEdit, QWindow], qtbot: QtBot) -> None:
     """Without an injected clock the keystrokes' own timestamps decide (QTest sends them back to back)."""
-    _widget, field, window = form
+    widget, field, window = form
     filt = KeyboardWedge(max_gap_ms=40, min_length=6)
     scans: list[str] = []
     filt.sig_scan.connect(scans.append)
-    filt.install()
+    filt.watch(widget)
     try:
         for char in "K1A2B3C4D":
             QTest.keyClick(window, char)
