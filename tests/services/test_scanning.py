@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import serial
 
 from app.devices.scanner import DummyScanner, SerialScanner
@@ -186,3 +187,31 @@ async def test_a_scanner_absent_at_start_is_retried_until_it_appears() -> None:
         await service.stop()
     assert seen.state_path() == ["reconnecting", "connected", "off"]
     assert service.state is ScannerState.OFF
+
+
+def test_scanner_settings_build_the_service(tmp_path: Path) -> None:
+    from app.config.settings import load_settings
+    from app.domain.errors import ConfigurationError
+    from app.main import build_scanning
+
+    defaults = build_scanning(load_settings(None), EventBus())
+    assert defaults.state is ScannerState.OFF  # the demo default: no serial scanner, the wedge only
+    assert defaults.detail == "No serial scanner is set up."
+    assert load_settings(None).scanner.wedge_enabled
+
+    path = tmp_path / "receiptdesk.toml"
+    path.write_text(
+        "[scanner]\n"
+        'enabled = true\nport = "loop://"\nbaud = 115200\nterminator = "CRLF"\n'
+        'loyalty_prefixes = []\nloyalty_patterns = ["CARD(?P<id>\\\\d{8})"]\n'
+        'receipt_pattern = "RCPT:(?P<sale_id>\\\\w+)"\n',
+        encoding="utf-8",
+    )
+    service = build_scanning(load_settings(path), EventBus())
+    assert service.rules.loyalty_patterns == (r"CARD(?P<id>\d{8})",)
+    assert service.submit("CARD12345678", "wedge").value == "12345678"
+    assert service.submit("RCPT:K42", "wedge").value == "K42"
+
+    path.write_text('[scanner]\nloyalty_patterns = ["LM("]\n', encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"\[scanner\].*LM\("):
+        build_scanning(load_settings(path), EventBus())
