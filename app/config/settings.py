@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.domain.barcodes import DEFAULT_LOYALTY_PREFIXES, DEFAULT_RECEIPT_PATTERN
 from app.domain.channels import Channel, Language
 from app.domain.errors import ConfigurationError
 from app.domain.receipt import StoreProfile
@@ -94,12 +95,14 @@ class ScannerSettings(_Section):
     wedge_enabled: bool = Field(default=True, description="Tell a keyboard-wedge scanner's bursts from typing.")
     wedge_max_gap_ms: Annotated[float, Field(gt=0, le=500)] = 40.0
     wedge_min_length: Annotated[int, Field(ge=2, le=128)] = 6
-    loyalty_prefixes: list[str] = Field(default_factory=lambda: ["LM"], description="Loyalty card codes start so.")
+    loyalty_prefixes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LOYALTY_PREFIXES), description="Loyalty card codes start so."
+    )
     loyalty_patterns: list[str] = Field(
         default_factory=list, description="Regexes a loyalty code matches whole; a group `id` is the loyalty id."
     )
     receipt_pattern: str = Field(
-        default=r"(?:RD-)?(?P<sale_id>[A-Za-z][A-Za-z0-9._-]{2,63})",
+        default=DEFAULT_RECEIPT_PATTERN,
         description="Regex of the barcode printed on receipts; its group `sale_id` is the sale id.",
     )
 

@@ -15,10 +15,10 @@ from functools import cached_property
 from app.domain.cards import gtin_valid
 
 RECEIPT_PREFIX = "RD-"
-"""An optional prefix of the receipt barcode (`RD-<sale id>`) for stores whose sale ids start with a digit."""
+"""What the receipt printer puts before the sale id in the receipt's Code128 and QR code."""
 
-DEFAULT_RECEIPT_PATTERN = r"(?:RD-)?(?P<sale_id>[A-Za-z][A-Za-z0-9._-]{2,63})"
-"""Paper receipts carry a Code128 of the sale id (register sale ids start with a letter)."""
+DEFAULT_RECEIPT_PATTERN = r"(?:RD-(?=[A-Za-z0-9])|(?=[A-Za-z]))(?P<sale_id>(?!RD-)[A-Za-z0-9][A-Za-z0-9._-]{0,63})"
+"""`RD-<sale id>` as printed; also a bare sale id starting with a letter (receipts printed by the register)."""
 DEFAULT_LOYALTY_PREFIXES = ("LM",)
 MAX_CODE_LENGTH = 128
 

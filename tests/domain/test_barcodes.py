@@ -95,6 +95,23 @@ def test_receipt_barcode_is_the_sale_id() -> None:
     assert "T00012345" in prefixed.message
 
 
+@pytest.mark.parametrize(
+    ("code", "sale_id"),
+    [("RD-12345", "12345"), ("RD-K1A2B3C4D", "K1A2B3C4D"), ("S-1001", "S-1001"), ("RDX42", "RDX42")],
+)
+def test_printed_receipt_codes_give_the_sale_id(code: str, sale_id: str) -> None:
+    scan = classify(code, RULES)
+    assert (scan.kind, scan.value) == (ScanKind.RECEIPT, sale_id)
+
+
+def test_what_the_printer_prints_reads_back_as_the_sale() -> None:
+    from app.rendering.print_receipt import sale_code
+
+    for sale_id in ("K1A2B3C4D", "000123", "T00012345"):
+        scan = classify(sale_code(sale_id), RULES)
+        assert (scan.kind, scan.value) == (ScanKind.RECEIPT, sale_id)
+
+
 def test_receipt_pattern_is_configurable() -> None:
     rules = BarcodeRules(receipt_pattern=r"RCPT:(\d{6,})")
     scan = classify("RCPT:001234", rules)
