@@ -34,6 +34,7 @@ from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
 from app.providers.registry import adapter_class
 from app.rendering.receipts import ReceiptRenderer
+from app.rendering.updates import UpdateRenderer
 from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
 from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
@@ -46,6 +47,7 @@ from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.intake import IntakeService
+from app.services.lifecycle import LifecycleService
 from app.services.printing import PRINTER_PROVIDER, PrinterAdapter
 from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
@@ -162,6 +164,7 @@ class Runtime:
     reconcile: ReconcileService | None = None  # catch-up polls of the commerce platforms
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
     capture_input: ByteSource | None = None  # its pass-through, when `[capture] enabled`
+    lifecycle: LifecycleService | None = None  # shipped, cancelled and refunded orders after the receipt
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
@@ -170,6 +173,8 @@ class Runtime:
             self.followups.start()
             if self.capture is not None and self.capture_input is not None:
                 self.capture.launch(self.capture_input)
+            if self.lifecycle is not None:
+                self.lifecycle.start()  # and sends updates that waited for a receipt
             if self.reconcile is not None:
                 self.reconcile.start()  # polls now (start-up), then every interval
 
@@ -190,6 +195,8 @@ class Runtime:
             await self.capture.stop()
         if self.reconcile is not None:
             await self.reconcile.stop()
+        if self.lifecycle is not None:
+            await self.lifecycle.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.http.aclose()
@@ -337,7 +344,8 @@ def build_runtime(
     callbacks = CallbackService(tracking, _callback_secrets(settings, secrets))
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, _secret_getter(secrets), store_id=store.id)
-    intake = IntakeService(db, checkout, triggers)
+    lifecycle = LifecycleService(db, UpdateRenderer(), store.profile(), routing.primaries(), bus)
+    intake = IntakeService(db, checkout, triggers, lifecycle=lifecycle)
     capture, capture_input = build_capture(settings, db, checkout, listen=sending)
     pollers, not_polled = build_pollers(settings.platforms, http, _secret_getter(secrets), store_id=store.id)
     r = settings.reconcile
@@ -372,6 +380,7 @@ def build_runtime(
         reconcile=reconcile,
         capture=capture,
         capture_input=capture_input,
+        lifecycle=lifecycle,
     )
 
 
