@@ -165,6 +165,7 @@ class Runtime:
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
     capture_input: ByteSource | None = None  # its pass-through, when `[capture] enabled`
     lifecycle: LifecycleService | None = None  # shipped, cancelled and refunded orders after the receipt
+    routing: Routing = field(default_factory=Routing)  # as built: the settings' plus the printer
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
@@ -381,6 +382,7 @@ def build_runtime(
         capture=capture,
         capture_input=capture_input,
         lifecycle=lifecycle,
+        routing=routing,
     )
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
-from app.config.settings import Settings, routing_of
+from app.config.settings import Settings
 from app.config.settings_writer import SettingsStore
 from app.domain.clock import utcnow
 from app.domain.errors import ReceiptDeskError
@@ -137,7 +137,7 @@ def build_context(
         bus=runtime.bus,
         receipts=runtime.receipts,
         health=runtime.health,
-        kiosk=KioskService(runtime.db, routing_of(runtime.settings).primaries(), runtime.bus),
+        kiosk=KioskService(runtime.db, runtime.routing.primaries(), runtime.bus),
         settings_store=SettingsStore(config_path, secrets),
         file_settings=file_settings,
         prefs=load_prefs(where),
@@ -146,6 +146,7 @@ def build_context(
         export_dir=export_dir,
         demo=demo,
         scanning=build_scanning(runtime.settings, runtime.bus),
+        capture=runtime.capture,
     )
 
 

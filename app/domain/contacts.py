@@ -47,5 +47,13 @@ def mask_phone(e164: str) -> str:
 
 
 def mask_contact(address: str) -> str:
-    """Mask an email address or a phone number, whichever `address` is."""
-    return mask_email(address) if "@" in address else mask_phone(address)
+    """Mask an email address or a phone number, whichever `address` is.
+
+    A recipient with neither an `@` nor a digit is no one's contact but a device or service (the
+    lane's printer, an audit channel) and is shown as it is.
+    """
+    if "@" in address:
+        return mask_email(address)
+    if not any(c.isdigit() for c in address):
+        return address
+    return mask_phone(address)

@@ -45,7 +45,7 @@ class ReceiptChoice(StrEnum):
 
     @property
     def channels(self) -> tuple[Channel, ...]:
-        """The delivery channels this choice queues (none for print and no receipt)."""
+        """The contact channels this choice queues (print goes to the lane's printer, see `KioskService.send`)."""
         return {
             ReceiptChoice.EMAIL: (Channel.EMAIL,),
             ReceiptChoice.SMS: (Channel.SMS,),
@@ -244,6 +244,8 @@ class KioskService:
         `ConfigurationError` (no provider for a channel) or `NotFound`.
         """
         channels = request.choice.channels
+        # "Print" goes to the lane's receipt printer when one is set up; otherwise the POS prints.
+        printing = request.choice is ReceiptChoice.PRINT and Channel.PRINT in self._routing
         email = normalise_email(request.email) if request.email else None
         phone = normalise_phone(request.phone) if request.phone else None
         if Channel.SMS in channels and not (request.consent_text or "").strip():
@@ -262,6 +264,12 @@ class KioskService:
             customer_id = _resolve_customer(session, sale, request, email, phone, now)
             on_file = customers.load(session, customer_id) if customer_id is not None else None
             rows: list[outbox.NewDelivery] = []
+            if printing:
+                printer = self._routing[Channel.PRINT]
+                new = outbox.new_delivery(
+                    session, receipt_id=receipt_id, channel=Channel.PRINT, provider=printer, recipient=printer, now=now
+                )
+                rows.append(new)
             for channel in channels:
                 typed = email if channel is Channel.EMAIL else phone
                 kind = "email" if channel is Channel.EMAIL else "phone"

@@ -8,6 +8,7 @@ from pathlib import Path
 from app.config.settings import Settings
 from app.config.settings_writer import SettingsStore
 from app.services.bus import EventBus
+from app.services.capture import CaptureService
 from app.services.health import HealthService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.receipts import ReceiptService
@@ -36,6 +37,7 @@ class KioskContext:
     export_dir: Path
     demo: bool = False
     scanning: ScanningService | None = None
+    capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
 
     @property
     def store_name(self) -> str:

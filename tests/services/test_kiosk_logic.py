@@ -16,6 +16,7 @@ from app.config.settings import Settings
 from app.config.settings_writer import dumps_toml, settings_data
 from app.domain.channels import Channel, Language
 from app.domain.clock import utcnow
+from app.domain.contacts import mask_contact
 from app.domain.errors import ValidationFailed
 from app.domain.intake import parse_sale
 from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
@@ -86,6 +87,15 @@ async def test_print_and_no_receipt_queue_nothing_but_are_audited(runtime: Runti
     assert actions[-2:] == ["receipt.kiosk_print", "receipt.kiosk_none"]
     with pytest.raises(ValidationFailed, match="none is on file"):
         await kiosk.send(receipt_id, SendRequest(ReceiptChoice.EMAIL))
+
+
+async def test_print_goes_to_the_lanes_printer_when_one_is_set_up(runtime: Runtime) -> None:
+    assert runtime.routing.primary(Channel.PRINT) == "printer"  # the demo's dummy printer
+    kiosk = KioskService(runtime.db, runtime.routing.primaries(), runtime.bus)
+    receipt_id = await ring_up(runtime, customer=None)
+    [queued] = (await kiosk.send(receipt_id, SendRequest(ReceiptChoice.PRINT))).deliveries
+    assert (queued.channel, queued.masked_recipient) == (Channel.PRINT, "printer")  # a device, not a contact
+    assert mask_contact("printer") == "printer" and mask_contact("+12175550101") != "+12175550101"
 
 
 async def test_export_refuses_an_empty_range(runtime: Runtime, tmp_path: Path) -> None:

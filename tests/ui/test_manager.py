@@ -11,14 +11,18 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
+from app.domain.capture import CaptureState
+from app.domain.cards import contains_card_number
 from app.domain.delivery import DeliveryState
 from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
+from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.window import ManagerWindow
 from tests.ui.conftest import Drive, Kiosk, until
 
 PIN = "2468"
+ESCPOS = Path(__file__).parent.parent / "fixtures" / "escpos"
 
 
 def type_pin(qtbot: QtBot, manager: ManagerWindow, pin: str) -> None:
@@ -215,5 +219,29 @@ def test_the_timeline_shows_the_orders_lifecycle_and_its_notices(drive: Drive, q
         assert texts[2][0] == "Refunded notice: Email to ana@example.com"
         detail.timeline.setCurrentItem(rows[1])  # a lifecycle row is not a delivery: nothing to retry
         assert not detail.retry_button.isEnabled()
+
+    drive(body)
+
+
+def test_a_held_capture_is_read_then_released_by_the_manager(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        capture = kiosk.runtime.capture
+        assert capture is not None
+        await capture.start()  # as `[capture] enabled` does, without the serial or TCP pass-through
+        capture.feed((ESCPOS / "classic_track_data.bin").read_bytes())
+        await capture.drain()
+        manager = await open_manager(kiosk, qtbot)
+        type_pin(qtbot, manager, PIN)
+        page = CapturesPage(capture, manager.tasks)
+        qtbot.addWidget(page)
+        await page.load()
+        assert [r.state for r in page.rows] == [CaptureState.HELD]
+        page.table.selectRow(0)
+        text = page.text.toPlainText()
+        assert "TEST/CARD" in text and not contains_card_number(text)  # the manager reads the scrubbed text only
+        assert page.release_button.isEnabled()
+        qtbot.mouseClick(page.release_button, Qt.MouseButton.LeftButton)
+        await until(lambda: page.status.text().startswith("Sent as receipt"), what="the release")
+        assert await kiosk.runtime.receipts.count() == 1
 
     drive(body)

@@ -61,8 +61,8 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.export, "E&xport")
         self.tabs.addTab(self.audit, "A&udit")
         self.tabs.addTab(self.health, "&Health")
-        if (capture := getattr(ctx, "capture", None)) is not None:  # print-stream capture is set up
-            self.tabs.addTab(CapturesPage(capture, self.tasks), "Ca&ptures")
+        if ctx.capture is not None and ctx.settings.capture.enabled:  # print-stream capture is set up
+            self.tabs.addTab(CapturesPage(ctx.capture, self.tasks), "Ca&ptures")
         self.tabs.currentChanged.connect(self._tab_changed)
         title = QLabel("Manager")
         theme.set_font(title, 1.5, bold=True)
