@@ -362,7 +362,12 @@ def build_runtime(
         retry=timedelta(seconds=r.retry_seconds),
     )
     health = HealthService(
-        receipts, dispatcher, tuple(adapters), rejected=(intake.rejected, callbacks.rejected), reconcile=reconcile
+        receipts,
+        dispatcher,
+        tuple(adapters),
+        rejected=(intake.rejected, callbacks.rejected),
+        reconcile=reconcile,
+        capture=capture if capture_input is not None else None,
     )
     return Runtime(
         settings,

@@ -212,6 +212,7 @@ class HealthOut(BaseModel):
     last_error: str | None
     rejected_webhooks: dict[str, int]
     platform_sync: list[PlatformSyncOut] = []
+    capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -224,6 +225,7 @@ class HealthOut(BaseModel):
             by_state=h.by_state,
             last_error=h.last_error,
             rejected_webhooks=h.rejected_webhooks,
+            capture=h.capture,
             platform_sync=[
                 PlatformSyncOut(
                     platform=s.platform,

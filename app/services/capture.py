@@ -96,6 +96,7 @@ class CaptureService:
         self._loop_thread = 0
         self._input: ByteSource | None = None
         self._starting: asyncio.Task[None] | None = None
+        self.problem: str | None = None  # why the pass-through is not forwarding, once it failed
 
     # -- the stream ---------------------------------------------------------------------------
 
@@ -135,7 +136,21 @@ class CaptureService:
 
     def _started(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
+            self.problem = f"the pass-through did not start: {task.exception()}"
             log.error("%s: print-stream capture did not start: %s", self.source, task.exception())
+
+    @property
+    def state(self) -> str:
+        """`off` (no pass-through here), `starting`, `forwarding`, or `failed` (see `problem`).
+
+        A failed pass-through means the POS's receipts are not reaching its printer through this
+        terminal: the health check says so, loudly.
+        """
+        if self.problem is not None:
+            return "failed"
+        if self._input is not None:
+            return "forwarding"
+        return "starting" if self._starting is not None else "off"
 
     async def stop(self) -> None:
         """Stop the pass-through (printing stops being forwarded through this terminal) and the worker."""

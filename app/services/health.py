@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import ACTIVE
@@ -38,6 +39,16 @@ class Health:
     last_error: str | None
     rejected_webhooks: dict[str, int] = field(default_factory=dict)  # by platform/provider, since start
     platform_sync: tuple[PlatformSync, ...] = ()  # catch-up polls: last successful sync per platform
+    capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why; None when off
+
+
+class CaptureState(Protocol):
+    """The print-stream capture as health sees it."""
+
+    @property
+    def state(self) -> str: ...
+
+    problem: str | None
 
 
 class HealthService:
@@ -50,8 +61,10 @@ class HealthService:
         rejected: Sequence[Mapping[str, int]] = (),
         clock: Clock = utcnow,
         reconcile: ReconcileService | None = None,
+        capture: CaptureState | None = None,
     ) -> None:
         self._reconcile = reconcile
+        self._capture = capture
         self._rejected = rejected
         self._receipts = receipts
         self._dispatcher = dispatcher
@@ -84,8 +97,12 @@ class HealthService:
         last = max(errors, key=lambda p: p.last_error_at or now) if errors else None
         running = self._dispatcher is not None and self._dispatcher.running
         depth = sum(n for state, n in queue.by_state.items() if state in {s.value for s in ACTIVE})
+        capture = None
+        if self._capture is not None and self._capture.state != "off":
+            state = self._capture.state
+            capture = f"failed: {self._capture.problem}" if state == "failed" else state
         return Health(
-            ok=running and all(p.state != "failing" for p in providers),
+            ok=running and all(p.state != "failing" for p in providers) and not (capture or "").startswith("failed"),
             dispatcher_running=running,
             queue_depth=depth,
             due_now=queue.due_now,
@@ -95,4 +112,5 @@ class HealthService:
             last_error=f"{last.provider}: {last.last_error}" if last else None,
             rejected_webhooks={k: v for counts in self._rejected for k, v in counts.items() if v},
             platform_sync=tuple(await self._reconcile.status()) if self._reconcile else (),
+            capture=capture,
         )

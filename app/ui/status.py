@@ -78,6 +78,8 @@ class HealthMonitor(QObject):
 
 def online_text(health: Health) -> tuple[str, bool]:
     """The status words and whether all is well."""
+    if (health.capture or "").startswith("failed"):  # the legacy POS cannot print through this terminal
+        return f"Receipt capture {health.capture}. The POS's receipts may not be printing.", False
     if not health.dispatcher_running:
         return "Offline: sending is stopped", False
     failing = [p for p in health.providers if p.state == "failing" and p.provider != PRINTER_PROVIDER]

@@ -15,7 +15,7 @@ from app.domain.capture import CaptureState, build_layout
 from app.domain.channels import Channel
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.receipt import StoreProfile
-from app.main import build_capture
+from app.main import build_capture, build_runtime, sandbox_secrets, sandbox_settings
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
 from app.services.capture import CaptureService
@@ -177,3 +177,25 @@ async def test_the_runtime_wiring_captures_a_tcp_print_job_end_to_end(db: Databa
     assert await count(db, ReceiptRow) == 1
     [record] = await capture.list_captures()
     assert record.state is CaptureState.SENT and record.source == "capture:lane3"
+
+
+async def test_a_pass_through_that_cannot_open_its_ports_makes_health_fail(tmp_path: Path) -> None:
+    """If the POS's printer port cannot be opened, its receipts stop printing: health must say so."""
+    base = sandbox_settings(Settings(), "http://127.0.0.1:9")
+    options = {"enabled": True, "mode": "serial", "pos_port": str(tmp_path / "no-such-pos-port")}
+    options |= {"printer_port": str(tmp_path / "no-such-printer-port")}
+    settings = base.model_copy(update={"capture": CaptureSettings.model_validate(options)})
+    runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets("http://127.0.0.1:9"))
+    try:
+        runtime.start_dispatching()
+        assert runtime.capture is not None
+        for _ in range(200):
+            if runtime.capture.state == "failed":
+                break
+            await asyncio.sleep(0.01)
+        health = await runtime.health.check()
+        assert health.capture is not None and health.capture.startswith("failed: ")
+        assert "no-such-pos-port" in health.capture
+        assert health.ok is False
+    finally:
+        await runtime.close()

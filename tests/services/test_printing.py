@@ -160,15 +160,3 @@ def test_printing_is_off_unless_the_settings_turn_it_on() -> None:
 
 def _count(lane: Lane, kind: type) -> int:
     return sum(1 for e in lane.events if isinstance(e, kind))
-
-
-def test_the_status_bar_says_what_the_printer_said() -> None:
-    from app.services.health import Health, ProviderHealth
-    from app.ui.status import online_text
-
-    problem = "The receipt printer is out of paper: load a new roll."
-    printer = ProviderHealth(PRINTER_PROVIDER, "failing", 0, 0, 2, problem, datetime.now(UTC))
-    email = ProviderHealth("sendgrid", "ok", 3, 0, 0, None, None)
-    health = Health(False, True, 1, 1, 2.0, {"queued": 1}, (email, printer), problem)
-    words, ok = online_text(health)
-    assert not ok and words.startswith("Printer: The receipt printer is out of paper")

@@ -67,6 +67,7 @@ class HealthPage(QWidget):
             ("oldest", "Oldest waiting"),
             ("error", "Last error"),
             ("sync", "Platform sync"),
+            ("capture", "Receipt capture"),
         ):
             value = QLabel("\u2026")
             value.setWordWrap(True)
@@ -105,6 +106,7 @@ class HealthPage(QWidget):
         self.facts["oldest"].setText(age_text(health.oldest_pending_age_s))
         self.facts["error"].setText(health.last_error or "none")
         self.facts["sync"].setText(sync_text(health) or "no platforms polled")
+        self.facts["capture"].setText(health.capture or "off")
         self.providers.setRowCount(len(health.providers))
         for row, p in enumerate(health.providers):
             values = (p.provider, p.state, str(p.sent), str(p.failed), str(p.transient), p.last_error or "")
