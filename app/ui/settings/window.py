@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
@@ -11,6 +12,7 @@ from app.domain.errors import ConfigurationError
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.prefs import save_prefs
+from app.ui.settings.devices_page import DevicesPage, serial_ports
 from app.ui.settings.kiosk_page import KioskPage
 from app.ui.settings.providers_page import ProvidersPage
 from app.ui.settings.routing_page import RoutingPage
@@ -21,7 +23,7 @@ PIN_PROVIDER, PIN_FIELD = "kiosk", "manager_pin"
 
 
 class SettingsWindow(QMainWindow):
-    """Store, Routing, Providers, Kiosk; Save writes everything at once."""
+    """Store, Routing, Providers, Devices, Kiosk; Save writes everything at once."""
 
     def __init__(self, ctx: KioskContext) -> None:
         super().__init__()
@@ -33,11 +35,13 @@ class SettingsWindow(QMainWindow):
         self.store = StorePage()
         self.routing = RoutingPage()
         self.providers = ProvidersPage()
+        self.devices = DevicesPage()
         self.kiosk = KioskPage()
         tabs = QTabWidget()
         tabs.addTab(self.store, "&Store")
         tabs.addTab(self.routing, "&Routing")
         tabs.addTab(self.providers, "Pro&viders")
+        tabs.addTab(self.devices, "&Devices")
         tabs.addTab(self.kiosk, "&Kiosk")
         where = QLabel(f"Settings file: {ctx.settings_store.path}")
         where.setProperty("muted", True)
@@ -71,10 +75,15 @@ class SettingsWindow(QMainWindow):
         self.store.load(settings)
         self.routing.load(settings)
         self.providers.load(settings)
+        self.devices.load(settings)
         self.kiosk.load(self._ctx.prefs)
         self.show()
         self.raise_()
         self.tasks.start(self._secret_states(), "secrets")
+        self.tasks.start(self._serial_ports(), "ports")
+
+    async def _serial_ports(self) -> None:
+        self.devices.show_ports(await asyncio.to_thread(serial_ports))
 
     async def _secret_states(self) -> None:
         problem = await self._ctx.settings_store.keyring_problem()
@@ -90,6 +99,7 @@ class SettingsWindow(QMainWindow):
         current["store"] = self.store.values(current.get("store", {}))
         current["routing"] = self.routing.values()
         current["providers"] = self.providers.values(current.get("providers", {}))
+        current.update(self.devices.values(current))
         return self._ctx.settings_store.validate(current)
 
     @action
@@ -119,4 +129,4 @@ class SettingsWindow(QMainWindow):
         self.providers.load(settings)
         self.kiosk.load(prefs)
         await self._secret_states()
-        self.result.setText("Saved. Restart ReceiptDesk to use new branding, routing and provider settings.")
+        self.result.setText("Saved. Restart ReceiptDesk to use new branding, routing, provider and device settings.")
