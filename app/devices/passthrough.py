@@ -248,6 +248,10 @@ class TcpPassthrough:
         try:
             async with self._job:
                 await self._forward(reader, writer)
+        except asyncio.CancelledError:
+            # `stop()` ends open jobs. The handler returns instead of re-raising: asyncio 3.11's server
+            # callback calls `task.exception()` on it and would log a cancelled handler as an error.
+            log.info("print connection closed: the pass-through is stopping")
         finally:
             if task is not None:
                 self._connections.discard(task)

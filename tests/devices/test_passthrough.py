@@ -232,3 +232,31 @@ async def test_tcp_with_the_printer_unreachable_closes_the_pos_connection() -> N
         writer.close()
     finally:
         await bridge.stop()
+
+
+async def test_stopping_with_a_job_still_open_ends_it_quietly() -> None:
+    async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    server = await asyncio.start_server(printer, "127.0.0.1", 0)
+    proxy = TcpPassthrough("127.0.0.1", 0, "127.0.0.1", server.sockets[0].getsockname()[1])
+    await proxy.start()
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.write(b"\x1b@half a receipt")  # the POS is still sending when the terminal shuts down
+        await writer.drain()
+        for _ in range(100):
+            if proxy.forwarded:
+                break
+            await asyncio.sleep(0.01)
+        await proxy.stop()
+        await asyncio.sleep(0.05)
+        writer.close()
+    finally:
+        asyncio.get_running_loop().set_exception_handler(None)
+        server.close()
+        await server.wait_closed()
+    assert errors == []
