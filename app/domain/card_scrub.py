@@ -6,7 +6,8 @@ last four: a full card number becomes `************1234`, an expiry becomes `**/
 
 What the masker is not sure about (a Luhn-valid digit run with odd separators, track data) is
 reported in `ScrubResult.suspects`: such a capture is held for a manager instead of being sent, and
-the suspect digits are blanked in the text that is kept (the last four stay readable).
+the suspect digits are blanked in the text that is kept (the last four stay readable); track data
+is removed whole.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ _PARTLY_MASKED = re.compile(
 )
 # Digits with any light separators between them: what a PAN looks like when the masker missed it.
 _LOOSE = re.compile(r"\d(?:[ .\-/_:]{0,3}\d){12,22}")
-_TRACK = (
-    re.compile(r"%?B\d{13,19}\^[^^\n]{0,26}\^\d{4}"),  # track 1: %B<PAN>^NAME^YYMM...
-    re.compile(r";?\d{13,19}=\d{4}"),  # track 2: ;<PAN>=YYMM...
+_TRACK = (  # the whole track goes, discretionary data and cardholder name included
+    re.compile(r"%?B\d{13,19}\^[^^\n]{0,26}\^\d{4}\S*"),  # track 1: %B<PAN>^NAME^YYMM...
+    re.compile(r";?\d{13,19}=\d{4}\S*"),  # track 2: ;<PAN>=YYMM...
 )
+TRACK_REMOVED = "[card track data removed]"
 _EXPIRY_LABEL = r"(?:EXP(?:IRY|IRES|IRATION)?(?:\s*DATE)?|EXP\.|VALID\s+THRU|GOOD\s+THRU|EXPDATE)"
 _EXPIRY_VALUE = r"(?:(?:0[1-9]|1[0-2])\s*[/\-.]\s*(?:20)?\d{2}|(?:0[1-9]|1[0-2])(?:20)?\d{2}|\*\*/\*\*)"
 _LABELLED_EXPIRY = re.compile(rf"(?i)\b({_EXPIRY_LABEL})(\s*[:#]?\s*)({_EXPIRY_VALUE})(?!\d)")
@@ -188,7 +190,7 @@ def scrub(text: str) -> ScrubResult:
         for pattern in _TRACK:  # before masking, which would hide the shape of track data
             if pattern.search(line):
                 reasons.append("magnetic stripe track data")
-                line = pattern.sub(lambda m: re.sub(r"\d", MASK, m.group()), line)
+                line = pattern.sub(TRACK_REMOVED, line)
         line, n, e = scrub_line(line, previous)
         total += n
         expiries += e

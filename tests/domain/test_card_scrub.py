@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.domain.card_scrub import brand_prefix, scrub
+from app.domain.card_scrub import TRACK_REMOVED, brand_prefix, scrub
 from app.domain.cards import contains_card_number, gtin_valid, luhn_valid
 
 # Published test card numbers (Visa, Mastercard, Mastercard 2-series, Amex, Discover, Diners, JCB, UnionPay).
@@ -148,6 +148,12 @@ def test_what_still_looks_like_card_data_is_held_and_blanked(line: str, reason: 
     assert not result.clean and any(reason in s for s in result.suspects)
     assert "4111111111111111" not in re.sub(r"\D", "", result.text)
     assert "2712" not in result.text or reason != "expiry"
+
+
+def test_track_data_is_removed_whole_name_and_discretionary_data_included() -> None:
+    result = scrub("VISA SWIPED %B4111111111111111^DOE/JOHN^27121010000000000 APPROVED")
+    assert result.text == f"VISA SWIPED {TRACK_REMOVED} APPROVED"
+    assert not result.clean
 
 
 def test_a_whole_receipt_is_scrubbed_line_by_line() -> None:
