@@ -9,8 +9,10 @@ fulfilment webhook overtaking the paid one) waits, and goes out when the receipt
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +55,9 @@ class LifecycleService:
         bus: EventBus,
         *,
         clock: Clock = utcnow,
+        sweep_every: timedelta = timedelta(minutes=5),
     ) -> None:
+        self.sweep_every = sweep_every
         self._db = db
         self._renderer = renderer
         self._store = store
@@ -64,9 +68,21 @@ class LifecycleService:
         self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
-        """Follow new receipts, and send what waited for a receipt that came while we were down."""
+        """Follow new receipts, and send what waited for a receipt that came while we were down.
+
+        The sweep repeats every `sweep_every`: where several terminals share one database, an update
+        and its sale can be written by two of them at the same moment, each not yet seeing the other.
+        """
         self._unsubscribe = self._bus.subscribe(ReceiptCreated, self._on_receipt)
-        self._tasks.start(self.send_waiting(), "order-updates-sweep")
+        self._tasks.start(self._sweep_loop(), "order-updates-sweep")
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.send_waiting()
+            except Exception:
+                log.exception("waiting order updates could not be sent; trying again later")
+            await asyncio.sleep(self.sweep_every.total_seconds())
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:

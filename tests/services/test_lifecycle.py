@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow, OrderUpdateRow
 from app.triggers.pos import pos_event
+from tests.conftest import wait_until
 
 Payload = Callable[..., dict[str, Any]]
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -129,3 +130,25 @@ async def test_an_update_waiting_for_its_sale_is_sent_after_a_restart(
         assert stored.receipt_id is not None and stored.status == "partially_shipped"  # nothing it names was ordered
     finally:
         await again.close()
+
+
+async def test_an_update_whose_sale_another_terminal_recorded_is_sent_by_the_sweep(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    """Two terminals, one database: the update lands on one, the sale on the other, at about the same time."""
+    here = make_runtime(tmp_path, sandbox)
+    there = make_runtime(tmp_path, sandbox)  # the same database file: another lane's terminal
+    try:
+        assert here.lifecycle is not None
+        here.lifecycle.sweep_every = timedelta(milliseconds=50)
+        here.lifecycle.start()
+        assert (await here.lifecycle.apply(update(OrderStatus.CANCELLED, "cancelled", "e1"))).receipt_id is None
+        await sell(there, sale_payload, email="ana@example.com", channels=["email"])  # no event reaches `here`
+
+        async def sent() -> bool:
+            return len(await update_deliveries(here)) == 1
+
+        await wait_until(sent, timeout=5)
+    finally:
+        await here.close()
+        await there.close()
