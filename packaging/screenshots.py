@@ -168,6 +168,9 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.providers)
     await settle()
     save(settings, "settings-providers")
+    tabs.setCurrentWidget(settings.devices)
+    await settle()
+    save(settings, "settings-devices")
 
 
 if __name__ == "__main__":

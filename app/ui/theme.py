@@ -75,6 +75,7 @@ QPushButton[key="true"] {{ background: {CARD}; border-radius: 8px; }}
 QLineEdit, QPlainTextEdit, QTextBrowser, QComboBox, QDateEdit, QSpinBox {{
     background: {CARD}; border: 1px solid {LINE}; border-radius: 4px; padding: 0.25em; }}
 QLineEdit:focus, QComboBox:focus, QDateEdit:focus {{ border: 2px solid {ACCENT}; }}
+QComboBox QLineEdit, QComboBox QLineEdit:focus {{ border: none; padding: 0; background: transparent; }}
 QTableView, QTreeWidget, QListView {{ background: {CARD}; border: 1px solid {LINE}; alternate-background-color: #f2f4f7;
     selection-background-color: #cfe3d8; selection-color: {INK}; }}
 QHeaderView::section {{ background: #eef0f3; border: none; border-bottom: 1px solid {LINE}; padding: 0.3em; }}
