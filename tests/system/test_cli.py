@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
 from app.sandbox.pos import make_sale
 from tests.system import processes
 
@@ -115,3 +116,29 @@ def test_reading_tools_work_on_a_fresh_install_without_credentials(tmp_path: Pat
     assert "No receipts match." in listing.stdout
     status = processes.run("queue", "status", data_dir=tmp_path, extra_env=bare)
     assert status.returncode == 0 and "0 deliveries" in status.stdout
+
+
+def test_sync_finds_a_missed_shopify_order_once(tmp_path: Path) -> None:
+    sandbox, sandbox_url = processes.start("sandbox", "--port", "0")
+    try:
+        fired = processes.run(
+            "sandbox", "fire", "shopify", "orders/paid", "--missed", "--sandbox", sandbox_url, "--seed", "9"
+        )
+        assert fired.returncode == 0, fired.stderr
+        config = processes.settings_file(tmp_path / "rd.toml", sandbox_url)
+        shop = platform_settings(sandbox_url)["shopify"]
+        with config.open("a", encoding="utf-8") as extra:
+            extra.write("\n[platforms.shopify]\n" + "".join(f'{k} = "{v}"\n' for k, v in shop.items()))
+        secrets = {f"RECEIPTDESK_SHOPIFY_{k.upper()}": v for k, v in PLATFORM_SECRETS["shopify"].items()}
+        data = tmp_path / "data"
+        first = processes.run("sync", "shopify", config=config, data_dir=data, extra_env=secrets)
+        assert first.returncode == 0, first.stderr
+        assert "shopify" in first.stdout and "1 new" in first.stdout, first.stdout
+        again = processes.run("sync", "shopify", config=config, data_dir=data, extra_env=secrets)
+        assert again.returncode == 0 and "0 new" in again.stdout, again.stdout
+        listed = processes.run("receipts", "list", config=config, data_dir=data)
+        rows = listed.stdout.strip().splitlines()[1:]  # under the header
+        assert listed.returncode == 0 and len(rows) == 1 and "shopify-5000000009" in rows[0], listed.stdout
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
