@@ -14,6 +14,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 import asyncio
 import gc
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ from app.ui import theme
 from app.ui.prefs import KioskPrefs
 from app.ui.shell import KioskShell
 from app.ui_launch import build_context
+
+DRIVE_LIMIT_S = 90.0
+"""The most one kiosk test may take, set-up and tear-down included (a body gets 40 s)."""
 
 
 class Clock:
@@ -72,6 +76,25 @@ class Kiosk:
                 payload[key] = value
         sale = parse_sale(payload)
         return await self.runtime.checkout.accept(pos_event(sale, idempotency_key=None, received_at=utcnow()))
+
+
+async def from_loop(action: Callable[[], object]) -> None:
+    """Run UI input (QTest or qtbot clicks and keys) from a plain loop callback, as the window
+    system delivers it: QTest may process pending events, which must not happen inside a running
+    task (qasync would step another task inside it, and that task's step would be lost)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def run() -> None:
+        try:
+            action()
+        except BaseException as exc:  # handed to the awaiting test as it is
+            done.set_exception(exc)
+        else:
+            done.set_result(None)
+
+    loop.call_soon(run)
+    await done
 
 
 async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
@@ -187,7 +210,18 @@ def drive(loop: qasync.QEventLoop, tmp_path: Path, request: pytest.FixtureReques
             await sandbox.stop()
 
     def run(body: Callable[[Kiosk], Awaitable[None]]) -> None:
-        loop.run_until_complete(main(body))
+        def watchdog() -> None:
+            # A stuck kiosk must fail the test, not hang the run: pytest-timeout's alarm cannot get
+            # through while Qt waits for events. Say where every task was, then stop the loop.
+            for task in asyncio.all_tasks(loop):
+                task.print_stack(file=sys.stderr)
+            loop.stop()
+
+        guard = loop.call_later(DRIVE_LIMIT_S, watchdog)
+        try:
+            loop.run_until_complete(main(body))
+        finally:
+            guard.cancel()
 
     return run
 

@@ -20,21 +20,25 @@ from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
 from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.window import ManagerWindow
-from tests.ui.conftest import Drive, Kiosk, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 PIN = "2468"
 ESCPOS = Path(__file__).parent.parent / "fixtures" / "escpos"
 
 
-def type_pin(qtbot: QtBot, manager: ManagerWindow, pin: str) -> None:
+async def type_pin(qtbot: QtBot, manager: ManagerWindow, pin: str) -> None:
     """Type a PIN on the keypad and press Enter."""
-    for digit in pin:
-        qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
-    qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+
+    def press() -> None:
+        for digit in pin:
+            qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
+        qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+
+    await from_loop(press)
 
 
 async def open_manager(kiosk: Kiosk, qtbot: QtBot) -> ManagerWindow:
-    qtbot.keyClick(kiosk.shell.cashier, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    await from_loop(lambda: qtbot.keyClick(kiosk.shell.cashier, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier))
     manager = kiosk.shell.manager
     if not manager.isVisible():  # the shortcut needs an active window; the button always works
         kiosk.shell.cashier.sig_manager.emit()
@@ -52,9 +56,9 @@ def test_pin_lockout_after_five_wrong_pins(drive: Drive, qtbot: QtBot) -> None:
         manager = await open_manager(kiosk, qtbot)
         assert not manager.unlocked
         for attempt in range(4):
-            type_pin(qtbot, manager, "1111")
+            await type_pin(qtbot, manager, "1111")
             assert f"{4 - attempt} tr" in manager.banner.message
-        type_pin(qtbot, manager, "1111")
+        await type_pin(qtbot, manager, "1111")
         assert "Too many wrong PINs" in manager.banner.message
         assert not manager.pin.unlock_button.isEnabled() and not manager.pin.field.isEnabled()
         assert manager.pin.countdown.isActive()
@@ -63,7 +67,7 @@ def test_pin_lockout_after_five_wrong_pins(drive: Drive, qtbot: QtBot) -> None:
         assert not manager.unlocked
         kiosk.clock.now += 61
         await until(lambda: manager.pin.field.isEnabled(), timeout=3, what="the lockout to end")
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         assert manager.unlocked
         assert not manager.pin.countdown.isActive()
         await until(lambda: manager.tasks.pending == 0, what="the sign-in to be audited")
@@ -77,7 +81,7 @@ def test_resend_to_a_corrected_contact_needs_a_reason_and_is_audited(drive: Driv
     async def body(kiosk: Kiosk) -> None:
         result = await kiosk.post_sale(customer={"email": "jon@gmial.com", "channels": ["email"]})
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         page = manager.receipts
         await until(lambda: len(page.rows) == 1, what="today's receipts")
         assert page.table.item(0, 5).text() == "j***@gmial.com"
@@ -85,14 +89,14 @@ def test_resend_to_a_corrected_contact_needs_a_reason_and_is_audited(drive: Driv
         detail = page.detail
         await until(lambda: detail.detail is not None and detail.detail.summary.receipt_id == result.receipt_id)
         assert "jon@gmial.com" in detail.timeline.topLevelItem(0).text(1)  # the manager sees the full address
-        qtbot.keyClicks(detail.resend_to, "jon@gmail.com")
-        qtbot.mouseClick(detail.resend_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_to, "jon@gmail.com"))
+        await from_loop(lambda: qtbot.mouseClick(detail.resend_button, Qt.MouseButton.LeftButton))
         await until(
             lambda: "reason" in manager.banner.message.lower() or "why" in manager.banner.message.lower(),
             what="the reason to be asked for",
         )
-        qtbot.keyClicks(detail.resend_reason, "Customer misspelled gmail")
-        qtbot.keyClick(detail.resend_reason, Qt.Key.Key_Return)
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_reason, "Customer misspelled gmail"))
+        await from_loop(lambda: qtbot.keyClick(detail.resend_reason, Qt.Key.Key_Return))
         await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
         resent = [d for a, d in await audit_actions(kiosk) if a == "receipt.resent"]
         assert len(resent) == 1 and "Customer misspelled gmail" in resent[0]
@@ -110,7 +114,7 @@ def test_failed_deliveries_are_retried_from_the_timeline(drive: Drive, qtbot: Qt
         faults.configure(error_rate=1.0, error_status=400, providers=["sendgrid"])
         await kiosk.post_sale(customer={"email": "fail@example.com", "channels": ["email"]})
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         page = manager.receipts
         await until(lambda: len(page.rows) == 1)
         page.table.selectRow(0)
@@ -121,7 +125,7 @@ def test_failed_deliveries_are_retried_from_the_timeline(drive: Drive, qtbot: Qt
         faults.clear()
         page.detail.timeline.setCurrentItem(page.detail.timeline.topLevelItem(0))
         assert page.detail.retry_button.isEnabled()
-        qtbot.mouseClick(page.detail.retry_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(page.detail.retry_button, Qt.MouseButton.LeftButton))
         await until(
             lambda: page.detail.detail is not None and page.detail.detail.deliveries[0].state is DeliveryState.SENT,
             what="the retry to go out",
@@ -141,7 +145,7 @@ def test_export_a_date_range_to_csv_with_progress(drive: Drive, qtbot: QtBot, tm
                     result.receipt_id, SendRequest(ReceiptChoice.EMAIL, email=f"c{n}@example.com")
                 )
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         manager.tabs.setCurrentWidget(manager.export)
         page = manager.export
         target = tmp_path / "out" / "today.csv"
@@ -149,7 +153,7 @@ def test_export_a_date_range_to_csv_with_progress(drive: Drive, qtbot: QtBot, tm
         page.path.setText(str(target))
         seen: list[int] = []
         page.progress.valueChanged.connect(seen.append)
-        qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton))
         await until(lambda: "Exported 7 receipts" in page.result.text(), what="the export")
         assert page.progress.value() == page.progress.maximum() == 7
         assert seen and seen[-1] == 7
@@ -168,9 +172,9 @@ def test_audit_check_and_health_chart(drive: Drive, qtbot: QtBot) -> None:
         await kiosk.post_sale(customer={"email": "a@example.com", "channels": ["email"]})
         await kiosk.post_sale(customer={"phone": "+12175550100", "channels": ["sms"]})
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         manager.tabs.setCurrentWidget(manager.audit)
-        qtbot.mouseClick(manager.audit.check_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(manager.audit.check_button, Qt.MouseButton.LeftButton))
         await until(lambda: manager.audit.verdict.text().startswith("Intact"), what="the audit verdict")
         manager.tabs.setCurrentWidget(manager.health)
         chart = manager.health.chart
@@ -207,7 +211,7 @@ def test_the_timeline_shows_the_orders_lifecycle_and_its_notices(drive: Drive, q
         applied = await kiosk.runtime.lifecycle.apply(refund)
         assert applied.receipt_id == result.receipt_id and applied.deliveries == 1
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         page = manager.receipts
         await until(lambda: len(page.rows) == 1)
         page.table.selectRow(0)
@@ -232,7 +236,7 @@ def test_a_held_capture_is_read_then_released_by_the_manager(drive: Drive, qtbot
         capture.feed((ESCPOS / "classic_track_data.bin").read_bytes())
         await capture.drain()
         manager = await open_manager(kiosk, qtbot)
-        type_pin(qtbot, manager, PIN)
+        await type_pin(qtbot, manager, PIN)
         page = CapturesPage(capture, manager.tasks)
         qtbot.addWidget(page)
         await page.load()
@@ -241,7 +245,7 @@ def test_a_held_capture_is_read_then_released_by_the_manager(drive: Drive, qtbot
         text = page.text.toPlainText()
         assert TRACK_REMOVED in text and "TEST/CARD" not in text and not contains_card_number(text)  # scrubbed only
         assert page.release_button.isEnabled()
-        qtbot.mouseClick(page.release_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(page.release_button, Qt.MouseButton.LeftButton))
         await until(lambda: page.status.text().startswith("Sent as receipt"), what="the release")
         assert await kiosk.runtime.receipts.count() == 1
 
