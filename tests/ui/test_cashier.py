@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.delivery import DeliveryState
 from app.services.kiosk import ReceiptChoice
-from tests.ui.conftest import Drive, Kiosk, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 WALK_IN: dict[str, Any] = {"customer": None}
 """Sale changes for a customer the register knows nothing about."""
@@ -40,9 +40,9 @@ def test_cashier_sends_email_with_one_action_and_sees_it_sent(drive: Drive, qtbo
         panel = kiosk.shell.cashier.panel
         result = await kiosk.post_sale(**WALK_IN)
         await until(lambda: panel.sale is not None and panel.sale.receipt_id == result.receipt_id)
-        qtbot.mouseClick(panel.choices.button(0), Qt.MouseButton.LeftButton)
-        qtbot.keyClicks(panel.email, "shopper@example.com")
-        qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(panel.choices.button(0), Qt.MouseButton.LeftButton))
+        await from_loop(lambda: qtbot.keyClicks(panel.email, "shopper@example.com"))
+        await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))
         await until(lambda: any(d.state is DeliveryState.SENT for d in panel.deliveries.deliveries), what="sent")
         (delivery,) = panel.deliveries.deliveries
         assert delivery.masked_recipient == "s***@example.com"
@@ -60,27 +60,27 @@ def test_text_needs_consent_then_failure_is_retried_or_switched(drive: Drive, qt
         panel = cashier.panel
         await kiosk.post_sale(**WALK_IN)
         await until(lambda: panel.sale is not None)
-        qtbot.mouseClick(panel.choices.button(1), Qt.MouseButton.LeftButton)
-        qtbot.keyClicks(panel.phone, "(217) 555-0142")
-        qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(panel.choices.button(1), Qt.MouseButton.LeftButton))
+        await from_loop(lambda: qtbot.keyClicks(panel.phone, "(217) 555-0142"))
+        await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))
         await until(lambda: "text message" in cashier.banner.message, what="the consent reminder")
         assert panel.deliveries.rowCount() == 0
 
         faults.configure(error_rate=1.0, error_status=400, providers=["twilio"])
         cashier.banner.dismiss()
-        qtbot.keyClick(panel.consent, Qt.Key.Key_Space)
+        await from_loop(lambda: qtbot.keyClick(panel.consent, Qt.Key.Key_Space))
         assert panel.consent.isChecked()
-        qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))
         await until(lambda: any(d.state is DeliveryState.FAILED for d in panel.deliveries.deliveries), what="failed")
         panel.deliveries.selectRow(0)
         assert panel.retry_button.isEnabled()
 
         faults.clear()
-        qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton))
         await until(lambda: any(d.state is DeliveryState.SENT for d in panel.deliveries.deliveries), what="resent")
 
         panel.deliveries.selectRow(0)
-        qtbot.mouseClick(panel.switch_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(panel.switch_button, Qt.MouseButton.LeftButton))
         assert panel.choice() is ReceiptChoice.EMAIL
         assert panel.email.isEnabled()
 
@@ -95,11 +95,11 @@ def test_keyboard_only_send(drive: Drive, qtbot: QtBot) -> None:
         await until(lambda: panel.sale is not None)
         cashier.activateWindow()
         await until(lambda: QApplication.activeWindow() is cashier, what="the cashier window active")
-        qtbot.keyClick(cashier, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        await from_loop(lambda: qtbot.keyClick(cashier, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier))
         assert cashier.sales.search_box.hasFocus()
         panel.email.setFocus()
-        qtbot.keyClicks(panel.email, "keys@example.com")
-        qtbot.keyClick(panel.email, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        await from_loop(lambda: qtbot.keyClicks(panel.email, "keys@example.com"))
+        await from_loop(lambda: qtbot.keyClick(panel.email, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier))
         await until(lambda: panel.deliveries.rowCount() == 1, what="a delivery queued by Ctrl+Enter")
 
     drive(body)
@@ -111,16 +111,17 @@ def test_earlier_receipts_are_found_by_sale_id_and_time(drive: Drive, qtbot: QtB
         first = await kiosk.post_sale(**WALK_IN)
         await kiosk.post_sale(**WALK_IN)
         await until(lambda: sales.model.rowCount() == 2)
-        qtbot.keyClicks(sales.search_box, first.sale_id)
-        qtbot.keyClick(sales.search_box, Qt.Key.Key_Return)
+        await from_loop(lambda: qtbot.keyClicks(sales.search_box, first.sale_id))
+        await from_loop(lambda: qtbot.keyClick(sales.search_box, Qt.Key.Key_Return))
         await until(lambda: sales.model.rowCount() == 1, what="one result")
         assert sales.model.rows()[0].sale.sale_id == first.sale_id
         assert not sales.live
         sales.search_box.clear()
-        qtbot.keyClicks(sales.search_box, sales.model.rows()[0].sale.created_at.astimezone().strftime("%H:%M"))
-        qtbot.keyClick(sales.search_box, Qt.Key.Key_Return)
+        minute = sales.model.rows()[0].sale.created_at.astimezone().strftime("%H:%M")
+        await from_loop(lambda: qtbot.keyClicks(sales.search_box, minute))
+        await from_loop(lambda: qtbot.keyClick(sales.search_box, Qt.Key.Key_Return))
         await until(lambda: sales.model.rowCount() == 2, what="both sales of this minute")
-        qtbot.mouseClick(sales.today_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(sales.today_button, Qt.MouseButton.LeftButton))
         await until(lambda: sales.live and sales.search_box.text() == "", what="back to the live list")
 
     drive(body)
@@ -131,7 +132,7 @@ def test_a_new_sale_does_not_take_the_panel_from_a_busy_cashier(drive: Drive, qt
         panel = kiosk.shell.cashier.panel
         first = await kiosk.post_sale(**WALK_IN)
         await until(lambda: panel.sale is not None and panel.sale.receipt_id == first.receipt_id)
-        qtbot.keyClicks(panel.email, "typing@exam")
+        await from_loop(lambda: qtbot.keyClicks(panel.email, "typing@exam"))
         await kiosk.post_sale(**WALK_IN)
         await until(lambda: kiosk.shell.cashier.sales.model.rowCount() == 2, what="the second sale listed")
         assert panel.sale is not None and panel.sale.receipt_id == first.receipt_id

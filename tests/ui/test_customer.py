@@ -14,13 +14,13 @@ from app.storage.models import ConsentRow, DeliveryRow
 from app.ui.customer.flow import Step
 from app.ui.customer.window import CustomerWindow
 from app.ui.i18n import tr
-from tests.ui.conftest import Drive, Kiosk, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 
-def tap(qtbot: QtBot, button: QPushButton) -> None:
+async def tap(qtbot: QtBot, button: QPushButton) -> None:
     """A finger on a button."""
     assert button.isVisible() and button.isEnabled(), button.text()
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    await from_loop(lambda: qtbot.mouseClick(button, Qt.MouseButton.LeftButton))
 
 
 async def offered(kiosk: Kiosk, **changes: object) -> CustomerWindow:
@@ -42,20 +42,20 @@ def test_customer_chooses_email_types_it_with_typo_help_and_sends(drive: Drive, 
         assert screen.choose.title.text() == tr("how", Language.EN)
         sizes = {b.size().toTuple() for b in screen.choose.buttons.values()}
         assert len(sizes) == 1  # five choices on equal terms
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
         assert screen.step is Step.EMAIL
         for ch in "ana":
-            tap(qtbot, screen.email.keys.keys[ch])  # type: ignore[union-attr]
-        qtbot.keyClicks(screen.email.field, "@gmial.com")
+            await tap(qtbot, screen.email.keys.keys[ch])  # type: ignore[union-attr]
+        await from_loop(lambda: qtbot.keyClicks(screen.email.field, "@gmial.com"))
         assert screen.email.field.text() == "ana@gmial.com"
         assert not screen.email.suggestion.isHidden()
-        tap(qtbot, screen.email.suggestion)
+        await tap(qtbot, screen.email.suggestion)
         assert screen.email.field.text() == "ana@gmail.com"
-        tap(qtbot, screen.email.next)
+        await tap(qtbot, screen.email.next)
         assert screen.step is Step.CONFIRM
         assert screen.confirm.lines[ReceiptChoice.EMAIL.channels[0]].text() == "We'll send it to a***@gmail.com"
         assert screen.confirm.consent_box.isHidden()
-        tap(qtbot, screen.confirm.send)
+        await tap(qtbot, screen.confirm.send)
         await until(lambda: screen.step is Step.DONE, what="thank you")
         assert screen.done.title.text() == tr("done_sent", Language.EN)
         assert await recipients(kiosk) == ["ana@gmail.com"]
@@ -66,23 +66,23 @@ def test_customer_chooses_email_types_it_with_typo_help_and_sends(drive: Drive, 
 def test_on_screen_keys_and_format_checks(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
         screen = await offered(kiosk, customer=None)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
         keys = screen.email.keys.keys  # type: ignore[union-attr]
         for ch in "jo":
-            tap(qtbot, keys[ch])
-        tap(qtbot, keys["@gmail.com"])
+            await tap(qtbot, keys[ch])
+        await tap(qtbot, keys["@gmail.com"])
         assert screen.email.field.text() == "jo@gmail.com"
         screen.email.field.setText("jo@@example")
-        tap(qtbot, screen.email.next)
+        await tap(qtbot, screen.email.next)
         assert screen.step is Step.EMAIL
         assert screen.email.problem.text() == tr("invalid_email", Language.EN)
-        tap(qtbot, screen.email.back)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
+        await tap(qtbot, screen.email.back)
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
         pad = screen.phone.keys.keys  # type: ignore[union-attr]
         for digit in "217555":
-            tap(qtbot, pad[digit])  # type: ignore[arg-type]
+            await tap(qtbot, pad[digit])  # type: ignore[arg-type]
         assert screen.phone.field.text() == "(217) 555"
-        tap(qtbot, screen.phone.next)
+        await tap(qtbot, screen.phone.next)
         assert screen.phone.problem.text() == tr("invalid_phone", Language.EN)
 
     drive(body)
@@ -91,16 +91,16 @@ def test_on_screen_keys_and_format_checks(drive: Drive, qtbot: QtBot) -> None:
 def test_text_receipt_shows_consent_in_full_and_records_it(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
         screen = await offered(kiosk, customer=None)
-        tap(qtbot, screen.language_button)
+        await tap(qtbot, screen.language_button)
         assert screen.choose.title.text() == tr("how", Language.ES)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
-        qtbot.keyClicks(screen.phone.field, "2175550199")
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.SMS])
+        await from_loop(lambda: qtbot.keyClicks(screen.phone.field, "2175550199"))
         assert screen.phone.field.text() == "(217) 555-0199"
-        tap(qtbot, screen.phone.next)
+        await tap(qtbot, screen.phone.next)
         shown = tr("sms_consent", Language.ES, store=kiosk.runtime.settings.store.name)
         assert screen.confirm.consent_text.text() == shown
         assert screen.confirm.send.text() == tr("agree_send", Language.ES)
-        tap(qtbot, screen.confirm.send)
+        await tap(qtbot, screen.confirm.send)
         await until(lambda: screen.step is Step.DONE, what="thank you")
         consents = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
         (consent,) = consents
@@ -116,21 +116,21 @@ def test_known_customer_sees_masked_prefill_with_change_and_not_me(drive: Drive,
     async def body(kiosk: Kiosk) -> None:
         regular = {"name": "Mei Nguyen", "email": "mei.nguyen@example.com", "loyalty_id": "LM7"}
         screen = await offered(kiosk, customer=regular)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
         assert screen.step is Step.CONFIRM
         assert screen.confirm.title.text() == "Welcome back, Mei!"
         assert screen.confirm.lines[ReceiptChoice.EMAIL.channels[0]].text() == "We'll send it to m***@example.com"
-        tap(qtbot, screen.confirm.changes[ReceiptChoice.EMAIL.channels[0]])
+        await tap(qtbot, screen.confirm.changes[ReceiptChoice.EMAIL.channels[0]])
         assert screen.step is Step.EMAIL and screen.email.field.text() == ""
-        tap(qtbot, screen.email.back)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
-        tap(qtbot, screen.confirm.not_me)
+        await tap(qtbot, screen.email.back)
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await tap(qtbot, screen.confirm.not_me)
         assert screen.step is Step.EMAIL
-        qtbot.keyClicks(screen.email.field, "someone.else@example.com")
-        tap(qtbot, screen.email.next)
+        await from_loop(lambda: qtbot.keyClicks(screen.email.field, "someone.else@example.com"))
+        await tap(qtbot, screen.email.next)
         assert screen.confirm.title.text() == tr("confirm_title", Language.EN)
         assert screen.confirm.not_me.isHidden()
-        tap(qtbot, screen.confirm.send)
+        await tap(qtbot, screen.confirm.send)
         await until(lambda: screen.step is Step.DONE)
         assert await recipients(kiosk) == ["someone.else@example.com"]
 
@@ -140,7 +140,7 @@ def test_known_customer_sees_masked_prefill_with_change_and_not_me(drive: Drive,
 def test_print_and_no_receipt_are_one_tap(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
         screen = await offered(kiosk, customer=None)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.NONE])
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.NONE])
         await until(lambda: screen.step is Step.DONE)
         assert screen.done.title.text() == tr("done_none", Language.EN)
         model = kiosk.shell.cashier.sales.model
@@ -154,8 +154,8 @@ def test_print_and_no_receipt_are_one_tap(drive: Drive, qtbot: QtBot) -> None:
 def test_idle_timeout_returns_to_welcome_and_clears_input(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
         screen = await offered(kiosk, customer=None)
-        tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
-        qtbot.keyClicks(screen.email.field, "half.typed@exa")
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await from_loop(lambda: qtbot.keyClicks(screen.email.field, "half.typed@exa"))
         await until(lambda: screen.step is Step.WELCOME, timeout=3, what="the idle timeout")
         assert screen.email.field.text() == ""
         assert screen.session is None

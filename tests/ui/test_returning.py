@@ -11,7 +11,7 @@ from app.domain.delivery import DeliveryState
 from app.services.kiosk import ReceiptChoice
 from app.ui.customer.flow import Step
 from app.ui.prefs import SAME_SCREEN
-from tests.ui.conftest import Drive, Kiosk, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 REGULAR = {"name": "Luis López", "loyalty_id": "LM4242"}
 
@@ -23,12 +23,12 @@ def test_remembered_choice_sends_the_next_receipt_without_a_tap(drive: Drive, qt
         cashier = kiosk.shell.cashier
         await kiosk.post_sale(customer=dict(REGULAR))
         await until(lambda: screen.step is Step.CHOOSE, what="the first visit to ask")
-        qtbot.mouseClick(screen.choose.buttons[ReceiptChoice.EMAIL], Qt.MouseButton.LeftButton)
-        qtbot.keyClicks(screen.email.field, "luis@example.com")
-        qtbot.mouseClick(screen.email.next, Qt.MouseButton.LeftButton)
-        qtbot.keyClick(screen.confirm.remember, Qt.Key.Key_Space)
+        await from_loop(lambda: qtbot.mouseClick(screen.choose.buttons[ReceiptChoice.EMAIL], Qt.MouseButton.LeftButton))
+        await from_loop(lambda: qtbot.keyClicks(screen.email.field, "luis@example.com"))
+        await from_loop(lambda: qtbot.mouseClick(screen.email.next, Qt.MouseButton.LeftButton))
+        await from_loop(lambda: qtbot.keyClick(screen.confirm.remember, Qt.Key.Key_Space))
         assert screen.confirm.remember.isChecked()
-        qtbot.mouseClick(screen.confirm.send, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(screen.confirm.send, Qt.MouseButton.LeftButton))
         await until(lambda: screen.step is Step.WELCOME, what="the first visit to finish")
 
         taps: list[object] = []

@@ -15,7 +15,7 @@ from app.domain.channels import Channel, Language
 from app.ui.prefs import load_prefs, prefs_path
 from app.ui.settings import window as settings_window
 from app.ui.settings.window import SettingsWindow
-from tests.ui.conftest import Drive, Kiosk, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 
 def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: Drive, qtbot: QtBot) -> None:
@@ -23,8 +23,8 @@ def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: 
         manager = kiosk.shell.manager
         manager.open()
         for digit in "2468":
-            qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
-        qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+            await from_loop(lambda d=digit: qtbot.mouseClick(manager.pin.pad.keys[d], Qt.MouseButton.LeftButton))
+        await from_loop(lambda: qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return))
         assert manager.unlocked
         manager.sig_settings.emit()
         window = kiosk.shell.settings
@@ -36,12 +36,12 @@ def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: 
 
         name = window.store.fields["name"]
         name.clear()
-        qtbot.keyClicks(name, "Corner Grocer")
+        await from_loop(lambda: qtbot.keyClicks(name, "Corner Grocer"))
         window.store.language.setCurrentIndex(window.store.language.findData(Language.ES))
         sid = providers.settings["twilio"]["account_sid"]
-        qtbot.keyClicks(sid, "AC0123")
+        await from_loop(lambda: qtbot.keyClicks(sid, "AC0123"))
         window.kiosk.idle.setValue(30)
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: window.result.text().startswith("Saved"), what="the save")
 
         saved = load_settings(kiosk.config_path, must_exist=True)
@@ -51,14 +51,14 @@ def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: 
         assert saved.providers["twilio"]["account_sid"] == "AC0123"
         assert load_prefs(prefs_path(kiosk.config_path)).idle_timeout_s == 30
 
-        qtbot.keyClicks(window.kiosk.pin, "9999")
-        qtbot.keyClicks(window.kiosk.pin_again, "9999")
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin, "9999"))
+        await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin_again, "9999"))
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: window.banner.message == KEYRING_FIX, what="the keyring fix to be shown")
 
         window.kiosk.pin_again.clear()
-        qtbot.keyClicks(window.kiosk.pin_again, "9998")
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin_again, "9998"))
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: "differ" in window.banner.message, what="the PIN mismatch")
 
     drive(body)
@@ -69,8 +69,8 @@ async def open_settings(kiosk: Kiosk, qtbot: QtBot) -> SettingsWindow:
     manager = kiosk.shell.manager
     manager.open()
     for digit in "2468":
-        qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
-    qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+        await from_loop(lambda d=digit: qtbot.mouseClick(manager.pin.pad.keys[d], Qt.MouseButton.LeftButton))
+    await from_loop(lambda: qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return))
     assert manager.unlocked
     manager.sig_settings.emit()
     window = kiosk.shell.settings
@@ -78,11 +78,11 @@ async def open_settings(kiosk: Kiosk, qtbot: QtBot) -> SettingsWindow:
     return window
 
 
-def type_into(qtbot: QtBot, field: QLineEdit | QComboBox, text: str) -> None:
+async def type_into(qtbot: QtBot, field: QLineEdit | QComboBox, text: str) -> None:
     line = field.lineEdit() if isinstance(field, QComboBox) else field
     assert line is not None
     line.clear()
-    qtbot.keyClicks(line, text)
+    await from_loop(lambda: qtbot.keyClicks(line, text))
 
 
 def choose(combo: QComboBox, value: object) -> None:
@@ -93,7 +93,7 @@ def choose(combo: QComboBox, value: object) -> None:
 
 async def save(window: SettingsWindow, qtbot: QtBot) -> None:
     window.result.clear()
-    qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+    await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
     await until(lambda: window.result.text().startswith("Saved"), what="the save")
 
 
@@ -109,23 +109,23 @@ def test_device_settings_are_saved_to_the_file(drive: Drive, qtbot: QtBot, monke
         assert "restarts" in devices.note.text()
 
         devices.scanner_enabled.setChecked(True)
-        type_into(qtbot, devices.scanner_port, "COM3")
+        await type_into(qtbot, devices.scanner_port, "COM3")
         devices.scanner_baud.setValue(115200)
         choose(devices.terminator, "CRLF")
-        type_into(qtbot, devices.loyalty_prefixes, "4000, LC ,")
-        type_into(qtbot, devices.receipt_pattern, r"RCPT:(?P<sale_id>\w+)")
+        await type_into(qtbot, devices.loyalty_prefixes, "4000, LC ,")
+        await type_into(qtbot, devices.receipt_pattern, r"RCPT:(?P<sale_id>\w+)")
         devices.printer_enabled.setChecked(True)
         choose(devices.printer_kind, "network")
-        type_into(qtbot, devices.printer_host, "192.168.1.60")
+        await type_into(qtbot, devices.printer_host, "192.168.1.60")
         devices.printer_network_port.setValue(9101)
         choose(devices.paper, 58)
         choose(devices.codes, "qr")
         devices.capture_enabled.setChecked(True)
         choose(devices.capture_mode, "tcp")
         devices.listen_port.setValue(9200)
-        type_into(qtbot, devices.capture_printer_host, "192.168.1.51")
+        await type_into(qtbot, devices.capture_printer_host, "192.168.1.51")
         choose(devices.layout_preset, "compact")
-        type_into(qtbot, devices.timezone, "America/Chicago")
+        await type_into(qtbot, devices.timezone, "America/Chicago")
         await save(window, qtbot)
 
         data = tomllib.loads(kiosk.config_path.read_text(encoding="utf-8"))
@@ -163,24 +163,24 @@ def test_invalid_device_settings_are_refused_and_nothing_is_written(drive: Drive
         await save(window, qtbot)
         before = kiosk.config_path.read_bytes()
 
-        type_into(qtbot, devices.receipt_pattern, "RCPT:(?P<sale_id>\\w+")
+        await type_into(qtbot, devices.receipt_pattern, "RCPT:(?P<sale_id>\\w+")
         devices.scanner_baud.setValue(115200)
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: "regular expression" in window.banner.message, what="the bad pattern to be refused")
         assert "receipt barcode pattern" in window.banner.message
         assert kiosk.config_path.read_bytes() == before
 
-        type_into(qtbot, devices.receipt_pattern, "RCPT:(?P<sale_id>\\w+)")
-        type_into(qtbot, devices.timezone, "America/Springfield")
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await type_into(qtbot, devices.receipt_pattern, "RCPT:(?P<sale_id>\\w+)")
+        await type_into(qtbot, devices.timezone, "America/Springfield")
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: "time zone" in window.banner.message, what="the unknown time zone to be refused")
         assert kiosk.config_path.read_bytes() == before
 
-        type_into(qtbot, devices.timezone, "")
+        await type_into(qtbot, devices.timezone, "")
         devices.printer_enabled.setChecked(True)
         choose(devices.printer_kind, "network")
         devices.printer_host.clear()
-        qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton)
+        await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: "printer's address" in window.banner.message, what="the missing printer address")
         assert kiosk.config_path.read_bytes() == before
         assert load_settings(kiosk.config_path).scanner.baud == 9600
