@@ -8,7 +8,8 @@ never touches the database: the catch-up service keeps the progress.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -30,6 +31,39 @@ class PollResult:
     skipped: int  # listed but not paid/completed, or not mappable to a sale
     pages: int
     cursor: str | None  # how far the poll got (latest update time or event id), for the record
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a poll found so far, page by page."""
+
+    events: list[TriggerEvent] = field(default_factory=list)
+    listed: int = 0
+    skipped: int = 0
+    pages: int = 0
+
+    def page(self, items: Iterable[Any], to_event: Callable[[Any], TriggerEvent | None]) -> None:
+        """Count one page; keep the items `to_event` maps to a sale, skip the rest."""
+        self.pages += 1
+        for item in items:
+            self.listed += 1
+            event = to_event(item)
+            if event is None:
+                self.skipped += 1
+            else:
+                self.events.append(event)
+
+    def result(self, cursor: str | None) -> PollResult:
+        return PollResult(tuple(self.events), self.listed, self.skipped, self.pages, cursor)
+
+
+def latest_stamp(items: Iterable[Any], key: str, latest: str | None) -> str | None:
+    """The newest ISO time under `key` among `items` and `latest` (ISO strings in UTC sort as times)."""
+    for item in items:
+        stamp = item.get(key) if isinstance(item, dict) else None
+        if isinstance(stamp, str) and (latest is None or stamp > latest):
+            latest = stamp
+    return latest
 
 
 class Poller(Protocol):

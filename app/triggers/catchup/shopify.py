@@ -18,7 +18,7 @@ import httpx
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, request_json
+from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, latest_stamp, request_json
 from app.triggers.shopify import PLATFORM, ShopifyTrigger, shopify_id
 
 log = logging.getLogger(__name__)
@@ -68,30 +68,19 @@ class ShopifyPoller:
             "limit": str(self.page_size),
         }
         headers = {"X-Shopify-Access-Token": self._token, "Accept": "application/json"}
-        events: list[TriggerEvent] = []
-        listed = skipped = pages = 0
+        found = Tally()
         latest: str | None = None
-        while url is not None and pages < MAX_PAGES:
+        while url is not None and found.pages < MAX_PAGES:
             response, data = await request_json(
                 self._client, "GET", url, platform=PLATFORM, params=params, headers=headers
             )
-            pages += 1
             orders = data.get("orders")
             if not isinstance(orders, list):
                 raise ValidationFailed("Shopify orders list without `orders`", field="orders")
-            for order in orders:
-                listed += 1
-                event = self._event(order, now)
-                if event is None:
-                    skipped += 1
-                    continue
-                events.append(event)
-            for order in orders:
-                stamp = order.get("updated_at") if isinstance(order, dict) else None
-                if isinstance(stamp, str) and (latest is None or stamp > latest):
-                    latest = stamp
+            found.page(orders, lambda order: self._event(order, now))
+            latest = latest_stamp(orders, "updated_at", latest)
             url, params = next_link(response.headers.get("link")), None
-        return PollResult(tuple(events), listed, skipped, pages, latest)
+        return found.result(latest)
 
     def _event(self, order: Any, now: datetime) -> TriggerEvent | None:
         if not isinstance(order, dict) or order.get("financial_status") != "paid":

@@ -18,7 +18,7 @@ import httpx
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, request_json
+from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, latest_stamp, request_json
 from app.triggers.square import PLATFORM, SQUARE_VERSION, SquareTrigger
 
 log = logging.getLogger(__name__)
@@ -67,30 +67,20 @@ class SquarePoller:
         url = f"{self.base_url}/v2/orders/search"
         headers = {"Authorization": f"Bearer {self._token}", "Square-Version": self.square_version}
         body: dict[str, Any] = {"location_ids": [self.location_id], "query": self.query(since), "limit": self.page_size}
-        events: list[TriggerEvent] = []
-        listed = skipped = pages = 0
+        found = Tally()
         latest: str | None = None
-        while pages < MAX_PAGES:
+        while found.pages < MAX_PAGES:
             _, data = await request_json(self._client, "POST", url, platform=PLATFORM, json=body, headers=headers)
-            pages += 1
             orders = data.get("orders", [])  # an empty result is `{}`
             if not isinstance(orders, list):
                 raise ValidationFailed("Square search answer with a non-list `orders`", field="orders")
-            for order in orders:
-                listed += 1
-                event = self._event(order, now)
-                if event is None:
-                    skipped += 1
-                else:
-                    events.append(event)
-                stamp = order.get("updated_at") if isinstance(order, dict) else None
-                if isinstance(stamp, str) and (latest is None or stamp > latest):
-                    latest = stamp
+            found.page(orders, lambda order: self._event(order, now))
+            latest = latest_stamp(orders, "updated_at", latest)
             cursor = data.get("cursor")
             if not isinstance(cursor, str) or not cursor:
                 break
             body = {**body, "cursor": cursor}
-        return PollResult(tuple(events), listed, skipped, pages, latest)
+        return found.result(latest)
 
     def _event(self, order: Any, now: datetime) -> TriggerEvent | None:
         if not isinstance(order, dict) or order.get("state") != "COMPLETED":

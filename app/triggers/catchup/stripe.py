@@ -17,7 +17,7 @@ import httpx
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, request_json
+from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, request_json
 from app.triggers.stripe import PLATFORM, StripeTrigger
 
 log = logging.getLogger(__name__)
@@ -52,30 +52,22 @@ class StripePoller:
         url = f"{self.base_url}/v1/events"
         params = {"type": EVENT_TYPE, "created[gte]": str(int(since.timestamp())), "limit": str(self.page_size)}
         headers = {"Authorization": f"Bearer {self._key}"}
-        events: list[TriggerEvent] = []
-        listed = skipped = pages = 0
+        found = Tally()
         newest: str | None = None
-        while pages < MAX_PAGES:
+        while found.pages < MAX_PAGES:
             _, data = await request_json(self._client, "GET", url, platform=PLATFORM, params=params, headers=headers)
-            pages += 1
             page = data.get("data")
             if not isinstance(page, list):
                 raise ValidationFailed("Stripe list without `data`", field="data")
-            for item in page:
-                listed += 1
-                event = self._event(item, now)
-                if event is None:
-                    skipped += 1
-                else:
-                    events.append(event)
+            found.page(page, lambda item: self._event(item, now))
             if newest is None and page and isinstance(page[0], dict):
                 newest = str(page[0].get("id"))
             last = page[-1].get("id") if page and isinstance(page[-1], dict) else None
             if data.get("has_more") is not True or not isinstance(last, str):
                 break
             params = {**params, "starting_after": last}
-        events.reverse()  # oldest first, as the webhooks would have come
-        return PollResult(tuple(events), listed, skipped, pages, newest)
+        found.events.reverse()  # oldest first, as the webhooks would have come
+        return found.result(newest)
 
     def _event(self, event: Any, now: datetime) -> TriggerEvent | None:
         if not isinstance(event, dict) or event.get("type") != EVENT_TYPE:
