@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import qasync
 from keyring.backends import fail
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.config.secrets import SecretStore
@@ -37,6 +37,7 @@ from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.checkout import CheckoutResult
 from app.triggers.pos import pos_event
 from app.ui import theme
+from app.ui.manager.window import ManagerWindow
 from app.ui.prefs import KioskPrefs
 from app.ui.shell import KioskShell
 from app.ui_launch import build_context
@@ -95,6 +96,17 @@ async def from_loop(action: Callable[[], object]) -> None:
 
     loop.call_soon(run)
     await done
+
+
+async def type_pin(qtbot: Any, manager: ManagerWindow, pin: str) -> None:
+    """Type a PIN on the manager's keypad and press Enter."""
+
+    def press() -> None:
+        for digit in pin:
+            qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
+        qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+
+    await from_loop(press)
 
 
 async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:

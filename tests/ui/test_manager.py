@@ -20,21 +20,10 @@ from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
 from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.window import ManagerWindow
-from tests.ui.conftest import Drive, Kiosk, from_loop, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, type_pin, until
 
 PIN = "2468"
 ESCPOS = Path(__file__).parent.parent / "fixtures" / "escpos"
-
-
-async def type_pin(qtbot: QtBot, manager: ManagerWindow, pin: str) -> None:
-    """Type a PIN on the keypad and press Enter."""
-
-    def press() -> None:
-        for digit in pin:
-            qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
-        qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
-
-    await from_loop(press)
 
 
 async def open_manager(kiosk: Kiosk, qtbot: QtBot) -> ManagerWindow:

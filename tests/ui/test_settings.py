@@ -15,20 +15,12 @@ from app.domain.channels import Channel, Language
 from app.ui.prefs import load_prefs, prefs_path
 from app.ui.settings import window as settings_window
 from app.ui.settings.window import SettingsWindow
-from tests.ui.conftest import Drive, Kiosk, from_loop, until
+from tests.ui.conftest import Drive, Kiosk, from_loop, type_pin, until
 
 
 def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        manager = kiosk.shell.manager
-        manager.open()
-        for digit in "2468":
-            await from_loop(lambda d=digit: qtbot.mouseClick(manager.pin.pad.keys[d], Qt.MouseButton.LeftButton))
-        await from_loop(lambda: qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return))
-        assert manager.unlocked
-        manager.sig_settings.emit()
-        window = kiosk.shell.settings
-        await until(window.isVisible, what="the settings window")
+        window = await open_settings(kiosk, qtbot)
         providers = window.providers
         await until(lambda: not providers.problem.isHidden(), what="the keyring problem")
         assert providers.problem.text() == KEYRING_FIX
@@ -68,9 +60,7 @@ async def open_settings(kiosk: Kiosk, qtbot: QtBot) -> SettingsWindow:
     """Unlock the manager view with the PIN and open the settings window."""
     manager = kiosk.shell.manager
     manager.open()
-    for digit in "2468":
-        await from_loop(lambda d=digit: qtbot.mouseClick(manager.pin.pad.keys[d], Qt.MouseButton.LeftButton))
-    await from_loop(lambda: qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return))
+    await type_pin(qtbot, manager, "2468")
     assert manager.unlocked
     manager.sig_settings.emit()
     window = kiosk.shell.settings
