@@ -1,6 +1,8 @@
 """Firebase Cloud Messaging HTTP v1: one `OutboundMessage` → one `POST /v1/projects/{id}/messages:send`.
 
-See /work/shared/PROVIDERS.md § A15 (google-api-python-client 2.202.0 `fcm.v1.json`, revision
+Public documentation: https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send
+
+See docs/providers.md § A15 (google-api-python-client 2.202.0 `fcm.v1.json`, revision
 20261023; firebase-admin `messaging.py`). The payload builder and the response parser are pure;
 `send` glues them to the shared `httpx.AsyncClient` and the OAuth token cache.
 

@@ -1,6 +1,8 @@
 """Freshdesk outbound e-mail: one `OutboundMessage` → one `POST /api/v2/tickets/outbound_email`.
 
-See /work/shared/PROVIDERS.md § A13. Freshdesk e-mails the customer from a support mailbox
+Public documentation: https://developers.freshdesk.com/api/#outbound_email
+
+See docs/providers.md § A13. Freshdesk e-mails the customer from a support mailbox
 (`email_config_id`) and files the e-mail as a ticket, closed by default. The payload builder and
 the response parser are pure; `send` only glues them to the shared `httpx.AsyncClient`.
 """

@@ -1,6 +1,8 @@
 """Gmail API `users.messages.send`: one `OutboundMessage` → one RFC 5322 message, base64url in `raw`.
 
-See /work/shared/PROVIDERS.md § A5 (checked against google-api-python-client 2.202.0's bundled
+Public documentation: https://developers.google.com/gmail/api/reference/rest/v1/users.messages/send
+
+See docs/providers.md § A5 (checked against google-api-python-client 2.202.0's bundled
 discovery document `gmail.v1.json`, revision 20261005). The payload builder and the response parser
 are pure; `send` glues them to the shared `httpx.AsyncClient` and the OAuth token cache.
 

@@ -1,6 +1,8 @@
 """HubSpot transactional single-send: one `OutboundMessage` → one `POST .../single-email/send`.
 
-See /work/shared/PROVIDERS.md § A11. Path and models as in HubSpot's own client
+Public documentation: https://developers.hubspot.com/docs/api-reference/marketing-single-send-v4/single-send/post-marketing-v4-email-single-send
+
+See docs/providers.md § A11. Path and models as in HubSpot's own client
 (HubSpot/hubspot-api-python `marketing/transactional/api/single_send_api.py`, `EmailSendStatusView`).
 The payload builder and the response parser are pure; `send` only glues them to `httpx`.
 """

@@ -1,6 +1,8 @@
 """Mailgun Messages API: one `OutboundMessage` → one `POST /v3/{domain}/messages` form.
 
-See /work/shared/PROVIDERS.md § A3. The payload builder and the response parser are pure; `send`
+Public documentation: https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages
+
+See docs/providers.md § A3. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 """
 

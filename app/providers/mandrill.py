@@ -1,6 +1,8 @@
 """Mandrill (Mailchimp Transactional): one `OutboundMessage` → one `POST /api/1.0/messages/send.json`.
 
-See /work/shared/PROVIDERS.md § A4. The payload builder and the response parser are pure; `send`
+Public documentation: https://mailchimp.com/developer/transactional/api/messages/
+
+See docs/providers.md § A4. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 """
 

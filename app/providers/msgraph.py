@@ -1,6 +1,8 @@
 """Microsoft Graph `sendMail` (v1.0, app-only): one `OutboundMessage` → one `POST /users/{sender}/sendMail`.
 
-See /work/shared/PROVIDERS.md § A6 (microsoft-graph-docs-contrib `user-sendmail.md`). The payload
+Public documentation: https://learn.microsoft.com/en-us/graph/api/user-sendmail
+
+See docs/providers.md § A6 (microsoft-graph-docs-contrib `user-sendmail.md`). The payload
 builder and the response parser are pure; `send` glues them to the shared `httpx.AsyncClient` and
 the client-credentials token cache.
 

@@ -1,6 +1,8 @@
 """Postmark: one `OutboundMessage` → one `POST /email` (or `/email/withTemplate`) JSON body.
 
-See /work/shared/PROVIDERS.md § A10. The payload builder and the response parser are pure; `send`
+Public documentation: https://postmarkapp.com/developer/user-guide/send-email-with-api
+
+See docs/providers.md § A10. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 """
 

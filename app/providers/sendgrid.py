@@ -1,6 +1,8 @@
 """SendGrid Mail Send v3: one `OutboundMessage` → one `POST /v3/mail/send` JSON body.
 
-See /work/shared/PROVIDERS.md § A2. The payload builder and the response parser are pure; `send`
+Public documentation: https://www.twilio.com/docs/sendgrid/api-reference/mail-send
+
+See docs/providers.md § A2. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 """
 

@@ -1,6 +1,8 @@
 """Amazon SES v2 `SendEmail`: one `OutboundMessage` → one SigV4-signed `POST /v2/email/outbound-emails`.
 
-See /work/shared/PROVIDERS.md § A7. The payload builder and the response parser are pure; `send`
+Public documentation: https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html
+
+See docs/providers.md § A7. The payload builder and the response parser are pure; `send`
 serialises, signs (app/providers/sigv4.py) and posts through the shared `httpx.AsyncClient`.
 """
 

@@ -1,6 +1,8 @@
 """Salesforce Marketing Cloud transactional e-mail: one `OutboundMessage` → one `POST .../messages/{messageKey}`.
 
-See /work/shared/PROVIDERS.md § A12. The payload builder and the response parser are pure; `send`
+Public documentation: https://developer.salesforce.com/docs/marketing/marketing-cloud/references/mc_rest_transactional_messaging_email/sendMessageSingleRecipient.html
+
+See docs/providers.md § A12. The payload builder and the response parser are pure; `send`
 glues them to the shared `httpx.AsyncClient` and the client-credentials token cache.
 
 Verified here (developer.salesforce.com `sendMessageSingleRecipient`, read 2026): 202 Accepted with

@@ -1,6 +1,8 @@
 """Slack incoming webhook: one receipt audit summary → one `POST` to the webhook URL.
 
-See /work/shared/PROVIDERS.md § A8. The payload builder and the response parser are pure; `send`
+Public documentation: https://api.slack.com/messaging/webhooks
+
+See docs/providers.md § A8. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 
 This module also holds the two helpers every internal-audit adapter (Slack, Teams, Zapier) shares:

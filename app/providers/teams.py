@@ -1,6 +1,8 @@
 """Microsoft Teams Workflows webhook: one receipt audit summary → one Adaptive Card `POST`.
 
-See /work/shared/PROVIDERS.md § A9. Office 365 connectors ("Incoming Webhook") are retired; this
+Public documentation: https://learn.microsoft.com/connectors/teams/
+
+See docs/providers.md § A9. Office 365 connectors ("Incoming Webhook") are retired; this
 posts to a Workflows (Power Automate) flow started by "When a Teams webhook request is received".
 The payload builder and the response parser are pure; `send` only glues them to `httpx`.
 """

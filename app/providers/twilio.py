@@ -1,6 +1,8 @@
 """Twilio Programmable Messaging (SMS/MMS): one `OutboundMessage` → one `POST .../Messages.json`.
 
-See /work/shared/PROVIDERS.md § A1. The payload builder and the response parser are pure; `send`
+Public documentation: https://www.twilio.com/docs/messaging/api/message-resource
+
+See docs/providers.md § A1. The payload builder and the response parser are pure; `send`
 only glues them to the shared `httpx.AsyncClient`.
 """
 

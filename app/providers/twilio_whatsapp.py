@@ -1,6 +1,8 @@
 """Twilio WhatsApp: one `OutboundMessage` → one `POST .../Messages.json` with `whatsapp:` addresses.
 
-See /work/shared/PROVIDERS.md § A1 (WhatsApp) and twilio.com/docs/content/send-templates-created-
+Public documentation: https://www.twilio.com/docs/whatsapp/api
+
+See docs/providers.md § A1 (WhatsApp) and twilio.com/docs/content/send-templates-created-
 with-the-content-template-builder. Same endpoint, auth, encoding and answer as Twilio SMS, so the
 response parser, the error mapping and `send` are `TwilioAdapter`'s; only the form differs.
 """

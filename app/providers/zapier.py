@@ -1,6 +1,8 @@
 """Zapier catch hook: one "receipt sent" event → one JSON `POST` to a Webhooks by Zapier URL.
 
-See /work/shared/PROVIDERS.md § B6 ("Us → Zapier"). The event is ours, documented below, so a Zap
+Public documentation: https://help.zapier.com/hc/en-us/articles/8496288690317
+
+See docs/providers.md § B6 ("Us → Zapier"). The event is ours, documented below, so a Zap
 author can map its fields once. The payload builder and the response parser are pure.
 
 Event (JSON object, every key always present, `null` when unknown; `version` changes on a breaking change)::

@@ -1,6 +1,8 @@
 """Zendesk ticket: one `OutboundMessage` → one `POST /api/v2/tickets` with an `Idempotency-Key`.
 
-See /work/shared/PROVIDERS.md § A14 and developer.zendesk.com/api-reference/ticketing/introduction/
+Public documentation: https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/
+
+See docs/providers.md § A14 and developer.zendesk.com/api-reference/ticketing/introduction/
 #idempotency. The receipt is filed as an internal note on a ticket whose requester is the
 customer, for support to find. The payload builder and the response parser are pure.
 """

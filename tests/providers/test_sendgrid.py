@@ -45,7 +45,7 @@ from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.sendgrid import SendGridAdapter, rate_limit_wait
 from tests.providers.support import OFFLINE, fixture
 
-ORACLES = Path("/work/shared/oracles")
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "oracles"
 
 API_KEY = "SG.test-key.9d3f0a7c"
 FROM_EMAIL = "receipts@demo-market.example"

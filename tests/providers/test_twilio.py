@@ -34,7 +34,7 @@ from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.twilio import STATUS_MAP, TwilioAdapter
 from tests.providers.support import OFFLINE, fixture
 
-ORACLES = Path("/work/shared/oracles")
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "oracles"
 
 ACCOUNT_SID = "AC1234567890abcdef1234567890abcdef"
 AUTH_TOKEN = "tw-test-auth-token-5f1c9e"

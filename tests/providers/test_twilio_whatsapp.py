@@ -28,7 +28,7 @@ from app.domain.message import OutboundMessage, SendStatus
 from app.providers.twilio_whatsapp import TwilioWhatsAppAdapter, content_variables, whatsapp_address
 from tests.providers.support import FIXTURES, OFFLINE
 
-ORACLES = Path("/work/shared/oracles")
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "oracles"
 ACCOUNT_SID = "AC1234567890abcdef1234567890abcdef"
 AUTH_TOKEN = "wa-test-auth-token-41c7"
 FROM = "+15005550006"

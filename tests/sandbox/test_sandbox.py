@@ -34,7 +34,7 @@ SID = credentials.TWILIO_ACCOUNT_SID
 TOKEN = credentials.TWILIO_AUTH_TOKEN
 MESSAGES_PATH = f"/2010-04-01/Accounts/{SID}/Messages.json"
 SG_AUTH = {"Authorization": f"Bearer {credentials.SENDGRID_API_KEY}"}
-ORACLES = Path("/work/shared/oracles")
+ORACLES = Path(__file__).resolve().parents[1] / "fixtures" / "oracles"
 CUSTOMER_PHONE = "+15551234567"
 CUSTOMER_EMAIL = "ana.garcia@example.com"
 
