@@ -38,6 +38,14 @@ class SaleConflict(ReceiptDeskError):
     """A sale id that is already recorded arrived again with different content."""
 
 
+class SignatureRejected(ReceiptDeskError):
+    """A request that claims to come from a provider or a platform is not provably from it.
+
+    A bad or missing signature, a stale timestamp, or an endpoint whose verifying secret is not set
+    up. Nothing was recorded; faces answer a bare 401 with no detail for whoever is probing.
+    """
+
+
 class NotFound(ReceiptDeskError):
     """The thing asked for does not exist."""
 

@@ -20,6 +20,8 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult
+from app.domain.plugins import SecretField as SecretField  # re-exported for adapters
+from app.domain.plugins import SettingField as SettingField
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +35,6 @@ class Capabilities:
     supports_idempotency_key: bool = False
     rate_per_sec: float | None = None
     delivery_receipts: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SecretField:
-    """A credential an adapter needs; stored in keyring, masked everywhere."""
-
-    name: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class SettingField:
-    """A non-secret setting an adapter takes from the settings file."""
-
-    name: str
-    label: str
-    required: bool = True
 
 
 class ProviderAdapter(Protocol):

@@ -7,9 +7,10 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.domain.errors import SignatureRejected
 from app.providers.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from app.server.public_url import called_url
-from app.services.callbacks import CallbackService, SignatureRejected
+from app.services.callbacks import CallbackService
 
 
 def callback_router(callbacks: CallbackService, *, public_url: str | None) -> APIRouter:

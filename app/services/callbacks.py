@@ -10,15 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain.clock import Clock, utcnow
-from app.domain.errors import ReceiptDeskError, ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
 from app.providers import mailgun_events, mandrill_events, postmark_events, sendgrid_events, twilio_callbacks
 from app.services.tracking import TrackingResult, TrackingService
 
 log = logging.getLogger(__name__)
-
-
-class SignatureRejected(ReceiptDeskError):
-    """A callback's signature did not verify; nothing was recorded."""
 
 
 @dataclass(frozen=True, slots=True)

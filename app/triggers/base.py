@@ -9,34 +9,16 @@ order id. Checkout does the rest (dedupe, one receipt per sale).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import ClassVar, Protocol
 
-from app.domain.errors import ReceiptDeskError, ValidationFailed
+from app.domain.errors import ReceiptDeskError, SignatureRejected, ValidationFailed
 from app.domain.events import PlatformEvent
-
-
-class SignatureRejected(ReceiptDeskError):
-    """The request is not provably from the platform (bad or missing signature, stale timestamp)."""
+from app.domain.inbound import InboundRequest
 
 
 class NotApplicable(ReceiptDeskError):
     """A genuine event that asks for no receipt (e.g. an order update that is not paid yet)."""
-
-
-@dataclass(frozen=True, slots=True)
-class InboundRequest:
-    """A webhook as it arrived: the URL the platform called, headers (lower-case names), raw body."""
-
-    url: str
-    headers: Mapping[str, str]
-    body: bytes
-    received_at: datetime
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
 
 
 class Trigger(Protocol):
