@@ -104,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from app import demo
+    from app.demo import headless as demo
 
     if not args.headless:
         from app.ui_launch import run_kiosk

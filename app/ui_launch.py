@@ -22,10 +22,11 @@ from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
 from app.config.settings import Settings
 from app.config.settings_writer import SettingsStore
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.errors import ReceiptDeskError
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, build_scanning, sandbox_secrets, sandbox_settings, settle_heap
+from app.main import Runtime, build_runtime, build_scanning, settle_heap
 from app.sandbox.pos import make_sale
 from app.services.checkout import CheckoutService
 from app.services.kiosk import KioskService, ManagerLock

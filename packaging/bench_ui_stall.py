@@ -34,11 +34,12 @@ from sqlalchemy.orm import Session
 
 from app.config.secrets import SecretStore
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.delivery import ACTIVE
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings, settle_heap
+from app.main import Runtime, build_runtime, settle_heap
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.storage import outbox

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import QWidget
 
 from app.config.secrets import SecretStore
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.main import build_runtime
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.services.kiosk import ReceiptChoice

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.delivery import ACTIVE
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.pos import STORE_TZ, make_sale
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.storage import schema

@@ -17,7 +17,8 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from app.main import Runtime, build_runtime, sandbox_secrets
+from app.demo.wiring import sandbox_secrets
+from app.main import Runtime, build_runtime
 from app.sandbox import credentials
 from app.sandbox.server import RunningSandbox
 from app.storage import audit

@@ -17,10 +17,11 @@ from mailgun.security import SecurityGuard
 from sqlalchemy import select
 
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from app.config.settings import Settings
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.platforms import shopify as shopify_sandbox
 from app.sandbox.platforms import stripe as stripe_sandbox
 from app.sandbox.platforms import zapier as zapier_sandbox

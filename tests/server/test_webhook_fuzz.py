@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.config.settings import Settings
-from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.main import build_runtime
 from app.storage.models import OrderUpdateRow
 from app.support.asgi_server import start_asgi_server
 

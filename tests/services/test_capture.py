@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app.config.settings import CaptureSettings, Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.devices.passthrough import TcpPassthrough
 from app.domain.capture import CaptureState, build_layout
 from app.domain.channels import Channel
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.receipt import StoreProfile
-from app.main import build_capture, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import build_capture, build_runtime
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
 from app.services.capture import CaptureService

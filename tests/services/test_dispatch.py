@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from app.demo.wiring import sandbox_secrets
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
 from app.domain.records import Settlement
-from app.main import Runtime, build_runtime, sandbox_secrets
+from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.services.dispatch import Dispatcher
 from app.storage import audit, outbox

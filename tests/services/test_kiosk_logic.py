@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from app.config.settings import Settings
 from app.config.settings_writer import dumps_toml, settings_data
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel, Language
 from app.domain.clock import utcnow
 from app.domain.contacts import mask_contact
 from app.domain.errors import ValidationFailed
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.pos import make_sale
 from app.services.export import export_receipts_csv
 from app.services.kiosk import AccessDenied, KioskService, ManagerLock, ReceiptChoice, SendRequest

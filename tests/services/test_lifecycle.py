@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow, OrderUpdateRow
 from app.triggers.pos import pos_event

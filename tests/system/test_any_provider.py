@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.main import build_runtime
 from app.sandbox.server import RunningSandbox
 from app.triggers.pos import pos_event
 from tests.conftest import drained, wait_until

@@ -11,7 +11,8 @@ import httpx
 from sqlalchemy import select
 
 from app.config.settings import Settings
-from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.main import build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server

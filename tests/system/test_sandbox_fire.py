@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from app.config.settings import Settings
-from app.main import build_runtime, sandbox_secrets, sandbox_settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.main import build_runtime
 from app.sandbox.fire import BUILDERS, fire
 from app.sandbox.server import RunningSandbox
 from app.support.asgi_server import start_asgi_server

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.config.secrets import SecretStore
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings
+from app.main import Runtime, build_runtime
 from app.sandbox.pos import make_sale
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.checkout import CheckoutResult

@@ -24,8 +24,9 @@ from typing import Any
 import httpx
 
 from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.delivery import ACTIVE
-from app.main import Runtime, build_runtime, sandbox_secrets, sandbox_settings, settle_heap
+from app.main import Runtime, build_runtime, settle_heap
 from app.sandbox import credentials as sandbox_credentials
 from app.sandbox.server import start_sandbox
 from app.support.asgi_server import start_asgi_server

@@ -1,0 +1,75 @@
+"""Wiring of the lane's devices: the receipt printer, the barcode scanner and print-stream capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.config.paths import data_dir
+from app.config.settings import Settings
+from app.devices.passthrough import SerialDevice, SerialPassthrough, TcpPassthrough
+from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
+from app.devices.scanner import SerialScanner, parse_terminator
+from app.domain.barcodes import BarcodeRules
+from app.domain.capture import build_layout
+from app.domain.errors import ConfigurationError
+from app.domain.printdoc import Paper, SaleCode
+from app.services.bus import EventBus
+from app.services.capture import ByteSource, CaptureService
+from app.services.checkout import CheckoutService
+from app.services.printing import PrinterAdapter
+from app.services.scanning import ScanningService
+from app.storage.database import Database
+
+
+def build_capture(
+    settings: Settings, db: Database, checkout: CheckoutService, *, listen: bool
+) -> tuple[CaptureService, ByteSource | None]:
+    """Print-stream capture of `[capture]`; the pass-through only when enabled and `listen` (not for CLI tools)."""
+    c = settings.capture
+    try:
+        tz = ZoneInfo(c.timezone) if c.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"[capture] timezone {c.timezone!r} is not a known time zone.") from None
+    layout = build_layout(c.layout.preset, c.layout.patterns)
+    service = CaptureService(db, checkout, layout, name=c.name, store_id=settings.store.id, lane=c.lane, tz=tz)
+    if not (c.enabled and listen):
+        return service, None
+    if c.mode == "tcp":
+        return service, TcpPassthrough(c.listen_host, c.listen_port, c.printer_host, c.printer_tcp_port, service.tap)
+    pos, printer = SerialDevice(c.pos_port, baudrate=c.baud), SerialDevice(c.printer_port, baudrate=c.baud)
+    return service, SerialPassthrough(pos, printer, service.tap, name=service.source)
+
+
+def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | Path | None) -> PrinterAdapter | None:
+    """The PRINT channel's adapter over the `[printer]` device, or None when printing is off.
+
+    A dummy printer appends each receipt's ESC/POS bytes to `spool` (default
+    `<data dir>/printer/receipts.escpos`), where a test or a person can look at them.
+    """
+    p = settings.printer
+    if not p.enabled:
+        return None
+    device: Printer
+    if p.kind == "serial":
+        device = SerialPrinter(p.port, p.baud, timeout=p.timeout_seconds, check_status=p.check_status)
+    elif p.kind == "network":
+        if not p.host:
+            raise ConfigurationError("[printer] kind = \"network\" needs host = the printer's address.")
+        device = NetworkPrinter(p.host, p.network_port, timeout=p.timeout_seconds, check_status=p.check_status)
+    else:
+        spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
+        device = DummyPrinter(spool=spool)
+    return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+
+
+def build_scanning(settings: Settings, bus: EventBus) -> ScanningService:
+    """The scanning service of the `[scanner]` settings: classifying rules, and the serial scanner when enabled."""
+    sc = settings.scanner
+    try:
+        rules = BarcodeRules(tuple(sc.loyalty_prefixes), tuple(sc.loyalty_patterns), sc.receipt_pattern)
+        terminator = parse_terminator(sc.terminator)
+    except ValueError as exc:
+        raise ConfigurationError(f"[scanner]: {exc}") from None
+    device = SerialScanner(sc.port, baudrate=sc.baud, terminator=terminator) if sc.enabled else None
+    return ScanningService(bus, rules, device=device)

@@ -1,0 +1,87 @@
+"""Wiring of the edges: provider adapters, status-callback secrets and the secret look-up they share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from app.config.secrets import SecretStore
+from app.config.settings import Settings, routing_of
+from app.domain.errors import ConfigurationError
+from app.providers.base import ProviderAdapter
+from app.providers.registry import adapter_class
+from app.services.callbacks import CallbackSecrets
+
+log = logging.getLogger(__name__)
+
+Secrets = SecretStore | Mapping[str, Mapping[str, str]]
+
+
+def build_adapters(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    secrets: Secrets,
+    *,
+    strict: bool = True,
+) -> tuple[dict[str, ProviderAdapter], dict[str, float | None]]:
+    """One adapter per provider named in routing; their rate limits (settings override capabilities).
+
+    With `strict=False` (tools that only read or queue) a provider whose credentials are missing is
+    left out instead of stopping everything; a secret written into the settings file still stops it.
+    """
+    adapters: dict[str, ProviderAdapter] = {}
+    rates: dict[str, float | None] = {}
+    wanted = (*routing_of(settings).providers(), *settings.followups.after_delivery, *settings.followups.daily_summary)
+    for provider_id in dict.fromkeys(wanted):
+        cls = adapter_class(provider_id)
+        section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
+        if provider_id == "twilio" and settings.api.public_url and "status_callback" not in section:
+            section["status_callback"] = settings.api.public_url.rstrip("/") + "/webhooks/twilio/status"
+        secret_names = tuple(f.name for f in cls.secret_fields)
+        leaked = [k for k in section if k in secret_names]
+        if leaked:
+            raise ConfigurationError(
+                f"[providers.{provider_id}] holds the secret {leaked[0]!r}: remove it from the settings file and "
+                f"store it with `receiptdesk secrets set {provider_id} {leaked[0]}`."
+            )
+        rate = section.pop("rate_per_sec", None)
+        if isinstance(secrets, SecretStore):
+            values = secrets.for_provider(provider_id, secret_names)
+        else:
+            values = dict(secrets.get(provider_id, {}))
+        try:
+            adapters[provider_id] = cls.create(http, section, values)
+        except ConfigurationError:
+            if strict:
+                raise
+            log.info("%s is not set up; nothing will be sent through it from here", provider_id)
+            continue
+        rates[provider_id] = float(rate) if rate else (None if rate is not None else cls.capabilities.rate_per_sec)
+    return adapters, rates
+
+
+def secret_getter(
+    secrets: Secrets | None,
+) -> Callable[[str, str], str | None]:
+    store: Secrets = secrets if secrets is not None else SecretStore()
+    if isinstance(store, SecretStore):
+        return store.get
+    return lambda owner, name: store.get(owner, {}).get(name)
+
+
+def callback_secrets(
+    settings: Settings, secrets: Secrets | None
+) -> CallbackSecrets:
+    """What verifying provider callbacks needs; webhook keys are secrets, SendGrid's public key is not."""
+    secret = secret_getter(secrets)
+    key = settings.providers.get("sendgrid", {}).get("webhook_public_key")
+    return CallbackSecrets(
+        twilio_auth_token=secret("twilio", "auth_token"),
+        sendgrid_public_key=str(key) if key else None,
+        mailgun_signing_key=secret("mailgun", "webhook_signing_key"),
+        postmark_username=secret("postmark", "webhook_username"),
+        postmark_password=secret("postmark", "webhook_password"),
+        mandrill_webhook_key=secret("mandrill", "webhook_key"),
+    )
