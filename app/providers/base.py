@@ -4,24 +4,37 @@ An adapter translates one `OutboundMessage` into the provider's HTTP request (a 
 builder) and the provider's response into a `SendResult` (a pure response parser). It declares
 its capabilities as data, takes its credentials and the shared `httpx.AsyncClient` as constructor
 arguments, and never reads keyring, environment or database. It never retries: `RetryPolicy` does.
+
+`HttpAdapter` owns everything else: building from settings and secrets by the declared fields,
+the channel check, sending, error translation, the debug line and a `repr` free of secrets. An
+adapter module keeps its class data, its request builder and its response parser.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError
+from app.domain.errors import (
+    ConfigurationError,
+    PermanentProviderError,
+    TransientProviderError,
+    UnsupportedFeature,
+)
 from app.domain.message import OutboundMessage, SendResult
 from app.domain.plugins import SecretField as SecretField  # re-exported for adapters
 from app.domain.plugins import SettingField as SettingField
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +65,141 @@ class ProviderAdapter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One request to a provider, as an adapter builds it; `HttpAdapter.send` puts it on the wire."""
+
+    url: str
+    method: str = "POST"
+    json: Any = None
+    content: bytes | None = None
+    data: Mapping[str, Any] | None = None
+    files: Any = None  # httpx's multipart files argument
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: httpx.Auth | None = None
+
+
+CHANNEL_NOUNS: Mapping[Channel, str] = {
+    Channel.EMAIL: "e-mail",
+    Channel.SMS: "SMS",
+    Channel.WHATSAPP: "WhatsApp messages",
+    Channel.PUSH: "push notifications",
+    Channel.PRINT: "printed receipts",
+    Channel.CHAT: "chat messages",
+    Channel.CRM: "CRM records",
+}
+
+
+class HttpAdapter(ABC):
+    """The base of every HTTP provider adapter: class data, `create`, the channel check, `send`, `repr`.
+
+    A subclass declares its class data, takes its secret and setting fields as keyword arguments
+    of `__init__` (after the shared client), and implements `request` (message → `HttpRequest`,
+    pure) and `parse_response` (response → `SendResult`, raising the classified error otherwise).
+    """
+
+    provider_id: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    default_base_url: ClassVar[str] = ""
+    secret_fields: ClassVar[tuple[SecretField, ...]] = ()
+    setting_fields: ClassVar[tuple[SettingField, ...]] = ()
+    shown: ClassVar[tuple[str, ...]] = ("base_url",)
+    """Attributes (stored as `_<name>`) that `repr` shows: identifying settings, never a secret."""
+    callback_url_setting: ClassVar[str | None] = None
+    """The setting that carries our status-callback URL to the provider, when the wiring fills it in."""
+
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str | None = None) -> None:
+        self._http = http
+        self._base_url = (base_url or self.default_base_url).rstrip("/")
+
+    @classmethod
+    def create(cls, http: httpx.AsyncClient, settings: Mapping[str, Any], secrets: Mapping[str, str | None]) -> Self:
+        """Build from the settings file and the keyring; a missing required field fails here, by name."""
+        values = _fields(cls, secrets, cls.secret_fields, secret=True)
+        values |= _fields(cls, settings, cls.setting_fields, secret=False)
+        return cls(http, **values)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, '_' + name, None)!r}" for name in self.shown)
+        return f"{type(self).__name__}({shown})"
+
+    def check_channel(self, message: OutboundMessage) -> None:
+        """Refuse a message for another channel than the one this provider sends."""
+        channel = self.capabilities.channel
+        if message.channel != channel:
+            noun = CHANNEL_NOUNS.get(channel, str(channel))
+            raise UnsupportedFeature(f"{self.display_name} sends {noun}, not {message.channel}.")
+
+    @abstractmethod
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        """The request for one message (pure: no I/O). Raises `UnsupportedFeature`/`PermanentProviderError`."""
+
+    @abstractmethod
+    def parse_response(self, response: httpx.Response) -> SendResult:
+        """A `SendResult` for a success answer; raises the classified error for any other."""
+
+    def result(self, response: httpx.Response, message: OutboundMessage) -> SendResult:
+        """The outcome of sending `message`; adapters whose parser needs the message override this."""
+        return self.parse_response(response)
+
+    async def transmit(self, request: HttpRequest) -> httpx.Response:
+        """Put one request on the wire through the shared client (OAuth adapters add their token here)."""
+        return await self._http.request(
+            request.method,
+            request.url,
+            json=request.json,
+            content=request.content,
+            data=request.data,
+            files=request.files,
+            headers=request.headers,
+            auth=request.auth if request.auth is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        request = self.request(message)
+        with translate_http_errors(self.display_name):
+            response = await self.transmit(request)
+        result = self.result(response, message)
+        log.debug(
+            "%s: sent %s as %s (%s)",
+            self.provider_id,
+            message.idempotency_key,
+            result.provider_message_id,
+            result.raw_status,
+        )
+        return result
+
+
+def _fields(
+    adapter: type[HttpAdapter],
+    source: Mapping[str, Any],
+    fields: tuple[SecretField | SettingField, ...],
+    *,
+    secret: bool,
+) -> dict[str, Any]:
+    """The declared fields present in `source`; a required one that is missing or empty fails by name."""
+    given = {f.name: source[f.name] for f in fields if source.get(f.name) not in (None, "")}
+    missing = [f.name for f in fields if f.required and f.name not in given]
+    if missing:
+        where = (
+            f"Store it with `receiptdesk secrets set {adapter.provider_id} {missing[0]}`."
+            if secret
+            else f"Set it in [providers.{adapter.provider_id}] of the settings file."
+        )
+        raise ConfigurationError(f"{adapter.display_name}: missing {', '.join(missing)}. {where}")
+    return given
+
+
 def require(values: Mapping[str, str | None], provider: str, *names: str) -> tuple[str, ...]:
     """Return the named values, or fail at construction naming the missing field."""
     missing = [n for n in names if not values.get(n)]
     if missing:
         raise ConfigurationError(
             f"{provider}: missing {', '.join(missing)}. "
-            f"Store it with `receiptdesk secrets set {provider.lower()} {missing[0]}` or in the settings file."
+            f"Store it with `receiptdesk secrets set {provider.lower()} {missing[0]}` "
+            "(a secret) or set it in the provider's section of the settings file (a setting)."
         )
     return tuple(str(values[n]) for n in names)
 

@@ -2,33 +2,24 @@
 
 Public documentation: https://www.twilio.com/docs/sendgrid/api-reference/mail-send
 
-See docs/providers.md § A2. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A2. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import PermanentProviderError, UnsupportedFeature
+from app.domain.errors import PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    require,
-    translate_http_errors,
-)
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 PATH = "/v3/mail/send"
 IDEMPOTENCY_ARG = "receiptdesk_key"
@@ -41,7 +32,7 @@ STATUS_MAP: Mapping[int, SendStatus] = {
 }
 
 
-class SendGridAdapter:
+class SendGridAdapter(HttpAdapter):
     """Sends e-mail through SendGrid's v3 Mail Send API, inline content or a dynamic template.
 
     Auth is a Bearer API key. SendGrid has no idempotency key, so our key travels in `custom_args`,
@@ -68,6 +59,8 @@ class SendGridAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -76,39 +69,17 @@ class SendGridAdapter:
         from_email: str,
         from_name: str | None = None,
         reply_to: str | None = None,
-        base_url: str = "https://api.sendgrid.com",
+        base_url: str | None = None,
     ) -> None:
-        require({"api_key": api_key, "from_email": from_email}, self.display_name, "api_key", "from_email")
-        self._http = http
+        super().__init__(http, base_url=base_url)
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (api_key,) = require(secrets, cls.display_name, "api_key")
-        (from_email,) = require(settings, cls.display_name, "from_email")
-        return cls(
-            http,
-            api_key=api_key,
-            from_email=from_email,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         extra = message.provider_extra
         template_id = extra.get("template_id")
 
@@ -156,6 +127,10 @@ class SendGridAdapter:
             body["reply_to"] = {"email": self._reply_to}
         return PATH, body
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers=self._headers)
+
     def parse_response(self, response: httpx.Response, *, now: float | None = None) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -168,17 +143,6 @@ class SendGridAdapter:
             raw_status=str(response.status_code),
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 202",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._base_url + path, json=body, headers=self._headers)
-        result = self.parse_response(response)
-        log.debug(
-            "sendgrid: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
-        )
-        return result
 
     def _error(self, response: httpx.Response, *, now: float) -> Exception:
         # Error body is {"errors": [{"message", "field", "help"}]} (docs: api-reference/mail-send/errors).
