@@ -3,9 +3,11 @@
 The pass-through (`app.devices.passthrough`) hands a copy of the print stream to `tap`; the stream
 reader turns it into receipts at each cut. Each receipt is scrubbed of card data before anything
 is stored, then read with the store's layout. A clean receipt that gives a valid sale is a trigger
-like any other (`CheckoutService.accept`, event id = hash of the scrubbed text, so a replay is a
-duplicate). One that may still hold card data is held for a manager; one that does not read as a
-sale is kept as `unparsed`. Nothing is sent for either.
+like any other (`CheckoutService.accept_with`, event id = hash of the scrubbed text, so a replay is a
+duplicate); its capture record is written in checkout's own transaction, so there is never a
+receipt without its capture or a capture marked sent without its receipt. One that may still hold
+card data is held for a manager; one that does not read as a sale is kept as `unparsed`. Nothing
+is sent for either.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -42,12 +44,18 @@ from app.storage.database import Database
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 QUEUE_LIMIT = 200
 """Receipts waiting to be processed; beyond this a burst is dropped from capture (printing goes on)."""
 
 
 class Accepts(Protocol):
-    async def accept(self, event: TriggerEvent) -> CheckoutResult: ...
+    """Checkout, as capture uses it: the sale and the capture record commit in one transaction."""
+
+    async def accept_with(
+        self, event: TriggerEvent, also: Callable[[Session, CheckoutResult], T]
+    ) -> tuple[CheckoutResult, T]: ...
 
 
 class ByteSource(Protocol):
@@ -212,17 +220,10 @@ class CaptureService:
         self, capture_id: str, digest: str, text: str, sale: Sale, *, actor: str | None = None
     ) -> CaptureOutcome:
         event = TriggerEvent(source=self.source, event_id=digest, sale=sale, received_at=self._clock())
-        try:
-            result = await self._checkout.accept(event)
-        except ReceiptDeskError as exc:
-            why = exc.message
-            record = await self._db.write(
-                lambda s: self._store(s, capture_id, CaptureState.UNPARSED, text, reason=why, sale_id=sale.sale_id)
-            )
-            return CaptureOutcome(record)
-        record = await self._db.write(
-            lambda s: self._store(
-                s,
+
+        def sent(session: Session, result: CheckoutResult) -> CaptureRecord:
+            return self._store(
+                session,
                 capture_id,
                 CaptureState.SENT,
                 text,
@@ -230,7 +231,16 @@ class CaptureService:
                 receipt_id=result.receipt_id,
                 actor=actor,
             )
-        )
+
+        try:
+            # The receipt and the capture that made it commit together: a crash leaves both or neither.
+            result, record = await self._checkout.accept_with(event, sent)
+        except ReceiptDeskError as exc:
+            why = exc.message
+            record = await self._db.write(
+                lambda s: self._store(s, capture_id, CaptureState.UNPARSED, text, reason=why, sale_id=sale.sale_id)
+            )
+            return CaptureOutcome(record)
         return CaptureOutcome(record, duplicate=result.duplicate, result=result)
 
     def _store(

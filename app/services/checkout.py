@@ -6,9 +6,9 @@ the same event (or the same sale) arriving twice gives one receipt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,7 @@ from app.storage.database import Database
 
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
 CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
+T = TypeVar("T")
 
 
 class Renderer(Protocol):
@@ -85,15 +86,37 @@ class CheckoutService:
 
         Raises `SaleConflict` when the sale id is known with different content.
         """
+        result, _ = await self.accept_with(event, _nothing)
+        return result
+
+    async def accept_with(
+        self, event: TriggerEvent, also: Callable[[Session, CheckoutResult], T]
+    ) -> tuple[CheckoutResult, T]:
+        """`accept`, with the caller's own record written in the SAME transaction.
+
+        `also(session, result)` runs after checkout's work, inside its transaction: the sale, its
+        receipt and whatever `also` writes commit together, or (when either raises) none of them
+        does. `also` also runs for a duplicate, with the earlier receipt's id. Returns checkout's
+        result and what `also` returned.
+        """
         contacts = _normalise_contacts(event.sale)
-        result = await self._db.write(lambda session: self._checkout(session, event, contacts))
+
+        def work(session: Session) -> tuple[CheckoutResult, T]:
+            result = self._checkout(session, event, contacts)
+            return result, also(session, result)
+
+        result, extra = await self._db.write(work)
+        self._announce(event, result)
+        return result, extra
+
+    def _announce(self, event: TriggerEvent, result: CheckoutResult) -> None:
+        """Tell the bus about a new receipt and its queued deliveries (once they are committed)."""
         if not result.duplicate:
             ids = tuple(d.id for d in result.deliveries)
             sale = event.sale
             self._bus.publish(ReceiptCreated(result.receipt_id, sale.sale_id, sale.store_id, sale.lane, ids))
             if ids:
                 self._bus.publish(DeliveriesQueued(len(ids)))
-        return result
 
     def _checkout(self, session: Session, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
         now = self._clock()
@@ -216,6 +239,10 @@ class CheckoutService:
         if channel is Channel.SMS:
             return contacts.phone or (customer.phone if customer else None)
         return None
+
+
+def _nothing(session: Session, result: CheckoutResult) -> None:
+    """The `also` of a plain `accept`: nothing more to write."""
 
 
 def _normalise_contacts(sale: Sale) -> _Contacts:

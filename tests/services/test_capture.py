@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.config.settings import CaptureSettings, Settings
 from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.devices.escpos_stream import EscPosStream, ReceiptComplete
 from app.devices.passthrough import TcpPassthrough
-from app.domain.capture import CaptureState, build_layout
+from app.domain.capture import CaptureRecord, CaptureState, build_layout
 from app.domain.channels import Channel
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.receipt import StoreProfile
@@ -21,9 +24,10 @@ from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
 from app.services.capture import CaptureService
 from app.services.checkout import CheckoutService
-from app.storage import audit
+from app.storage import audit, captures
 from app.storage.database import Database
-from app.storage.models import CaptureRow, DeliveryRow, ReceiptRow, SaleRow
+from app.storage.models import AuditRow, CaptureRow, DeliveryRow, ReceiptRow, SaleRow
+from tests.conftest import wait_until
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "escpos"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -137,13 +141,45 @@ async def test_two_receipts_in_one_stream_are_two_sales(db: Database) -> None:
     assert await count(db, ReceiptRow) == 2
 
 
+def receipt_lines(name: str) -> tuple[str, ...]:
+    [lines] = [e.lines for e in EscPosStream().feed(stream(name)) if isinstance(e, ReceiptComplete)]
+    return lines
+
+
+async def test_a_capture_and_its_receipt_commit_together_or_not_at_all(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure after checkout wrote the receipt, inside the same transaction, leaves neither row."""
+    capture = service(db)
+    lines = receipt_lines("classic.bin")
+    real_add = captures.add
+
+    def fail_after_the_receipt(session: Session, **kwargs: Any) -> CaptureRecord:
+        assert session.scalar(select(func.count()).select_from(ReceiptRow)) == 1  # written, not committed
+        raise RuntimeError("disk full while recording the capture")
+
+    monkeypatch.setattr(captures, "add", fail_after_the_receipt)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await capture.ingest(lines)
+    for model in (CaptureRow, ReceiptRow, SaleRow, DeliveryRow, AuditRow):
+        assert await count(db, model) == 0, model.__name__
+
+    monkeypatch.setattr(captures, "add", real_add)
+    outcome = await capture.ingest(lines)  # printed again: nothing of the failed try stands in the way
+    assert outcome.capture.state is CaptureState.SENT and not outcome.duplicate
+    assert outcome.result is not None and outcome.capture.receipt_id == outcome.result.receipt_id
+    assert (await count(db, CaptureRow), await count(db, ReceiptRow)) == (1, 1)
+
+
 async def test_the_runtime_wiring_captures_a_tcp_print_job_end_to_end(db: Database) -> None:
     """`[capture]` in tcp mode: a POS prints to the listener, the printer gets every byte, a receipt is made."""
     received = bytearray()
+    printed = asyncio.Event()  # the printer saw the end of the job: every byte was forwarded and tapped
 
     async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while data := await reader.read(4096):
             received.extend(data)
+        printed.set()
         writer.close()
 
     printer_server = await asyncio.start_server(printer, "127.0.0.1", 0)
@@ -156,20 +192,17 @@ async def test_the_runtime_wiring_captures_a_tcp_print_job_end_to_end(db: Databa
     assert isinstance(source, TcpPassthrough)
     capture.launch(source)
     try:
-        for _ in range(200):
-            if source.port:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: capture.state == "forwarding", timeout=60)
         data = stream("classic.bin")
         _, writer = await asyncio.open_connection("127.0.0.1", source.port)
         writer.write(data)
         await writer.drain()
         writer.close()
         await writer.wait_closed()
-        for _ in range(500):
-            if await count(db, ReceiptRow) and len(received) == len(data):
-                break
-            await asyncio.sleep(0.01)
+        # The pass-through writes the printer's end of job only after tapping every byte, so once the
+        # printer saw it the receipt is queued for capture; `drain` waits until it was processed.
+        await asyncio.wait_for(printed.wait(), 60)
+        await capture.drain()
     finally:
         await capture.stop()
         printer_server.close()
@@ -189,11 +222,9 @@ async def test_a_pass_through_that_cannot_open_its_ports_makes_health_fail(tmp_p
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets("http://127.0.0.1:9"))
     try:
         runtime.start_dispatching()
-        assert runtime.capture is not None
-        for _ in range(200):
-            if runtime.capture.state == "failed":
-                break
-            await asyncio.sleep(0.01)
+        capture = runtime.capture
+        assert capture is not None
+        await wait_until(lambda: capture.state == "failed", timeout=60)
         health = await runtime.health.check()
         assert health.capture is not None and health.capture.startswith("failed: ")
         assert "no-such-pos-port" in health.capture

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.errors import SaleConflict
@@ -14,9 +15,9 @@ from app.domain.intake import parse_sale
 from app.domain.receipt import StoreProfile
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus, ReceiptCreated
-from app.services.checkout import CheckoutService
+from app.services.checkout import CheckoutResult, CheckoutService
 from app.storage.database import Database
-from app.storage.models import ConsentRow, ContactRow, CustomerRow, DeliveryRow, ReceiptRow
+from app.storage.models import AuditRow, ConsentRow, ContactRow, CustomerRow, DeliveryRow, ReceiptRow
 
 Payload = Callable[..., dict[str, Any]]
 ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
@@ -129,3 +130,32 @@ async def test_the_same_order_from_two_sources_gives_one_receipt(
     second = await checkout.accept(event(web, event_id="sh-1", source="shopify"))
     assert second.duplicate and second.receipt_id == first.receipt_id
     assert await count(db, ReceiptRow) == 1
+
+
+async def test_accept_with_commits_the_callers_record_in_the_same_transaction(
+    db: Database, sale_payload: Payload
+) -> None:
+    bus = EventBus()
+    announced: list[ReceiptCreated] = []
+    bus.subscribe(ReceiptCreated, announced.append)
+    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, bus)
+    payload = sale_payload(with_customer=True)
+    payload["customer"].update(email="ana@example.com", channels=["email"])
+
+    def fails_after_checkout(session: Session, result: CheckoutResult) -> None:
+        assert session.get(ReceiptRow, result.receipt_id) is not None  # written, not yet committed
+        raise RuntimeError("the caller's record could not be written")
+
+    with pytest.raises(RuntimeError):
+        await checkout.accept_with(event(payload), fails_after_checkout)
+    assert (await count(db, ReceiptRow), await count(db, DeliveryRow), await count(db, AuditRow)) == (0, 0, 0)
+    assert announced == []  # nothing is announced that was not committed
+
+    def receipt_seen(session: Session, result: CheckoutResult) -> str | None:
+        return session.scalar(select(ReceiptRow.id).where(ReceiptRow.id == result.receipt_id))
+
+    result, seen = await checkout.accept_with(event(payload), receipt_seen)
+    assert seen == result.receipt_id and not result.duplicate
+    assert [e.receipt_id for e in announced] == [result.receipt_id]
+    again, seen_again = await checkout.accept_with(event(payload), receipt_seen)
+    assert again.duplicate and seen_again == result.receipt_id
