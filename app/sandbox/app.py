@@ -95,7 +95,11 @@ class Inspection:
         )
 
     async def faults_endpoint(self, request: Request) -> Response:
-        """`GET`/`PUT` (replace)/`PATCH` (merge)/`DELETE` (clear) `/_sandbox/faults`."""
+        """`GET`/`PUT` (replace)/`PATCH` (merge)/`DELETE` (clear) `/_sandbox/faults`.
+
+        PUT and DELETE release every held request, as does PATCH with `"hold": false`; `held` in
+        the answer counts the requests waiting on a hold.
+        """
         if request.method == "DELETE":
             self.faults.clear()
             return Response(status_code=204)

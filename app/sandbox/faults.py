@@ -1,9 +1,15 @@
-"""Fault injection for the provider sandbox: errors, throttling, latency and outages.
+"""Fault injection for the provider sandbox: errors, throttling, latency, outages and holds.
 
 One `Faults` object is shared by every provider route. Tests set it in-process
 (`app.state.faults.configure(error_rate=1.0)`) or over HTTP (`PUT /_sandbox/faults`).
 Decisions come from a seeded `random.Random`, so a run with the same seed and the same
 request order fails the same requests.
+
+A hold (`hold=true`, optionally `hold_after=N`) keeps provider requests waiting, unanswered, until
+it is released (`hold=false`, or any PUT or DELETE of the faults). With it a test controls time
+instead of guessing at the machine's speed: let N requests through, hold the rest, watch `held`
+in `GET /_sandbox/faults` until the client is mid-request, then do what must happen mid-request
+(kill the client, say) and release.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -37,8 +43,26 @@ PROVIDERS: frozenset[str] = frozenset(
 """Provider names the sandbox serves; `Faults.providers` may only name these."""
 
 _SETTABLE = frozenset(
-    {"error_rate", "error_status", "throttle_rate", "retry_after", "latency_ms", "outage_seconds", "providers", "seed"}
+    {
+        "error_rate",
+        "error_status",
+        "throttle_rate",
+        "retry_after",
+        "latency_ms",
+        "outage_seconds",
+        "providers",
+        "seed",
+        "hold",
+        "hold_after",
+    }
 )
+
+MAX_HOLD_AFTER = 1_000_000
+"""The most requests `hold_after` can let through before a hold starts."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class FaultConfigError(ValueError):
@@ -66,7 +90,9 @@ class Fault:
 class Faults:
     """Mutable fault settings plus the seeded generator that applies them.
 
-    Attributes may be assigned directly; `configure` validates and is what the HTTP API uses.
+    Attributes may be assigned directly, except the hold: use `configure(hold=...)` or `release()`.
+    `configure` validates and is what the HTTP API uses. `clock` tells the time outages run by (a
+    test can pass its own). A hold is meant to be used from the event loop that serves the sandbox.
     """
 
     error_rate: float = 0.0
@@ -77,7 +103,12 @@ class Faults:
     outage_until: datetime | None = None
     providers: frozenset[str] = frozenset()
     seed: int = 0
+    clock: Callable[[], datetime] = field(default=_utcnow, repr=False)
+    hold: bool = field(default=False, init=False)
+    hold_after: int = field(default=0, init=False)
+    held: int = field(default=0, init=False)
     rng: random.Random = field(init=False, repr=False)
+    _gate: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -86,7 +117,9 @@ class Faults:
         """Validate and apply the given settings; names as in `PUT /_sandbox/faults`.
 
         `outage_seconds=N` starts an outage lasting N seconds from now (0 ends it);
-        `seed=N` re-seeds the generator. Settings not given keep their value.
+        `seed=N` re-seeds the generator; `hold=True` holds provider requests (after letting the
+        next `hold_after` through) until `hold=False` releases every one held. Settings not given
+        keep their value.
         """
         unknown = set(settings) - _SETTABLE
         if unknown:
@@ -94,10 +127,14 @@ class Faults:
         values = {name: _validate(name, value) for name, value in settings.items()}
         for name, value in values.items():
             if name == "outage_seconds":
-                self.outage_until = datetime.now(UTC) + timedelta(seconds=value) if value > 0 else None
+                self.outage_until = self.clock() + timedelta(seconds=value) if value > 0 else None
             elif name == "seed":
                 self.seed = value
                 self.rng.seed(value)
+            elif name == "hold":
+                self.hold = value
+                if not value:
+                    self.release()
             else:
                 setattr(self, name, value)
 
@@ -112,7 +149,7 @@ class Faults:
         self.configure(**settings)
 
     def clear(self) -> None:
-        """Turn every fault off. The generator keeps its state (re-seed with `configure(seed=...)`)."""
+        """Turn every fault off and release held requests. The generator keeps its state."""
         self.error_rate = 0.0
         self.error_status = 503
         self.throttle_rate = 0.0
@@ -120,12 +157,21 @@ class Faults:
         self.latency_ms = 0.0
         self.outage_until = None
         self.providers = frozenset()
+        self.hold = False
+        self.hold_after = 0
+        self.release()
+
+    def release(self) -> None:
+        """Let every held request go on (a hold still set holds the requests that come after)."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.set()
 
     def outage_remaining(self, now: datetime | None = None) -> float:
         """Seconds left in the current outage (0.0 when there is none)."""
         if self.outage_until is None:
             return 0.0
-        left = (self.outage_until - (now or datetime.now(UTC))).total_seconds()
+        left = (self.outage_until - (now or self.clock())).total_seconds()
         return max(left, 0.0)
 
     def decide(self, provider: str) -> Fault | None:
@@ -137,7 +183,7 @@ class Faults:
         if self.providers and provider not in self.providers:
             return None
         if self.outage_until is not None:
-            if datetime.now(UTC) < self.outage_until:
+            if self.clock() < self.outage_until:
                 return Fault(503, "outage")
             self.outage_until = None
         if self.throttle_rate > 0.0 and self.rng.random() < self.throttle_rate:
@@ -147,13 +193,35 @@ class Faults:
         return None
 
     async def inject(self, provider: str) -> Fault | None:
-        """Apply the configured latency for `provider`, then `decide`."""
-        if self.latency_ms > 0.0 and (not self.providers or provider in self.providers):
-            await asyncio.sleep(self.latency_ms / 1000.0)
+        """Wait out a hold and the configured latency for `provider`, then `decide`."""
+        if not self.providers or provider in self.providers:
+            await self._wait_if_held()
+            if self.latency_ms > 0.0:
+                await asyncio.sleep(self.latency_ms / 1000.0)
         return self.decide(provider)
 
+    async def _wait_if_held(self) -> None:
+        """Under a hold, pass the next `hold_after` requests, then wait for `release`."""
+        if not self.hold:
+            return
+        if self.hold_after > 0:
+            self.hold_after -= 1
+            return
+        if self._gate is None:
+            self._gate = asyncio.Event()
+        gate = self._gate
+        self.held += 1
+        try:
+            await gate.wait()
+        finally:
+            self.held -= 1
+
     def to_dict(self) -> dict[str, Any]:
-        """The settings as JSON-ready data (what `GET /_sandbox/faults` returns)."""
+        """The settings as JSON-ready data (what `GET /_sandbox/faults` returns).
+
+        `hold_after` is how many requests still pass before a set hold starts holding; `held` is how
+        many requests are waiting on the hold right now.
+        """
         return {
             "error_rate": self.error_rate,
             "error_status": self.error_status,
@@ -164,6 +232,9 @@ class Faults:
             "outage_remaining_s": round(self.outage_remaining(), 3),
             "providers": sorted(self.providers),
             "seed": self.seed,
+            "hold": self.hold,
+            "hold_after": self.hold_after,
+            "held": self.held,
         }
 
 
@@ -180,6 +251,12 @@ def _integer(name: str, value: Any, low: int, high: int) -> int:
 
 
 def _validate(name: str, value: Any) -> Any:
+    if name == "hold":
+        if not isinstance(value, bool):
+            raise FaultConfigError("hold must be true or false")
+        return value
+    if name == "hold_after":
+        return _integer(name, value, 0, MAX_HOLD_AFTER)
     if name in ("error_rate", "throttle_rate"):
         return _number(name, value, 0.0, 1.0)
     if name in ("latency_ms", "outage_seconds"):

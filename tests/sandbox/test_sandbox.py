@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from app.sandbox.faults import FaultConfigError, Faults
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.sandbox.store import MessageRecord, MessageStore
 from app.sandbox.twilio import sms_segments
+from tests.conftest import wait_until
 
 SID = credentials.TWILIO_ACCOUNT_SID
 TOKEN = credentials.TWILIO_AUTH_TOKEN
@@ -387,7 +389,22 @@ async def test_latency_delays_the_answer(sandbox: RunningSandbox, client: httpx.
     assert time.perf_counter() - started >= 0.2
 
 
+class StepClock:
+    """A clock that moves only when told to, so an outage ends when the test says, not when the machine does."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 async def test_outage_window_ends(sandbox: RunningSandbox, client: httpx.AsyncClient) -> None:
+    clock = StepClock()
+    faults_of(sandbox).clock = clock
     await client.put("/_sandbox/faults", json={"outage_seconds": 0.3})
     state = (await client.get("/_sandbox/faults")).json()
     assert state["outage_until"] is not None
@@ -400,9 +417,10 @@ async def test_outage_window_ends(sandbox: RunningSandbox, client: httpx.AsyncCl
         statuses.append((await send_sms(client)).status_code)
         if statuses[-1] == 201:
             break
-        await asyncio.sleep(0.05)
+        clock.advance(0.05)
     assert statuses[-1] == 201
     assert set(statuses[:-1]) <= {503}
+    assert len(statuses) == 7  # 503 until the clock reached the end of the window, then through
     assert store_of(sandbox).total() == 1
     assert faults_of(sandbox).outage_until is None
 
@@ -450,6 +468,99 @@ async def test_faults_http_api(sandbox: RunningSandbox, client: httpx.AsyncClien
 
     assert (await client.delete("/_sandbox/faults")).status_code == 204
     assert (faults_of(sandbox).throttle_rate, faults_of(sandbox).error_rate) == (0.0, 0.0)
+
+
+# --- Holding requests ---------------------------------------------------------------------------
+
+
+async def held_count(client: httpx.AsyncClient) -> int:
+    return int((await client.get("/_sandbox/faults")).json()["held"])
+
+
+async def test_hold_lets_n_through_then_holds_until_released(
+    sandbox: RunningSandbox, client: httpx.AsyncClient
+) -> None:
+    state = (await client.put("/_sandbox/faults", json={"hold": True, "hold_after": 2})).json()
+    assert (state["hold"], state["hold_after"], state["held"]) == (True, 2, 0)
+    assert [(await send_sms(client, Body=f"sms {n}")).status_code for n in range(2)] == [201, 201]
+
+    waiting = [asyncio.create_task(send_sms(client, Body=f"held {n}")) for n in range(2)]
+    waiting.append(asyncio.create_task(send_mail(client, receipt_mail())))
+    await wait_until(lambda: faults_of(sandbox).held == 3, timeout=30)
+    state = (await client.get("/_sandbox/faults")).json()
+    assert (state["hold"], state["hold_after"], state["held"]) == (True, 0, 3)
+    assert not any(task.done() for task in waiting)
+    assert store_of(sandbox).total() == 2  # a held request is not accepted yet
+
+    released = (await client.patch("/_sandbox/faults", json={"hold": False})).json()
+    assert released["hold"] is False
+    statuses = [response.status_code for response in await asyncio.gather(*waiting)]
+    assert statuses == [201, 201, 202]
+    assert store_of(sandbox).total() == 5
+    assert await held_count(client) == 0
+    assert (await send_sms(client)).status_code == 201  # released: nothing is held any more
+
+
+async def test_delete_and_put_release_held_requests(sandbox: RunningSandbox, client: httpx.AsyncClient) -> None:
+    for release in ("DELETE", "PUT"):
+        await client.put("/_sandbox/faults", json={"hold": True})
+        waiting = asyncio.create_task(send_sms(client))
+        await wait_until(lambda: faults_of(sandbox).held == 1, timeout=30)
+        if release == "DELETE":
+            assert (await client.delete("/_sandbox/faults")).status_code == 204
+        else:
+            assert (await client.put("/_sandbox/faults", json={"latency_ms": 0})).json()["hold"] is False
+        assert (await waiting).status_code == 201
+        assert faults_of(sandbox).held == 0
+    assert store_of(sandbox).total() == 2
+
+
+async def test_hold_applies_only_to_the_listed_providers(sandbox: RunningSandbox, client: httpx.AsyncClient) -> None:
+    await client.put("/_sandbox/faults", json={"hold": True, "providers": ["sendgrid"]})
+    mail = asyncio.create_task(send_mail(client, receipt_mail()))
+    await wait_until(lambda: faults_of(sandbox).held == 1, timeout=30)
+    assert (await send_sms(client)).status_code == 201  # Twilio is not held
+    assert [record.provider for record in store_of(sandbox)] == ["twilio"]
+    await client.patch("/_sandbox/faults", json={"hold": False})
+    assert (await mail).status_code == 202
+
+
+async def test_a_held_request_that_is_cancelled_stops_counting() -> None:
+    faults = Faults()
+    faults.configure(hold=True)
+    waiter = asyncio.create_task(faults.inject("twilio"))
+    await wait_until(lambda: faults.held == 1, timeout=30)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert faults.held == 0
+    faults.configure(hold=False)
+    assert await faults.inject("twilio") is None
+
+
+def test_hold_settings_are_validated() -> None:
+    faults = Faults()
+    bad_settings: list[dict[str, Any]] = [
+        {"hold": 1},
+        {"hold": "yes"},
+        {"hold_after": -1},
+        {"hold_after": 1.5},
+        {"hold_after": True},
+        {"hold_after": 10**9},
+    ]
+    for bad in bad_settings:
+        with pytest.raises(FaultConfigError):
+            faults.configure(**bad)
+        with pytest.raises(FaultConfigError):
+            faults.replace(bad)
+    assert (faults.hold, faults.hold_after, faults.held) == (False, 0, 0)
+
+
+async def test_bad_hold_settings_are_refused_over_http(client: httpx.AsyncClient) -> None:
+    for bad in ({"hold": "true"}, {"hold_after": -3}, {"hold_for": 1}):
+        assert (await client.put("/_sandbox/faults", json=bad)).status_code == 400
+        assert (await client.patch("/_sandbox/faults", json=bad)).status_code == 400
+    assert (await client.get("/_sandbox/faults")).json()["hold"] is False
 
 
 # --- Inspection API, store, server --------------------------------------------------------------
