@@ -16,13 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
-
 from app.domain.contacts import mask_contact
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.storage.database import Database
-from app.storage.models import DeliveryRow, ReceiptRow, SaleRow
+from app.storage import receipts
+from app.storage.database import Database, UnitOfWork
 
 HEADER = (
     "created_at",
@@ -65,7 +62,7 @@ async def export_receipts_csv(
     """
     if until <= since:
         raise ValidationFailed("The export range ends before it starts.", field="until")
-    total = await db.read(lambda s: _count(s, since, until))
+    total = await db.read(lambda s: receipts.count_created(s, since=since, until=until))
     if progress is not None:
         progress(0, total)
     partial = path.with_name(path.name + ".partial")
@@ -111,56 +108,25 @@ def _discard(handle: IO[str], partial: Path) -> None:
     partial.unlink(missing_ok=True)
 
 
-def _count(session: Session, since: datetime, until: datetime) -> int:
-    query = (
-        select(func.count())
-        .select_from(ReceiptRow)
-        .where(ReceiptRow.created_at >= since, ReceiptRow.created_at < until)
-    )
-    return int(session.scalar(query) or 0)
-
-
 def _page(
-    session: Session, *, since: datetime, until: datetime, after: tuple[datetime, str] | None, limit: int
+    session: UnitOfWork, *, since: datetime, until: datetime, after: tuple[datetime, str] | None, limit: int
 ) -> list[tuple[datetime, str, list[Row]]]:
     """The next `limit` receipts after `after` (keyset order: created_at, id), each with its CSV lines."""
-    query = (
-        select(ReceiptRow, SaleRow)
-        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
-        .where(ReceiptRow.created_at >= since, ReceiptRow.created_at < until)
-        .order_by(ReceiptRow.created_at, ReceiptRow.id)
-        .limit(limit)
-    )
-    if after is not None:
-        at, receipt_id = after
-        query = query.where(
-            or_(ReceiptRow.created_at > at, and_(ReceiptRow.created_at == at, ReceiptRow.id > receipt_id))
-        )
-    found = session.execute(query).all()
-    if not found:
-        return []
-    ids = [r.id for r, _ in found]
-    deliveries: dict[str, list[DeliveryRow]] = {i: [] for i in ids}
-    for d in session.scalars(
-        select(DeliveryRow).where(DeliveryRow.receipt_id.in_(ids)).order_by(DeliveryRow.created_at)
-    ):
-        if d.receipt_id is not None:
-            deliveries[d.receipt_id].append(d)
     out: list[tuple[datetime, str, list[Row]]] = []
-    for receipt, sale in found:
+    for receipt in receipts.created_page(session, since=since, until=until, after=after, limit=limit):
         base = (
             receipt.created_at.astimezone().isoformat(timespec="seconds"),
-            sale.sale_id,
-            receipt.id,
-            sale.store_id,
-            sale.lane,
-            f"{sale.total:.2f}",
+            receipt.sale_id,
+            receipt.receipt_id,
+            receipt.store_id,
+            receipt.lane,
+            f"{receipt.total:.2f}",
         )
         lines = [
-            (*base, d.channel, mask_contact(d.recipient), d.state, str(d.attempts), d.last_error or "")
-            for d in deliveries[receipt.id]
+            (*base, d.channel.value, mask_contact(d.recipient), d.state.value, str(d.attempts), d.last_error or "")
+            for d in receipt.deliveries
         ] or [(*base, "", "", "", "", "")]
-        out.append((receipt.created_at, receipt.id, [tuple(_cell(v) for v in line) for line in lines]))
+        out.append((receipt.created_at, receipt.receipt_id, [tuple(_cell(v) for v in line) for line in lines]))
     return out
 
 

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.orm import Session
-
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import DeliveryState
@@ -21,7 +19,7 @@ from app.domain.money import format_usd
 from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.storage import followups, outbox
-from app.storage.database import Database
+from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +75,7 @@ class FollowUpService:
             self._bus.publish(DeliveriesQueued(queued))
         return queued
 
-    def _queue_after(self, session: Session, delivery_id: str, receipt_id: str) -> int:
+    def _queue_after(self, session: UnitOfWork, delivery_id: str, receipt_id: str) -> int:
         found = followups.delivered_receipt(session, delivery_id)
         if found is None:
             return 0
@@ -117,7 +115,7 @@ class FollowUpService:
             self._bus.publish(DeliveriesQueued(queued))
         return queued
 
-    def _queue_summary(self, session: Session, day: date, since: datetime, until: datetime) -> int:
+    def _queue_summary(self, session: UnitOfWork, day: date, since: datetime, until: datetime) -> int:
         counts = followups.day_counts(session, since, until)
         receipts = followups.receipts_between(session, since, until)
         fallbacks = followups.audit_count(session, "delivery.failover", since, until)

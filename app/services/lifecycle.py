@@ -16,8 +16,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
 from app.domain.lifecycle import (
@@ -35,7 +33,7 @@ from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.services.intake import UpdateResult
 from app.storage import audit, order_updates, outbox, sales
-from app.storage.database import Database
+from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +110,7 @@ class LifecycleService:
         if queued:
             self._bus.publish(DeliveriesQueued(queued))
 
-    def _apply(self, session: Session, update: OrderUpdate) -> UpdateResult:
+    def _apply(self, session: UnitOfWork, update: OrderUpdate) -> UpdateResult:
         now = self._clock()
         if sales.seen_event(session, update.source, update.event_id) is not None:
             return UpdateResult(None, update.order_id, update.status.value, duplicate=True, receipt_id=None)
@@ -137,7 +135,7 @@ class LifecycleService:
         status, queued = self._send(session, stored, receipt, update)
         return UpdateResult(update_id, update.order_id, status.value, False, receipt.receipt_id, queued)
 
-    def _send_all_waiting(self, session: Session) -> int:
+    def _send_all_waiting(self, session: UnitOfWork) -> int:
         queued = 0
         for store_id, order_id, sale_id in order_updates.all_waiting(session):
             receipt = order_updates.receipt_for(session, store_id, order_id=order_id, sale_id=sale_id)
@@ -145,7 +143,7 @@ class LifecycleService:
                 queued += self._send_waiting_for_receipt(session, store_id, [order_id], receipt)
         return queued
 
-    def _send_waiting_for_sale(self, session: Session, store_id: str, sale_id: str) -> int:
+    def _send_waiting_for_sale(self, session: UnitOfWork, store_id: str, sale_id: str) -> int:
         found = sales.find_sale(session, store_id, sale_id)
         if found is None:
             return 0
@@ -154,7 +152,7 @@ class LifecycleService:
         return 0 if receipt is None else self._send_waiting_for_receipt(session, store_id, keys, receipt)
 
     def _send_waiting_for_receipt(
-        self, session: Session, store_id: str, order_ids: list[str], receipt: order_updates.ReceiptOfOrder
+        self, session: UnitOfWork, store_id: str, order_ids: list[str], receipt: order_updates.ReceiptOfOrder
     ) -> int:
         queued = 0
         for stored in order_updates.waiting(session, store_id, order_ids):
@@ -164,7 +162,7 @@ class LifecycleService:
 
     def _send(
         self,
-        session: Session,
+        session: UnitOfWork,
         stored: order_updates.StoredUpdate,
         receipt: order_updates.ReceiptOfOrder,
         update: OrderUpdate | None,

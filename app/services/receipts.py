@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from app.domain.audit import ChainReport
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
@@ -16,7 +14,7 @@ from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.records import QueueStatus, ReceiptDetail, ReceiptSummary
 from app.services.bus import DeliveriesQueued, EventBus
 from app.storage import audit, outbox, receipts, sales
-from app.storage.database import Database
+from app.storage.database import Database, UnitOfWork
 
 RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
 
@@ -67,7 +65,7 @@ class ReceiptService:
         if provider is None:
             raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")
 
-        def job(session: Session) -> str:
+        def job(session: UnitOfWork) -> str:
             if not sales.receipt_exists(session, receipt_id):
                 raise NotFound(f"There is no receipt {receipt_id}.")
             now = self._clock()
@@ -95,7 +93,7 @@ class ReceiptService:
     async def retry(self, delivery_ids: Sequence[str] | None = None, *, actor: str) -> int:
         """Put failed or dead deliveries (all of them when `delivery_ids` is None) back in the queue."""
 
-        def job(session: Session) -> int:
+        def job(session: UnitOfWork) -> int:
             now = self._clock()
             ids = list(delivery_ids) if delivery_ids is not None else outbox.ids_in_states(session, RETRYABLE)
             moved = outbox.requeue(session, ids, now=now, states=RETRYABLE) if ids else 0

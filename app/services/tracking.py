@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import DeliveryState
 from app.domain.tracking import NOT_RECEIVED, StatusEvent
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.storage import audit, customers, outbox, tracking
-from app.storage.database import Database
+from app.storage.database import Database, UnitOfWork
 
 OTHER_CHANNEL = {Channel.EMAIL: Channel.SMS, Channel.SMS: Channel.EMAIL}
 
@@ -75,7 +73,7 @@ class TrackingService:
             fallbacks=fallbacks,
         )
 
-    def _apply(self, session: Session, events: list[StatusEvent]) -> tuple[list[tracking.AppliedEvent], int]:
+    def _apply(self, session: UnitOfWork, events: list[StatusEvent]) -> tuple[list[tracking.AppliedEvent], int]:
         now = self._clock()
         applied = tracking.apply(session, events, now=now)
         fallbacks = 0
@@ -85,7 +83,7 @@ class TrackingService:
                     fallbacks += self._fall_back(session, item)
         return applied, fallbacks
 
-    def _fall_back(self, session: Session, item: tracking.AppliedEvent) -> int:
+    def _fall_back(self, session: UnitOfWork, item: tracking.AppliedEvent) -> int:
         assert item.receipt_id is not None and item.channel is not None and item.delivery_id is not None
         other = OTHER_CHANNEL.get(item.channel)
         provider = self._routing.get(other) if other else None

@@ -23,6 +23,7 @@ class KnownCustomer:
     phone: str | None
     preferred: tuple[Channel, ...]
     auto_send: bool
+    loyalty_id: str | None = None
 
 
 # Statements are built once with bound parameters: building them per call costs more than running them.
@@ -30,7 +31,9 @@ _BY_LOYALTY = select(CustomerRow.id).where(CustomerRow.loyalty_id == bindparam("
 _CONTACT_OWNER = select(ContactRow.customer_id).where(
     ContactRow.kind == bindparam("kind"), ContactRow.value == bindparam("value")
 )
-_CUSTOMER = select(CustomerRow.name, CustomerRow.language).where(CustomerRow.id == bindparam("customer_id"))
+_CUSTOMER = select(CustomerRow.name, CustomerRow.language, CustomerRow.loyalty_id).where(
+    CustomerRow.id == bindparam("customer_id")
+)
 _CONTACTS = (
     select(ContactRow.kind, ContactRow.value)
     .where(ContactRow.customer_id == bindparam("customer_id"))
@@ -117,6 +120,36 @@ def load(session: Session, customer_id: int) -> KnownCustomer:
         phone=newest.get("phone"),
         preferred=tuple(Channel(p.channel) for p in prefs),
         auto_send=any(p.auto_send for p in prefs),
+        loyalty_id=customer.loyalty_id,
+    )
+
+
+def exists(session: Session, customer_id: int) -> bool:
+    """Whether a customer with this id is recorded."""
+    found = session.connection().execute(select(CustomerRow.id).where(CustomerRow.id == customer_id)).first()
+    return found is not None
+
+
+def attach_contact(session: Session, customer_id: int, kind: str, value: str, *, now: datetime) -> None:
+    """Give the customer this contact as their newest (taking it from another customer when it was theirs)."""
+    connection = session.connection()
+    owner = connection.execute(_CONTACT_OWNER, {"kind": kind, "value": value}).scalar()
+    if owner is None:
+        connection.execute(
+            insert(ContactRow), {"customer_id": customer_id, "kind": kind, "value": value, "created_at": now}
+        )
+    else:
+        connection.execute(
+            update(ContactRow)
+            .where(ContactRow.kind == kind, ContactRow.value == value)
+            .values(customer_id=customer_id, created_at=now)
+        )
+
+
+def set_language(session: Session, customer_id: int, language: Language) -> None:
+    """Remember the language the customer's receipts are written in."""
+    session.connection().execute(
+        update(CustomerRow).where(CustomerRow.id == customer_id).values(language=language.value)
     )
 
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -23,6 +23,11 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+UnitOfWork: TypeAlias = Session
+"""What a job given to `Database.write` or `Database.read` receives: one transaction (a savepoint of
+the group commit when writing) that the repositories of `app.storage` run their statements in.
+Services name it by this type, hand it to repositories, and never run SQL on it themselves."""
 
 _STOP = object()
 
@@ -76,7 +81,7 @@ class Database:
         self._thread.start()
         self._closed = False
 
-    async def write(self, fn: Callable[[Session], T]) -> T:
+    async def write(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` in its own savepoint of the next group commit; return once it is durable."""
         if self._closed:
             raise RuntimeError("database is closed")
@@ -85,12 +90,12 @@ class Database:
         self._queue.put(_Job(fn, future, loop))
         return await future
 
-    async def read(self, fn: Callable[[Session], T]) -> T:
+    async def read(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` with a read-only session on the reader pool."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self.read_sync, fn)
 
-    def read_sync(self, fn: Callable[[Session], T]) -> T:
+    def read_sync(self, fn: Callable[[UnitOfWork], T]) -> T:
         with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
             return fn(session)
 

@@ -1,16 +1,20 @@
-"""Reading receipts back: lists with filters, and one receipt with its whole timeline."""
+"""Reading receipts back: lists with filters, one receipt with its whole timeline, a sale's receipt
+as the till shows it, pages for an export, and today's deliveries counted."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.domain.records import EventRecord, ReceiptDetail, ReceiptSummary
+from app.domain.records import DeliveryRecord, EventRecord, ReceiptDetail, ReceiptSummary
 from app.storage import order_updates
 from app.storage.models import DeliveryRow, ReceiptRow, SaleRow
 from app.storage.outbox import attempts_for, to_record
@@ -101,3 +105,125 @@ def get_detail(session: Session, receipt_id: str) -> ReceiptDetail | None:
 
 def count_receipts(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(ReceiptRow)) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleReceipt:
+    """A receipt with its sale's facts and its deliveries, oldest first (what the till shows, the export writes)."""
+
+    receipt_id: str
+    sale_id: str
+    store_id: str
+    lane: str
+    total: Decimal
+    occurred_at: datetime
+    created_at: datetime
+    card_last4: str | None
+    customer_id: int | None
+    language: str
+    subject: str
+    html: str
+    text: str
+    sms_body: str
+    sms_segments: int
+    sms_encoding: str
+    deliveries: tuple[DeliveryRecord, ...]
+
+
+def sale_receipts(session: Session, receipt_ids: Sequence[str]) -> list[SaleReceipt]:
+    """These receipts with their sales and deliveries, in no particular order; unknown ids are left out."""
+    if not receipt_ids:
+        return []
+    found = session.execute(
+        select(ReceiptRow, SaleRow)
+        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
+        .where(ReceiptRow.id.in_(receipt_ids))
+    ).all()
+    return _with_deliveries(session, found)
+
+
+def newest_receipt_of_sale(session: Session, sale_id: str) -> str | None:
+    """The id of the newest receipt of the register's sale `sale_id` (any store), or None."""
+    return session.execute(
+        select(ReceiptRow.id)
+        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
+        .where(SaleRow.sale_id == sale_id)
+        .order_by(ReceiptRow.created_at.desc(), ReceiptRow.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def count_created(session: Session, *, since: datetime, until: datetime) -> int:
+    """How many receipts were created in [since, until)."""
+    query = (
+        select(func.count())
+        .select_from(ReceiptRow)
+        .where(ReceiptRow.created_at >= since, ReceiptRow.created_at < until)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def created_page(
+    session: Session, *, since: datetime, until: datetime, after: tuple[datetime, str] | None, limit: int
+) -> list[SaleReceipt]:
+    """The next `limit` receipts created in [since, until) after `after`, in keyset order (created_at, id)."""
+    query = (
+        select(ReceiptRow, SaleRow)
+        .join(SaleRow, SaleRow.id == ReceiptRow.sale_pk)
+        .where(ReceiptRow.created_at >= since, ReceiptRow.created_at < until)
+        .order_by(ReceiptRow.created_at, ReceiptRow.id)
+        .limit(limit)
+    )
+    if after is not None:
+        at, receipt_id = after
+        query = query.where(
+            or_(ReceiptRow.created_at > at, and_(ReceiptRow.created_at == at, ReceiptRow.id > receipt_id))
+        )
+    return _with_deliveries(session, session.execute(query).all())
+
+
+def delivery_counts(session: Session, *, since: datetime) -> dict[Channel, dict[DeliveryState, int]]:
+    """Deliveries created from `since` on, counted by channel and state."""
+    query = (
+        select(DeliveryRow.channel, DeliveryRow.state, func.count())
+        .where(DeliveryRow.created_at >= since)
+        .group_by(DeliveryRow.channel, DeliveryRow.state)
+    )
+    counts: dict[Channel, dict[DeliveryState, int]] = defaultdict(dict)
+    for channel, state, n in session.execute(query):
+        counts[Channel(channel)][DeliveryState(state)] = int(n)
+    return dict(counts)
+
+
+def _with_deliveries(session: Session, found: Sequence[Row[ReceiptRow, SaleRow]]) -> list[SaleReceipt]:
+    """Each (receipt, sale) row with its deliveries, in the order given."""
+    if not found:
+        return []
+    deliveries: dict[str, list[DeliveryRecord]] = defaultdict(list)
+    ids = [receipt.id for receipt, _ in found]
+    query = select(DeliveryRow).where(DeliveryRow.receipt_id.in_(ids)).order_by(DeliveryRow.created_at)
+    for row in session.scalars(query):
+        if row.receipt_id is not None:
+            deliveries[row.receipt_id].append(to_record(row))
+    return [
+        SaleReceipt(
+            receipt_id=receipt.id,
+            sale_id=sale.sale_id,
+            store_id=sale.store_id,
+            lane=sale.lane,
+            total=sale.total,
+            occurred_at=sale.occurred_at,
+            created_at=receipt.created_at,
+            card_last4=sale.card_last4,
+            customer_id=sale.customer_id,
+            language=receipt.language,
+            subject=receipt.subject,
+            html=receipt.html,
+            text=receipt.text,
+            sms_body=receipt.sms_body,
+            sms_segments=receipt.sms_segments,
+            sms_encoding=receipt.sms_encoding,
+            deliveries=tuple(deliveries[receipt.id]),
+        )
+        for receipt, sale in found
+    ]

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.receipt import RenderedReceipt
@@ -23,6 +23,14 @@ from app.storage.models import InboundEventRow, ReceiptRow, SaleRow
 class StoredSale:
     pk: int
     payload_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaleOfReceipt:
+    """The sale a receipt was rendered for: its key and the customer it is recorded for, if any."""
+
+    pk: int
+    customer_id: int | None
 
 
 def canonical_json(sale: Sale) -> str:
@@ -47,6 +55,11 @@ _FIND_ORDER = (
     .limit(1)
 )
 _INSERT_SALE = insert(SaleRow).returning(SaleRow.id)
+_SALE_OF_RECEIPT = (
+    select(SaleRow.id, SaleRow.customer_id)
+    .join(ReceiptRow, ReceiptRow.sale_pk == SaleRow.id)
+    .where(ReceiptRow.id == bindparam("receipt_id"))
+)
 _LATEST_RECEIPT = (
     select(ReceiptRow.id)
     .where(ReceiptRow.sale_pk == bindparam("sale_pk"))
@@ -136,3 +149,14 @@ def latest_receipt_for_sale(session: Session, sale_pk: int) -> str | None:
 
 def receipt_exists(session: Session, receipt_id: str) -> bool:
     return session.connection().execute(select(ReceiptRow.id).where(ReceiptRow.id == receipt_id)).first() is not None
+
+
+def sale_of_receipt(session: Session, receipt_id: str) -> SaleOfReceipt | None:
+    """The sale of this receipt, or None when there is no such receipt."""
+    found = session.connection().execute(_SALE_OF_RECEIPT, {"receipt_id": receipt_id}).first()
+    return None if found is None else SaleOfReceipt(found.id, found.customer_id)
+
+
+def set_customer(session: Session, sale_pk: int, customer_id: int) -> None:
+    """Record whose sale this is (a customer identified after the sale was recorded)."""
+    session.connection().execute(update(SaleRow).where(SaleRow.id == sale_pk).values(customer_id=customer_id))
