@@ -6,11 +6,9 @@ the same event (or the same sale) arriving twice gives one receipt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
-
-from sqlalchemy.orm import Session
+from typing import Any, Protocol, TypeVar
 
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
@@ -20,11 +18,11 @@ from app.domain.events import TriggerEvent
 from app.domain.receipt import RenderedReceipt, StoreProfile
 from app.domain.sale import Sale
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
-from app.storage import audit, customers, outbox, sales
-from app.storage.database import Database
+from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, queue_receipt, recipient_for
+from app.storage import customers, outbox, sales
+from app.storage.database import Database, UnitOfWork
 
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
-CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
 T = TypeVar("T")
 
 
@@ -90,7 +88,7 @@ class CheckoutService:
         return result
 
     async def accept_with(
-        self, event: TriggerEvent, also: Callable[[Session, CheckoutResult], T]
+        self, event: TriggerEvent, also: Callable[[UnitOfWork, CheckoutResult], T]
     ) -> tuple[CheckoutResult, T]:
         """`accept`, with the caller's own record written in the SAME transaction.
 
@@ -101,7 +99,7 @@ class CheckoutService:
         """
         contacts = _normalise_contacts(event.sale)
 
-        def work(session: Session) -> tuple[CheckoutResult, T]:
+        def work(session: UnitOfWork) -> tuple[CheckoutResult, T]:
             result = self._checkout(session, event, contacts)
             return result, also(session, result)
 
@@ -118,7 +116,7 @@ class CheckoutService:
             if ids:
                 self._bus.publish(DeliveriesQueued(len(ids)))
 
-    def _checkout(self, session: Session, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
+    def _checkout(self, session: UnitOfWork, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
         now = self._clock()
         sale = event.sale
         payload = sales.canonical_json(sale)
@@ -180,9 +178,11 @@ class CheckoutService:
         receipt_id = sales.add_receipt(session, sale_pk, rendered, now=now)
 
         warnings = list(contacts.warnings)
-        queued: list[outbox.NewDelivery] = []
+        sends: list[Send] = []
         for channel in dict.fromkeys(channels):
-            recipient = self._recipient(channel, contacts, customer)
+            recipient = recipient_for(
+                channel, email=contacts.email, phone=contacts.phone, on_file=customer, routing=self._routing
+            )
             provider = self._routing.get(channel)
             if recipient is None:
                 warnings.append(f"No {CONTACT_KIND.get(channel, channel.value)} on file for a {channel.value} receipt.")
@@ -190,36 +190,21 @@ class CheckoutService:
             if provider is None:
                 warnings.append(f"No provider is set up for {channel.value} receipts.")
                 continue
-            queued.append(
-                outbox.new_delivery(
-                    session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
-                )
-            )
-            if channel is Channel.SMS and customer is not None and chosen:
-                customers.record_consent(
-                    session,
-                    customer_id=customer.id,
-                    channel=channel,
-                    kind="transactional_sms",
-                    granted=True,
-                    text=SMS_CONSENT_AT_TILL,
-                    source=event.source,
-                    now=now,
-                )
-        audit.append(
-            session,
-            at=now,
-            actor=event.source,
-            action="receipt.created",
-            subject=receipt_id,
-            detail={
+            sends.append(Send(channel, provider, recipient))
+        # The register asked for these channels: the customer's SMS consent is the till's standard wording.
+        consent = SmsConsent(customer.id, SMS_CONSENT_AT_TILL, event.source) if customer and chosen else None
+
+        def detail(queued: Sequence[outbox.NewDelivery]) -> dict[str, Any]:
+            return {
                 "sale_id": sale.sale_id,
                 "store_id": sale.store_id,
                 "event_id": event.event_id,
                 "content_hash": rendered.content_hash,
                 "channels": [d.channel.value for d in queued],
-            },
-        )
+            }
+
+        note = AuditNote(event.source, "receipt.created", detail)
+        queued = queue_receipt(session, receipt_id, sends, consent=consent, note=note, now=now)
         sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt_id, now=now)
         return CheckoutResult(
             receipt_id,
@@ -231,17 +216,8 @@ class CheckoutService:
             warnings=tuple(warnings),
         )
 
-    def _recipient(self, channel: Channel, contacts: _Contacts, customer: customers.KnownCustomer | None) -> str | None:
-        if channel is Channel.PRINT:  # printed on the lane's printer: its provider name is the recipient
-            return self._routing.get(channel)
-        if channel is Channel.EMAIL:
-            return contacts.email or (customer.email if customer else None)
-        if channel is Channel.SMS:
-            return contacts.phone or (customer.phone if customer else None)
-        return None
 
-
-def _nothing(session: Session, result: CheckoutResult) -> None:
+def _nothing(session: UnitOfWork, result: CheckoutResult) -> None:
     """The `also` of a plain `accept`: nothing more to write."""
 
 

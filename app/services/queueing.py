@@ -1,0 +1,121 @@
+"""Queueing a receipt: the one place its deliveries, the SMS consent and the audit entry are written.
+
+Checkout (a sale the register or a platform sent) and the kiosk (what the customer chose at the
+till) both end here, inside their own unit of work:
+
+- one outbox delivery per `Send`, due now, in the order given;
+- for every SMS queued, the customer's consent beside it (`SmsConsent`), when the caller has one:
+  nothing is texted on a consent that was not recorded in the same transaction;
+- one audit entry saying who asked for what (`AuditNote`), written after the deliveries so it can
+  name them.
+
+Which channels to send, where each goes (`recipient_for`) and what a missing contact or provider
+means (a warning at checkout, a refusal at the till) stay with the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.domain.channels import Channel
+from app.storage import audit, customers, outbox
+from app.storage.database import UnitOfWork
+
+SMS_CONSENT_KIND = "transactional_sms"
+"""The consent kind a receipt by text message needs."""
+
+CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
+"""The kind of contact each contact channel is sent to."""
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One delivery to queue: its channel, the provider that carries it, and where it goes."""
+
+    channel: Channel
+    provider: str
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmsConsent:
+    """A customer's grant for receipts by text message: the words they agreed to, and how it came."""
+
+    customer_id: int
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditNote:
+    """The audit entry of one queueing: who asked, the action, and its detail given the deliveries queued."""
+
+    actor: str
+    action: str
+    detail: Callable[[Sequence[outbox.NewDelivery]], dict[str, Any]]
+
+
+def recipient_for(
+    channel: Channel,
+    *,
+    email: str | None,
+    phone: str | None,
+    on_file: customers.KnownCustomer | None,
+    routing: Mapping[Channel, str],
+) -> str | None:
+    """Where a delivery on `channel` goes: the contact given, else the customer's newest on file.
+
+    A printed receipt goes to the lane's printer, whose provider name is its recipient. None when
+    there is nowhere to send it.
+    """
+    if channel is Channel.PRINT:
+        return routing.get(channel)
+    if channel is Channel.EMAIL:
+        return email or (on_file.email if on_file is not None else None)
+    if channel is Channel.SMS:
+        return phone or (on_file.phone if on_file is not None else None)
+    return None
+
+
+def queue_receipt(
+    session: UnitOfWork,
+    receipt_id: str,
+    sends: Sequence[Send],
+    *,
+    consent: SmsConsent | None,
+    note: AuditNote,
+    now: datetime,
+) -> tuple[outbox.NewDelivery, ...]:
+    """Queue one delivery of `receipt_id` per send, record `consent` beside each SMS, and audit it all.
+
+    Runs inside the caller's unit of work and never commits: the deliveries, the consent and the
+    audit entry land together with the caller's own writes, or not at all.
+    """
+    queued: list[outbox.NewDelivery] = []
+    for send in sends:
+        queued.append(
+            outbox.new_delivery(
+                session,
+                receipt_id=receipt_id,
+                channel=send.channel,
+                provider=send.provider,
+                recipient=send.recipient,
+                now=now,
+            )
+        )
+        if send.channel is Channel.SMS and consent is not None:
+            customers.record_consent(
+                session,
+                customer_id=consent.customer_id,
+                channel=send.channel,
+                kind=SMS_CONSENT_KIND,
+                granted=True,
+                text=consent.text,
+                source=consent.source,
+                now=now,
+            )
+    audit.append(session, at=now, actor=note.actor, action=note.action, subject=receipt_id, detail=note.detail(queued))
+    return tuple(queued)
