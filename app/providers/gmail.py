@@ -4,7 +4,7 @@ Public documentation: https://developers.google.com/gmail/api/reference/rest/v1/
 
 See docs/providers.md § A5 (checked against google-api-python-client 2.202.0's bundled
 discovery document `gmail.v1.json`, revision 20261005). The payload builder and the response parser
-are pure; `send` glues them to the shared `httpx.AsyncClient` and the OAuth token cache.
+are pure; sending, the token and `repr` are `OAuthAdapter`'s.
 
 Verified here: path, method, `raw` (format byte = base64url), the scopes (discovery document);
 `rateLimitExceeded`/`userRateLimitExceeded` reasons (quota page). PROVIDERS.md's UNVERIFIED 403-vs-429
@@ -17,46 +17,27 @@ key exists (none in the discovery document).
 from __future__ import annotations
 
 import base64
-import logging
 import time
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import TransientProviderError, UnsupportedFeature
+from app.domain.errors import TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.domain.plugins import SecretField, SettingField
 from app.providers import mime
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    parse_retry_after,
-    require,
-    translate_http_errors,
-)
-from app.providers.oauth import (
-    AccessToken,
-    Clock,
-    ServiceAccountJwtGrant,
-    ServiceAccountKey,
-    TokenCache,
-    authorized,
-    bearer,
-)
-
-log = logging.getLogger(__name__)
+from app.providers.base import Capabilities, HttpRequest, classify_status, parse_retry_after
+from app.providers.oauth import Clock, OAuthAdapter, ServiceAccountJwtGrant, ServiceAccountKey
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"  # least privilege (gmail.v1.json send scopes)
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})  # quota page "Exceeded reason"
 SENT_LABEL = "SENT"
 
 
-class GmailAdapter:
+class GmailAdapter(OAuthAdapter):
     """Sends e-mail as a Google Workspace mailbox through the Gmail API.
 
     Auth is a service account with domain-wide delegation: the JWT's `sub` is the sending mailbox,
@@ -87,6 +68,8 @@ class GmailAdapter:
         SettingField("token_uri", "OAuth token endpoint (default: the key file's token_uri)", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("sender", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -95,47 +78,22 @@ class GmailAdapter:
         sender: str,
         from_name: str | None = None,
         reply_to: str | None = None,
-        base_url: str = "https://gmail.googleapis.com",
+        base_url: str | None = None,
         token_uri: str | None = None,
         clock: Clock = time.time,
     ) -> None:
-        values = {"service_account_json": service_account_json, "sender": sender}
-        require(values, self.display_name, "service_account_json", "sender")
         key = ServiceAccountKey.from_json(service_account_json, provider=self.display_name)
-        self._http = http
-        self._sender = sender
-        self._from_name = from_name or None
-        self._reply_to = reply_to or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
         grant = ServiceAccountJwtGrant(
             key, [SCOPE], subject=sender, token_uri=token_uri, label=f"{self.display_name} token endpoint"
         )
-        self.tokens = TokenCache(http, grant, clock=clock)
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (service_account_json,) = require(secrets, cls.display_name, "service_account_json")
-        (sender,) = require(settings, cls.display_name, "sender")
-        return cls(
-            http,
-            service_account_json=service_account_json,
-            sender=sender,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-            token_uri=settings.get("token_uri"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(sender={self._sender!r}, base_url={self._base_url!r})"
+        super().__init__(http, grant, base_url=base_url, clock=clock)
+        self._sender = sender
+        self._from_name = from_name or None
+        self._reply_to = reply_to or None
 
     def build_request(self, message: OutboundMessage, *, now: datetime | None = None) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body (`{"raw": base64url(RFC 5322 bytes)}`) for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         mail = mime.build_email(
             message,
             sender=self._sender,
@@ -148,6 +106,10 @@ class GmailAdapter:
         raw = base64.urlsafe_b64encode(mime.to_bytes(mail)).decode("ascii")
         path = f"/gmail/v1/users/{quote(self._sender, safe='')}/messages/send"  # %40, as googleapiclient sends it
         return path, {"raw": raw}
+
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
@@ -165,20 +127,6 @@ class GmailAdapter:
             raw_status=",".join(labels) or str(response.status_code),
             detail=None if accepted else "answer carries no SENT label",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        url = self._base_url + path
-
-        async def post(token: AccessToken) -> httpx.Response:
-            return await self._http.post(url, json=body, headers={**bearer(token), "Accept": "application/json"})
-
-        with translate_http_errors(self.display_name):
-            response = await authorized(self.tokens, post)
-        result = self.parse_response(response)
-        log.debug("gmail: sent %s as %s", message.idempotency_key, result.provider_message_id)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # Google error body: {"error": {code, message, status, errors: [{domain, reason, message}]}}.

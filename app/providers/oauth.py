@@ -11,7 +11,8 @@ Two token sources, both "two-legged" (no user in the loop):
 
 `TokenCache` keeps one token per adapter, refreshes it before it expires and lets only one refresh
 run at a time; `authorized` retries a request once with a fresh token when the API says the token
-was refused. Token values never reach a log line, an error message or a repr.
+was refused. `OAuthAdapter` is the one place an adapter's request gets its token, through both.
+Token values never reach a log line, an error message or a repr.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from app.domain.errors import ConfigurationError, PermanentProviderError
-from app.providers.base import classify_status, translate_http_errors
+from app.providers.base import HttpAdapter, HttpRequest, classify_status, translate_http_errors
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +314,43 @@ async def authorized(
 def bearer(token: AccessToken) -> dict[str, str]:
     """The Authorization header for `token`."""
     return {"Authorization": f"Bearer {token.value}"}
+
+
+class OAuthAdapter(HttpAdapter):
+    """An `HttpAdapter` whose API requests carry a bearer token from `tokens`.
+
+    A subclass builds its grant (the `TokenSource`) in `__init__` and passes it up. `transmit` adds
+    the cached token to each request and, when the API refuses it (`refused`), sends once more
+    with a fresh one (`authorized`). `request` and `parse_response` stay free of tokens.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        source: TokenSource,
+        *,
+        base_url: str | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        super().__init__(http, base_url=base_url)
+        self.tokens = TokenCache(http, source, clock=clock)
+
+    def refused(self, response: httpx.Response) -> bool:
+        """Whether the API refused our token, so a fresh one is worth one more try (401 by default)."""
+        return refused_token(response)
+
+    def authorize(self, request: HttpRequest, token: AccessToken) -> HttpRequest:
+        """`request` as sent with `token`: with its bearer header."""
+        return replace(request, headers={**request.headers, **bearer(token)})
+
+    async def transmit(self, request: HttpRequest) -> httpx.Response:
+        """Send `request` with our token; once more with a fresh token if the API refused it."""
+        put = super().transmit
+
+        async def call(token: AccessToken) -> httpx.Response:
+            return await put(self.authorize(request, token))
+
+        return await authorized(self.tokens, call, should_refresh=self.refused)
 
 
 def _json_object(response: httpx.Response) -> Mapping[str, Any]:
