@@ -3,8 +3,7 @@
 Public documentation: https://learn.microsoft.com/en-us/graph/api/user-sendmail
 
 See docs/providers.md § A6 (microsoft-graph-docs-contrib `user-sendmail.md`). The payload
-builder and the response parser are pure; `send` glues them to the shared `httpx.AsyncClient` and
-the client-credentials token cache.
+builder and the response parser are pure; sending, the token and `repr` are `OAuthAdapter`'s.
 
 Verified here: 202 Accepted with an empty body and no message id (user-sendmail page); custom
 `internetMessageHeaders` must be named `x-…` (message resource page). From PROVIDERS.md, not
@@ -15,10 +14,9 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -26,17 +24,9 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    require,
-    translate_http_errors,
-)
-from app.providers.oauth import AccessToken, ClientCredentialsGrant, Clock, TokenCache, authorized, bearer
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpRequest, classify_status
+from app.providers.oauth import ClientCredentialsGrant, Clock, OAuthAdapter
 
 SCOPE = "https://graph.microsoft.com/.default"  # app-only: the permissions granted to the app (Mail.Send)
 DEFAULT_LOGIN_BASE_URL = "https://login.microsoftonline.com"
@@ -47,12 +37,7 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024  # larger mail needs a draft + upload sessio
 STATUS_MAP: Mapping[int, SendStatus] = {202: SendStatus.ACCEPTED}
 
 
-def _refused(response: httpx.Response) -> bool:
-    # 403 too: an app-only token minted before admin consent lacks the Mail.Send role until re-issued.
-    return response.status_code in (401, 403)
-
-
-class MsGraphAdapter:
+class MsGraphAdapter(OAuthAdapter):
     """Sends e-mail from an Exchange Online mailbox through Microsoft Graph `sendMail`.
 
     Auth is the client-credentials grant at `{login}/{tenant}/oauth2/v2.0/token` with application
@@ -83,6 +68,8 @@ class MsGraphAdapter:
         SettingField("login_base_url", "Identity platform base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("sender", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -92,16 +79,10 @@ class MsGraphAdapter:
         client_secret: str,
         sender: str,
         reply_to: str | None = None,
-        base_url: str = "https://graph.microsoft.com",
-        login_base_url: str = DEFAULT_LOGIN_BASE_URL,
+        base_url: str | None = None,
+        login_base_url: str | None = None,
         clock: Clock = time.time,
     ) -> None:
-        values = {"tenant_id": tenant_id, "client_id": client_id, "client_secret": client_secret, "sender": sender}
-        require(values, self.display_name, "client_secret", "tenant_id", "client_id", "sender")
-        self._http = http
-        self._sender = sender
-        self._reply_to = reply_to or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
         login = (login_base_url or DEFAULT_LOGIN_BASE_URL).rstrip("/")
         grant = ClientCredentialsGrant(
             f"{login}/{quote(tenant_id, safe='')}/oauth2/v2.0/token",
@@ -110,33 +91,17 @@ class MsGraphAdapter:
             scope=SCOPE,
             label=f"{self.display_name} token endpoint",
         )
-        self.tokens = TokenCache(http, grant, clock=clock)
+        super().__init__(http, grant, base_url=base_url, clock=clock)
+        self._sender = sender
+        self._reply_to = reply_to or None
 
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (client_secret,) = require(secrets, cls.display_name, "client_secret")
-        tenant_id, client_id, sender = require(settings, cls.display_name, "tenant_id", "client_id", "sender")
-        return cls(
-            http,
-            tenant_id=tenant_id,
-            client_id=client_id,
-            client_secret=client_secret,
-            sender=sender,
-            reply_to=settings.get("reply_to"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-            login_base_url=settings.get("login_base_url") or DEFAULT_LOGIN_BASE_URL,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(sender={self._sender!r}, base_url={self._base_url!r})"
+    def refused(self, response: httpx.Response) -> bool:
+        # 403 too: an app-only token minted before admin consent lacks the Mail.Send role until re-issued.
+        return response.status_code in (401, 403)
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         if message.html:
             body = {"contentType": "HTML", "content": message.html}
         elif message.text:
@@ -169,6 +134,10 @@ class MsGraphAdapter:
             )
         return f"/v1.0/users/{quote(self._sender, safe='@')}/sendMail", payload
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
     def parse_response(self, response: httpx.Response, *, idempotency_key: str | None = None) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other.
 
@@ -184,19 +153,8 @@ class MsGraphAdapter:
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 202",
         )
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        url = self._base_url + path
-
-        async def post(token: AccessToken) -> httpx.Response:
-            return await self._http.post(url, json=body, headers={**bearer(token), "Accept": "application/json"})
-
-        with translate_http_errors(self.display_name):
-            response = await authorized(self.tokens, post, should_refresh=_refused)
-        result = self.parse_response(response, idempotency_key=message.idempotency_key)
-        log.debug("msgraph: sent %s (%s)", message.idempotency_key, result.raw_status)
-        return result
+    def result(self, response: httpx.Response, message: OutboundMessage) -> SendResult:
+        return self.parse_response(response, idempotency_key=message.idempotency_key)
 
     def _error(self, response: httpx.Response) -> Exception:
         # Graph error body: {"error": {"code", "message", "innerError": {"request-id", "date"}}}.
