@@ -4,7 +4,7 @@ Public documentation: https://firebase.google.com/docs/reference/fcm/rest/v1/pro
 
 See docs/providers.md § A15 (google-api-python-client 2.202.0 `fcm.v1.json`, revision
 20261023; firebase-admin `messaging.py`). The payload builder and the response parser are pure;
-`send` glues them to the shared `httpx.AsyncClient` and the OAuth token cache.
+sending, the token and `repr` are `OAuthAdapter`'s.
 
 Push conventions: `message.to` is the device registration token, sent as `message.token`
 (`target="fid"` sends it as `message.fid` instead: fcm.v1.json rev 20261023 marks `token`
@@ -20,11 +20,10 @@ UNVERIFIED 429/503/403/401 statuses are not relied on: the errorCode decides, th
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -32,26 +31,9 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    parse_retry_after,
-    require,
-    translate_http_errors,
-)
-from app.providers.oauth import (
-    AccessToken,
-    Clock,
-    ServiceAccountJwtGrant,
-    ServiceAccountKey,
-    TokenCache,
-    authorized,
-    bearer,
-)
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpRequest, classify_status, parse_retry_after
+from app.providers.oauth import Clock, OAuthAdapter, ServiceAccountJwtGrant, ServiceAccountKey
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"  # fcm.v1.json send scopes
 IDEMPOTENCY_KEY = "receiptdesk_key"
@@ -74,9 +56,11 @@ ERROR_TRANSIENT: Mapping[str, bool] = {
 }
 TARGETS = ("token", "fid")
 _THIRD_PARTY_AUTH = frozenset({"THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR"})
+# X-GOOG-API-FORMAT-VERSION 2 is what firebase-admin sends (FcmError details in errors).
+HEADERS: Mapping[str, str] = {"Accept": "application/json", "X-GOOG-API-FORMAT-VERSION": "2"}
 
 
-class FcmAdapter:
+class FcmAdapter(OAuthAdapter):
     """Sends push notifications to one app instance through FCM HTTP v1.
 
     Auth is a service-account token (scope firebase.messaging). FCM has no idempotency key; ours
@@ -105,6 +89,8 @@ class FcmAdapter:
         SettingField("token_uri", "OAuth token endpoint (default: the key file's token_uri)", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("project_id", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -112,11 +98,10 @@ class FcmAdapter:
         service_account_json: str,
         project_id: str | None = None,
         target: str | None = None,
-        base_url: str = "https://fcm.googleapis.com",
+        base_url: str | None = None,
         token_uri: str | None = None,
         clock: Clock = time.time,
     ) -> None:
-        require({"service_account_json": service_account_json}, self.display_name, "service_account_json")
         key = ServiceAccountKey.from_json(service_account_json, provider=self.display_name)
         project = project_id or key.project_id
         if not project:
@@ -126,35 +111,18 @@ class FcmAdapter:
             )
         if (target or "token") not in TARGETS:
             raise ConfigurationError(f"{self.display_name}: target must be one of {', '.join(TARGETS)}.")
-        self._http = http
+        grant = ServiceAccountJwtGrant(key, [SCOPE], token_uri=token_uri, label=f"{self.display_name} token endpoint")
+        super().__init__(http, grant, base_url=base_url, clock=clock)
         self._target = target or "token"
         self._project_id = project
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-        grant = ServiceAccountJwtGrant(key, [SCOPE], token_uri=token_uri, label=f"{self.display_name} token endpoint")
-        self.tokens = TokenCache(http, grant, clock=clock)
 
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (service_account_json,) = require(secrets, cls.display_name, "service_account_json")
-        return cls(
-            http,
-            service_account_json=service_account_json,
-            project_id=settings.get("project_id"),
-            target=settings.get("target"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-            token_uri=settings.get("token_uri"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(project_id={self._project_id!r}, base_url={self._base_url!r})"
+    def refused(self, response: httpx.Response) -> bool:
+        # A 401 THIRD_PARTY_AUTH_ERROR is about APNs/web-push credentials, not our token: no refresh.
+        return response.status_code == 401 and google_error(response)[2] not in _THIRD_PARTY_AUTH
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body (`{"message": {...}}`) for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends push notifications, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments:
             raise UnsupportedFeature(f"{self.display_name} cannot carry attachments.")
         if not message.to:
@@ -189,6 +157,10 @@ class FcmAdapter:
             raise UnsupportedFeature(f"{self.display_name}: payload is {size} bytes; FCM takes {MAX_PAYLOAD_BYTES}.")
         return f"/v1/projects/{quote(self._project_id, safe='')}/messages:send", {"message": fcm}
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers=HEADERS)
+
     def _data_value(self, key: str, value: Any) -> str:
         # data is map<string, string>; reserved keys are refused by FCM with INVALID_ARGUMENT.
         if key in RESERVED_KEYS or key.startswith(RESERVED_PREFIXES):
@@ -216,22 +188,6 @@ class FcmAdapter:
             detail="answer carries no message name",
         )
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        url = self._base_url + path
-        # X-GOOG-API-FORMAT-VERSION 2 is what firebase-admin sends (FcmError details in errors).
-        headers = {"Accept": "application/json", "X-GOOG-API-FORMAT-VERSION": "2"}
-
-        async def post(token: AccessToken) -> httpx.Response:
-            return await self._http.post(url, json=body, headers={**bearer(token), **headers})
-
-        with translate_http_errors(self.display_name):
-            response = await authorized(self.tokens, post, should_refresh=_refused_token)
-        result = self.parse_response(response)
-        log.debug("fcm: sent %s as %s", message.idempotency_key, result.provider_message_id)
-        return result
-
     def _error(self, response: httpx.Response) -> Exception:
         status, text, fcm_code = google_error(response)
         detail = text or response.reason_phrase or "error"
@@ -253,11 +209,6 @@ class FcmAdapter:
                 code=code,
             )
         return classify_status(self.display_name, response, detail, code=code)
-
-
-def _refused_token(response: httpx.Response) -> bool:
-    # A 401 THIRD_PARTY_AUTH_ERROR is about APNs/web-push credentials, not our token: no refresh.
-    return response.status_code == 401 and google_error(response)[2] not in _THIRD_PARTY_AUTH
 
 
 def google_error(response: httpx.Response) -> tuple[str | None, str | None, str | None]:
