@@ -2,8 +2,8 @@
 
 Public documentation: https://developer.salesforce.com/docs/marketing/marketing-cloud/references/mc_rest_transactional_messaging_email/sendMessageSingleRecipient.html
 
-See docs/providers.md § A12. The payload builder and the response parser are pure; `send`
-glues them to the shared `httpx.AsyncClient` and the client-credentials token cache.
+See docs/providers.md § A12. The payload builder and the response parser are pure; sending,
+the token and `repr` are `OAuthAdapter`'s.
 
 Verified here (developer.salesforce.com `sendMessageSingleRecipient`, read 2026): 202 Accepted with
 `requestId` and `responses[].messageKey` — PROVIDERS.md had the status as UNVERIFIED; 400/401/403/500
@@ -14,10 +14,10 @@ and what a reused messageKey answers (documented only as "rejected").
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from dataclasses import replace
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -25,17 +25,9 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    require,
-    translate_http_errors,
-)
-from app.providers.oauth import AccessToken, ClientCredentialsGrant, Clock, TokenCache, authorized, bearer
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpRequest, classify_status
+from app.providers.oauth import AccessToken, ClientCredentialsGrant, Clock, OAuthAdapter
 
 AUTH_URL_TEMPLATE = "https://{subdomain}.auth.marketingcloudapis.com"
 IDEMPOTENCY_ATTRIBUTE = "receiptdesk_key"
@@ -44,7 +36,7 @@ MAX_MESSAGE_KEY = 100  # messageKey path parameter, "up to 100 characters"
 STATUS_MAP: Mapping[int, SendStatus] = {202: SendStatus.ACCEPTED}  # sendMessageSingleRecipient responses
 
 
-class SfmcAdapter:
+class SfmcAdapter(OAuthAdapter):
     """Hands a receipt to Salesforce Marketing Cloud as a transactional e-mail (the CRM hand-off).
 
     Channel is e-mail, but the content comes from the send definition (`definition_key`) in
@@ -75,6 +67,8 @@ class SfmcAdapter:
         SettingField("rest_base_url", "REST base URL (default: rest_instance_url of the token)", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("client_id", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -82,65 +76,35 @@ class SfmcAdapter:
         client_id: str,
         client_secret: str,
         definition_key: str,
-        auth_base_url: str,
+        subdomain: str | None = None,
+        auth_base_url: str | None = None,
         account_id: str | None = None,
         rest_base_url: str | None = None,
         clock: Clock = time.time,
     ) -> None:
-        values = {
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "definition_key": definition_key,
-            "auth_base_url": auth_base_url,
-        }
-        require(values, self.display_name, "client_secret", "client_id", "definition_key", "auth_base_url")
-        self._http = http
-        self._client_id = client_id
-        self._definition_key = definition_key
-        self._auth_base_url = auth_base_url.rstrip("/")
-        self._rest_base_url = rest_base_url.rstrip("/") if rest_base_url else None
+        if not auth_base_url:
+            if not subdomain:
+                raise ConfigurationError(
+                    f"{self.display_name}: missing subdomain (or auth_base_url). Set it in the settings file."
+                )
+            auth_base_url = AUTH_URL_TEMPLATE.format(subdomain=quote(subdomain, safe=""))
         grant = ClientCredentialsGrant(
-            f"{self._auth_base_url}/v2/token",
+            f"{auth_base_url.rstrip('/')}/v2/token",
             client_id,
             client_secret,
             account_id=account_id,
             json_body=True,  # /v2/token takes JSON, not a form (access-token-s2s page)
             label=f"{self.display_name} token endpoint",
         )
-        self.tokens = TokenCache(http, grant, clock=clock)
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (client_secret,) = require(secrets, cls.display_name, "client_secret")
-        client_id, definition_key = require(settings, cls.display_name, "client_id", "definition_key")
-        auth_base_url = settings.get("auth_base_url")
-        if not auth_base_url:
-            subdomain = settings.get("subdomain")
-            if not subdomain:
-                raise ConfigurationError(
-                    f"{cls.display_name}: missing subdomain (or auth_base_url). Set it in the settings file."
-                )
-            auth_base_url = AUTH_URL_TEMPLATE.format(subdomain=quote(subdomain, safe=""))
-        return cls(
-            http,
-            client_id=client_id,
-            client_secret=client_secret,
-            definition_key=definition_key,
-            auth_base_url=auth_base_url,
-            account_id=settings.get("account_id"),
-            rest_base_url=settings.get("rest_base_url"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(client_id={self._client_id!r}, auth_base_url={self._auth_base_url!r})"
+        # base_url is the auth host (see default_base_url); the REST host is the setting or the token's.
+        super().__init__(http, grant, base_url=auth_base_url, clock=clock)
+        self._client_id = client_id
+        self._definition_key = definition_key
+        self._rest_base_url = rest_base_url.rstrip("/") if rest_base_url else None
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path (under the REST base URL) and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments:
             raise UnsupportedFeature(f"{self.display_name} cannot carry attachments; the send definition owns content.")
         key = message.idempotency_key
@@ -156,6 +120,20 @@ class SfmcAdapter:
         }
         body = {"definitionKey": str(extra.get("definition_key") or self._definition_key), "recipient": recipient}
         return f"/messaging/v1/email/messages/{quote(key, safe='')}", body
+
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        """The request with the path only: the REST base URL may come with the token (`authorize`)."""
+        path, body = self.build_request(message)
+        return HttpRequest(path, json=body, headers={"Accept": "application/json"})
+
+    def authorize(self, request: HttpRequest, token: AccessToken) -> HttpRequest:
+        base = self._rest_base_url or (token.instance_url or "").rstrip("/")
+        if not base:
+            raise PermanentProviderError(
+                f"{self.display_name}: the token answer named no rest_instance_url; set rest_base_url."
+            )
+        # rest_instance_url ends with "/" (access-token-s2s page); joined without doubling it.
+        return super().authorize(replace(request, url=base + request.url), token)
 
     def parse_response(self, response: httpx.Response, *, message_key: str | None = None) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
@@ -184,26 +162,8 @@ class SfmcAdapter:
             detail=f"requestId {request_id}" if isinstance(request_id, str) else "answer carries no responses",
         )
 
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-
-        async def post(token: AccessToken) -> httpx.Response:
-            base = self._rest_base_url or (token.instance_url or "").rstrip("/")
-            if not base:
-                raise PermanentProviderError(
-                    f"{self.display_name}: the token answer named no rest_instance_url; set rest_base_url."
-                )
-            # rest_instance_url ends with "/" (access-token-s2s page); joined without doubling it.
-            return await self._http.post(
-                base + path, json=body, headers={**bearer(token), "Accept": "application/json"}
-            )
-
-        with translate_http_errors(self.display_name):
-            response = await authorized(self.tokens, post)
-        result = self.parse_response(response, message_key=message.idempotency_key)
-        log.debug("sfmc: sent %s (%s)", message.idempotency_key, result.raw_status)
-        return result
+    def result(self, response: httpx.Response, message: OutboundMessage) -> SendResult:
+        return self.parse_response(response, message_key=message.idempotency_key)
 
     def _error(self, response: httpx.Response) -> Exception:
         payload = _json_object(response)
