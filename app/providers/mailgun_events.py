@@ -10,9 +10,13 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
+from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
+from app.providers.callbacks import StatusCallbacks
 
 MAX_AGE_S = 300
 
@@ -24,6 +28,40 @@ EVENTS: dict[str, EventKind] = {
     "complained": EventKind.SPAM_REPORT,
     "unsubscribed": EventKind.UNSUBSCRIBED,
 }
+
+
+class MailgunCallbacks(StatusCallbacks):
+    """Mailgun webhooks: JSON whose own `signature` block is checked with the webhook signing key."""
+
+    provider_id: ClassVar[str] = "mailgun"
+    display_name: ClassVar[str] = "Mailgun"
+    summary: ClassVar[str] = "Mailgun webhook (signature in the body)"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("webhook_signing_key", "HTTP webhook signing key"),)
+
+    def __init__(self, *, webhook_signing_key: str) -> None:
+        self._signing_key = webhook_signing_key
+
+    def verify(self, request: InboundRequest) -> None:
+        body = _json(request.body)
+        if body is None or not verify(self._signing_key, body, now=request.received_at.timestamp()):
+            raise SignatureRejected("The Mailgun webhook signature did not verify.")
+
+    def parse(self, request: InboundRequest) -> list[StatusEvent]:
+        body = _json(request.body)
+        if body is None:
+            raise ValueError("a Mailgun webhook is a JSON object")
+        try:
+            return [parse(body)]
+        except TypeError as exc:  # a field of the wrong type inside event-data
+            raise ValueError(str(exc)) from None
+
+
+def _json(raw: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def verify(signing_key: str, body: dict[str, Any], *, now: float) -> bool:

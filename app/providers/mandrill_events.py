@@ -13,9 +13,13 @@ import hmac
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
+from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
+from app.providers.callbacks import StatusCallbacks
 
 EVENTS: dict[str, EventKind] = {
     "send": EventKind.ACCEPTED,
@@ -28,6 +32,25 @@ EVENTS: dict[str, EventKind] = {
     "spam": EventKind.SPAM_REPORT,
     "unsub": EventKind.UNSUBSCRIBED,
 }
+
+
+class MandrillCallbacks(StatusCallbacks):
+    """Mandrill webhooks: a form post signed over the URL Mandrill called and the form fields."""
+
+    provider_id: ClassVar[str] = "mandrill"
+    display_name: ClassVar[str] = "Mandrill"
+    summary: ClassVar[str] = "Mandrill webhook (X-Mandrill-Signature)"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("webhook_key", "Webhook key"),)
+
+    def __init__(self, *, webhook_key: str) -> None:
+        self._key = webhook_key
+
+    def verify(self, request: InboundRequest) -> None:
+        if not verify(self._key, request.url, request.form(), request.header("X-Mandrill-Signature")):
+            raise SignatureRejected("The Mandrill webhook signature did not verify.")
+
+    def parse(self, request: InboundRequest) -> list[StatusEvent]:
+        return parse(request.form())
 
 
 def signature(key: str, url: str, params: Sequence[tuple[str, str]]) -> str:

@@ -11,9 +11,13 @@ import binascii
 import hmac
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
+from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
+from app.providers.callbacks import StatusCallbacks
 
 RECORDS: dict[str, EventKind] = {
     "Delivery": EventKind.DELIVERED,
@@ -24,6 +28,30 @@ RECORDS: dict[str, EventKind] = {
     "SubscriptionChange": EventKind.UNSUBSCRIBED,
 }
 TIME_FIELDS = ("DeliveredAt", "BouncedAt", "ReceivedAt", "ChangedAt")
+
+
+class PostmarkCallbacks(StatusCallbacks):
+    """Postmark webhooks: the Basic credentials written into the webhook URL configured at Postmark."""
+
+    provider_id: ClassVar[str] = "postmark"
+    display_name: ClassVar[str] = "Postmark"
+    summary: ClassVar[str] = "Postmark webhook (Basic credentials)"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("webhook_username", "Webhook user name"),
+        SecretField("webhook_password", "Webhook password"),
+    )
+
+    def __init__(self, *, webhook_username: str, webhook_password: str) -> None:
+        self._username = webhook_username
+        self._password = webhook_password
+
+    def verify(self, request: InboundRequest) -> None:
+        if not verify(self._username, self._password, request.header("Authorization")):
+            raise SignatureRejected("The Postmark webhook credentials did not match.")
+
+    def parse(self, request: InboundRequest) -> list[StatusEvent]:
+        data = json.loads(request.body)
+        return [parse(data if isinstance(data, dict) else {})]
 
 
 def verify(username: str, password: str, authorization: str | None) -> bool:

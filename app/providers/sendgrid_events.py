@@ -12,14 +12,18 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
+from app.domain.plugins import SettingField
 from app.domain.tracking import EventKind, StatusEvent
+from app.providers.callbacks import StatusCallbacks
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -37,6 +41,29 @@ EVENTS: dict[str, EventKind] = {
     "unsubscribe": EventKind.UNSUBSCRIBED,
     "group_unsubscribe": EventKind.UNSUBSCRIBED,
 }
+
+
+class SendGridCallbacks(StatusCallbacks):
+    """The Event Webhook with signed events on; the verification key is public, so it is a setting."""
+
+    provider_id: ClassVar[str] = "sendgrid"
+    display_name: ClassVar[str] = "SendGrid"
+    summary: ClassVar[str] = "SendGrid Event Webhook (signed events)"
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("webhook_public_key", "Event Webhook verification key"),
+    )
+    reply_with_counts: ClassVar[bool] = True
+
+    def __init__(self, *, webhook_public_key: str) -> None:
+        self._public_key = webhook_public_key
+
+    def verify(self, request: InboundRequest) -> None:
+        signature, timestamp = request.header(SIGNATURE_HEADER), request.header(TIMESTAMP_HEADER)
+        if not verify_signature(self._public_key, request.body, signature, timestamp):
+            raise SignatureRejected("The SendGrid event signature did not verify.")
+
+    def parse(self, request: InboundRequest) -> list[StatusEvent]:
+        return parse_events(request.body)
 
 
 def verify_signature(public_key_b64: str, payload: bytes, signature_b64: str | None, timestamp: str | None) -> bool:

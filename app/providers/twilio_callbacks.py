@@ -13,9 +13,14 @@ import hmac
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
+from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
+from app.providers.callbacks import StatusCallbacks
 
 STATUS_EVENTS: dict[str, EventKind] = {
     "accepted": EventKind.ACCEPTED,
@@ -29,6 +34,26 @@ STATUS_EVENTS: dict[str, EventKind] = {
     "failed": EventKind.DROPPED,
     "canceled": EventKind.DROPPED,
 }
+
+
+class TwilioCallbacks(StatusCallbacks):
+    """Message status callbacks: a form post signed with the account's Auth Token over URL and fields."""
+
+    provider_id: ClassVar[str] = "twilio"
+    display_name: ClassVar[str] = "Twilio"
+    summary: ClassVar[str] = "Twilio message status callback (X-Twilio-Signature)"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("auth_token", "Auth token"),)
+    paths: ClassVar[tuple[str, ...]] = ("/webhooks/twilio/status",)  # the path the README documents
+
+    def __init__(self, *, auth_token: str) -> None:
+        self._auth_token = auth_token
+
+    def verify(self, request: InboundRequest) -> None:
+        if not verify_signature(self._auth_token, request.url, request.form(), request.header("X-Twilio-Signature")):
+            raise SignatureRejected("The Twilio callback signature did not verify.")
+
+    def parse(self, request: InboundRequest) -> list[StatusEvent]:
+        return [parse_status(request.form(), received_at=request.received_at)]
 
 
 def compute_signature(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
