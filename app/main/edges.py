@@ -1,4 +1,4 @@
-"""Wiring of the edges: provider adapters, status-callback secrets and the secret look-up they share."""
+"""Wiring of the edges: provider adapters, provider status callbacks and the secret look-up they share."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
 from app.domain.errors import ConfigurationError
 from app.providers.base import ProviderAdapter
+from app.providers.callback_registry import CALLBACKS
+from app.providers.callbacks import StatusCallbacks
 from app.providers.registry import adapter_class
-from app.services.callbacks import CallbackSecrets
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ def build_adapters(
     for provider_id in dict.fromkeys(wanted):
         cls = adapter_class(provider_id)
         section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
-        if provider_id == "twilio" and settings.api.public_url and "status_callback" not in section:
-            section["status_callback"] = settings.api.public_url.rstrip("/") + "/webhooks/twilio/status"
+        url_setting = getattr(cls, "callback_url_setting", None)  # where the adapter tells it to call back
+        if url_setting and provider_id in CALLBACKS and settings.api.public_url and url_setting not in section:
+            section[url_setting] = settings.api.public_url.rstrip("/") + CALLBACKS[provider_id].event_path()
         secret_names = tuple(f.name for f in cls.secret_fields)
         leaked = [k for k in section if k in secret_names]
         if leaked:
@@ -71,17 +73,18 @@ def secret_getter(
     return lambda owner, name: store.get(owner, {}).get(name)
 
 
-def callback_secrets(
-    settings: Settings, secrets: Secrets | None
-) -> CallbackSecrets:
-    """What verifying provider callbacks needs; webhook keys are secrets, SendGrid's public key is not."""
+def build_callbacks(settings: Settings, secrets: Secrets | None) -> dict[str, StatusCallbacks]:
+    """The status callbacks of every provider that is set up to verify them, from the registry.
+
+    Each reads its `[providers.<id>]` section and its secrets; one whose required fields are missing
+    is left out, and its endpoint refuses everything.
+    """
     secret = secret_getter(secrets)
-    key = settings.providers.get("sendgrid", {}).get("webhook_public_key")
-    return CallbackSecrets(
-        twilio_auth_token=secret("twilio", "auth_token"),
-        sendgrid_public_key=str(key) if key else None,
-        mailgun_signing_key=secret("mailgun", "webhook_signing_key"),
-        postmark_username=secret("postmark", "webhook_username"),
-        postmark_password=secret("postmark", "webhook_password"),
-        mandrill_webhook_key=secret("mandrill", "webhook_key"),
-    )
+    built: dict[str, StatusCallbacks] = {}
+    for provider_id, cls in CALLBACKS.items():
+        values = {f.name: secret(provider_id, f.name) for f in cls.secret_fields}
+        try:
+            built[provider_id] = cls.create(settings.providers.get(provider_id, {}), values)
+        except ConfigurationError:
+            continue
+    return built

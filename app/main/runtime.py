@@ -20,7 +20,7 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError
 from app.domain.routing import Routing
 from app.main.devices import build_capture, build_printer
-from app.main.edges import Secrets, build_adapters, callback_secrets, secret_getter
+from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
 from app.providers.base import ProviderAdapter
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
@@ -195,7 +195,7 @@ def build_runtime(
         after_delivery={p: adapters[p].capabilities.channel for p in f.after_delivery if p in adapters},
         daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary if p in adapters},
     )
-    callbacks = CallbackService(tracking, callback_secrets(settings, secrets))
+    callbacks = CallbackService(tracking, build_callbacks(settings, secrets))
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, secret_getter(secrets), store_id=store.id)
     lifecycle = LifecycleService(db, UpdateRenderer(), store.profile(), routing.primaries(), bus)

@@ -1,70 +1,79 @@
-"""Provider status callbacks on the local API. A bad signature is a bare 401: no detail for a prober."""
+"""Provider status callbacks on the local API: `/webhooks/<provider>/events`.
+
+One handler serves every provider; the routes are derived from the callbacks registry, so the
+published schema names each provider (and keeps each one's documented paths). A bad signature is a
+bare 401: no detail for a prober.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected
-from app.providers.sendgrid_events import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from app.domain.inbound import InboundRequest
 from app.server.public_url import called_url
 from app.services.callbacks import CallbackService
+
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not provably from the provider (or its callbacks are not set up); no body"},
+    422: {"description": "Verified, but not a body this provider sends"},
+}
+
+
+class RecordedCounts(BaseModel):
+    """What a provider answered with counts is told: events stored now, and events seen before."""
+
+    recorded: int
+    duplicates: int
 
 
 def callback_router(callbacks: CallbackService, *, public_url: str | None) -> APIRouter:
     """Routes under /webhooks; `public_url` is the base URL providers call (for URL-signed callbacks)."""
-    router = APIRouter(prefix="/webhooks", tags=["provider callbacks"])
+    router = APIRouter(tags=["provider callbacks"])
 
-    @router.post("/twilio/status", summary="Twilio message status callback (X-Twilio-Signature)")
-    async def twilio_status(request: Request) -> Response:
-        # Twilio posts application/x-www-form-urlencoded; every parameter counts toward the signature
-        params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    async def receive(provider_id: str, request: Request) -> Response:
+        inbound = InboundRequest(
+            url=called_url(request, public_url),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=await request.body(),
+            received_at=utcnow(),
+        )
         try:
-            await callbacks.twilio_status(
-                called_url(request, public_url), params, request.headers.get("X-Twilio-Signature")
+            result = await callbacks.receive(provider_id, inbound)
+        except SignatureRejected:
+            return Response(status_code=401)
+        if callbacks.registry[provider_id].reply_with_counts:
+            return JSONResponse({"recorded": result.recorded, "duplicates": result.duplicates})
+        return Response(status_code=204)
+
+    def endpoint(provider_id: str) -> Callable[[Request], Awaitable[Response]]:
+        async def provider_callback(request: Request) -> Response:
+            return await receive(provider_id, request)
+
+        return provider_callback
+
+    for provider_id, cls in callbacks.registry.items():
+        for path in (cls.event_path(), *cls.paths):
+            router.add_api_route(
+                path,
+                endpoint(provider_id),
+                methods=["POST"],
+                name=f"{provider_id}_callback",
+                summary=cls.summary,
+                status_code=200 if cls.reply_with_counts else 204,
+                responses=_REFUSED,
+                response_model=RecordedCounts if cls.reply_with_counts else None,
+                response_class=JSONResponse if cls.reply_with_counts else Response,
             )
-        except SignatureRejected:
-            return Response(status_code=401)
-        return Response(status_code=204)
 
-    @router.post("/sendgrid/events", summary="SendGrid Event Webhook (signed events)")
-    async def sendgrid_events(request: Request) -> Response:
-        body = await request.body()
-        try:
-            result = await callbacks.sendgrid_events(
-                body, request.headers.get(SIGNATURE_HEADER), request.headers.get(TIMESTAMP_HEADER)
-            )
-        except SignatureRejected:
-            return Response(status_code=401)
-        return JSONResponse({"recorded": result.recorded, "duplicates": result.duplicates})
-
-    @router.post("/mailgun/events", summary="Mailgun webhook (signature in the body)")
-    async def mailgun(request: Request) -> Response:
-        try:
-            await callbacks.mailgun_event(await request.body())
-        except SignatureRejected:
-            return Response(status_code=401)
-        return Response(status_code=204)
-
-    @router.post("/postmark/events", summary="Postmark webhook (Basic credentials)")
-    async def postmark(request: Request) -> Response:
-        try:
-            await callbacks.postmark_event(await request.body(), request.headers.get("Authorization"))
-        except SignatureRejected:
-            return Response(status_code=401)
-        return Response(status_code=204)
-
-    @router.post("/mandrill/events", summary="Mandrill webhook (X-Mandrill-Signature)")
-    async def mandrill(request: Request) -> Response:
-        params = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-        try:
-            await callbacks.mandrill_events(
-                called_url(request, public_url), params, request.headers.get("X-Mandrill-Signature")
-            )
-        except SignatureRejected:
-            return Response(status_code=401)
-        return Response(status_code=204)
+    @router.post("/webhooks/{provider}/events", include_in_schema=False)
+    async def other_provider(provider: str, request: Request) -> Response:
+        return await receive(provider, request)  # a provider without callbacks: the service answers 404
 
     return router
