@@ -2,15 +2,14 @@
 
 Public documentation: https://www.twilio.com/docs/messaging/api/message-resource
 
-See docs/providers.md § A1. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A1. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -18,16 +17,11 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    require,
-    translate_http_errors,
-)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
-log = logging.getLogger(__name__)
+# Form-encoded with PascalCase keys, not JSON (twilio-oai CreateMessage).
+FORM_HEADERS: Mapping[str, str] = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
 # Message `status` at creation → our send status (enum: twilio-python MessageInstance.Status).
 STATUS_MAP: Mapping[str, SendStatus] = {
@@ -44,7 +38,7 @@ STATUS_MAP: Mapping[str, SendStatus] = {
 }
 
 
-class TwilioAdapter:
+class TwilioAdapter(HttpAdapter):
     """Sends SMS/MMS through Twilio's Messages resource (API version 2010-04-01).
 
     Credentials are HTTP Basic (Account SID : Auth Token). A sender is either a Twilio number
@@ -73,6 +67,9 @@ class TwilioAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("account_sid", "base_url")
+    callback_url_setting: ClassVar[str | None] = "status_callback"
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -82,46 +79,23 @@ class TwilioAdapter:
         from_number: str | None = None,
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
-        base_url: str = "https://api.twilio.com",
+        base_url: str | None = None,
     ) -> None:
-        require({"account_sid": account_sid, "auth_token": auth_token}, self.display_name, "account_sid", "auth_token")
         if not from_number and not messaging_service_sid:
             raise ConfigurationError(
                 f"{self.display_name}: missing from_number or messaging_service_sid. "
                 "Set one of them in the settings file."
             )
-        self._http = http
+        super().__init__(http, base_url=base_url)
         self._account_sid = account_sid
         self._auth = httpx.BasicAuth(account_sid, auth_token)
         self._from_number = from_number or None
         self._messaging_service_sid = messaging_service_sid or None
         self._status_callback = status_callback or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (auth_token,) = require(secrets, cls.display_name, "auth_token")
-        (account_sid,) = require(settings, cls.display_name, "account_sid")
-        return cls(
-            http,
-            account_sid=account_sid,
-            auth_token=auth_token,
-            from_number=settings.get("from_number"),
-            messaging_service_sid=settings.get("messaging_service_sid"),
-            status_callback=settings.get("status_callback"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(account_sid={self._account_sid!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, list[tuple[str, str]]]:
         """The path and the form fields (in order, repeated keys allowed) for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends SMS, not {message.channel}.")
+        self.check_channel(message)
         body = message.sms_body or message.text
         media_urls = [str(u) for u in message.provider_extra.get("media_urls") or ()]
         if message.attachments and not media_urls:
@@ -134,7 +108,6 @@ class TwilioAdapter:
         if body and max_chars is not None and len(body) > max_chars:
             raise UnsupportedFeature(f"{self.display_name} takes at most {max_chars} characters; got {len(body)}.")
 
-        # Form-encoded with PascalCase keys, not JSON (twilio-oai CreateMessage).
         form: list[tuple[str, str]] = [("To", message.to)]
         if self._from_number:
             form.append(("From", self._from_number))
@@ -148,6 +121,11 @@ class TwilioAdapter:
             form.append(("StatusCallback", self._status_callback))
         path = f"/2010-04-01/Accounts/{quote(self._account_sid, safe='')}/Messages.json"
         return path, form
+
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, form = self.build_request(message)
+        content = urlencode(form).encode("ascii")
+        return HttpRequest(self._base_url + path, content=content, headers=FORM_HEADERS, auth=self._auth)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
@@ -164,20 +142,6 @@ class TwilioAdapter:
             raw_status=raw_status,
             detail=detail if isinstance(detail, str) else None,
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, form = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(
-                self._base_url + path,
-                content=urlencode(form).encode("ascii"),
-                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-                auth=self._auth,
-            )
-        result = self.parse_response(response)
-        log.debug("twilio: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # Error body is {code, message, more_info, status} (PROVIDERS.md § A1; 20429 = too many requests).

@@ -4,14 +4,13 @@ Public documentation: https://www.twilio.com/docs/whatsapp/api
 
 See docs/providers.md § A1 (WhatsApp) and twilio.com/docs/content/send-templates-created-
 with-the-content-template-builder. Same endpoint, auth, encoding and answer as Twilio SMS, so the
-response parser, the error mapping and `send` are `TwilioAdapter`'s; only the form differs.
+response parser, the error mapping and the request are `TwilioAdapter`'s; only the form differs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +18,8 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage
-from app.providers.base import Capabilities, SecretField, SettingField, require
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities
 from app.providers.twilio import TwilioAdapter, _json_object
 
 PREFIX = "whatsapp:"
@@ -73,6 +73,8 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         SettingField("base_url", "API base URL", required=False),
     )
 
+    callback_url_setting: ClassVar[str | None] = None  # only Twilio SMS has its status callback filled in
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -83,9 +85,9 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         from_number: str | None = None,
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
-        base_url: str = "https://api.twilio.com",
+        base_url: str | None = None,
     ) -> None:
-        (self._content_sid,) = require({"content_sid": content_sid}, self.display_name, "content_sid")
+        self._content_sid = content_sid
         super().__init__(
             http,
             account_sid=account_sid,
@@ -96,28 +98,9 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
             base_url=base_url,
         )
 
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (auth_token,) = require(secrets, cls.display_name, "auth_token")
-        account_sid, content_sid = require(settings, cls.display_name, "account_sid", "content_sid")
-        return cls(
-            http,
-            account_sid=account_sid,
-            auth_token=auth_token,
-            content_sid=content_sid,
-            from_number=settings.get("from_number"),
-            messaging_service_sid=settings.get("messaging_service_sid"),
-            status_callback=settings.get("status_callback"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-        )
-
     def build_request(self, message: OutboundMessage) -> tuple[str, list[tuple[str, str]]]:
         """The path and the form fields for one message: a template, or free-form inside the window."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends WhatsApp, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments or message.provider_extra.get("media_urls"):
             raise UnsupportedFeature(f"{self.display_name}: media is not supported for receipts.")
         form: list[tuple[str, str]] = [("To", whatsapp_address(message.to))]
