@@ -2,34 +2,25 @@
 
 Public documentation: https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages
 
-See docs/providers.md § A3. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A3. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from email.utils import formataddr
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
+from app.domain.errors import ConfigurationError, PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    require,
-    translate_http_errors,
-)
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 IDEMPOTENCY_VAR = "receiptdesk_key"
 """Our key travels as the custom variable `v:receiptdesk_key` (webhooks return it in `user-variables`)."""
@@ -42,11 +33,13 @@ MAX_TAGS = 3  # o:tag may repeat up to 3 times per message (docs: api-reference/
 # Messages answers 200 with {id, message}; the HTTP status is all the "status" there is.
 STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
 
+ACCEPT_JSON = {"Accept": "application/json"}
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
 Field = tuple[str, str]
 FilePart = tuple[str, tuple[str, bytes, str]]
 
 
-class MailgunAdapter:
+class MailgunAdapter(HttpAdapter):
     """Sends e-mail through Mailgun's Messages API, inline content or a stored template.
 
     Auth is HTTP Basic with the literal user `api` and the API key (or a domain sending key).
@@ -77,6 +70,8 @@ class MailgunAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("domain", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -89,39 +84,15 @@ class MailgunAdapter:
         region: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        values = {"api_key": api_key, "domain": domain, "from_email": from_email}
-        require(values, self.display_name, "api_key", "domain", "from_email")
         region_key = (region or "us").strip().lower()
         if region_key not in REGION_URLS:
             raise ConfigurationError(f"{self.display_name}: region must be one of {', '.join(REGION_URLS)}.")
-        self._http = http
+        super().__init__(http, base_url=base_url or REGION_URLS[region_key])
         self._auth = httpx.BasicAuth("api", api_key)
         self._domain = domain
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
-        self._base_url = (base_url or REGION_URLS[region_key]).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (api_key,) = require(secrets, cls.display_name, "api_key")
-        domain, from_email = require(settings, cls.display_name, "domain", "from_email")
-        return cls(
-            http,
-            api_key=api_key,
-            domain=domain,
-            from_email=from_email,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            region=settings.get("region"),
-            base_url=settings.get("base_url"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(domain={self._domain!r}, base_url={self._base_url!r})"
 
     @property
     def sender(self) -> str:
@@ -130,8 +101,7 @@ class MailgunAdapter:
 
     def build_request(self, message: OutboundMessage) -> tuple[str, list[Field], list[FilePart]]:
         """The path, the form fields (in order, repeated keys allowed) and the attachment parts."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         extra = message.provider_extra
         template = extra.get("template")
         if not template and not message.text and not message.html:
@@ -161,6 +131,15 @@ class MailgunAdapter:
         files: list[FilePart] = [("attachment", (a.filename, a.content, a.content_type)) for a in message.attachments]
         return f"/v3/{quote(self._domain, safe='')}/messages", fields, files
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, fields, files = self.build_request(message)
+        url = self._base_url + path
+        # Multipart only with attachments; otherwise URL-encoded, as mailgun-python sends it (requests `data=`).
+        if files:
+            return HttpRequest(url, data=_multi_dict(fields), files=files, headers=ACCEPT_JSON, auth=self._auth)
+        content = urlencode(fields).encode("ascii")
+        return HttpRequest(url, content=content, headers=ACCEPT_JSON | FORM_TYPE, auth=self._auth)
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -179,24 +158,6 @@ class MailgunAdapter:
         return SendResult(
             provider_message_id=message_id, status=status, raw_status=str(response.status_code), detail=detail
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, fields, files = self.build_request(message)
-        url = self._base_url + path
-        headers = {"Accept": "application/json"}
-        with translate_http_errors(self.display_name):
-            if files:
-                response = await self._http.post(
-                    url, data=_multi_dict(fields), files=files, headers=headers, auth=self._auth
-                )
-            else:
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                body = urlencode(fields).encode("ascii")
-                response = await self._http.post(url, content=body, headers=headers, auth=self._auth)
-        result = self.parse_response(response)
-        log.debug("mailgun: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # 400 bodies are {"message": ...}; 401 is plain text "Forbidden" (docs: quickstart-guide/responses).
