@@ -2,33 +2,23 @@
 
 Public documentation: https://mailchimp.com/developer/transactional/api/messages/
 
-See docs/providers.md § A4. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A4. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
+from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    parse_retry_after,
-    require,
-    translate_http_errors,
-)
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
 SEND_PATH = "/api/1.0/messages/send.json"
 TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
@@ -50,7 +40,7 @@ TRANSIENT_ERRORS = frozenset({"GeneralError"})
 PERMANENT_ERRORS = frozenset({"Invalid_Key", "ValidationError", "PaymentRequired"})  # and every Unknown_*
 
 
-class MandrillAdapter:
+class MandrillAdapter(HttpAdapter):
     """Sends e-mail through Mandrill's `messages/send` or, with a template, `messages/send-template`.
 
     The API key goes in the JSON body as `key`; there is no auth header. A 200 answer is a list of
@@ -77,6 +67,8 @@ class MandrillAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -87,37 +79,15 @@ class MandrillAdapter:
         reply_to: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        require({"api_key": api_key, "from_email": from_email}, self.display_name, "api_key", "from_email")
-        self._http = http
+        super().__init__(http, base_url=base_url)
         self._api_key = api_key
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (api_key,) = require(secrets, cls.display_name, "api_key")
-        (from_email,) = require(settings, cls.display_name, "from_email")
-        return cls(
-            http,
-            api_key=api_key,
-            from_email=from_email,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            base_url=settings.get("base_url"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message (the body holds the API key)."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         extra = message.provider_extra
         template_name = extra.get("template_name")
         if not template_name and not message.text and not message.html:
@@ -158,6 +128,13 @@ class MandrillAdapter:
         body = {"key": self._api_key, "template_name": str(template_name), "template_content": content}
         return TEMPLATE_PATH, body | {"message": mail}
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
+    def result(self, response: httpx.Response, message: OutboundMessage) -> SendResult:
+        return self.parse_response(response, to=message.to)
+
     def parse_response(self, response: httpx.Response, *, to: str | None = None) -> SendResult:
         """The result for recipient `to` (else the first) of a 2xx answer; raises the classified error otherwise."""
         payload = _json(response)
@@ -179,17 +156,6 @@ class MandrillAdapter:
             raw_status=raw_status or str(response.status_code),
             detail=detail,
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._base_url + path, json=body, headers={"Accept": "application/json"})
-        result = self.parse_response(response, to=message.to)
-        log.debug(
-            "mandrill: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
-        )
-        return result
 
     def _error(self, response: httpx.Response, payload: Any) -> Exception:
         # Errors are {status: "error", code, name, message} (PROVIDERS.md § A4).
