@@ -2,34 +2,24 @@
 
 Public documentation: https://postmarkapp.com/developer/user-guide/send-email-with-api
 
-See docs/providers.md § A10. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A10. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Mapping
 from email.utils import formataddr
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
+from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    parse_retry_after,
-    require,
-    translate_http_errors,
-)
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
 EMAIL_PATH = "/email"
 TEMPLATE_PATH = "/email/withTemplate"
@@ -57,7 +47,7 @@ PERMANENT_CODES: Mapping[int, str] = {
 TRANSIENT_CODES: Mapping[int, str] = {100: "maintenance"}
 
 
-class PostmarkAdapter:
+class PostmarkAdapter(HttpAdapter):
     """Sends e-mail through Postmark's single-send API, inline content or a stored template.
 
     Auth is the `X-Postmark-Server-Token` header. Postmark has no idempotency key, so ours
@@ -85,6 +75,8 @@ class PostmarkAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -96,40 +88,16 @@ class PostmarkAdapter:
         message_stream: str | None = None,
         base_url: str | None = None,
     ) -> None:
-        values = {"server_token": server_token, "from_email": from_email}
-        require(values, self.display_name, "server_token", "from_email")
-        self._http = http
+        super().__init__(http, base_url=base_url)
         self._headers = {"X-Postmark-Server-Token": server_token, "Accept": "application/json"}
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
         self._stream = message_stream or DEFAULT_STREAM
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (server_token,) = require(secrets, cls.display_name, "server_token")
-        (from_email,) = require(settings, cls.display_name, "from_email")
-        return cls(
-            http,
-            server_token=server_token,
-            from_email=from_email,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            message_stream=settings.get("message_stream"),
-            base_url=settings.get("base_url"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(from_email={self._from_email!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body (PascalCase keys) for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         extra = message.provider_extra
         template_id, template_alias = extra.get("template_id"), extra.get("template_alias")
         templated = bool(template_id or template_alias)
@@ -173,6 +141,10 @@ class PostmarkAdapter:
         body["MessageStream"] = self._stream
         return (TEMPLATE_PATH if templated else EMAIL_PATH), body
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers=self._headers)
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer with ErrorCode 0 or an inactive recipient; raises otherwise."""
         payload = _json_object(response)
@@ -189,17 +161,6 @@ class PostmarkAdapter:
             raw_status=str(response.status_code),
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 200",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._base_url + path, json=body, headers=self._headers)
-        result = self.parse_response(response)
-        log.debug(
-            "postmark: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status
-        )
-        return result
 
     def _error(self, response: httpx.Response, payload: dict[str, Any], code: int | None) -> Exception:
         # Error body is {ErrorCode, Message}; 422 for API errors, 401 bad token, 429, 500/503 (PROVIDERS.md § A10).
