@@ -2,15 +2,15 @@
 
 Public documentation: https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html
 
-See docs/providers.md § A7. The payload builder and the response parser are pure; `send`
-serialises, signs (app/providers/sigv4.py) and posts through the shared `httpx.AsyncClient`.
+See docs/providers.md § A7. The payload builder and the response parser are pure; `request`
+serialises the body and signs those exact bytes (app/support/sigv4.py); sending, error translation
+and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -24,18 +24,9 @@ import httpx
 from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import (
-    Capabilities,
-    SecretField,
-    SettingField,
-    classify_status,
-    parse_retry_after,
-    require,
-    translate_http_errors,
-)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 from app.support import sigv4
-
-log = logging.getLogger(__name__)
 
 PATH = "/v2/email/outbound-emails"
 SIGNING_NAME = "ses"  # signingName in the sesv2 model, not the endpoint prefix "email"
@@ -67,7 +58,7 @@ def tag_safe(value: str) -> str:
     return _TAG_UNSAFE.sub("_", value)[:MAX_TAG_CHARS]
 
 
-class SesAdapter:
+class SesAdapter(HttpAdapter):
     """Sends e-mail through Amazon SES API v2 `SendEmail`, signed with AWS Signature V4.
 
     Simple content for text/HTML, raw MIME (built with the standard library) when there are
@@ -101,6 +92,8 @@ class SesAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("region", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -116,14 +109,8 @@ class SesAdapter:
         base_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        values = {
-            "access_key_id": access_key_id,
-            "secret_access_key": secret_access_key,
-            "region": region,
-            "from_email": from_email,
-        }
-        require(values, self.display_name, *values)
-        self._http = http
+        # The endpoint is per region: email.{region}.amazonaws.com (docs: general/latest/gr/ses.html).
+        super().__init__(http, base_url=base_url or f"https://email.{region}.amazonaws.com")
         self._access_key_id = access_key_id
         self._secret_access_key = secret_access_key
         self._session_token = session_token or None
@@ -132,31 +119,18 @@ class SesAdapter:
         self._from_name = from_name or None
         self._reply_to = reply_to or None
         self._configuration_set = configuration_set or None
-        self._base_url = (base_url or f"https://email.{region}.amazonaws.com").rstrip("/")
         self._clock = clock or (lambda: datetime.now(UTC))
 
     @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        access_key_id, secret_access_key = require(secrets, cls.display_name, "access_key_id", "secret_access_key")
-        region, from_email = require(settings, cls.display_name, "region", "from_email")
-        return cls(
-            http,
-            access_key_id=access_key_id,
-            secret_access_key=secret_access_key,
-            session_token=secrets.get("session_token"),
-            region=region,
-            from_email=from_email,
-            from_name=settings.get("from_name"),
-            reply_to=settings.get("reply_to"),
-            configuration_set=settings.get("configuration_set"),
-            base_url=settings.get("base_url"),
-        )
+    def create(cls, http: httpx.AsyncClient, settings: Mapping[str, Any], secrets: Mapping[str, str | None]) -> Self:
+        """`HttpAdapter.create`, plus the optional `session_token` of temporary credentials.
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(region={self._region!r}, base_url={self._base_url!r})"
+        The token is not a declared secret field: every declared secret is one the adapter cannot
+        start without, and temporary credentials are the exception, not the rule.
+        """
+        adapter = super().create(http, settings, secrets)
+        adapter._session_token = secrets.get("session_token") or None
+        return adapter
 
     @property
     def sender(self) -> str:
@@ -165,8 +139,7 @@ class SesAdapter:
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body (members in sesv2 model order) for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends e-mail, not {message.channel}.")
+        self.check_channel(message)
         body: dict[str, Any] = {"FromEmailAddress": self.sender, "Destination": {"ToAddresses": [message.to]}}
         if self._reply_to:
             body["ReplyToAddresses"] = [self._reply_to]
@@ -238,8 +211,8 @@ class SesAdapter:
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 200",
         )
 
-    def signed_request(self, message: OutboundMessage) -> tuple[str, dict[str, str], bytes]:
-        """URL, headers and the exact body bytes, signed for now (SigV4 signs these bytes)."""
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        """The request with the exact body bytes, signed for now (SigV4 signs these bytes)."""
         path, body = self.build_request(message)
         url = self._base_url + path
         content = json.dumps(body).encode("utf-8")
@@ -256,16 +229,7 @@ class SesAdapter:
             session_token=self._session_token,
             now=self._clock(),
         )
-        return url, headers, content
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        url, headers, content = self.signed_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(url, content=content, headers=headers)
-        result = self.parse_response(response)
-        log.debug("ses: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status)
-        return result
+        return HttpRequest(url, content=content, headers=headers)
 
     def _error(self, response: httpx.Response) -> Exception:
         payload = _json_object(response)
