@@ -4,25 +4,23 @@ Public documentation: https://developers.freshdesk.com/api/#outbound_email
 
 See docs/providers.md § A13. Freshdesk e-mails the customer from a support mailbox
 (`email_config_id`) and files the e-mail as a ticket, closed by default. The payload builder and
-the response parser are pure; `send` only glues them to the shared `httpx.AsyncClient`.
+the response parser are pure; sending, error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 PATH = "/api/v2/tickets/outbound_email"
 TAG = "receiptdesk"
@@ -34,7 +32,7 @@ _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 STATUS_MAP: Mapping[int, SendStatus] = {201: SendStatus.ACCEPTED}  # 201 Created (§ A13, [S])
 
 
-class FreshdeskAdapter:
+class FreshdeskAdapter(HttpAdapter):
     """E-mails the receipt through Freshdesk and keeps it as a (closed) ticket on the customer.
 
     Auth is HTTP Basic with the agent's API key as user name and any password (by convention `X`).
@@ -71,40 +69,18 @@ class FreshdeskAdapter:
         status: str | int | None = None,
         base_url: str | None = None,
     ) -> None:
-        fields = {"api_key": api_key, "domain": domain, "email_config_id": str(email_config_id)}
-        require(fields, self.display_name, "api_key", "domain", "email_config_id")
         host = domain.strip().lower().removesuffix(".freshdesk.com")
         if not _DOMAIN.fullmatch(host):
             raise ConfigurationError(f"{self.display_name}: domain must be the name before .freshdesk.com.")
+        # email_config_id and status are numbers on the wire (§ A13); the settings file may give strings.
         self._email_config_id = _integer(email_config_id, "email_config_id", 1, 2**63 - 1)
         self._status = STATUS_CLOSED if status in (None, "") else _integer(status, "status", 2, 5)
-        self._http = http
+        super().__init__(http, base_url=base_url or self.default_base_url.format(domain=host))
         self._auth = httpx.BasicAuth(api_key, "X")
-        self._base_url = (base_url or self.default_base_url.format(domain=host)).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (api_key,) = require(secrets, cls.display_name, "api_key")
-        domain, email_config_id = require(settings, cls.display_name, "domain", "email_config_id")
-        return cls(
-            http,
-            api_key=api_key,
-            domain=domain,
-            email_config_id=email_config_id,
-            status=settings.get("status"),
-            base_url=settings.get("base_url"),
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} files CRM e-mail tickets, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments:
             raise UnsupportedFeature(f"{self.display_name}: attachments need multipart upload, not supported.")
         if message.html:
@@ -129,6 +105,10 @@ class FreshdeskAdapter:
             body["name"] = str(name)
         return PATH, body
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"}, auth=self._auth)
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -142,17 +122,6 @@ class FreshdeskAdapter:
             raw_status=str(response.status_code),
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 201",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(
-                self._base_url + path, json=body, headers={"Accept": "application/json"}, auth=self._auth
-            )
-        result = self.parse_response(response)
-        log.debug("freshdesk: sent %s as ticket %s", message.idempotency_key, result.provider_message_id)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # {"description": "Validation failed", "errors": [{"field", "message", "code"}]} or {"code", "message"}.

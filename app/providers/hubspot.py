@@ -4,23 +4,22 @@ Public documentation: https://developers.hubspot.com/docs/api-reference/marketin
 
 See docs/providers.md § A11. Path and models as in HubSpot's own client
 (HubSpot/hubspot-api-python `marketing/transactional/api/single_send_api.py`, `EmailSendStatusView`).
-The payload builder and the response parser are pure; `send` only glues them to `httpx`.
+The payload builder and the response parser are pure; sending, error translation and `repr`
+are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 PATH = "/marketing/v3/transactional/single-email/send"
 
@@ -57,7 +56,7 @@ SEND_RESULTS_KNOWN = frozenset(
 )  # fmt: skip
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(HttpAdapter):
     """Has HubSpot e-mail the customer a published transactional template, filled with the receipt.
 
     Channel is `CRM`, not `EMAIL`: HubSpot renders its own template (`email_id`), records the send
@@ -85,6 +84,8 @@ class HubSpotAdapter:
         SettingField("base_url", "API base URL", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("email_id", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -92,41 +93,19 @@ class HubSpotAdapter:
         access_token: str,
         email_id: str | int,
         from_email: str | None = None,
-        base_url: str = "https://api.hubapi.com",
+        base_url: str | None = None,
     ) -> None:
-        require(
-            {"access_token": access_token, "email_id": str(email_id)}, self.display_name, "access_token", "email_id"
-        )
+        # emailId is an integer (§ A11); the settings file may give it as a string.
         if not str(email_id).strip().isdigit():
             raise ConfigurationError(f"{self.display_name}: email_id must be the numeric ID of the email.")
-        self._http = http
+        super().__init__(http, base_url=base_url)
         self._headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         self._email_id = int(str(email_id).strip())
         self._from_email = from_email or None
-        self._base_url = (base_url or self.default_base_url).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (access_token,) = require(secrets, cls.display_name, "access_token")
-        (email_id,) = require(settings, cls.display_name, "email_id")
-        return cls(
-            http,
-            access_token=access_token,
-            email_id=email_id,
-            from_email=settings.get("from_email"),
-            base_url=settings.get("base_url") or cls.default_base_url,
-        )
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(email_id={self._email_id!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} sends CRM template e-mail, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments:
             raise UnsupportedFeature(f"{self.display_name} single-send cannot carry attachments.")
         envelope: dict[str, Any] = {"to": message.to, "sendId": message.idempotency_key}
@@ -142,6 +121,10 @@ class HubSpotAdapter:
         if custom:
             body["customProperties"] = custom  # the template reads {{ custom.<name> }}
         return PATH, body
+
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, body = self.build_request(message)
+        return HttpRequest(self._base_url + path, json=body, headers=self._headers)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer (and a 409 on a repeated sendId); raises for any other."""
@@ -166,15 +149,6 @@ class HubSpotAdapter:
             raw_status=f"{raw_status}/{send_result}" if raw_status and send_result else raw_status,
             detail=text[:200] if isinstance(text, str) and text else send_result,
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._base_url + path, json=body, headers=self._headers)
-        result = self.parse_response(response)
-        log.debug("hubspot: sent %s as %s (%s)", message.idempotency_key, result.provider_message_id, result.raw_status)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # Errors are {status: "error", message, correlationId, category, errors?} (HubSpot API error model).

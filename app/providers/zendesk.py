@@ -4,24 +4,23 @@ Public documentation: https://developer.zendesk.com/api-reference/ticketing/tick
 
 See docs/providers.md § A14 and developer.zendesk.com/api-reference/ticketing/introduction/
 #idempotency. The receipt is filed as an internal note on a ticket whose requester is the
-customer, for support to find. The payload builder and the response parser are pure.
+customer, for support to find. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, require
 
 PATH = "/api/v2/tickets"
 TAG = "receiptdesk"
@@ -32,7 +31,7 @@ _SUBDOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 STATUS_MAP: Mapping[int, SendStatus] = {201: SendStatus.ACCEPTED}  # 201 Created with {ticket, audit}
 
 
-class ZendeskAdapter:
+class ZendeskAdapter(HttpAdapter):
     """Files one receipt as a Zendesk ticket (internal note, requester = customer, tag receiptdesk).
 
     Auth is an API token: HTTP Basic `{email}/token:{api_token}`. Our idempotency key goes in the
@@ -59,6 +58,8 @@ class ZendeskAdapter:
         SettingField("base_url", "API base URL (overrides the subdomain)", required=False),
     )
 
+    shown: ClassVar[tuple[str, ...]] = ("email", "base_url")
+
     def __init__(
         self,
         http: httpx.AsyncClient,
@@ -68,32 +69,17 @@ class ZendeskAdapter:
         email: str,
         base_url: str | None = None,
     ) -> None:
-        fields = {"api_token": api_token, "subdomain": subdomain, "email": email}
-        require(fields, self.display_name, "api_token", "subdomain", "email")
+        require({"email": email}, self.display_name, "email")  # the Basic user name is `{email}/token`
         host = subdomain.strip().lower().removesuffix(".zendesk.com")
         if not _SUBDOMAIN.fullmatch(host):
             raise ConfigurationError(f"{self.display_name}: subdomain must be the name before .zendesk.com.")
-        self._http = http
+        super().__init__(http, base_url=base_url or self.default_base_url.format(subdomain=host))
         self._email = email
         self._auth = httpx.BasicAuth(f"{email}/token", api_token)
-        self._base_url = (base_url or self.default_base_url.format(subdomain=host)).rstrip("/")
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (api_token,) = require(secrets, cls.display_name, "api_token")
-        subdomain, email = require(settings, cls.display_name, "subdomain", "email")
-        return cls(http, api_token=api_token, subdomain=subdomain, email=email, base_url=settings.get("base_url"))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(email={self._email!r}, base_url={self._base_url!r})"
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, str], dict[str, Any]]:
         """The path, the extra headers and the JSON body for one message."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} files CRM tickets, not {message.channel}.")
+        self.check_channel(message)
         if message.attachments:
             raise UnsupportedFeature(f"{self.display_name}: attachments need an upload token, not supported.")
         if message.html:
@@ -121,6 +107,11 @@ class ZendeskAdapter:
         headers = {"Idempotency-Key": message.idempotency_key}
         return PATH, headers, {"ticket": ticket}
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        path, headers, body = self.build_request(message)
+        url = self._base_url + path
+        return HttpRequest(url, json=body, headers={"Accept": "application/json", **headers}, auth=self._auth)
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -139,20 +130,6 @@ class ZendeskAdapter:
             raw_status=str(response.status_code),
             detail=detail,
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        path, headers, body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(
-                self._base_url + path,
-                json=body,
-                headers={"Accept": "application/json", **headers},
-                auth=self._auth,
-            )
-        result = self.parse_response(response)
-        log.debug("zendesk: sent %s as ticket %s", message.idempotency_key, result.provider_message_id)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # {"error": "RecordInvalid", "description", "details"}, {"error": {"title", "message"}} or {"error": "..."}.
