@@ -73,8 +73,6 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         SettingField("base_url", "API base URL", required=False),
     )
 
-    callback_url_setting: ClassVar[str | None] = None  # only Twilio SMS has its status callback filled in
-
     def __init__(
         self,
         http: httpx.AsyncClient,
