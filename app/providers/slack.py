@@ -2,31 +2,30 @@
 
 Public documentation: https://api.slack.com/messaging/webhooks
 
-See docs/providers.md § A8. The payload builder and the response parser are pure; `send`
-only glues them to the shared `httpx.AsyncClient`.
+See docs/providers.md § A8. The payload builder and the response parser are pure; sending,
+error translation and `repr` are `HttpAdapter`'s.
 
-This module also holds the two helpers every internal-audit adapter (Slack, Teams, Zapier) shares:
-`audit_facts`, the one definition of what an audit post may show, and `redact_in_http_logs`, which
-keeps a webhook URL (a credential) out of httpx's request log.
+This module also holds the helpers every internal-audit adapter (Slack, Teams, Zapier) shares:
+`audit_facts`, the one definition of what an audit post may show, and `parse_webhook_url` with
+`webhook_origin`, which keep a webhook URL (a credential) out of httpx's request log and out of
+`repr`: only its scheme and host are ever shown.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 import httpx
 
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
-from app.domain.errors import ConfigurationError, UnsupportedFeature
+from app.domain.errors import ConfigurationError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 REDACTED = "[redacted]"
 MAX_VALUE_CHARS = 200  # one fact; Slack caps a section field at 2,000 chars (block kit reference)
@@ -122,6 +121,11 @@ def parse_webhook_url(value: str, provider: str, field: str = "webhook_url") -> 
     return url
 
 
+def webhook_origin(url: httpx.URL) -> str:
+    """The scheme and host (and port) of a secret webhook URL: all of it that `repr` may show."""
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
 DAILY_SUMMARY = "daily_summary"
 """`metadata["kind"]` of the end-of-day summary: its `subject` and `text` are posted as they are."""
 
@@ -136,7 +140,7 @@ def daily_summary_body(message: OutboundMessage) -> dict[str, Any]:
     return {"text": _escape("\n".join([title, *lines])[:2900]), "blocks": blocks}
 
 
-class SlackAdapter:
+class SlackAdapter(HttpAdapter):
     """Posts an internal audit summary of one receipt to a Slack channel through an incoming webhook.
 
     The webhook URL is the credential (no auth header), so it is a secret. For `Channel.CHAT`,
@@ -160,25 +164,12 @@ class SlackAdapter:
     setting_fields: ClassVar[tuple[SettingField, ...]] = ()
 
     def __init__(self, http: httpx.AsyncClient, *, webhook_url: str) -> None:
-        (url,) = require({"webhook_url": webhook_url}, self.display_name, "webhook_url")
-        self._url = parse_webhook_url(url, self.display_name)
-        self._http = http
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (url,) = require(secrets, cls.display_name, "webhook_url")
-        return cls(http, webhook_url=url)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self._url.host!r})"
+        self._url = parse_webhook_url(webhook_url, self.display_name)
+        super().__init__(http, base_url=webhook_origin(self._url))
 
     def build_request(self, message: OutboundMessage) -> dict[str, Any]:
         """The JSON body for one audit summary: `text` (notification fallback), `blocks`, `metadata`."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} posts internal summaries, not {message.channel}.")
+        self.check_channel(message)
         if message.metadata.get("kind") == DAILY_SUMMARY:
             return daily_summary_body(message)
         facts = audit_facts(message)
@@ -201,6 +192,9 @@ class SlackAdapter:
         # Message metadata is invisible in the channel and readable by apps (docs: messaging/message-metadata).
         return {"text": text, "blocks": blocks, "metadata": {"event_type": "receipt_audit", "event_payload": payload}}
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        return HttpRequest(str(self._url), json=self.build_request(message))
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -214,15 +208,6 @@ class SlackAdapter:
             raw_status=body[:64] or str(response.status_code),
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 200 ok",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._url, json=body)
-        result = self.parse_response(response)
-        log.debug("slack: posted summary %s (%s)", message.idempotency_key, result.raw_status)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # Errors are plain-text slugs: invalid_payload, no_service, channel_not_found, rollup_error (§ A8).
