@@ -4,24 +4,22 @@ Public documentation: https://learn.microsoft.com/connectors/teams/
 
 See docs/providers.md § A9. Office 365 connectors ("Incoming Webhook") are retired; this
 posts to a Workflows (Power Automate) flow started by "When a Teams webhook request is received".
-The payload builder and the response parser are pure; `send` only glues them to `httpx`.
+The payload builder and the response parser are pure; sending, error translation and `repr` (the
+flow's host only: the URL is the credential) are `HttpAdapter`'s.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-from app.providers.slack import DAILY_SUMMARY, audit_facts, audit_title, parse_webhook_url
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
+from app.providers.slack import DAILY_SUMMARY, audit_facts, audit_title, parse_webhook_url, webhook_origin
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -35,7 +33,7 @@ STATUS_MAP: Mapping[int, SendStatus] = {
 }
 
 
-class TeamsAdapter:
+class TeamsAdapter(HttpAdapter):
     """Posts an internal audit summary of one receipt as an Adaptive Card to a Teams channel.
 
     The workflow URL carries its own SAS signature (`sig=` in the query) and no auth header, so it
@@ -59,25 +57,12 @@ class TeamsAdapter:
     setting_fields: ClassVar[tuple[SettingField, ...]] = ()
 
     def __init__(self, http: httpx.AsyncClient, *, workflow_url: str) -> None:
-        (url,) = require({"workflow_url": workflow_url}, self.display_name, "workflow_url")
-        self._url = parse_webhook_url(url, self.display_name, "workflow_url")
-        self._http = http
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (url,) = require(secrets, cls.display_name, "workflow_url")
-        return cls(http, workflow_url=url)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self._url.host!r})"
+        self._url = parse_webhook_url(workflow_url, self.display_name, "workflow_url")
+        super().__init__(http, base_url=webhook_origin(self._url))
 
     def build_request(self, message: OutboundMessage) -> dict[str, Any]:
         """The JSON body: a Bot Framework `message` activity with one Adaptive Card attachment."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} posts internal summaries, not {message.channel}.")
+        self.check_channel(message)
         if message.metadata.get("kind") == DAILY_SUMMARY:
             body: list[dict[str, Any]] = [
                 {"type": "TextBlock", "text": message.subject or "End of day", "weight": "Bolder", "size": "Medium"},
@@ -104,6 +89,9 @@ class TeamsAdapter:
         # The "Post to a channel when a webhook request is received" template posts attachments[*].content.
         return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}]}
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        return HttpRequest(str(self._url), json=self.build_request(message))
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -117,15 +105,6 @@ class TeamsAdapter:
             raw_status=str(response.status_code),
             detail=None if status is SendStatus.ACCEPTED else f"answered {response.status_code}, not 202",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._url, json=body)
-        result = self.parse_response(response)
-        log.debug("teams: posted summary %s as run %s", message.idempotency_key, result.provider_message_id)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         # Logic Apps errors are {"error": {"code", "message"}} (e.g. DirectApiInvalidAuthorizationSignature).
