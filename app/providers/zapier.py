@@ -3,7 +3,8 @@
 Public documentation: https://help.zapier.com/hc/en-us/articles/8496288690317
 
 See docs/providers.md § B6 ("Us → Zapier"). The event is ours, documented below, so a Zap
-author can map its fields once. The payload builder and the response parser are pure.
+author can map its fields once. The payload builder and the response parser are pure; sending,
+error translation and `repr` (the hook's host only: the URL is the credential) are `HttpAdapter`'s.
 
 Event (JSON object, every key always present, `null` when unknown; `version` changes on a breaking change)::
 
@@ -16,21 +17,18 @@ receipt itself and the raw contact are never sent.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
-from app.domain.errors import UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.providers.base import Capabilities, SecretField, SettingField, classify_status, require, translate_http_errors
-from app.providers.slack import parse_webhook_url
-
-log = logging.getLogger(__name__)
+from app.domain.plugins import SecretField, SettingField
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
+from app.providers.slack import parse_webhook_url, webhook_origin
 
 EVENT = "receipt.sent"
 EVENT_VERSION = 1
@@ -39,7 +37,7 @@ EVENT_VERSION = 1
 STATUS_MAP: Mapping[str, SendStatus] = {"success": SendStatus.ACCEPTED}
 
 
-class ZapierAdapter:
+class ZapierAdapter(HttpAdapter):
     """Hands a "receipt sent" event to a Zap through its Catch Hook URL.
 
     The hook URL is the only credential (no signature, no auth header), so it is a secret. Zapier
@@ -62,25 +60,12 @@ class ZapierAdapter:
     setting_fields: ClassVar[tuple[SettingField, ...]] = ()
 
     def __init__(self, http: httpx.AsyncClient, *, webhook_url: str) -> None:
-        (url,) = require({"webhook_url": webhook_url}, self.display_name, "webhook_url")
-        self._url = parse_webhook_url(url, self.display_name)
-        self._http = http
-
-    @classmethod
-    def create(
-        cls, http: httpx.AsyncClient, settings: Mapping[str, str | None], secrets: Mapping[str, str | None]
-    ) -> Self:
-        """Build from the settings file and the keyring; a missing field fails here, by name."""
-        (url,) = require(secrets, cls.display_name, "webhook_url")
-        return cls(http, webhook_url=url)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(host={self._url.host!r})"
+        self._url = parse_webhook_url(webhook_url, self.display_name)
+        super().__init__(http, base_url=webhook_origin(self._url))
 
     def build_request(self, message: OutboundMessage, *, now: datetime | None = None) -> dict[str, Any]:
         """The event for one receipt; `sent_at` is `metadata["sent_at"]`, else `now` (UTC)."""
-        if message.channel != self.capabilities.channel:
-            raise UnsupportedFeature(f"{self.display_name} takes CRM events, not {message.channel}.")
+        self.check_channel(message)
         meta = message.metadata
         sent_at = meta.get("sent_at") or (now or datetime.now(UTC)).isoformat(timespec="seconds")
         return {
@@ -98,6 +83,9 @@ class ZapierAdapter:
             "idempotency_key": message.idempotency_key,
         }
 
+    def request(self, message: OutboundMessage) -> HttpRequest:
+        return HttpRequest(str(self._url), json=self.build_request(message), headers={"Accept": "application/json"})
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -113,15 +101,6 @@ class ZapierAdapter:
             raw_status=raw_status,
             detail=None if status is SendStatus.ACCEPTED else "the hook did not answer status=success",
         )
-
-    async def send(self, message: OutboundMessage) -> SendResult:
-        """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
-        body = self.build_request(message)
-        with translate_http_errors(self.display_name):
-            response = await self._http.post(self._url, json=body, headers={"Accept": "application/json"})
-        result = self.parse_response(response)
-        log.debug("zapier: sent %s as %s", message.idempotency_key, result.provider_message_id)
-        return result
 
     def _error(self, response: httpx.Response) -> Exception:
         payload = _json_object(response)
