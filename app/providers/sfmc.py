@@ -127,6 +127,7 @@ class SfmcAdapter(OAuthAdapter):
         return HttpRequest(path, json=body, headers={"Accept": "application/json"})
 
     def authorize(self, request: HttpRequest, token: AccessToken) -> HttpRequest:
+        """The request under the REST base URL (the setting, else the token's), with the token."""
         base = self._rest_base_url or (token.instance_url or "").rstrip("/")
         if not base:
             raise PermanentProviderError(
