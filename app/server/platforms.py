@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.domain.clock import utcnow
+from app.domain.errors import SignatureRejected
+from app.domain.inbound import InboundRequest
 from app.server.public_url import called_url
 from app.services.intake import IntakeService
-from app.triggers.base import InboundRequest, SignatureRejected
 
 
 def platform_router(intake: IntakeService, *, public_url: str | None) -> APIRouter:

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.domain.clock import Clock, utcnow
-from app.domain.errors import NotFound
+from app.domain.errors import NotFound, SignatureRejected
 from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderUpdate
 from app.services.checkout import CheckoutResult, CheckoutService
 from app.storage import audit
 from app.storage.database import Database
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected, Trigger
+from app.triggers.base import NotApplicable, PlatformTrigger
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class IntakeService:
         self,
         db: Database,
         checkout: CheckoutService,
-        triggers: Mapping[str, Trigger],
+        triggers: Mapping[str, PlatformTrigger],
         *,
         lifecycle: UpdateSink | None = None,
         clock: Clock = utcnow,
@@ -101,7 +102,7 @@ class IntakeService:
         return await self.ingest(platform, events)
 
     @property
-    def triggers(self) -> Mapping[str, Trigger]:
+    def triggers(self) -> Mapping[str, PlatformTrigger]:
         return dict(self._triggers)
 
     async def ingest(self, platform: str, events: Sequence[PlatformEvent]) -> IntakeResult:

@@ -26,17 +26,20 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 import httpx
 
-from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, ValidationFailed
+from app.domain.errors import PermanentProviderError, SignatureRejected, TransientProviderError, ValidationFailed
 from app.domain.events import TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.money import quantize
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import epoch_ms, json_object, objects, text
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,20 @@ class CloverVerificationCode(NotApplicable):
         self.verification_code = verification_code
 
 
-class CloverTrigger:
+class CloverTrigger(PlatformTrigger):
     """Clover order notifications for one merchant, completed by a fetch of the order."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Clover"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("auth_code", "Webhook auth code (shown by Clover after the handshake)", required=False),
+        SecretField("api_token", "Merchant API token (reads the orders notifications name)"),
+    )
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("merchant_id", "Merchant id"),
+        SettingField("base_url", "API base URL", required=False),
+    )
+    uses_http: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -74,11 +87,9 @@ class CloverTrigger:
     ) -> None:
         """`auth_code` is None only until Clover shows it (after the handshake); until then all but
         the handshake is rejected."""
-        for name, value in (("store_id", store_id), ("api_token", api_token), ("merchant_id", merchant_id)):
-            if not value:
-                raise ConfigurationError(f"Clover trigger: {name} is missing")
+        super().__init__(store_id=store_id)
+        self.require(api_token=api_token, merchant_id=merchant_id)
         self._auth_code = auth_code.encode("utf-8") if auth_code else None
-        self.store_id = store_id
         self._client = client
         self._api_token = api_token
         self.merchant_id = merchant_id
@@ -100,7 +111,7 @@ class CloverTrigger:
         if code is not None:
             log.info("Clover webhook verification code: %s", code)
             raise CloverVerificationCode(code)
-        payload = _json_object(request.body)
+        payload = json_object(request.body)
         merchants = payload.get("merchants")
         if not isinstance(merchants, dict):
             raise ValidationFailed("a Clover notification needs a `merchants` object", field="merchants")
@@ -192,19 +203,20 @@ def is_paid(order: dict[str, Any]) -> bool:
 
 def order_to_sale(order: dict[str, Any], *, store_id: str) -> dict[str, Any]:
     """The canonical sale dict of a paid Clover order (checked afterwards by `parse_sale`)."""
-    items = [_line(li) for li in _elements(order.get("lineItems"))]
+    lines = _elements(order.get("lineItems"), "lineItems")
+    items = [_line(li) for li in lines]
     items_total = sum((Decimal(i["line_total"]) for i in items), Decimal(0))
     line_off = sum((Decimal(d["amount"]) for i in items for d in i["discounts"]), Decimal(0))
     discounts = [
-        {"description": _text(d.get("name"), "Discount"), "amount": str(_discount(d, items_total - line_off))}
-        for d in _elements(order.get("discounts"))
+        {"description": text(d.get("name"), "Discount"), "amount": str(_discount(d, items_total - line_off))}
+        for d in _elements(order.get("discounts"), "discounts")
     ]
     savings = line_off + sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
-    payments = [p for p in _elements(order.get("payments")) if p.get("result", "SUCCESS") == "SUCCESS"]
+    payments = [p for p in _elements(order.get("payments"), "payments") if p.get("result", "SUCCESS") == "SUCCESS"]
     tax = sum((_cents(p.get("taxAmount", 0)) for p in payments), Decimal(0))
-    rates = {str(r.get("rate")) for li in _elements(order.get("lineItems")) for r in _elements(li.get("taxRates"))}
+    rates = {str(r.get("rate")) for li in lines for r in _elements(li.get("taxRates"), "lineItems.taxRates")}
     rate = _cents_rate(next(iter(rates))) if len(rates) == 1 else Decimal(0)
-    customer = next(iter(_elements(order.get("customers"))), None)
+    customer = next(iter(_elements(order.get("customers"), "customers")), None)
     order_id = order.get("id")
     if not isinstance(order_id, str) or not order_id:
         raise ValidationFailed("the Clover order has no id", field="id")
@@ -236,16 +248,16 @@ def _line(li: dict[str, Any]) -> dict[str, Any]:
     qty = _int(li["unitQty"], "unitQty") / 1000 if li.get("unitQty") else Decimal(1)  # thousandths of unitName
     line_total = quantize(qty * price)
     discounts = [
-        {"description": _text(d.get("name"), "Discount"), "amount": str(_discount(d, line_total))}
-        for d in _elements(li.get("discounts"))
+        {"description": text(d.get("name"), "Discount"), "amount": str(_discount(d, line_total))}
+        for d in _elements(li.get("discounts"), "lineItems.discounts")
     ]
     return {
-        "name": _text(li.get("name"), "Item"),
+        "name": text(li.get("name"), "Item"),
         "quantity": str(qty.normalize()),
         "unit": unit,
         "unit_price": str(price),
         "line_total": str(line_total),
-        "taxable": bool(_elements(li.get("taxRates"))),
+        "taxable": bool(_elements(li.get("taxRates"), "lineItems.taxRates")),
         "discounts": discounts,
     }
 
@@ -275,26 +287,20 @@ def _tender(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _brand(card_type: Any) -> str:
-    raw = _text(card_type, "Card")[:30]
+    raw = text(card_type, "Card")[:30]
     return CARD_BRANDS.get(raw.upper(), raw.title())
 
 
 def _customer(c: dict[str, Any]) -> dict[str, Any]:
     name = " ".join(str(c[k]) for k in ("firstName", "lastName") if c.get(k)) or None
-    email = next((e.get("emailAddress") for e in _elements(c.get("emailAddresses"))), None)
-    phone = next((p.get("phoneNumber") for p in _elements(c.get("phoneNumbers"))), None)
+    email = next((e.get("emailAddress") for e in _elements(c.get("emailAddresses"), "customers.emailAddresses")), None)
+    phone = next((p.get("phoneNumber") for p in _elements(c.get("phoneNumbers"), "customers.phoneNumbers")), None)
     return {"name": name, "email": email, "phone": phone}
 
 
-def _elements(value: Any) -> list[dict[str, Any]]:
+def _elements(value: Any, field: str) -> list[dict[str, Any]]:
     """Clover wraps expanded lists as `{"elements": [...]}`."""
-    if isinstance(value, dict):
-        value = value.get("elements")
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ValidationFailed("expected a Clover list of objects")
-    return value
+    return objects(value.get("elements") if isinstance(value, dict) else value, field)
 
 
 def _int(value: Any, field: str) -> Decimal:
@@ -321,21 +327,7 @@ def _cents_rate(raw: str) -> Decimal:
 
 
 def _from_ms(value: Any) -> str:
-    try:
-        return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat()
-    except (TypeError, ValueError, OverflowError, OSError) as exc:
-        raise ValidationFailed("the order has no usable createdTime", field="createdTime") from exc
-
-
-def _text(value: Any, default: str) -> str:
-    return str(value)[:200] if value not in (None, "") else default
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationFailed("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed("the body must be a JSON object")
-    return data
+    when = epoch_ms(value)
+    if when is None:
+        raise ValidationFailed("the order has no usable createdTime", field="createdTime")
+    return when.isoformat()

@@ -21,14 +21,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
 from app.domain.events import TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.plugins import SecretField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import epoch_ms, json_object
 
 PLATFORM = "hubspot"
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
@@ -68,19 +70,18 @@ def compute_signature(client_secret: str, method: str, url: str, body: bytes, ti
     return base64.b64encode(digest).decode("ascii")
 
 
-class HubSpotTrigger:
+class HubSpotTrigger(PlatformTrigger):
     """Deals closed won, posted by a HubSpot workflow of the store's portal."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "HubSpot"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("client_secret", "App client secret"),)
 
     def __init__(self, *, client_secret: str, store_id: str, method: str = "POST") -> None:
         """`method` is the one the workflow action uses (InboundRequest does not carry it)."""
-        if not client_secret:
-            raise ConfigurationError("HubSpot trigger: client_secret is missing")
-        if not store_id:
-            raise ConfigurationError("HubSpot trigger: store_id is missing")
+        self.require(client_secret=client_secret)
+        super().__init__(store_id=store_id)
         self._secret = client_secret
-        self.store_id = store_id
         self.method = method.upper()
 
     def verify(self, request: InboundRequest) -> None:
@@ -101,12 +102,7 @@ class HubSpotTrigger:
 
     async def events(self, request: InboundRequest) -> list[TriggerEvent]:
         """The deal as a one-line sale paid in full (tender `other`)."""
-        try:
-            body = json.loads(request.body)
-        except (ValueError, RecursionError) as exc:
-            raise ValidationFailed("the body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise ValidationFailed("the body must be a JSON object")
+        body = json_object(request.body)
         won, stage = body.get("hs_is_closed_won"), body.get("dealstage")
         if won is not None and str(won).lower() not in ("true", "1"):
             raise NotApplicable("the deal is not closed won (hs_is_closed_won)")
@@ -150,10 +146,16 @@ def _required(body: dict[str, Any], name: str) -> str:
 
 def _closed_at(value: str) -> datetime:
     """HubSpot date properties come as epoch milliseconds, or ISO 8601 in some workflow tokens."""
+    when = epoch_ms(value) if value.isdigit() else _iso_date(value)
+    if when is None:
+        raise ValidationFailed("closedate is neither epoch milliseconds nor an ISO date", field="closedate")
+    return when
+
+
+def _iso_date(value: str) -> datetime | None:
+    """An ISO 8601 date or time; one without an offset is taken as UTC."""
     try:
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value) / 1000, UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError) as exc:
-        raise ValidationFailed("closedate is neither epoch milliseconds nor an ISO date", field="closedate") from exc
+    except ValueError:
+        return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -13,18 +13,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from app.domain.cards import contains_card_number
-from app.domain.errors import CardDataRejected, ConfigurationError, ValidationFailed
+from app.domain.errors import CardDataRejected, SignatureRejected, ValidationFailed
 from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
-from app.domain.money import MAX_AMOUNT, quantize
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.money import quantize
+from app.domain.plugins import SecretField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import array, iso_time, json_object, number, obj, text
 from app.triggers.shopify_lifecycle import LIFECYCLE_TOPICS, order_update
 
 PLATFORM = "shopify"
@@ -32,7 +34,6 @@ STALE_AFTER = timedelta(hours=5)
 """Shopify's 4-hour retry window plus an hour for clock skew and our own queueing."""
 SALE_TOPICS = frozenset({"orders/create", "orders/paid"})
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def compute_hmac(secret: str, body: bytes) -> str:
@@ -54,65 +55,29 @@ def shopify_id(raw: object) -> str:
     return ".".join(reversed(groups))
 
 
-def _decimal(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value)) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-        raise ValidationFailed(f"{field}: not an amount ({str(value)[:40]!r})", field=field)
-    return amount
-
-
 def _money(value: Any, field: str) -> Decimal:
-    return quantize(_decimal(value, field))
+    return quantize(number(value, field))
 
 
 def _tax(line: Any, field: str) -> dict[str, Any]:
-    line = _dict(line, field)
-    rate = _decimal(line.get("rate") or 0, f"{field}.rate")
+    line = obj(line, field)
+    rate = number(line.get("rate") or 0, f"{field}.rate")
     return {
-        "name": _text(line.get("title"), "Sales tax"),
+        "name": text(line.get("title"), "Sales tax"),
         "rate": str(rate.quantize(Decimal("0.000001"))),
         "amount": str(_money(line.get("price") or "0", f"{field}.price")),
     }
 
 
-def _text(value: Any, default: str) -> str:
-    text = str(value).strip() if isinstance(value, str | int | float) else ""
-    return (text or default)[:200]
-
-
-def _dict(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValidationFailed(f"{field}: expected an object", field=field)
-    return value
-
-
-def _list(value: Any, field: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationFailed(f"{field}: expected a list", field=field)
-    return value
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-class ShopifyTrigger:
+class ShopifyTrigger(PlatformTrigger):
     """Paid Shopify orders as sales; fulfilments, cancellations and refunds as order updates."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Shopify"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("client_secret", "App client secret (signs webhooks)"),
+        SecretField("previous_client_secret", "Previous client secret, during a rotation", required=False),
+    )
 
     def __init__(
         self,
@@ -122,12 +87,9 @@ class ShopifyTrigger:
         previous_client_secret: str | None = None,
         stale_after: timedelta = STALE_AFTER,
     ) -> None:
-        if not client_secret:
-            raise ConfigurationError("Shopify trigger: client_secret is missing")
-        if not store_id:
-            raise ConfigurationError("Shopify trigger: store_id is missing")
+        self.require(client_secret=client_secret)
+        super().__init__(store_id=store_id)
         self._secrets = [client_secret] + ([previous_client_secret] if previous_client_secret else [])
-        self.store_id = store_id
         self.stale_after = stale_after
 
     def verify(self, request: InboundRequest) -> None:
@@ -141,7 +103,7 @@ class ShopifyTrigger:
             for secret in self._secrets
         ):
             raise SignatureRejected("Shopify webhook signature does not match")
-        triggered = _timestamp(request.header("X-Shopify-Triggered-At"))
+        triggered = iso_time(request.header("X-Shopify-Triggered-At"))
         if triggered is not None and request.received_at - triggered > self.stale_after:
             raise SignatureRejected(f"Shopify webhook triggered at {triggered.isoformat()} is a stale retry")
 
@@ -149,12 +111,7 @@ class ShopifyTrigger:
         """A paid order as one sale event, a fulfilment, cancellation or refund as one order update."""
         topic = (request.header("X-Shopify-Topic") or "").strip().lower()
         event_id = (request.header("X-Shopify-Event-Id") or request.header("X-Shopify-Webhook-Id") or "").strip()
-        try:
-            payload = json.loads(request.body)
-        except (ValueError, RecursionError):
-            raise ValidationFailed("Shopify webhook body is not JSON", field="(body)") from None
-        if not isinstance(payload, dict):
-            raise ValidationFailed("Shopify webhook body is not a JSON object", field="(body)")
+        payload = json_object(request.body)
         if topic not in SALE_TOPICS | LIFECYCLE_TOPICS:
             raise NotApplicable(f"Shopify topic {topic or '(none)'} asks for no receipt")
         if not event_id:
@@ -168,7 +125,7 @@ class ShopifyTrigger:
             order_id = shopify_id(raw_order)
             if not _IDENTIFIER.match(order_id):
                 raise ValidationFailed(f"Shopify {topic}: unusable order id", field="order_id")
-            when = _timestamp(payload.get("updated_at")) or _timestamp(payload.get("created_at"))
+            when = iso_time(payload.get("updated_at"), payload.get("created_at"))
             return [
                 order_update(
                     topic,
@@ -202,13 +159,13 @@ class ShopifyTrigger:
         order_id = shopify_id(raw_id)
         if order.get("taxes_included") is True:
             raise ValidationFailed("Shopify orders with tax-inclusive prices are not supported", field="taxes_included")
-        applications = _list(order.get("discount_applications"), "discount_applications")
+        applications = array(order.get("discount_applications"), "discount_applications")
         items = [
             self._line(line, f"line_items.{i}", applications)
-            for i, line in enumerate(_list(order.get("line_items"), "line_items"))
+            for i, line in enumerate(array(order.get("line_items"), "line_items"))
         ]
-        for i, ship in enumerate(_list(order.get("shipping_lines"), "shipping_lines")):
-            line = dict(_dict(ship, f"shipping_lines.{i}"), quantity=1, taxable=False, sku="SHIPPING")
+        for i, ship in enumerate(array(order.get("shipping_lines"), "shipping_lines")):
+            line = dict(obj(ship, f"shipping_lines.{i}"), quantity=1, taxable=False, sku="SHIPPING")
             line["title"] = "Shipping"  # our Sale has no shipping field: shipping is a line
             items.append(self._line(line, f"shipping_lines.{i}", applications))
         line_savings = sum((Decimal(d["amount"]) for item in items for d in item["discounts"]), Decimal(0))
@@ -216,19 +173,17 @@ class ShopifyTrigger:
         discounts: list[dict[str, Any]] = []
         rest = total_discounts - line_savings
         if rest > 0:
-            codes = [
-                _dict(c, "discount_codes").get("code") for c in _list(order.get("discount_codes"), "discount_codes")
-            ]
+            codes = [obj(c, "discount_codes").get("code") for c in array(order.get("discount_codes"), "discount_codes")]
             code = codes[0] if len(codes) == 1 and isinstance(codes[0], str) and _IDENTIFIER.match(codes[0]) else None
             label = ", ".join(c for c in codes if isinstance(c, str)) or "Order discount"
             discounts.append(
-                {"description": _text(label, "Order discount"), "amount": str(rest), "promotion_code": code}
+                {"description": text(label, "Order discount"), "amount": str(rest), "promotion_code": code}
             )
-        taxes = [_tax(t, f"tax_lines.{i}") for i, t in enumerate(_list(order.get("tax_lines"), "tax_lines"))]
+        taxes = [_tax(t, f"tax_lines.{i}") for i, t in enumerate(array(order.get("tax_lines"), "tax_lines"))]
         items_total = sum((Decimal(item["line_total"]) for item in items), Decimal(0))
         savings = line_savings + sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
         total = _money(order.get("total_price") or "0", "total_price")
-        when = _timestamp(order.get("processed_at")) or _timestamp(order.get("created_at"))
+        when = iso_time(order.get("processed_at"), order.get("created_at"))
         if when is None:
             raise ValidationFailed("Shopify order without a processed_at/created_at time", field="created_at")
         return {
@@ -249,25 +204,25 @@ class ShopifyTrigger:
         }
 
     def _line(self, line: Any, field: str, applications: list[Any]) -> dict[str, Any]:
-        line = _dict(line, field)
+        line = obj(line, field)
         quantity = line.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
             raise ValidationFailed(f"{field}.quantity: expected a whole number", field=f"{field}.quantity")
         price = _money(line.get("price"), f"{field}.price")
         discounts = []
-        for j, alloc in enumerate(_list(line.get("discount_allocations"), f"{field}.discount_allocations")):
-            alloc = _dict(alloc, f"{field}.discount_allocations.{j}")
+        for j, alloc in enumerate(array(line.get("discount_allocations"), f"{field}.discount_allocations")):
+            alloc = obj(alloc, f"{field}.discount_allocations.{j}")
             amount = _money(alloc.get("amount") or "0", f"{field}.discount_allocations.{j}.amount")
             index = alloc.get("discount_application_index")
             app = applications[index] if isinstance(index, int) and 0 <= index < len(applications) else {}
             app = app if isinstance(app, dict) else {}
             if amount > 0:
                 label = app.get("title") or app.get("code") or app.get("description")
-                discounts.append({"description": _text(label, "Discount"), "amount": str(amount)})
+                discounts.append({"description": text(label, "Discount"), "amount": str(amount)})
         sku = line.get("sku")
         return {
             "sku": sku if isinstance(sku, str) and _IDENTIFIER.match(sku) else None,
-            "name": _text(line.get("title") or line.get("name"), "Item"),
+            "name": text(line.get("title") or line.get("name"), "Item"),
             "quantity": str(quantity),
             "unit_price": str(price),
             "line_total": str(quantize(price * quantity)),
@@ -277,8 +232,8 @@ class ShopifyTrigger:
 
     def _tenders(self, order: dict[str, Any], total: Decimal) -> list[dict[str, Any]]:
         tenders = []
-        for i, tx in enumerate(_list(order.get("transactions"), "transactions")):
-            tx = _dict(tx, f"transactions.{i}")
+        for i, tx in enumerate(array(order.get("transactions"), "transactions")):
+            tx = obj(tx, f"transactions.{i}")
             if tx.get("kind") in ("sale", "capture") and tx.get("status") == "success":
                 amount = _money(tx.get("amount") or "0", f"transactions.{i}.amount")
                 tenders.append(_tender(tx.get("gateway"), tx.get("payment_details"), amount, f"transactions.{i}"))
@@ -287,7 +242,7 @@ class ShopifyTrigger:
         return tenders
 
     def _customer(self, order: dict[str, Any]) -> dict[str, Any] | None:
-        customer = _dict(order.get("customer"), "customer")
+        customer = obj(order.get("customer"), "customer")
         email = order.get("email") or order.get("contact_email") or customer.get("email")
         phone = order.get("phone") or customer.get("phone")
         name = " ".join(str(customer.get(k)) for k in ("first_name", "last_name") if customer.get(k))
@@ -299,7 +254,7 @@ class ShopifyTrigger:
 
 def _tender(gateway: Any, details: Any, amount: Decimal, field: str) -> dict[str, Any]:
     """Brand and last four only: `credit_card_number` arrives masked ("•••• •••• •••• 4242")."""
-    details = _dict(details, f"{field}.payment_details")
+    details = obj(details, f"{field}.payment_details")
     masked = details.get("credit_card_number")
     if isinstance(masked, str) and contains_card_number(masked):
         raise CardDataRejected(

@@ -15,9 +15,11 @@ from app.domain.errors import ValidationFailed
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine, change_key
 from app.domain.money import quantize
 from app.triggers.base import NotApplicable
+from app.triggers.payload import lenient_list, lenient_obj, number, optional_text, text
 
 PLATFORM = "shopify"
 LIFECYCLE_TOPICS = frozenset({"fulfillments/create", "fulfillments/update", "orders/cancelled", "refunds/create"})
+REFUND_LIMIT = Decimal(10) ** 9
 
 
 def order_update(
@@ -52,28 +54,25 @@ def order_update(
             raise NotApplicable(f"Shopify fulfilment of order {order_id} is {status or 'unknown'}, not shipped yet")
         tracking = _tracking(payload)
         key = change_key("fulfillment", payload.get("id"), *sorted(t.number or "" for t in tracking))
-        lines = tuple(_line(line, f"line_items.{i}") for i, line in enumerate(_list(payload.get("line_items"))))
+        lines = tuple(_line(line, f"line_items.{i}") for i, line in enumerate(lenient_list(payload.get("line_items"))))
         return update(OrderStatus.SHIPPED, key, lines=lines, tracking=tracking)
     if topic == "orders/cancelled":
         if not payload.get("cancelled_at"):
             raise NotApplicable(f"Shopify order {order_id} is not cancelled")
         reason = payload.get("cancel_reason")
-        return update(OrderStatus.CANCELLED, change_key("cancelled"), reason=_reason(reason))
+        return update(OrderStatus.CANCELLED, change_key("cancelled"), reason=optional_text(reason))
     if topic == "refunds/create":
         refunded = sum(
             (
-                _amount(tx.get("amount"), f"transactions.{i}.amount")
-                for i, tx in enumerate(_list(payload.get("transactions")))
+                number(tx.get("amount"), f"transactions.{i}.amount", limit=REFUND_LIMIT, signed=False)
+                for i, tx in enumerate(lenient_list(payload.get("transactions")))
                 if isinstance(tx, dict) and tx.get("kind") == "refund" and tx.get("status") == "success"
             ),
             Decimal(0),
         )
         lines = tuple(
-            _line(
-                dict(_dict(item.get("line_item")), quantity=item.get("quantity")) if isinstance(item, dict) else item,
-                f"refund_line_items.{i}",
-            )
-            for i, item in enumerate(_list(payload.get("refund_line_items")))
+            _line(_refunded(item), f"refund_line_items.{i}")
+            for i, item in enumerate(lenient_list(payload.get("refund_line_items")))
         )
         if refunded <= 0 and not lines:
             raise NotApplicable(f"Shopify refund of order {order_id} moves no money and no items")
@@ -82,7 +81,7 @@ def order_update(
             change_key("refund", payload.get("id")),
             lines=lines,
             refund_amount=quantize(refunded) if refunded > 0 else None,
-            reason=_reason(payload.get("note")),
+            reason=optional_text(payload.get("note")),
         )
     raise NotApplicable(f"Shopify topic {topic} asks for no update")
 
@@ -90,8 +89,8 @@ def order_update(
 def _tracking(payload: dict[str, Any]) -> tuple[Tracking, ...]:
     company = payload.get("tracking_company")
     company = company if isinstance(company, str) and company.strip() else None
-    numbers = [n for n in _list(payload.get("tracking_numbers")) if isinstance(n, str) and n.strip()]
-    urls = [u for u in _list(payload.get("tracking_urls")) if isinstance(u, str) and u.strip()]
+    numbers = [n for n in lenient_list(payload.get("tracking_numbers")) if isinstance(n, str) and n.strip()]
+    urls = [u for u in lenient_list(payload.get("tracking_urls")) if isinstance(u, str) and u.strip()]
     if not numbers and isinstance(payload.get("tracking_number"), str):
         numbers = [payload["tracking_number"]]
     if not urls and isinstance(payload.get("tracking_url"), str):
@@ -107,37 +106,20 @@ def _tracking(payload: dict[str, Any]) -> tuple[Tracking, ...]:
     )
 
 
+def _refunded(item: Any) -> Any:
+    """A refund line: the order line it names under `line_item`, with the quantity refunded."""
+    return dict(lenient_obj(item.get("line_item")), quantity=item.get("quantity")) if isinstance(item, dict) else item
+
+
 def _line(line: Any, field: str) -> UpdateLine:
-    line = _dict(line)
+    line = lenient_obj(line)
     quantity = line.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= 100_000:
         raise ValidationFailed(f"{field}.quantity: expected a whole number", field=f"{field}.quantity")
     name = line.get("title") or line.get("name")
     sku = line.get("sku")
     return UpdateLine(
-        str(name).strip()[:200] if isinstance(name, str) and name.strip() else "Item",
+        text(name, "Item"),
         Decimal(quantity),
         sku.strip()[:64] if isinstance(sku, str) and sku.strip() else None,
     )
-
-
-def _amount(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value)) if isinstance(value, str | int) and not isinstance(value, bool) else None
-    except ArithmeticError:
-        amount = None
-    if amount is None or not amount.is_finite() or not 0 <= amount < Decimal(10) ** 9:
-        raise ValidationFailed(f"{field}: not an amount", field=field)
-    return amount
-
-
-def _reason(value: Any) -> str | None:
-    return value.strip()[:200] if isinstance(value, str) and value.strip() else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

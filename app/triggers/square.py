@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -21,19 +20,21 @@ from typing import Any, ClassVar
 
 import httpx
 
-from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
+from app.domain.errors import ConfigurationError, SignatureRejected, TransientProviderError, ValidationFailed
 from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import cents, iso_time, json_object, obj, objects, optional_text, text
 
 PLATFORM = "square"
 BASE_URL = "https://connect.squareup.com"
 SQUARE_VERSION = "2025-10-16"
 _ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,192}$")
 _LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 CARD_BRANDS = {"VISA": "Visa", "MASTERCARD": "Mastercard", "AMERICAN_EXPRESS": "Amex", "DISCOVER": "Discover"}
 ENTRY_MODES = {"EMV": "chip", "CONTACTLESS": "contactless", "SWIPED": "swipe", "KEYED": "manual"}
 TENDER_TYPES = {"CARD": "card", "CASH": "cash", "SQUARE_GIFT_CARD": "gift", "WALLET": "card"}
@@ -46,50 +47,25 @@ def compute_signature(signature_key: str, notification_url: str, body: bytes) ->
     return base64.b64encode(digest.digest()).decode("ascii")
 
 
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValidationFailed(f"{field}: expected an object", field=field)
-    return value
-
-
-def _items(value: Any, field: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationFailed(f"{field}: expected a list", field=field)
-    return [_obj(v, f"{field}.{i}") for i, v in enumerate(value)]
-
-
-def cents(money: Any, field: str) -> Decimal:
+def money(value: Any, field: str) -> Decimal:
     """`{"amount": 1099, "currency": "USD"}` as `Decimal("10.99")`; a missing amount is zero."""
-    amount = _obj(money, field).get("amount", 0)
-    if not isinstance(amount, int) or isinstance(amount, bool) or abs(amount) > 100_000_000:
-        raise ValidationFailed(f"{field}.amount: expected whole cents", field=f"{field}.amount")
-    return Decimal(amount) / 100
+    return cents(obj(value, field).get("amount", 0), f"{field}.amount", signed=True)
 
 
-def _when(*values: Any) -> datetime | None:
-    for value in values:
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", value.replace("Z", "+00:00")))
-            except ValueError:
-                continue
-            if parsed.tzinfo is not None:
-                return parsed
-    return None
-
-
-def _text(value: Any, default: str) -> str:
-    return ((value.strip() if isinstance(value, str) else "") or default)[:200]
-
-
-class SquareTrigger:
+class SquareTrigger(PlatformTrigger):
     """Completed Square payments and orders as sales, the order fetched from Square's API."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Square"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("signature_key", "Webhook subscription signature key"),
+        SecretField("access_token", "Access token (reads the orders webhooks name)"),
+    )
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("notification_url", "Notification URL exactly as subscribed", required=False),
+        SettingField("base_url", "API base URL", required=False),
+    )
+    uses_http: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -102,11 +78,9 @@ class SquareTrigger:
         base_url: str = BASE_URL,
         square_version: str = SQUARE_VERSION,
     ) -> None:
-        for name, value in (("signature_key", signature_key), ("store_id", store_id), ("access_token", access_token)):
-            if not value:
-                raise ConfigurationError(f"Square trigger: {name} is missing")
+        self.require(signature_key=signature_key, access_token=access_token)
+        super().__init__(store_id=store_id)
         self._key = signature_key
-        self.store_id = store_id
         self._client = client
         self._token = access_token
         self.notification_url = notification_url
@@ -124,28 +98,24 @@ class SquareTrigger:
 
     async def events(self, request: InboundRequest) -> list[PlatformEvent]:
         """A COMPLETED payment or order as one sale event; a CANCELED order or COMPLETED refund as an update."""
-        try:
-            envelope = json.loads(request.body)
-        except (ValueError, RecursionError):
-            raise ValidationFailed("Square webhook body is not JSON", field="(body)") from None
-        envelope = _obj(envelope, "(body)")
+        envelope = json_object(request.body)
         kind, event_id = envelope.get("type"), envelope.get("event_id")
-        data = _obj(_obj(envelope.get("data"), "data").get("object"), "data.object")
+        data = obj(obj(envelope.get("data"), "data").get("object"), "data.object")
         payment: dict[str, Any] = {}
         if kind == "payment.updated":
-            payment = _obj(data.get("payment"), "data.object.payment")
+            payment = obj(data.get("payment"), "data.object.payment")
             if payment.get("status") != "COMPLETED":
                 raise NotApplicable(f"Square payment is {payment.get('status') or 'unknown'}, not COMPLETED")
             order_id = payment.get("order_id")
         elif kind == "order.updated":
-            update = _obj(data.get("order_updated"), "data.object.order_updated")
+            update = obj(data.get("order_updated"), "data.object.order_updated")
             if update.get("state") == "CANCELED":
                 return [self._lifecycle(envelope, update, OrderStatus.CANCELLED, request.received_at)]
             if update.get("state") != "COMPLETED":
                 raise NotApplicable(f"Square order is {update.get('state') or 'unknown'}, not COMPLETED")
             order_id = update.get("order_id")
         elif kind in ("refund.created", "refund.updated"):
-            refund = _obj(data.get("refund"), "data.object.refund")
+            refund = obj(data.get("refund"), "data.object.refund")
             if refund.get("status") != "COMPLETED":
                 raise NotApplicable(f"Square refund is {refund.get('status') or 'unknown'}, not COMPLETED")
             return [self._lifecycle(envelope, refund, OrderStatus.REFUNDED, request.received_at)]
@@ -155,7 +125,7 @@ class SquareTrigger:
             raise ValidationFailed("Square webhook without event_id", field="event_id")
         if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
             raise ValidationFailed("Square event without a usable order_id", field="order_id")
-        order = _obj(data.get("order"), "data.object.order")
+        order = obj(data.get("order"), "data.object.order")
         if not order.get("line_items"):
             order = await self.fetch_order(order_id)
         sale = parse_sale(self.sale_payload(order, payment, fallback_time=envelope.get("created_at")))
@@ -170,10 +140,10 @@ class SquareTrigger:
         ]
 
     def _lifecycle(
-        self, envelope: dict[str, Any], obj: dict[str, Any], status: OrderStatus, received_at: datetime
+        self, envelope: dict[str, Any], item: dict[str, Any], status: OrderStatus, received_at: datetime
     ) -> OrderUpdate:
         """A cancelled order (`order_updated`) or a completed refund (`refund`) as an order update."""
-        event_id, order_id = envelope.get("event_id"), obj.get("order_id")
+        event_id, order_id = envelope.get("event_id"), item.get("order_id")
         if not isinstance(event_id, str) or not event_id.strip():
             raise ValidationFailed("Square webhook without event_id", field="event_id")
         if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
@@ -181,9 +151,8 @@ class SquareTrigger:
         refund = None
         key = change_key("cancelled")
         if status is OrderStatus.REFUNDED:
-            refund = cents(obj.get("amount_money"), "data.object.refund.amount_money")
-            key = change_key("refund", obj.get("id"))
-        reason = obj.get("reason")
+            refund = money(item.get("amount_money"), "data.object.refund.amount_money")
+            key = change_key("refund", item.get("id"))
         return OrderUpdate(
             source=PLATFORM,
             event_id=event_id.strip()[:200],
@@ -191,11 +160,11 @@ class SquareTrigger:
             order_id=order_id,
             sale_id=f"{PLATFORM}-{order_id}",
             status=status,
-            occurred_at=_when(obj.get("updated_at"), envelope.get("created_at")) or received_at,
+            occurred_at=iso_time(item.get("updated_at"), envelope.get("created_at")) or received_at,
             received_at=received_at,
             update_key=key,
             refund_amount=refund,
-            reason=reason.strip()[:200] if isinstance(reason, str) and reason.strip() else None,
+            reason=optional_text(item.get("reason")),
         )
 
     async def fetch_order(self, order_id: str) -> dict[str, Any]:
@@ -224,23 +193,23 @@ class SquareTrigger:
         order_id = order.get("id")
         if not isinstance(order_id, str) or not order_id:
             raise ValidationFailed("Square order without an id", field="order.id")
-        names = {d.get("uid"): d.get("name") for d in _items(order.get("discounts"), "order.discounts")}
+        names = {d.get("uid"): d.get("name") for d in objects(order.get("discounts"), "order.discounts")}
         items = [
             self._line(line, f"order.line_items.{i}", names)
-            for i, line in enumerate(_items(order.get("line_items"), "order.line_items"))
+            for i, line in enumerate(objects(order.get("line_items"), "order.line_items"))
         ]
-        for i, charge in enumerate(_items(order.get("service_charges"), "order.service_charges")):
-            amount = cents(charge.get("applied_money") or charge.get("amount_money"), f"order.service_charges.{i}")
+        for i, charge in enumerate(objects(order.get("service_charges"), "order.service_charges")):
+            amount = money(charge.get("applied_money") or charge.get("amount_money"), f"order.service_charges.{i}")
             items.append(
                 {
-                    "name": _text(charge.get("name"), "Service charge"),
+                    "name": text(charge.get("name"), "Service charge"),
                     "quantity": "1",
                     "unit_price": str(amount),
                     "line_total": str(amount),
                 }
             )
         taxes = []
-        for i, tax in enumerate(_items(order.get("taxes"), "order.taxes")):
+        for i, tax in enumerate(objects(order.get("taxes"), "order.taxes")):
             if tax.get("type") == "INCLUSIVE":
                 raise ValidationFailed("Square orders with tax-inclusive prices are not supported", field="order.taxes")
             try:
@@ -249,26 +218,26 @@ class SquareTrigger:
                 raise ValidationFailed("not a percentage", field=f"order.taxes.{i}.percentage") from None
             taxes.append(
                 {
-                    "name": _text(tax.get("name"), "Sales tax"),
+                    "name": text(tax.get("name"), "Sales tax"),
                     "rate": str(rate),
-                    "amount": str(cents(tax.get("applied_money"), f"order.taxes.{i}.applied_money")),
+                    "amount": str(money(tax.get("applied_money"), f"order.taxes.{i}.applied_money")),
                 }
             )
         items_total = sum((Decimal(line["line_total"]) for line in items), Decimal(0))
         savings = sum((Decimal(d["amount"]) for line in items for d in line.get("discounts", [])), Decimal(0))
-        total = cents(order.get("total_money"), "order.total_money") - cents(order.get("total_tip_money"), "tip")
+        total = money(order.get("total_money"), "order.total_money") - money(order.get("total_tip_money"), "tip")
         tenders = [
-            self._tender(t, f"order.tenders.{i}") for i, t in enumerate(_items(order.get("tenders"), "order.tenders"))
+            self._tender(t, f"order.tenders.{i}") for i, t in enumerate(objects(order.get("tenders"), "order.tenders"))
         ]
         if not tenders and payment:
             # payment.amount_money excludes the tip; an order tender's amount_money includes it.
             source = {k: payment.get(k) for k in ("amount_money", "card_details", "cash_details")}
             tenders = [self._tender({"type": payment.get("source_type") or "CARD", **source}, "payment")]
-        when = _when(order.get("closed_at"), order.get("updated_at"), order.get("created_at"), fallback_time)
+        when = iso_time(order.get("closed_at"), order.get("updated_at"), order.get("created_at"), fallback_time)
         if when is None:
             raise ValidationFailed("Square order without a time", field="order.created_at")
         location = order.get("location_id")
-        currency = _obj(order.get("total_money"), "order.total_money").get("currency") or "USD"
+        currency = obj(order.get("total_money"), "order.total_money").get("currency") or "USD"
         return {
             "sale_id": f"{PLATFORM}-{order_id}",
             "store_id": self.store_id,
@@ -290,21 +259,21 @@ class SquareTrigger:
             quantity = Decimal(str(line.get("quantity") or "1"))
         except ArithmeticError:
             raise ValidationFailed("not a quantity", field=f"{field}.quantity") from None
-        unit_price = cents(line.get("base_price_money"), f"{field}.base_price_money")
-        measurement = _obj(_obj(line.get("quantity_unit"), f"{field}.quantity_unit").get("measurement_unit"), field)
+        unit_price = money(line.get("base_price_money"), f"{field}.base_price_money")
+        measurement = obj(obj(line.get("quantity_unit"), f"{field}.quantity_unit").get("measurement_unit"), field)
         discounts = [
             {
-                "description": _text(names.get(d.get("discount_uid")), "Discount"),
-                "amount": str(cents(d.get("applied_money"), f"{field}.applied_discounts.{j}.applied_money")),
+                "description": text(names.get(d.get("discount_uid")), "Discount"),
+                "amount": str(money(d.get("applied_money"), f"{field}.applied_discounts.{j}.applied_money")),
             }
-            for j, d in enumerate(_items(line.get("applied_discounts"), f"{field}.applied_discounts"))
+            for j, d in enumerate(objects(line.get("applied_discounts"), f"{field}.applied_discounts"))
         ]
         try:
             line_total = quantize(quantity * unit_price)
         except ArithmeticError:
             raise ValidationFailed("quantity x price is not an amount", field=f"{field}.quantity") from None
         return {
-            "name": _text(line.get("name"), "Item"),
+            "name": text(line.get("name"), "Item"),
             "quantity": str(quantity),
             "unit": WEIGHT_UNITS.get(str(measurement.get("weight_unit")), "ea"),
             "unit_price": str(unit_price),
@@ -315,28 +284,28 @@ class SquareTrigger:
 
     def _tender(self, tender: dict[str, Any], field: str) -> dict[str, Any]:
         """Card brand and last four only (`card_details.card.card_brand`, `last_4`)."""
-        amount = cents(tender.get("amount_money"), f"{field}.amount_money") - cents(tender.get("tip_money"), "tip")
+        amount = money(tender.get("amount_money"), f"{field}.amount_money") - money(tender.get("tip_money"), "tip")
         kind = TENDER_TYPES.get(str(tender.get("type")), "other")
         result: dict[str, Any] = {"type": kind, "amount": str(amount)}
-        details = _obj(tender.get("card_details"), f"{field}.card_details")
-        card = _obj(details.get("card"), f"{field}.card_details.card")
+        details = obj(tender.get("card_details"), f"{field}.card_details")
+        card = obj(details.get("card"), f"{field}.card_details.card")
         if card:
             brand = str(card.get("card_brand") or "")
             result["card_brand"] = CARD_BRANDS.get(brand, brand.replace("_", " ").title()) or None
             result["last4"] = card.get("last_4")
             result["entry_mode"] = ENTRY_MODES.get(str(details.get("entry_method")), "other")
-        cash = _obj(tender.get("cash_details"), f"{field}.cash_details")
+        cash = obj(tender.get("cash_details"), f"{field}.cash_details")
         if kind == "cash" and cash:
-            change = cents(cash.get("change_back_money"), f"{field}.cash_details.change_back_money")
-            tendered = cents(cash.get("buyer_tendered_money"), f"{field}.cash_details.buyer_tendered_money")
+            change = money(cash.get("change_back_money"), f"{field}.cash_details.change_back_money")
+            tendered = money(cash.get("buyer_tendered_money"), f"{field}.cash_details.buyer_tendered_money")
             result.update(amount=str(tendered or amount), change_due=str(change))
         return result
 
     def _customer(self, order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any] | None:
         recipient: dict[str, Any] = {}
-        for fulfillment in _items(order.get("fulfillments"), "order.fulfillments"):
+        for fulfillment in objects(order.get("fulfillments"), "order.fulfillments"):
             for key in ("pickup_details", "shipment_details", "delivery_details"):
-                recipient = recipient or _obj(_obj(fulfillment.get(key), key).get("recipient"), "recipient")
+                recipient = recipient or obj(obj(fulfillment.get(key), key).get("recipient"), "recipient")
         email = payment.get("buyer_email_address") or recipient.get("email_address")
         phone = recipient.get("phone_number")
         if not (isinstance(email, str) and email) and not (isinstance(phone, str) and phone):

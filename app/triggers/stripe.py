@@ -18,11 +18,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
 from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.plugins import SecretField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import cents, json_object, obj
 
 PLATFORM = "stripe"
 TOLERANCE_S = 300
@@ -48,32 +51,19 @@ def compute_signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def _obj(value: Any, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValidationFailed(f"{field}: expected an object", field=field)
-    return value
-
-
-def _cents(value: Any, field: str) -> Decimal:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100_000_000:
-        raise ValidationFailed(f"{field}: expected whole cents", field=field)
-    return Decimal(value) / 100
-
-
-class StripeTrigger:
+class StripeTrigger(PlatformTrigger):
     """Succeeded PaymentIntents as sales; refunds verified and set aside."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Stripe"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("signing_secret", "Webhook endpoint signing secret (whsec_...)"),
+    )
 
     def __init__(self, *, signing_secret: str, store_id: str, tolerance_s: int = TOLERANCE_S) -> None:
-        if not signing_secret:
-            raise ConfigurationError("Stripe trigger: signing_secret is missing")
-        if not store_id:
-            raise ConfigurationError("Stripe trigger: store_id is missing")
+        self.require(signing_secret=signing_secret)
+        super().__init__(store_id=store_id)
         self._secret = signing_secret
-        self.store_id = store_id
         self.tolerance_s = tolerance_s
 
     def verify(self, request: InboundRequest) -> None:
@@ -97,11 +87,7 @@ class StripeTrigger:
 
     async def events(self, request: InboundRequest) -> list[PlatformEvent]:
         """A succeeded PaymentIntent as one sale event, a refunded charge as one order update."""
-        try:
-            event = json.loads(request.body)
-        except (ValueError, RecursionError):
-            raise ValidationFailed("Stripe webhook body is not JSON", field="(body)") from None
-        event = _obj(event, "(body)")
+        event = json_object(request.body)
         kind, event_id = event.get("type"), event.get("id")
         if kind not in ("payment_intent.succeeded", "charge.refunded"):
             raise NotApplicable(f"Stripe event {str(kind)[:60]} asks for no receipt")
@@ -109,7 +95,7 @@ class StripeTrigger:
             raise ValidationFailed("Stripe event without an id", field="id")
         if kind == "charge.refunded":
             return [self.refund(event, event_id.strip()[:200], request.received_at)]
-        intent = _obj(_obj(event.get("data"), "data").get("object"), "data.object")
+        intent = obj(obj(event.get("data"), "data").get("object"), "data.object")
         if intent.get("status") != "succeeded":
             raise NotApplicable(f"Stripe PaymentIntent is {intent.get('status')}, not succeeded")
         created = event.get("created")
@@ -132,8 +118,8 @@ class StripeTrigger:
         if not isinstance(intent_id, str) or not intent_id:
             raise ValidationFailed("Stripe PaymentIntent without an id", field="data.object.id")
         received = intent.get("amount_received", intent.get("amount"))
-        amount = _cents(received, "data.object.amount_received")
-        metadata = _obj(intent.get("metadata"), "data.object.metadata")
+        amount = cents(received, "data.object.amount_received")
+        metadata = obj(intent.get("metadata"), "data.object.metadata")
         currency = str(intent.get("currency") or "usd").upper()
         embedded = metadata.get("receiptdesk_sale")
         if isinstance(embedded, str) and embedded.strip():
@@ -159,21 +145,21 @@ class StripeTrigger:
 
     def refund(self, event: dict[str, Any], event_id: str, received_at: datetime) -> OrderUpdate:
         """A `charge.refunded` event as a refund update: this refund's amount, and why."""
-        data = _obj(event.get("data"), "data")
-        charge = _obj(data.get("object"), "data.object")
+        data = obj(event.get("data"), "data")
+        charge = obj(data.get("object"), "data.object")
         charge_id, intent_id = charge.get("id"), charge.get("payment_intent")
         if not isinstance(charge_id, str) or not charge_id:
             raise ValidationFailed("Stripe charge without an id", field="data.object.id")
         if not isinstance(intent_id, str) or not _STRIPE_ID.match(intent_id):
             raise ValidationFailed("Stripe charge without a PaymentIntent", field="data.object.payment_intent")
-        order = _obj(charge.get("metadata"), "data.object.metadata").get("order_id")
+        order = obj(charge.get("metadata"), "data.object.metadata").get("order_id")
         order_id = order if isinstance(order, str) and _STRIPE_ID.match(order) else intent_id
-        total = _cents(charge.get("amount_refunded"), "data.object.amount_refunded")
-        before = _obj(data.get("previous_attributes"), "data.previous_attributes").get("amount_refunded", 0)
-        amount = total - _cents(before, "data.previous_attributes.amount_refunded")
+        total = cents(charge.get("amount_refunded"), "data.object.amount_refunded")
+        before = obj(data.get("previous_attributes"), "data.previous_attributes").get("amount_refunded", 0)
+        amount = total - cents(before, "data.previous_attributes.amount_refunded")
         if amount <= 0:
             raise NotApplicable(f"Stripe charge {charge_id} refunds nothing new")
-        refunds = _obj(charge.get("refunds"), "data.object.refunds").get("data")
+        refunds = obj(charge.get("refunds"), "data.object.refunds").get("data")
         latest = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
         reason = latest.get("reason")
         created = event.get("created")
@@ -200,7 +186,7 @@ class StripeTrigger:
             sale = json.loads(text)
         except ValueError:
             raise ValidationFailed("not JSON", field="data.object.metadata.receiptdesk_sale") from None
-        sale = dict(_obj(sale, "data.object.metadata.receiptdesk_sale"))
+        sale = dict(obj(sale, "data.object.metadata.receiptdesk_sale"))
         sale["store_id"] = self.store_id
         sale.setdefault("sale_id", f"{PLATFORM}-{intent_id}")
         sale.setdefault("currency", currency)
@@ -216,10 +202,10 @@ class StripeTrigger:
         """Brand and last four from the latest charge, when the payload has it expanded."""
         charge = intent.get("latest_charge")
         if not isinstance(charge, dict):
-            charges = _obj(intent.get("charges"), "data.object.charges").get("data")
+            charges = obj(intent.get("charges"), "data.object.charges").get("data")
             charge = charges[-1] if isinstance(charges, list) and charges and isinstance(charges[-1], dict) else {}
-        details = _obj(charge.get("payment_method_details"), "latest_charge.payment_method_details")
-        card = _obj(details.get("card") or details.get("card_present"), "payment_method_details.card")
+        details = obj(charge.get("payment_method_details"), "latest_charge.payment_method_details")
+        card = obj(details.get("card") or details.get("card_present"), "payment_method_details.card")
         brand, last4 = card.get("brand"), card.get("last4")
         if not isinstance(brand, str) or not brand:
             return {}

@@ -26,12 +26,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
 from app.domain.events import PlatformEvent, TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.domain.plugins import SecretField
+from app.triggers.base import NotApplicable, PlatformTrigger
+from app.triggers.payload import iso_time, json_object, number, objects
 
 PLATFORM = "toast"
 SIGNATURE_HEADER = "Toast-Signature"
@@ -39,6 +42,7 @@ ORDER_EVENT_TYPES = frozenset({"order_updated", "channel_order_updated"})
 PAID_STATUSES = frozenset({"PAID", "CLOSED"})
 UNITS = {"LB": "lb", "KG": "kg", "OZ": "oz"}
 TENDERS = {"CREDIT": "card", "CASH": "cash", "GIFTCARD": "gift"}
+LIMIT = Decimal(10_000_000)  # any amount or quantity beyond this is not a restaurant's
 
 
 def signing_timestamp(body: bytes) -> str | None:
@@ -64,18 +68,17 @@ def compute_signature(secret: str, body: bytes, timestamp: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-class ToastTrigger:
+class ToastTrigger(PlatformTrigger):
     """Toast order webhooks for one restaurant location."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Toast"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("webhook_secret", "Webhook subscription secret"),)
 
     def __init__(self, *, webhook_secret: str, store_id: str) -> None:
-        if not webhook_secret:
-            raise ConfigurationError("Toast trigger: webhook_secret is missing")
-        if not store_id:
-            raise ConfigurationError("Toast trigger: store_id is missing")
+        self.require(webhook_secret=webhook_secret)
+        super().__init__(store_id=store_id)
         self._secret = webhook_secret
-        self.store_id = store_id
 
     def verify(self, request: InboundRequest) -> None:
         """Constant-time check of Toast-Signature over body + `signing_timestamp(body)`."""
@@ -89,7 +92,7 @@ class ToastTrigger:
 
     async def events(self, request: InboundRequest) -> list[PlatformEvent]:
         """One sale event per paid or closed check of the order; a voided order as a cancellation."""
-        message = _json_object(request.body)
+        message = json_object(request.body, parse_float=Decimal)
         event_guid = message.get("guid") or message.get("eventGUID")
         if not isinstance(event_guid, str) or not event_guid:
             raise ValidationFailed("a Toast message needs its event guid", field="guid")
@@ -122,20 +125,15 @@ class ToastTrigger:
             )
         return found
 
-
     def _voided(self, order: dict[str, Any], event_guid: str, received_at: datetime) -> OrderUpdate:
-        when = order.get("voidDate") or order.get("modifiedDate")
-        try:
-            occurred = datetime.fromisoformat(str(when).replace("Z", "+00:00")) if when else received_at
-        except ValueError:
-            occurred = received_at
+        occurred = iso_time(order.get("voidDate") or order.get("modifiedDate")) or received_at
         return OrderUpdate(
             source=PLATFORM,
             event_id=event_guid[:200],
             store_id=self.store_id,
             order_id=safe_id(order["guid"]),
             status=OrderStatus.CANCELLED,
-            occurred_at=occurred if occurred.tzinfo is not None else received_at,
+            occurred_at=occurred,
             received_at=received_at,
             update_key=change_key("voided"),
             reason="voided",
@@ -146,18 +144,18 @@ def check_to_sale(
     order: dict[str, Any], check: dict[str, Any], *, store_id: str, message: dict[str, Any]
 ) -> dict[str, Any]:
     """The canonical sale dict of one paid check (checked afterwards by `parse_sale`)."""
-    selections = _objects(check.get("selections"), "selections")
+    selections = objects(check.get("selections"), "selections")
     items = [_line(s) for s in selections if s.get("voided") is not True]
     items_total = sum((Decimal(i["line_total"]) for i in items), Decimal(0))
-    discounts = [_discount(d) for d in _objects(check.get("appliedDiscounts"), "appliedDiscounts")]
+    discounts = [_discount(d) for d in objects(check.get("appliedDiscounts"), "appliedDiscounts")]
     savings = sum((Decimal(d["amount"]) for i in items for d in i["discounts"]), Decimal(0))
     savings += sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
     tax = _money(check.get("taxAmount", 0))
     rates = {
-        str(t.get("rate")) for s in selections for t in _objects(s.get("appliedTaxes"), "appliedTaxes") if "rate" in t
+        str(t.get("rate")) for s in selections for t in objects(s.get("appliedTaxes"), "appliedTaxes") if "rate" in t
     }
     rate = _money_rate(next(iter(rates))) if len(rates) == 1 else Decimal(0)
-    payments = [p for p in _objects(check.get("payments"), "payments") if p.get("paymentStatus") != "VOIDED"]
+    payments = [p for p in objects(check.get("payments"), "payments") if p.get("paymentStatus") != "VOIDED"]
     center = order.get("revenueCenter")
     when = check.get("closedDate") or order.get("paidDate") or order.get("closedDate") or message.get("timestamp")
     sale: dict[str, Any] = {
@@ -189,8 +187,8 @@ def safe_id(guid: Any) -> str:
 
 
 def _line(s: dict[str, Any]) -> dict[str, Any]:
-    quantity = _decimal(s.get("quantity", 1), "quantity")
-    discounts = [_discount(d) for d in _objects(s.get("appliedDiscounts"), "appliedDiscounts")]
+    quantity = number(s.get("quantity", 1), "quantity", limit=LIMIT)
+    discounts = [_discount(d) for d in objects(s.get("appliedDiscounts"), "appliedDiscounts")]
     off = sum((Decimal(d["amount"]) for d in discounts), Decimal(0))
     pre = s.get("preDiscountPrice")
     line_total = _money(pre) if pre is not None else _money(s.get("price")) + off
@@ -224,29 +222,17 @@ def _tender(p: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind, "amount": str(amount)}
 
 
-def _objects(value: Any, field: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ValidationFailed(f"`{field}` must be a list of objects", field=field)
-    return value
-
-
-def _decimal(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValidationFailed(f"`{field}` must be a number", field=field)
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValidationFailed(f"`{field}` must be a number", field=field) from exc
-    if not result.is_finite() or abs(result) > Decimal(10_000_000):
-        raise ValidationFailed(f"`{field}` is out of range", field=field)
-    return result
-
-
 def _money(value: Any) -> Decimal:
     """Toast sends dollars as JSON numbers; round to cents half-up as the till printed them."""
-    return quantize(_decimal(value, "amount"))
+    return quantize(number(value, "amount", limit=LIMIT))
+
+
+def _aware(value: Any) -> str:
+    """Toast dates look like 2024-10-10T18:30:00.000+0000."""
+    when = iso_time(value)
+    if when is None:
+        raise ValidationFailed("the check has no closedDate with a UTC offset", field="closedDate")
+    return when.isoformat()
 
 
 def _money_rate(raw: str) -> Decimal:
@@ -254,24 +240,3 @@ def _money_rate(raw: str) -> Decimal:
         return Decimal(raw).quantize(Decimal("0.000001"))
     except InvalidOperation:
         return Decimal(0)
-
-
-def _aware(value: Any) -> str:
-    """Toast dates look like 2024-10-10T18:30:00.000+0000."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValidationFailed("the check has no usable closedDate", field="closedDate") from exc
-    if parsed.tzinfo is None:
-        raise ValidationFailed("the check's closedDate has no UTC offset", field="closedDate")
-    return parsed.isoformat()
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationFailed("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise ValidationFailed("the body must be a JSON object")
-    return data

@@ -19,14 +19,16 @@ never collides with the in-store POS's own ids.
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any, ClassVar
 
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
 from app.domain.events import TriggerEvent
+from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
+from app.domain.plugins import SecretField
 from app.domain.sale import Sale
-from app.triggers.base import InboundRequest, SignatureRejected
+from app.triggers.base import PlatformTrigger
+from app.triggers.payload import json_object
 
 PLATFORM = "zapier"
 SECRET_HEADER = "X-ReceiptDesk-Secret"  # noqa: S105 - a header name, not a secret
@@ -58,18 +60,19 @@ def new_sale_schema() -> dict[str, Any]:
     }
 
 
-class ZapierTrigger:
+class ZapierTrigger(PlatformTrigger):
     """The "New Sale" zap of one store."""
 
     platform: ClassVar[str] = PLATFORM
+    display_name: ClassVar[str] = "Zapier"
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (
+        SecretField("shared_secret", "Shared secret the zap sends in X-ReceiptDesk-Secret"),
+    )
 
     def __init__(self, *, shared_secret: str, store_id: str) -> None:
-        if not shared_secret:
-            raise ConfigurationError("Zapier trigger: shared_secret is missing")
-        if not store_id:
-            raise ConfigurationError("Zapier trigger: store_id is missing")
+        self.require(shared_secret=shared_secret)
+        super().__init__(store_id=store_id)
         self._secret = shared_secret.encode("utf-8")
-        self.store_id = store_id
 
     def verify(self, request: InboundRequest) -> None:
         """Constant-time equality of X-ReceiptDesk-Secret with the configured secret."""
@@ -79,12 +82,7 @@ class ZapierTrigger:
 
     async def events(self, request: InboundRequest) -> list[TriggerEvent]:
         """The one sale of the body."""
-        try:
-            body = json.loads(request.body)
-        except (ValueError, RecursionError) as exc:
-            raise ValidationFailed("the body is not JSON") from exc
-        if not isinstance(body, dict):
-            raise ValidationFailed("the body must be a JSON object")
+        body = json_object(request.body)
         unknown = sorted(set(body) - {"event_id", "store_id", "sale"})
         if unknown:
             raise ValidationFailed(f"unexpected field {unknown[0]!r}", field=str(unknown[0]))

@@ -17,11 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from app.domain.errors import PermanentProviderError, ValidationFailed
+from app.domain.errors import PermanentProviderError, SignatureRejected, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.intake import InvalidSale
 from app.sandbox.platforms import clover as sandbox
 from app.support.asgi_server import start_asgi_server
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.clover import CloverTrigger, CloverVerificationCode
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"

@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import ConfigurationError, SignatureRejected, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine
 from app.sandbox.platforms import shopify as sandbox
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.shopify import ShopifyTrigger, compute_hmac, shopify_id
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"

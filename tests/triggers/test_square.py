@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from square.utils.webhooks_helper import verify_signature
 from starlette.applications import Starlette
 
-from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
+from app.domain.errors import ConfigurationError, SignatureRejected, TransientProviderError, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import square as sandbox
 from app.support.asgi_server import RunningServer, start_asgi_server
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.square import SquareTrigger, compute_signature
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"

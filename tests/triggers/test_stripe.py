@@ -20,11 +20,12 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import stripe as sandbox
 from app.sandbox.pos import make_sale
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.stripe import StripeTrigger, compute_signature
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"

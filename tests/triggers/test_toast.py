@@ -16,11 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.intake import InvalidSale
 from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import toast as sandbox
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.toast import ToastTrigger, compute_signature, safe_id, signing_timestamp
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"

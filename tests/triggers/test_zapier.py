@@ -14,10 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.errors import ValidationFailed
+from app.domain.errors import SignatureRejected, ValidationFailed
+from app.domain.inbound import InboundRequest
 from app.domain.intake import InvalidSale
 from app.sandbox.platforms import zapier as sandbox
-from app.triggers.base import InboundRequest, NotApplicable, SignatureRejected
+from app.triggers.base import NotApplicable
 from app.triggers.zapier import ZapierTrigger, new_sale_schema
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
