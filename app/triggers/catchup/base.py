@@ -4,22 +4,31 @@ Webhooks are missed while a store is offline; a poller asks the platform's list 
 since a time and maps each paid order exactly as its webhook would be mapped (the trigger's own
 `sale_payload` + `parse_sale`), so checkout's dedupe makes a second sighting harmless. A poller
 never touches the database: the catch-up service keeps the progress.
+
+`Poller` owns building from the declared fields, or saying which are missing; a platform module
+keeps its class data, its constructor and `poll`. The registry finds every subclass in
+`app/triggers/catchup/`, so nothing else lists a polled platform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Self
 
 import httpx
 
 from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
 from app.domain.events import TriggerEvent
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.base import declared
 
 MAX_PAGES = 200
 """A poll stops after this many pages (a runaway cursor must not loop forever)."""
+MAPPING_ONLY = "catch-up-mapping-only"
+"""The signing secret of the trigger a poller maps with: it uses the trigger's mapping, never its `verify`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +75,56 @@ def latest_stamp(items: Iterable[Any], key: str, latest: str | None) -> str | No
     return latest
 
 
-class Poller(Protocol):
-    """One module per platform: `app/triggers/catchup/<platform>.py`, a class named `<Platform>Poller`."""
+class Poller(ABC):
+    """The base of `app/triggers/catchup/<platform>.py`'s `<Platform>Poller`: class data, `create`, `poll`.
+
+    The fields are read from the same `[platforms.<platform>]` section and secrets as the trigger's.
+    """
 
     platform: ClassVar[str]
+    secret_fields: ClassVar[tuple[SecretField, ...]] = ()
+    setting_fields: ClassVar[tuple[SettingField, ...]] = ()
 
+    @classmethod
+    def create(
+        cls,
+        http: httpx.AsyncClient,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str | None],
+        *,
+        store_id: str,
+    ) -> Self | str:
+        """The poller, or why the platform is not polled (a field it needs is not set)."""
+        values = declared(secrets, cls.secret_fields) | declared(settings, cls.setting_fields)
+        if not cls.configured(values):
+            return f"not configured (needs {cls.needs()})"
+        return cls.build(http, values, store_id=store_id)
+
+    @classmethod
+    def configured(cls, values: Mapping[str, str]) -> bool:
+        """Whether `values` (the declared fields that are set) are enough to poll: every required one."""
+        fields: tuple[SecretField | SettingField, ...] = (*cls.secret_fields, *cls.setting_fields)
+        return all(f.name in values for f in fields if f.required)
+
+    @classmethod
+    def needs(cls) -> str:
+        """What polling needs, as a person would set it up."""
+        secrets = [f"the {f.name} secret" for f in cls.secret_fields if f.required]
+        settings = [f"a {f.name} setting" for f in cls.setting_fields if f.required]
+        return " and ".join(secrets + settings)
+
+    @classmethod
+    @abstractmethod
+    def build(cls, http: httpx.AsyncClient, values: Mapping[str, str], *, store_id: str) -> Self:
+        """The poller from the declared fields that are set (`configured` said they are enough)."""
+
+    @abstractmethod
     async def poll(self, since: datetime, *, now: datetime) -> PollResult:
         """Paid orders updated since `since` (inclusive).
 
         Raises `TransientProviderError` (network, 429, 5xx), `ConfigurationError` (credentials refused)
         or `ValidationFailed` (an answer that is not the platform's list shape).
         """
-        ...
 
 
 async def request_json(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, latest_stamp, request_json
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.catchup.base import MAPPING_ONLY, MAX_PAGES, Poller, PollResult, Tally, latest_stamp, request_json
 from app.triggers.shopify import PLATFORM, ShopifyTrigger, shopify_id
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,31 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
-class ShopifyPoller:
+class ShopifyPoller(Poller):
     """Paid orders updated since a time; the event id `poll:<order id>:paid` is stable across polls."""
 
     platform: ClassVar[str] = PLATFORM
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("access_token", "Admin API access token"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("shop", "Shop domain (<name>.myshopify.com)"),
+        SettingField("base_url", "Admin API base URL, instead of the shop's", required=False),
+        SettingField("api_version", "Admin API version", required=False),
+    )
+
+    @classmethod
+    def configured(cls, values: Mapping[str, str]) -> bool:
+        """A `base_url` stands in for the shop."""
+        return "access_token" in values and ("shop" in values or "base_url" in values)
+
+    @classmethod
+    def build(cls, http: httpx.AsyncClient, values: Mapping[str, str], *, store_id: str) -> Self:
+        return cls(
+            client=http,
+            mapper=ShopifyTrigger(client_secret=MAPPING_ONLY, store_id=store_id),
+            access_token=values["access_token"],
+            base_url=values.get("base_url") or f"https://{values['shop']}",
+            api_version=values.get("api_version") or API_VERSION,
+        )
 
     def __init__(
         self,

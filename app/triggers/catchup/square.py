@@ -10,25 +10,40 @@ filtered timestamp), pages by `cursor` with the same query
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, latest_stamp, request_json
-from app.triggers.square import PLATFORM, SQUARE_VERSION, SquareTrigger
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.catchup.base import MAPPING_ONLY, MAX_PAGES, Poller, PollResult, Tally, latest_stamp, request_json
+from app.triggers.square import BASE_URL, PLATFORM, SQUARE_VERSION, SquareTrigger
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500  # Square's default page size for SearchOrders (max 1000)
 
 
-class SquarePoller:
+class SquarePoller(Poller):
     """COMPLETED orders of one location updated since a time; event id `poll:<order id>:paid`."""
 
     platform: ClassVar[str] = PLATFORM
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("access_token", "Access token"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (
+        SettingField("location_id", "Location whose orders are polled"),
+        SettingField("base_url", "API base URL", required=False),
+    )
+
+    @classmethod
+    def build(cls, http: httpx.AsyncClient, values: Mapping[str, str], *, store_id: str) -> Self:
+        token, base_url = values["access_token"], values.get("base_url") or BASE_URL
+        mapper = SquareTrigger(
+            signature_key=MAPPING_ONLY, store_id=store_id, client=http, access_token=token, base_url=base_url
+        )
+        return cls(client=http, mapper=mapper, access_token=token, location_id=values["location_id"], base_url=base_url)
 
     def __init__(
         self,

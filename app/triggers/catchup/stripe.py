@@ -9,15 +9,17 @@ Each event keeps its own `evt_...` id, so an event seen by webhook and by poll d
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 
 from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.triggers.catchup.base import MAX_PAGES, PollResult, Tally, request_json
+from app.domain.plugins import SecretField, SettingField
+from app.triggers.catchup.base import MAPPING_ONLY, MAX_PAGES, Poller, PollResult, Tally, request_json
 from app.triggers.stripe import PLATFORM, StripeTrigger
 
 log = logging.getLogger(__name__)
@@ -26,10 +28,19 @@ EVENT_TYPE = "payment_intent.succeeded"
 PAGE_SIZE = 100  # the most Stripe lists per page
 
 
-class StripePoller:
+class StripePoller(Poller):
     """Succeeded PaymentIntent events created since a time."""
 
     platform: ClassVar[str] = PLATFORM
+    secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("secret_key", "Secret API key (sk_...)"),)
+    setting_fields: ClassVar[tuple[SettingField, ...]] = (SettingField("base_url", "API base URL", required=False),)
+
+    @classmethod
+    def build(cls, http: httpx.AsyncClient, values: Mapping[str, str], *, store_id: str) -> Self:
+        mapper = StripeTrigger(signing_secret=MAPPING_ONLY, store_id=store_id)
+        return cls(
+            client=http, mapper=mapper, secret_key=values["secret_key"], base_url=values.get("base_url") or BASE_URL
+        )
 
     def __init__(
         self,
