@@ -28,7 +28,9 @@ from app.domain.errors import ReceiptDeskError
 from app.domain.intake import parse_sale
 from app.main import Runtime, build_runtime, build_scanning, settle_heap
 from app.sandbox.pos import make_sale
+from app.services.catalogue import ProviderCatalogue
 from app.services.checkout import CheckoutService
+from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
 from app.triggers.pos import pos_event
 from app.ui import theme
@@ -145,6 +147,8 @@ def build_context(
         prefs_path=where,
         manager_lock=ManagerLock(manager_pin),
         export_dir=export_dir,
+        catalogue=ProviderCatalogue(),
+        devices=DeviceService(),
         demo=demo,
         scanning=build_scanning(runtime.settings, runtime.bus),
         capture=runtime.capture,

@@ -9,6 +9,8 @@ from app.config.settings import Settings
 from app.config.settings_writer import SettingsStore
 from app.services.bus import EventBus
 from app.services.capture import CaptureService
+from app.services.catalogue import ProviderCatalogue
+from app.services.devices import DeviceService
 from app.services.health import HealthService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.receipts import ReceiptService
@@ -35,6 +37,8 @@ class KioskContext:
     prefs_path: Path
     manager_lock: ManagerLock
     export_dir: Path
+    catalogue: ProviderCatalogue  # the providers the settings screens list
+    devices: DeviceService  # the serial ports the settings screens offer
     demo: bool = False
     scanning: ScanningService | None = None
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from app.config.secrets import KEYRING_FIX
 from app.config.settings import load_settings
 from app.domain.channels import Channel, Language
+from app.services import devices as device_service
 from app.ui.prefs import load_prefs, prefs_path
-from app.ui.settings import window as settings_window
 from app.ui.settings.window import SettingsWindow
 from tests.ui.conftest import Drive, Kiosk, from_loop, type_pin, until
 
@@ -88,7 +88,7 @@ async def save(window: SettingsWindow, qtbot: QtBot) -> None:
 
 
 def test_device_settings_are_saved_to_the_file(drive: Drive, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings_window, "serial_ports", lambda: [("/dev/ttyUSB7", "USB-Serial Controller")])
+    monkeypatch.setattr(device_service, "list_serial_ports", lambda: [("/dev/ttyUSB7", "USB-Serial Controller")])
 
     async def body(kiosk: Kiosk) -> None:
         window = await open_settings(kiosk, qtbot)

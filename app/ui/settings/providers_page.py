@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from app.config.settings import ProviderValue, Settings
-from app.providers.registry import ADAPTERS
+from app.services.catalogue import ProviderCatalogue
 
 
 def parse_value(text: str, old: ProviderValue | None) -> ProviderValue:
@@ -30,7 +30,7 @@ def parse_value(text: str, old: ProviderValue | None) -> ProviderValue:
 class ProvidersPage(QWidget):
     """A group per provider; secret fields are password fields that say whether a value is stored."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, catalogue: ProviderCatalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
@@ -42,22 +42,22 @@ class ProvidersPage(QWidget):
         inner = QWidget()
         column = QVBoxLayout(inner)
         column.addWidget(self.problem)
-        for provider_id, cls in ADAPTERS.items():
-            box = QGroupBox(f"{cls.display_name} ({cls.capabilities.channel.value})")
+        for provider in catalogue.providers():
+            box = QGroupBox(f"{provider.display_name} ({provider.channel.value})")
             form = QFormLayout(box)
-            self.settings[provider_id] = {}
-            self.secrets[provider_id] = {}
-            for setting in cls.setting_fields:
+            self.settings[provider.id] = {}
+            self.secrets[provider.id] = {}
+            for setting in provider.setting_fields:
                 field = QLineEdit()
-                field.setAccessibleName(f"{cls.display_name} {setting.label}")
+                field.setAccessibleName(f"{provider.display_name} {setting.label}")
                 form.addRow(setting.label + ("" if setting.required else " (optional)"), field)
-                self.settings[provider_id][setting.name] = field
-            for secret in cls.secret_fields:
+                self.settings[provider.id][setting.name] = field
+            for secret in provider.secret_fields:
                 field = QLineEdit()
                 field.setEchoMode(QLineEdit.EchoMode.Password)
-                field.setAccessibleName(f"{cls.display_name} {secret.label} (stored in the keyring)")
+                field.setAccessibleName(f"{provider.display_name} {secret.label} (stored in the keyring)")
                 form.addRow(f"{secret.label} (keyring)", field)
-                self.secrets[provider_id][secret.name] = field
+                self.secrets[provider.id][secret.name] = field
             column.addWidget(box)
         column.addStretch(1)
         scroll = QScrollArea()

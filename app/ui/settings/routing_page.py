@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidg
 
 from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
-from app.providers.registry import ADAPTERS
+from app.services.catalogue import ProviderCatalogue
 
 ROUTED = (
     (Channel.EMAIL, "&Email receipts via", "Email &fallback"),
@@ -14,20 +14,19 @@ ROUTED = (
 )
 
 
-def _combo(channel: Channel, name: str, empty: str) -> QComboBox:
+def _combo(catalogue: ProviderCatalogue, channel: Channel, name: str, empty: str) -> QComboBox:
     combo = QComboBox()
     combo.setAccessibleName(name)
     combo.addItem(empty, None)
-    for provider_id, cls in ADAPTERS.items():
-        if cls.capabilities.channel is channel:
-            combo.addItem(cls.display_name, provider_id)
+    for provider in catalogue.for_channel(channel):
+        combo.addItem(provider.display_name, provider.id)
     return combo
 
 
 class RoutingPage(QWidget):
     """Per channel a primary provider and an optional fallback, from the providers that can carry it."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, catalogue: ProviderCatalogue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.primary: dict[Channel, QComboBox] = {}
         self.fallback: dict[Channel, QComboBox] = {}
@@ -36,8 +35,8 @@ class RoutingPage(QWidget):
         outer.addLayout(form)
         outer.addStretch(1)  # rows keep their natural height
         for channel, label, fallback_label in ROUTED:
-            self.primary[channel] = _combo(channel, label.replace("&", ""), "Not sent")
-            self.fallback[channel] = _combo(channel, fallback_label.replace("&", ""), "None")
+            self.primary[channel] = _combo(catalogue, channel, label.replace("&", ""), "Not sent")
+            self.fallback[channel] = _combo(catalogue, channel, fallback_label.replace("&", ""), "None")
             form.addRow(label, self.primary[channel])
             form.addRow(fallback_label, self.fallback[channel])
         note = QLabel("Each provider needs its settings and credentials on the Providers page.")

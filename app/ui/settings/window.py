@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
@@ -12,7 +11,7 @@ from app.domain.errors import ConfigurationError
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.prefs import save_prefs
-from app.ui.settings.devices_page import DevicesPage, serial_ports
+from app.ui.settings.devices_page import DevicesPage
 from app.ui.settings.kiosk_page import KioskPage
 from app.ui.settings.providers_page import ProvidersPage
 from app.ui.settings.routing_page import RoutingPage
@@ -33,8 +32,8 @@ class SettingsWindow(QMainWindow):
         self.setAccessibleName("Settings")
         self.banner = ErrorBanner()
         self.store = StorePage()
-        self.routing = RoutingPage()
-        self.providers = ProvidersPage()
+        self.routing = RoutingPage(ctx.catalogue)
+        self.providers = ProvidersPage(ctx.catalogue)
         self.devices = DevicesPage()
         self.kiosk = KioskPage()
         tabs = QTabWidget()
@@ -83,7 +82,7 @@ class SettingsWindow(QMainWindow):
         self.tasks.start(self._serial_ports(), "ports")
 
     async def _serial_ports(self) -> None:
-        self.devices.show_ports(await asyncio.to_thread(serial_ports))
+        self.devices.show_ports(await self._ctx.devices.serial_ports())
 
     async def _secret_states(self) -> None:
         problem = await self._ctx.settings_store.keyring_problem()

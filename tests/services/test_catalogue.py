@@ -1,0 +1,34 @@
+"""The settings screens' view of providers and devices: registry data and port lists, through services."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.channels import Channel
+from app.providers.registry import ADAPTERS
+from app.services import devices as device_service
+from app.services.catalogue import ProviderCatalogue
+from app.services.devices import DeviceService
+
+
+def test_the_catalogue_lists_every_registered_provider_with_its_fields() -> None:
+    catalogue = ProviderCatalogue()
+    assert [p.id for p in catalogue.providers()] == list(ADAPTERS)
+    for info in catalogue.providers():
+        cls = ADAPTERS[info.id]
+        assert (info.display_name, info.channel) == (cls.display_name, cls.capabilities.channel)
+        assert info.capabilities == cls.capabilities
+        assert info.secret_fields == tuple(cls.secret_fields)
+        assert info.setting_fields == tuple(cls.setting_fields)
+
+
+def test_the_catalogue_groups_providers_by_channel_in_registry_order() -> None:
+    catalogue = ProviderCatalogue()
+    email = catalogue.for_channel(Channel.EMAIL)
+    assert email and all(p.channel is Channel.EMAIL for p in email)
+    assert [p.id for p in email] == [i for i, cls in ADAPTERS.items() if cls.capabilities.channel is Channel.EMAIL]
+
+
+async def test_serial_ports_are_listed_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(device_service, "list_serial_ports", lambda: [("COM3", "USB-Serial")])
+    assert await DeviceService().serial_ports() == [("COM3", "USB-Serial")]
