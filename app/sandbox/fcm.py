@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
-from app.sandbox.oauth_tokens import GOOGLE_PROJECT_ID, TOKENS, TokenRegistry, TokenRejected
+from app.sandbox.oauth_tokens import GOOGLE_PROJECT_ID, TOKENS, TokenRegistry, TokenRejected, adapter_account
+from app.sandbox.stand_ins import SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "fcm"
@@ -162,7 +164,14 @@ class FcmApi:
         return JSONResponse({"name": f"projects/{project}/messages/{message_id}"})
 
 
-def routes(store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS) -> list[Route]:
+def routes(
+    store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS, *, callbacks: CallbackSender | None = None
+) -> list[Route]:
     """The FCM send route, recording into `store`."""
     api = FcmApi(store, faults, tokens)
     return [Route("/v1/projects/{project_id}/messages:send", api.send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The adapter's settings (its API and token endpoint at `sandbox_url`) and its OAuth client secret."""
+    return adapter_account(PROVIDER_ID, sandbox_url)

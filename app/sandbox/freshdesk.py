@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "freshdesk"
@@ -158,7 +160,13 @@ def _ticket(ticket_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Freshdesk stand-in's routes for the sandbox app."""
     api = FreshdeskApi(store, faults)
     return [Route(PATH, api.outbound_email, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Freshdesk adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"domain": SANDBOX_DOMAIN, "email_config_id": SANDBOX_EMAIL_CONFIG_ID}
+    return api_account(sandbox_url, settings, {"api_key": SANDBOX_API_KEY})

@@ -22,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
-from app.sandbox.oauth_tokens import TOKENS, TokenRegistry, TokenRejected
+from app.sandbox.oauth_tokens import TOKENS, TokenRegistry, TokenRejected, adapter_account
+from app.sandbox.stand_ins import SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "gmail"
@@ -163,7 +165,14 @@ class GmailApi:
         return JSONResponse({"id": message_id, "threadId": message_id, "labelIds": ["SENT"]})
 
 
-def routes(store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS) -> list[Route]:
+def routes(
+    store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS, *, callbacks: CallbackSender | None = None
+) -> list[Route]:
     """The Gmail send route, recording into `store`."""
     api = GmailApi(store, faults, tokens)
     return [Route("/gmail/v1/users/{user_id}/messages/send", api.send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The adapter's settings (its API and token endpoint at `sandbox_url`) and its OAuth client secret."""
+    return adapter_account(PROVIDER_ID, sandbox_url)

@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "hubspot"
@@ -153,7 +155,12 @@ class HubSpotApi:
         return Response(json.dumps(view), 200, media_type="application/json")
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The HubSpot stand-in's routes for the sandbox app."""
     api = HubSpotApi(store, faults)
     return [Route(PATH, api.single_send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The HubSpot adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    return api_account(sandbox_url, {"email_id": SANDBOX_EMAIL_ID}, {"access_token": SANDBOX_ACCESS_TOKEN})

@@ -22,7 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 # --- the credentials the sandbox accepts (they open only the local sandbox) ----------------------
@@ -184,7 +186,13 @@ class MailgunApi:
         return JSONResponse({"id": f"<{message_id}>", "message": "Queued. Thank you."})
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Mailgun routes of the sandbox app."""
     api = MailgunApi(store, faults)
     return [Route("/v3/{domain}/messages", api.send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Mailgun adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"domain": MAILGUN_DOMAIN, "from_email": MAILGUN_FROM, "from_name": store_name}
+    return api_account(sandbox_url, settings, {"api_key": MAILGUN_API_KEY})

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 # --- the credentials the sandbox accepts (they open only the local sandbox) ----------------------
@@ -158,10 +160,16 @@ class MandrillApi:
         return JSONResponse(results)
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Mandrill routes of the sandbox app."""
     api = MandrillApi(store, faults)
     return [
         Route("/api/{version}/messages/send.json", api.send, methods=["POST"]),
         Route("/api/{version}/messages/send-template.json", api.send_template, methods=["POST"]),
     ]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Mandrill adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"from_email": MANDRILL_FROM, "from_name": store_name}
+    return api_account(sandbox_url, settings, {"api_key": MANDRILL_API_KEY})

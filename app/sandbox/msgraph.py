@@ -20,8 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
-from app.sandbox.oauth_tokens import MS_SENDER, TOKENS, TokenRegistry, TokenRejected
+from app.sandbox.oauth_tokens import MS_SENDER, TOKENS, TokenRegistry, TokenRejected, adapter_account
+from app.sandbox.stand_ins import SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "msgraph"
@@ -183,10 +185,17 @@ class GraphApi:
         return graph_error(400, "BadRequest", message)
 
 
-def routes(store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS) -> list[Route]:
+def routes(
+    store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS, *, callbacks: CallbackSender | None = None
+) -> list[Route]:
     """The sendMail routes, recording into `store`."""
     api = GraphApi(store, faults, tokens)
     return [
         Route("/v1.0/me/sendMail", api.send_mail_me, methods=["POST"]),
         Route("/v1.0/users/{user}/sendMail", api.send_mail, methods=["POST"]),
     ]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The adapter's settings (its API and token endpoint at `sandbox_url`) and its OAuth client secret."""
+    return adapter_account(PROVIDER_ID, sandbox_url)

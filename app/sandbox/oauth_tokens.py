@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.sandbox.stand_ins import NO_RATE_LIMIT, SandboxAccount
+
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GOOGLE_AUDIENCE = "https://oauth2.googleapis.com/token"
 GOOGLE_TOKEN_PATH = "/token"  # noqa: S105 - a path, not a password
@@ -107,6 +109,11 @@ ADAPTER_SECRETS: dict[str, dict[str, str]] = {
     "msgraph": {"client_secret": MS_CLIENT_SECRET},
     "sfmc": {"client_secret": SFMC_CLIENT_SECRET},
 }
+
+
+def adapter_account(provider: str, sandbox_url: str) -> SandboxAccount:
+    """The settings and secrets of an OAuth provider's adapter, for a sandbox served on `sandbox_url`."""
+    return SandboxAccount({**adapter_settings(sandbox_url)[provider], **NO_RATE_LIMIT}, dict(ADAPTER_SECRETS[provider]))
 
 
 # --- issued tokens -------------------------------------------------------------------------------

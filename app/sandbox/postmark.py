@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 # --- the credentials the sandbox accepts (they open only the local sandbox) ----------------------
@@ -179,10 +181,16 @@ class PostmarkApi:
         )
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Postmark routes of the sandbox app."""
     api = PostmarkApi(store, faults)
     return [
         Route("/email", api.email, methods=["POST"]),
         Route("/email/withTemplate", api.email_with_template, methods=["POST"]),
     ]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Postmark adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"from_email": POSTMARK_FROM, "from_name": store_name}
+    return api_account(sandbox_url, settings, {"server_token": POSTMARK_SERVER_TOKEN})

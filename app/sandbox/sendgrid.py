@@ -16,13 +16,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from app.sandbox import credentials
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
-PROVIDER = "sendgrid"
+PROVIDER_ID = "sendgrid"
 IDEMPOTENCY_ARG = "receiptdesk_key"
 """The `custom_args` key recorded as the message's idempotency key."""
 MAX_PERSONALIZATIONS = 1000
@@ -187,7 +189,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
     html_length, html_sha256 = MessageRecord.digest_html(parts.get("text/html"))
     key = custom_args.get(IDEMPOTENCY_ARG)
     return MessageRecord(
-        provider=PROVIDER,
+        provider=PROVIDER_ID,
         id=message_id,
         to=tuple(address["email"] for item in personalizations for address in item["to"]),
         from_=payload["from"]["email"],
@@ -240,7 +242,7 @@ class SendGridApi:
         if not self._authorized(request):
             message = "The provided authorization grant is invalid, expired, or revoked"
             return sendgrid_errors(401, [{"message": message, "field": None, "help": None}])
-        fault = await self.faults.inject(PROVIDER)
+        fault = await self.faults.inject(PROVIDER_ID)
         if fault is not None:
             return fault_response(fault)
         if not request.headers.get("content-type", "").startswith("application/json"):
@@ -260,3 +262,15 @@ class SendGridApi:
         if self.callbacks is not None:
             self.callbacks.sendgrid_message(message_id, payload)
         return Response(status_code=202, headers={"X-Message-Id": message_id})
+
+
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
+    """The Mail Send endpoint; Event Webhook batches go through `callbacks`."""
+    api = SendGridApi(store, faults, callbacks=callbacks)
+    return [Route("/v3/mail/send", api.mail_send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The SendGrid adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"from_email": credentials.SENDGRID_FROM, "from_name": store_name}
+    return api_account(sandbox_url, settings, {"api_key": credentials.SENDGRID_API_KEY})

@@ -25,7 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 from app.support import sigv4  # the adapter's own signer: one implementation to trust
 
@@ -235,7 +237,14 @@ class SesApi:
         return JSONResponse({"MessageId": message_id}, headers={"x-amzn-RequestId": secrets.token_hex(16)})
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The SES routes of the sandbox app."""
     api = SesApi(store, faults)
     return [Route("/v2/email/outbound-emails", api.send_email, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The SES adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"region": SES_REGION, "from_email": SES_FROM, "from_name": store_name}
+    secrets = {"access_key_id": SES_ACCESS_KEY_ID, "secret_access_key": SES_SECRET_ACCESS_KEY}
+    return api_account(sandbox_url, settings, secrets)

@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
-from app.sandbox.oauth_tokens import SFMC_DEFINITION_KEY, TOKENS, TokenRegistry, TokenRejected
+from app.sandbox.oauth_tokens import SFMC_DEFINITION_KEY, TOKENS, TokenRegistry, TokenRejected, adapter_account
+from app.sandbox.stand_ins import SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "sfmc"
@@ -134,7 +136,14 @@ class SfmcApi:
         return JSONResponse(body, status_code=202)
 
 
-def routes(store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS) -> list[Route]:
+def routes(
+    store: MessageStore, faults: Faults, tokens: TokenRegistry = TOKENS, *, callbacks: CallbackSender | None = None
+) -> list[Route]:
     """The SFMC transactional send route, recording into `store`."""
     api = SfmcApi(store, faults, tokens)
     return [Route("/messaging/v1/email/messages/{message_key}", api.send, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The adapter's settings (its API and token endpoint at `sandbox_url`) and its OAuth client secret."""
+    return adapter_account(PROVIDER_ID, sandbox_url)

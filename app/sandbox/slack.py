@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import NO_RATE_LIMIT, SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "slack"
@@ -156,7 +158,12 @@ class SlackWebhook:
         return PlainTextResponse("ok")
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Slack stand-in's routes for the sandbox app."""
     hook = SlackWebhook(store, faults)
     return [Route("/_hooks/slack/{team}/{channel}/{token}", hook.post, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Slack adapter's secret: the sandbox's incoming-webhook URL."""
+    return SandboxAccount(dict(NO_RATE_LIMIT), {"webhook_url": sandbox_url + SANDBOX_WEBHOOK_PATH})

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import NO_RATE_LIMIT, SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "teams"
@@ -125,8 +127,13 @@ class TeamsWorkflow:
         return Response(status_code=202, headers=headers)
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Teams stand-in's routes for the sandbox app."""
     workflow = TeamsWorkflow(store, faults)
     path = "/_hooks/teams/workflows/{workflow_id}/triggers/manual/paths/invoke"
     return [Route(path, workflow.invoke, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Teams adapter's secret: the sandbox's workflow trigger URL."""
+    return SandboxAccount(dict(NO_RATE_LIMIT), {"workflow_url": sandbox_url + SANDBOX_WEBHOOK_PATH})

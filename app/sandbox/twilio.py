@@ -19,13 +19,15 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from app.sandbox import credentials
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
-PROVIDER = "twilio"
+PROVIDER_ID = "twilio"
 API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
 IDEMPOTENCY_FIELD = "receiptdesk_key"
@@ -217,7 +219,7 @@ class TwilioApi:
         """`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (CreateMessage)."""
         if not self._authorized(request):
             return twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
-        fault = await self.faults.inject(PROVIDER)
+        fault = await self.faults.inject(PROVIDER_ID)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
             return twilio_error(fault.status, 20000 + fault.status, fault.phrase, headers)
@@ -236,7 +238,7 @@ class TwilioApi:
         resource = message_resource(self.account_sid, sid, form, media_urls)
         self.store.add(
             MessageRecord(
-                provider=PROVIDER,
+                provider=PROVIDER_ID,
                 id=sid,
                 to=(form["To"],),
                 from_=form.get("From") or form.get("MessagingServiceSid"),
@@ -248,3 +250,15 @@ class TwilioApi:
         if self.callbacks is not None:
             self.callbacks.twilio_message(sid, form)
         return Response(json.dumps(resource), 201, media_type="application/json")
+
+
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
+    """The Messages endpoint, which also answers Twilio WhatsApp; status callbacks go through `callbacks`."""
+    api = TwilioApi(store, faults, callbacks=callbacks)
+    return [Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.create_message, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Twilio adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"account_sid": credentials.TWILIO_ACCOUNT_SID, "from_number": credentials.TWILIO_FROM}
+    return api_account(sandbox_url, settings, {"auth_token": credentials.TWILIO_AUTH_TOKEN})

@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import NO_RATE_LIMIT, SandboxAccount
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "zapier"
@@ -79,8 +81,13 @@ class CatchHook:
         return JSONResponse(answer)
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Zapier stand-in's routes for the sandbox app."""
     hook = CatchHook(store, faults)
     path = "/hooks/catch/{account_id}/{hook_key}"
     return [Route(path + "/", hook.catch, methods=["POST"]), Route(path, hook.catch, methods=["POST"])]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Zapier adapter's secret: the sandbox's catch-hook URL."""
+    return SandboxAccount(dict(NO_RATE_LIMIT), {"webhook_url": sandbox_url + SANDBOX_WEBHOOK_PATH})

@@ -23,7 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
 PROVIDER_ID = "zendesk"
@@ -174,10 +176,16 @@ def _ticket(ticket_id: int, given: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def routes(store: MessageStore, faults: Faults) -> list[Route]:
+def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Zendesk stand-in's routes for the sandbox app."""
     api = ZendeskApi(store, faults)
     return [
         Route("/api/v2/tickets", api.create_ticket, methods=["POST"]),
         Route("/api/v2/tickets.json", api.create_ticket, methods=["POST"]),
     ]
+
+
+def account(sandbox_url: str, store_name: str) -> SandboxAccount:
+    """The Zendesk adapter's settings and secrets for a sandbox on `sandbox_url`."""
+    settings = {"subdomain": SANDBOX_SUBDOMAIN, "email": SANDBOX_EMAIL}
+    return api_account(sandbox_url, settings, {"api_token": SANDBOX_API_TOKEN})
