@@ -14,29 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.sandbox import (
-    fcm,
-    freshdesk,
-    gmail,
-    hubspot,
-    mailgun,
-    mandrill,
-    msgraph,
-    oauth_tokens,
-    postmark,
-    ses,
-    sfmc,
-    slack,
-    teams,
-    zapier,
-    zendesk,
-)
+from app.sandbox import oauth_tokens
 from app.sandbox.callbacks import CallbackSender
-from app.sandbox.faults import PROVIDERS, FaultConfigError, Faults
+from app.sandbox.faults import FaultConfigError, Faults
 from app.sandbox.platforms import orders as platform_orders
-from app.sandbox.sendgrid import SendGridApi
+from app.sandbox.stand_ins import provider_ids, stand_ins
 from app.sandbox.store import MessageStore
-from app.sandbox.twilio import TwilioApi
 
 DEFAULT_PAGE = 1000
 
@@ -76,8 +59,8 @@ class Inspection:
             self.store.clear()
             return Response(status_code=204)
         provider = request.query_params.get("provider") or None
-        if provider is not None and provider not in PROVIDERS:
-            return _bad_request(f"provider must be one of {sorted(PROVIDERS)}")
+        if provider is not None and provider not in provider_ids():
+            return _bad_request(f"provider must be one of {sorted(provider_ids())}")
         try:
             limit = _int_param(request, "limit", DEFAULT_PAGE)
             offset = _int_param(request, "offset", 0)
@@ -117,32 +100,11 @@ class Inspection:
         return JSONResponse(self.faults.to_dict())
 
 
-STAND_INS = (
-    mailgun,
-    mandrill,
-    postmark,
-    ses,
-    gmail,
-    msgraph,
-    fcm,
-    sfmc,
-    slack,
-    teams,
-    hubspot,
-    freshdesk,
-    zendesk,
-    zapier,
-)
-"""Provider stand-ins that bring their own routes (each has `PROVIDER_ID` and `routes(store, faults)`)."""
-
-
 def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None = None) -> Starlette:
     """The sandbox ASGI app; `app.state.store` and `app.state.faults` are the live objects."""
     store = store if store is not None else MessageStore()
     faults = faults if faults is not None else Faults()
     callbacks = CallbackSender()
-    twilio = TwilioApi(store, faults, callbacks=callbacks)
-    sendgrid = SendGridApi(store, faults, callbacks=callbacks)
     inspection = Inspection(store, faults)
 
     async def callback_settings(request: Request) -> Response:
@@ -154,15 +116,13 @@ def create_sandbox_app(store: MessageStore | None = None, faults: Faults | None 
         return JSONResponse(callbacks.to_dict())
 
     routes = [
-        Route("/2010-04-01/Accounts/{account_sid}/Messages.json", twilio.create_message, methods=["POST"]),
-        Route("/v3/mail/send", sendgrid.mail_send, methods=["POST"]),
         Route("/_sandbox/health", inspection.health, methods=["GET"]),
         Route("/_sandbox/messages", inspection.messages, methods=["GET", "DELETE"]),
         Route("/_sandbox/faults", inspection.faults_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/_sandbox/callbacks", callback_settings, methods=["GET", "PUT"]),
     ]
-    for stand_in in STAND_INS:
-        routes.extend(stand_in.routes(store, faults))
+    for stand_in in stand_ins().values():  # every provider's API (app/sandbox/stand_ins.py)
+        routes.extend(stand_in.routes(store, faults, callbacks=callbacks))
     routes.extend(oauth_tokens.routes())  # token endpoints of the OAuth providers
     platforms = platform_orders.PlatformStore()
     routes.extend(platform_orders.routes(platforms))  # commerce platform APIs: orders, events

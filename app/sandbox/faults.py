@@ -23,24 +23,7 @@ from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
-PROVIDERS: frozenset[str] = frozenset(
-    {
-        "twilio",
-        "twilio_whatsapp",
-        "sendgrid",
-        "mailgun",
-        "mandrill",
-        "postmark",
-        "ses",
-        "slack",
-        "teams",
-        "hubspot",
-        "freshdesk",
-        "zendesk",
-        "zapier",
-    }
-)
-"""Provider names the sandbox serves; `Faults.providers` may only name these."""
+from app.sandbox.stand_ins import provider_ids
 
 _SETTABLE = frozenset(
     {
@@ -273,6 +256,7 @@ def _validate(name: str, value: Any) -> Any:
     if not all(isinstance(name, str) for name in value):
         raise FaultConfigError("providers must be a list of provider names")
     names = frozenset(value)
-    if not names <= PROVIDERS:
-        raise FaultConfigError(f"providers must be among {sorted(PROVIDERS)}")
+    served = provider_ids()  # one per stand-in module
+    if not names <= served:
+        raise FaultConfigError(f"providers must be among {sorted(served)}")
     return names
