@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.sandbox import credentials
@@ -45,6 +46,17 @@ def start(*args: str, marker: str = "http://", timeout: float = 30.0) -> tuple[s
             raise AssertionError(f"process exited: {proc.stderr.read() if proc.stderr else ''}")
     proc.kill()
     raise AssertionError("process did not start in time")
+
+
+def wait_for(what: str, condition: Callable[[], object], timeout: float = 60.0) -> None:
+    """Poll `condition()` until it is truthy; fail saying `what` did not happen within `timeout` seconds.
+
+    The timeout only bounds a failure: a passing run waits exactly as long as the condition takes.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
 
 
 def run(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import httpx
@@ -65,10 +64,7 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
         ]
         sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
         receipt_id = httpx.post(f"{api}/v1/sales", json=sale).json()["receipt_id"]
-        for _ in range(100):
-            if httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0:
-                break
-            time.sleep(0.1)
+        processes.wait_for("the receipt was not sent", lambda: httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0)
     finally:
         server.terminate()
         server.wait(10)

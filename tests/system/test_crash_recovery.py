@@ -1,10 +1,17 @@
-"""Kill `receiptdesk serve` with SIGKILL mid-drain, start it again: every delivery still arrives."""
+"""Kill `receiptdesk serve` with SIGKILL mid-drain, start it again: every delivery still arrives.
+
+The sandbox decides when "mid-drain" is: it lets ten sends through, then holds every send after
+them unanswered, and the test kills the server only once the sandbox holds some of its requests.
+No step depends on how fast the machine is.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -13,13 +20,16 @@ import pytest
 from app.sandbox.pos import make_sale
 from tests.system import processes
 
+LET_THROUGH = 10
+
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
     sandbox, sandbox_url = processes.start("sandbox", "--port", "0")
     servers = []
     try:
-        httpx.put(f"{sandbox_url}/_sandbox/faults", json={"latency_ms": 150}).raise_for_status()
+        hold = {"hold": True, "hold_after": LET_THROUGH}
+        httpx.put(f"{sandbox_url}/_sandbox/faults", json=hold).raise_for_status()
         config = processes.settings_file(tmp_path / "receiptdesk.toml", sandbox_url)
         data = tmp_path / "data"
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
@@ -36,11 +46,18 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         while httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"] < 10:
             assert time.monotonic() < deadline, "nothing was delivered before the kill"
             time.sleep(0.05)
+        # The server is mid-drain for sure: the sandbox holds some of its sends unanswered.
+        processes.wait_for(
+            "no send reached the hold", lambda: httpx.get(f"{sandbox_url}/_sandbox/faults").json()["held"] > 0
+        )
         server.send_signal(signal.SIGKILL)
         server.wait(10)
         delivered_before = httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"]
         assert delivered_before < 80, "the drain finished before the kill; slow the sandbox down"
+        assert delivered_before == LET_THROUGH
 
+        # Release: the sends held when the server died now reach the "provider", which is what
+        # happens when a process dies after its request left but before the answer came back.
         httpx.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
         servers.append(server)
@@ -55,19 +72,31 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         messages = httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1000").json()["messages"]
         emails = {m["idempotency_key"] for m in messages if m["provider"] == "sendgrid"}
         texts = {m["to"][0] for m in messages if m["provider"] == "twilio"}
+        sent_times = Counter(m["idempotency_key"] for m in messages if m["provider"] == "sendgrid")
+        sent_times.update(m["to"][0] for m in messages if m["provider"] == "twilio")
         keys, phones = set(), set()
-        for receipt_id in receipt_ids:
+        claims_after_crash = 0
+        for i, receipt_id in enumerate(receipt_ids):
             receipt = httpx.get(f"{api}/v1/receipts/{receipt_id}").json()
             for delivery in receipt["deliveries"]:
                 assert delivery["state"] == "sent", delivery
                 if delivery["channel"] == "email":
                     keys.add(f"rd-{delivery['id']}")
+                # Nothing is sent twice silently: a message the provider got twice belongs to a
+                # delivery whose timeline shows a claim lost in the crash (its attempt is number 2).
+                sent_as = f"rd-{delivery['id']}" if delivery["channel"] == "email" else f"+1217555{i:04d}"
+                claims = delivery["attempts"][-1]["number"]
+                assert 1 <= sent_times[sent_as] <= claims, (delivery, sent_times[sent_as])
+                claims_after_crash += claims > 1
+        assert claims_after_crash > 0, "the kill caught no send in flight"
         for i in range(40):
             phones.add(f"+1217555{i:04d}")
         assert keys <= emails and len(keys) == 40
         assert phones <= texts
         assert processes.run("audit", "verify", config=config, data_dir=data).returncode == 0
     finally:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.delete(f"{sandbox_url}/_sandbox/faults")  # a held request never outlives the test
         for proc in (*servers, sandbox):
             if proc.poll() is None:
                 proc.terminate()
