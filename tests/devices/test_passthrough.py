@@ -235,7 +235,11 @@ async def test_tcp_with_the_printer_unreachable_closes_the_pos_connection() -> N
 
 
 async def test_stopping_with_a_job_still_open_ends_it_quietly() -> None:
+    printing = asyncio.Event()  # the printer has the first bytes of a job that is still open
+
     async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if await reader.read(1):
+            printing.set()
         await reader.read()
         writer.close()
 
@@ -248,10 +252,7 @@ async def test_stopping_with_a_job_still_open_ends_it_quietly() -> None:
         _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
         writer.write(b"\x1b@half a receipt")  # the POS is still sending when the terminal shuts down
         await writer.drain()
-        for _ in range(100):
-            if proxy.forwarded:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(printing.wait(), 30)
         await proxy.stop()
         await asyncio.sleep(0.05)
         writer.close()

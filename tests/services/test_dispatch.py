@@ -65,12 +65,16 @@ async def test_throttling_is_retried_after_the_providers_retry_after(
     runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
     faults = sandbox.app.state.faults
-    faults.configure(throttle_rate=1.0, retry_after=1)
+    # Every send waits at the sandbox: the first is let go into the throttle, the retry only once
+    # the throttle is off, however long the machine takes between the two.
+    faults.configure(throttle_rate=1.0, retry_after=1, hold=True)
     receipt_id = await post(runtime, with_email(sale_payload()), "e1")
     runtime.start_dispatching()
-    await wait_until(lambda: runtime.db.read(lambda s: s.scalar(select(AttemptRow.id))))
+    await wait_until(lambda: faults.held == 1, timeout=30)
+    faults.release()
+    await wait_until(lambda: runtime.db.read(lambda s: s.scalar(select(AttemptRow.id))), timeout=30)
     faults.clear()
-    await wait_until(lambda: drained(runtime), timeout=10)
+    await wait_until(lambda: drained(runtime), timeout=30)
     detail = await runtime.receipts.get(receipt_id)
     attempts = detail.attempts[detail.deliveries[0].id]
     assert [a.outcome for a in attempts] == ["transient", "sent"]
@@ -137,10 +141,10 @@ async def test_a_timeout_leaves_the_outcome_unknown_then_it_is_tried_again(
     rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     rt.http.timeout = httpx.Timeout(0.2)
     try:
-        sandbox.app.state.faults.configure(latency_ms=600)
+        sandbox.app.state.faults.configure(hold=True)  # the provider never answers: the send times out
         await post(rt, with_email(sale_payload()), "e1")
         rt.start_dispatching()
-        await wait_until(lambda: rt.db.read(lambda s: s.scalar(select(AttemptRow.outcome))))
+        await wait_until(lambda: rt.db.read(lambda s: s.scalar(select(AttemptRow.outcome))), timeout=30)
         first = await rt.db.read(lambda s: s.scalars(select(AttemptRow)).first())
         assert first is not None and first.outcome == "unknown"
         sandbox.app.state.faults.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import threading
@@ -51,9 +50,11 @@ class FlakyLoop:
         self.plugged = True
         self.port: Any = None
         self.read_threads: set[str] = set()
+        self.failed_opens = 0
 
     def __call__(self, url: str, **options: Any) -> Any:
         if not self.plugged:
+            self.failed_opens += 1
             raise serial.SerialException(f"could not open port {url}: [Errno 2] No such file or directory")
         port = serial.serial_for_url(url, **options)
         original_read = port.read
@@ -101,7 +102,7 @@ async def test_loop_port_reads_in_a_thread_and_reconnects_after_serial_exception
     try:
         await wait_until(lambda: service.state is ScannerState.CONNECTED, timeout=5)
         flaky.port.write(b"LM1234")
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: flaky.port.in_waiting == 0, timeout=30)  # read as half a code
         flaky.port.write(b"5678\r\nK1A2B3C4D\r\n")
         await wait_until(lambda: len(seen.scans) == 2, timeout=5)
         assert [e.scan.kind for e in seen.scans] == [ScanKind.LOYALTY, ScanKind.RECEIPT]
@@ -109,7 +110,9 @@ async def test_loop_port_reads_in_a_thread_and_reconnects_after_serial_exception
 
         flaky.plugged = False
         await wait_until(lambda: service.state is ScannerState.RECONNECTING, timeout=5)
-        await asyncio.sleep(0.3)  # several failed attempts at the longest back-off
+        # several failed attempts, up to the longest back-off, each reported before the next is made
+        await wait_until(lambda: flaky.failed_opens >= 4, timeout=30)
+        await wait_until(lambda: "cannot be opened" in (service.detail or ""), timeout=30)
         assert service.detail is not None and "cannot be opened" in service.detail
         flaky.plugged = True
         await wait_until(lambda: service.state is ScannerState.CONNECTED, timeout=5)
@@ -176,7 +179,8 @@ async def test_a_scanner_absent_at_start_is_retried_until_it_appears() -> None:
     await service.start()
     try:
         await wait_until(lambda: service.state is ScannerState.RECONNECTING, timeout=5)
-        await asyncio.sleep(0.2)
+        # three failed opens reported (each with its own back-off): still nothing opened
+        await wait_until(lambda: len(seen.states) >= 3, timeout=30)
         assert dummy.opened == 0
         dummy.replug()
         await wait_until(lambda: service.state is ScannerState.CONNECTED, timeout=5)
