@@ -12,13 +12,14 @@ import pytest
 from app.config.settings import Settings
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.main import build_runtime
-from app.sandbox.fire import BUILDERS, fire
+from app.sandbox.fire import fire
+from app.sandbox.platforms.registry import STAND_INS
 from app.sandbox.server import RunningSandbox
 from app.support.asgi_server import start_asgi_server
 from tests.system.processes import ROOT
 
 
-@pytest.mark.parametrize("platform", sorted(BUILDERS))
+@pytest.mark.parametrize("platform", sorted(STAND_INS))
 async def test_each_fired_platform_webhook_becomes_a_receipt(
     platform: str, tmp_path: Path, sandbox: RunningSandbox
 ) -> None:

@@ -11,15 +11,20 @@ from __future__ import annotations
 import hmac
 import json
 import random
+import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared, SettingValue
 from app.sandbox.pos import STORE_TZ, make_sale
+
+if TYPE_CHECKING:
+    from app.sandbox.platforms.orders import PlatformStore
 
 SANDBOX_TOKEN = "sandbox-clover-api-token"  # noqa: S105 - opens only the local sandbox
 SANDBOX_AUTH_CODE = "sandbox-clover-auth-code"
@@ -141,3 +146,26 @@ def routes(orders: dict[str, dict[str, Any]], *, token: str = SANDBOX_TOKEN) -> 
         return JSONResponse(order)
 
     return [Route(ORDER_PATH, get_order, methods=["GET"])]
+
+
+class CloverStandIn(PlatformStandIn):
+    """Notifications carrying the auth code; the order fetch they point at."""
+
+    platform: ClassVar[str] = "clover"
+    default_topic: ClassVar[str] = "UPDATE"
+    secrets: ClassVar[dict[str, str]] = {"auth_code": SANDBOX_AUTH_CODE, "api_token": SANDBOX_TOKEN}
+    keeps_orders: ClassVar[bool] = True
+
+    @classmethod
+    def settings(cls, sandbox_url: str) -> dict[str, SettingValue]:
+        return {"base_url": sandbox_url, "merchant_id": SANDBOX_MERCHANT_ID}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        order = sample_order(random.Random(seed), order_id=f"SBXORDER{seed:05d}")
+        headers, body = signed_webhook(sample_event(order["id"], kind=topic, ts_ms=int(time.time() * 1000)))
+        return Prepared(url, headers, body, order)
+
+    @classmethod
+    def api_routes(cls, store: PlatformStore) -> list[Route]:
+        return routes(store.kept("clover"))

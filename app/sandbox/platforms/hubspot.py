@@ -15,8 +15,9 @@ import random
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared
 from app.sandbox.pos import STORE_TZ, make_sale
 
 SANDBOX_CLIENT_SECRET = "sandbox-hubspot-client-secret"  # noqa: S105 - opens only the local sandbox
@@ -58,3 +59,16 @@ def sample_event(rng: random.Random, *, deal_id: str, when: datetime | None = No
         "contact_email": customer.get("email"),
         "contact_phone": customer.get("phone"),
     }
+
+
+class HubSpotStandIn(PlatformStandIn):
+    """A deal-closed-won workflow webhook signed with signature v3."""
+
+    platform: ClassVar[str] = "hubspot"
+    default_topic: ClassVar[str] = "deal_closed_won"
+    secrets: ClassVar[dict[str, str]] = {"client_secret": SANDBOX_CLIENT_SECRET}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        event = sample_event(random.Random(seed), deal_id=str(9000 + seed))
+        return Prepared(url, *signed_webhook(event, url=url), None)

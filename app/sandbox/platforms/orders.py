@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.sandbox.platforms import clover, shopify, square, stripe
+if TYPE_CHECKING:
+    from app.sandbox.platforms.base import PlatformStandIn
 
-PLATFORMS = ("shopify", "square", "stripe", "clover")
+
+def _stand_ins() -> dict[str, type[PlatformStandIn]]:
+    # imported here: the registry imports every module of this package, this one included
+    from app.sandbox.platforms.registry import STAND_INS
+
+    return STAND_INS
 
 
 def _now_text() -> str:
@@ -26,34 +32,38 @@ def _now_text() -> str:
 
 
 class PlatformStore:
-    """In-memory orders (Shopify, Square, Clover: by id) and events (Stripe: oldest first)."""
+    """In-memory orders (for Stripe: events) by id, oldest first, of each platform whose stand-in keeps them."""
 
     def __init__(self) -> None:
-        self.shopify: dict[str, dict[str, Any]] = {}
-        self.square: dict[str, dict[str, Any]] = {}
-        self.clover: dict[str, dict[str, Any]] = {}
-        self.stripe: list[dict[str, Any]] = []
+        self._stand_ins = {name: s for name, s in _stand_ins().items() if s.keeps_orders}
+        self._kept: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self._stand_ins}
         self.outage: int | None = None  # status every platform API answers with, while set
-        self.requests: dict[str, int] = dict.fromkeys(PLATFORMS, 0)  # list/search calls, for tests
+        self.requests: dict[str, int] = dict.fromkeys(self._kept, 0)  # list/search calls, for tests
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """The platforms whose orders are kept."""
+        return tuple(self._kept)
+
+    def kept(self, platform: str) -> dict[str, dict[str, Any]]:
+        """The orders (events) of `platform` by id, oldest first; the same dict for the store's lifetime."""
+        return self._kept[platform]
 
     def record(self, platform: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Keep `obj` (an order, or for Stripe an event); stamp `updated_at` as the platform would."""
-        if platform == "stripe":
-            self.stripe = [e for e in self.stripe if e.get("id") != obj.get("id")] + [obj]
-            return obj
-        if platform not in ("shopify", "square", "clover"):
-            raise ValueError(f"the sandbox keeps orders of {', '.join(PLATFORMS)}, not {platform!r}")
-        stamped = dict(obj)
-        if platform != "clover":
-            stamped["updated_at"] = _now_text()
-        getattr(self, platform)[str(obj["id"])] = stamped
+        """Keep `obj` (an order, or for Stripe an event), replacing one with its id; stamp `updated_at`
+        where the platform would."""
+        stand_in = self._stand_ins.get(platform)
+        if stand_in is None:
+            raise ValueError(f"the sandbox keeps orders of {', '.join(self.platforms)}, not {platform!r}")
+        stamped = dict(obj, updated_at=_now_text()) if stand_in.stamps_updates else dict(obj)
+        kept, key = self._kept[platform], str(obj.get("id"))
+        kept.pop(key, None)  # an order recorded again moves last, as the newest
+        kept[key] = stamped
         return stamped
 
     def clear(self) -> None:
-        self.shopify.clear()
-        self.square.clear()
-        self.clover.clear()
-        self.stripe.clear()
+        for kept in self._kept.values():
+            kept.clear()
 
     def failure(self, platform: str) -> Response | None:
         """The outage answer, if one is set (counts the call either way)."""
@@ -68,13 +78,13 @@ def inspection_routes(store: PlatformStore) -> list[Route]:
 
     async def orders(request: Request) -> Response:
         platform = request.path_params["platform"]
-        if platform not in PLATFORMS:
-            return JSONResponse({"error": f"platform must be one of {list(PLATFORMS)}"}, 400)
+        if platform not in store.platforms:
+            return JSONResponse({"error": f"platform must be one of {list(store.platforms)}"}, 400)
         if request.method == "DELETE":
             store.clear()
             return Response(status_code=204)
         if request.method == "GET":
-            held = store.stripe if platform == "stripe" else list(getattr(store, platform).values())
+            held = list(store.kept(platform).values())
             return JSONResponse({"count": len(held), "data": held})
         try:
             obj = json.loads(await request.body())
@@ -106,10 +116,4 @@ def inspection_routes(store: PlatformStore) -> list[Route]:
 
 def routes(store: PlatformStore) -> list[Route]:
     """Every platform API the sandbox plays, over `store`, plus its inspection routes."""
-    return [
-        *inspection_routes(store),
-        *shopify.routes(store),
-        *square.search_routes(store),
-        *stripe.routes(store),
-        *clover.routes(store.clover),
-    ]
+    return [*inspection_routes(store), *(route for s in _stand_ins().values() for route in s.api_routes(store))]

@@ -20,12 +20,13 @@ import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared, SettingValue
 from app.sandbox.pos import make_sale
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 SHOP_DOMAIN = "receiptdesk-sandbox.myshopify.com"
 API_VERSION = "2025-10"
 SANDBOX_ACCESS_TOKEN = "shpat_sandbox_access_token"  # noqa: S105 - opens only the local sandbox
+SANDBOX_CLIENT_SECRET = "sandbox-shopify-client-secret"  # noqa: S105 - opens only the local sandbox
 MAX_LIMIT = 250
 
 
@@ -164,7 +166,7 @@ def _read_page_info(token: str) -> tuple[str | None, str, int]:
 
 
 def routes(store: PlatformStore) -> list[Route]:
-    """`GET /admin/api/{version}/orders.json` over the orders in `store.shopify`, oldest update first."""
+    """`GET /admin/api/{version}/orders.json` over the Shopify orders in `store`, oldest update first."""
     expected = SANDBOX_ACCESS_TOKEN.encode()
 
     async def list_orders(request: Request) -> Response:
@@ -198,7 +200,7 @@ def routes(store: PlatformStore) -> list[Route]:
         since = _when(updated_min) if updated_min else None
         if updated_min and since is None:
             return JSONResponse({"errors": {"updated_at_min": "Invalid date"}}, 400)
-        orders = sorted(store.shopify.values(), key=lambda o: str(o.get("updated_at")))
+        orders = sorted(store.kept("shopify").values(), key=lambda o: str(o.get("updated_at")))
         if since is not None:
             orders = [o for o in orders if (_when(o.get("updated_at")) or since) >= since]
         if status == "open":
@@ -212,3 +214,33 @@ def routes(store: PlatformStore) -> list[Route]:
         return JSONResponse({"orders": page}, headers=headers)
 
     return [Route("/admin/api/{version}/orders.json", list_orders, methods=["GET"])]
+
+
+class ShopifyStandIn(PlatformStandIn):
+    """Order and lifecycle webhooks signed with the sandbox app's client secret; the orders list."""
+
+    platform: ClassVar[str] = "shopify"
+    default_topic: ClassVar[str] = "orders/paid"
+    update_topics: ClassVar[tuple[str, ...]] = (
+        "fulfillments/create",
+        "fulfillments/update",
+        "refunds/create",
+        "orders/cancelled",
+    )
+    secrets: ClassVar[dict[str, str]] = {"client_secret": SANDBOX_CLIENT_SECRET, "access_token": SANDBOX_ACCESS_TOKEN}
+    keeps_orders: ClassVar[bool] = True
+    stamps_updates: ClassVar[bool] = True
+
+    @classmethod
+    def settings(cls, sandbox_url: str) -> dict[str, SettingValue]:
+        return {"shop": SHOP_DOMAIN, "base_url": sandbox_url, "api_version": API_VERSION}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        order = sample_event(topic, seed)
+        headers, body = signed_webhook(topic, order, url=url, secret=SANDBOX_CLIENT_SECRET)
+        return Prepared(url, headers, body, order if topic.startswith("orders/") else None)
+
+    @classmethod
+    def api_routes(cls, store: PlatformStore) -> list[Route]:
+        return routes(store)

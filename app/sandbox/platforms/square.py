@@ -21,12 +21,13 @@ import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared, SettingValue
 from app.sandbox.pos import make_sale
 
 if TYPE_CHECKING:
@@ -163,8 +164,9 @@ def _when(text: Any) -> datetime | None:
 
 
 def search_routes(store: PlatformStore) -> list[Route]:
-    """`POST /v2/orders/search` over `store.square` and `GET /v2/orders/{order_id}` over the same orders."""
+    """`POST /v2/orders/search` over the Square orders in `store`, and `GET /v2/orders/{order_id}` over the same."""
     expected = f"Bearer {SANDBOX_ACCESS_TOKEN}".encode()
+    kept = store.kept("square")
 
     async def search(request: Request) -> Response:
         given = request.headers.get("authorization", "").encode("utf-8", "replace")
@@ -192,7 +194,7 @@ def search_routes(store: PlatformStore) -> list[Route]:
             )
         start, end = _when(window.get("start_at")), _when(window.get("end_at"))
         orders = sorted(
-            (o for o in store.square.values() if o.get("location_id") in locations),
+            (o for o in kept.values() if o.get("location_id") in locations),
             key=lambda o: str(o.get("updated_at")),
         )
         if start is not None:
@@ -209,4 +211,31 @@ def search_routes(store: PlatformStore) -> list[Route]:
             answer["cursor"] = str(offset + limit)
         return JSONResponse(answer)
 
-    return [Route("/v2/orders/search", search, methods=["POST"]), *routes(store.square)]
+    return [Route("/v2/orders/search", search, methods=["POST"]), *routes(kept)]
+
+
+class SquareStandIn(PlatformStandIn):
+    """Webhooks signed over the notification URL; the order fetch and the orders search."""
+
+    platform: ClassVar[str] = "square"
+    default_topic: ClassVar[str] = "order.updated"
+    secrets: ClassVar[dict[str, str]] = {
+        "signature_key": SANDBOX_SIGNATURE_KEY,
+        "access_token": SANDBOX_ACCESS_TOKEN,
+    }
+    keeps_orders: ClassVar[bool] = True
+    stamps_updates: ClassVar[bool] = True
+
+    @classmethod
+    def settings(cls, sandbox_url: str) -> dict[str, SettingValue]:
+        return {"base_url": sandbox_url, "location_id": SANDBOX_LOCATION}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        order = sample_order(seed)
+        headers, body = signed_webhook(topic, sample_event(topic, seed), url=url, secret=SANDBOX_SIGNATURE_KEY)
+        return Prepared(url, headers, body, order)
+
+    @classmethod
+    def api_routes(cls, store: PlatformStore) -> list[Route]:
+        return search_routes(store)

@@ -16,12 +16,13 @@ import json
 import random
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared, SettingValue
 from app.sandbox.pos import make_sale
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 API_VERSION = "2025-09-30.clover"
 SANDBOX_SECRET_KEY = "sk_test_sandbox_secret_key"  # noqa: S105 - opens only the local sandbox
+SANDBOX_SIGNING_SECRET = "whsec_sandbox_signing_secret"  # noqa: S105 - opens only the local sandbox
 
 
 def signature_header(body: bytes, secret: str, *, timestamp: int | None = None) -> str:
@@ -124,7 +126,7 @@ def _error(status: int, message: str, param: str | None = None) -> JSONResponse:
 
 
 def routes(store: PlatformStore) -> list[Route]:
-    """`GET /v1/events` over `store.stripe` (kept oldest first, listed newest first)."""
+    """`GET /v1/events` over the Stripe events in `store` (kept oldest first, listed newest first)."""
     expected = SANDBOX_SECRET_KEY.encode()
 
     async def list_events(request: Request) -> Response:
@@ -156,7 +158,7 @@ def routes(store: PlatformStore) -> list[Route]:
         kind = query.get("type")
         events = [
             e
-            for e in reversed(store.stripe)
+            for e in reversed(store.kept("stripe").values())
             if (kind is None or e.get("type") == kind)
             and all(tests[op](int(e.get("created", 0)), v) for op, v in bounds.items())
         ]
@@ -170,3 +172,27 @@ def routes(store: PlatformStore) -> list[Route]:
         return JSONResponse({"object": "list", "url": "/v1/events", "has_more": len(events) > limit, "data": page})
 
     return [Route("/v1/events", list_events, methods=["GET"])]
+
+
+class StripeStandIn(PlatformStandIn):
+    """`Stripe-Signature`-signed events; the events list, where a succeeded PaymentIntent is kept."""
+
+    platform: ClassVar[str] = "stripe"
+    default_topic: ClassVar[str] = "payment_intent.succeeded"
+    update_topics: ClassVar[tuple[str, ...]] = ("charge.refunded",)
+    secrets: ClassVar[dict[str, str]] = {"signing_secret": SANDBOX_SIGNING_SECRET, "secret_key": SANDBOX_SECRET_KEY}
+    keeps_orders: ClassVar[bool] = True  # events, as Stripe's list API answers with them
+
+    @classmethod
+    def settings(cls, sandbox_url: str) -> dict[str, SettingValue]:
+        return {"base_url": sandbox_url}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        event = sample_event(topic, seed)
+        headers, body = signed_webhook(topic, event, url=url, secret=SANDBOX_SIGNING_SECRET)
+        return Prepared(url, headers, body, event if topic == "payment_intent.succeeded" else None)
+
+    @classmethod
+    def api_routes(cls, store: PlatformStore) -> list[Route]:
+        return routes(store)

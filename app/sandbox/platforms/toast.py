@@ -15,8 +15,9 @@ import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared
 from app.sandbox.pos import STORE_TZ, make_sale
 
 SANDBOX_WEBHOOK_SECRET = "sandbox-toast-webhook-secret"  # noqa: S105 - opens only the local sandbox
@@ -147,3 +148,15 @@ def _payment(tender: dict[str, Any]) -> dict[str, Any]:
     else:
         payment["type"] = "OTHER"
     return payment
+
+
+class ToastStandIn(PlatformStandIn):
+    """`order_updated` messages signed with the webhook secret."""
+
+    platform: ClassVar[str] = "toast"
+    default_topic: ClassVar[str] = "ORDER_UPDATED"
+    secrets: ClassVar[dict[str, str]] = {"webhook_secret": SANDBOX_WEBHOOK_SECRET}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        return Prepared(url, *signed_webhook(sample_event(random.Random(seed))), None)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from app.sandbox.platforms.base import PlatformStandIn, Prepared
 from app.sandbox.pos import make_sale
 
 SANDBOX_SHARED_SECRET = "sandbox-zapier-shared-secret"  # noqa: S105 - opens only the local sandbox
@@ -38,3 +39,16 @@ def sample_event(
     """A "New Sale" body around one `make_sale` basket, e.g. from an online-order spreadsheet row."""
     sale = make_sale(rng, sale_id=sale_id, store_id=store_id, lane="web", when=when)
     return {"event_id": event_id, "store_id": store_id, "sale": sale}
+
+
+class ZapierStandIn(PlatformStandIn):
+    """The "New Sale" zap's POST with the shared secret."""
+
+    platform: ClassVar[str] = "zapier"
+    default_topic: ClassVar[str] = "new_sale"
+    secrets: ClassVar[dict[str, str]] = {"shared_secret": SANDBOX_SHARED_SECRET}
+
+    @classmethod
+    def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
+        body = sample_event(random.Random(seed), event_id=f"zap-{seed}", sale_id=f"Z-{seed}")
+        return Prepared(url, *signed_webhook(body), None)
