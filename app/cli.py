@@ -74,13 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
     )
     sandbox.add_argument("action", nargs="?", choices=("fire",), help="fire a platform webhook at the app")
-    sandbox.add_argument("platform", nargs="?", help="shopify, stripe, square, clover, zapier, toast or hubspot")
-    sandbox.add_argument(
-        "topic",
-        nargs="?",
-        help="the platform's usual sale event by default; order updates too: shopify fulfillments/create, "
-        "fulfillments/update, refunds/create, orders/cancelled; stripe charge.refunded",
-    )
+    sandbox.add_argument("platform", nargs="?", help=_fired_platforms())
+    sandbox.add_argument("topic", nargs="?", help=_fired_topics())
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8766)
     sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")
@@ -89,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--missed", action="store_true", help="record the order but send no webhook (for fire)")
 
     sync = sub.add_parser("sync", help="catch up now: poll the platforms for sales whose webhooks were missed")
-    sync.add_argument("platform", nargs="?", help="shopify, square or stripe (default: every configured one)")
+    sync.add_argument("platform", nargs="?", help=f"{_polled_platforms()} (default: every configured one)")
 
     schema = sub.add_parser("schema", help="print a JSON Schema").add_subparsers(dest="action", required=True)
     schema.add_parser("sale", help="the canonical sale a POS posts")
@@ -105,6 +100,37 @@ def _parser() -> argparse.ArgumentParser:
     setter.add_argument("field")
     secrets.add_parser("check", help="say whether this machine can store secrets")
     return parser
+
+
+def _one_of(names: Sequence[str]) -> str:
+    """`a, b or c`."""
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _fired_platforms() -> str:
+    """The platforms the sandbox plays, from its registry of stand-ins."""
+    from app.sandbox.platforms.registry import STAND_INS
+
+    return _one_of(sorted(STAND_INS))
+
+
+def _fired_topics() -> str:
+    """What `sandbox fire PLATFORM TOPIC` can send besides each platform's usual sale event."""
+    from app.sandbox.platforms.registry import STAND_INS
+
+    updates = "; ".join(
+        f"{name} {', '.join(stand_in.update_topics)}"
+        for name, stand_in in sorted(STAND_INS.items())
+        if stand_in.update_topics
+    )
+    return "the platform's usual sale event by default" + (f"; order updates too: {updates}" if updates else "")
+
+
+def _polled_platforms() -> str:
+    """The platforms a catch-up poll can ask, from the registry of pollers."""
+    from app.triggers.catchup import POLLERS
+
+    return _one_of(sorted(POLLERS))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -240,10 +240,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 def _sandbox_fire(args: argparse.Namespace) -> int:
     import httpx
 
-    from app.sandbox.fire import BUILDERS, fire
+    from app.sandbox.fire import fire
+    from app.sandbox.platforms.registry import STAND_INS
 
     if not args.platform:
-        raise ValidationFailed(f"Say which platform to fire: {', '.join(sorted(BUILDERS))}.")
+        raise ValidationFailed(f"Say which platform to fire: {', '.join(sorted(STAND_INS))}.")
 
     async def body() -> tuple[list[str], bool]:
         async with httpx.AsyncClient(timeout=30) as client:
