@@ -31,8 +31,7 @@ from app.domain.errors import (
     UnsupportedFeature,
 )
 from app.domain.message import OutboundMessage, SendResult
-from app.domain.plugins import SecretField as SecretField  # re-exported for adapters
-from app.domain.plugins import SettingField as SettingField
+from app.domain.plugins import SecretField, SettingField, require_fields
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +115,9 @@ class HttpAdapter(ABC):
     @classmethod
     def create(cls, http: httpx.AsyncClient, settings: Mapping[str, Any], secrets: Mapping[str, str | None]) -> Self:
         """Build from the settings file and the keyring; a missing required field fails here, by name."""
-        values = _fields(cls, secrets, cls.secret_fields, secret=True)
-        values |= _fields(cls, settings, cls.setting_fields, secret=False)
+        where = {"label": cls.display_name, "owner": cls.provider_id, "section": f"providers.{cls.provider_id}"}
+        values = require_fields(secrets, cls.secret_fields, **where)
+        values |= require_fields(settings, cls.setting_fields, **where)
         return cls(http, **values)
 
     def __repr__(self) -> str:
@@ -170,26 +170,6 @@ class HttpAdapter(ABC):
             result.raw_status,
         )
         return result
-
-
-def _fields(
-    adapter: type[HttpAdapter],
-    source: Mapping[str, Any],
-    fields: tuple[SecretField | SettingField, ...],
-    *,
-    secret: bool,
-) -> dict[str, Any]:
-    """The declared fields present in `source`; a required one that is missing or empty fails by name."""
-    given = {f.name: source[f.name] for f in fields if source.get(f.name) not in (None, "")}
-    missing = [f.name for f in fields if f.required and f.name not in given]
-    if missing:
-        where = (
-            f"Store it with `receiptdesk secrets set {adapter.provider_id} {missing[0]}`."
-            if secret
-            else f"Set it in [providers.{adapter.provider_id}] of the settings file."
-        )
-        raise ConfigurationError(f"{adapter.display_name}: missing {', '.join(missing)}. {where}")
-    return given
 
 
 def require(values: Mapping[str, str | None], provider: str, *names: str) -> tuple[str, ...]:

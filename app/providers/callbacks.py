@@ -17,9 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from app.domain.errors import ConfigurationError
 from app.domain.inbound import InboundRequest
-from app.domain.plugins import SecretField, SettingField
+from app.domain.plugins import SecretField, SettingField, require_fields
 from app.domain.tracking import StatusEvent
 
 
@@ -43,9 +42,14 @@ class StatusCallbacks(ABC):
 
         The caller treats that `ConfigurationError` as "not set up": the endpoint then refuses everything.
         """
-        values = _fields(cls, secrets, cls.secret_fields, secret=True)
-        values |= _fields(cls, settings, cls.setting_fields, secret=False)
-        return cls(**values)
+        where = {
+            "label": f"{cls.display_name} callbacks",
+            "owner": cls.provider_id,
+            "section": f"providers.{cls.provider_id}",
+        }
+        values = require_fields(secrets, cls.secret_fields, **where)
+        values |= require_fields(settings, cls.setting_fields, **where)
+        return cls(**{name: str(value) for name, value in values.items()})
 
     @classmethod
     def event_path(cls) -> str:
@@ -62,23 +66,3 @@ class StatusCallbacks(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"  # the fields are secrets, or keys nobody needs in a log
-
-
-def _fields(
-    cls: type[StatusCallbacks],
-    source: Mapping[str, Any],
-    fields: tuple[SecretField, ...] | tuple[SettingField, ...],
-    *,
-    secret: bool,
-) -> dict[str, str]:
-    """The declared fields present in `source`, as text; a required one that is missing or empty fails."""
-    given = {f.name: str(source[f.name]) for f in fields if source.get(f.name) not in (None, "")}
-    missing = [f.name for f in fields if f.required and f.name not in given]
-    if missing:
-        where = (
-            f"Store it with `receiptdesk secrets set {cls.provider_id} {missing[0]}`."
-            if secret
-            else f"Set it in [providers.{cls.provider_id}] of the settings file."
-        )
-        raise ConfigurationError(f"{cls.display_name} callbacks: missing {', '.join(missing)}. {where}")
-    return given

@@ -20,9 +20,10 @@ from app.devices.printer import Printer, PrinterError, PrinterNotReady
 from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.domain.plugins import SecretField, SettingField
 from app.domain.printdoc import Paper, PrintDocument, SaleCode
 from app.domain.receipt import StoreProfile
-from app.providers.base import Capabilities, SecretField, SettingField
+from app.providers.base import Capabilities
 from app.rendering.print_receipt import print_receipt
 from app.services.bus import EventBus, PrinterStatusChanged
 from app.storage.database import Database

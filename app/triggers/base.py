@@ -22,7 +22,7 @@ import httpx
 from app.domain.errors import ConfigurationError, ReceiptDeskError
 from app.domain.events import PlatformEvent
 from app.domain.inbound import InboundRequest
-from app.domain.plugins import SecretField, SettingField
+from app.domain.plugins import SecretField, SettingField, fields_set, require_fields
 
 
 class NotApplicable(ReceiptDeskError):
@@ -60,19 +60,9 @@ class PlatformTrigger(ABC):
         store_id: str,
     ) -> Self:
         """Build from `[platforms.<platform>]` and the keyring; a missing required field fails here, by name."""
-        values: dict[str, Any] = declared(secrets, cls.secret_fields)
-        missing = [f.name for f in cls.secret_fields if f.required and f.name not in values]
-        if missing:
-            raise ConfigurationError(
-                f"{cls.platform}: missing {', '.join(missing)}. "
-                f"Store it with `receiptdesk secrets set {cls.platform} {missing[0]}`."
-            )
-        options = declared(settings, cls.setting_fields)
-        missing = [f.name for f in cls.setting_fields if f.required and f.name not in options]
-        if missing:
-            section = f"[platforms.{cls.platform}]"
-            raise ConfigurationError(f"{cls.platform}: {', '.join(missing)} is missing from {section}.")
-        values |= options
+        where = {"label": cls.platform, "owner": cls.platform, "section": f"platforms.{cls.platform}"}
+        values: dict[str, Any] = declared(require_fields(secrets, cls.secret_fields, **where), cls.secret_fields)
+        values |= declared(require_fields(settings, cls.setting_fields, **where), cls.setting_fields)
         if cls.uses_http:
             values["client"] = http
         return cls(store_id=store_id, **values)
@@ -98,8 +88,7 @@ class PlatformTrigger(ABC):
 
 def declared(source: Mapping[str, Any], fields: tuple[SecretField | SettingField, ...]) -> dict[str, str]:
     """The declared fields that `source` sets (neither None nor blank), as text."""
-    found = {f.name: source.get(f.name) for f in fields}
-    return {name: str(value) for name, value in found.items() if value is not None and str(value) != ""}
+    return {name: str(value) for name, value in fields_set(source, fields).items()}
 
 
 __all__ = ["NotApplicable", "PlatformTrigger", "declared"]
