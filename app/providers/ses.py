@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import httpx
 
@@ -82,6 +82,7 @@ class SesAdapter(HttpAdapter):
     secret_fields: ClassVar[tuple[SecretField, ...]] = (
         SecretField("access_key_id", "Access key ID"),
         SecretField("secret_access_key", "Secret access key"),
+        SecretField("session_token", "Session token (temporary credentials only)", required=False),
     )
     setting_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField("region", "AWS region (e.g. us-east-1)"),
@@ -120,17 +121,6 @@ class SesAdapter(HttpAdapter):
         self._reply_to = reply_to or None
         self._configuration_set = configuration_set or None
         self._clock = clock or (lambda: datetime.now(UTC))
-
-    @classmethod
-    def create(cls, http: httpx.AsyncClient, settings: Mapping[str, Any], secrets: Mapping[str, str | None]) -> Self:
-        """`HttpAdapter.create`, plus the optional `session_token` of temporary credentials.
-
-        The token is not a declared secret field: every declared secret is one the adapter cannot
-        start without, and temporary credentials are the exception, not the rule.
-        """
-        adapter = super().create(http, settings, secrets)
-        adapter._session_token = secrets.get("session_token") or None
-        return adapter
 
     @property
     def sender(self) -> str:
