@@ -96,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     setter = secrets.add_parser("set", help="store a secret read from standard input")
-    setter.add_argument("provider")
-    setter.add_argument("field")
+    setter.add_argument("provider", help="a provider or platform id (see `receiptdesk secrets list`)")
+    setter.add_argument("field", help="one of its secret fields")
+    secrets.add_parser("list", help="every provider and platform that keeps secrets, and their fields")
     secrets.add_parser("check", help="say whether this machine can store secrets")
     return parser
 

@@ -23,6 +23,7 @@ from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.sale import Sale
 from app.main import Runtime, build_runtime, open_database, settle_heap
 from app.services.capture import CaptureService
+from app.services.secret_owners import check_secret_name, secret_owners
 from app.storage import schema
 from app.support.asgi_server import start_asgi_server
 
@@ -303,14 +304,23 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _secrets_set(args: argparse.Namespace) -> int:
+    owner, field = args.provider.lower(), args.field.lower()
+    check_secret_name(owner, field)
     if sys.stdin.isatty():
         import getpass
 
         value = getpass.getpass(f"{args.provider} {args.field}: ")
     else:
         value = sys.stdin.readline().rstrip("\r\n")
-    SecretStore().set(args.provider.lower(), args.field.lower(), value)
-    print(f"Stored {args.provider.lower()} {args.field.lower()} in the keyring.")
+    SecretStore().set(owner, field, value)
+    print(f"Stored {owner} {field} in the keyring.")
+    return 0
+
+
+def _secrets_list(_args: argparse.Namespace) -> int:
+    for owner, fields in secret_owners().items():
+        names = ", ".join(f.name if f.required else f"{f.name} (optional)" for f in fields)
+        print(f"{owner}: {names}")
     return 0
 
 
@@ -390,5 +400,6 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("schema", "sale"): _schema_sale,
     ("db", "upgrade"): _db_upgrade,
     ("secrets", "set"): _secrets_set,
+    ("secrets", "list"): _secrets_list,
     ("secrets", "check"): _secrets_check,
 }

@@ -138,3 +138,15 @@ def test_sync_finds_a_missed_shopify_order_once(tmp_path: Path) -> None:
     finally:
         sandbox.terminate()
         sandbox.wait(10)
+
+
+def test_secrets_list_names_every_owner_and_set_refuses_a_typo_in_one_line() -> None:
+    listed = processes.run("secrets", "list")
+    assert listed.returncode == 0
+    lines = dict(line.split(": ", 1) for line in listed.stdout.strip().splitlines())
+    assert "api_key" in lines["sendgrid"] and "signing_secret" in lines["stripe"]
+    assert "session_token (optional)" in lines["ses"]
+    for args, named in ((("strip", "signing_secret"), "secrets list"), (("stripe", "signing"), "signing_secret")):
+        refused = processes.run("secrets", "set", *args, stdin="s3cret\n")
+        assert refused.returncode == 1 and named in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "s3cret" not in refused.stderr + refused.stdout
