@@ -12,14 +12,15 @@ from app.domain.errors import ValidationFailed
 from app.domain.plugins import SecretField
 from app.providers.callback_registry import CALLBACKS
 from app.providers.registry import ADAPTERS
+from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.triggers.catchup import POLLERS
 from app.triggers.registry import TRIGGERS
 
 
 def secret_owners() -> dict[str, tuple[SecretField, ...]]:
-    """Every provider and platform that keeps secrets, with its secret fields, both in name order."""
+    """Every provider and platform that keeps secrets (and the kiosk's manager PIN), in name order."""
     kinds: Iterable[Mapping[str, type]] = (ADAPTERS, CALLBACKS, TRIGGERS, POLLERS)
-    owners: dict[str, dict[str, SecretField]] = {}
+    owners: dict[str, dict[str, SecretField]] = {PIN_OWNER: {PIN_SECRET.name: PIN_SECRET}}
     for registry in kinds:
         for owner, plugin in registry.items():
             for secret in getattr(plugin, "secret_fields", ()):

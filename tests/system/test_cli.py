@@ -145,7 +145,7 @@ def test_secrets_list_names_every_owner_and_set_refuses_a_typo_in_one_line() -> 
     assert listed.returncode == 0
     lines = dict(line.split(": ", 1) for line in listed.stdout.strip().splitlines())
     assert "api_key" in lines["sendgrid"] and "signing_secret" in lines["stripe"]
-    assert "session_token (optional)" in lines["ses"]
+    assert "session_token (optional)" in lines["ses"] and lines["kiosk"] == "manager_pin"
     for args, named in ((("strip", "signing_secret"), "secrets list"), (("stripe", "signing"), "signing_secret")):
         refused = processes.run("secrets", "set", *args, stdin="s3cret\n")
         assert refused.returncode == 1 and named in refused.stderr

@@ -7,6 +7,11 @@ import time
 from collections.abc import Callable
 
 from app.domain.errors import ReceiptDeskError
+from app.domain.plugins import SecretField
+
+PIN_OWNER = "kiosk"
+PIN_SECRET = SecretField("manager_pin", "Manager PIN")
+"""The manager PIN is kept in the keyring as `kiosk manager_pin`."""
 
 
 class AccessDenied(ReceiptDeskError):
@@ -43,7 +48,8 @@ class ManagerLock:
     def check(self, pin: str) -> None:
         """Return when `pin` is right; else raise `AccessDenied` saying what is left."""
         if not self._pin:
-            raise AccessDenied("No manager PIN is set up. Store one with `receiptdesk secrets set kiosk manager_pin`.")
+            command = f"receiptdesk secrets set {PIN_OWNER} {PIN_SECRET.name}"
+            raise AccessDenied(f"No manager PIN is set up. Store one with `{command}`.")
         wait = self.locked_for()
         if wait > 0:
             raise AccessDenied(f"Too many wrong PINs. Try again in {int(wait + 0.999)} seconds.")

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTa
 
 from app.config.settings import Settings
 from app.domain.errors import ConfigurationError
+from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.prefs import save_prefs
@@ -18,7 +19,7 @@ from app.ui.settings.routing_page import RoutingPage
 from app.ui.settings.store_page import StorePage
 from app.ui.tasks import TaskOwner, action, busy
 
-PIN_PROVIDER, PIN_FIELD = "kiosk", "manager_pin"
+PIN_PROVIDER, PIN_FIELD = PIN_OWNER, PIN_SECRET.name
 
 
 class SettingsWindow(QMainWindow):
