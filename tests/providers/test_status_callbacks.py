@@ -25,7 +25,7 @@ def inbound(body: bytes = b"", url: str = "https://lane3.store.example/x", **hea
 
 
 def test_the_registry_holds_every_shipped_provider_by_id() -> None:
-    assert sorted(CALLBACKS) == ["mailgun", "mandrill", "postmark", "sendgrid", "twilio"]
+    assert {"mailgun", "mandrill", "postmark", "sendgrid", "twilio"} <= set(CALLBACKS)  # a new one needs no edit here
     assert all(cls.provider_id == key for key, cls in CALLBACKS.items())
 
 
