@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol, TypeVar
 
-from sqlalchemy.orm import Session
-
 from app.devices.escpos_stream import EscPosStream, ReceiptComplete
 from app.domain.capture import (
     CaptureRecord,
@@ -40,7 +38,7 @@ from app.domain.events import TriggerEvent
 from app.domain.sale import Sale
 from app.services.checkout import CheckoutResult
 from app.storage import audit, captures
-from app.storage.database import Database
+from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ class Accepts(Protocol):
     """Checkout, as capture uses it: the sale and the capture record commit in one transaction."""
 
     async def accept_with(
-        self, event: TriggerEvent, also: Callable[[Session, CheckoutResult], T]
+        self, event: TriggerEvent, also: Callable[[UnitOfWork, CheckoutResult], T]
     ) -> tuple[CheckoutResult, T]: ...
 
 
@@ -221,7 +219,7 @@ class CaptureService:
     ) -> CaptureOutcome:
         event = TriggerEvent(source=self.source, event_id=digest, sale=sale, received_at=self._clock())
 
-        def sent(session: Session, result: CheckoutResult) -> CaptureRecord:
+        def sent(session: UnitOfWork, result: CheckoutResult) -> CaptureRecord:
             return self._store(
                 session,
                 capture_id,
@@ -245,7 +243,7 @@ class CaptureService:
 
     def _store(
         self,
-        session: Session,
+        session: UnitOfWork,
         capture_id: str,
         state: CaptureState,
         text: str,
@@ -324,7 +322,7 @@ class CaptureService:
         if record.state is CaptureState.SENT:
             raise ValidationFailed(f"Capture {record.id} was already sent as receipt {record.receipt_id}.")
 
-        def remove(session: Session) -> None:
+        def remove(session: UnitOfWork) -> None:
             captures.remove(session, record.id)
             audit.append(
                 session,
@@ -338,7 +336,7 @@ class CaptureService:
         await self._db.write(remove)
 
 
-def _resolve(session: Session, capture_id: str) -> CaptureRecord:
+def _resolve(session: UnitOfWork, capture_id: str) -> CaptureRecord:
     record = captures.get(session, capture_id)
     if record is not None:
         return record
