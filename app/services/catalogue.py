@@ -29,17 +29,19 @@ class ProviderInfo:
 
 
 class ProviderCatalogue:
-    """Every provider of the registry (or of `adapters`), in the registry's order."""
+    """Every provider of the registry (or of `adapters`): customer channels first, then by name."""
 
     def __init__(self, adapters: Mapping[str, AdapterClass] = ADAPTERS) -> None:
-        self._providers = tuple(_info(cls) for cls in adapters.values())
+        channels = list(Channel)
+        infos = (_info(cls) for cls in adapters.values())
+        self._providers = tuple(sorted(infos, key=lambda p: (channels.index(p.channel), p.display_name.casefold())))
 
     def providers(self) -> tuple[ProviderInfo, ...]:
-        """Every provider, in the registry's order."""
+        """Every provider: e-mail first, then text, WhatsApp, push, chat and CRM; by name within each."""
         return self._providers
 
     def for_channel(self, channel: Channel) -> tuple[ProviderInfo, ...]:
-        """The providers that carry `channel`, in the registry's order."""
+        """The providers that carry `channel`, by name."""
         return tuple(p for p in self._providers if p.channel is channel)
 
 

@@ -13,7 +13,9 @@ from app.services.devices import DeviceService
 
 def test_the_catalogue_lists_every_registered_provider_with_its_fields() -> None:
     catalogue = ProviderCatalogue()
-    assert [p.id for p in catalogue.providers()] == list(ADAPTERS)
+    assert sorted(p.id for p in catalogue.providers()) == sorted(ADAPTERS)
+    channels = [p.channel for p in catalogue.providers()]
+    assert channels[0] is Channel.EMAIL and channels == sorted(channels, key=list(Channel).index)
     for info in catalogue.providers():
         cls = ADAPTERS[info.id]
         assert (info.display_name, info.channel) == (cls.display_name, cls.capabilities.channel)
@@ -22,11 +24,13 @@ def test_the_catalogue_lists_every_registered_provider_with_its_fields() -> None
         assert info.setting_fields == tuple(cls.setting_fields)
 
 
-def test_the_catalogue_groups_providers_by_channel_in_registry_order() -> None:
+def test_the_catalogue_groups_providers_by_channel_by_name() -> None:
     catalogue = ProviderCatalogue()
     email = catalogue.for_channel(Channel.EMAIL)
     assert email and all(p.channel is Channel.EMAIL for p in email)
-    assert [p.id for p in email] == [i for i, cls in ADAPTERS.items() if cls.capabilities.channel is Channel.EMAIL]
+    registered = [cls for cls in ADAPTERS.values() if cls.capabilities.channel is Channel.EMAIL]
+    by_name = sorted(registered, key=lambda cls: cls.display_name.casefold())
+    assert [p.id for p in email] == [cls.provider_id for cls in by_name]
 
 
 async def test_serial_ports_are_listed_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
