@@ -26,11 +26,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+STORE_IDENTITY = ("name", "address", "phone")
+"""The `[store]` keys every receipt prints; an installation sets its own, nothing supplies them."""
+
+
 class StoreSettings(_Section):
+    """The store as its receipts show it. `name`, `address` and `phone` start unset: the kiosk's set-up
+    assistant asks for them, `serve` refuses to start without them, and only the demo has its own."""
+
     id: str = "store-0042"
-    name: str = "ReceiptDesk Demo Market"
-    address: str = "100 Main Street, Springfield, IL 62701"
-    phone: str = "(217) 555-0100"
+    name: str = ""
+    address: str = ""
+    phone: str = ""
     website: str | None = None
     footer: str = ""
     preferences_url: str | None = None
@@ -38,6 +45,10 @@ class StoreSettings(_Section):
 
     def profile(self) -> StoreProfile:
         return StoreProfile(self.name, self.address, self.phone, self.website, self.footer, self.preferences_url)
+
+    def missing(self) -> tuple[str, ...]:
+        """The identity keys (`name`, `address`, `phone`) that are not set."""
+        return tuple(key for key in STORE_IDENTITY if not str(getattr(self, key)).strip())
 
 
 class ApiSettings(_Section):
@@ -189,6 +200,16 @@ class Settings(_Section):
 def routing_of(settings: Settings) -> Routing:
     """The routing table with every entry as an ordered chain."""
     return Routing({ch: (tuple(v) if isinstance(v, list) else (v,)) for ch, v in settings.routing.items() if v})
+
+
+def require_store(settings: Settings, path: Path) -> None:
+    """Raise `ConfigurationError` naming the `[store]` keys that are not set and the file they go in."""
+    missing = settings.store.missing()
+    if missing:
+        keys = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+        raise ConfigurationError(
+            f"The store is not set up: set {keys} under [store] in {path} (every receipt prints them)."
+        )
 
 
 def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:

@@ -9,11 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.config.settings import Settings
+from app.config.settings import STORE_IDENTITY, Settings, StoreSettings
 from app.domain.channels import Channel
+from app.domain.receipt import StoreProfile
 from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
 from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
+
+DEMO_STORE = StoreSettings(
+    name="ReceiptDesk Demo Market", address="100 Main Street, Springfield, IL 62701", phone="(217) 555-0100"
+)
+"""The demo's store. Only the demo's settings get it (when the user's settings name no store)."""
+
+DEMO_PROFILE: StoreProfile = DEMO_STORE.profile()
+"""The demo store as receipts show it."""
+
+
+def demo_store(settings: Settings) -> Settings:
+    """`settings` as they are when they name a store; else with the demo store's name, address and phone."""
+    if not settings.store.missing():
+        return settings
+    identity = {key: getattr(DEMO_STORE, key) for key in STORE_IDENTITY}
+    return settings.model_copy(update={"store": settings.store.model_copy(update=identity)})
 
 
 def sandbox_settings(
@@ -27,8 +44,10 @@ def sandbox_settings(
 
     `routing` picks providers per channel (default: SendGrid for email, Twilio for SMS). With
     `public_url` (where this app's API listens) the sandbox's status callbacks are verified exactly
-    as real ones: Twilio signs with the sandbox Auth Token, SendGrid with the sandbox key.
+    as real ones: Twilio signs with the sandbox Auth Token, SendGrid with the sandbox key. Settings
+    that name no store get the demo store (`demo_store`).
     """
+    settings = demo_store(settings)
     providers: dict[str, dict[str, Any]] = {
         provider: dict(account.settings)
         for provider, account in sandbox_accounts(sandbox_url, store_name=settings.store.name).items()

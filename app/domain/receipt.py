@@ -38,11 +38,11 @@ class RenderedReceipt:
 
 @dataclass(frozen=True, slots=True)
 class StoreProfile:
-    """What the receipt says about the store."""
+    """What the receipt says about the store (from `[store]` in the settings; the demo has its own)."""
 
-    name: str = "ReceiptDesk Demo Market"
-    address: str = "100 Main Street, Springfield, IL 62701"
-    phone: str = "(217) 555-0100"
+    name: str
+    address: str
+    phone: str
     website: str | None = None
     footer: str = ""
     preferences_url: str | None = None

@@ -12,6 +12,6 @@ from app.sandbox.stand_ins import SandboxAccount, stand_ins
 __all__ = ["SandboxAccount", "accounts"]
 
 
-def accounts(sandbox_url: str, *, store_name: str = "ReceiptDesk Demo Market") -> dict[str, SandboxAccount]:
+def accounts(sandbox_url: str, *, store_name: str = "ReceiptDesk sandbox") -> dict[str, SandboxAccount]:
     """provider_id -> the settings (pointing at `sandbox_url`) and secrets the sandbox accepts."""
     return {provider: stand_in.account(sandbox_url, store_name) for provider, stand_in in stand_ins().items()}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Language
 from app.domain.intake import parse_sale
 from app.domain.printdoc import Barcode, Cut, Paper, PrintDocument, QrCode, SaleCode, TextLine
-from app.domain.receipt import StoreProfile
 from app.domain.sale import Sale, TenderType
 from app.rendering.formatting import money
 from app.rendering.print_receipt import fit, print_receipt, sale_code
@@ -32,7 +33,8 @@ def texts(doc: PrintDocument) -> list[str]:
 @pytest.mark.parametrize("paper", list(Paper))
 @pytest.mark.parametrize("language", list(Language))
 def test_no_line_is_wider_than_the_paper(paper: Paper, language: Language) -> None:
-    store = StoreProfile(
+    store = replace(
+        DEMO_PROFILE,
         name="Supermercado La Económica de la Avenida Principal Número Cuarenta y Dos",
         footer="Devoluciones con recibo dentro de 30 días. https://example.com/a-very-long-return-policy-url-here",
         preferences_url="https://example.com/preferences/receipts/settings",
@@ -50,7 +52,7 @@ def test_no_line_is_wider_than_the_paper(paper: Paper, language: Language) -> No
 def test_a_long_item_name_wraps_and_keeps_its_amount_right_aligned(paper: Paper) -> None:
     payload = make_sale(random.Random(7), sale_id="S-LONG", when=WHEN, items=1)
     payload["items"][0]["name"] = "Organic Free-Range Extra-Large Brown Eggs " + "Supercalifragilistic" * 4
-    doc = print_receipt(parse_sale(payload), StoreProfile(), Language.EN, paper=paper)
+    doc = print_receipt(parse_sale(payload), DEMO_PROFILE, Language.EN, paper=paper)
     lines = texts(doc)
     amount = money(parse_sale(payload).items[0].line_total)
     first = next(i for i, line in enumerate(lines) if line.startswith("Organic"))
@@ -65,7 +67,7 @@ def test_totals_tenders_savings_and_weights_are_printed(paper: Paper) -> None:
     checked = {"weights": 0, "savings": 0, "card": 0}
     for seed in range(1, 30):
         s = sale(seed, with_customer=True)
-        doc = print_receipt(s, StoreProfile(), Language.EN, paper=paper)
+        doc = print_receipt(s, DEMO_PROFILE, Language.EN, paper=paper)
         lines = texts(doc)
         body = "\n".join(lines)
         total_line = next(line for line in doc.text_lines() if line.text.startswith("TOTAL"))
@@ -92,7 +94,7 @@ def test_totals_tenders_savings_and_weights_are_printed(paper: Paper) -> None:
 
 
 def test_header_is_bold_double_height_and_centred() -> None:
-    doc = print_receipt(sale(3), StoreProfile(), Language.EN)
+    doc = print_receipt(sale(3), DEMO_PROFILE, Language.EN)
     header = doc.blocks[0]
     assert isinstance(header, TextLine)
     assert header.text == "ReceiptDesk Demo Market" and header.bold and header.double_height
@@ -110,14 +112,14 @@ def test_header_is_bold_double_height_and_centred() -> None:
 )
 def test_the_sale_id_is_printed_as_the_chosen_codes(codes: SaleCode, kinds: list[type]) -> None:
     s = sale(4)
-    doc = print_receipt(s, StoreProfile(), Language.EN, codes=codes)
+    doc = print_receipt(s, DEMO_PROFILE, Language.EN, codes=codes)
     found = [b for b in doc.blocks if isinstance(b, Barcode | QrCode)]
     assert [type(b) for b in found] == kinds
     assert all(b.data == sale_code(s.sale_id) == f"RD-{s.sale_id}" for b in found)
 
 
 def test_spanish_labels_come_from_the_catalogue() -> None:
-    doc = print_receipt(sale(5, with_customer=True), StoreProfile(), Language.ES, paper=Paper.MM58)
+    doc = print_receipt(sale(5, with_customer=True), DEMO_PROFILE, Language.ES, paper=Paper.MM58)
     body = "\n".join(texts(doc))
     assert "Subtotal" in body and "PAGO" in body and "¡Gracias por su compra!" in body
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Language
 from app.domain.intake import parse_sale
 from app.domain.receipt import RenderedReceipt, StoreProfile
@@ -19,7 +21,7 @@ from app.sandbox.pos import make_sale
 
 from . import TEST_CARD_NUMBER, sample_payload
 
-STORE = StoreProfile(footer="Returns within 30 days.", preferences_url="https://example.com/prefs?a=1&b=2")
+STORE = replace(DEMO_PROFILE, footer="Returns within 30 days.", preferences_url="https://example.com/prefs?a=1&b=2")
 AMOUNT_AT_END = re.compile(r"-?\$[\d,]+\.\d{2}( S)?$")
 
 
@@ -71,7 +73,7 @@ def test_html_shows_every_part(renderer: ReceiptRenderer) -> None:
 def test_user_text_is_autoescaped(renderer: ReceiptRenderer) -> None:
     payload = sample_payload()
     payload["items"][3]["name"] = "<script>alert(1)</script>"
-    store = StoreProfile(name='Tom & Jerry\'s "Market"', footer="<b>bold</b>")
+    store = replace(DEMO_PROFILE, name='Tom & Jerry\'s "Market"', footer="<b>bold</b>")
     receipt = renderer.render(parse_sale(payload), store, Language.EN)
     assert "<script>" not in receipt.html
     assert "<b>bold" not in receipt.html
@@ -169,7 +171,7 @@ def test_random_sales_render_in_both_languages(renderer: ReceiptRenderer) -> Non
     for n in range(200):
         sale = parse_sale(make_sale(rng, sale_id=f"S-{n:04d}"))
         for language in Language:
-            receipt = renderer.render(sale, StoreProfile(), language)
+            receipt = renderer.render(sale, DEMO_PROFILE, language)
             assert receipt.language is language
             assert "<style" not in receipt.html
             assert sale.sale_id in receipt.text

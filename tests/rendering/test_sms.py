@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Language
 from app.domain.intake import parse_sale
-from app.domain.receipt import RenderedReceipt, StoreProfile
+from app.domain.receipt import RenderedReceipt
 from app.domain.sale import Sale
 from app.rendering.i18n import catalogue
 from app.rendering.receipts import ReceiptRenderer
@@ -88,7 +89,7 @@ def render(
     language: Language = Language.EN,
     receipt_url: str | None = None,
 ) -> RenderedReceipt:
-    return renderer.render(parse_sale(payload), StoreProfile(), language, receipt_url=receipt_url)
+    return renderer.render(parse_sale(payload), DEMO_PROFILE, language, receipt_url=receipt_url)
 
 
 def test_small_basket_sends_every_line(renderer: ReceiptRenderer) -> None:
@@ -111,7 +112,7 @@ def test_small_basket_sends_every_line(renderer: ReceiptRenderer) -> None:
 def test_large_basket_sends_a_summary_within_budget(renderer: ReceiptRenderer) -> None:
     sale = parse_sale(make_sale(random.Random(40), sale_id="S-40", items=40))
     for language in Language:
-        sms = renderer.render(sale, StoreProfile(), language).sms
+        sms = renderer.render(sale, DEMO_PROFILE, language).sms
         lines = sms.body.split("\n")
         assert sms.segments <= 4
         assert sms.encoding == "GSM-7"
@@ -141,7 +142,7 @@ def test_budget_decides_lines_or_summary() -> None:
 
 def whole_lines(sale: Sale, language: Language) -> set[str]:
     """Every line either SMS form can hold, built independently of the templates."""
-    s = build_summary(sale, StoreProfile(), language)
+    s = build_summary(sale, DEMO_PROFILE, language)
     t = catalogue(language)
     lines = {"", s.store.name, s.when_short, f"{t['total']} {s.total}", s.savings, s.item_count}
     lines |= {f"{t['subtotal']} {s.subtotal}", f"{t['deposits']} {s.deposits}", f"{t['tax_short']} {s.tax_total}"}
@@ -159,7 +160,7 @@ def test_never_cut_mid_line(renderer: ReceiptRenderer, language: Language) -> No
     rng = random.Random(11)
     for n in range(40):
         sale = parse_sale(make_sale(rng, sale_id=f"S-{n}", items=rng.choice((3, 8, 12, 40))))
-        sms = renderer.render(sale, StoreProfile(), language).sms
+        sms = renderer.render(sale, DEMO_PROFILE, language).sms
         assert sms.segments <= 4
         allowed = whole_lines(sale, language)
         assert [line for line in sms.body.split("\n") if line not in allowed] == []
@@ -192,6 +193,6 @@ def test_random_sales_stay_gsm7_within_budget(renderer: ReceiptRenderer) -> None
     for n in range(100):
         sale = parse_sale(make_sale(rng, sale_id=f"S-{n}"))
         for language in Language:
-            sms = renderer.render(sale, StoreProfile(), language).sms
+            sms = renderer.render(sale, DEMO_PROFILE, language).sms
             assert sms.encoding == "GSM-7", sms.body
             assert 1 <= sms.segments <= 4

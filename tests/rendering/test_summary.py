@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Language
 from app.domain.intake import parse_sale
 from app.domain.receipt import StoreProfile
@@ -9,7 +12,7 @@ from app.rendering.summary import ReceiptSummary, Row, build_summary
 
 from . import TEST_CARD_NUMBER, sample_payload
 
-STORE = StoreProfile(footer="Returns within 30 days.", preferences_url="https://example.com/prefs")
+STORE = replace(DEMO_PROFILE, footer="Returns within 30 days.", preferences_url="https://example.com/prefs")
 
 
 def summary(language: Language = Language.EN, store: StoreProfile = STORE, **changes: object) -> ReceiptSummary:
@@ -98,13 +101,13 @@ def test_promotions_and_footer() -> None:
 
 
 def test_footer_without_preferences_url_points_to_the_service_desk() -> None:
-    s = summary(Language.ES, store=StoreProfile())
+    s = summary(Language.ES, store=DEMO_PROFILE)
     assert s.footer.preferences_href == ""
     assert "mostrador de servicio" in s.footer.preferences
 
 
 def test_non_web_preferences_address_is_shown_but_not_linked() -> None:
-    s = summary(store=StoreProfile(preferences_url="javascript:alert(1)"))
+    s = summary(store=replace(DEMO_PROFILE, preferences_url="javascript:alert(1)"))
     assert s.footer.preferences_href == ""
 
 
@@ -125,6 +128,6 @@ def test_absent_parts_are_empty() -> None:
 
 
 def test_names_are_single_lines() -> None:
-    s = summary(store=StoreProfile(name="Corner\nMarket"))
+    s = summary(store=replace(DEMO_PROFILE, name="Corner\nMarket"))
     assert s.store.name == "Corner Market"
     assert "\n" not in s.subject

@@ -12,13 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config.settings import CaptureSettings, Settings
-from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.demo.wiring import DEMO_PROFILE, sandbox_secrets, sandbox_settings
 from app.devices.escpos_stream import EscPosStream, ReceiptComplete
 from app.devices.passthrough import TcpPassthrough
 from app.domain.capture import CaptureRecord, CaptureState, build_layout
 from app.domain.channels import Channel
 from app.domain.errors import NotFound, ValidationFailed
-from app.domain.receipt import StoreProfile
 from app.main import build_capture, build_runtime
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
@@ -39,7 +38,7 @@ def stream(name: str) -> bytes:
 
 def service(db: Database, preset: str = "classic") -> CaptureService:
     checkout = CheckoutService(
-        db, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}, EventBus()
+        db, ReceiptRenderer(), DEMO_PROFILE, {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}, EventBus()
     )
     return CaptureService(db, checkout, build_layout(preset), name="lane3", store_id="store-0042", tz=CHICAGO)
 
@@ -187,7 +186,7 @@ async def test_the_runtime_wiring_captures_a_tcp_print_job_end_to_end(db: Databa
     options = {"enabled": True, "mode": "tcp", "listen_host": "127.0.0.1", "listen_port": 0, "name": "lane3"}
     options |= {"printer_host": "127.0.0.1", "printer_tcp_port": printer_port, "timezone": "America/Chicago"}
     settings = Settings(capture=CaptureSettings.model_validate(options))
-    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid"}, EventBus())
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, {Channel.EMAIL: "sendgrid"}, EventBus())
     capture, source = build_capture(settings, db, checkout, listen=True)
     assert isinstance(source, TcpPassthrough)
     capture.launch(source)

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Channel
 from app.domain.errors import SaleConflict
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.domain.receipt import StoreProfile
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus, ReceiptCreated
 from app.services.checkout import CheckoutResult, CheckoutService
@@ -25,7 +25,7 @@ ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
 
 @pytest.fixture
 def checkout(db: Database) -> CheckoutService:
-    return CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, EventBus())
+    return CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, ROUTING, EventBus())
 
 
 def event(payload: dict[str, Any], event_id: str = "evt-1", source: str = "pos-api") -> TriggerEvent:
@@ -84,7 +84,7 @@ async def test_concurrent_duplicates_are_not_doubled(
 async def test_a_returning_customer_with_auto_send_needs_no_choice(db: Database, sale_payload: Payload) -> None:
     from app.storage import customers
 
-    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, EventBus())
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, ROUTING, EventBus())
     first = sale_payload("S-1", with_customer=True)
     first["customer"] = {"loyalty_id": "LM12345678", "email": "ana@example.com", "channels": ["email"]}
     await checkout.accept(event(first))
@@ -138,7 +138,7 @@ async def test_accept_with_commits_the_callers_record_in_the_same_transaction(
     bus = EventBus()
     announced: list[ReceiptCreated] = []
     bus.subscribe(ReceiptCreated, announced.append)
-    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), ROUTING, bus)
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, ROUTING, bus)
     payload = sale_payload(with_customer=True)
     payload["customer"].update(email="ana@example.com", channels=["email"])
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Channel
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.domain.receipt import StoreProfile
 from app.domain.routing import Routing
 from app.providers.sendgrid import SendGridAdapter
 from app.rendering.receipts import ReceiptRenderer
@@ -47,7 +47,7 @@ async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
         for name, box in (("primary", primary), ("fallback", fallback))
     }
     bus = EventBus()
-    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), routing.primaries(), bus)
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing.primaries(), bus)
     dispatcher = Dispatcher(
         db,
         adapters,

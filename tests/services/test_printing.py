@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.config.settings import PrinterSettings, Settings
+from app.demo.wiring import DEMO_PROFILE
 from app.devices.escpos import encode
 from app.devices.printer import DummyPrinter
 from app.domain.channels import Channel, Language
@@ -19,7 +20,6 @@ from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
 from app.domain.printdoc import Paper
-from app.domain.receipt import StoreProfile
 from app.main import build_runtime
 from app.rendering.print_receipt import print_receipt
 from app.rendering.receipts import ReceiptRenderer
@@ -63,9 +63,9 @@ class Lane:
 async def lane(db: Database) -> AsyncIterator[Lane]:
     bus = EventBus()
     printer = DummyPrinter()
-    adapter = PrinterAdapter(db, printer, StoreProfile(), bus=bus)
+    adapter = PrinterAdapter(db, printer, DEMO_PROFILE, bus=bus)
     routing = {Channel.PRINT: PRINTER_PROVIDER}
-    checkout = CheckoutService(db, ReceiptRenderer(), StoreProfile(), routing, bus)
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing, bus)
     dispatcher = Dispatcher(
         db,
         {PRINTER_PROVIDER: adapter},
@@ -91,7 +91,7 @@ async def test_a_print_delivery_prints_the_receipt_once(lane: Lane, sale_payload
     delivery = await lane.delivery()
     assert delivery.state == DeliveryState.DELIVERED.value and delivery.recipient == PRINTER_PROVIDER
     assert delivery.attempts == 1
-    expected = encode(print_receipt(parse_sale(payload), StoreProfile(), Language.EN))
+    expected = encode(print_receipt(parse_sale(payload), DEMO_PROFILE, Language.EN))
     assert lane.printer.output == expected
     await lane.dispatcher.stop()
     assert lane.printer.jobs == 1

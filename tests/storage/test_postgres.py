@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Channel
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
-from app.domain.receipt import StoreProfile
 from app.rendering.receipts import ReceiptRenderer
 from app.services.bus import EventBus
 from app.services.checkout import CheckoutService
@@ -58,7 +58,7 @@ def pg(pg_url: str) -> Iterator[Database]:
 async def test_checkout_outbox_and_audit_on_postgresql(
     pg: Database, sale_payload: Callable[..., dict[str, Any]]
 ) -> None:
-    checkout = CheckoutService(pg, ReceiptRenderer(), StoreProfile(), {Channel.EMAIL: "sendgrid"}, EventBus())
+    checkout = CheckoutService(pg, ReceiptRenderer(), DEMO_PROFILE, {Channel.EMAIL: "sendgrid"}, EventBus())
     for i in range(30):
         payload = sale_payload(f"P{i}", seed=i)
         payload["customer"] = {"email": f"c{i}@example.com", "channels": ["email"]}

@@ -83,6 +83,8 @@ def settings_file(path: Path, sandbox_url: str, *, lease_seconds: int = 5) -> Pa
         f"""
 [store]
 name = "Test Market"
+address = "1 Test Street, Testville"
+phone = "(555) 010-0000"
 
 [api]
 port = 0
