@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from app.config.paths import data_dir, database_url, default_config_file
 from app.config.secrets import SecretStore, keyring_problem
-from app.config.settings import Settings, load_settings
+from app.config.settings import Settings, load_settings, require_store
 from app.domain.capture import CaptureState
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
@@ -70,6 +70,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    require_store(settings, args.config or default_config_file())  # no receipt goes out without the store's name
 
     async def body() -> None:
         runtime = build_runtime(settings, data=args.data_dir)
