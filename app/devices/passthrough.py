@@ -22,6 +22,8 @@ from typing import Protocol
 
 import serial
 
+from app.support.listening import listening_socket
+
 log = logging.getLogger(__name__)
 
 Tap = Callable[[bytes], None]
@@ -230,7 +232,9 @@ class TcpPassthrough:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.listen_host, self.listen_port)
+        # One listener per port, on Windows too (see app.support.listening).
+        sock = listening_socket(self.listen_host, self.listen_port)
+        self._server = await asyncio.start_server(self._accept, sock=sock)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from app.support.listening import listening_socket
 
 STARTUP_TIMEOUT_S = 10.0
 
@@ -55,25 +56,11 @@ class RunningServer:
         await self.stop()
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto is TCP,
-    # and without it Nagle + delayed ACKs cap each keep-alive connection at ~25 requests/s.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 async def start_asgi_server(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, name: str = "asgi"
 ) -> RunningServer:
     """Serve `app` on host:port (0 picks a free port) and return once it accepts connections."""
-    sock = _bind(host, port)
+    sock = listening_socket(host, port)
     bound_port: int = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
