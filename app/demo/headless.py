@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -207,14 +206,68 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
             "seconds": round(drain_s, 3),
             "deliveries_per_s": round(backlog / drain_s, 1) if drain_s else None,
         },
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _peak_rss_mb(),
         "child_process_peak_rss_mb": _children_peak_rss_mb(),
     }
 
 
-def _children_peak_rss_mb() -> float:
-    """The largest peak resident size of any finished child process (the sandbox, the simulated POS)."""
-    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+def _peak_rss_mb() -> float:
+    """This process's peak resident size."""
+    if sys.platform == "win32":
+        return _windows_peak_working_set_mb()
+    import resource  # POSIX only: imported here so the module loads on Windows
+
+    return _rusage_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _children_peak_rss_mb() -> float | None:
+    """The largest peak resident size of any finished child process (the sandbox, the simulated POS).
+
+    None on Windows, which keeps no such figure for a process's children.
+    """
+    if sys.platform == "win32":
+        return None
+    import resource
+
+    return _rusage_mb(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def _rusage_mb(maxrss: int) -> float:
+    """`ru_maxrss` in MB: Linux counts it in KiB, macOS in bytes."""
+    return round(maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _windows_peak_working_set_mb() -> float:
+    """PeakWorkingSetSize from GetProcessMemoryInfo (psapi), Windows' peak resident size."""
+    if sys.platform != "win32":  # and so type-checked as Windows code only
+        return 0.0
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [
+            ("cb", wintypes.DWORD),
+            ("PageFaultCount", wintypes.DWORD),
+            ("PeakWorkingSetSize", ctypes.c_size_t),
+            ("WorkingSetSize", ctypes.c_size_t),
+            ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+            ("PagefileUsage", ctypes.c_size_t),
+            ("PeakPagefileUsage", ctypes.c_size_t),
+        ]
+
+    counters = Counters()
+    counters.cb = ctypes.sizeof(counters)
+    process = ctypes.windll.kernel32.GetCurrentProcess()
+    if not ctypes.windll.psapi.GetProcessMemoryInfo(process, ctypes.byref(counters), counters.cb):
+        return 0.0
+    return round(float(counters.PeakWorkingSetSize) / (1024 * 1024), 1)
+
+
+def _mb(value: float | None) -> str:
+    return "not measured on this platform" if value is None else f"{value} MB"
 
 
 def format_report(figures: dict[str, Any]) -> str:
@@ -230,7 +283,8 @@ def format_report(figures: dict[str, Any]) -> str:
         f"Burst {b['sales']} sales x{b['concurrency']}: {b['sales_per_s']} sales/s accepted, "
         f"p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms",
         f"Drain {d['deliveries']} deliveries: {d['deliveries_per_s']} deliveries/s ({d['seconds']} s)",
-        f"Peak memory: {figures['peak_rss_mb']} MB (largest child process: {figures['child_process_peak_rss_mb']} MB)",
+        f"Peak memory: {figures['peak_rss_mb']} MB "
+        f"(largest child process: {_mb(figures['child_process_peak_rss_mb'])})",
     ]
     if figures["pos_errors"]:
         lines.append(f"POS errors: {figures['pos_errors']}")
