@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, Self
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -65,6 +66,21 @@ class ProviderAdapter(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialCheck:
+    """A provider's answer to a harmless authenticated call: were our credentials accepted?
+
+    `accepted` is None when the answer says nothing either way (rate-limited, the provider's own
+    failure, or a credential that may send but not read). `call` names what was asked
+    (`GET /v3/scopes`, never a secret); `server_date` is the answer's `Date` header, when it had one.
+    """
+
+    accepted: bool | None
+    detail: str
+    call: str
+    server_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HttpRequest:
     """One request to a provider, as an adapter builds it; `HttpAdapter.send` puts it on the wire."""
 
@@ -107,6 +123,10 @@ class HttpAdapter(ABC):
     """Attributes (stored as `_<name>`) that `repr` shows: identifying settings, never a secret."""
     callback_url_setting: ClassVar[str | None] = None
     """The setting that carries our status-callback URL to the provider, when the wiring fills it in."""
+    credential_check_doc: ClassVar[str | None] = None
+    """Where the provider documents the harmless call `credential_request` makes (or the token grant
+    an OAuth adapter's check is); None when the provider has none, as an incoming webhook, which
+    only a real post can prove."""
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str | None = None) -> None:
         self._http = http
@@ -156,6 +176,29 @@ class HttpAdapter(ABC):
             auth=request.auth if request.auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
 
+    def credential_request(self) -> HttpRequest | None:
+        """A harmless authenticated request (it reads, it sends nothing) that succeeds only with good
+        credentials, or None when the provider has no such call. Pure: no I/O."""
+        return None
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """Whether the answer to `credential_request` accepted our credentials (None: it cannot tell), and why."""
+        return credential_verdict(self.display_name, response)
+
+    async def check_credentials(self) -> CredentialCheck | None:
+        """Ask the provider, sending nothing, whether our credentials are good; None when it has no way to ask.
+
+        Raises `TransientProviderError` when the provider cannot be reached.
+        """
+        request = self.credential_request()
+        if request is None:
+            return None
+        with translate_http_errors(self.display_name):
+            response = await self.transmit(request)
+        accepted, detail = self.credentials_accepted(response)
+        call = f"{request.method} {urlsplit(request.url).path}"
+        return CredentialCheck(accepted, detail, call, server_date=response_date(response))
+
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
         request = self.request(message)
@@ -200,6 +243,32 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def credential_verdict(provider: str, response: httpx.Response) -> tuple[bool | None, str]:
+    """The usual reading of an answer to a credential check: 2xx accepted, 401/403 refused,
+    408/425/429/5xx undecided (try again later), any other 4xx refused with its status."""
+    status = response.status_code
+    phrase = f"{status} {response.reason_phrase}".strip()
+    if response.is_success:
+        return True, f"{provider} accepted the credentials."
+    if status in (401, 403):
+        return False, f"{provider} refused the credentials ({phrase})."
+    if status in (408, 425, 429) or status >= 500:
+        return None, f"{provider} could not say whether the credentials are good ({phrase}); try again later."
+    return False, f"{provider} answered {phrase} to the credential check."
+
+
+def response_date(response: httpx.Response) -> datetime | None:
+    """The answer's `Date` header as an aware datetime, or None when it has none or it is malformed."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @contextmanager

@@ -90,6 +90,8 @@ class FcmAdapter(OAuthAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("project_id", "base_url")
+    # The token grant is the check (OAuthAdapter.check_credentials).
+    credential_check_doc: ClassVar[str | None] = "https://firebase.google.com/docs/cloud-messaging/auth-server"
 
     def __init__(
         self,

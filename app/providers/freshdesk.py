@@ -58,6 +58,7 @@ class FreshdeskAdapter(HttpAdapter):
         SettingField("status", "Ticket status after sending (2-5, default 5 closed)", required=False),
         SettingField("base_url", "API base URL (overrides the domain)", required=False),
     )
+    credential_check_doc: ClassVar[str | None] = "https://developers.freshdesk.com/api/#me"
 
     def __init__(
         self,
@@ -104,6 +105,12 @@ class FreshdeskAdapter(HttpAdapter):
         if name:
             body["name"] = str(name)
         return PATH, body
+
+    def credential_request(self) -> HttpRequest | None:
+        """View me (`GET /api/v2/agents/me`): the agent the API key belongs to."""
+        return HttpRequest(
+            self._base_url + "/api/v2/agents/me", method="GET", headers={"Accept": "application/json"}, auth=self._auth
+        )
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)

@@ -69,6 +69,10 @@ class GmailAdapter(OAuthAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("sender", "base_url")
+    # The token grant is the check (OAuthAdapter.check_credentials).
+    credential_check_doc: ClassVar[str | None] = (
+        "https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests"
+    )
 
     def __init__(
         self,

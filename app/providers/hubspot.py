@@ -85,6 +85,9 @@ class HubSpotAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("email_id", "base_url")
+    credential_check_doc: ClassVar[str | None] = (
+        "https://developers.hubspot.com/docs/api-reference/legacy/account/account-information/get-account-details"
+    )
 
     def __init__(
         self,
@@ -121,6 +124,10 @@ class HubSpotAdapter(HttpAdapter):
         if custom:
             body["customProperties"] = custom  # the template reads {{ custom.<name> }}
         return PATH, body
+
+    def credential_request(self) -> HttpRequest | None:
+        """Retrieve account details (`GET /account-info/v3/details`): any valid token may read them."""
+        return HttpRequest(self._base_url + "/account-info/v3/details", method="GET", headers=self._headers)
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)

@@ -71,6 +71,9 @@ class MailgunAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("domain", "base_url")
+    credential_check_doc: ClassVar[str | None] = (
+        "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/domains/get-v4-domains--name-"
+    )
 
     def __init__(
         self,
@@ -139,6 +142,26 @@ class MailgunAdapter(HttpAdapter):
             return HttpRequest(url, data=_multi_dict(fields), files=files, headers=ACCEPT_JSON, auth=self._auth)
         content = urlencode(fields).encode("ascii")
         return HttpRequest(url, content=content, headers=ACCEPT_JSON | FORM_TYPE, auth=self._auth)
+
+    def credential_request(self) -> HttpRequest | None:
+        """Get domain details (`GET /v4/domains/{name}`): the key opens the account and the domain is on it."""
+        return HttpRequest(
+            f"{self._base_url}/v4/domains/{quote(self._domain, safe='')}",
+            method="GET",
+            headers=ACCEPT_JSON,
+            auth=self._auth,
+        )
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """A refused key proves little: a domain sending key may send but not read the domain."""
+        if response.status_code in (401, 403):
+            return None, (
+                f"{self.display_name} refused the key for reading the domain ({response.status_code}): "
+                "a wrong key, or a domain sending key, which can send but cannot be checked."
+            )
+        if response.status_code == 404:
+            return False, f"{self.display_name} has no domain {self._domain} on this account."
+        return super().credentials_accepted(response)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""

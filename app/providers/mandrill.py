@@ -22,6 +22,7 @@ from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_
 
 SEND_PATH = "/api/1.0/messages/send.json"
 TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
+PING_PATH = "/api/1.0/users/ping2.json"
 IDEMPOTENCY_META = "receiptdesk_key"
 """Our key travels in `message.metadata`, which Mandrill returns on every webhook event."""
 
@@ -68,6 +69,7 @@ class MandrillAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+    credential_check_doc: ClassVar[str | None] = "https://mailchimp.com/developer/transactional/api/users/ping/"
 
     def __init__(
         self,
@@ -131,6 +133,22 @@ class MandrillAdapter(HttpAdapter):
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
+    def credential_request(self) -> HttpRequest | None:
+        """Ping (`POST /api/1.0/users/ping2.json`): validates the API key and answers `{"PING": "PONG!"}`."""
+        return HttpRequest(
+            self._base_url + PING_PATH, json={"key": self._api_key}, headers={"Accept": "application/json"}
+        )
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """Mandrill answers every error with HTTP 500, so its error name decides: `Invalid_Key` is a refusal."""
+        payload = _json(response)
+        name = payload.get("name") if isinstance(payload, dict) else None
+        if name == "Invalid_Key":
+            return False, f"{self.display_name} refused the API key (Invalid_Key)."
+        if response.is_success and not (isinstance(payload, dict) and payload.get("PING")):
+            return None, f"{self.display_name} answered the ping without a PONG."
+        return super().credentials_accepted(response)
 
     def result(self, response: httpx.Response, message: OutboundMessage) -> SendResult:
         return self.parse_response(response, to=message.to)

@@ -69,6 +69,10 @@ class MsGraphAdapter(OAuthAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("sender", "base_url")
+    # The token grant is the check (OAuthAdapter.check_credentials).
+    credential_check_doc: ClassVar[str | None] = (
+        "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token"
+    )
 
     def __init__(
         self,

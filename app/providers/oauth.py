@@ -24,14 +24,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from app.domain.errors import ConfigurationError, PermanentProviderError
-from app.providers.base import HttpAdapter, HttpRequest, classify_status, translate_http_errors
+from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError
+from app.providers.base import CredentialCheck, HttpAdapter, HttpRequest, classify_status, translate_http_errors
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +335,25 @@ class OAuthAdapter(HttpAdapter):
     ) -> None:
         super().__init__(http, base_url=base_url)
         self.tokens = TokenCache(http, source, clock=clock)
+
+    async def check_credentials(self) -> CredentialCheck | None:
+        """Obtaining an access token is the check: the token endpoint takes or refuses our credentials.
+
+        A fresh token is asked for, whatever the cache holds. Raises `TransientProviderError` when the
+        token endpoint cannot be reached.
+        """
+        source = self.tokens.source
+        url = getattr(source, "token_uri", None) or getattr(source, "token_url", None)
+        call = f"POST {urlsplit(url).path}" if isinstance(url, str) else "token request"
+        try:
+            await source.fetch(self._http, self.tokens.clock())
+        except PermanentProviderError as exc:
+            return CredentialCheck(False, exc.message, call)
+        except TransientProviderError as exc:
+            if exc.status_code is None:  # never answered: the caller says it could not be reached
+                raise
+            return CredentialCheck(None, exc.message, call)
+        return CredentialCheck(True, f"The {source.label} issued an access token.", call)
 
     def refused(self, response: httpx.Response) -> bool:
         """Whether the API refused our token, so a fresh one is worth one more try (401 by default)."""

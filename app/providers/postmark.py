@@ -76,6 +76,7 @@ class PostmarkAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+    credential_check_doc: ClassVar[str | None] = "https://postmarkapp.com/developer/api/server-api#get-server"
 
     def __init__(
         self,
@@ -140,6 +141,10 @@ class PostmarkAdapter(HttpAdapter):
         body["Metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
         body["MessageStream"] = self._stream
         return (TEMPLATE_PATH if templated else EMAIL_PATH), body
+
+    def credential_request(self) -> HttpRequest | None:
+        """Get the server (`GET /server`): the settings of the server the token belongs to."""
+        return HttpRequest(self._base_url + "/server", method="GET", headers=self._headers)
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)

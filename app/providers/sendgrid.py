@@ -22,6 +22,8 @@ from app.domain.plugins import SecretField, SettingField
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 PATH = "/v3/mail/send"
+SCOPES_PATH = "/v3/scopes"
+SEND_SCOPE = "mail.send"
 IDEMPOTENCY_ARG = "receiptdesk_key"
 
 # Mail Send answers with an HTTP status and an empty body; the status is all the "status" there is.
@@ -60,6 +62,10 @@ class SendGridAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
+    credential_check_doc: ClassVar[str | None] = (
+        "https://www.twilio.com/docs/sendgrid/api-reference/api-key-permissions/"
+        "retrieve-a-list-of-scopes-for-which-this-user-has-access"
+    )
 
     def __init__(
         self,
@@ -131,6 +137,19 @@ class SendGridAdapter(HttpAdapter):
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers=self._headers)
 
+    def credential_request(self) -> HttpRequest | None:
+        """`GET /v3/scopes`: the permissions of the API key it is called with."""
+        return HttpRequest(self._base_url + SCOPES_PATH, method="GET", headers=self._headers)
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """Accepted only when the key may send: its scopes include `mail.send`."""
+        accepted, detail = super().credentials_accepted(response)
+        payload = _json_object(response)
+        scopes = payload.get("scopes")
+        if accepted and isinstance(scopes, list) and SEND_SCOPE not in scopes:
+            return False, f"{self.display_name} accepted the API key, but it lacks the {SEND_SCOPE} permission."
+        return accepted, detail
+
     def parse_response(self, response: httpx.Response, *, now: float | None = None) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -180,3 +199,12 @@ def _error_detail(response: httpx.Response) -> str:
             field = err.get("field")
             parts.append(f"{err['message']} ({field})" if field else str(err["message"]))
     return "; ".join(parts)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or {} when it is empty, not JSON or not an object."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}

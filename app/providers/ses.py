@@ -29,6 +29,7 @@ from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_
 from app.support import sigv4
 
 PATH = "/v2/email/outbound-emails"
+ACCOUNT_PATH = "/v2/email/account"
 SIGNING_NAME = "ses"  # signingName in the sesv2 model, not the endpoint prefix "email"
 CHARSET = "UTF-8"
 IDEMPOTENCY_TAG = "receiptdesk_key"
@@ -94,6 +95,9 @@ class SesAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("region", "base_url")
+    credential_check_doc: ClassVar[str | None] = (
+        "https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_GetAccount.html"
+    )
 
     def __init__(
         self,
@@ -220,6 +224,33 @@ class SesAdapter(HttpAdapter):
             now=self._clock(),
         )
         return HttpRequest(url, content=content, headers=headers)
+
+    def credential_request(self) -> HttpRequest | None:
+        """GetAccount (`GET /v2/email/account`), signed now: the account's sending status, for these keys only."""
+        url = self._base_url + ACCOUNT_PATH
+        headers = sigv4.sign(
+            "GET",
+            url,
+            {},
+            b"",
+            region=self._region,
+            service=SIGNING_NAME,
+            access_key_id=self._access_key_id,
+            secret_access_key=self._secret_access_key,
+            session_token=self._session_token,
+            now=self._clock(),
+        )
+        return HttpRequest(url, method="GET", headers=headers)
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """Keys that may send but not read the account are not refused; an account whose sending is paused is."""
+        code = error_code(response.headers, _json_object(response))
+        if code == "AccessDeniedException":
+            return None, f"{self.display_name} knows the keys but they may not read the account (ses:GetAccount)."
+        if response.is_success and _json_object(response).get("SendingEnabled") is False:
+            return False, f"{self.display_name} accepted the keys, but sending is paused for this account."
+        accepted, detail = super().credentials_accepted(response)
+        return accepted, f"{detail[:-1]}: {code}." if code and accepted is not True else detail
 
     def _error(self, response: httpx.Response) -> Exception:
         payload = _json_object(response)

@@ -68,6 +68,10 @@ class SfmcAdapter(OAuthAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("client_id", "base_url")
+    # The token grant is the check (OAuthAdapter.check_credentials).
+    credential_check_doc: ClassVar[str | None] = (
+        "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/access-token-s2s.html"
+    )
 
     def __init__(
         self,

@@ -69,6 +69,7 @@ class TwilioAdapter(HttpAdapter):
 
     shown: ClassVar[tuple[str, ...]] = ("account_sid", "base_url")
     callback_url_setting: ClassVar[str | None] = "status_callback"
+    credential_check_doc: ClassVar[str | None] = "https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource"
 
     def __init__(
         self,
@@ -126,6 +127,11 @@ class TwilioAdapter(HttpAdapter):
         path, form = self.build_request(message)
         content = urlencode(form).encode("ascii")
         return HttpRequest(self._base_url + path, content=content, headers=FORM_HEADERS, auth=self._auth)
+
+    def credential_request(self) -> HttpRequest | None:
+        """Fetch an Account (`GET /2010-04-01/Accounts/{AccountSid}.json`): answered only for the right Auth Token."""
+        path = f"/2010-04-01/Accounts/{quote(self._account_sid, safe='')}.json"
+        return HttpRequest(self._base_url + path, method="GET", headers={"Accept": "application/json"}, auth=self._auth)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""

@@ -59,6 +59,9 @@ class ZendeskAdapter(HttpAdapter):
     )
 
     shown: ClassVar[tuple[str, ...]] = ("email", "base_url")
+    credential_check_doc: ClassVar[str | None] = (
+        "https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self"
+    )
 
     def __init__(
         self,
@@ -106,6 +109,19 @@ class ZendeskAdapter(HttpAdapter):
         # Ticket create honours Idempotency-Key (≤255 chars); nothing else in the Tickets API does.
         headers = {"Idempotency-Key": message.idempotency_key}
         return PATH, headers, {"ticket": ticket}
+
+    def credential_request(self) -> HttpRequest | None:
+        """Show the currently authenticated user (`GET /api/v2/users/me`): the agent the token belongs to."""
+        return HttpRequest(
+            self._base_url + "/api/v2/users/me", method="GET", headers={"Accept": "application/json"}, auth=self._auth
+        )
+
+    def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
+        """Zendesk answers an unauthenticated caller as an anonymous user (no id): that is a refusal too."""
+        user = _json_object(response).get("user")
+        if response.is_success and not (isinstance(user, dict) and user.get("id")):
+            return False, f"{self.display_name} answered as to an anonymous user: the e-mail and token do not match."
+        return super().credentials_accepted(response)
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, headers, body = self.build_request(message)

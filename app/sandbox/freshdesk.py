@@ -30,6 +30,7 @@ SANDBOX_DOMAIN = "demo-market"
 SANDBOX_API_KEY = "sandbox-freshdesk-api-key"
 SANDBOX_EMAIL_CONFIG_ID = "5000000001"
 PATH = "/api/v2/tickets/outbound_email"
+ME_PATH = "/api/v2/agents/me"
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}")
 
 Error = dict[str, str]
@@ -102,6 +103,15 @@ class FreshdeskApi:
             return False
         return scheme.lower() == "basic" and hmac.compare_digest(user, self._key)
 
+    async def me(self, request: Request) -> Response:
+        """`GET /api/v2/agents/me` (View Me): the agent the API key belongs to."""
+        if not self._authorized(request):
+            body = {"code": "invalid_credentials", "message": "You have to be logged in to perform this action."}
+            return freshdesk_error(401, body)
+        contact = {"name": "Receipts Bot", "email": "receipts-bot@demo-market.example", "active": True}
+        agent = {"id": 5000000101, "available": True, "occasional": False, "type": "support_agent", "contact": contact}
+        return Response(json.dumps(agent), 200, media_type="application/json")
+
     async def outbound_email(self, request: Request) -> Response:
         """`POST /api/v2/tickets/outbound_email`."""
         if not self._authorized(request):
@@ -163,7 +173,7 @@ def _ticket(ticket_id: int, payload: dict[str, Any]) -> dict[str, Any]:
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Freshdesk stand-in's routes for the sandbox app."""
     api = FreshdeskApi(store, faults)
-    return [Route(PATH, api.outbound_email, methods=["POST"])]
+    return [Route(PATH, api.outbound_email, methods=["POST"]), Route(ME_PATH, api.me, methods=["GET"])]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

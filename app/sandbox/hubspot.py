@@ -30,6 +30,8 @@ PROVIDER_ID = "hubspot"
 SANDBOX_ACCESS_TOKEN = "sandbox-hubspot-private-app-token"  # noqa: S105 - opens only the local sandbox
 SANDBOX_EMAIL_ID = "424242"
 PATH = "/marketing/v3/transactional/single-email/send"
+ACCOUNT_PATH = "/account-info/v3/details"
+SANDBOX_PORTAL_ID = 4242424
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}")
 
 
@@ -107,6 +109,24 @@ class HubSpotApi:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("utf-8", "replace"), self._token)
 
+    async def account_details(self, request: Request) -> Response:
+        """`GET /account-info/v3/details`: the account the token belongs to."""
+        if not self._authorized(request):
+            text = "Authentication credentials not found. This API supports OAuth 2.0 authentication."
+            return hubspot_error(401, "INVALID_AUTHENTICATION", text)
+        details = {
+            "portalId": SANDBOX_PORTAL_ID,
+            "accountType": "STANDARD",
+            "timeZone": "US/Central",
+            "companyCurrency": "USD",
+            "additionalCurrencies": [],
+            "utcOffset": "-06:00",
+            "utcOffsetMilliseconds": -21600000,
+            "uiDomain": "app.hubspot.com",
+            "dataHostingLocation": "na1",
+        }
+        return Response(json.dumps(details), 200, media_type="application/json")
+
     async def single_send(self, request: Request) -> Response:
         """`POST /marketing/v3/transactional/single-email/send`."""
         if not self._authorized(request):
@@ -158,7 +178,7 @@ class HubSpotApi:
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The HubSpot stand-in's routes for the sandbox app."""
     api = HubSpotApi(store, faults)
-    return [Route(PATH, api.single_send, methods=["POST"])]
+    return [Route(PATH, api.single_send, methods=["POST"]), Route(ACCOUNT_PATH, api.account_details, methods=["GET"])]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

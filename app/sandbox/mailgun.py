@@ -165,6 +165,15 @@ class MailgunApi:
             return False
         return scheme.lower() == b"basic" and hmac.compare_digest(normalized, self._expected)
 
+    async def domain_details(self, request: Request) -> Response:
+        """`GET /v4/domains/{name}`: the domain's state, for the account's key; 404 for a domain not on it."""
+        if not self._authorized(request):
+            return PlainTextResponse("Forbidden", 401)
+        if request.path_params["domain"] != self.domain:
+            return JSONResponse({"message": "Domain not found"}, 404)
+        domain = {"name": self.domain, "state": "active", "type": "custom", "spam_action": "disabled"}
+        return JSONResponse({"domain": domain, "receiving_dns_records": [], "sending_dns_records": []})
+
     async def send(self, request: Request) -> Response:
         """`POST /v3/{domain}/messages`."""
         if not self._authorized(request):
@@ -189,7 +198,10 @@ class MailgunApi:
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Mailgun routes of the sandbox app."""
     api = MailgunApi(store, faults)
-    return [Route("/v3/{domain}/messages", api.send, methods=["POST"])]
+    return [
+        Route("/v3/{domain}/messages", api.send, methods=["POST"]),
+        Route("/v4/domains/{domain}", api.domain_details, methods=["GET"]),
+    ]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

@@ -135,7 +135,15 @@ class MandrillApi:
         """`POST /api/{version}/messages/send-template.json`."""
         return await self._handle(request, template=True)
 
-    async def _handle(self, request: Request, *, template: bool) -> Response:
+    async def ping2(self, request: Request) -> Response:
+        """`POST /api/{version}/users/ping2.json`: validates the key and answers `{"PING": "PONG!"}`."""
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        return JSONResponse({"PING": "PONG!"})
+
+    async def _refused(self, request: Request) -> Response | None:
+        """The error for an unknown API version, a body that is not JSON or a wrong key; None when all is well."""
         if request.path_params["version"] not in API_VERSIONS:
             return mandrill_error(404, -1, "GeneralError", "Unknown API version")
         try:
@@ -145,6 +153,13 @@ class MandrillApi:
         key = payload.get("key") if isinstance(payload, dict) else None
         if not isinstance(key, str) or not hmac.compare_digest(key.encode("utf-8", "replace"), self._key):
             return mandrill_error(500, -1, "Invalid_Key", "Invalid API key")  # every API error is HTTP 500
+        return None
+
+    async def _handle(self, request: Request, *, template: bool) -> Response:
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        payload = json.loads(await request.body())
         fault = await self.faults.inject(PROVIDER_ID)
         if fault is not None:
             return fault_response(fault)
@@ -166,6 +181,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     return [
         Route("/api/{version}/messages/send.json", api.send, methods=["POST"]),
         Route("/api/{version}/messages/send-template.json", api.send_template, methods=["POST"]),
+        Route("/api/{version}/users/ping2.json", api.ping2, methods=["POST"]),
     ]
 
 

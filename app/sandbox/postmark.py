@@ -145,13 +145,26 @@ class PostmarkApi:
         """`POST /email/withTemplate`."""
         return await self._handle(request, template=True)
 
-    async def _handle(self, request: Request, *, template: bool) -> Response:
+    def _refused(self, request: Request) -> Response | None:
         token = request.headers.get("x-postmark-server-token")
         if token is None:
             message = "No Account or Server API tokens were supplied in the HTTP headers."
             return postmark_error(401, 10, message)
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self._token):
             return postmark_error(401, 10, "The Server API Token you provided was invalid.")
+        return None
+
+    async def server(self, request: Request) -> Response:
+        """`GET /server`: the settings of the server the token belongs to."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        return JSONResponse({"ID": 1, "Name": "ReceiptDesk sandbox", "Color": "blue", "DeliveryType": "Live"})
+
+    async def _handle(self, request: Request, *, template: bool) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         fault = await self.faults.inject(PROVIDER_ID)
         if fault is not None:
             return fault_response(fault)
@@ -187,6 +200,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     return [
         Route("/email", api.email, methods=["POST"]),
         Route("/email/withTemplate", api.email_with_template, methods=["POST"]),
+        Route("/server", api.server, methods=["GET"]),
     ]
 
 

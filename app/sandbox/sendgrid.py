@@ -29,6 +29,8 @@ IDEMPOTENCY_ARG = "receiptdesk_key"
 """The `custom_args` key recorded as the message's idempotency key."""
 MAX_PERSONALIZATIONS = 1000
 MAX_RECIPIENTS = 1000
+SCOPES = ("mail.send", "user.profile.read")
+"""What the sandbox key may do, as `GET /v3/scopes` lists it: a key made for sending receipts."""
 
 _HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message."
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}")
@@ -237,6 +239,13 @@ class SendGridApi:
         good_token = hmac.compare_digest(token.strip().encode("utf-8", "replace"), self._key)
         return scheme.lower() == "bearer" and good_token
 
+    async def scopes(self, request: Request) -> Response:
+        """`GET /v3/scopes` (ListScope): the permissions of the key it is called with."""
+        if not self._authorized(request):
+            message = "The provided authorization grant is invalid, expired, or revoked"
+            return sendgrid_errors(401, [{"message": message, "field": None, "help": None}])
+        return Response(json.dumps({"scopes": list(SCOPES)}), 200, media_type="application/json")
+
     async def mail_send(self, request: Request) -> Response:
         """`POST /v3/mail/send` (SendMail)."""
         if not self._authorized(request):
@@ -265,9 +274,9 @@ class SendGridApi:
 
 
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
-    """The Mail Send endpoint; Event Webhook batches go through `callbacks`."""
+    """The Mail Send endpoint and the key's scopes; Event Webhook batches go through `callbacks`."""
     api = SendGridApi(store, faults, callbacks=callbacks)
-    return [Route("/v3/mail/send", api.mail_send, methods=["POST"])]
+    return [Route("/v3/mail/send", api.mail_send, methods=["POST"]), Route("/v3/scopes", api.scopes, methods=["GET"])]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

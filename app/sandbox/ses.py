@@ -209,6 +209,21 @@ class SesApi:
         self.store = store
         self.faults = faults
 
+    async def get_account(self, request: Request) -> Response:
+        """`GET /v2/email/account` (GetAccount): the account's sending status, for a good signature only."""
+        refused = check_signature(request, await request.body())
+        if refused is not None:
+            return refused
+        quota = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": float(self.store.total(PROVIDER_ID))}
+        account = {
+            "DedicatedIpAutoWarmupEnabled": False,
+            "EnforcementStatus": "HEALTHY",
+            "ProductionAccessEnabled": True,
+            "SendQuota": quota,
+            "SendingEnabled": True,
+        }
+        return JSONResponse(account, headers={"x-amzn-RequestId": secrets.token_hex(16)})
+
     async def send_email(self, request: Request) -> Response:
         """`POST /v2/email/outbound-emails`."""
         body = await request.body()
@@ -240,7 +255,10 @@ class SesApi:
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The SES routes of the sandbox app."""
     api = SesApi(store, faults)
-    return [Route("/v2/email/outbound-emails", api.send_email, methods=["POST"])]
+    return [
+        Route("/v2/email/outbound-emails", api.send_email, methods=["POST"]),
+        Route("/v2/email/account", api.get_account, methods=["GET"]),
+    ]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

@@ -215,6 +215,24 @@ class TwilioApi:
         good_sid = hmac.compare_digest(path_sid.encode("utf-8", "replace"), self._sid)
         return scheme.lower() == "basic" and good_token and good_sid
 
+    async def fetch_account(self, request: Request) -> Response:
+        """`GET /2010-04-01/Accounts/{AccountSid}.json` (FetchAccount): the account, for its own Auth Token only."""
+        if not self._authorized(request):
+            return twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        now = _rfc2822_now()
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}.json"
+        account = {
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": "ReceiptDesk sandbox",
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": "active",
+            "type": "Full",
+            "uri": uri,
+        }
+        return Response(json.dumps(account), 200, media_type="application/json")
+
     async def create_message(self, request: Request) -> Response:
         """`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (CreateMessage)."""
         if not self._authorized(request):
@@ -253,9 +271,15 @@ class TwilioApi:
 
 
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
-    """The Messages endpoint, which also answers Twilio WhatsApp; status callbacks go through `callbacks`."""
+    """The Messages endpoint, which also answers Twilio WhatsApp; status callbacks go through `callbacks`.
+
+    Fetch an Account (`GET .../Accounts/{AccountSid}.json`) answers a credential check.
+    """
     api = TwilioApi(store, faults, callbacks=callbacks)
-    return [Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.create_message, methods=["POST"])]
+    return [
+        Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.create_message, methods=["POST"]),
+        Route(f"/{API_VERSION}/Accounts/{{account_sid}}.json", api.fetch_account, methods=["GET"]),
+    ]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

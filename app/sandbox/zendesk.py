@@ -80,6 +80,7 @@ class ZendeskApi:
     ) -> None:
         self.store = store
         self.faults = faults
+        self.email = email
         self._basic = base64.b64encode(f"{email}/token:{api_token}".encode())
         self._ids = itertools.count(10001)
         self._keys: dict[str, tuple[float, str, bytes]] = {}  # key -> (stored at, body digest, answer)
@@ -102,6 +103,16 @@ class ZendeskApi:
             }
             return zendesk_error(400, body)
         return Response(answer, 201, {"x-idempotency-lookup": "hit"}, media_type="application/json")
+
+    async def me(self, request: Request) -> Response:
+        """`GET /api/v2/users/me` (Show Self): the agent; as on Zendesk, a caller without credentials is anonymous."""
+        if "authorization" not in request.headers:
+            anonymous = {"id": None, "name": "Anonymous user", "email": "invalid@example.com", "role": "end-user"}
+            return Response(json.dumps({"user": anonymous}), 200, media_type="application/json")
+        if not self._authorized(request):
+            return zendesk_error(401, {"error": "Couldn't authenticate you"})
+        user = {"id": 360000000001, "name": "Receipts Bot", "email": self.email, "role": "agent", "active": True}
+        return Response(json.dumps({"user": user}), 200, media_type="application/json")
 
     async def create_ticket(self, request: Request) -> Response:
         """`POST /api/v2/tickets` (CreateTicket)."""
@@ -182,6 +193,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     return [
         Route("/api/v2/tickets", api.create_ticket, methods=["POST"]),
         Route("/api/v2/tickets.json", api.create_ticket, methods=["POST"]),
+        Route("/api/v2/users/me", api.me, methods=["GET"]),
     ]
 
 
