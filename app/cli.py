@@ -5,25 +5,102 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from app import __version__
-from app.domain.errors import ReceiptDeskError
+from app.config import logging_setup
+from app.domain.delivery import DeliveryState
+from app.domain.errors import NotFound, ReceiptDeskError, ValidationFailed
+from app.domain.exit_codes import ExitCode, exit_code_for
+
+log = logging.getLogger("receiptdesk")
+
+HOLDS_DATA_FOLDER = (None, "serve", "demo")
+"""The commands that run until stopped and hold the data folder (None: the kiosk); they rotate the log."""
+
+
+_SHOWN: dict[str, str] = {}
+"""How each argument is shown in an error (`-q/--query`), by where it lands in the parsed arguments."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (exit 2), and every command takes the global options, before or after its name.
+
+    Each subcommand's parser is of this class too (argparse makes them so), so a command added later
+    takes the global options with nothing else to do.
+    """
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _global_options(self, top=top)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        _SHOWN.setdefault(action.dest, "/".join(action.option_strings) or action.dest)
+        return action
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"receiptdesk: {message} (see `{self.prog} --help`)\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """--config, --data-dir, --log-dir, --log-format, -v. Under a command they default to SUPPRESS, so
+    a value given before the command is not overwritten by the command's default."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--config", type=Path, default=default(None), help="settings file (TOML); default: the platform config dir"
+    )
+    group.add_argument(
+        "--data-dir", type=Path, default=default(None), help="where the database lives; default: the platform data dir"
+    )
+    group.add_argument(
+        "--log-dir",
+        type=Path,
+        default=default(None),
+        help="where receiptdesk.log goes; default: logs/ in --data-dir when given, else the platform log dir",
+    )
+    group.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=default("text"),
+        help="json: one JSON object per line, on standard error and in the log file",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default(0),
+        help="log more: -v one line per sale received and per delivery settled, -vv debugging",
+    )
+
+
+def _port(value: str) -> int:
+    """A TCP port number: 0 (any free port) to 65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="receiptdesk", description="In-store e-receipts: kiosk, hub and tools.")
+    parser = _Parser(prog="receiptdesk", description="In-store e-receipts: kiosk, hub and tools.", top=True)
     parser.add_argument("--version", action="version", version=f"receiptdesk {__version__}")
-    parser.add_argument("--config", type=Path, help="settings file (TOML); default: the platform config dir")
-    parser.add_argument("--data-dir", type=Path, help="where the database lives; default: the platform data dir")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run headless: local API, webhooks and dispatcher")
     serve.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default from settings: 8765)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default from settings: 8765)")
 
     demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
     demo.add_argument("--headless", action="store_true", help="no windows: post sales and print figures")
@@ -38,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--query", "-q", help="sale id, last four digits of a card, phone or email")
     listing.add_argument("--since", help="from this date/time (ISO 8601)")
     listing.add_argument("--until", help="until this date/time (ISO 8601)")
-    listing.add_argument("--state", help="only receipts with a delivery in this state")
+    listing.add_argument(
+        "--state", choices=[s.value for s in DeliveryState], help="only receipts with a delivery in this state"
+    )
     listing.add_argument("--limit", type=int, default=50)
     show = receipts.add_parser("show", help="one receipt and its delivery timeline")
     show.add_argument("receipt_id")
@@ -77,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("platform", nargs="?", help=_fired_platforms())
     sandbox.add_argument("topic", nargs="?", help=_fired_topics())
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8766)
+    sandbox.add_argument("--port", type=_port, default=8766)
     sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")
     sandbox.add_argument("--seed", type=int, default=1, help="which simulated order (for fire)")
     sandbox.add_argument("--sandbox", default="http://127.0.0.1:8766", help="the sandbox keeping the order (for fire)")
@@ -135,23 +214,74 @@ def _polled_platforms() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `receiptdesk` console script."""
-    args = _parser().parse_args(argv)
+    """Entry point of the `receiptdesk` console script: the exit status is an `ExitCode`.
+
+    Every failure is one line on standard error; unless the line says all there is to know (a wrong
+    id or value, which the person fixes by typing again), it ends with where the log file keeps the
+    details (the traceback, the underlying error).
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _refuse_unreadable_text(parser, args)
     # The event loop shares the GIL with the database writer thread; handing it over every 1 ms
     # rather than 5 ms keeps the loop (and the kiosk UI on it) responsive while the writer works.
     sys.setswitchinterval(0.001)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    json_lines = args.log_format == "json"
+    log_file = logging_setup.configure(
+        verbosity=args.verbose,
+        json_lines=json_lines,
+        log_dir=args.log_dir,
+        data_dir=args.data_dir,
+        rotate=args.command in HOLDS_DATA_FOLDER,
     )
-    from app import commands
-
     try:
+        from app import commands
+
         return commands.run(args)
     except ReceiptDeskError as exc:
-        print(f"receiptdesk: {exc.message}", file=sys.stderr)
-        return 1
+        return _failed(exc.message, exit_code_for(exc), exc, log_file, json_lines)
     except KeyboardInterrupt:
-        return 130
-    except (asyncio.CancelledError, BrokenPipeError):
-        return 1
+        return ExitCode.INTERRUPTED
+    except asyncio.CancelledError:
+        return ExitCode.FAILED
+    except BrokenPipeError:  # `receiptdesk receipts list | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.FAILED
+    except OSError as exc:  # the machine refused: a file, a folder, a socket
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _failed(f"{exc.strerror or exc}{where}", ExitCode.FAILED, exc, log_file, json_lines)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return _failed(f"Unexpected error: {text}", ExitCode.INTERNAL, exc, log_file, json_lines)
+
+
+def _refuse_unreadable_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error for an argument that is not UTF-8 (bytes the terminal or a script passed as they were)."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8(text):
+                parser.error(f"argument {_SHOWN.get(name, name)}: {text!r} is not UTF-8 text")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # Python keeps undecodable argument bytes as lone surrogates
+        return False
+    return True
+
+
+def _failed(message: str, code: ExitCode, error: BaseException, log_file: Path | None, json_lines: bool) -> ExitCode:
+    """Log the failure (with its traceback, in the file) and say it in one line on standard error."""
+    line = " ".join(message.split())
+    input_error = isinstance(error, NotFound | ValidationFailed)
+    log.error(
+        "%s",
+        line,
+        exc_info=None if input_error else error,
+        extra={logging_setup.CONSOLE: json_lines, "exit_code": int(code)},
+    )
+    if not json_lines:
+        details = f" (details in {log_file})" if log_file is not None and not input_error else ""
+        print(f"receiptdesk: {line}{details}", file=sys.stderr)
+    return code

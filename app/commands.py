@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+from app.config.instance import InstanceLock
 from app.config.paths import data_dir, database_url, default_config_file
 from app.config.secrets import SecretStore, keyring_problem
 from app.config.settings import Settings, load_settings, require_store
@@ -19,7 +20,7 @@ from app.domain.capture import CaptureState
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.domain.errors import ConfigurationError, Unavailable, ValidationFailed
 from app.domain.sale import Sale
 from app.main import Runtime, build_runtime, open_database, settle_heap
 from app.services.capture import CaptureService
@@ -35,8 +36,15 @@ def run(args: argparse.Namespace) -> int:
     if handler is None:  # no command: the kiosk
         from app.ui_launch import run_kiosk
 
-        return run_kiosk(_settings(args), args.data_dir, demo=False, config_path=args.config or default_config_file())
+        settings = _settings(args)
+        with InstanceLock(data_dir(args.data_dir)):
+            return run_kiosk(settings, args.data_dir, demo=False, config_path=args.config or default_config_file())
     return handler(args)
+
+
+def _hold_data_folder(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """The data folder's lock for the run of a demo given --data-dir (without one, its folder is its own)."""
+    return InstanceLock(data_dir(args.data_dir)) if args.data_dir is not None else contextlib.nullcontext()
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -81,9 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
             )
         except OSError as exc:
             await runtime.close()
-            raise ConfigurationError(
-                f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}"
-            ) from None
+            raise Unavailable(f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}") from None
         runtime.start_dispatching()
         settle_heap()
         print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
@@ -98,7 +104,8 @@ def _serve(args: argparse.Namespace) -> int:
             await server.stop()
             await runtime.close()
 
-    asyncio.run(body())
+    with InstanceLock(data_dir(args.data_dir)):
+        asyncio.run(body())
     return 0
 
 
@@ -111,7 +118,9 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.headless:
         from app.ui_launch import run_kiosk
 
-        return run_kiosk(_settings(args), args.data_dir, demo=True)
+        settings = _settings(args)
+        with _hold_data_folder(args):
+            return run_kiosk(settings, args.data_dir, demo=True)
     if args.sales < 1:
         raise ValidationFailed("--sales must be at least 1.")
     options = demo.DemoOptions(
@@ -122,7 +131,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     if not args.json:
         print(f"Posting {args.sales} simulated sales through the local API into the sandbox...", flush=True)
-    figures = asyncio.run(demo.run_headless(options))
+    with _hold_data_folder(args):
+        figures = asyncio.run(demo.run_headless(options))
     print(json.dumps(figures, indent=2) if args.json else demo.format_report(figures))
     return 0 if not figures["pos_errors"] else 1
 
@@ -209,6 +219,9 @@ def _queue_status(args: argparse.Namespace) -> int:
 
 def _queue_retry(args: argparse.Namespace) -> int:
     moved = _with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor="cli"))
+    if args.delivery_ids and not moved:
+        print("receiptdesk: None of those deliveries is failed or dead: nothing was queued again.", file=sys.stderr)
+        return 1
     print(f"{moved} deliveries queued again.")
     return 0
 

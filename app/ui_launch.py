@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import sys
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from app.config.settings import Settings
 from app.config.settings_writer import SettingsStore
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
-from app.domain.errors import ReceiptDeskError
+from app.domain.errors import ReceiptDeskError, Unavailable
 from app.domain.intake import parse_sale
 from app.main import Runtime, build_runtime, build_scanning, settle_heap
 from app.sandbox.pos import make_sale
@@ -155,12 +157,43 @@ def build_context(
     )
 
 
+WINDOWING_PLATFORMS = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",), "wayland-egl": ("WAYLAND_DISPLAY",)}
+"""Qt platform plugins that open windows on a display server, and the variables that name the server."""
+
+
+def display_problem(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> str | None:
+    """Why the kiosk has no display to open on, in one line naming the ways out; None when it has one.
+
+    Checked before Qt starts: without a display Qt aborts the process with its own text, which blames
+    a missing library. Only Linux is checked (Windows and macOS always have their own display).
+    """
+    env = os.environ if environ is None else environ
+    if not platform.startswith("linux"):
+        return None
+    chosen = [p.split(":")[0].strip().lower() for p in env.get("QT_QPA_PLATFORM", "").split(";") if p.strip()]
+    if any(name not in WINDOWING_PLATFORMS for name in chosen):
+        return None  # offscreen, minimal, vnc, eglfs, linuxfb...: Qt needs no display server for these
+    needed = sorted({var for name in chosen or WINDOWING_PLATFORMS for var in WINDOWING_PLATFORMS[name]})
+    if any(env.get(var) for var in needed):
+        return None
+    missing = " and ".join(needed) + (" is" if len(needed) == 1 else " are")
+    return (
+        f"No display for the kiosk: {missing} not set. Run it in a desktop session, under Xvfb "
+        "(`xvfb-run receiptdesk`), or with QT_QPA_PLATFORM=offscreen; without a screen use "
+        "`receiptdesk demo --headless` for the demo and `receiptdesk serve` for a hub."
+    )
+
+
 def run_kiosk(settings: Settings, data_dir: Path | None, demo: bool, *, config_path: Path | None = None) -> int:
     """Open the kiosk and run until the cashier window closes; the exit status.
 
     `demo` adds the in-process provider sandbox and a simulated POS, keeps data in a temporary
-    directory unless `data_dir` is given, and uses the demo manager PIN 1234.
+    directory unless `data_dir` is given, and uses the demo manager PIN 1234. Raises `Unavailable`
+    when there is no display to open on.
     """
+    problem = display_problem()
+    if problem:
+        raise Unavailable(problem)
     app = prepare_app()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir
 
+from app.domain.errors import ConfigurationError
+
 APP = "receiptdesk"
 
 
@@ -14,7 +16,14 @@ def data_dir(override: str | Path | None = None) -> Path:
     """`--data-dir`, else RECEIPTDESK_DATA_DIR, else the platform data directory."""
     chosen = override or os.environ.get("RECEIPTDESK_DATA_DIR") or user_data_dir(APP, appauthor=False)
     path = Path(chosen).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise ConfigurationError(f"Cannot use {path} as the data folder: it is a file.") from exc
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot use {path} as the data folder: {exc.strerror}.") from exc
+    if not os.access(path, os.W_OK):
+        raise ConfigurationError(f"Cannot use {path} as the data folder: this user cannot write in it.")
     return path
 
 

@@ -227,5 +227,7 @@ def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigurationError(f"{path}: {where}: {first['msg']}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path} is not UTF-8 text (at byte {exc.start + 1}): save it as UTF-8.") from None
     except OSError as exc:
         raise ConfigurationError(f"Cannot read {path}: {exc.strerror}") from None

@@ -19,6 +19,18 @@ class ConfigurationError(ReceiptDeskError):
     """The installation is set up wrongly (settings file, missing credential, keyring)."""
 
 
+class Unavailable(ReceiptDeskError):
+    """Something ReceiptDesk needs cannot be reached now: the database server, a display, a port."""
+
+
+class InstanceBusy(ReceiptDeskError):
+    """Another ReceiptDesk process holds the data folder (`holder` says which, when it is known)."""
+
+    def __init__(self, message: str, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class ValidationFailed(ReceiptDeskError):
     """Input from outside is malformed or inconsistent; nothing was changed.
 

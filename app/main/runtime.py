@@ -17,7 +17,7 @@ from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
-from app.domain.errors import ConfigurationError
+from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.routing import Routing
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # httpcore scans every pooled connection (with syscalls) on each request: a small pool is faster.
 HTTP_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+
 
 @dataclass
 class Runtime:
@@ -124,13 +125,35 @@ def settle_heap() -> None:
 def open_database(settings: Settings, data: str | Path | None = None) -> Database:
     """Open (and migrate) the configured database."""
     url = database_url(data_dir(data), settings.database.url)
-    db = Database(url)
+    try:
+        db = Database(url)
+    except Exception as exc:
+        raise _database_problem(url, exc) from exc
     try:
         schema.upgrade(db.write_engine)
     except Exception as exc:
         db.close()
-        raise ConfigurationError(f"Cannot open the database ({_safe_url(url)}): {type(exc).__name__}: {exc}") from exc
+        raise _database_problem(url, exc) from exc
     return db
+
+
+def _database_problem(url: str, exc: Exception) -> ReceiptDeskError:
+    """One line for a database that cannot be opened; `Unavailable` when its server cannot be reached."""
+    from sqlalchemy import exc as sql
+
+    where = _safe_url(url)
+    if isinstance(exc, ImportError):
+        return ConfigurationError(f"The database {where} needs a driver that is not installed ({exc.name}).")
+    if isinstance(exc, sql.ArgumentError | sql.NoSuchModuleError):
+        return ConfigurationError(
+            f"The database URL {where} is not one ReceiptDesk can use: "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME."
+        )
+    cause = exc.orig if isinstance(exc, sql.DBAPIError) and exc.orig is not None else exc
+    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
+    if isinstance(exc, sql.OperationalError) and not url.startswith("sqlite"):
+        return Unavailable(f"Cannot reach the database {where}: {first}")
+    return ConfigurationError(f"Cannot open the database ({where}): {type(cause).__name__}: {first}")
 
 
 def build_runtime(

@@ -216,13 +216,15 @@ class HttpAdapter(ABC):
 
 
 def require(values: Mapping[str, str | None], provider: str, *names: str) -> tuple[str, ...]:
-    """Return the named values, or fail at construction naming the missing field."""
+    """Return the named settings, or fail at construction naming the missing one.
+
+    Only for settings: a missing secret is reported by `require_fields`, which says to store it in
+    the keyring (the settings file refuses secrets).
+    """
     missing = [n for n in names if not values.get(n)]
     if missing:
         raise ConfigurationError(
-            f"{provider}: missing {', '.join(missing)}. "
-            f"Store it with `receiptdesk secrets set {provider.lower()} {missing[0]}` "
-            "(a secret) or set it in the provider's section of the settings file (a setting)."
+            f"{provider}: missing {', '.join(missing)}. Set it in the provider's section of the settings file."
         )
     return tuple(str(values[n]) for n in names)
 

@@ -6,6 +6,7 @@ the same event (or the same sale) arriving twice gives one receipt.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -22,6 +23,7 @@ from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, que
 from app.storage import customers, outbox, sales
 from app.storage.database import Database, UnitOfWork
 
+log = logging.getLogger(__name__)
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
 T = TypeVar("T")
 
@@ -105,6 +107,25 @@ class CheckoutService:
 
         result, extra = await self._db.write(work)
         self._announce(event, result)
+        log.info(
+            "sale received: sale %s from %s, receipt %s%s, deliveries %s",
+            result.sale_id,
+            event.source,
+            result.receipt_id,
+            " (a duplicate)" if result.duplicate else "",
+            ", ".join(f"{d.id} {d.channel.value} via {d.provider}" for d in result.deliveries) or "none",
+            extra={
+                "event": "sale.received",
+                "sale_id": result.sale_id,
+                "source": event.source,
+                "receipt_id": result.receipt_id,
+                "duplicate": result.duplicate,
+                "deliveries": [
+                    {"delivery_id": d.id, "channel": d.channel.value, "provider": d.provider, "state": d.state}
+                    for d in result.deliveries
+                ],
+            },
+        )
         return result, extra
 
     def _announce(self, event: TriggerEvent, result: CheckoutResult) -> None:

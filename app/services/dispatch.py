@@ -210,6 +210,8 @@ class Dispatcher:
             return
         landed_ids = {settlement.delivery_id for settlement in landed}
         for claim, settlement in batch:
+            if claim.id in landed_ids and log.isEnabledFor(logging.INFO):
+                _log_settled(claim, settlement)
             if claim.id in landed_ids and claim.receipt_id is not None:
                 self._bus.publish(
                     DeliveryChanged(
@@ -221,6 +223,31 @@ class Dispatcher:
                         settlement.error,
                     )
                 )
+
+
+def _log_settled(claim: ClaimedDelivery, settlement: Settlement) -> None:
+    """One line per settled attempt, with ids, channel, provider and state: never a contact or its text."""
+    log.info(
+        "delivery settled: %s of receipt %s, %s via %s, attempt %d %s, now %s",
+        claim.id,
+        claim.receipt_id or "-",
+        claim.channel,
+        settlement.provider,
+        settlement.attempt,
+        settlement.outcome,
+        settlement.new_state.value,
+        extra={
+            "event": "delivery.settled",
+            "delivery_id": claim.id,
+            "receipt_id": claim.receipt_id,
+            "channel": str(claim.channel),
+            "provider": settlement.provider,
+            "attempt": settlement.attempt,
+            "outcome": settlement.outcome,
+            "state": settlement.new_state.value,
+            "status_code": settlement.status_code,
+        },
+    )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

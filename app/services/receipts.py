@@ -91,11 +91,18 @@ class ReceiptService:
         return await self._db.read(lambda s: outbox.status(s, now=now))
 
     async def retry(self, delivery_ids: Sequence[str] | None = None, *, actor: str) -> int:
-        """Put failed or dead deliveries (all of them when `delivery_ids` is None) back in the queue."""
+        """Put failed or dead deliveries (all of them when `delivery_ids` is None) back in the queue.
+
+        Raises `NotFound`, and moves nothing, when one of `delivery_ids` is no delivery at all; one that
+        is not failed or dead is left as it is (and not counted).
+        """
 
         def job(session: UnitOfWork) -> int:
             now = self._clock()
             ids = list(delivery_ids) if delivery_ids is not None else outbox.ids_in_states(session, RETRYABLE)
+            unknown = sorted(set(ids) - outbox.known_ids(session, ids)) if delivery_ids is not None else []
+            if unknown:
+                raise NotFound(f"There is no delivery {', '.join(unknown)}.")
             moved = outbox.requeue(session, ids, now=now, states=RETRYABLE) if ids else 0
             if moved:
                 audit.append(

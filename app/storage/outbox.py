@@ -246,6 +246,11 @@ def requeue(session: Session, delivery_ids: Sequence[str], *, now: datetime, sta
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def known_ids(session: Session, delivery_ids: Sequence[str]) -> set[str]:
+    """Which of `delivery_ids` are deliveries in the outbox."""
+    return set(session.scalars(select(DeliveryRow.id).where(DeliveryRow.id.in_(delivery_ids))))
+
+
 def ids_in_states(session: Session, states: Sequence[DeliveryState], limit: int = 100_000) -> list[str]:
     query = select(DeliveryRow.id).where(DeliveryRow.state.in_([s.value for s in states])).limit(limit)
     return list(session.scalars(query))
@@ -253,15 +258,25 @@ def ids_in_states(session: Session, states: Sequence[DeliveryState], limit: int 
 
 def status(session: Session, *, now: datetime) -> QueueStatus:
     counts = dict(session.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state)).all())
-    due = session.scalar(
-        select(func.count()).where(and_(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now))
-    )
+    due, oldest_due = session.execute(
+        select(func.count(), func.min(DeliveryRow.next_attempt_at)).where(
+            and_(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now)
+        )
+    ).one()
     oldest = session.scalar(select(func.min(DeliveryRow.created_at)).where(DeliveryRow.state.in_(_ACTIVE)))
-    if oldest is not None and oldest.tzinfo is None:  # aggregate results bypass the column type on SQLite
-        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=now.tzinfo)
     return QueueStatus(
-        by_state={str(k): int(v) for k, v in counts.items()}, due_now=int(due or 0), oldest_pending_at=oldest
+        by_state={str(k): int(v) for k, v in counts.items()},
+        due_now=int(due or 0),
+        oldest_pending_at=_aware(oldest, now),
+        oldest_due_at=_aware(oldest_due, now),
     )
+
+
+def _aware(value: datetime | str | None, now: datetime) -> datetime | None:
+    """An aggregate's datetime with its zone: aggregate results bypass the column type on SQLite."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    return datetime.fromisoformat(str(value)).replace(tzinfo=now.tzinfo)
 
 
 def to_record(row: DeliveryRow) -> DeliveryRecord:

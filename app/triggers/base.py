@@ -69,9 +69,15 @@ class PlatformTrigger(ABC):
 
     def require(self, **values: str | None) -> None:
         """Fail at construction, naming the first of `values` (credentials the trigger cannot work without) unset."""
+        secrets = {f.name for f in self.secret_fields}
         for name, value in values.items():
             if not value:
-                raise ConfigurationError(f"{self.display_name} trigger: {name} is missing")
+                where = (
+                    f"Store it with `receiptdesk secrets set {self.platform} {name}`."
+                    if name in secrets
+                    else f"Set it in [platforms.{self.platform}] of the settings file."
+                )
+                raise ConfigurationError(f"{self.display_name} trigger: {name} is missing. {where}")
 
     @abstractmethod
     def verify(self, request: InboundRequest) -> None:
