@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system clean
+.PHONY: icons
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "ReceiptDesk needs Python 3.11 or newer"; exit 1; }
@@ -42,6 +43,14 @@ screenshots: system $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/receiptdesk demo --headless --sales 2000
+
+# The app icon's PNG and ICO from its SVG (needs Debian's librsvg2-bin and imagemagick).
+icons:
+	rsvg-convert -w 256 -h 256 resources/receiptdesk.svg -o resources/receiptdesk.png
+	for s in 16 24 32 48 64 128; do rsvg-convert -w $$s -h $$s resources/receiptdesk.svg -o icon-$$s.tmp.png; done
+	convert icon-16.tmp.png icon-24.tmp.png icon-32.tmp.png icon-48.tmp.png icon-64.tmp.png icon-128.tmp.png \
+		resources/receiptdesk.png -strip resources/receiptdesk.ico
+	rm -f icon-*.tmp.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

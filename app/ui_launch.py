@@ -122,6 +122,8 @@ def prepare_app() -> QApplication:
     app.setApplicationName("ReceiptDesk")
     app.setQuitOnLastWindowClosed(False)  # closing the cashier window ends the kiosk, after a clean shutdown
     app.setStyleSheet(theme.STYLE_SHEET)
+    app.setWindowIcon(theme.app_icon())
+    app.setDesktopFileName("receiptdesk")  # the launcher's receiptdesk.desktop, so docks show its icon
     return app
 
 

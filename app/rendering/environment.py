@@ -41,9 +41,10 @@ from app.rendering.summary import (
     Row,
     StoreView,
 )
+from app.support.package_data import TEMPLATES, package_folder
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-"""The repository's top-level `templates/` folder."""
+TEMPLATES_DIR = package_folder(TEMPLATES)
+"""The shipped templates: the package `app.templates`, which is the repository's top-level `templates/`."""
 
 VIEW_TYPES: tuple[type, ...] = (
     ReceiptSummary, StoreView, LineView, Row, LoyaltyView, PromotionView, FooterView, Labels,
@@ -68,7 +69,7 @@ def _datetime_filter(value: datetime, language: str = Language.EN.value) -> str:
 
 
 class RenderingEnvironment(ImmutableSandboxedEnvironment):
-    """A sandboxed Jinja2 environment over `templates_dir` (default: the repository's `templates/`).
+    """A sandboxed Jinja2 environment over `templates_dir` (default: the shipped templates).
 
     Immutable sandbox: templates can neither reach unsafe attributes nor modify lists or dicts.
     Public attributes of `trusted_types` (default: the summary view model) are read directly;
@@ -133,9 +134,19 @@ def public_attributes(cls: type) -> frozenset[str]:
 
 
 def template_version(templates_dir: Path) -> str:
-    """A short hash of every file under `templates_dir`, names and bytes, in a stable order."""
+    """A short hash of every template file under `templates_dir`, names and bytes, in a stable order.
+
+    Hidden files and Python's own files (the package's `__init__.py`, `__pycache__/`) are not templates.
+    """
     digest = hashlib.sha256()
-    files = (p for p in templates_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = (
+        p
+        for p in templates_dir.rglob("*")
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix not in (".py", ".pyc")
+        and "__pycache__" not in p.relative_to(templates_dir).parts
+    )
     for path in sorted(files):
         digest.update(path.relative_to(templates_dir).as_posix().encode("utf-8"))
         digest.update(b"\x00")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+from app.support import package_data
+
+MIGRATIONS = package_data.package_folder(package_data.MIGRATIONS)
+"""Alembic's environment and revisions, shipped as the package `app.storage.migrations`."""
 
 
 def alembic_config() -> Config:

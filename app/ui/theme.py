@@ -6,8 +6,13 @@ whole kiosk follows the system's text size.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QGuiApplication
+from string import Template
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon
 from PySide6.QtWidgets import QAbstractButton, QWidget
+
+from app.support.package_data import read_resource, resource_path
 
 INK = "#1d2733"
 MUTED = "#5b6775"
@@ -19,6 +24,12 @@ ACCENT_DARK = "#17573a"
 WARN = "#a35a00"
 BAD = "#b3261e"
 GOOD = "#1f6f4a"
+
+PALETTE: dict[str, str] = {
+    "INK": INK, "MUTED": MUTED, "PAPER": PAPER, "CARD": CARD, "LINE": LINE,
+    "ACCENT": ACCENT, "ACCENT_DARK": ACCENT_DARK, "WARN": WARN, "BAD": BAD, "GOOD": GOOD,
+}  # fmt: skip
+"""The colours the style sheet names as `$NAME`."""
 
 STATE_COLOURS: dict[str, str] = {
     "queued": "#7a8794",
@@ -58,33 +69,17 @@ def state_colour(state: str) -> QColor:
     return QColor(STATE_COLOURS.get(state, MUTED))
 
 
-STYLE_SHEET = f"""
-QWidget {{ color: {INK}; }}
-QMainWindow, QDialog, QStackedWidget#customerPages, QWidget#page {{ background: {PAPER}; }}
-QGroupBox {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 6px; margin-top: 1.4em; padding: 0.6em; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 0.8em; padding: 0 0.3em; color: {MUTED}; }}
-QPushButton {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 6px; padding: 0.35em 1em; }}
-QPushButton:hover {{ border-color: {ACCENT}; }}
-QPushButton:focus {{ border: 2px solid {ACCENT}; }}
-QPushButton:disabled {{ color: #9aa4ae; background: #eef0f3; }}
-QPushButton[primary="true"] {{ background: {ACCENT}; color: white; border-color: {ACCENT_DARK}; }}
-QPushButton[primary="true"]:disabled {{ background: #8fb5a2; color: #eef5f1; }}
-QPushButton[choice="true"] {{ background: {CARD}; border: 2px solid {LINE}; border-radius: 10px; }}
-QPushButton[choice="true"]:pressed, QPushButton[key="true"]:pressed {{ background: #e3efe8; }}
-QPushButton[key="true"] {{ background: {CARD}; border-radius: 8px; }}
-QLineEdit, QPlainTextEdit, QTextBrowser, QComboBox, QDateEdit, QSpinBox {{
-    background: {CARD}; border: 1px solid {LINE}; border-radius: 4px; padding: 0.25em; }}
-QLineEdit:focus, QComboBox:focus, QDateEdit:focus {{ border: 2px solid {ACCENT}; }}
-QComboBox QLineEdit, QComboBox QLineEdit:focus {{ border: none; padding: 0; background: transparent; }}
-QTableView, QTreeWidget, QListView {{ background: {CARD}; border: 1px solid {LINE}; alternate-background-color: #f2f4f7;
-    selection-background-color: #cfe3d8; selection-color: {INK}; }}
-QHeaderView::section {{ background: #eef0f3; border: none; border-bottom: 1px solid {LINE}; padding: 0.3em; }}
-QLabel[muted="true"] {{ color: {MUTED}; }}
-QLabel[hint="bad"] {{ color: {BAD}; }}
-QLabel[hint="good"] {{ color: {GOOD}; }}
-QFrame#errorBanner {{ background: #fdecea; border: 1px solid #f1b8b3; border-radius: 6px; }}
-QFrame#errorBanner QLabel {{ color: #7f1d1d; }}
-QProgressBar {{ border: 1px solid {LINE}; border-radius: 4px; text-align: center; background: {CARD}; }}
-QProgressBar::chunk {{ background: {ACCENT}; }}
-QStatusBar {{ background: #eef0f3; border-top: 1px solid {LINE}; }}
-"""
+def style_sheet() -> str:
+    """The kiosk's style sheet: `kiosk.qss` among the resources, with the palette above put in."""
+    return Template(read_resource("kiosk.qss")).substitute(PALETTE)
+
+
+def app_icon() -> QIcon:
+    """ReceiptDesk's icon: the SVG where Qt can draw it, else the 256 px PNG."""
+    icon = QIcon(str(resource_path("receiptdesk.svg")))
+    if icon.pixmap(QSize(64, 64)).isNull():
+        icon = QIcon(str(resource_path("receiptdesk.png")))
+    return icon
+
+
+STYLE_SHEET = style_sheet()
