@@ -5,13 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system clean
-.PHONY: icons
+.PHONY: constraints icons
 
-$(STAMP): pyproject.toml
+# Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
+# at the versions constraints.txt pins: the ones the tests passed with.
+$(STAMP): pyproject.toml setup.py constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "ReceiptDesk needs Python 3.11 or newer"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# phonenumberslite replaced phonenumbers; both write the same package, so the old one goes first.
+	@! $(BIN)/python -m pip show --quiet phonenumbers 2>/dev/null || $(BIN)/python -m pip uninstall --quiet --yes phonenumbers phonenumberslite
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 system:
@@ -43,6 +47,11 @@ screenshots: system $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/receiptdesk demo --headless --sales 2000
+
+# Pin what is installed now, after a deliberate upgrade (then run `make test`).
+constraints:
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # The app icon's PNG and ICO from its SVG (needs Debian's librsvg2-bin and imagemagick).
 icons:

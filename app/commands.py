@@ -34,8 +34,7 @@ T = TypeVar("T")
 def run(args: argparse.Namespace) -> int:
     handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
     if handler is None:  # no command: the kiosk
-        from app.ui_launch import run_kiosk
-
+        run_kiosk = _kiosk()
         settings = _settings(args)
         with InstanceLock(data_dir(args.data_dir)):
             return run_kiosk(settings, args.data_dir, demo=False, config_path=args.config or default_config_file())
@@ -45,6 +44,20 @@ def run(args: argparse.Namespace) -> int:
 def _hold_data_folder(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
     """The data folder's lock for the run of a demo given --data-dir (without one, its folder is its own)."""
     return InstanceLock(data_dir(args.data_dir)) if args.data_dir is not None else contextlib.nullcontext()
+
+
+def _kiosk() -> Callable[..., int]:
+    """`run_kiosk`, or one line saying how to install the kiosk: a core install (a hub) has no Qt."""
+    try:
+        from app.ui_launch import run_kiosk
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("PySide6", "shiboken6", "qasync"):
+            raise
+        raise ConfigurationError(
+            "The kiosk is not installed (this installation has no Qt): pip install 'receiptdesk[kiosk]'; "
+            "`receiptdesk serve` and `receiptdesk demo --headless` run without it."
+        ) from None
+    return run_kiosk
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -116,8 +129,7 @@ def _demo(args: argparse.Namespace) -> int:
     from app.demo import headless as demo
 
     if not args.headless:
-        from app.ui_launch import run_kiosk
-
+        run_kiosk = _kiosk()
         settings = _settings(args)
         with _hold_data_folder(args):
             return run_kiosk(settings, args.data_dir, demo=True)
