@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system clean
-.PHONY: constraints icons
+.PHONY: installed-check constraints icons
 
 # Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
 # at the versions constraints.txt pins: the ones the tests passed with.
@@ -47,6 +47,11 @@ screenshots: system $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/receiptdesk demo --headless --sales 2000
+
+# The wheel, installed with its core dependencies into a fresh environment outside the tree, runs the
+# headless demo and serves a sale (also part of `make test`).
+installed-check: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/system/test_installed_wheel.py
 
 # Pin what is installed now, after a deliberate upgrade (then run `make test`).
 constraints:
