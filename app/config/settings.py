@@ -202,14 +202,20 @@ def routing_of(settings: Settings) -> Routing:
     return Routing({ch: (tuple(v) if isinstance(v, list) else (v,)) for ch, v in settings.routing.items() if v})
 
 
-def require_store(settings: Settings, path: Path) -> None:
-    """Raise `ConfigurationError` naming the `[store]` keys that are not set and the file they go in."""
+def store_problem(settings: Settings, path: Path) -> str | None:
+    """One line naming the `[store]` keys that are not set and the file they go in; None when all are."""
     missing = settings.store.missing()
-    if missing:
-        keys = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
-        raise ConfigurationError(
-            f"The store is not set up: set {keys} under [store] in {path} (every receipt prints them)."
-        )
+    if not missing:
+        return None
+    keys = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+    return f"The store is not set up: set {keys} under [store] in {path} (every receipt prints them)."
+
+
+def require_store(settings: Settings, path: Path) -> None:
+    """Raise `ConfigurationError` (see `store_problem`) unless the store's name, address and phone are set."""
+    problem = store_problem(settings, path)
+    if problem:
+        raise ConfigurationError(problem)
 
 
 def load_settings(path: Path | None, *, must_exist: bool = False) -> Settings:

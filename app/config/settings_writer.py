@@ -13,7 +13,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,20 @@ class SettingsStore:
             await asyncio.to_thread(write_settings, self.path, settings)
         except OSError as exc:
             raise ConfigurationError(f"Cannot save the settings to {self.path}: {exc.strerror}.") from None
+
+    async def save_all(self, settings: Settings, secrets: Sequence[tuple[str, str, str]]) -> None:
+        """Store `(owner, field, value)` secrets in the keyring, then write the settings file.
+
+        With secrets to store and no usable keyring, nothing is saved (`ConfigurationError` saying
+        how to make the keyring usable).
+        """
+        if secrets:
+            problem = await self.keyring_problem()
+            if problem:
+                raise ConfigurationError(problem)
+        for owner, field, value in secrets:
+            await self.store_secret(owner, field, value)
+        await self.save(settings)
 
     async def keyring_problem(self) -> str | None:
         """Why secrets cannot be stored on this machine, or None."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config.paths import data_dir
-from app.config.settings import Settings
+from app.config.settings import PrinterSettings, Settings
 from app.devices.passthrough import SerialDevice, SerialPassthrough, TcpPassthrough
 from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
 from app.devices.scanner import SerialScanner, parse_terminator
@@ -50,17 +50,20 @@ def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | P
     p = settings.printer
     if not p.enabled:
         return None
-    device: Printer
+    device = build_printer_device(p, data)
+    return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+
+
+def build_printer_device(p: PrinterSettings, data: str | Path | None) -> Printer:
+    """The `[printer]` device (whether or not printing is on): serial, network, or the dummy's spool file."""
     if p.kind == "serial":
-        device = SerialPrinter(p.port, p.baud, timeout=p.timeout_seconds, check_status=p.check_status)
-    elif p.kind == "network":
+        return SerialPrinter(p.port, p.baud, timeout=p.timeout_seconds, check_status=p.check_status)
+    if p.kind == "network":
         if not p.host:
             raise ConfigurationError("[printer] kind = \"network\" needs host = the printer's address.")
-        device = NetworkPrinter(p.host, p.network_port, timeout=p.timeout_seconds, check_status=p.check_status)
-    else:
-        spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
-        device = DummyPrinter(spool=spool)
-    return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+        return NetworkPrinter(p.host, p.network_port, timeout=p.timeout_seconds, check_status=p.check_status)
+    spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
+    return DummyPrinter(spool=spool)
 
 
 def build_scanning(settings: Settings, bus: EventBus) -> ScanningService:

@@ -115,6 +115,28 @@ def layout_receipt(
     return PrintDocument(tuple(out.blocks), out.columns)
 
 
+def printer_check_page(
+    store: StoreProfile, when: str, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE
+) -> PrintDocument:
+    """The page the set-up prints to check the printer: the store header as receipts print it, a ruler
+    as wide as the paper, the chosen sale codes (for a scanner test) and a cut."""
+    out = _Lines(paper.columns)
+    out.centered(store.name or "ReceiptDesk", bold=True, double_height=True)
+    for part in (store.address, store.phone):
+        if part:
+            out.centered(part)
+    out.rule()
+    out.centered("ReceiptDesk printer test", bold=True)
+    out.text(when)
+    out.text(f"{paper.value} mm paper, {paper.columns} characters a line:")
+    out.text(("1234567890" * 5)[: paper.columns])
+    out.text("If every line is straight and whole, the printer is ready.")
+    out.rule()
+    out.blocks.extend(_codes("TEST", codes))
+    out.blocks.append(Cut())
+    return PrintDocument(tuple(out.blocks), out.columns)
+
+
 def sale_code(sale_id: str) -> str:
     """What the receipt's barcode and QR code hold: `RD-<sale id>`."""
     return SALE_CODE_PREFIX + sale_id
