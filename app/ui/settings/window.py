@@ -7,7 +7,6 @@ from typing import Any
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from app.config.settings import Settings
-from app.domain.errors import ConfigurationError
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
@@ -111,15 +110,10 @@ class SettingsWindow(QMainWindow):
         store = self._ctx.settings_store
         secrets = self.providers.typed_secrets() + ([(PIN_PROVIDER, PIN_FIELD, pin)] if pin else [])
         with busy(self.save_button):
-            problem = await store.keyring_problem() if secrets else None
-            if problem:
-                raise ConfigurationError(problem)
-            await store.save(settings)
+            await store.save_all(settings, secrets)
             self._ctx.file_settings = settings
             await save_prefs(self._ctx.prefs_path, prefs)
             self._ctx.prefs = prefs
-            for provider, field, value in secrets:
-                await store.store_secret(provider, field, value)
             await self._ctx.kiosk.record(
                 "kiosk-manager",
                 "settings.saved",
