@@ -16,11 +16,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 import httpx
 
-from app.config.secrets import SecretStore
-from app.config.settings import PrinterSettings, ProviderValue
 from app.devices.escpos import encode
 from app.devices.printer import Printer
 from app.domain.channels import Channel
@@ -33,8 +32,14 @@ from app.domain.receipt import StoreProfile
 from app.providers.registry import AdapterClass, adapter_class
 from app.rendering.print_receipt import printer_check_page
 
-PrinterFactory = Callable[[PrinterSettings], Printer]
-"""Builds the `[printer]` device from its settings (the wiring's `build_printer_device`)."""
+Value = str | int | float | bool
+"""A provider setting as the settings file holds it."""
+
+SecretLookup = Callable[[str, str], str | None]
+"""`(owner, field) -> value` of a stored secret (the keyring or the environment), or None."""
+
+P = TypeVar("P")
+"""How the face describes the printer (the `[printer]` settings); the wiring's factory builds the device."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +50,19 @@ class CheckResult:
     message: str
 
 
-class SetupService:
-    """The set-up assistant's checks: a test message through a provider, a test page on the printer."""
+class SetupService(Generic[P]):
+    """The set-up assistant's checks: a test message through a provider, a test page on the printer.
 
-    def __init__(self, http: httpx.AsyncClient, secrets: SecretStore, printer_device: PrinterFactory) -> None:
+    `secret` looks up what is stored already; `printer_device` builds the printer the face describes.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, secret: SecretLookup, printer_device: Callable[[P], Printer]) -> None:
         self._http = http
-        self._secrets = secrets
+        self._secret = secret
         self._printer_device = printer_device
 
     async def missing(
-        self, provider_id: str, settings: Mapping[str, ProviderValue], secrets: Mapping[str, str]
+        self, provider_id: str, settings: Mapping[str, Value], secrets: Mapping[str, str]
     ) -> tuple[str, ...]:
         """The labels of the provider's required fields that are neither typed nor stored already."""
         cls = adapter_class(provider_id)
@@ -66,7 +74,7 @@ class SetupService:
     async def send_test(
         self,
         provider_id: str,
-        settings: Mapping[str, ProviderValue],
+        settings: Mapping[str, Value],
         secrets: Mapping[str, str],
         to: str,
         *,
@@ -92,13 +100,11 @@ class SetupService:
         reference = f" (its id: {result.provider_message_id})" if result.provider_message_id else ""
         return CheckResult(True, f"{cls.display_name} took the test message for {message.to}{reference}.")
 
-    async def print_test_page(self, printer: PrinterSettings, store: StoreProfile) -> CheckResult:
-        """Print the check page on the printer `printer` describes; what the printer said."""
+    async def print_test_page(self, printer: P, store: StoreProfile, *, paper: Paper, codes: SaleCode) -> CheckResult:
+        """Print the check page for `paper`, with `codes`, on the printer `printer` describes; what it said."""
         try:
             device = self._printer_device(printer)
-            page = printer_check_page(
-                store, f"{datetime.now():%Y-%m-%d %H:%M}", paper=Paper(printer.paper), codes=SaleCode(printer.codes)
-            )
+            page = printer_check_page(store, f"{datetime.now():%Y-%m-%d %H:%M}", paper=paper, codes=codes)
             await asyncio.to_thread(device.print_job, encode(page))
         except ReceiptDeskError as exc:
             return CheckResult(False, exc.message)
@@ -108,8 +114,8 @@ class SetupService:
 
     async def _secret_values(self, cls: AdapterClass, typed: Mapping[str, str]) -> dict[str, str | None]:
         names = tuple(f.name for f in cls.secret_fields)
-        stored = await asyncio.to_thread(self._secrets.for_provider, cls.provider_id, names)
-        return {name: typed.get(name) or stored.get(name) for name in names}
+        stored = await asyncio.to_thread(lambda: {name: self._secret(cls.provider_id, name) for name in names})
+        return {name: typed.get(name) or stored[name] for name in names}
 
 
 def _test_message(channel: Channel, to: str, store_name: str) -> OutboundMessage:

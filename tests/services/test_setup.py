@@ -16,8 +16,8 @@ from app.rendering.print_receipt import printer_check_page
 from app.services.setup import CheckResult, SetupService
 
 
-def service(secrets: SecretStore, printer: DummyPrinter, http: httpx.AsyncClient) -> SetupService:
-    return SetupService(http, secrets, lambda _settings: printer)
+def service(secrets: SecretStore, printer: DummyPrinter, http: httpx.AsyncClient) -> SetupService[PrinterSettings]:
+    return SetupService(http, secrets.get, lambda _settings: printer)
 
 
 async def test_a_provider_needs_what_is_neither_typed_nor_stored() -> None:
@@ -35,10 +35,12 @@ async def test_the_test_page_prints_on_the_printer_or_says_why_not(tmp_path: Pat
     printer = DummyPrinter(spool=tmp_path / "spool.escpos")
     async with httpx.AsyncClient() as http:
         setup = service(SecretStore(env={}), printer, http)
-        done = await setup.print_test_page(PrinterSettings(kind="dummy"), DEMO_PROFILE)
+        done = await setup.print_test_page(
+            PrinterSettings(kind="dummy"), DEMO_PROFILE, paper=Paper.MM80, codes=SaleCode.QR
+        )
         assert done.ok and printer.jobs == 1 and b"ReceiptDesk printer test" in printer.output
         printer.paper_out()
-        refused = await setup.print_test_page(PrinterSettings(kind="dummy"), DEMO_PROFILE)
+        refused = await setup.print_test_page(PrinterSettings(), DEMO_PROFILE, paper=Paper.MM58, codes=SaleCode.NONE)
         assert not refused.ok and "paper" in refused.message.lower() and printer.jobs == 1
 
 
