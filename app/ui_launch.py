@@ -16,29 +16,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import qasync
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
-from app.config.settings import Settings
+from app.config.settings import PrinterSettings, Settings, store_problem
 from app.config.settings_writer import SettingsStore
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
-from app.domain.errors import ReceiptDeskError, Unavailable
+from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.intake import parse_sale
-from app.main import Runtime, build_runtime, build_scanning, settle_heap
+from app.main import (
+    HTTP_LIMITS,
+    HTTP_TIMEOUT,
+    Runtime,
+    build_printer_device,
+    build_runtime,
+    build_scanning,
+    settle_heap,
+)
 from app.sandbox.pos import make_sale
 from app.services.catalogue import ProviderCatalogue
 from app.services.checkout import CheckoutService
 from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
+from app.services.setup import SetupService
 from app.triggers.pos import pos_event
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.errors import show_error
 from app.ui.prefs import load_prefs, prefs_path
+from app.ui.setup.assistant import FirstRun, SetupAssistant
 from app.ui.shell import KioskShell
 from app.ui.tasks import TaskOwner
 
@@ -219,6 +230,9 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             data = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="receiptdesk-demo-")))
             config_path = data / "receiptdesk.toml"
         config_path = config_path or default_config_file()
+        first_run = None if demo or not settings.store.missing() else await _first_run(settings, config_path, data)
+        if first_run is not None:  # the store, providers, printer and PIN were just set up and saved
+            settings = runtime_settings = first_run.settings
         try:
             runtime = build_runtime(runtime_settings, data=data, secrets=secrets)
         except ReceiptDeskError as exc:
@@ -232,8 +246,13 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
         ctx = build_context(
             runtime, file_settings=settings, config_path=config_path, manager_pin=pin, export_dir=export_dir, demo=demo
         )
+        if first_run is not None:
+            detail = {"first_run": True, "secrets_changed": list(first_run.secrets_stored)}
+            await ctx.kiosk.record("kiosk-setup", "settings.saved", str(config_path), detail)
         shell = KioskShell(ctx, customer_windowed=demo and len(QGuiApplication.screens()) < 2)
         stack.push_async_callback(shell.aclose)
+        closed = asyncio.Event()
+        shell.sig_closed.connect(closed.set)  # before showing: a cashier window closed at once still ends the kiosk
         shell.show()
         if ctx.scanning is not None:
             await ctx.scanning.start()
@@ -245,12 +264,25 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             pos = DemoPos(runtime.checkout)
             pos.start()
             stack.push_async_callback(pos.stop)
-        closed = asyncio.Event()
-        shell.sig_closed.connect(closed.set)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, closed.set)
         await closed.wait()
     return 0
+
+
+async def _first_run(settings: Settings, config_path: Path, data: Path | None) -> FirstRun:
+    """The set-up assistant, for a kiosk whose settings name no store; cancelled, one line saying what is missing."""
+    secrets = SecretStore()
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS) as http:
+        setup = SetupService[PrinterSettings](http, secrets.get, lambda printer: build_printer_device(printer, data))
+        store = SettingsStore(config_path, secrets)
+        assistant = SetupAssistant(
+            settings, store, setup, ProviderCatalogue(), DeviceService(), prefs_path(config_path)
+        )
+        done = await assistant.run()
+    if done is None:
+        raise ConfigurationError(f"Set-up was cancelled and nothing was saved. {store_problem(settings, config_path)}")
+    return done
 
 
 async def _serve_api(stack: contextlib.AsyncExitStack, runtime: Runtime, shell: KioskShell) -> None:
