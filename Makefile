@@ -30,7 +30,7 @@ demo-headless: $(STAMP)
 test: system $(STAMP) lint typecheck layers pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests packaging benchmarks
+	$(BIN)/ruff check app tests packaging benchmarks setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
