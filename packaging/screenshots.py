@@ -4,7 +4,8 @@
 
 Runs the real kiosk over a temporary database and the in-process provider sandbox, walks each
 screen into a telling state (a sale with its preview, the customer typing with typo help, the
-SMS consent, the manager's timeline, export and health chart, settings) and saves each window.
+SMS consent, the manager's timeline, export and health chart, settings) and saves each window;
+then the first-run set-up assistant, step by step, with its test sends answered by the sandbox.
 """
 
 from __future__ import annotations
@@ -23,22 +24,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import qasync
+from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtWidgets import QWidget
 
 from app.config.secrets import SecretStore
-from app.config.settings import Settings
+from app.config.settings import PrinterSettings, Settings
+from app.config.settings_writer import SettingsStore
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
-from app.main import build_runtime
+from app.main import HTTP_TIMEOUT, build_printer_device, build_runtime
+from app.sandbox import credentials
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
+from app.services.catalogue import ProviderCatalogue
+from app.services.devices import DeviceService
 from app.services.kiosk import ReceiptChoice
+from app.services.setup import SetupService
 from app.triggers.pos import pos_event
 from app.ui.customer.flow import Step
+from app.ui.setup.assistant import SetupAssistant
 from app.ui.shell import KioskShell
 from app.ui_launch import DEMO_PIN, build_context, prepare_app
 
@@ -84,6 +93,7 @@ async def main() -> None:
         shell = KioskShell(ctx)
         try:
             await shoot(shell, rng, runtime, sandbox.app)
+            await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
             await runtime.close()
@@ -172,6 +182,94 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.devices)
     await settle()
     save(settings, "settings-devices")
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring in a dict: the assistant as it looks with a working keyring, nothing stored on this machine."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+async def shoot_setup(data: Path, sandbox_url: str) -> None:
+    """The set-up assistant a kiosk without store settings opens: each step, its test sends answered."""
+    secrets = SecretStore(env={}, backend=MemoryKeyring())
+    async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+        setup = SetupService[PrinterSettings](http, secrets.get, lambda p: build_printer_device(p, data))
+        store = SettingsStore(data / "setup" / "receiptdesk.toml", secrets)
+        assistant = SetupAssistant(
+            Settings(), store, setup, ProviderCatalogue(), DeviceService(), data / "setup" / "kiosk.toml"
+        )
+        run = asyncio.ensure_future(assistant.run())
+        try:
+            await shoot_setup_steps(assistant, sandbox_url)
+        finally:
+            assistant.cancel()
+            await run
+
+
+async def shoot_setup_steps(assistant: SetupAssistant, sandbox_url: str) -> None:
+    assistant.resize(1024, 768)
+    await settle()
+    save(assistant, "setup-1-welcome")
+    fields = assistant.store_step.page.fields
+    fields["name"].setText("Corner Grocer")
+    fields["address"].setText("2 Elm Street, Springfield, IL 62704")
+    fields["phone"].setText("(217) 555-0199")
+    fields["website"].setText("https://cornergrocer.example")
+    assistant.next()
+    await until(lambda: assistant.index == 1)
+    email = assistant.channels[0]
+    sendgrid = email.forms["sendgrid"]
+    sendgrid.settings["from_email"].setText("receipts@cornergrocer.example")
+    sendgrid.settings["from_name"].setText("Corner Grocer")
+    sendgrid.settings["base_url"].setText(sandbox_url)
+    sendgrid.secrets["api_key"].setText(credentials.SENDGRID_API_KEY)
+    email.to.setText("owner@cornergrocer.example")
+    email.send_test()
+    await until(lambda: email.result.property("hint") is not None)
+    await settle()
+    save(assistant, "setup-2-email-test-sent")
+    assistant.next()
+    await until(lambda: assistant.index == 2)
+    text = assistant.channels[1]
+    twilio = text.forms["twilio"]
+    twilio.settings["account_sid"].setText(credentials.TWILIO_ACCOUNT_SID)
+    twilio.settings["from_number"].setText(credentials.TWILIO_FROM)
+    twilio.settings["base_url"].setText(sandbox_url)
+    twilio.secrets["auth_token"].setText("a-wrong-token")
+    text.to.setText("(217) 555-0147")
+    text.send_test()
+    await until(lambda: text.result.property("hint") is not None)
+    await settle()
+    save(assistant, "setup-3-text-test-refused")
+    assistant.next()
+    await until(lambda: assistant.index == 3)
+    printer = assistant.printer_step
+    printer.group.enabled.setChecked(True)
+    printer.group.kind.setCurrentIndex(printer.group.kind.findData("dummy"))
+    printer.print_test()
+    await until(lambda: printer.result.property("hint") is not None)
+    await settle()
+    save(assistant, "setup-4-printer-test-page")
+    assistant.next()
+    await until(lambda: assistant.index == 4)
+    assistant.next()  # no PIN yet: the assistant says so
+    await until(lambda: bool(assistant.banner.message))
+    await settle()
+    save(assistant, "setup-5-kiosk-pin")
 
 
 if __name__ == "__main__":

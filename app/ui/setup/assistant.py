@@ -15,7 +15,9 @@ from typing import Any
 
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -82,6 +84,7 @@ class SetupAssistant(QMainWindow):
         self.pages = QStackedWidget()
         for step in self.steps:
             scroll = QScrollArea()
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
             scroll.setWidgetResizable(True)
             scroll.setWidget(step)
             self.pages.addWidget(scroll)
@@ -129,8 +132,10 @@ class SetupAssistant(QMainWindow):
         for button in (self.cancel_button, self.back_button, self.next_button):
             theme.touch_target(button)
             button.setMinimumWidth(button.fontMetrics().horizontalAdvance("M") * 9)
-        for field in (*self.findChildren(QLineEdit), *self.findChildren(QComboBox)):
-            field.setMinimumHeight(int(field.fontMetrics().height() * 1.9))
+        fields = (*self.findChildren(QLineEdit), *self.findChildren(QComboBox), *self.findChildren(QAbstractSpinBox))
+        for field in fields:
+            if not isinstance(field.parent(), QComboBox | QAbstractSpinBox):  # their own line edits follow them
+                field.setMinimumHeight(int(field.fontMetrics().height() * 1.9))
 
     @property
     def index(self) -> int:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QStackedWidget,
     QWidget,
 )
 
@@ -67,15 +66,11 @@ class ChannelStep(Step):
         self.provider.setAccessibleName(f"{title} via")
         self.provider.addItem(f"Not sent: the customer screen does not offer {noun}s", None)
         self.forms: dict[str, ProviderForm] = {}
-        self.stack = QStackedWidget()
-        self.not_sent = QWidget()
-        self.stack.addWidget(self.not_sent)
         for info in catalogue.for_channel(channel):
             self.provider.addItem(info.display_name, info.id)
             form = ProviderForm(info, title=f"{info.display_name} account")
             form.load(settings.providers.get(info.id, {}))
             self.forms[info.id] = form
-            self.stack.addWidget(form)
         chain = routing_of(settings).chains.get(channel, ())
         self.provider.setCurrentIndex(max(0, self.provider.findData(chain[0] if chain else None)))
         self.provider.currentIndexChanged.connect(self._show_form)
@@ -84,7 +79,7 @@ class ChannelStep(Step):
         self.to.setPlaceholderText(hint)
         self.test_button = QPushButton("&Send a test")
         self.test_button.setAccessibleName(f"Send a test {noun}")
-        theme.touch_target(self.test_button, 2.2)
+        theme.touch_target(self.test_button)
         self.test_button.clicked.connect(self.send_test)
         self.result = QLabel("")
         self.result.setWordWrap(True)
@@ -98,7 +93,8 @@ class ChannelStep(Step):
         test.addWidget(self.to, 1)
         test.addWidget(self.test_button)
         self.body.addLayout(choose)
-        self.body.addWidget(self.stack)
+        for form in self.forms.values():  # only the chosen one shows, at its own height
+            self.body.addWidget(form)
         self.body.addWidget(self.test_row)
         self.body.addWidget(self.result)
         self.body.addStretch(1)
@@ -112,7 +108,8 @@ class ChannelStep(Step):
 
     def _show_form(self) -> None:
         chosen = self.chosen
-        self.stack.setCurrentWidget(self.forms[chosen] if chosen else self.not_sent)
+        for provider, form in self.forms.items():
+            form.setVisible(provider == chosen)
         self.test_row.setVisible(chosen is not None)
         self.result.clear()
 

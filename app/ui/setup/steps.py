@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.config.settings import STORE_IDENTITY, PrinterSettings, Settings
@@ -33,6 +34,8 @@ class Step(QWidget):
         super().__init__(parent)
         self.title = title
         self.setAccessibleName(title)
+        self.setObjectName("page")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # the kiosk's paper colour behind the step
         heading = QLabel(title)
         theme.set_font(heading, 1.4, bold=True)
         self.intro = QLabel(intro)
@@ -59,8 +62,9 @@ class StoreStep(Step):
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(
             "The store",
-            "Every receipt starts with the store's name, address and phone. The language is the one "
-            "receipts use when the customer has not chosen one.",
+            "This terminal has no store settings yet: five steps set it up, and Settings changes any of it "
+            "later. Every receipt starts with the store's name, address and phone, so those three are "
+            "needed. The default language is the one receipts use when the customer has chosen none.",
             parent,
         )
         self.page = StorePage()
@@ -109,7 +113,7 @@ class PrinterStep(Step):
         self.group.load(settings.printer)
         self.test_button = QPushButton("&Print a test page")
         self.test_button.setAccessibleName("Print a test page")
-        theme.touch_target(self.test_button, 2.2)
+        theme.touch_target(self.test_button)
         self.test_button.clicked.connect(self.print_test)
         self.result = QLabel("")
         self.result.setWordWrap(True)
