@@ -8,6 +8,7 @@ import pytest
 
 from app.config.settings import Settings, StoreSettings
 from app.demo.wiring import DEMO_STORE, sandbox_settings
+from app.domain.exit_codes import ExitCode
 from tests.system import processes
 
 
@@ -21,7 +22,7 @@ def test_serve_without_a_store_refuses_in_one_line_naming_the_keys_and_the_file(
     config = tmp_path / "receiptdesk.toml"
     config.write_text(store + "\n[api]\nport = 0\n", encoding="utf-8")
     result = processes.run("serve", config=config, data_dir=tmp_path / "data")
-    assert result.returncode == 1  # a settings problem
+    assert result.returncode == ExitCode.FAILED  # a settings problem
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert f"set {named} under [store] in {config}" in lines[0]
