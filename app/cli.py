@@ -70,8 +70,9 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument(
         "--log-format",
         choices=("text", "json"),
-        default=default("text"),
-        help="json: one JSON object per line, on standard error and in the log file",
+        default=default(None),
+        help="json: one JSON object per line, on standard error and in the log file (default: "
+        "RECEIPTDESK_LOG_FORMAT, else text)",
     )
     group.add_argument(
         "-v",
@@ -226,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The event loop shares the GIL with the database writer thread; handing it over every 1 ms
     # rather than 5 ms keeps the loop (and the kiosk UI on it) responsive while the writer works.
     sys.setswitchinterval(0.001)
-    json_lines = args.log_format == "json"
+    json_lines = (args.log_format or os.environ.get("RECEIPTDESK_LOG_FORMAT", "text")).lower() == "json"
     log_file = logging_setup.configure(
         verbosity=args.verbose,
         json_lines=json_lines,
@@ -257,10 +258,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refuse_unreadable_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """A usage error for an argument that is not UTF-8 (bytes the terminal or a script passed as they were)."""
+    command = " ".join(["receiptdesk", *(str(v) for v in (args.command, getattr(args, "action", None)) if v)])
     for name, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str) and not _is_utf8(text):
-                parser.error(f"argument {_SHOWN.get(name, name)}: {text!r} is not UTF-8 text")
+                parser.exit(
+                    ExitCode.USAGE,
+                    f"receiptdesk: argument {_SHOWN.get(name, name)}: {text!r} is not UTF-8 text "
+                    f"(see `{command} --help`)\n",
+                )
 
 
 def _is_utf8(text: str) -> bool:

@@ -27,6 +27,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -99,6 +100,8 @@ def configure(
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if verbosity >= 2 else logging.WARNING)
 
+    logging.captureWarnings(True)  # a library's warning is a log line too, not three lines of source
+    threading.excepthook = _thread_failed
     console = logging.StreamHandler(stream or sys.stderr)
     console.setFormatter(JsonFormatter(tracebacks=False) if json_lines else OneLineFormatter())
     console.addFilter(lambda record: getattr(record, CONSOLE, True))
@@ -117,6 +120,15 @@ def configure(
     )
     root.addHandler(handler)
     return file
+
+
+def _thread_failed(failure: threading.ExceptHookArgs) -> None:
+    """An exception that ends a thread: logged (one line on standard error), not printed as a traceback."""
+    if failure.exc_type is SystemExit:
+        return
+    name = failure.thread.name if failure.thread is not None else "?"
+    exc_info = (failure.exc_type, failure.exc_value or failure.exc_type(), failure.exc_traceback)
+    logging.getLogger("receiptdesk").error("thread %s failed", name, exc_info=exc_info)
 
 
 class LogFile(logging.handlers.RotatingFileHandler):
