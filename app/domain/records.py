@@ -108,6 +108,8 @@ class QueueStatus:
     by_state: dict[str, int]
     due_now: int
     oldest_pending_at: datetime | None
+    oldest_due_at: datetime | None = None
+    """When the longest-waiting delivery that is due now became due: long ago means nothing is sending."""
 
 
 @dataclass(frozen=True, slots=True)

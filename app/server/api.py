@@ -111,9 +111,16 @@ def create_api(
     async def get_receipt(receipt_id: str) -> ReceiptOut:
         return ReceiptOut.of(await receipts.get(receipt_id))
 
-    @api.get("/v1/health", response_model=HealthOut, summary="Queue depth, oldest pending age, provider states")
-    async def get_health() -> HealthOut:
-        return HealthOut.of(await health.check())
+    @api.get(
+        "/v1/health",
+        response_model=HealthOut,
+        summary="Queue depth, oldest pending age, provider states",
+        responses={503: {"model": HealthOut, "description": "Not ok (the same body): for load balancers and monitors"}},
+    )
+    async def get_health() -> JSONResponse:
+        """The health; `200` when `ok`, otherwise `503` with the same body."""
+        body = HealthOut.of(await health.check())
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ok else 503)
 
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))

@@ -213,6 +213,7 @@ class HealthOut(BaseModel):
     rejected_webhooks: dict[str, int]
     platform_sync: list[PlatformSyncOut] = []
     capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why
+    oldest_due_age_s: float | None = None  # how long the longest-waiting delivery due now has waited
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -222,6 +223,7 @@ class HealthOut(BaseModel):
             queue_depth=h.queue_depth,
             due_now=h.due_now,
             oldest_pending_age_s=h.oldest_pending_age_s,
+            oldest_due_age_s=h.oldest_due_age_s,
             by_state=h.by_state,
             last_error=h.last_error,
             rejected_webhooks=h.rejected_webhooks,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +12,9 @@ from app.domain.delivery import ACTIVE
 from app.services.dispatch import Dispatcher
 from app.services.receipts import ReceiptService
 from app.services.reconcile import PlatformSync, ReconcileService
+
+STALLED_AFTER_S = 300.0
+"""A delivery due this long with nobody sending it: no dispatcher is running on this database, or it is stuck."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class Health:
     rejected_webhooks: dict[str, int] = field(default_factory=dict)  # by platform/provider, since start
     platform_sync: tuple[PlatformSync, ...] = ()  # catch-up polls: last successful sync per platform
     capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why; None when off
+    oldest_due_age_s: float | None = None  # how long the longest-waiting delivery that is due now has waited
 
 
 class CaptureState(Protocol):
@@ -113,4 +117,17 @@ class HealthService:
             rejected_webhooks={k: v for counts in self._rejected for k, v in counts.items() if v},
             platform_sync=tuple(await self._reconcile.status()) if self._reconcile else (),
             capture=capture,
+            oldest_due_age_s=(now - queue.oldest_due_at).total_seconds() if queue.oldest_due_at else None,
         )
+
+    async def recorded(self) -> Health:
+        """The health as the database and the settings show it, for a process that sends nothing
+        (`receiptdesk health`): the queue, the configured providers and the platforms' last syncs.
+
+        Whether another process sends cannot be seen here, so `ok` means the outbox moves: no
+        delivery has been due for more than `STALLED_AFTER_S`. The providers' live state (sent,
+        failing, circuits) belongs to the sending process: its `/v1/health` has it.
+        """
+        health = await self.check()
+        stalled = health.oldest_due_age_s is not None and health.oldest_due_age_s > STALLED_AFTER_S
+        return replace(health, ok=not stalled)
