@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "--state", choices=[s.value for s in DeliveryState], help="only receipts with a delivery in this state"
     )
     listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="a JSON list: ISO times in UTC, money as strings")
     show = receipts.add_parser("show", help="one receipt and its delivery timeline")
     show.add_argument("receipt_id")
     show.add_argument("--as", dest="form", choices=("summary", "text", "sms", "html"), default="summary")
@@ -130,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--reason", required=True, help="why (kept in the audit log)")
 
     queue = sub.add_parser("queue", help="the outbox").add_subparsers(dest="action", required=True)
-    queue.add_parser("status", help="deliveries by state, oldest pending")
+    queue.add_parser("status", help="deliveries by state, oldest pending").add_argument(
+        "--json", action="store_true", help="as a JSON object"
+    )
     retry = queue.add_parser("retry", help="put failed or dead deliveries back in the queue")
     retry.add_argument("delivery_ids", nargs="*", help="deliveries to retry (default: every failed or dead one)")
 
@@ -162,6 +165,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1, help="which simulated order (for fire)")
     sandbox.add_argument("--sandbox", default="http://127.0.0.1:8766", help="the sandbox keeping the order (for fire)")
     sandbox.add_argument("--missed", action="store_true", help="record the order but send no webhook (for fire)")
+
+    health = sub.add_parser(
+        "health", help="the outbox, providers and platform syncs, from the database; exit 1 if not ok"
+    )
+    health.add_argument("--json", action="store_true", help="the same JSON body as GET /v1/health")
+    doctor = sub.add_parser(
+        "doctor", help="check the installation: settings, secrets, database, credentials, clock, printer, port"
+    )
+    doctor.add_argument("--json", action="store_true", help="a JSON list of {name, status, message}")
 
     sync = sub.add_parser("sync", help="catch up now: poll the platforms for sales whose webhooks were missed")
     sync.add_argument("platform", nargs="?", help=f"{_polled_platforms()} (default: every configured one)")

@@ -9,7 +9,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from app.config.instance import InstanceLock
@@ -21,9 +21,11 @@ from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, Unavailable, ValidationFailed
+from app.domain.records import ReceiptSummary
 from app.domain.sale import Sale
 from app.main import Runtime, build_runtime, open_database, settle_heap
 from app.services.capture import CaptureService
+from app.services.health import Health
 from app.services.secret_owners import check_secret_name, secret_owners
 from app.storage import schema
 from app.support.asgi_server import start_asgi_server
@@ -158,6 +160,9 @@ def _receipts_list(args: argparse.Namespace) -> int:
     rows = _with_runtime(
         args, lambda r: r.receipts.list(since=since, until=until, query=args.query, state=state, limit=args.limit)
     )
+    if args.json:
+        print(json.dumps([_receipt_json(r) for r in rows], indent=2))
+        return 0
     if not rows:
         print("No receipts match.")
         return 0
@@ -219,9 +224,40 @@ def _receipts_resend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _receipt_json(r: ReceiptSummary) -> dict[str, object]:
+    """One receipt of `receipts list --json`: every key always there, times ISO 8601 in UTC, money a string."""
+    return {
+        "receipt_id": r.receipt_id,
+        "sale_id": r.sale_id,
+        "store_id": r.store_id,
+        "lane": r.lane,
+        "occurred_at": _iso(r.occurred_at),
+        "created_at": _iso(r.created_at),
+        "total": f"{r.total:.2f}",
+        "deliveries": [
+            {"channel": c.value, "recipient": mask_contact(to), "state": s.value}
+            for c, to, s in zip(r.channels, r.recipients, r.states, strict=True)
+        ],
+    }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat() if when is not None else None
+
+
 def _queue_status(args: argparse.Namespace) -> int:
     status = _with_runtime(args, lambda r: r.receipts.queue_status())
     total = sum(status.by_state.values())
+    if args.json:
+        queue = {
+            "total": total,
+            "by_state": dict(sorted(status.by_state.items())),
+            "due_now": status.due_now,
+            "oldest_pending_at": _iso(status.oldest_pending_at),
+            "oldest_due_at": _iso(status.oldest_due_at),
+        }
+        print(json.dumps(queue, indent=2))
+        return 0
     print(f"{total} deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(status.by_state.items())) or "none"))
     print(f"Due now: {status.due_now}")
     if status.oldest_pending_at:
@@ -249,6 +285,52 @@ def _audit_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 3
+
+
+# -- health, doctor -----------------------------------------------------------------------------
+
+
+def _health(args: argparse.Namespace) -> int:
+    """The health as the database and the settings show it (exit 1 when not ok); `--json`: `/v1/health`'s body."""
+    from app.server.schemas import HealthOut
+
+    health = _with_runtime(args, lambda r: r.health.recorded())
+    if args.json:
+        print(json.dumps(HealthOut.of(health).model_dump(mode="json"), indent=2))
+    else:
+        print("\n".join(_health_lines(health)))
+    return 0 if health.ok else 1
+
+
+def _health_lines(h: Health) -> list[str]:
+    waited = h.oldest_due_age_s or 0.0
+    lines = [
+        f"Not ok: a delivery has been due for {waited / 60:.0f} min and nothing sends it: "
+        "is `receiptdesk serve` (or the kiosk) running on this database?"
+        if not h.ok
+        else "Ok: nothing has waited past its due time for long."
+    ]
+    states = ", ".join(f"{k} {v}" for k, v in sorted(h.by_state.items())) or "none"
+    lines.append(f"Queue: {h.queue_depth} to send, {h.due_now} due now; all deliveries: {states}.")
+    if h.oldest_pending_age_s is not None:
+        lines.append(f"Oldest pending: {h.oldest_pending_age_s / 60:.0f} min old.")
+    providers = ", ".join(p.provider for p in h.providers) or "none"
+    lines.append(f"Providers: {providers} (how they fare live: GET /v1/health of the running ReceiptDesk).")
+    for s in h.platform_sync:
+        when = f", last synced {s.last_success_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.last_success_at else ""
+        why = s.last_error or s.detail
+        lines.append(f"Platform {s.platform}: {s.state}{when}" + (f" ({why})" if why else "") + ".")
+    return lines
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Every check of the installation, one line each (or a JSON list); exit 1 when one failed."""
+    from app.main.doctor import run_doctor
+
+    config = args.config or default_config_file()
+    report = asyncio.run(run_doctor(config, must_exist=args.config is not None, data=args.data_dir))
+    print(json.dumps(report.as_json(), indent=2) if args.json else "\n".join(report.lines()))
+    return 0 if report.ok else 1
 
 
 # -- sandbox, schema, db, secrets ---------------------------------------------------------------
@@ -419,6 +501,8 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("receipts", "resend"): _receipts_resend,
     ("queue", "status"): _queue_status,
     ("queue", "retry"): _queue_retry,
+    ("health", None): _health,
+    ("doctor", None): _doctor,
     ("audit", "verify"): _audit_verify,
     ("sandbox", None): _sandbox,
     ("sandbox", "fire"): _sandbox_fire,

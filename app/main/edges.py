@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import httpx
 
@@ -34,20 +35,10 @@ def build_adapters(
     """
     adapters: dict[str, ProviderAdapter] = {}
     rates: dict[str, float | None] = {}
-    wanted = (*routing_of(settings).providers(), *settings.followups.after_delivery, *settings.followups.daily_summary)
-    for provider_id in dict.fromkeys(wanted):
+    for provider_id in configured_providers(settings):
         cls = adapter_class(provider_id)
-        section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
-        url_setting = getattr(cls, "callback_url_setting", None)  # where the adapter tells it to call back
-        if url_setting and provider_id in CALLBACKS and settings.api.public_url and url_setting not in section:
-            section[url_setting] = settings.api.public_url.rstrip("/") + CALLBACKS[provider_id].event_path()
+        section = adapter_section(settings, provider_id)
         secret_names = tuple(f.name for f in cls.secret_fields)
-        leaked = [k for k in section if k in secret_names]
-        if leaked:
-            raise ConfigurationError(
-                f"[providers.{provider_id}] holds the secret {leaked[0]!r}: remove it from the settings file and "
-                f"store it with `receiptdesk secrets set {provider_id} {leaked[0]}`."
-            )
         rate = section.pop("rate_per_sec", None)
         if isinstance(secrets, SecretStore):
             values = secrets.for_provider(provider_id, secret_names)
@@ -62,6 +53,29 @@ def build_adapters(
             continue
         rates[provider_id] = float(rate) if rate else (None if rate is not None else cls.capabilities.rate_per_sec)
     return adapters, rates
+
+
+def configured_providers(settings: Settings) -> tuple[str, ...]:
+    """Every provider the settings send through: the routing's chains, then the follow-ups, each once."""
+    f = settings.followups
+    return tuple(dict.fromkeys((*routing_of(settings).providers(), *f.after_delivery, *f.daily_summary)))
+
+
+def adapter_section(settings: Settings, provider_id: str) -> dict[str, Any]:
+    """The `[providers.<id>]` settings the adapter is built from (`rate_per_sec` still in), with our
+    status-callback URL filled in when the provider calls back; a secret written into it is refused."""
+    cls = adapter_class(provider_id)
+    section = {k: v for k, v in settings.providers.get(provider_id, {}).items() if not k.startswith("webhook_")}
+    url_setting = getattr(cls, "callback_url_setting", None)  # where the adapter tells it to call back
+    if url_setting and provider_id in CALLBACKS and settings.api.public_url and url_setting not in section:
+        section[url_setting] = settings.api.public_url.rstrip("/") + CALLBACKS[provider_id].event_path()
+    leaked = [k for k in section if k in {f.name for f in cls.secret_fields}]
+    if leaked:
+        raise ConfigurationError(
+            f"[providers.{provider_id}] holds the secret {leaked[0]!r}: remove it from the settings file and "
+            f"store it with `receiptdesk secrets set {provider_id} {leaked[0]}`."
+        )
+    return section
 
 
 def secret_getter(
