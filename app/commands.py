@@ -342,7 +342,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     try:
         run_sandbox_forever(args.host, args.port)
     except OSError as exc:
-        raise ConfigurationError(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+        raise Unavailable(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     return 0
 
 
