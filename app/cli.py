@@ -15,7 +15,7 @@ from app import __version__
 from app.config import logging_setup
 from app.domain.delivery import DeliveryState
 from app.domain.errors import NotFound, ReceiptDeskError, ValidationFailed
-from app.domain.exit_codes import ExitCode, exit_code_for
+from app.domain.exit_codes import SUMMARY, ExitCode, exit_code_for
 
 log = logging.getLogger("receiptdesk")
 
@@ -65,7 +65,8 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--log-dir",
         type=Path,
         default=default(None),
-        help="where receiptdesk.log goes; default: logs/ in --data-dir when given, else the platform log dir",
+        help="where receiptdesk.log goes (or RECEIPTDESK_LOG_DIR); default: logs/ in the data dir when one is "
+        "given, else the platform log dir",
     )
     group.add_argument(
         "--log-format",
@@ -95,7 +96,12 @@ def _port(value: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="receiptdesk", description="In-store e-receipts: kiosk, hub and tools.", top=True)
+    parser = _Parser(
+        prog="receiptdesk",
+        description="In-store e-receipts: kiosk, hub and tools.",
+        epilog="exit status: " + "; ".join(f"{int(code)} {text}" for code, text in SUMMARY.items()) + ".",
+        top=True,
+    )
     parser.add_argument("--version", action="version", version=f"receiptdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

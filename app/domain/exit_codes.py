@@ -33,6 +33,19 @@ class ExitCode(IntEnum):
     """Stopped with Ctrl-C."""
 
 
+SUMMARY = {
+    ExitCode.OK: "done",
+    ExitCode.FAILED: "failed, the line says why",
+    ExitCode.USAGE: "the command line cannot be read",
+    ExitCode.AUDIT_BROKEN: "the audit chain is broken",
+    ExitCode.UNAVAILABLE: "the database server, a display or the port is unavailable",
+    ExitCode.INTERNAL: "unexpected error, the log has the traceback",
+    ExitCode.BUSY: "another ReceiptDesk holds the data folder",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+"""Each exit status in a few words, for `receiptdesk --help`."""
+
+
 def exit_code_for(error: ReceiptDeskError) -> ExitCode:
     """The exit status of a command that failed with `error`."""
     if isinstance(error, InstanceBusy):

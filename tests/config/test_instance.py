@@ -9,7 +9,7 @@ import pytest
 
 from app.config.instance import LOCK_FILE, InstanceLock, read_holder
 from app.domain.errors import InstanceBusy
-from app.domain.exit_codes import ExitCode, exit_code_for
+from app.domain.exit_codes import SUMMARY, ExitCode, exit_code_for
 
 
 def test_a_second_holder_is_refused_naming_the_first(tmp_path: Path) -> None:
@@ -51,3 +51,4 @@ def test_the_exit_codes_are_the_documented_numbers() -> None:
         "BUSY": 75,
         "INTERRUPTED": 130,
     }
+    assert set(SUMMARY) == set(ExitCode)  # each is explained in `receiptdesk --help`
