@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system clean
+.PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system package clean
 .PHONY: installed-check constraints icons
 
 # Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
@@ -65,6 +65,11 @@ icons:
 	convert icon-16.tmp.png icon-24.tmp.png icon-32.tmp.png icon-48.tmp.png icon-64.tmp.png icon-128.tmp.png \
 		resources/receiptdesk.png -strip resources/receiptdesk.ico
 	rm -f icon-*.tmp.png
+
+# The .deb in dist/: a frozen bundle of the app (PyInstaller), the service, launcher and settings of
+# packaging/linux/. Its build environment and bundle are kept in ~/.cache/receiptdesk-build.
+package: $(STAMP)
+	$(BIN)/python packaging/build_deb.py --output dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,9 +1,10 @@
 #!/bin/sh
 # System libraries ReceiptDesk needs on Debian/Ubuntu: Qt's runtime libraries (offscreen and on a
-# screen) and PostgreSQL (for the hub, and for the tests that run against a real server).
+# screen) and PostgreSQL (for the hub, and for the tests that run against a real server);
+# desktop-file-utils checks the package's launchers in the .deb test.
 # Installs what is missing when run as root; otherwise prints the exact apt line to run.
 set -eu
-PACKAGES="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core postgresql"
+PACKAGES="libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core postgresql desktop-file-utils"
 command -v dpkg-query >/dev/null 2>&1 || { echo "Not a Debian/Ubuntu system: install Qt 6 runtime libraries and PostgreSQL yourself."; exit 0; }
 missing=""
 for p in $PACKAGES; do
