@@ -1,12 +1,16 @@
 """Secrets from the OS keyring, or from RECEIPTDESK_<PROVIDER>_<FIELD> for headless deployments.
 
-Nothing here ever logs or prints a secret's value.
+A service finds each RECEIPTDESK_<PROVIDER>_<FIELD> in its environment, or as a file of that name in
+the folder CREDENTIALS_DIRECTORY names: systemd's credentials (`LoadCredential=`), or on Windows a
+folder only administrators and the service account can read. Nothing here ever logs or prints a
+secret's value.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 import keyring
 import keyring.errors
@@ -24,8 +28,23 @@ KEYRING_FIX = (
 )
 
 
+CREDENTIALS_DIRECTORY = "CREDENTIALS_DIRECTORY"
+
+
 def env_name(provider: str, field: str) -> str:
     return f"RECEIPTDESK_{provider}_{field}".upper().replace("-", "_")
+
+
+def credential_file(env: Mapping[str, str], name: str) -> str | None:
+    """The secret in the file `name` of the CREDENTIALS_DIRECTORY folder, if any (a BOM and final newline cut)."""
+    folder = env.get(CREDENTIALS_DIRECTORY)
+    if not folder or not name.isidentifier():
+        return None
+    try:
+        value = (Path(folder) / name).read_text(encoding="utf-8-sig").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return value or None
 
 
 def keyring_problem(backend: KeyringBackend | None = None) -> str | None:
@@ -51,7 +70,8 @@ class SecretStore:
         return self._backend or keyring.get_keyring()
 
     def get(self, provider: str, field: str) -> str | None:
-        from_env = self._env.get(env_name(provider, field))
+        name = env_name(provider, field)
+        from_env = self._env.get(name) or credential_file(self._env, name)
         if from_env:
             return from_env
         if keyring_problem(self.backend) is not None:
