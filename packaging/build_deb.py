@@ -249,6 +249,7 @@ def stage(bundle: Path, site: Path, root: Path, version: str) -> None:
     install_file(LINUX / "receiptdesk-kiosk-autostart.desktop", shared / "receiptdesk-kiosk-autostart.desktop")
     install_file(LINUX / "secrets.env", shared / "secrets.env")
     install_file(LINUX / "receiptdesk.toml", root / "etc/receiptdesk/receiptdesk.toml")
+    install_file(LINUX / "copyright", root / "usr/share/doc/receiptdesk/copyright")
 
     debian = root / "DEBIAN"
     debian.mkdir()
