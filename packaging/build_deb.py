@@ -7,10 +7,11 @@
    keyed on everything that decides what it holds.
 2. The app's wheel, built from a copy of the tree and installed into a folder of its own: the bundle
    holds exactly what the wheel ships.
-3. The frozen bundle (`pyinstaller packaging/receiptdesk.spec`). Kept too, keyed on the build
-   environment, the spec and the code it compiles (`freeze_data.code_digest`). Package data
-   (templates, resources, migrations) is not compiled: it is laid into the bundle from this build's
-   wheel every time, so a new template or migration needs no new freeze.
+3. The frozen bundle (`pyinstaller packaging/receiptdesk.spec`): Python and the libraries. Kept
+   too, keyed on the build environment, the spec and every module the app imports
+   (`freeze_data.import_digest`). The app itself (its modules, templates, resources, migrations) is
+   plain files in the bundle, laid from this build's wheel every time and compiled to bytecode, so
+   a change to the app that imports nothing new needs no new freeze.
 4. The package tree: the bundle, /usr/bin/receiptdesk, the systemd unit, the desktop launcher and
    icons, the autostart example, the site settings (a conffile) and the maintainer scripts of
    packaging/linux/, then `dpkg-deb --build`.
@@ -40,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from freeze_data import app_files, code_digest, is_package_data
+from freeze_data import APP, import_digest
 
 HERE = Path(__file__).resolve().parent
 LINUX = HERE / "linux"
@@ -147,7 +148,7 @@ def freeze(python: Path, env_key: str, site: Path, cache: Path | None, work: Pat
     spec = HERE / "receiptdesk.spec"
     key = sha256_of(
         env_key,
-        code_digest(site),
+        import_digest(site),
         spec.read_bytes(),
         (HERE / "freeze_entry.py").read_bytes(),
         (HERE / "freeze_data.py").read_bytes(),
@@ -156,7 +157,7 @@ def freeze(python: Path, env_key: str, site: Path, cache: Path | None, work: Pat
         kept = cache / f"bundle-{key}"
         if (kept / ".complete").exists():
             os.utime(kept)
-            log(f"frozen bundle reused ({kept.name}): the code and its environment are unchanged")
+            log(f"frozen bundle reused ({kept.name}): the libraries, the spec and the app's imports are unchanged")
             return kept / "receiptdesk"
     started = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(site)}
@@ -180,20 +181,16 @@ def freeze(python: Path, env_key: str, site: Path, cache: Path | None, work: Pat
     return kept / "receiptdesk"
 
 
-def lay_package_data(site: Path, bundle_app: Path) -> int:
-    """Replace the bundle's package data (templates, resources, migrations) with this build's wheel's."""
-    for path in sorted(bundle_app.rglob("*"), reverse=True):
-        relative = PurePosixPath("app", path.relative_to(bundle_app).as_posix())
-        if path.is_file() and is_package_data(relative):
-            path.unlink()
-    laid = 0
-    for relative in app_files(site):
-        if is_package_data(relative):
-            target = bundle_app.parent / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(site / relative, target)
-            laid += 1
-    return laid
+def lay_app(python: Path, site: Path, internal: Path) -> int:
+    """Replace the bundle's `app` with this build's wheel's, compiled to bytecode for its installed place."""
+    target = internal / APP
+    shutil.rmtree(target, ignore_errors=True)  # unlinks: the kept bundle's files stay as they were
+    shutil.copytree(site / APP, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    run(
+        [str(python), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
+         "-s", str(internal), "-p", str(PREFIX / "_internal"), str(target)],
+    )
+    return sum(1 for p in target.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 def copy_bundle(bundle: Path, target: Path) -> None:
@@ -229,20 +226,19 @@ def glibc_needed(bundle: Path) -> str:
     return version
 
 
-def stage(bundle: Path, site: Path, root: Path, version: str) -> None:
+def stage(python: Path, bundle: Path, site: Path, root: Path, version: str) -> None:
     """The package's file tree under `root`."""
     opt = root / PREFIX.relative_to("/")
     copy_bundle(bundle, opt)
-    laid = lay_package_data(site, opt / "_internal" / "app")
-    (opt / "_internal" / "app").mkdir(exist_ok=True)
-    log(f"package data laid from the wheel: {laid} files")
+    laid = lay_app(python, site, opt / "_internal")
+    log(f"the app laid from its wheel: {laid} files")
 
     usr_bin = root / "usr" / "bin"
     usr_bin.mkdir(parents=True)
     (usr_bin / "receiptdesk").symlink_to(PREFIX / "receiptdesk")
     install_file(LINUX / "receiptdesk.service", root / "usr/lib/systemd/system/receiptdesk.service")
     install_file(LINUX / "receiptdesk.desktop", root / "usr/share/applications/receiptdesk.desktop")
-    resources = site / "app" / "resources"
+    resources = site / APP / "resources"
     install_file(resources / "receiptdesk.svg", root / "usr/share/icons/hicolor/scalable/apps/receiptdesk.svg")
     install_file(resources / "receiptdesk.png", root / "usr/share/icons/hicolor/256x256/apps/receiptdesk.png")
     shared = root / "usr/share/receiptdesk"
@@ -272,7 +268,7 @@ def stage(bundle: Path, site: Path, root: Path, version: str) -> None:
 
 
 def app_version(site: Path) -> str:
-    text = (site / "app" / "__init__.py").read_text(encoding="utf-8")
+    text = (site / APP / "__init__.py").read_text(encoding="utf-8")
     found = re.search(r'^__version__\s*=\s*"([^"]+)"', text, re.MULTILINE)
     if not found:
         raise SystemExit("build_deb: app/__init__.py has no __version__")
@@ -319,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             version = args.version or app_version(site)
             root = work / "root"
-            stage(bundle, site, root, version)
+            stage(python, bundle, site, root, version)
             timings["stage_s"] = time.perf_counter() - t
 
         t = time.perf_counter()

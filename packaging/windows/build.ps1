@@ -29,6 +29,10 @@ if (-not $Version) { $Version = (& $Python -c "import app; print(app.__version__
 #    receiptdesk-kiosk.exe (no console: the Start-menu and autostart shortcuts).
 & $Python -m PyInstaller --noconfirm --distpath "$Root\dist" --workpath "$Root\build\pyinstaller" "$Root\packaging\receiptdesk.spec"
 if ($LASTEXITCODE) { throw "PyInstaller failed" }
+# The app's own modules are plain files in the bundle (packaging\freeze_data.py): compile them once,
+# since Program Files is not writable at run time.
+& $Python -m compileall -q --invalidation-mode unchecked-hash "$Root\dist\receiptdesk\_internal\app"
+if ($LASTEXITCODE) { throw "compileall failed" }
 & "$Root\dist\receiptdesk\receiptdesk.exe" --version
 if ($LASTEXITCODE) { throw "the frozen receiptdesk.exe does not start" }
 

@@ -1,9 +1,11 @@
 """The Debian package, as a store's IT person meets it: built, installed, run, upgraded, purged.
 
 `packaging/build_deb.py` builds two packages: this tree (version +pkgtest1), and a copy of it with
-one more Alembic migration (+pkgtest2). The frozen bundle is built once and kept between runs,
-keyed on the code it compiles (see the build script), so the second package and later runs reuse it;
-a cold build (a new build environment and a new freeze) takes two to three minutes on two cores.
+one more Alembic migration (+pkgtest2). The frozen part of the bundle (Python and the libraries) is
+kept between runs, keyed on the build environment, the spec and the modules the app imports; the
+app's own files are laid from each build's wheel. So the second package and later runs (after any
+change to the app that imports nothing new) take seconds to build; a cold build (a new build
+environment and a new freeze) takes one and a half to two and a half minutes on two cores.
 
 The tests run in order and share one installation: install, run the binary, run the service's own
 command line as its user with its settings and secrets, verify the unit, upgrade with data kept,

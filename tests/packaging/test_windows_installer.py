@@ -222,12 +222,29 @@ def test_the_frozen_entry_runs_app_modules_and_nothing_else(monkeypatch: pytest.
     assert len(ran) == 1
 
 
-def test_migrations_and_files_are_package_data_and_other_modules_are_code() -> None:
+def test_the_freeze_follows_every_app_module_but_alembics_own_files() -> None:
     data = load(PACKAGING / "freeze_data.py")
-    assert data.is_package_data(PurePosixPath("app/templates/email/receipt.html"))
-    assert data.is_package_data(PurePosixPath("app/storage/migrations/versions/0001_initial_schema.py"))
-    assert data.is_package_data(PurePosixPath("app/storage/migrations/env.py"))
-    assert not data.is_package_data(PurePosixPath("app/storage/schema.py"))
-    assert not data.is_package_data(PurePosixPath("app/storage/migrations/__pycache__/env.cpython-311.pyc"))
     names = ["app", "app.storage.migrations", "app.storage.migrations.env", "app.storage.migrations.versions.x"]
     assert data.hidden_app_modules(names) == ["app", "app.storage.migrations"]
+    assert data.MODULE_COLLECTION_MODE == {"app": "py"}, "the app is files in the bundle, laid from each wheel"
+
+
+def test_a_new_import_means_a_new_freeze_and_a_code_change_does_not(tmp_path: Path) -> None:
+    data = load(PACKAGING / "freeze_data.py")
+    source = (
+        "import os.path, httpx\nfrom sqlalchemy import orm\nfrom app.domain import sale\nfrom . import sibling\n"
+        "def late():\n    import importlib\n    importlib.import_module('uvicorn.loops.auto')\n"
+    )
+    assert data.imported_names(source) == {
+        "os.path", "httpx", "sqlalchemy", "sqlalchemy.orm", "app.domain", "app.domain.sale", "importlib",
+        "uvicorn.loops.auto",
+    }
+    package = tmp_path / "app"
+    package.mkdir()
+    module = package / "m.py"
+    module.write_text("import httpx\n\ndef f() -> int:\n    return 1\n", encoding="utf-8")
+    before = data.import_digest(tmp_path)
+    module.write_text("import httpx\nfrom app import other\n\ndef f() -> int:\n    return 2\n", encoding="utf-8")
+    assert data.import_digest(tmp_path) == before
+    (package / "n.py").write_text("import jinja2.sandbox\n", encoding="utf-8")
+    assert data.import_digest(tmp_path) != before
