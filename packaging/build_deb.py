@@ -182,7 +182,12 @@ def freeze(python: Path, env_key: str, site: Path, cache: Path | None, work: Pat
 
 
 def lay_app(python: Path, site: Path, internal: Path) -> int:
-    """Replace the bundle's `app` with this build's wheel's, compiled to bytecode for its installed place."""
+    """Replace the bundle's `app` and its metadata with this build's wheel's, compiled to bytecode for
+    its installed place."""
+    for metadata in internal.glob("receiptdesk-*.dist-info"):
+        shutil.rmtree(metadata)
+    for metadata in site.glob("receiptdesk-*.dist-info"):
+        shutil.copytree(metadata, internal / metadata.name)
     target = internal / APP
     shutil.rmtree(target, ignore_errors=True)  # unlinks: the kept bundle's files stay as they were
     shutil.copytree(site / APP, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
