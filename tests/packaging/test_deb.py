@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app import __version__
 from app.sandbox.pos import make_sale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,8 +139,9 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packages]:
     if reason:
         pytest.skip(reason)
     out = tmp_path_factory.mktemp("debs")
-    first, first_s = _build(ROOT, f"0.1.0+{MARK}1", out)
-    second, second_s = _build(_tree_with_a_new_migration(tmp_path_factory.mktemp("tree")), f"0.1.0+{MARK}2", out)
+    first, first_s = _build(ROOT, f"{__version__}+{MARK}1", out)
+    next_release = _tree_with_a_new_migration(tmp_path_factory.mktemp("tree"))
+    second, second_s = _build(next_release, f"{__version__}+{MARK}2", out)
     built = Packages(first, second, {"build_first_s": first_s, "build_second_s": second_s})
     _purge()  # what an earlier, interrupted run of this test left
     yield built
@@ -185,7 +187,7 @@ def test_the_installed_program_runs_from_anywhere(packages: Packages, tmp_path: 
     started = time.perf_counter()
     version = _run(["receiptdesk", "--version"], cwd=tmp_path)
     packages.timings["version_s"] = time.perf_counter() - started
-    assert version.stdout.strip() == "receiptdesk 0.1.0"
+    assert version.stdout.strip() == f"receiptdesk {__version__}"
 
     started = time.perf_counter()
     demo = _run(
@@ -338,7 +340,7 @@ def test_an_upgrade_with_a_new_migration_keeps_the_receipts_and_the_edited_setti
     started = time.perf_counter()
     _run(["dpkg", "-i", str(packages.second)])
     packages.timings["upgrade_s"] = time.perf_counter() - started
-    assert _installed_version() == f"0.1.0+{MARK}2"
+    assert _installed_version() == f"{__version__}+{MARK}2"
     assert SETTINGS.read_text() == edited, "dpkg kept the edited conffile"
     assert "RECEIPTDESK_TWILIO_AUTH_TOKEN=package-test" in SECRETS.read_text()
 
