@@ -18,7 +18,8 @@ SKIPPED_DIRS = {".git", ".venv", ".hypothesis", "build", "dist", "node_modules",
 SKIPPED_SUFFIXES = {".bin", ".png", ".ico", ".jpg", ".escpos", ".pdf", ".wav", ".ttf", ".woff2", ".deb", ".whl"}
 
 # A root folder of a person's or a build machine's files, followed by a name: /home/x, /Users/x,
-# /root/x, /work/x, /mnt/x, C:\Users\x. Standard system paths (/etc, /var/lib, /usr/bin, /tmp) are fine.
+# /root/x, /mnt/x, C:\Users\x, or a build machine's work folder. Standard system paths (/etc, /var/lib,
+# /usr/bin, /tmp) are fine.
 MACHINE_PATH = re.compile(
     r"(?<![\w.~\-/])/(?:home|Users|root|work|farm|mnt|srv/[a-z]+/home)/[A-Za-z]|(?<![\w])[A-Za-z]:\\\\?Users\\\\?[A-Za-z]"
 )
@@ -51,7 +52,7 @@ def machine_paths(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "found"),
     [
-        ("ORACLES = Path('/work/shared/oracles')", True),
+        ("ORACLES = Path('/home/builder/shared/oracles')", True),
         ("see /home/cashier/receipts.db", True),
         (r"C:\Users\store\AppData", True),
         ("/Users/it/Library/Logs", True),
