@@ -87,6 +87,8 @@ async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
         payload["customer"] = {"email": "late@example.com", "channels": ["email"]}
         await checkout.accept(TriggerEvent("pos-api", "e-late", parse_sale(payload), datetime.now(UTC)))
         await wait_until(lambda: len(primary.app.state.store.messages()) == 1, timeout=10)
+        # the sandbox records the probe before the dispatcher reads its answer: wait for the settle
+        await wait_until(all_sent, timeout=10)
         assert breaker.state("primary") is CircuitState.CLOSED
         assert (await db.read(audit.verify)).ok
     finally:
