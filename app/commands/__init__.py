@@ -1,0 +1,71 @@
+"""What each `receiptdesk` command does; `cli.py` only parses.
+
+One module per group of commands; `run` picks the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from app.commands.captures import captures_discard, captures_list, captures_release, captures_show
+from app.commands.common import kiosk_runner, settings_of
+from app.commands.records import (
+    audit_verify,
+    doctor,
+    health,
+    queue_retry,
+    queue_status,
+    receipts_list,
+    receipts_resend,
+    receipts_show,
+)
+from app.commands.serving import demo, serve
+from app.commands.tools import (
+    db_upgrade,
+    sandbox,
+    sandbox_fire,
+    schema_sale,
+    secrets_check,
+    secrets_list,
+    secrets_set,
+    sync,
+)
+from app.config.instance import InstanceLock
+from app.config.paths import data_dir, default_config_file
+
+
+def run(args: argparse.Namespace) -> int:
+    handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
+    if handler is None:  # no command: the kiosk
+        run_kiosk = kiosk_runner()
+        settings = settings_of(args)
+        with InstanceLock(data_dir(args.data_dir)):
+            return run_kiosk(settings, args.data_dir, demo=False, config_path=args.config or default_config_file())
+    return handler(args)
+
+
+_COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], int]] = {
+    ("captures", "list"): captures_list,
+    ("captures", "show"): captures_show,
+    ("captures", "release"): captures_release,
+    ("captures", "discard"): captures_discard,
+    ("serve", None): serve,
+    ("demo", None): demo,
+    ("receipts", "list"): receipts_list,
+    ("receipts", "show"): receipts_show,
+    ("receipts", "resend"): receipts_resend,
+    ("queue", "status"): queue_status,
+    ("queue", "retry"): queue_retry,
+    ("health", None): health,
+    ("doctor", None): doctor,
+    ("audit", "verify"): audit_verify,
+    ("sandbox", None): sandbox,
+    ("sandbox", "fire"): sandbox_fire,
+    ("sync", None): sync,
+    ("schema", "sale"): schema_sale,
+    ("db", "upgrade"): db_upgrade,
+    ("secrets", "set"): secrets_set,
+    ("secrets", "list"): secrets_list,
+    ("secrets", "check"): secrets_check,
+}

@@ -1,0 +1,63 @@
+"""What every command shares: the settings, the runtime, the data folder's lock, times."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from app.config.instance import InstanceLock
+from app.config.paths import data_dir, default_config_file
+from app.config.settings import Settings, load_settings
+from app.domain.errors import ConfigurationError, ValidationFailed
+from app.main import Runtime, build_runtime
+
+T = TypeVar("T")
+
+
+def hold_data_folder(args: argparse.Namespace) -> contextlib.AbstractContextManager[object]:
+    """The data folder's lock for the run of a demo given --data-dir (without one, its folder is its own)."""
+    return InstanceLock(data_dir(args.data_dir)) if args.data_dir is not None else contextlib.nullcontext()
+
+
+def kiosk_runner() -> Callable[..., int]:
+    """`run_kiosk`, or one line saying how to install the kiosk: a core install (a hub) has no Qt."""
+    try:
+        from app.ui_launch import run_kiosk
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("PySide6", "shiboken6", "qasync"):
+            raise
+        raise ConfigurationError(
+            "The kiosk is not installed (this installation has no Qt): pip install 'receiptdesk[kiosk]'; "
+            "`receiptdesk serve` and `receiptdesk demo --headless` run without it."
+        ) from None
+    return run_kiosk
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    path = args.config or default_config_file()
+    return load_settings(path, must_exist=args.config is not None)
+
+
+def with_runtime(args: argparse.Namespace, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    async def body() -> T:
+        runtime = build_runtime(settings_of(args), data=args.data_dir, sending=False)
+        try:
+            return await fn(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(body())
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"--{name}: {value!r} is not an ISO 8601 date or time.") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()

@@ -1,0 +1,199 @@
+"""`receipts`, `queue`, `audit`, `health` and `doctor`: reading and repairing what was recorded."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+
+from app.commands.common import parse_time, with_runtime
+from app.config.paths import default_config_file
+from app.domain.channels import Channel
+from app.domain.contacts import mask_contact
+from app.domain.delivery import DeliveryState
+from app.domain.records import ReceiptSummary
+from app.main import Runtime
+from app.services.health import Health
+
+# -- receipts, queue, audit --------------------------------------------------------------------
+
+
+def receipts_list(args: argparse.Namespace) -> int:
+    state = DeliveryState(args.state) if args.state else None
+    since, until = parse_time(args.since, "since"), parse_time(args.until, "until")
+    rows = with_runtime(
+        args, lambda r: r.receipts.list(since=since, until=until, query=args.query, state=state, limit=args.limit)
+    )
+    if args.json:
+        print(json.dumps([_receipt_json(r) for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("No receipts match.")
+        return 0
+    print(f"{'created':<19}  {'receipt':<36}  {'sale':<12} {'lane':>4} {'total':>10}  deliveries")
+    for r in rows:
+        deliveries = (
+            ", ".join(
+                f"{c.value} {mask_contact(to)} {s.value}"
+                for c, to, s in zip(r.channels, r.recipients, r.states, strict=True)
+            )
+            or "none"
+        )
+        print(
+            f"{r.created_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.receipt_id:<36}  {r.sale_id:<12} {r.lane:>4} "
+            f"{'$' + format(r.total, ',.2f'):>10}  {deliveries}"
+        )
+    return 0
+
+
+def receipts_show(args: argparse.Namespace) -> int:
+    detail = with_runtime(args, lambda r: r.receipts.get(args.receipt_id))
+    if args.form != "summary":
+        print({"text": detail.text, "sms": detail.sms_body, "html": detail.html}[args.form])
+        return 0
+    s = detail.summary
+    print(f"Receipt {s.receipt_id}  sale {s.sale_id}  store {s.store_id}  lane {s.lane}  total ${s.total:,.2f}")
+    print(
+        f"Created {s.created_at.astimezone():%Y-%m-%d %H:%M:%S}  language {detail.language}  "
+        f"SMS {detail.sms_segments} segment(s)  hash {detail.content_hash[:16]}"
+    )
+    for d in detail.deliveries:
+        print(
+            f"  {d.channel.value:<5} {mask_contact(d.recipient):<22} via {d.provider:<9} {d.state.value}"
+            + (f"  ({d.reason})" if d.reason else "")
+        )
+        for a in detail.attempts.get(d.id, ()):
+            print(
+                f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
+                + (f" {a.status_code}" if a.status_code else "")
+                + (f" {a.error}" if a.error else "")
+            )
+        for e in detail.events.get(d.id, ()):
+            print(
+                f"      {e.occurred_at.astimezone():%H:%M:%S} {e.kind} ({e.provider} {e.raw_status})"
+                + (f" {e.detail}" if e.detail else "")
+            )
+    return 0
+
+
+def receipts_resend(args: argparse.Namespace) -> int:
+    async def body(r: Runtime) -> str:
+        delivery = await r.receipts.resend(
+            args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor="cli"
+        )
+        return delivery
+
+    delivery_id = with_runtime(args, body)
+    print(f"Queued delivery {delivery_id}; a running `receiptdesk serve` or kiosk sends it.")
+    return 0
+
+
+def _receipt_json(r: ReceiptSummary) -> dict[str, object]:
+    """One receipt of `receipts list --json`: every key always there, times ISO 8601 in UTC, money a string."""
+    return {
+        "receipt_id": r.receipt_id,
+        "sale_id": r.sale_id,
+        "store_id": r.store_id,
+        "lane": r.lane,
+        "occurred_at": _iso(r.occurred_at),
+        "created_at": _iso(r.created_at),
+        "total": f"{r.total:.2f}",
+        "deliveries": [
+            {"channel": c.value, "recipient": mask_contact(to), "state": s.value}
+            for c, to, s in zip(r.channels, r.recipients, r.states, strict=True)
+        ],
+    }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat() if when is not None else None
+
+
+def queue_status(args: argparse.Namespace) -> int:
+    status = with_runtime(args, lambda r: r.receipts.queue_status())
+    total = sum(status.by_state.values())
+    if args.json:
+        queue = {
+            "total": total,
+            "by_state": dict(sorted(status.by_state.items())),
+            "due_now": status.due_now,
+            "oldest_pending_at": _iso(status.oldest_pending_at),
+            "oldest_due_at": _iso(status.oldest_due_at),
+        }
+        print(json.dumps(queue, indent=2))
+        return 0
+    print(f"{total} deliveries: " + (", ".join(f"{k} {v}" for k, v in sorted(status.by_state.items())) or "none"))
+    print(f"Due now: {status.due_now}")
+    if status.oldest_pending_at:
+        print(f"Oldest pending since {status.oldest_pending_at.astimezone():%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
+def queue_retry(args: argparse.Namespace) -> int:
+    moved = with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor="cli"))
+    if args.delivery_ids and not moved:
+        print("receiptdesk: None of those deliveries is failed or dead: nothing was queued again.", file=sys.stderr)
+        return 1
+    print(f"{moved} deliveries queued again.")
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    report = with_runtime(args, lambda r: r.receipts.verify_audit())
+    if report.ok:
+        print(f"Audit log intact: {report.entries} entries, chain verified.")
+        return 0
+    print(
+        f"receiptdesk: audit log BROKEN at entry {report.first_bad_seq}: {report.problem} "
+        f"({report.entries} entries verified before it)",
+        file=sys.stderr,
+    )
+    return 3
+
+
+# -- health, doctor -----------------------------------------------------------------------------
+
+
+def health(args: argparse.Namespace) -> int:
+    """The health as the database and the settings show it (exit 1 when not ok); `--json`: `/v1/health`'s body."""
+    from app.server.schemas import HealthOut
+
+    health = with_runtime(args, lambda r: r.health.recorded())
+    if args.json:
+        print(json.dumps(HealthOut.of(health).model_dump(mode="json"), indent=2))
+    else:
+        print("\n".join(_health_lines(health)))
+    return 0 if health.ok else 1
+
+
+def _health_lines(h: Health) -> list[str]:
+    waited = h.oldest_due_age_s or 0.0
+    lines = [
+        f"Not ok: a delivery has been due for {waited / 60:.0f} min and nothing sends it: "
+        "is `receiptdesk serve` (or the kiosk) running on this database?"
+        if not h.ok
+        else "Ok: nothing has waited past its due time for long."
+    ]
+    states = ", ".join(f"{k} {v}" for k, v in sorted(h.by_state.items())) or "none"
+    lines.append(f"Queue: {h.queue_depth} to send, {h.due_now} due now; all deliveries: {states}.")
+    if h.oldest_pending_age_s is not None:
+        lines.append(f"Oldest pending: {h.oldest_pending_age_s / 60:.0f} min old.")
+    providers = ", ".join(p.provider for p in h.providers) or "none"
+    lines.append(f"Providers: {providers} (how they fare live: GET /v1/health of the running ReceiptDesk).")
+    for s in h.platform_sync:
+        when = f", last synced {s.last_success_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.last_success_at else ""
+        why = s.last_error or s.detail
+        lines.append(f"Platform {s.platform}: {s.state}{when}" + (f" ({why})" if why else "") + ".")
+    return lines
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Every check of the installation, one line each (or a JSON list); exit 1 when one failed."""
+    from app.main.doctor import run_doctor
+
+    config = args.config or default_config_file()
+    report = asyncio.run(run_doctor(config, must_exist=args.config is not None, data=args.data_dir))
+    print(json.dumps(report.as_json(), indent=2) if args.json else "\n".join(report.lines()))
+    return 0 if report.ok else 1

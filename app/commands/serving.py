@@ -1,0 +1,79 @@
+"""`serve` and `demo`: the long-running commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+
+from app.commands.common import hold_data_folder, kiosk_runner, settings_of
+from app.config.instance import InstanceLock
+from app.config.paths import data_dir, default_config_file
+from app.config.settings import require_store
+from app.domain.errors import Unavailable, ValidationFailed
+from app.main import build_runtime, settle_heap
+from app.support.asgi_server import start_asgi_server
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = settings_of(args)
+    require_store(settings, args.config or default_config_file())  # no receipt goes out without the store's name
+
+    async def body() -> None:
+        runtime = build_runtime(settings, data=args.data_dir)
+        api = runtime.local_api()
+        try:
+            server = await start_asgi_server(
+                api, args.host or settings.api.host, settings.api.port if args.port is None else args.port, name="api"
+            )
+        except OSError as exc:
+            await runtime.close()
+            raise Unavailable(f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}") from None
+        runtime.start_dispatching()
+        settle_heap()
+        print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await asyncio.wait([asyncio.ensure_future(stop.wait()), server.task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await server.stop()
+            await runtime.close()
+
+    with InstanceLock(data_dir(args.data_dir)):
+        asyncio.run(body())
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+
+def demo(args: argparse.Namespace) -> int:
+    from app.demo import headless as demo
+
+    if not args.headless:
+        run_kiosk = kiosk_runner()
+        settings = settings_of(args)
+        with hold_data_folder(args):
+            return run_kiosk(settings, args.data_dir, demo=True)
+    if args.sales < 1:
+        raise ValidationFailed("--sales must be at least 1.")
+    options = demo.DemoOptions(
+        sales=args.sales,
+        paced_sales=min(200, max(1, args.sales // 10)),
+        sandbox_process=not args.in_process_sandbox,
+        data_dir=args.data_dir,
+    )
+    if not args.json:
+        print(f"Posting {args.sales} simulated sales through the local API into the sandbox...", flush=True)
+    with hold_data_folder(args):
+        figures = asyncio.run(demo.run_headless(options))
+    print(json.dumps(figures, indent=2) if args.json else demo.format_report(figures))
+    return 0 if not figures["pos_errors"] else 1
