@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import qasync
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtWidgets import QWidget
 
@@ -39,6 +38,7 @@ from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
 from app.main import HTTP_TIMEOUT, build_printer_device, build_runtime
 from app.sandbox import credentials
+from app.sandbox.memory_keyring import MemoryKeyring
 from app.sandbox.pos import make_sale
 from app.sandbox.server import start_sandbox
 from app.services.catalogue import ProviderCatalogue
@@ -182,25 +182,6 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.devices)
     await settle()
     save(settings, "settings-devices")
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict: the assistant as it looks with a working keyring, nothing stored on this machine."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 async def shoot_setup(data: Path, sandbox_url: str) -> None:

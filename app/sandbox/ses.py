@@ -214,7 +214,8 @@ class SesApi:
         refused = check_signature(request, await request.body())
         if refused is not None:
             return refused
-        quota = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": float(self.store.total(PROVIDER_ID))}
+        # SendQuota: message counts and a rate (doubles in the API), not money
+        quota = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": self.store.total(PROVIDER_ID)}
         account = {
             "DedicatedIpAutoWarmupEnabled": False,
             "EnforcementStatus": "HEALTHY",

@@ -15,7 +15,6 @@ import httpx
 import keyring
 import pytest
 import qasync
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
@@ -26,30 +25,12 @@ from app.config.settings import load_settings
 from app.domain.channels import Channel, Language
 from app.domain.errors import ConfigurationError
 from app.sandbox import credentials
+from app.sandbox.memory_keyring import MemoryKeyring
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.ui.cashier.window import CashierWindow
 from app.ui.setup.assistant import SetupAssistant
 from app.ui.setup.channel_step import ChannelStep
 from tests.ui.conftest import DRIVE_LIMIT_S, from_loop, until
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that keeps secrets in a dict, for one test."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 @pytest.fixture
