@@ -58,6 +58,21 @@ class ApiSettings(_Section):
     public_url: str | None = Field(
         default=None, description="The base URL providers reach this API at, for status callbacks."
     )
+    tls_cert: str | None = Field(default=None, description="PEM certificate file: needed to listen beyond loopback.")
+    tls_key: str | None = Field(default=None, description="PEM private key file of `tls_cert`.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the API answers to besides localhost, 127.0.0.1 and ::1 (DNS rebinding guard).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins (https://pos.example) allowed to call the API."
+    )
+    requests_per_minute: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=600, description="Per API token; a client beyond it gets 429 with Retry-After."
+    )
+    webhook_requests_per_minute: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1200, description="Per webhook source (platform or provider) and sending address."
+    )
 
 
 class DispatchSettings(_Section):
@@ -173,6 +188,33 @@ class CaptureSettings(_Section):
     layout: CaptureLayoutSettings = CaptureLayoutSettings()
 
 
+class TextSettings(_Section):
+    """Limits on texts (SMS and WhatsApp): where they may go and how many, so a leaked token or a
+    mistyped number cannot run up the store's bill."""
+
+    allowed_countries: list[str] = Field(
+        default_factory=lambda: ["US", "CA"],
+        description="ISO 3166 country codes texts may go to (by the number's calling code).",
+    )
+    per_number_per_day: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=10, description="Texts to one number in 24 hours; more are refused."
+    )
+    resends_to_new_numbers_per_hour: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=20, description="Resends to numbers no receipt went to before, per hour."
+    )
+    new_number_alarm_per_hour: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=60, description="Texts to numbers never texted before, per hour, above which health raises an alarm."
+    )
+
+
+class ManagerSettings(_Section):
+    """The manager PINs' lockout: after `max_tries` wrong PINs a manager is locked, each time longer."""
+
+    max_tries: Annotated[int, Field(ge=1, le=20)] = 5
+    first_lockout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    max_lockout_seconds: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] = 24 * 3600.0
+
+
 def _default_routing() -> dict[Channel, str | list[str]]:
     return {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
 
@@ -187,6 +229,8 @@ class Settings(_Section):
     printer: PrinterSettings = PrinterSettings()
     scanner: ScannerSettings = ScannerSettings()
     capture: CaptureSettings = CaptureSettings()
+    texts: TextSettings = TextSettings()
+    managers: ManagerSettings = ManagerSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",
