@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer
@@ -10,6 +10,9 @@ from pydantic import AfterValidator, PlainSerializer
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 MAX_AMOUNT = Decimal("1000000.00")
+_EXACT = Context(prec=40, rounding=ROUND_HALF_UP, traps=[])
+"""Enough digits for any amount up to MAX_AMOUNT at any precision asked of it, and no traps: the
+checks below never raise `InvalidOperation` whatever the thread's own decimal context says."""
 
 
 def quantize(amount: Decimal) -> Decimal:
@@ -18,15 +21,21 @@ def quantize(amount: Decimal) -> Decimal:
 
 
 def _check_money(value: Decimal) -> Decimal:
+    """A validated amount, or a `ValueError` pydantic reports against the field.
+
+    The order matters: size is checked by comparison (which never raises) before anything rounds, so
+    `1e308`, `10**40` or `1e999999999` are "must not exceed", never a `decimal.InvalidOperation`.
+    """
     if not value.is_finite():
         raise ValueError("must be a finite amount")
-    if value != value.quantize(CENT):
-        raise ValueError("must have at most two decimal places")
-    if value < 0:
-        raise ValueError("must not be negative")
+    if value.is_signed():
+        raise ValueError("must not be negative" + (" (-0 is not an amount)" if value.is_zero() else ""))
     if value > MAX_AMOUNT:
         raise ValueError(f"must not exceed {MAX_AMOUNT}")
-    return value.quantize(CENT)
+    cents = value.quantize(CENT, context=_EXACT)
+    if value != cents:
+        raise ValueError("must have at most two decimal places")
+    return cents
 
 
 Money = Annotated[
