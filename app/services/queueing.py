@@ -7,7 +7,11 @@ till) both end here, inside their own unit of work:
 - for every SMS queued, the customer's consent beside it (`SmsConsent`), when the caller has one:
   nothing is texted on a consent that was not recorded in the same transaction;
 - one audit entry saying who asked for what (`AuditNote`), written after the deliveries so it can
-  name them.
+  name them;
+- no text (SMS, WhatsApp) that the text limits refuse (`app.services.text_limits`): a country not
+  allowed, a number texted too often. The caller either takes the refusal as a warning (`warn`:
+  checkout queues the rest and says why one was left out) or as an error (the kiosk: `TextRefused`,
+  and nothing of this queueing is written).
 
 Which channels to send, where each goes (`recipient_for`) and what a missing contact or provider
 means (a warning at checkout, a refusal at the till) stay with the caller.
@@ -15,14 +19,20 @@ means (a warning at checkout, a refusal at the till) stay with the caller.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.domain.channels import Channel
+from app.domain.contacts import mask_contact
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits, TextRefused
+from app.services.text_limits import check_text
 from app.storage import audit, customers, outbox
 from app.storage.database import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 SMS_CONSENT_KIND = "transactional_sms"
 """The consent kind a receipt by text message needs."""
@@ -88,14 +98,33 @@ def queue_receipt(
     consent: SmsConsent | None,
     note: AuditNote,
     now: datetime,
+    limits: TextLimits = DEFAULT_LIMITS,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[outbox.NewDelivery, ...]:
     """Queue one delivery of `receipt_id` per send, record `consent` beside each SMS, and audit it all.
 
-    Runs inside the caller's unit of work and never commits: the deliveries, the consent and the
-    audit entry land together with the caller's own writes, or not at all.
+    A text the `limits` refuse is not queued: with `warn`, its sentence goes to `warn` (and to the
+    audit entry) and the other sends go ahead; without, `TextRefused` is raised. Runs inside the
+    caller's unit of work and never commits: the deliveries, the consent and the audit entry land
+    together with the caller's own writes, or not at all.
     """
     queued: list[outbox.NewDelivery] = []
+    refused: list[str] = []
     for send in sends:
+        refusal = check_text(session, send.channel, send.recipient, limits, now=now).refusal
+        if refusal is not None:
+            log.warning(
+                "%s receipt %s to %s not queued: %s",
+                send.channel.value,
+                receipt_id,
+                mask_contact(send.recipient),
+                refusal,
+            )
+            if warn is None:
+                raise TextRefused(refusal)
+            warn(refusal)
+            refused.append(refusal)
+            continue
         queued.append(
             outbox.new_delivery(
                 session,
@@ -117,5 +146,8 @@ def queue_receipt(
                 source=consent.source,
                 now=now,
             )
-    audit.append(session, at=now, actor=note.actor, action=note.action, subject=receipt_id, detail=note.detail(queued))
+    detail = note.detail(queued)
+    if refused:
+        detail = {**detail, "texts_refused": refused}
+    audit.append(session, at=now, actor=note.actor, action=note.action, subject=receipt_id, detail=detail)
     return tuple(queued)
