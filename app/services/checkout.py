@@ -18,6 +18,7 @@ from app.domain.errors import SaleConflict, ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.receipt import RenderedReceipt, StoreProfile
 from app.domain.sale import Sale
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, queue_receipt, recipient_for
 from app.storage import customers, outbox, sales
@@ -72,7 +73,9 @@ class CheckoutService:
         *,
         default_language: Language = Language.EN,
         clock: Clock = utcnow,
+        texts: TextLimits = DEFAULT_LIMITS,
     ) -> None:
+        self._texts = texts
         self._db = db
         self._renderer = renderer
         self._store = store
@@ -225,7 +228,9 @@ class CheckoutService:
             }
 
         note = AuditNote(event.source, "receipt.created", detail)
-        queued = queue_receipt(session, receipt_id, sends, consent=consent, note=note, now=now)
+        queued = queue_receipt(
+            session, receipt_id, sends, consent=consent, note=note, now=now, limits=self._texts, warn=warnings.append
+        )
         sales.record_event(session, source=event.source, event_id=event.event_id, receipt_id=receipt_id, now=now)
         return CheckoutResult(
             receipt_id,
