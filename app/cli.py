@@ -16,6 +16,7 @@ from app.config import logging_setup
 from app.domain.delivery import DeliveryState
 from app.domain.errors import NotFound, ReceiptDeskError, ValidationFailed
 from app.domain.exit_codes import SUMMARY, ExitCode, exit_code_for
+from app.domain.tokens import Scope
 
 log = logging.getLogger("receiptdesk")
 
@@ -108,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run headless: local API, webhooks and dispatcher")
     serve.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port to listen on (default from settings: 8765)")
+    serve.add_argument(
+        "--insecure-lan",
+        action="store_true",
+        help="listen beyond this machine over plain HTTP, without [api] tls_cert and tls_key (warns at each start)",
+    )
 
     demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
     demo.add_argument("--headless", action="store_true", help="no windows: post sales and print figures")
@@ -198,6 +204,21 @@ def _parser() -> argparse.ArgumentParser:
     setter.add_argument("field", help="one of its secret fields")
     secrets.add_parser("list", help="every provider and platform that keeps secrets, and their fields")
     secrets.add_parser("check", help="say whether this machine can store secrets")
+
+    tokens = sub.add_parser("tokens", help="API clients (a POS, a monitor) and their tokens").add_subparsers(
+        dest="action", required=True
+    )
+    create = tokens.add_parser("create", help="make a client and print its token, once")
+    create.add_argument("name", help="the client's name: letters, digits, dots, dashes, underscores")
+    create.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        choices=[scope.value for scope in Scope],
+        help="what it may do; repeat for more (default: sales:write; admin: everything)",
+    )
+    tokens.add_parser("list", help="every client: scopes, created, last used, revoked (never a token)")
+    tokens.add_parser("revoke", help="revoke a client's token at once").add_argument("name")
     return parser
 
 

@@ -286,14 +286,17 @@ async def _first_run(settings: Settings, config_path: Path, data: Path | None) -
 
 
 async def _serve_api(stack: contextlib.AsyncExitStack, runtime: Runtime, shell: KioskShell) -> None:
-    """The local API the register posts sales to; a busy port is shown, the kiosk keeps running."""
-    from app.server.api import create_api
-    from app.support.asgi_server import start_asgi_server
+    """The local API the register posts sales to, guarded as `serve`'s is (tokens, hosts, origins, TLS beyond
+    loopback); a busy port or a refused setting is shown, the kiosk keeps running."""
+    from app.main.local_api import start_local_api, transport_for
 
     api_settings = runtime.settings.api
-    app = create_api(runtime.checkout, runtime.receipts, runtime.health, max_body_bytes=api_settings.max_body_bytes)
     try:
-        server = await start_asgi_server(app, api_settings.host, api_settings.port, name="api")
+        transport = transport_for(api_settings, api_settings.host)
+        server = await start_local_api(runtime, api_settings.host, api_settings.port, transport, webhooks=False)
+    except ConfigurationError as exc:
+        show_error(exc, shell.cashier)
+        return
     except OSError as exc:
         show_error(PortInUse(api_settings.port, exc), shell.cashier)
         return

@@ -86,3 +86,14 @@ async def drained(rt: Runtime) -> bool:
 
 EMAIL_ONLY = {"email": "ana.garcia@example.com", "channels": [Channel.EMAIL.value], "name": "Ana Garcia"}
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def api_token(runtime: Runtime) -> str:
+    """An `admin` API token in the runtime's database, for tests that call `/v1`."""
+    return (await runtime.tokens.create("tests", ["admin"], actor="tests")).token
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header that carries an API token."""
+    return {"Authorization": f"Bearer {token}"}

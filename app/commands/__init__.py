@@ -21,6 +21,7 @@ from app.commands.records import (
     receipts_show,
 )
 from app.commands.serving import demo, serve
+from app.commands.tokens import tokens_create, tokens_list, tokens_revoke
 from app.commands.tools import (
     db_upgrade,
     sandbox,
@@ -68,4 +69,7 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("secrets", "set"): secrets_set,
     ("secrets", "list"): secrets_list,
     ("secrets", "check"): secrets_check,
+    ("tokens", "create"): tokens_create,
+    ("tokens", "list"): tokens_list,
+    ("tokens", "revoke"): tokens_revoke,
 }

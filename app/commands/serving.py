@@ -14,7 +14,7 @@ from app.config.paths import data_dir, default_config_file
 from app.config.settings import require_store
 from app.domain.errors import Unavailable, ValidationFailed
 from app.main import build_runtime, settle_heap
-from app.support.asgi_server import start_asgi_server
+from app.main.local_api import start_local_api, transport_for
 
 # -- serve -------------------------------------------------------------------------------------
 
@@ -22,13 +22,14 @@ from app.support.asgi_server import start_asgi_server
 def serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     require_store(settings, args.config or default_config_file())  # no receipt goes out without the store's name
+    host = args.host or settings.api.host
+    transport = transport_for(settings.api, host, insecure_lan=args.insecure_lan, flag="--insecure-lan")
 
     async def body() -> None:
         runtime = build_runtime(settings, data=args.data_dir)
-        api = runtime.local_api()
         try:
-            server = await start_asgi_server(
-                api, args.host or settings.api.host, settings.api.port if args.port is None else args.port, name="api"
+            server = await start_local_api(
+                runtime, host, settings.api.port if args.port is None else args.port, transport
             )
         except OSError as exc:
             await runtime.close()

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.delivery import ACTIVE
 from app.main import Runtime, build_runtime, settle_heap
 from app.sandbox import credentials as sandbox_credentials
+from app.sandbox.pos_load import TOKEN_VARIABLE
 from app.sandbox.server import start_sandbox
 from app.support.asgi_server import start_asgi_server
 
@@ -84,9 +87,13 @@ async def _sandbox(in_process: bool) -> AsyncIterator[str]:
 
 
 async def _run_pos(
-    api_url: str, mode: str, count: int, options: DemoOptions, first: int, warmup: int = 0
+    api_url: str, token: str, mode: str, count: int, options: DemoOptions, first: int, warmup: int = 0
 ) -> dict[str, Any]:
-    """Run the simulated POS in its own process (as a real POS is another machine) and collect its timings."""
+    """Run the simulated POS in its own process (as a real POS is another machine) and collect its timings.
+
+    Its API token goes in its environment, where other users' processes cannot read it (its command line
+    they can).
+    """
     args = [
         api_url,
         "--mode",
@@ -105,7 +112,12 @@ async def _run_pos(
         str(warmup),
     ]
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.sandbox.pos_load", *args, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "app.sandbox.pos_load",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, TOKEN_VARIABLE: token},
     )
     out, _ = await child.communicate()
     if child.returncode != 0:
@@ -152,13 +164,14 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="receiptdesk-demo-") as tmp:
         data = options.data_dir or Path(tmp)
         async with _sandbox(not options.sandbox_process) as sandbox_url:
-            settings = sandbox_settings(Settings(), sandbox_url)
+            settings = demo_api(sandbox_settings(Settings(), sandbox_url))
             runtime = build_runtime(settings, data=data, secrets=sandbox_secrets(sandbox_url))
             api = await start_asgi_server(
                 runtime.local_api(),
                 name="api",
             )
             try:
+                token = (await runtime.tokens.create(_pos_client_name(), ["sales:write"], actor="demo")).token
                 async with httpx.AsyncClient(
                     base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=options.concurrency)
                 ) as client:
@@ -166,13 +179,13 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     settle_heap()  # as `serve` and the kiosk do once started
                     paced_n = min(options.paced_sales, options.sales)
                     runtime.start_dispatching()
-                    paced_run = await _run_pos(api.url, "paced", paced_n, options, first=1, warmup=WARMUP)
+                    paced_run = await _run_pos(api.url, token, "paced", paced_n, options, first=1, warmup=WARMUP)
                     paced = paced_run["latencies"]
                     await _wait_drained(runtime, 60)
                     await runtime.dispatcher.stop()
 
                     burst_n = options.sales - paced_n
-                    burst_run = await _run_pos(api.url, "burst", burst_n, options, first=WARMUP + paced_n + 1)
+                    burst_run = await _run_pos(api.url, token, "burst", burst_n, options, first=WARMUP + paced_n + 1)
                     burst, burst_s = burst_run["latencies"], burst_run["seconds"]
                     backlog = (await runtime.receipts.queue_status()).by_state.get("queued", 0)
 
@@ -209,6 +222,16 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
         "peak_rss_mb": _peak_rss_mb(),
         "child_process_peak_rss_mb": _children_peak_rss_mb(),
     }
+
+
+def demo_api(settings: Settings) -> Settings:
+    """The demo's settings with a request budget its burst of sales stays within."""
+    return settings.model_copy(update={"api": settings.api.model_copy(update={"requests_per_minute": 100_000})})
+
+
+def _pos_client_name() -> str:
+    """A name for this run's simulated POS (a demo given a data folder may run there again)."""
+    return f"demo-pos-{uuid.uuid4().hex[:8]}"
 
 
 def _peak_rss_mb() -> float:

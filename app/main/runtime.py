@@ -38,6 +38,7 @@ from app.services.printing import PRINTER_PROVIDER
 from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
 from app.services.retry import RetryPolicy
+from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
 from app.storage import schema
 from app.storage.database import Database
@@ -73,6 +74,10 @@ class Runtime:
     capture_input: ByteSource | None = None  # its pass-through, when `[capture] enabled`
     lifecycle: LifecycleService | None = None  # shipped, cancelled and refunded orders after the receipt
     routing: Routing = field(default_factory=Routing)  # as built: the settings' plus the printer
+    tokens: TokenService = field(init=False)  # the API's clients
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenService(self.db)
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
@@ -86,16 +91,19 @@ class Runtime:
             if self.reconcile is not None:
                 self.reconcile.start()  # polls now (start-up), then every interval
 
-    def local_api(self) -> FastAPI:
-        """The local HTTP API over this runtime's services."""
+    def local_api(self, *, webhooks: bool = True) -> FastAPI:
+        """The local HTTP API over this runtime's services, guarded by `[api]` and the API's tokens.
+
+        `webhooks=False` leaves out the providers' and platforms' webhook routes (the kiosk's API).
+        """
         return create_api(
             self.checkout,
             self.receipts,
             self.health,
-            max_body_bytes=self.settings.api.max_body_bytes,
-            callbacks=self.callbacks,
-            intake=self.intake,
-            public_url=self.settings.api.public_url,
+            tokens=self.tokens,
+            settings=self.settings.api,
+            callbacks=self.callbacks if webhooks else None,
+            intake=self.intake if webhooks else None,
         )
 
     async def close(self) -> None:
@@ -107,6 +115,7 @@ class Runtime:
             await self.lifecycle.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
+        await self.tokens.flush()
         await self.http.aclose()
         self.db.close()
 

@@ -2,7 +2,8 @@
 
 `python -m app.sandbox.pos_load URL --mode paced|burst --count N ...` prints one JSON object with
 the sale-to-accepted latencies in seconds and any errors. A POS is another machine in a store, so the
-demo runs it in another process rather than sharing the API's event loop.
+demo runs it in another process rather than sharing the API's event loop. It sends the API token it
+finds in its environment (`RECEIPTDESK_API_TOKEN`), as a POS keeps its token out of its command line.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 from typing import Any
@@ -17,6 +19,9 @@ from typing import Any
 import httpx
 
 from app.sandbox.pos import make_sale
+
+TOKEN_VARIABLE = "RECEIPTDESK_API_TOKEN"  # noqa: S105 (a variable's name)
+"""The environment variable the simulated POS reads its API token from."""
 
 
 class SimulatedPos:
@@ -69,10 +74,20 @@ class SimulatedPos:
 
 
 async def run(
-    url: str, mode: str, count: int, *, rate: float, concurrency: int, seed: int, first: int, warmup: int = 0
+    url: str,
+    mode: str,
+    count: int,
+    *,
+    rate: float,
+    concurrency: int,
+    seed: int,
+    first: int,
+    warmup: int = 0,
+    token: str | None = None,
 ) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits, headers=headers) as client:
         pos = SimulatedPos(client, random.Random(seed), first=first)
         for _ in range(warmup):  # open the connection and warm the server's caches; not timed
             await pos.post(pos.payload())
@@ -103,6 +118,7 @@ def main() -> None:
             seed=args.seed,
             first=args.first,
             warmup=args.warmup,
+            token=os.environ.get(TOKEN_VARIABLE),
         )
     )
     print(json.dumps(result))

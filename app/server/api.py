@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
+from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.config.settings import ApiSettings
 from app.domain.clock import utcnow
 from app.domain.errors import (
     ConfigurationError,
@@ -23,6 +27,9 @@ from app.domain.errors import (
 )
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
+from app.domain.tokens import Scope
+from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, declare_security
+from app.server.guards import NetworkGuard, NetworkPolicy
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
@@ -53,12 +60,18 @@ def create_api(
     receipts: ReceiptService,
     health: HealthService,
     *,
-    max_body_bytes: int,
+    tokens: Authenticator,
+    settings: ApiSettings,
     callbacks: CallbackService | None = None,
     intake: IntakeService | None = None,
-    public_url: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """The FastAPI application, with the body-size limit in front."""
+    """The FastAPI application; in front of it, outermost first: the host and origin guard, CORS for the
+    allowed origins, the token check of `/v1` (scope, budget per token, JSON bodies), the body-size limit.
+
+    `clock` (monotonic seconds) paces each token's budget of `settings.requests_per_minute`.
+    """
+    public_url = settings.public_url
     api = FastAPI(
         title="ReceiptDesk local API",
         version=__version__,
@@ -117,10 +130,17 @@ def create_api(
         summary="Queue depth, oldest pending age, provider states",
         responses={503: {"model": HealthOut, "description": "Not ok (the same body): for load balancers and monitors"}},
     )
-    async def get_health() -> JSONResponse:
-        """The health; `200` when `ok`, otherwise `503` with the same body."""
+    async def get_health(request: Request) -> JSONResponse:
+        """The health; `200` when `ok`, otherwise `503` with the same body.
+
+        Without a token, or with one lacking `receipts:read`, the body is only `{"ok": true|false}`.
+        """
         body = HealthOut.of(await health.check())
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.ok else 503)
+        status = 200 if body.ok else 503
+        client = client_of(request)
+        if client is None or not client.allows(Scope.RECEIPTS_READ):
+            return JSONResponse({"ok": body.ok}, status_code=status)
+        return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
@@ -132,9 +152,19 @@ def create_api(
             schema = get_openapi(title=api.title, version=api.version, description=api.description, routes=api.routes)
             _, defs = models_json_schema([(Sale, "validation")], ref_template="#/components/schemas/{model}")
             schema.setdefault("components", {}).setdefault("schemas", {}).update(defs.get("$defs", {}))
-            api.openapi_schema = schema
+            api.openapi_schema = declare_security(schema)
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    api.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    policy = NetworkPolicy.of(settings.allowed_hosts, settings.allowed_origins, public_url)
+    api.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    api.add_middleware(TokenAuth, tokens=tokens, budget=RequestBudget(settings.requests_per_minute, clock=clock))
+    if policy.origins:
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=policy.cors_origins(),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+    api.add_middleware(NetworkGuard, policy=policy)
     return api

@@ -57,9 +57,18 @@ class RunningServer:
 
 
 async def start_asgi_server(
-    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, name: str = "asgi"
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    name: str = "asgi",
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> RunningServer:
-    """Serve `app` on host:port (0 picks a free port) and return once it accepts connections."""
+    """Serve `app` on host:port (0 picks a free port) and return once it accepts connections.
+
+    With `ssl_certfile` and `ssl_keyfile` (PEM files) it speaks HTTPS only, and its URL says so.
+    """
     sock = listening_socket(host, port)
     bound_port: int = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -72,6 +81,8 @@ async def start_asgi_server(
         lifespan="off",
         proxy_headers=False,
         timeout_graceful_shutdown=5,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{name}-{host}:{bound_port}")
@@ -88,4 +99,5 @@ async def start_asgi_server(
             raise TimeoutError(f"{name} server did not start in time")
         await asyncio.sleep(0.005)
     display_host = f"[{host}]" if ":" in host else host
-    return RunningServer(f"http://{display_host}:{bound_port}", bound_port, app, server, task)
+    scheme = "https" if ssl_certfile else "http"
+    return RunningServer(f"{scheme}://{display_host}:{bound_port}", bound_port, app, server, task)

@@ -15,15 +15,15 @@ from app.main import Runtime
 from app.services.health import STALLED_AFTER_S
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import drained, wait_until
+from tests.conftest import bearer, drained, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+async def api(runtime: Runtime, api_token: str) -> AsyncIterator[httpx.AsyncClient]:
     server = await start_asgi_server(runtime.local_api(), name="api")
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with httpx.AsyncClient(base_url=server.url, headers=bearer(api_token)) as client:
         yield client
     await server.stop()
 
