@@ -97,3 +97,9 @@ async def api_token(runtime: Runtime) -> str:
 def bearer(token: str) -> dict[str, str]:
     """The header that carries an API token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def authorised(rt: Runtime, *scopes: str) -> dict[str, str]:
+    """The header of a new API token (`admin` unless `scopes` are given) in `rt`'s database."""
+    issued = await rt.tokens.create(f"tests-{len(await rt.tokens.list()) + 1}", scopes or ["admin"], actor="tests")
+    return bearer(issued.token)

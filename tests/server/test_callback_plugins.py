@@ -35,7 +35,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryEventRow, DeliveryRow
 from app.support.asgi_server import start_asgi_server
 from app.triggers.pos import pos_event
-from tests.conftest import drained, wait_until
+from tests.conftest import authorised, drained, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 SIGNING_SECRET = "acme-signing-secret"
@@ -100,7 +100,7 @@ async def serve(
         runtime.start_dispatching()
         await wait_until(lambda: drained(runtime))
         delivery = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow)).one())
-        async with httpx.AsyncClient(base_url=server.url) as client:
+        async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:
             yield runtime, client, delivery
     finally:
         await server.stop()

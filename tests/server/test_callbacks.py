@@ -24,7 +24,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.storage.models import DeliveryEventRow, DeliveryRow
 from app.support.asgi_server import RunningServer, start_asgi_server
-from tests.conftest import drained, fast_settings, wait_until
+from tests.conftest import authorised, drained, fast_settings, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PUBLIC_URL = "https://lane3.store.example"
@@ -49,7 +49,7 @@ async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple
     )
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     server: RunningServer = await start_asgi_server(runtime.local_api(), name="api")
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:
         yield runtime, client
     await server.stop()
     await runtime.close()

@@ -23,7 +23,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.support.asgi_server import start_asgi_server
 from app.triggers.shopify import shopify_id
-from tests.conftest import wait_until
+from tests.conftest import authorised, wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 SECRETS = {"shopify": {"client_secret": "shopify-test-secret"}, "stripe": {"signing_secret": "whsec_test_secret"}}
@@ -39,7 +39,11 @@ async def api(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Client]:
     runtime = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), **SECRETS})
     runtime.start_dispatching()
     server = await start_asgi_server(runtime.local_api(), name="api")
-    async with httpx.AsyncClient(base_url=server.url) as client, httpx.AsyncClient(base_url=sandbox.url) as inbox:
+    headers = await authorised(runtime)
+    async with (
+        httpx.AsyncClient(base_url=server.url, headers=headers) as client,
+        httpx.AsyncClient(base_url=sandbox.url) as inbox,
+    ):
         yield runtime, client, inbox
     await server.stop()
     await runtime.close()

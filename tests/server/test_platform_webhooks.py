@@ -18,6 +18,7 @@ from app.sandbox.platforms import zapier as zapier_sandbox
 from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.support.asgi_server import start_asgi_server
+from tests.conftest import authorised
 
 SECRETS = {
     "shopify": {"client_secret": "shopify-test-secret"},
@@ -33,7 +34,7 @@ async def api(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple[Ru
     settings = settings.model_copy(update={"platforms": {name: {} for name in SECRETS}, "store": store})
     runtime = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), **SECRETS})
     server = await start_asgi_server(runtime.local_api(), name="api")
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:
         yield runtime, client
     await server.stop()
     await runtime.close()

@@ -17,7 +17,7 @@ from app.services.reconcile import ReconcileService
 from app.storage import sync as sync_store
 from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.catchup import build_pollers
-from tests.conftest import wait_until
+from tests.conftest import authorised, wait_until
 
 POLLED = ("shopify", "square", "stripe")
 
@@ -97,7 +97,7 @@ async def test_health_shows_the_last_sync(runtime: Runtime, sandbox: RunningSand
     assert set(POLLED) <= set(by_name)
     assert by_name["shopify"].state == "ok" and by_name["shopify"].last_success_at is not None
     assert by_name["stripe"].state == "failing" and "503" in (by_name["stripe"].last_error or "")
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=await authorised(runtime, "receipts:read")) as client:
         body = (await client.get(f"{api.url}/v1/health")).json()
     synced = {s["platform"]: s for s in body["platform_sync"]}
     assert synced["square"]["state"] == "ok" and synced["square"]["last_success_at"]

@@ -16,7 +16,7 @@ from app.main import build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import wait_until
+from tests.conftest import authorised, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -40,7 +40,7 @@ async def test_sandbox_callbacks_settle_deliveries_and_bounces_fall_back(
     server = await start_asgi_server(runtime.local_api(), port=port, name="api")
     sandbox.app.state.callbacks.configure({"sendgrid_event_url": f"{api_url}/webhooks/sendgrid/events", "delay": 0.05})
     try:
-        async with httpx.AsyncClient(base_url=api_url) as client:
+        async with httpx.AsyncClient(base_url=api_url, headers=await authorised(runtime)) as client:
             ok = sale_payload("CB-1")
             ok["customer"] = {"email": "ana@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
             assert (await client.post("/v1/sales", json=ok)).status_code == 202
