@@ -214,6 +214,8 @@ class HealthOut(BaseModel):
     platform_sync: list[PlatformSyncOut] = []
     capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why
     oldest_due_age_s: float | None = None  # how long the longest-waiting delivery due now has waited
+    texts_to_new_numbers_last_hour: int | None = None  # numbers texted for the first time in the last hour
+    alarms: list[str] = []  # one sentence each; any alarm makes `ok` false
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -228,6 +230,8 @@ class HealthOut(BaseModel):
             last_error=h.last_error,
             rejected_webhooks=h.rejected_webhooks,
             capture=h.capture,
+            texts_to_new_numbers_last_hour=h.new_number_texts.count if h.new_number_texts is not None else None,
+            alarms=list(h.alarms),
             platform_sync=[
                 PlatformSyncOut(
                     platform=s.platform,

@@ -1,4 +1,10 @@
-"""Is the system well? Queue depth, oldest pending age, and what each provider did lately."""
+"""Is the system well? Queue depth, oldest pending age, what each provider did lately, and alarms.
+
+An alarm is something a person should look into now, said in one sentence; any alarm makes the
+health not ok, so a monitor polling `/v1/health` pages someone. Texts to numbers never texted
+before, above `new_number_alarm_per_hour` in the last hour, raise one: a leaked API token or a POS
+gone wrong may be texting strangers at the store's expense.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Protocol
 
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import ACTIVE
+from app.domain.text_limits import NewNumberTexts
 from app.services.dispatch import Dispatcher
 from app.services.receipts import ReceiptService
 from app.services.reconcile import PlatformSync, ReconcileService
@@ -44,6 +51,8 @@ class Health:
     platform_sync: tuple[PlatformSync, ...] = ()  # catch-up polls: last successful sync per platform
     capture: str | None = None  # the print-stream pass-through: forwarding | starting | failed: why; None when off
     oldest_due_age_s: float | None = None  # how long the longest-waiting delivery that is due now has waited
+    new_number_texts: NewNumberTexts | None = None  # numbers first texted in the last hour, and the alarm's threshold
+    alarms: tuple[str, ...] = ()  # one sentence each; any alarm makes the health not ok
 
 
 class CaptureState(Protocol):
@@ -105,8 +114,13 @@ class HealthService:
         if self._capture is not None and self._capture.state != "off":
             state = self._capture.state
             capture = f"failed: {self._capture.problem}" if state == "failed" else state
+        texts = await self._receipts.new_number_texts(now)
+        alarms = tuple(a for a in (texts.alarm,) if a is not None)
         return Health(
-            ok=running and all(p.state != "failing" for p in providers) and not (capture or "").startswith("failed"),
+            ok=running
+            and all(p.state != "failing" for p in providers)
+            and not (capture or "").startswith("failed")
+            and not alarms,
             dispatcher_running=running,
             queue_depth=depth,
             due_now=queue.due_now,
@@ -118,16 +132,18 @@ class HealthService:
             platform_sync=tuple(await self._reconcile.status()) if self._reconcile else (),
             capture=capture,
             oldest_due_age_s=(now - queue.oldest_due_at).total_seconds() if queue.oldest_due_at else None,
+            new_number_texts=texts,
+            alarms=alarms,
         )
 
     async def recorded(self) -> Health:
         """The health as the database and the settings show it, for a process that sends nothing
         (`receiptdesk health`): the queue, the configured providers and the platforms' last syncs.
 
-        Whether another process sends cannot be seen here, so `ok` means the outbox moves: no
-        delivery has been due for more than `STALLED_AFTER_S`. The providers' live state (sent,
-        failing, circuits) belongs to the sending process: its `/v1/health` has it.
+        Whether another process sends cannot be seen here, so `ok` means the outbox moves (no
+        delivery has been due for more than `STALLED_AFTER_S`) and no alarm is up. The providers'
+        live state (sent, failing, circuits) belongs to the sending process: its `/v1/health` has it.
         """
         health = await self.check()
         stalled = health.oldest_due_age_s is not None and health.oldest_due_age_s > STALLED_AFTER_S
-        return replace(health, ok=not stalled)
+        return replace(health, ok=not stalled and not health.alarms)

@@ -18,6 +18,7 @@ from typing import Any
 
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
+from app.domain.contacts import mask_contact
 from app.domain.lifecycle import (
     NOT_SHIPPED_SKUS,
     OrderStatus,
@@ -28,10 +29,12 @@ from app.domain.lifecycle import (
 )
 from app.domain.receipt import StoreProfile
 from app.domain.sale import Sale
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.rendering.updates import UpdateRenderer, build_update_view
 from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.services.intake import UpdateResult
+from app.services.text_limits import check_text
 from app.storage import audit, order_updates, outbox, sales
 from app.storage.database import Database, UnitOfWork
 
@@ -54,8 +57,10 @@ class LifecycleService:
         *,
         clock: Clock = utcnow,
         sweep_every: timedelta = timedelta(minutes=5),
+        texts: TextLimits = DEFAULT_LIMITS,
     ) -> None:
         self.sweep_every = sweep_every
+        self._texts = texts
         self._db = db
         self._renderer = renderer
         self._store = store
@@ -219,6 +224,24 @@ class LifecycleService:
         queued = 0
         for target in order_updates.recipients(session, receipt.receipt_id, CUSTOMER_CHANNELS):
             channel = Channel(target.channel)
+            refusal = check_text(session, channel, target.recipient, self._texts, now=now).refusal
+            if refusal is not None:  # a text the limits refuse: the update goes out on the other channels
+                log.warning(
+                    "%s notice of order %s to %s not queued: %s",
+                    channel.value,
+                    sale.order_id or sale.sale_id,
+                    mask_contact(target.recipient),
+                    refusal,
+                )
+                audit.append(
+                    session,
+                    at=now,
+                    actor="lifecycle",
+                    action="order.text_refused",
+                    subject=sale.order_id or sale.sale_id,
+                    detail={"update_id": stored.id, "channel": channel.value, "why": refusal},
+                )
+                continue
             outbox.new_delivery(
                 session,
                 receipt_id=receipt.receipt_id,

@@ -6,15 +6,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from app.domain.audit import ChainReport
+from app.domain.cards import contains_card_number
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.records import QueueStatus, ReceiptDetail, ReceiptSummary
+from app.domain.text_limits import DEFAULT_LIMITS, NewNumberTexts, TextLimits, TextRefused, country_refusal, is_text
 from app.services.bus import DeliveriesQueued, EventBus
+from app.services.text_limits import check_text, new_number_texts
 from app.storage import audit, outbox, receipts, sales
 from app.storage.database import Database, UnitOfWork
+from app.storage.text_counts import NEW_NUMBER
 
 RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
 
@@ -22,7 +26,16 @@ RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
 class ReceiptService:
     """The manager's and cashier's questions about receipts, and their corrections."""
 
-    def __init__(self, db: Database, routing: Mapping[Channel, str], bus: EventBus, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        routing: Mapping[Channel, str],
+        bus: EventBus,
+        *,
+        clock: Clock = utcnow,
+        texts: TextLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._texts = texts
         self._db = db
         self._routing = dict(routing)
         self._bus = bus
@@ -57,34 +70,48 @@ class ReceiptService:
         return detail
 
     async def resend(self, receipt_id: str, channel: Channel, contact: str, *, reason: str, actor: str) -> str:
-        """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log."""
+        """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log.
+
+        A text goes only where and as often as the text limits allow (`TextRefused`, nothing queued).
+        A reason holding a card number is refused: the audit log keeps no card numbers.
+        """
         if not reason.strip():
             raise ValidationFailed("Say why the receipt is sent again.", field="reason")
+        if contains_card_number(reason):
+            raise ValidationFailed(
+                "The reason looks like it holds a card number: write it without the number.", field="reason"
+            )
         recipient = normalise_email(contact) if channel is Channel.EMAIL else normalise_phone(contact)
         provider = self._routing.get(channel)
         if provider is None:
             raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")
+        if is_text(channel) and (refusal := country_refusal(recipient, self._texts)) is not None:
+            raise TextRefused(refusal)
 
         def job(session: UnitOfWork) -> str:
             if not sales.receipt_exists(session, receipt_id):
                 raise NotFound(f"There is no receipt {receipt_id}.")
             now = self._clock()
+            check = check_text(session, channel, recipient, self._texts, now=now, resend=True)
+            if check.refusal is not None:
+                raise TextRefused(check.refusal)
             row = outbox.new_delivery(
                 session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
             )
-            audit.append(
-                session,
-                at=now,
-                actor=actor,
-                action="receipt.resent",
-                subject=receipt_id,
-                detail={"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()},
-            )
+            detail: dict[str, object] = {"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()}
+            if check.new_number is not None:
+                detail[NEW_NUMBER] = check.new_number
+            audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id, detail=detail)
             return row.id
 
         delivery_id = await self._db.write(job)
         self._bus.publish(DeliveriesQueued(1))
         return delivery_id
+
+    async def new_number_texts(self, now: datetime | None = None) -> NewNumberTexts:
+        """How many numbers got their first text in the hour before `now`, against the alarm's threshold."""
+        at = now if now is not None else self._clock()
+        return await self._db.read(lambda s: new_number_texts(s, self._texts, now=at))
 
     async def queue_status(self) -> QueueStatus:
         now = self._clock()
