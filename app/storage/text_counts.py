@@ -35,11 +35,11 @@ _CHUNK = 200
 
 
 def texts_to(session: Session, recipient: str, *, since: datetime) -> int:
-    """How many texts to `recipient` were queued at or after `since` (this transaction's included)."""
+    """How many texts to `recipient` were queued after `since` (this transaction's included)."""
     count = session.scalar(
         select(func.count())
         .select_from(DeliveryRow)
-        .where(DeliveryRow.recipient == recipient, DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at >= since)
+        .where(DeliveryRow.recipient == recipient, DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at > since)
     )
     return int(count or 0)
 
@@ -53,11 +53,11 @@ def ever_texted(session: Session, recipient: str) -> bool:
 
 
 def new_numbers_since(session: Session, since: datetime) -> int:
-    """How many numbers got their first text at or after `since`."""
+    """How many numbers got their first text after `since`."""
     recent = set(
         session.scalars(
             select(DeliveryRow.recipient)
-            .where(DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at >= since)
+            .where(DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at > since)
             .distinct()
         )
     )
@@ -67,7 +67,9 @@ def new_numbers_since(session: Session, since: datetime) -> int:
         recent.difference_update(
             session.scalars(
                 select(DeliveryRow.recipient)
-                .where(DeliveryRow.recipient.in_(batch), DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at < since)
+                .where(
+                    DeliveryRow.recipient.in_(batch), DeliveryRow.channel.in_(TEXTS), DeliveryRow.created_at <= since
+                )
                 .distinct()
             )
         )
@@ -75,7 +77,7 @@ def new_numbers_since(session: Session, since: datetime) -> int:
 
 
 def resends_to_new_numbers_since(session: Session, since: datetime) -> int:
-    """How many resends by hand at or after `since` went to a number no text had gone to before.
+    """How many resends by hand after `since` went to a number no text had gone to before.
 
     Walks the audit log from its newest entry back, a chunk at a time, until it is `CLOCK_SLACK`
     past `since`.
@@ -91,7 +93,7 @@ def resends_to_new_numbers_since(session: Session, since: datetime) -> int:
         for row in rows:
             if row.at < stop:
                 return count
-            if row.action == RESENT and row.at >= since and json.loads(row.detail).get(NEW_NUMBER) is True:
+            if row.action == RESENT and row.at > since and json.loads(row.detail).get(NEW_NUMBER) is True:
                 count += 1
         if len(rows) < _CHUNK:
             return count
