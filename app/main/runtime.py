@@ -19,6 +19,7 @@ from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.routing import Routing
+from app.domain.text_limits import TextLimits
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
 from app.providers.base import ProviderAdapter
@@ -213,10 +214,17 @@ def build_runtime(
         lease=timedelta(seconds=d.lease_seconds),
         owner=owner or f"{socket.gethostname()}-{os.getpid()}",
     )
+    texts = TextLimits.of(settings.texts)
     checkout = CheckoutService(
-        db, ReceiptRenderer(), store.profile(), routing.primaries(), bus, default_language=store.default_language
+        db,
+        ReceiptRenderer(),
+        store.profile(),
+        routing.primaries(),
+        bus,
+        default_language=store.default_language,
+        texts=texts,
     )
-    receipts = ReceiptService(db, routing.primaries(), bus)
+    receipts = ReceiptService(db, routing.primaries(), bus, texts=texts)
     tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback)
     f = settings.followups
     followups = FollowUpService(
@@ -230,7 +238,7 @@ def build_runtime(
     callbacks = CallbackService(tracking, build_callbacks(settings, secrets))
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, secret_getter(secrets), store_id=store.id)
-    lifecycle = LifecycleService(db, UpdateRenderer(), store.profile(), routing.primaries(), bus)
+    lifecycle = LifecycleService(db, UpdateRenderer(), store.profile(), routing.primaries(), bus, texts=texts)
     intake = IntakeService(db, checkout, triggers, lifecycle=lifecycle)
     capture, capture_input = build_capture(settings, db, checkout, listen=sending)
     pollers, not_polled = build_pollers(settings.platforms, http, secret_getter(secrets), store_id=store.id)
