@@ -1,7 +1,12 @@
 """Mailgun webhooks: the signature inside the body, and the event vocabulary.
 
 Mailgun "Securing webhooks" and mailgun-python `security.py`: hex HMAC-SHA256 with the HTTP webhook
-signing key (not the API key) over timestamp + token; stale timestamps are refused (300 s).
+signing key (not the API key) over timestamp + token; stale timestamps are refused (300 s either way,
+the SDK's `max_age_seconds`; docs/providers.md § B8,
+https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks).
+
+Mailgun signs inside the body, so the body is parsed before anything is verified: by the bounded
+loader (`app.support.json_limits`), and a body it refuses is simply not signed (401).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -17,6 +23,7 @@ from app.domain.inbound import InboundRequest
 from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
 from app.providers.callbacks import StatusCallbacks
+from app.support.json_limits import JsonRejected, loads
 
 MAX_AGE_S = 300
 
@@ -58,8 +65,8 @@ class MailgunCallbacks(StatusCallbacks):
 
 def _json(raw: bytes) -> dict[str, Any] | None:
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = loads(raw)
+    except JsonRejected:
         return None
     return data if isinstance(data, dict) else None
 
@@ -71,15 +78,17 @@ def verify(signing_key: str, body: dict[str, Any], *, now: float) -> bool:
         return False
     timestamp, token, signature = (str(block.get(k, "")) for k in ("timestamp", "token", "signature"))
     try:
-        if abs(now - float(timestamp)) > MAX_AGE_S:
-            return False
+        sent = float(timestamp)
     except ValueError:
+        return False
+    if not math.isfinite(sent) or abs(now - sent) > MAX_AGE_S:  # NaN would pass any comparison
         return False
     expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
 
 
 def parse(body: dict[str, Any]) -> StatusEvent:
+    """The event of a verified body; raises `ValueError` for a body Mailgun would not send."""
     data = body.get("event-data")
     if not isinstance(data, dict):
         raise ValueError("a Mailgun webhook needs event-data")
@@ -87,18 +96,30 @@ def parse(body: dict[str, Any]) -> StatusEvent:
     kind = EVENTS.get(name, EventKind.UNKNOWN)
     if name == "failed":  # permanent failures are bounces; temporary ones are still being retried
         kind = EventKind.BOUNCED if data.get("severity") == "permanent" else EventKind.DEFERRED
-    headers = (data.get("message") or {}).get("headers") or {}
+    headers = _obj(_obj(data.get("message")).get("headers"))
     message_id = str(headers.get("message-id", "")).strip("<>") or None
-    variables = data.get("user-variables") or {}
-    status = (data.get("delivery-status") or {}).get("description") or data.get("reason")
+    variables = _obj(data.get("user-variables"))
+    status = _obj(data.get("delivery-status")).get("description") or data.get("reason")
     return StatusEvent(
         provider="mailgun",
         event_id=str(data.get("id") or f"{message_id}:{name}:{data.get('timestamp')}")[:200],
         kind=kind,
-        occurred_at=datetime.fromtimestamp(float(data.get("timestamp", 0)), UTC),
+        occurred_at=_time(data.get("timestamp", 0)),
         raw_status=name[:64] or "unknown",
         raw=json.dumps(data, sort_keys=True),
         provider_message_id=message_id,
         delivery_key=str(variables["receiptdesk_key"]) if variables.get("receiptdesk_key") else None,
         detail=str(status)[:200] if status else None,
     )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _time(value: Any) -> datetime:
+    """Epoch seconds as a UTC time; `ValueError` for anything else (a string, NaN, year 10000)."""
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValueError(f"event-data.timestamp is not a time: {str(value)[:40]!r}") from None

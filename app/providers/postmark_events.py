@@ -1,7 +1,9 @@
 """Postmark webhooks: unsigned, so protected by Basic credentials in the configured URL.
 
 Postmark "Webhooks overview": no signature header exists; the URL carries user:password and arrives
-as an Authorization: Basic header, which is compared here in constant time.
+as an Authorization: Basic header, which is compared here in constant time. No time is signed, so
+there is no replay window: a replay is recognised by its record id. The body is read with the bounded
+loader once the credentials hold.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from app.domain.inbound import InboundRequest
 from app.domain.plugins import SecretField
 from app.domain.tracking import EventKind, StatusEvent
 from app.providers.callbacks import StatusCallbacks
+from app.support.json_limits import loads
 
 RECORDS: dict[str, EventKind] = {
     "Delivery": EventKind.DELIVERED,
@@ -50,7 +53,7 @@ class PostmarkCallbacks(StatusCallbacks):
             raise SignatureRejected("The Postmark webhook credentials did not match.")
 
     def parse(self, request: InboundRequest) -> list[StatusEvent]:
-        data = json.loads(request.body)
+        data = loads(request.body)
         return [parse(data if isinstance(data, dict) else {})]
 
 
@@ -80,7 +83,9 @@ def parse(body: dict[str, Any]) -> StatusEvent:
         occurred = datetime.now(UTC)
     if occurred.tzinfo is None:
         occurred = occurred.replace(tzinfo=UTC)
-    metadata = body.get("Metadata") or {}
+    metadata = body.get("Metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     return StatusEvent(
         provider="postmark",
         event_id=f"{record}:{message_id}:{body.get('ID') or when}"[:200],

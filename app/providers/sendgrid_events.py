@@ -4,6 +4,12 @@ Signature (SendGrid "Getting started with the Event Webhook security features"; 
 `helpers/eventwebhook`): ECDSA P-256 with SHA-256 over the timestamp header followed by the raw body,
 signature base64 DER in X-Twilio-Email-Event-Webhook-Signature, public key base64 DER
 SubjectPublicKeyInfo from the Mail Settings page.
+
+Replay window (docs/providers.md § B7): the signed X-Twilio-Email-Event-Webhook-Timestamp (epoch
+seconds) must be within `MAX_AGE_S` of when the request arrived, either way. SendGrid documents no
+tolerance of its own (https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features);
+five minutes is Mailgun's and Stripe's, and a batch signed two days ago is a replay, not a retry.
+The body is parsed only after the signature and the timestamp are checked.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from app.domain.inbound import InboundRequest
 from app.domain.plugins import SettingField
 from app.domain.tracking import EventKind, StatusEvent
 from app.providers.callbacks import StatusCallbacks
+from app.support.json_limits import loads
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+MAX_AGE_S = 300
+"""How far the signed timestamp may be from the request's arrival, in seconds, past or future."""
 
 EVENTS: dict[str, EventKind] = {
     "processed": EventKind.ACCEPTED,
@@ -54,13 +63,16 @@ class SendGridCallbacks(StatusCallbacks):
     )
     reply_with_counts: ClassVar[bool] = True
 
-    def __init__(self, *, webhook_public_key: str) -> None:
+    def __init__(self, *, webhook_public_key: str, max_age_s: int = MAX_AGE_S) -> None:
         self._public_key = webhook_public_key
+        self.max_age_s = max_age_s
 
     def verify(self, request: InboundRequest) -> None:
         signature, timestamp = request.header(SIGNATURE_HEADER), request.header(TIMESTAMP_HEADER)
         if not verify_signature(self._public_key, request.body, signature, timestamp):
             raise SignatureRejected("The SendGrid event signature did not verify.")
+        if not fresh(timestamp or "", received_at=request.received_at, max_age_s=self.max_age_s):
+            raise SignatureRejected(f"The SendGrid event timestamp is more than {self.max_age_s} s from now.")
 
     def parse(self, request: InboundRequest) -> list[StatusEvent]:
         return parse_events(request.body)
@@ -84,9 +96,17 @@ def verify_signature(public_key_b64: str, payload: bytes, signature_b64: str | N
     return True
 
 
+def fresh(timestamp: str, *, received_at: datetime, max_age_s: float) -> bool:
+    """Whether `timestamp` (epoch seconds, digits only) is within `max_age_s` of `received_at`."""
+    text = timestamp.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return False
+    return abs(received_at.timestamp() - int(text)) <= max_age_s
+
+
 def parse_events(payload: bytes) -> list[StatusEvent]:
-    """The JSON array of events; raises ValueError when it is not one."""
-    data = json.loads(payload)
+    """The JSON array of events; raises ValueError (`JsonRejected` among them) when it is not one."""
+    data = loads(payload)
     if not isinstance(data, list):
         raise ValueError("the Event Webhook body must be a JSON array")
     return [_event(item) for item in data if isinstance(item, dict)]
@@ -98,7 +118,7 @@ def _event(item: dict[str, Any]) -> StatusEvent:
     event_id = str(item.get("sg_event_id") or f"{message_id}:{name}:{item.get('timestamp')}")
     try:
         occurred = datetime.fromtimestamp(int(item.get("timestamp", 0)), UTC)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):  # not a number, or not a time a datetime holds
         occurred = datetime.now(UTC)
     reason = item.get("reason") or item.get("response")
     return StatusEvent(

@@ -24,7 +24,6 @@ gone) is `NotApplicable` and a body that is not an order object is `ValidationFa
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -38,6 +37,7 @@ from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.money import quantize
 from app.domain.plugins import SecretField, SettingField
+from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import epoch_ms, json_object, objects, text
 
@@ -171,21 +171,24 @@ class CloverTrigger(PlatformTrigger):
         if response.status_code != 200:
             raise PermanentProviderError("Clover refused the order fetch", status_code=response.status_code)
         try:
-            order = response.json()
-        except ValueError as exc:
-            raise ValidationFailed("Clover answered the order fetch with malformed JSON") from exc
+            order = loads(response.content)
+        except JsonRejected as exc:
+            raise ValidationFailed(f"Clover answered the order fetch with malformed JSON: {exc.message}") from None
         if not isinstance(order, dict):
             raise ValidationFailed("Clover answered the order fetch with something other than an order")
         return order
 
 
 def verification_code(body: bytes) -> str | None:
-    """The code of a setup handshake body `{"verificationCode": "..."}`, else None."""
+    """The code of a setup handshake body `{"verificationCode": "..."}`, else None.
+
+    The handshake is unsigned, so this reads a body nobody has vouched for: at most 512 bytes, with
+    the bounded loader."""
     if len(body) > 512 or b"verificationCode" not in body:
         return None
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = loads(body)
+    except JsonRejected:
         return None
     if isinstance(data, dict) and set(data) == {"verificationCode"} and isinstance(data["verificationCode"], str):
         code: str = data["verificationCode"].strip()

@@ -7,7 +7,6 @@ and never a crash. The `lenient_*` readers are for optional detail that may simp
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,18 +14,20 @@ from typing import Any
 
 from app.domain.errors import ValidationFailed
 from app.domain.money import MAX_AMOUNT
+from app.support.json_limits import JsonRejected, loads
 
 MAX_TEXT = 200
 MAX_CENTS = 100_000_000
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def json_object(body: bytes, *, parse_float: Any = None) -> dict[str, Any]:
-    """The raw body as a JSON object (`parse_float=Decimal` keeps numbers exactly as written)."""
+def json_object(body: bytes, *, decimal: bool = False) -> dict[str, Any]:
+    """The raw body as a JSON object, read by the bounded loader (`decimal=True` keeps fractions as
+    `Decimal`, exactly as written); anything it refuses is a `ValidationFailed` saying why."""
     try:
-        data = json.loads(body, parse_float=parse_float)
-    except (ValueError, RecursionError):
-        raise ValidationFailed("the body is not JSON", field="(body)") from None
+        data = loads(body, decimal=decimal)
+    except JsonRejected as exc:
+        raise ValidationFailed(f"the body is not acceptable JSON: {exc.message}", field="(body)") from None
     if not isinstance(data, dict):
         raise ValidationFailed("the body is not a JSON object", field="(body)")
     return data

@@ -27,6 +27,7 @@ from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.domain.plugins import SecretField, SettingField
+from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import cents, iso_time, json_object, obj, objects, optional_text, text
 
@@ -181,9 +182,10 @@ class SquareTrigger(PlatformTrigger):
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientProviderError(f"Square answered {response.status_code}", status_code=response.status_code)
         try:
-            order = response.json().get("order")
-        except (ValueError, AttributeError):
-            order = None
+            answer = loads(response.content)
+        except JsonRejected:
+            answer = None
+        order = answer.get("order") if isinstance(answer, dict) else None
         if response.status_code != 200 or not isinstance(order, dict):
             raise ValidationFailed(f"Square order {order_id}: unexpected answer {response.status_code}")
         return order

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,6 +23,7 @@ from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.plugins import SecretField
+from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import cents, json_object, obj
 
@@ -183,9 +183,11 @@ class StripeTrigger(PlatformTrigger):
     def _embedded(self, text: str, intent_id: str, amount: Decimal, currency: str) -> dict[str, Any]:
         """Our own sale from `metadata.receiptdesk_sale`; its total must be what Stripe collected."""
         try:
-            sale = json.loads(text)
-        except ValueError:
-            raise ValidationFailed("not JSON", field="data.object.metadata.receiptdesk_sale") from None
+            sale = loads(text, decimal=True)
+        except JsonRejected as exc:
+            raise ValidationFailed(
+                f"not acceptable JSON: {exc.message}", field="data.object.metadata.receiptdesk_sale"
+            ) from None
         sale = dict(obj(sale, "data.object.metadata.receiptdesk_sale"))
         sale["store_id"] = self.store_id
         sale.setdefault("sale_id", f"{PLATFORM}-{intent_id}")
@@ -194,7 +196,7 @@ class StripeTrigger(PlatformTrigger):
             declared = Decimal(str(sale.get("total")))
         except ArithmeticError:
             declared = None
-        if declared != amount:
+        if declared is None or not declared.is_finite() or declared != amount:  # sNaN would raise on !=
             raise ValidationFailed(f"the embedded sale's total is not the {amount} collected", field="total")
         return sale
 

@@ -21,8 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -33,6 +32,7 @@ from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.domain.plugins import SecretField
+from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import iso_time, json_object, number, objects
 
@@ -43,22 +43,30 @@ PAID_STATUSES = frozenset({"PAID", "CLOSED"})
 UNITS = {"LB": "lb", "KG": "kg", "OZ": "oz"}
 TENDERS = {"CREDIT": "card", "CASH": "cash", "GIFTCARD": "gift"}
 LIMIT = Decimal(10_000_000)  # any amount or quantity beyond this is not a restaurant's
+MAX_AGE = timedelta(hours=1)
+"""Replay window on the signed timestamp. Toast resends a failed update after 5 minutes and once more
+10 minutes later, then gives up (doc.toasttab.com/doc/devguide/apiRetrySupport.html): every genuine
+delivery arrives within about a quarter of an hour of its timestamp; an hour leaves room for clock
+skew and timeouts (docs/providers.md § B4)."""
 
 
 def signing_timestamp(body: bytes) -> str | None:
     """The timestamp appended to the body before signing — ASSUMED (open item D1): the body's
-    top-level `timestamp` value as it appears in the JSON (a string verbatim, a number as written)."""
+    top-level `timestamp` value as it appears in the JSON (a string verbatim, a number as written).
+
+    Toast signs inside the body, so this reads the body before it is verified: with the bounded loader,
+    and a body it refuses has no timestamp (so no signature)."""
     try:
-        data = json.loads(body, parse_float=Decimal)
-    except (ValueError, RecursionError):
+        data = loads(body, decimal=True)
+    except JsonRejected:
         return None
     if not isinstance(data, dict):
         return None
     value = data.get("timestamp")
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return json.dumps(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return None
 
 
@@ -75,13 +83,15 @@ class ToastTrigger(PlatformTrigger):
     display_name: ClassVar[str] = "Toast"
     secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("webhook_secret", "Webhook subscription secret"),)
 
-    def __init__(self, *, webhook_secret: str, store_id: str) -> None:
+    def __init__(self, *, webhook_secret: str, store_id: str, max_age: timedelta = MAX_AGE) -> None:
         self.require(webhook_secret=webhook_secret)
         super().__init__(store_id=store_id)
         self._secret = webhook_secret
+        self.max_age = max_age
 
     def verify(self, request: InboundRequest) -> None:
-        """Constant-time check of Toast-Signature over body + `signing_timestamp(body)`."""
+        """Constant-time check of Toast-Signature over body + `signing_timestamp(body)`, then the replay
+        window when that timestamp reads as a time (the signed field is itself an assumption, D1)."""
         given = request.header(SIGNATURE_HEADER)
         timestamp = signing_timestamp(request.body)
         if not given or timestamp is None:
@@ -89,10 +99,13 @@ class ToastTrigger(PlatformTrigger):
         expected = compute_signature(self._secret, request.body, timestamp)
         if not hmac.compare_digest(expected.encode("ascii"), given.strip().encode("utf-8", "replace")):
             raise SignatureRejected("Toast-Signature does not match the webhook secret")
+        sent = iso_time(timestamp)
+        if sent is not None and abs(request.received_at - sent) > self.max_age:
+            raise SignatureRejected(f"the Toast message timestamp {timestamp[:40]} is more than {self.max_age} away")
 
     async def events(self, request: InboundRequest) -> list[PlatformEvent]:
         """One sale event per paid or closed check of the order; a voided order as a cancellation."""
-        message = json_object(request.body, parse_float=Decimal)
+        message = json_object(request.body, decimal=True)
         event_guid = message.get("guid") or message.get("eventGUID")
         if not isinstance(event_guid, str) or not event_guid:
             raise ValidationFailed("a Toast message needs its event guid", field="guid")

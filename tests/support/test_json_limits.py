@@ -67,7 +67,7 @@ def test_a_float_that_overflows_is_refused_but_a_decimal_keeps_it() -> None:
 
 def test_a_utf8_byte_order_mark_is_stripped() -> None:
     assert loads(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
-    assert loads('\ufeff[true]') == [True]
+    assert loads("\ufeff[true]") == [True]
 
 
 def test_numbers_keep_their_value() -> None:

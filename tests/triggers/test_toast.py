@@ -7,7 +7,7 @@ import hmac
 import json
 import random
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,8 @@ def oracle_signature(secret: str, body: bytes) -> str:
     return base64.standard_b64encode(hmac.digest(secret.encode(), body + match.group(1), "sha256")).decode()
 
 
-def request(headers: dict[str, str], body: bytes) -> InboundRequest:
-    return InboundRequest(URL, {k.lower(): v for k, v in headers.items()}, body, NOW)
+def request(headers: dict[str, str], body: bytes, *, at: datetime = NOW) -> InboundRequest:
+    return InboundRequest(URL, {k.lower(): v for k, v in headers.items()}, body, at)
 
 
 def trigger(secret: str = SECRET) -> ToastTrigger:
@@ -85,6 +85,39 @@ def test_tampered_or_unsigned_deliveries_are_rejected(tamper: Any) -> None:
     headers, body = tamper(*sandbox.signed_webhook(fixture("toast_order_updated_paid.json")))
     with pytest.raises(SignatureRejected):
         trigger().verify(request(headers, body))
+
+
+@pytest.mark.parametrize(
+    ("late", "accepted"),
+    [
+        (timedelta(seconds=1), True),
+        (timedelta(minutes=16), True),  # after Toast's second and last resend
+        (timedelta(minutes=59), True),
+        (timedelta(hours=1, seconds=1), False),
+        (timedelta(days=2), False),
+        (-timedelta(minutes=30), True),  # our clock behind Toast's
+        (-timedelta(hours=2), False),
+    ],
+)
+def test_a_signed_message_is_refused_outside_the_replay_window(late: timedelta, accepted: bool) -> None:
+    message = fixture("toast_order_updated_paid.json")
+    sent = datetime(2024, 12, 2, 16, 5, 1, 234000, tzinfo=UTC)  # the fixture's signed timestamp
+    headers, body = sandbox.signed_webhook(message)
+    if accepted:
+        trigger().verify(request(headers, body, at=sent + late))
+    else:
+        with pytest.raises(SignatureRejected, match="timestamp"):
+            trigger().verify(request(headers, body, at=sent + late))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"timestamp": "1", "timestamp": "2"}', rb'{"timestamp": "\ud800"}', b"\xff"],
+)
+def test_a_body_the_bounded_loader_refuses_has_no_signature(body: bytes) -> None:
+    assert signing_timestamp(body) is None
+    with pytest.raises(SignatureRejected):
+        trigger().verify(request({"Toast-Signature": compute_signature(SECRET, body, "1")}, body))
 
 
 def test_wrong_secret_is_rejected() -> None:
@@ -181,7 +214,7 @@ async def test_a_check_whose_totals_do_not_add_up_is_rejected() -> None:
 async def test_sandbox_messages_map_to_consistent_sales(seed: int) -> None:
     message = sandbox.sample_event(random.Random(seed))
     headers, body = sandbox.signed_webhook(message)
-    trigger().verify(request(headers, body))
+    trigger().verify(request(headers, body, at=datetime.now(UTC)))  # the sandbox stamps its messages now
     (event,) = await trigger().events(request(headers, body))
     assert event.sale.total == Decimal(str(message["details"]["checks"][0]["totalAmount"])).quantize(Decimal("0.01"))
     assert event.sale.inconsistencies() == []
