@@ -1,4 +1,5 @@
-"""Is everything well: online, queue, oldest waiting, providers, last error, and today's chart."""
+"""Is everything well: online, alarms, queue, oldest waiting, texts to new numbers, providers, last
+error, and today's chart."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.delivery import DeliveryState
 from app.services.health import Health
+from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.formatting import age_text, channel_word
 from app.ui.status import HealthMonitor, online_text
@@ -37,6 +39,14 @@ CHART_STATES = tuple(
     )
 )
 PROVIDER_COLUMNS = ("Provider", "State", "Sent", "Refused", "Retried", "Last error")
+
+
+def new_numbers_text(health: Health) -> str:
+    """`12 in the last hour (alarm above 60)`: numbers texted for the first time, against the alarm."""
+    texts = health.new_number_texts
+    if texts is None:
+        return "not counted"
+    return f"{texts.count:,} in the last hour (alarm above {texts.alarm_at:,})"
 
 
 def sync_text(health: Health) -> str:
@@ -62,9 +72,11 @@ class HealthPage(QWidget):
         facts = QFormLayout()
         for key, label in (
             ("status", "Status"),
+            ("alarm", "Alarm"),
             ("queue", "Queue depth"),
             ("due", "Due now"),
             ("oldest", "Oldest waiting"),
+            ("new_numbers", "Texts to new numbers"),
             ("error", "Last error"),
             ("sync", "Platform sync"),
             ("capture", "Receipt capture"),
@@ -100,7 +112,11 @@ class HealthPage(QWidget):
     def show_health(self, health: Health) -> None:
         """Show a health snapshot; refresh the chart when visible."""
         words, _ok = online_text(health)
-        self.facts["status"].setText(words)
+        self.facts["status"].setText(f"{words}, with an alarm" if health.alarms else words)
+        alarm = self.facts["alarm"]
+        alarm.setText("\n".join(health.alarms) or "none")
+        alarm.setStyleSheet(f"color: {theme.BAD}; font-weight: bold;" if health.alarms else "")
+        self.facts["new_numbers"].setText(new_numbers_text(health))
         self.facts["queue"].setText(f"{health.queue_depth:,}")
         self.facts["due"].setText(f"{health.due_now:,}")
         self.facts["oldest"].setText(age_text(health.oldest_pending_age_s))
