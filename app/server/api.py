@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
@@ -18,20 +17,25 @@ from app.config.settings import ApiSettings
 from app.domain.clock import utcnow
 from app.domain.errors import (
     ConfigurationError,
+    InstanceBusy,
     NotFound,
     PermanentProviderError,
     ReceiptDeskError,
     SaleConflict,
+    SignatureRejected,
     TransientProviderError,
+    Unavailable,
     ValidationFailed,
 )
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.domain.tokens import Scope
 from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, declare_security
+from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
+from app.server.rate_limit import SourceBudget, WebhookRateLimit
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
 from app.server.webhooks import callback_router
 from app.services.callbacks import CallbackService
@@ -39,7 +43,9 @@ from app.services.checkout import CheckoutService
 from app.services.health import HealthService
 from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
+from app.support.json_limits import JsonRejected, loads
 from app.triggers.pos import pos_event
+from app.triggers.registry import TRIGGERS
 
 _STATUS: list[tuple[type[ReceiptDeskError], int]] = [
     (TransientProviderError, 503),  # a platform's API we fetch from is down: the platform will retry
@@ -48,7 +54,10 @@ _STATUS: list[tuple[type[ReceiptDeskError], int]] = [
     (NotFound, 404),
     (SaleConflict, 409),
     (ConfigurationError, 503),
+    (Unavailable, 503),  # the database server cannot be reached: the client may retry
+    (InstanceBusy, 503),
 ]
+"""Every error raised on purpose has its status here; one that is not is answered 500, as a bug."""
 
 
 def _problem(loc: list[Any], msg: str, kind: str) -> JSONResponse:
@@ -66,10 +75,13 @@ def create_api(
     intake: IntakeService | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """The FastAPI application; in front of it, outermost first: the host and origin guard, CORS for the
-    allowed origins, the token check of `/v1` (scope, budget per token, JSON bodies), the body-size limit.
+    """The FastAPI application; in front of it, outermost first: the last word on unexpected errors (a
+    JSON 500 that keeps the connection), the host and origin guard, CORS for the allowed origins, the
+    token check of `/v1` (scope, budget per token, JSON bodies), the budget per webhook source and
+    address, the body-size limit.
 
-    `clock` (monotonic seconds) paces each token's budget of `settings.requests_per_minute`.
+    `clock` (monotonic seconds) paces each token's budget of `settings.requests_per_minute` and each
+    webhook source's of `settings.webhook_requests_per_minute`.
     """
     public_url = settings.public_url
     api = FastAPI(
@@ -79,7 +91,9 @@ def create_api(
     )
 
     @api.exception_handler(ReceiptDeskError)
-    async def _on_error(_request: Request, exc: ReceiptDeskError) -> JSONResponse:
+    async def _on_error(_request: Request, exc: ReceiptDeskError) -> Response:
+        if isinstance(exc, SignatureRejected):
+            return Response(status_code=401)  # no detail for whoever is probing
         status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
         return JSONResponse({"error": exc.message}, status_code=status)
 
@@ -107,9 +121,9 @@ def create_api(
         """
         body = await request.body()
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _problem(["body"], "Body is not valid JSON", "json_invalid")
+            payload = loads(body, decimal=True)  # bounded; money stays exactly as written
+        except JsonRejected as exc:
+            return _problem(["body"], f"Body is not acceptable JSON: {exc.message}", exc.reason)
         try:
             sale = parse_sale(payload)
         except InvalidSale as exc:
@@ -158,6 +172,11 @@ def create_api(
     api.openapi = openapi  # type: ignore[method-assign]
     policy = NetworkPolicy.of(settings.allowed_hosts, settings.allowed_origins, public_url)
     api.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    api.add_middleware(
+        WebhookRateLimit,
+        budget=SourceBudget(settings.webhook_requests_per_minute, clock=clock),
+        sources=_webhook_sources(callbacks, intake),
+    )
     api.add_middleware(TokenAuth, tokens=tokens, budget=RequestBudget(settings.requests_per_minute, clock=clock))
     if policy.origins:
         api.add_middleware(
@@ -167,4 +186,15 @@ def create_api(
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     api.add_middleware(NetworkGuard, policy=policy)
+    api.add_middleware(UnexpectedErrors)
     return api
+
+
+def _webhook_sources(callbacks: CallbackService | None, intake: IntakeService | None) -> list[str]:
+    """The webhook routes served, each a source with a request budget of its own (from the registries)."""
+    sources: list[str] = []
+    if intake is not None:
+        sources += [f"/webhooks/{platform}" for platform in TRIGGERS]
+    if callbacks is not None:
+        sources += [path for cls in callbacks.registry.values() for path in (cls.event_path(), *cls.paths)]
+    return sources

@@ -1,11 +1,18 @@
-"""A request body limit enforced before the application reads anything."""
+"""A request body limit enforced before the application reads anything.
+
+A body declared larger than the limit (`Content-Length`) is answered `413` before the application
+runs. A body that turns out larger while it is read (sent chunked, with no length) stops the
+application's read with `BodyTooLarge`; whatever the application makes of that (FastAPI turns a
+failed body read into a `400` of its own), the answer is the `413`, and the application's own answer
+is dropped. Either way the server discards the rest of the unread body, so the keep-alive connection
+carries the client's next request.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.server.errors import send_json
 
 
 class BodyTooLarge(Exception):
@@ -28,40 +35,39 @@ class BodyLimitMiddleware:
                 await _reject(send, self.max_bytes)
                 return
         seen = 0
+        exceeded = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
+            if exceeded:
+                raise BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded and not started:
+                return  # the 413 below is the answer, not what the application made of the failed read
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _reject(send, self.max_bytes)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await _reject(send, self.max_bytes)
 
 
 async def _reject(send: Send, limit: int) -> None:
-    body: dict[str, Any] = {
-        "detail": [{"loc": ["body"], "msg": f"Body larger than {limit} bytes", "type": "too_large"}]
-    }
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
-        }
+    await send_json(
+        send, 413, {"detail": [{"loc": ["body"], "msg": f"Body larger than {limit} bytes", "type": "too_large"}]}
     )
-    await send({"type": "http.response.body", "body": data})
