@@ -23,12 +23,13 @@ from PySide6.QtWidgets import QApplication
 
 from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
-from app.config.settings import PrinterSettings, Settings, store_problem
-from app.config.settings_writer import SettingsStore
+from app.config.settings import ManagerSettings, PrinterSettings, Settings, store_problem
+from app.config.settings_writer import SettingsStore, changed_settings
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.intake import parse_sale
+from app.domain.pins import LockoutPolicy
 from app.main import (
     HTTP_LIMITS,
     HTTP_TIMEOUT,
@@ -43,6 +44,8 @@ from app.services.catalogue import ProviderCatalogue
 from app.services.checkout import CheckoutService
 from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
+from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
+from app.services.managers import ManagerService
 from app.services.setup import SetupService
 from app.triggers.pos import pos_event
 from app.ui import theme
@@ -55,8 +58,9 @@ from app.ui.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
 
-DEMO_PIN = "1234"
-"""The manager PIN of the demo only; a real kiosk reads it from the keyring (`kiosk.manager_pin`)."""
+DEMO_MANAGER, DEMO_PIN = "Demo manager", "1234"
+"""The demo's own manager and PIN (shown on its sign-in page); a real kiosk's managers are added with
+`receiptdesk managers add NAME`."""
 
 
 class DemoPos:
@@ -138,12 +142,16 @@ def prepare_app() -> QApplication:
     return app
 
 
+def lockout_policy(settings: ManagerSettings) -> LockoutPolicy:
+    """The managers' lockout as the `[managers]` settings set it."""
+    return LockoutPolicy(settings.max_tries, settings.first_lockout_seconds, settings.max_lockout_seconds)
+
+
 def build_context(
     runtime: Runtime,
     *,
     file_settings: Settings,
     config_path: Path,
-    manager_pin: str | None,
     export_dir: Path,
     demo: bool,
     secrets: SecretStore | None = None,
@@ -160,7 +168,8 @@ def build_context(
         file_settings=file_settings,
         prefs=load_prefs(where),
         prefs_path=where,
-        manager_lock=ManagerLock(manager_pin),
+        manager_lock=ManagerLock(runtime.db, lockout_policy(runtime.settings.managers)),
+        managers=ManagerService(runtime.db),
         export_dir=export_dir,
         catalogue=ProviderCatalogue(),
         devices=DeviceService(),
@@ -201,8 +210,8 @@ def run_kiosk(settings: Settings, data_dir: Path | None, demo: bool, *, config_p
     """Open the kiosk and run until the cashier window closes; the exit status.
 
     `demo` adds the in-process provider sandbox and a simulated POS, keeps data in a temporary
-    directory unless `data_dir` is given, and uses the demo manager PIN 1234. Raises `Unavailable`
-    when there is no display to open on.
+    directory unless `data_dir` is given, and adds the demo's manager (`Demo manager`, PIN 1234).
+    Raises `Unavailable` when there is no display to open on.
     """
     problem = display_problem()
     if problem:
@@ -231,7 +240,9 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             config_path = data / "receiptdesk.toml"
         config_path = config_path or default_config_file()
         first_run = None if demo or not settings.store.missing() else await _first_run(settings, config_path, data)
+        first_keys: list[str] = []
         if first_run is not None:  # the store, providers, printer and PIN were just set up and saved
+            first_keys = changed_settings(settings, first_run.settings)
             settings = runtime_settings = first_run.settings
         try:
             runtime = build_runtime(runtime_settings, data=data, secrets=secrets)
@@ -240,15 +251,15 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             return 1
         stack.push_async_callback(runtime.close)
         runtime.start_dispatching()
-        store = SettingsStore(config_path)
-        pin = DEMO_PIN if demo else await store.secret("kiosk", "manager_pin")
         export_dir = data if demo and data is not None else Path.home()
-        ctx = build_context(
-            runtime, file_settings=settings, config_path=config_path, manager_pin=pin, export_dir=export_dir, demo=demo
-        )
+        ctx = build_context(runtime, file_settings=settings, config_path=config_path, export_dir=export_dir, demo=demo)
+        if demo:
+            await provision_demo_manager(ctx)
+        else:
+            await adopt_legacy_pin(ctx, SettingsStore(config_path))
         if first_run is not None:
-            detail = {"first_run": True, "secrets_changed": list(first_run.secrets_stored)}
-            await ctx.kiosk.record("kiosk-setup", "settings.saved", str(config_path), detail)
+            detail = {"first_run": True, "keys": first_keys, "secrets_changed": list(first_run.secrets_stored)}
+            await ctx.kiosk.record("kiosk-setup", "settings.changed", str(config_path), detail)
         shell = KioskShell(ctx, customer_windowed=demo and len(QGuiApplication.screens()) < 2)
         stack.push_async_callback(shell.aclose)
         closed = asyncio.Event()
@@ -268,6 +279,34 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, closed.set)
         await closed.wait()
     return 0
+
+
+async def provision_demo_manager(ctx: KioskContext) -> None:
+    """The demo's manager, once per database, shown with its PIN on the sign-in page."""
+    if DEMO_MANAGER not in await ctx.manager_lock.names():
+        await ctx.managers.add(DEMO_MANAGER, DEMO_PIN, actor="demo", allow_weak=True)
+    ctx.demo_manager = (DEMO_MANAGER, DEMO_PIN)
+
+
+async def adopt_legacy_pin(ctx: KioskContext, store: SettingsStore) -> None:
+    """The single manager PIN of earlier versions, kept in plain text in the keyring, becomes the manager
+    `manager` (its hash only) while no manager was ever added, and leaves the keyring."""
+    try:
+        pin = await store.secret(PIN_OWNER, PIN_SECRET.name)
+    except ReceiptDeskError:
+        return
+    if not pin:
+        return
+    if not await ctx.managers.adopt_legacy_pin(pin, actor="kiosk-setup"):
+        log.warning(
+            "the keyring still holds the single manager PIN of earlier versions; it opens nothing now that "
+            "managers are added with `receiptdesk managers add`"
+        )
+        return
+    try:
+        await store.delete_secret(PIN_OWNER, PIN_SECRET.name)
+    except ReceiptDeskError as exc:
+        log.warning("the old manager PIN could not be taken out of the keyring: %s", exc.message)
 
 
 async def _first_run(settings: Settings, config_path: Path, data: Path | None) -> FirstRun:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from app.config.secrets import SecretStore, keyring_problem
 from app.config.settings import Settings
+from app.domain.audit import changed_keys
 from app.domain.errors import ConfigurationError, ValidationFailed
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -68,6 +69,11 @@ def _value(value: Any) -> str:
 def settings_data(settings: Settings) -> dict[str, Any]:
     """What goes in the file: every section, with unset optional values left out."""
     return settings.model_dump(mode="json", exclude_none=True)
+
+
+def changed_settings(before: Settings, after: Settings) -> list[str]:
+    """The dotted names of the settings that differ (`store.name`, `providers.twilio.from_number`): never a value."""
+    return changed_keys(settings_data(before), settings_data(after))
 
 
 def write_settings(path: Path, settings: Settings) -> None:
@@ -136,5 +142,9 @@ class SettingsStore:
         await asyncio.to_thread(self._secrets.set, provider, field, value)
 
     async def secret(self, provider: str, field: str) -> str | None:
-        """One secret's value, for the few callers that need it (the manager PIN check)."""
+        """One secret's value, for the few callers that need it (the single manager PIN of earlier versions)."""
         return await asyncio.to_thread(self._secrets.get, provider, field)
+
+    async def delete_secret(self, provider: str, field: str) -> None:
+        """Take one secret out of the keyring (`ConfigurationError` when the keyring refuses)."""
+        await asyncio.to_thread(self._secrets.delete, provider, field)

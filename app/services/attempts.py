@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.domain.audit import AuditDraft
 from app.domain.channels import Channel
 from app.domain.clock import Clock
+from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState, transition
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
@@ -57,6 +59,23 @@ class DispatchStats:
 
     def provider(self, name: str) -> ProviderStats:
         return self.providers.setdefault(name, ProviderStats())
+
+
+def attempt_entry(claim: ClaimedDelivery, settlement: Settlement) -> AuditDraft:
+    """The audit entry of one attempt: number, provider, outcome, status code, the state it left, and the
+    recipient masked (never in full, never the provider's error text, which may quote it)."""
+    detail: dict[str, object] = {
+        "number": settlement.attempt,
+        "provider": settlement.provider,
+        "outcome": settlement.outcome,
+        "status_code": settlement.status_code,
+        "state": settlement.new_state.value,
+        "channel": claim.channel.value,
+        "to": mask_contact(claim.recipient),
+    }
+    if claim.receipt_id:
+        detail["receipt_id"] = claim.receipt_id
+    return AuditDraft(settlement.finished_at, "dispatcher", "delivery.attempt", settlement.delivery_id, detail)
 
 
 def build_message(claim: ClaimedDelivery) -> OutboundMessage:

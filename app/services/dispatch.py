@@ -1,9 +1,10 @@
 """The dispatcher: asyncio workers that drain the outbox through the provider adapters.
 
 Claims due deliveries under a lease, sends each through its provider (rate-limited), records
-every attempt, retries transient failures by the `RetryPolicy`, never retries permanent ones, and
-dead-letters what it gives up on. A crash loses nothing: claimed rows come due again when their
-lease runs out, and are sent again with the same idempotency key.
+every attempt (and audits it, `delivery.attempt`, in the same transaction), retries transient
+failures by the `RetryPolicy`, never retries permanent ones, and dead-letters what it gives up on.
+A crash loses nothing: claimed rows come due again when their lease runs out, and are sent again
+with the same idempotency key.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from app.domain.clock import Clock, utcnow
 from app.domain.records import ClaimedDelivery, Settlement
 from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
-from app.services.attempts import AttemptRunner, DispatchStats
+from app.services.attempts import AttemptRunner, DispatchStats, attempt_entry
 from app.services.breaker import CircuitBreaker
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
-from app.storage import outbox
-from app.storage.database import Database
+from app.storage import audit, outbox
+from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,15 @@ class Dispatcher:
                 return
 
     async def _write_settlements(self, batch: list[tuple[ClaimedDelivery, Settlement]]) -> None:
+        def job(session: UnitOfWork) -> list[Settlement]:
+            """The attempts, their deliveries' new states and their audit entries: one transaction, one head lock."""
+            landed = outbox.settle(session, [settlement for _, settlement in batch])
+            tried = {(settlement.delivery_id, settlement.attempt) for settlement in landed if settlement.counts}
+            audit.append_many(session, [attempt_entry(c, s) for c, s in batch if (s.delivery_id, s.attempt) in tried])
+            return landed
+
         try:
-            landed = await self._db.write(lambda s: outbox.settle(s, [settlement for _, settlement in batch]))
+            landed = await self._db.write(job)
         except Exception:  # the rows stay `sending`; their lease runs out and they are tried again
             log.exception("recording %d delivery outcomes failed", len(batch))
             return

@@ -1,7 +1,8 @@
 """Exporting receipts of a date range to CSV, off the event loop, with progress.
 
 One row per delivery (a receipt without deliveries gets one row with an empty channel). Contacts
-are masked: the file leaves the till. The file appears under its name only when complete.
+are masked: the file leaves the till. The file appears under its name only when complete, and
+then the audit log says who exported what (`records.exported`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from app.domain.clock import Clock, utcnow
 from app.domain.contacts import mask_contact
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.storage import receipts
+from app.storage import audit, receipts
 from app.storage.database import Database, UnitOfWork
 
 HEADER = (
@@ -52,9 +54,17 @@ class ExportResult:
 
 
 async def export_receipts_csv(
-    db: Database, path: Path, *, since: datetime, until: datetime, progress: Progress | None = None, page: int = PAGE
+    db: Database,
+    path: Path,
+    *,
+    since: datetime,
+    until: datetime,
+    actor: str,
+    progress: Progress | None = None,
+    page: int = PAGE,
+    clock: Clock = utcnow,
 ) -> ExportResult:
-    """Write every receipt created in [since, until) to `path` as CSV and return what was written.
+    """Write every receipt created in [since, until) to `path` as CSV, audit it, and return what was written.
 
     Reads page by page on the database reader threads and writes on a worker thread, so the
     event loop (and the kiosk UI) stays free. Raises `ValidationFailed` for an empty range and
@@ -86,6 +96,17 @@ async def export_receipts_csv(
     except BaseException:
         await asyncio.to_thread(_discard, handle, partial)
         raise
+    detail = {
+        "file": path.name,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "receipts": done,
+        "rows": rows,
+    }
+    now = clock()
+    await db.write(
+        lambda s: audit.append(s, at=now, actor=actor, action="records.exported", subject="receipts", detail=detail)
+    )
     return ExportResult(path, done, rows)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from app.domain.audit import GENESIS, AuditEntry, ChainReport, canonical_detail, entry_hash
+from app.domain.audit import GENESIS, AuditDraft, AuditEntry, ChainReport, canonical_detail, entry_hash
 from app.storage.models import AuditHeadRow, AuditRow
 
 _HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1).with_for_update()
@@ -18,25 +19,34 @@ _MOVE_HEAD = update(AuditHeadRow).where(AuditHeadRow.id == 1)
 
 def append(session: Session, *, at: datetime, actor: str, action: str, subject: str, detail: dict[str, Any]) -> int:
     """Add one entry after the current head (locking the head row on PostgreSQL); return its seq."""
+    return append_many(session, [AuditDraft(at, actor, action, subject, detail)])
+
+
+def append_many(session: Session, drafts: Sequence[AuditDraft]) -> int:
+    """Add entries in order after the current head, taking the head lock once; return the last seq (0: none)."""
+    if not drafts:
+        return 0
     connection = session.connection()
     head = connection.execute(_HEAD).first()
-    prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
-    seq = prev_seq + 1
-    text = canonical_detail(detail)
-    digest = entry_hash(prev_hash, seq, at, actor, action, subject, text)
-    connection.execute(
-        insert(AuditRow),
-        {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": text,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    )
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    rows = []
+    for draft in drafts:
+        prev_hash, seq = digest, seq + 1
+        text = canonical_detail(draft.detail)
+        digest = entry_hash(prev_hash, seq, draft.at, draft.actor, draft.action, draft.subject, text)
+        rows.append(
+            {
+                "seq": seq,
+                "at": draft.at,
+                "actor": draft.actor,
+                "action": draft.action,
+                "subject": draft.subject,
+                "detail": text,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+    connection.execute(insert(AuditRow), rows)
     if head is None:
         connection.execute(insert(AuditHeadRow), {"id": 1, "seq": seq, "hash": digest})
     else:
@@ -70,7 +80,26 @@ def verify(session: Session, *, chunk: int = 5000) -> ChainReport:
 
 
 def recent(session: Session, limit: int = 50, action: str | None = None) -> list[AuditEntry]:
+    return entries(session, action=action, limit=limit)
+
+
+def entries(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Entries newest first: at or after `since`, of `action` (`manager.*`: every action starting `manager.`)."""
     query = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)
-    if action:
+    if action and action.endswith("*"):
+        prefix = action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(AuditRow.action.like(f"{prefix}%", escape="\\"))
+    elif action:
         query = query.where(AuditRow.action == action)
+    if actor:
+        query = query.where(AuditRow.actor == actor)
+    if since is not None:
+        query = query.where(AuditRow.at >= since)
     return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, json.loads(r.detail)) for r in session.scalars(query)]

@@ -12,7 +12,8 @@ from app.services.capture import CaptureService
 from app.services.catalogue import ProviderCatalogue
 from app.services.devices import DeviceService
 from app.services.health import HealthService
-from app.services.kiosk import KioskService, ManagerLock
+from app.services.kiosk import AccessDenied, KioskService, ManagerLock
+from app.services.managers import ManagerService
 from app.services.receipts import ReceiptService
 from app.services.scanning import ScanningService
 from app.ui.prefs import KioskPrefs
@@ -35,13 +36,23 @@ class KioskContext:
     file_settings: Settings
     prefs: KioskPrefs
     prefs_path: Path
-    manager_lock: ManagerLock
+    manager_lock: ManagerLock  # the door: a manager's name and PIN
+    managers: ManagerService  # who the managers are; a signed-in manager changes their own PIN here
     export_dir: Path
     catalogue: ProviderCatalogue  # the providers the settings screens list
     devices: DeviceService  # the serial ports the settings screens offer
     demo: bool = False
     scanning: ScanningService | None = None
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
+    signed_in: str | None = None  # the manager who unlocked the manager window, until it locks
+    demo_manager: tuple[str, str] | None = None  # the demo's manager and PIN, shown on the sign-in page
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for a manager's action: the manager signed in now."""
+        if self.signed_in is None:
+            raise AccessDenied("Sign in as a manager first.")
+        return self.signed_in
 
     @property
     def store_name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from app.demo.wiring import sandbox_secrets
 from app.domain.channels import Channel
+from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
@@ -135,6 +137,32 @@ async def test_a_long_outage_ends_in_dead_letter_and_a_manager_retry_revives_it(
         await rt.close()
 
 
+async def test_every_attempt_is_audited_with_its_outcome_and_the_recipient_masked(
+    runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    sandbox.app.state.faults.configure(error_rate=1.0, error_status=400)
+    receipt_id = await post(runtime, with_email(sale_payload()), "e1")
+    runtime.start_dispatching()
+    await wait_until(lambda: drained(runtime))
+    sandbox.app.state.faults.clear()
+    assert await runtime.receipts.retry(actor="test") == 1
+    await wait_until(lambda: drained(runtime))
+    entries = await runtime.db.read(lambda s: audit.recent(s, action="delivery.attempt"))
+    [delivery] = (await runtime.receipts.get(receipt_id)).deliveries
+    found = [
+        (e.subject, e.actor, e.detail["number"], e.detail["outcome"], e.detail["status_code"], e.detail["state"])
+        for e in reversed(entries)
+    ]
+    assert found == [
+        (delivery.id, "dispatcher", 1, "permanent", 400, "failed"),
+        (delivery.id, "dispatcher", 2, "sent", None, "sent"),
+    ]
+    assert {e.detail["to"] for e in entries} == {mask_contact(delivery.recipient)}
+    assert all(e.detail["provider"] == "sendgrid" and e.detail["receipt_id"] == receipt_id for e in entries)
+    assert delivery.recipient not in json.dumps([e.detail for e in entries])
+    assert (await runtime.receipts.verify_audit()).ok
+
+
 async def test_a_timeout_leaves_the_outcome_unknown_then_it_is_tried_again(
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
@@ -203,5 +231,5 @@ async def test_resend_reuses_the_snapshot_and_is_audited(
     await wait_until(lambda: drained(runtime))
     first, second = sandbox.app.state.store.messages()
     assert second.to == ("Fixed.Address@example.com",) and second.html_sha256 == first.html_sha256
-    entries = await runtime.db.read(lambda s: audit.recent(s))
-    assert entries[0].action == "receipt.resent" and entries[0].detail["reason"] == "typo at the till"
+    entries = await runtime.db.read(lambda s: audit.recent(s, action="receipt.resent"))
+    assert entries[0].actor == "manager" and entries[0].detail["reason"] == "typo at the till"

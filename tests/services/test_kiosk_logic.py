@@ -1,4 +1,4 @@
-"""The kiosk's Qt-free parts: service use cases, PIN lock, typo help, search, flow, catalogue, TOML."""
+"""The kiosk's Qt-free parts: service use cases, export, typo help, search, flow, catalogue, TOML."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from app.domain.intake import parse_sale
 from app.main import Runtime, build_runtime
 from app.sandbox.pos import make_sale
 from app.services.export import export_receipts_csv
-from app.services.kiosk import AccessDenied, KioskService, ManagerLock, ReceiptChoice, SendRequest
+from app.services.kiosk import KioskService, ReceiptChoice, SendRequest
+from app.storage import audit
 from app.storage.models import AuditRow, ConsentRow
 from app.triggers.pos import pos_event
 from app.ui.cashier.search import parse_search
@@ -102,24 +103,20 @@ async def test_print_goes_to_the_lanes_printer_when_one_is_set_up(runtime: Runti
 async def test_export_refuses_an_empty_range(runtime: Runtime, tmp_path: Path) -> None:
     now = utcnow()
     with pytest.raises(ValidationFailed):
-        await export_receipts_csv(runtime.db, tmp_path / "x.csv", since=now, until=now - timedelta(days=1))
+        await export_receipts_csv(runtime.db, tmp_path / "x.csv", since=now, until=now - timedelta(days=1), actor="t")
 
 
-def test_manager_lock_counts_down_then_locks_for_a_minute() -> None:
-    now = [0.0]
-    lock = ManagerLock("2468", clock=lambda: now[0])
-    for left in (4, 3, 2, 1):
-        with pytest.raises(AccessDenied, match=f"{left} tr"):
-            lock.check("0000")
-    with pytest.raises(AccessDenied, match="60 seconds"):
-        lock.check("0000")
-    now[0] = 59.5
-    with pytest.raises(AccessDenied, match="1 seconds"):
-        lock.check("2468")
-    now[0] = 60.0
-    lock.check("2468")
-    with pytest.raises(AccessDenied, match="No manager PIN"):
-        ManagerLock(None).check("1234")
+async def test_an_export_is_audited_with_who_and_what(runtime: Runtime, tmp_path: Path) -> None:
+    kiosk = KioskService(runtime.db, runtime.settings.routing, runtime.bus)
+    await ring_up(runtime, customer=None)
+    now = utcnow()
+    done = await kiosk.export_csv(
+        tmp_path / "day.csv", since=now - timedelta(hours=1), until=now + timedelta(hours=1), actor="Ana Lee"
+    )
+    assert done.receipts == 1
+    [entry] = await runtime.db.read(lambda s: audit.recent(s, action="records.exported"))
+    assert (entry.actor, entry.subject) == ("Ana Lee", "receipts")
+    assert (entry.detail["file"], entry.detail["receipts"], entry.detail["rows"]) == ("day.csv", 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +37,33 @@ from app.main import Runtime, build_runtime
 from app.sandbox.pos import make_sale
 from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.checkout import CheckoutResult
+from app.services.kiosk import ManagerLock
 from app.triggers.pos import pos_event
 from app.ui import theme
 from app.ui.manager.window import ManagerWindow
 from app.ui.prefs import KioskPrefs
 from app.ui.shell import KioskShell
-from app.ui_launch import build_context
+from app.ui_launch import build_context, lockout_policy
 
 DRIVE_LIMIT_S = 90.0
 """The most one kiosk test may take, set-up and tear-down included (a body gets 40 s)."""
 
 
+MANAGER, PIN = "Test manager", "2468"
+"""The manager every kiosk test starts with."""
+
+
 class Clock:
-    """A monotonic clock a test can move forward (for the PIN lockout)."""
+    """The managers' lockout clock, which a test moves forward."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = utcnow()
 
-    def __call__(self) -> float:
+    def __call__(self) -> datetime:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -99,15 +108,22 @@ async def from_loop(action: Callable[[], object]) -> None:
     await done
 
 
-async def type_pin(qtbot: Any, manager: ManagerWindow, pin: str) -> None:
-    """Type a PIN on the manager's keypad and press Enter."""
+async def type_pin(qtbot: Any, manager: ManagerWindow, pin: str, name: str | None = None) -> None:
+    """Choose the manager (`name`, or the one preselected), type a PIN on the keypad, press Enter, and
+    wait until the PIN was checked."""
+    page = manager.pin
+    await until(lambda: page.who.count() > 0, what="the managers to be listed")
+    if name is not None and page.name != name:
+        page.who.setCurrentIndex(page.who.findText(name))
+        await page.refresh_lock()
 
     def press() -> None:
         for digit in pin:
-            qtbot.mouseClick(manager.pin.pad.keys[digit], Qt.MouseButton.LeftButton)
-        qtbot.keyClick(manager.pin.field, Qt.Key.Key_Return)
+            qtbot.mouseClick(page.pad.keys[digit], Qt.MouseButton.LeftButton)
+        qtbot.keyClick(page.field, Qt.Key.Key_Return)
 
     await from_loop(press)
+    await until(lambda: not page.checking, what="the PIN to be checked")
 
 
 async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
@@ -203,14 +219,14 @@ def drive(loop: qasync.QEventLoop, tmp_path: Path, request: pytest.FixtureReques
                 runtime,
                 file_settings=Settings(),
                 config_path=tmp_path / "config" / "receiptdesk.toml",
-                manager_pin="2468",
                 export_dir=tmp_path,
                 demo=False,
                 secrets=SecretStore(env={}, backend=fail.Keyring()),
             )
             ctx.prefs = prefs
             clock = Clock()
-            ctx.manager_lock._clock = clock  # the lockout runs on the test's clock
+            ctx.manager_lock = ManagerLock(runtime.db, lockout_policy(runtime.settings.managers), clock=clock)
+            await ctx.managers.add(MANAGER, PIN, actor="test")
             shell = KioskShell(ctx)
             shell.show()
             await until(lambda: shell is not None and shell.monitor.latest is not None, what="first health check")

@@ -1,4 +1,5 @@
-"""The manager: PIN with lockout, receipts with timeline, resend with a reason, retry, export, audit, health."""
+"""The manager: name and PIN with lockout, receipts with timeline, resend with a reason, retry, export, audit,
+health; whoever signed in is named in the audit log."""
 
 from __future__ import annotations
 
@@ -20,9 +21,8 @@ from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
 from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.window import ManagerWindow
-from tests.ui.conftest import Drive, Kiosk, from_loop, type_pin, until
+from tests.ui.conftest import MANAGER, PIN, Drive, Kiosk, from_loop, type_pin, until
 
-PIN = "2468"
 ESCPOS = Path(__file__).parent.parent / "fixtures" / "escpos"
 
 
@@ -40,28 +40,76 @@ async def audit_actions(kiosk: Kiosk) -> list[tuple[str, str]]:
     return [(r.action, r.detail) for r in rows]
 
 
+async def audit_actors(kiosk: Kiosk, action: str) -> list[str]:
+    rows = await kiosk.runtime.db.read(
+        lambda s: list(s.scalars(select(AuditRow.actor).where(AuditRow.action == action).order_by(AuditRow.seq)))
+    )
+    return list(rows)
+
+
 def test_pin_lockout_after_five_wrong_pins(drive: Drive, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
         manager = await open_manager(kiosk, qtbot)
         assert not manager.unlocked
+        await until(lambda: manager.pin.name == MANAGER, what="the only manager to be chosen")
         for attempt in range(4):
             await type_pin(qtbot, manager, "1111")
-            assert f"{4 - attempt} tr" in manager.banner.message
+            assert manager.banner.message == f"Wrong PIN. {4 - attempt} {'try' if attempt == 3 else 'tries'} left."
         await type_pin(qtbot, manager, "1111")
-        assert "Too many wrong PINs" in manager.banner.message
+        assert manager.banner.message == "Locked for 1 minute after too many wrong PINs."
         assert not manager.pin.unlock_button.isEnabled() and not manager.pin.field.isEnabled()
         assert manager.pin.countdown.isActive()
+        assert "locked for 1 minute" in manager.pin.state.text()
         manager.pin.field.setText(PIN)
         manager.pin.unlock()  # even the right PIN is refused while locked
-        assert not manager.unlocked
-        kiosk.clock.now += 61
+        await until(lambda: not manager.pin.checking, what="the PIN to be checked")
+        assert not manager.unlocked and manager.banner.message.startswith("Locked for")
+        kiosk.clock.advance(61)
         await until(lambda: manager.pin.field.isEnabled(), timeout=3, what="the lockout to end")
         await type_pin(qtbot, manager, PIN)
         assert manager.unlocked
+        assert manager.title.text() == f"Manager: {MANAGER}"
         assert not manager.pin.countdown.isActive()
-        await until(lambda: manager.tasks.pending == 0, what="the sign-in to be audited")
         actions = [a for a, _ in await audit_actions(kiosk)]
-        assert actions[-2:] == ["manager.locked_out", "manager.signed_in"]
+        assert actions[-7:] == ["manager.pin_failed"] * 5 + ["manager.locked", "manager.unlocked"]  # none while locked
+        assert await audit_actors(kiosk, "manager.unlocked") == [MANAGER]
+        manager.lock()
+        assert kiosk.shell.ctx.signed_in is None and manager.title.text() == "Manager"
+
+    drive(body)
+
+
+def test_each_manager_is_named_for_what_they_did(drive: Drive, qtbot: QtBot, tmp_path: Path) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        ctx = kiosk.shell.ctx
+        await ctx.managers.add("Ana Lee", "739154", actor="test")
+        result = await kiosk.post_sale(customer={"email": "jon@example.com", "channels": ["email"]})
+        manager = await open_manager(kiosk, qtbot)
+        await until(lambda: manager.pin.who.count() == 2, what="both managers to be listed")
+        await type_pin(qtbot, manager, PIN, name="Ana Lee")  # Ana's name, someone else's PIN
+        assert not manager.unlocked and manager.banner.message == "Wrong PIN. 4 tries left."
+        await type_pin(qtbot, manager, "739154", name="Ana Lee")
+        assert manager.unlocked and ctx.signed_in == "Ana Lee"
+        page = manager.receipts
+        await until(lambda: len(page.rows) == 1, what="today's receipts")
+        page.table.selectRow(0)
+        detail = page.detail
+        await until(lambda: detail.detail is not None and detail.detail.summary.receipt_id == result.receipt_id)
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_to, "jon@example.org"))
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_reason, "typo"))
+        await from_loop(lambda: qtbot.keyClick(detail.resend_reason, Qt.Key.Key_Return))
+        await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
+        manager.tabs.setCurrentWidget(manager.export)
+        manager.export.path.setText(str(tmp_path / "ana.csv"))
+        await from_loop(lambda: qtbot.mouseClick(manager.export.export_button, Qt.MouseButton.LeftButton))
+        await until(lambda: manager.export.result.text().startswith("Exported"), what="the export")
+        manager.lock()
+        await type_pin(qtbot, manager, PIN, name=MANAGER)
+        assert ctx.signed_in == MANAGER
+        assert await audit_actors(kiosk, "manager.unlocked") == ["Ana Lee", MANAGER]
+        assert await audit_actors(kiosk, "receipt.resent") == ["Ana Lee"]
+        assert await audit_actors(kiosk, "records.exported") == ["Ana Lee"]
+        assert await audit_actors(kiosk, "manager.pin_failed") == ["kiosk"]
 
     drive(body)
 
@@ -89,6 +137,7 @@ def test_resend_to_a_corrected_contact_needs_a_reason_and_is_audited(drive: Driv
         await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
         resent = [d for a, d in await audit_actions(kiosk) if a == "receipt.resent"]
         assert len(resent) == 1 and "Customer misspelled gmail" in resent[0]
+        assert await audit_actors(kiosk, "receipt.resent") == [MANAGER]
         await until(
             lambda: detail.timeline.topLevelItemCount() == 2 and detail.timeline.topLevelItem(1).text(2) == "Sent",
             what="the resend to go out",
@@ -121,6 +170,7 @@ def test_failed_deliveries_are_retried_from_the_timeline(drive: Drive, qtbot: Qt
         )
         attempts = page.detail.detail.attempts[page.detail.detail.deliveries[0].id] if page.detail.detail else ()
         assert [a.outcome for a in attempts] == ["permanent", "sent"]
+        assert await audit_actors(kiosk, "queue.retried") == [MANAGER]
 
     drive(body)
 
@@ -226,7 +276,7 @@ def test_a_held_capture_is_read_then_released_by_the_manager(drive: Drive, qtbot
         await capture.drain()
         manager = await open_manager(kiosk, qtbot)
         await type_pin(qtbot, manager, PIN)
-        page = CapturesPage(capture, manager.tasks)
+        page = CapturesPage(capture, manager.tasks, actor=lambda: kiosk.shell.ctx.actor)
         qtbot.addWidget(page)
         await page.load()
         assert [r.state for r in page.rows] == [CaptureState.HELD]
@@ -237,5 +287,6 @@ def test_a_held_capture_is_read_then_released_by_the_manager(drive: Drive, qtbot
         await from_loop(lambda: qtbot.mouseClick(page.release_button, Qt.MouseButton.LeftButton))
         await until(lambda: page.status.text().startswith("Sent as receipt"), what="the release")
         assert await kiosk.runtime.receipts.count() == 1
+        assert await audit_actors(kiosk, "capture.released") == [MANAGER]
 
     drive(body)

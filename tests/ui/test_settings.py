@@ -13,9 +13,11 @@ from app.config.secrets import KEYRING_FIX
 from app.config.settings import load_settings
 from app.domain.channels import Channel, Language
 from app.services import devices as device_service
+from app.services.kiosk import AccessDenied
+from app.storage import audit
 from app.ui.prefs import load_prefs, prefs_path
 from app.ui.settings.window import SettingsWindow
-from tests.ui.conftest import Drive, Kiosk, from_loop, type_pin, until
+from tests.ui.conftest import MANAGER, PIN, Drive, Kiosk, from_loop, type_pin, until
 
 
 def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: Drive, qtbot: QtBot) -> None:
@@ -43,15 +45,35 @@ def test_settings_are_saved_to_the_file_and_keyring_trouble_is_explained(drive: 
         assert saved.providers["twilio"]["account_sid"] == "AC0123"
         assert load_prefs(prefs_path(kiosk.config_path)).idle_timeout_s == 30
 
+        [changed] = await kiosk.runtime.db.read(lambda s: audit.recent(s, action="settings.changed"))
+        assert changed.actor == MANAGER
+        assert changed.detail["keys"] == [
+            "providers.twilio.account_sid",
+            "store.default_language",
+            "store.name",
+            "kiosk.idle_timeout_s",
+        ]
+        assert "Corner Grocer" not in str(changed.detail) and "AC0123" not in str(changed.detail)
+
         await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin, "9999"))
         await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin_again, "9999"))
         await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
-        await until(lambda: window.banner.message == KEYRING_FIX, what="the keyring fix to be shown")
+        await until(lambda: "too easy to guess" in window.banner.message, what="the weak PIN to be refused")
 
         window.kiosk.pin_again.clear()
         await from_loop(lambda: qtbot.keyClicks(window.kiosk.pin_again, "9998"))
         await from_loop(lambda: qtbot.mouseClick(window.save_button, Qt.MouseButton.LeftButton))
         await until(lambda: "differ" in window.banner.message, what="the PIN mismatch")
+
+        for field in (window.kiosk.pin, window.kiosk.pin_again):
+            field.clear()
+            await from_loop(lambda field=field: qtbot.keyClicks(field, "739154"))
+        await save(window, qtbot)
+        assert await kiosk.shell.ctx.manager_lock.unlock(MANAGER, "739154") == MANAGER  # the manager's own PIN
+        with pytest.raises(AccessDenied):
+            await kiosk.shell.ctx.manager_lock.unlock(MANAGER, PIN)
+        [reset] = await kiosk.runtime.db.read(lambda s: audit.recent(s, action="manager.pin_reset"))
+        assert (reset.actor, reset.subject) == (MANAGER, f"manager:{MANAGER}")
 
     drive(body)
 
@@ -60,7 +82,7 @@ async def open_settings(kiosk: Kiosk, qtbot: QtBot) -> SettingsWindow:
     """Unlock the manager view with the PIN and open the settings window."""
     manager = kiosk.shell.manager
     manager.open()
-    await type_pin(qtbot, manager, "2468")
+    await type_pin(qtbot, manager, PIN)
     assert manager.unlocked
     manager.sig_settings.emit()
     window = kiosk.shell.settings

@@ -18,6 +18,7 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
 from app import ui_launch
 from app.config.secrets import SERVICE
@@ -27,6 +28,9 @@ from app.domain.errors import ConfigurationError
 from app.sandbox import credentials
 from app.sandbox.memory_keyring import MemoryKeyring
 from app.sandbox.server import RunningSandbox, start_sandbox
+from app.services.kiosk import ManagerLock
+from app.storage.database import Database
+from app.storage.models import ManagerRow
 from app.ui.cashier.window import CashierWindow
 from app.ui.setup.assistant import SetupAssistant
 from app.ui.setup.channel_step import ChannelStep
@@ -198,15 +202,21 @@ def test_a_kiosk_without_a_store_is_set_up_by_the_assistant_then_opens(
         text_of_file = config.read_text(encoding="utf-8")
         for secret in (credentials.SENDGRID_API_KEY, credentials.TWILIO_AUTH_TOKEN, "2468"):
             assert secret not in text_of_file
-        assert vault.values == {
+        assert vault.values == {  # the PIN went through the keyring; the kiosk keeps only its hash, as a manager
             (SERVICE, "sendgrid.api_key"): credentials.SENDGRID_API_KEY,
             (SERVICE, "twilio.auth_token"): credentials.TWILIO_AUTH_TOKEN,
-            (SERVICE, "kiosk.manager_pin"): "2468",
         }
         assert tomllib.loads(config.with_name("kiosk.toml").read_text(encoding="utf-8"))["kiosk"]
 
         cashier.close()
         assert await kiosk == 0
+        db = Database(f"sqlite:///{data / 'receiptdesk.db'}")
+        try:
+            assert await ManagerLock(db).unlock("manager", "2468") == "manager"
+            stored = await db.read(lambda s: s.scalar(select(ManagerRow.pin_hash)))
+            assert stored is not None and stored.startswith("scrypt$") and "2468" not in stored
+        finally:
+            db.close()
 
     launch(loop, config, data, body)
 

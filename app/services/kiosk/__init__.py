@@ -1,5 +1,5 @@
 """The kiosk's use cases: the sale at the till (`views`), sending its receipt (`sending`), the
-manager PIN (`lock`), and `KioskService` over them (`service`). The windows import from here."""
+managers' door (`lock`), and `KioskService` over them (`service`). The windows import from here."""
 
 from app.services.kiosk.lock import AccessDenied, ManagerLock
 from app.services.kiosk.sending import ReceiptChoice, SendOutcome, SendRequest

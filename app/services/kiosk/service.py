@@ -34,10 +34,18 @@ class KioskService:
         self._clock = clock
 
     async def export_csv(
-        self, path: Path, *, since: datetime, until: datetime, progress: Callable[[int, int], None] | None = None
+        self,
+        path: Path,
+        *,
+        since: datetime,
+        until: datetime,
+        actor: str,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ExportResult:
-        """Write the receipts of [since, until) to a CSV file (contacts masked), reporting progress."""
-        return await export_receipts_csv(self._db, path, since=since, until=until, progress=progress)
+        """Write the receipts of [since, until) to a CSV file (contacts masked), reporting progress; audited."""
+        return await export_receipts_csv(
+            self._db, path, since=since, until=until, actor=actor, progress=progress, clock=self._clock
+        )
 
     async def sale(self, receipt_id: str) -> KioskSale:
         """The sale of `receipt_id` with preview, customer and deliveries; `NotFound` if unknown."""
@@ -121,8 +129,8 @@ class KioskService:
         since = start_of_day(self._clock())
         return await self._db.read(lambda s: receipts.delivery_counts(s, since=since))
 
-    async def record(self, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
-        """Append one entry to the audit log (manager sign-in, lockout, settings saved)."""
+    async def record(self, actor: str, action: str, subject: str, detail: Mapping[str, object]) -> None:
+        """Append one entry to the audit log (a settings change, a manager's own PIN change)."""
         now = self._clock()
         await self._db.write(
             lambda s: audit.append(s, at=now, actor=actor, action=action, subject=subject, detail=dict(detail))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,15 +24,17 @@ from app.ui.formatting import clock_time
 from app.ui.tasks import TaskOwner, action, busy
 
 COLUMNS = ("Time", "State", "Sale", "Reason")
-ACTOR = "manager"
 
 
 class CapturesPage(QWidget):
     """A list of captures (held first by default), the chosen one's scrubbed text, release / discard."""
 
-    def __init__(self, capture: CaptureService, tasks: TaskOwner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, capture: CaptureService, tasks: TaskOwner, *, actor: Callable[[], str], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._capture = capture
+        self._actor = actor  # the manager signed in, named in the audit log
         self.tasks = tasks
         self.rows: list[CaptureRecord] = []
         self.state = QComboBox()
@@ -107,7 +111,7 @@ class CapturesPage(QWidget):
         if record is None:
             return
         with busy(self.release_button, self.discard_button):
-            outcome = await self._capture.release(record.id, actor=ACTOR)
+            outcome = await self._capture.release(record.id, actor=self._actor())
         self.status.setText(f"Sent as receipt {outcome.capture.receipt_id}." if outcome.capture.receipt_id else "")
         await self.load()
 
@@ -118,6 +122,6 @@ class CapturesPage(QWidget):
         if record is None:
             return
         with busy(self.release_button, self.discard_button):
-            await self._capture.discard(record.id, actor=ACTOR)
+            await self._capture.discard(record.id, actor=self._actor())
         self.status.setText("Discarded.")
         await self.load()

@@ -32,7 +32,6 @@ from app.ui.formatting import RETRYABLE, channel_word, date_time, money, state_w
 from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.preview import ReceiptPreviewView
 
-ACTOR = "kiosk-manager"
 UPDATE_WORDS = {
     "fulfilled": "Shipped",
     "partially_shipped": "Partly shipped",
@@ -203,7 +202,7 @@ class DetailPanel(QWidget):
         channel = Channel(self.resend_channel.currentData())
         with busy(self.resend_button):
             await self._ctx.receipts.resend(
-                receipt_id, channel, self.resend_to.text(), reason=self.resend_reason.text(), actor=ACTOR
+                receipt_id, channel, self.resend_to.text(), reason=self.resend_reason.text(), actor=self._ctx.actor
             )
             detail = await self._ctx.receipts.get(receipt_id)
         self.resend_to.clear()
@@ -219,7 +218,7 @@ class DetailPanel(QWidget):
             return
         receipt_id = self.detail.summary.receipt_id
         with busy(self.retry_button):
-            await self._ctx.receipts.retry([chosen[0]], actor=ACTOR)
+            await self._ctx.receipts.retry([chosen[0]], actor=self._ctx.actor)
             detail = await self._ctx.receipts.get(receipt_id)
         self.show_detail(detail)
         self.sig_changed.emit(receipt_id)

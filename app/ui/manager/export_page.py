@@ -95,7 +95,9 @@ class ExportPage(QWidget):
         since, until = day_range(self.first.date(), self.last.date())
         self.progress.setValue(0)
         with busy(self.export_button):
-            done = await self._ctx.kiosk.export_csv(self.target(), since=since, until=until, progress=self._progress)
+            done = await self._ctx.kiosk.export_csv(
+                self.target(), since=since, until=until, actor=self._ctx.actor, progress=self._progress
+            )
         self.progress.setMaximum(max(done.receipts, 1))
         self.progress.setValue(max(done.receipts, 1))
         self.result.setText(f"Exported {done.receipts:,} receipts ({done.rows:,} lines) to {done.path}.")

@@ -28,7 +28,7 @@ from app.services.bus import DeliveryChanged
 from app.services.kiosk import search_text
 from app.ui.context import KioskContext
 from app.ui.formatting import channel_word, clock_time, money, state_word
-from app.ui.manager.detail import ACTOR, DetailPanel
+from app.ui.manager.detail import DetailPanel
 from app.ui.tasks import TaskOwner, action, busy
 
 COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
@@ -154,7 +154,7 @@ class ReceiptsPage(QWidget):
     async def retry_failed(self) -> None:
         """Queue every failed or given-up delivery again."""
         with busy(self.retry_all):
-            moved = await self._ctx.receipts.retry(None, actor=ACTOR)
+            moved = await self._ctx.receipts.retry(None, actor=self._ctx.actor)
         self.count.setText(f"{moved} deliver{'ies' if moved != 1 else 'y'} queued again.")
 
     def update_delivery(self, event: DeliveryChanged) -> None:

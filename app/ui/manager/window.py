@@ -1,4 +1,7 @@
-"""The manager's window: PIN first, then receipts, export, audit and health; locks when closed."""
+"""The manager's window: name and PIN first, then receipts, export, audit and health; locks when closed.
+
+Whoever unlocked it is the actor of every action taken until it locks again (`KioskContext.actor`).
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ IDLE_LOCK_MS = 3 * 60 * 1000
 
 
 class ManagerWindow(QMainWindow):
-    """Everything here is behind the manager PIN."""
+    """Everything here is behind a manager's name and PIN."""
 
     sig_locked = Signal()
     """Fires when the window locked (Lock, closed, or idle too long): close what it opened."""
@@ -62,16 +65,17 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.audit, "A&udit")
         self.tabs.addTab(self.health, "&Health")
         if ctx.capture is not None and ctx.settings.capture.enabled:  # print-stream capture is set up
-            self.tabs.addTab(CapturesPage(ctx.capture, self.tasks), "Ca&ptures")
+            self.tabs.addTab(CapturesPage(ctx.capture, self.tasks, actor=lambda: ctx.actor), "Ca&ptures")
         self.tabs.currentChanged.connect(self._tab_changed)
-        title = QLabel("Manager")
-        theme.set_font(title, 1.5, bold=True)
+        self.title = QLabel("Manager")
+        self.title.setAccessibleName("Signed in")
+        theme.set_font(self.title, 1.5, bold=True)
         settings = QPushButton("S&ettings\u2026")
         settings.clicked.connect(self.sig_settings)
         lock = QPushButton("&Lock")
         lock.clicked.connect(self.lock)
         top = QHBoxLayout()
-        top.addWidget(title, 1)
+        top.addWidget(self.title, 1)
         top.addWidget(settings)
         top.addWidget(lock)
         inside = QWidget()
@@ -100,7 +104,7 @@ class ManagerWindow(QMainWindow):
 
     @property
     def unlocked(self) -> bool:
-        """Whether the PIN was entered since the last lock."""
+        """Whether a manager signed in since the last lock."""
         return self.pages.currentIndex() == 1
 
     def open(self) -> None:
@@ -114,6 +118,8 @@ class ManagerWindow(QMainWindow):
         """Back to the PIN page."""
         self.idle.stop()
         self.banner.dismiss()
+        self._ctx.signed_in = None
+        self.title.setText("Manager")
         self.pages.setCurrentIndex(0)
         self.pin.start()
         self.sig_locked.emit()
@@ -122,7 +128,9 @@ class ManagerWindow(QMainWindow):
         if self.unlocked:
             self.idle.start()
 
-    def _unlocked(self) -> None:
+    def _unlocked(self, name: str) -> None:
+        self._ctx.signed_in = name
+        self.title.setText(f"Manager: {name}")
         self.banner.dismiss()
         self.pin.stop()
         self.idle.start()

@@ -21,7 +21,13 @@ def screen_choices() -> list[tuple[int, str]]:
 class KioskPage(QWidget):
     """Customer screen, idle timeout, manager PIN."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        pin_label: str = "New manager &PIN",
+        pin_note: str = "The PIN is stored in the keyring, like provider credentials.",
+    ) -> None:
         super().__init__(parent)
         outer = QVBoxLayout(self)
         form = QFormLayout()
@@ -45,9 +51,10 @@ class KioskPage(QWidget):
         self.pin_again = QLineEdit()
         self.pin_again.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin_again.setAccessibleName("New manager PIN again")
-        form.addRow("New manager &PIN", self.pin)
+        form.addRow(pin_label, self.pin)
         form.addRow("New PIN a&gain", self.pin_again)
-        note = QLabel("The PIN is stored in the keyring, like provider credentials.")
+        note = QLabel(pin_note)
+        note.setWordWrap(True)
         note.setProperty("muted", True)
         form.addRow(note)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from app.config.settings import Settings
-from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
+from app.config.settings_writer import changed_settings
+from app.domain.audit import changed_keys
+from app.domain.pins import check_pin
 from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.prefs import save_prefs
@@ -17,8 +20,6 @@ from app.ui.settings.providers_page import ProvidersPage
 from app.ui.settings.routing_page import RoutingPage
 from app.ui.settings.store_page import StorePage
 from app.ui.tasks import TaskOwner, action, busy
-
-PIN_PROVIDER, PIN_FIELD = PIN_OWNER, PIN_SECRET.name
 
 
 class SettingsWindow(QMainWindow):
@@ -35,7 +36,10 @@ class SettingsWindow(QMainWindow):
         self.routing = RoutingPage(ctx.catalogue)
         self.providers = ProvidersPage(ctx.catalogue)
         self.devices = DevicesPage()
-        self.kiosk = KioskPage()
+        self.kiosk = KioskPage(
+            pin_label="Your new &PIN",
+            pin_note="Changes the PIN of the manager signed in now; only a slow hash of it is kept.",
+        )
         tabs = QTabWidget()
         tabs.addTab(self.store, "&Store")
         tabs.addTab(self.routing, "&Routing")
@@ -103,23 +107,28 @@ class SettingsWindow(QMainWindow):
 
     @action
     async def save(self) -> None:
-        """Write the settings file, the secrets typed, the new PIN and the kiosk preferences."""
+        """Write the settings file, the secrets typed, the kiosk preferences and the manager's new PIN; audit it."""
+        actor = self._ctx.actor
         settings = self.collect()
         pin = self.kiosk.new_pin()
+        if pin:
+            check_pin(pin)
         prefs = self.kiosk.values(self._ctx.prefs)
         store = self._ctx.settings_store
-        secrets = self.providers.typed_secrets() + ([(PIN_PROVIDER, PIN_FIELD, pin)] if pin else [])
+        secrets = self.providers.typed_secrets()
+        before, before_prefs = self._ctx.file_settings, self._ctx.prefs
         with busy(self.save_button):
             await store.save_all(settings, secrets)
             self._ctx.file_settings = settings
             await save_prefs(self._ctx.prefs_path, prefs)
             self._ctx.prefs = prefs
-            await self._ctx.kiosk.record(
-                "kiosk-manager",
-                "settings.saved",
-                str(store.path),
-                {"secrets_changed": [f"{p}.{f}" for p, f, _ in secrets]},
-            )
+            keys = changed_settings(before, settings)
+            keys += [f"kiosk.{key}" for key in changed_keys(asdict(before_prefs), asdict(prefs))]
+            if keys or secrets:
+                detail = {"keys": keys, "secrets_changed": [f"{p}.{f}" for p, f, _ in secrets]}
+                await self._ctx.kiosk.record(actor, "settings.changed", str(store.path), detail)
+            if pin:
+                await self._ctx.managers.reset_pin(actor, pin, actor=actor)
         self.providers.load(settings)
         self.kiosk.load(prefs)
         await self._secret_states()
