@@ -14,7 +14,7 @@ soft hyphens) are ignored. A run longer than a card is searched group by group: 
 
 What is never taken for one, because its shape says what it is:
 
-- a UUID (`8-4-4-4-12` hex digits);
+- a UUID (`8-4-4-4-12` hex digits, joined by dashes, dots, underscores or colons);
 - a date, a time of day, or both (`2026-11-28`, `11/28/2026`, `28.11.2026`, `10:15:00.123`);
 - a compact timestamp (`20261128151542`, 14 or 17 digits), milliseconds since 1970 (13 digits
   starting with 1, 2001-2033), or seconds since 1970 with a fraction (`1764342942.908181`);
@@ -35,8 +35,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from itertools import accumulate
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 from app.domain.errors import CardDataRejected
@@ -59,8 +59,8 @@ _CLOCK = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?"
 _NOT_A_CARD = re.compile(
     "|".join(
         (
-            r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}(?![0-9A-Za-z])",
-            rf"(?<![0-9])(?:{_YEAR}([-/.]){_MONTH}\1{_DAY}|{_MONTH}/{_DAY}/(?:{_YEAR}|[0-9]{{2}})|{_DAY}\.{_MONTH}\.{_YEAR})"
+            r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8}([-._:])(?:[0-9A-Fa-f]{4}\1){3}[0-9A-Fa-f]{12}(?![0-9A-Za-z])",
+            rf"(?<![0-9])(?:{_YEAR}([-/.]){_MONTH}\2{_DAY}|{_MONTH}/{_DAY}/(?:{_YEAR}|[0-9]{{2}})|{_DAY}\.{_MONTH}\.{_YEAR})"
             rf"(?:[T ]{_CLOCK})?(?![0-9])",
             rf"(?<![0-9:]){_CLOCK}(?![0-9:])",
             rf"(?<![0-9]){_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
@@ -121,9 +121,7 @@ def _fold_char(char: str) -> str:
     return "".join(p if (p := _plain(c)) is not None else c for c in unicodedata.normalize("NFKC", char))
 
 
-_ASCII = {c: " " for c in range(128) if chr(c).isspace()} | {
-    c: "" for c in (*range(32), 127) if not chr(c).isspace()
-}
+_ASCII = {c: " " for c in range(128) if chr(c).isspace()} | {c: "" for c in (*range(32), 127) if not chr(c).isspace()}
 
 
 def fold(text: str) -> tuple[str, list[int] | None]:
@@ -278,9 +276,12 @@ def find_card_numbers(payload: Any, path: str = "", *, ids_exempt: bool = False)
     elif isinstance(payload, str):
         if contains_card_number(payload):
             yield path or "(body)"
-    elif isinstance(payload, int | float) and not isinstance(payload, bool):
-        if contains_card_number(_number_text(payload)):
-            yield path or "(body)"
+    elif (
+        isinstance(payload, int | float)
+        and not isinstance(payload, bool)
+        and contains_card_number(_number_text(payload))
+    ):
+        yield path or "(body)"
 
 
 def refuse_card_number(value: str | None, field: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain.cards import find_card_numbers
+from app.domain.cards import REFUSAL, field_name, find_card_numbers
 from app.domain.errors import ValidationFailed
 from app.domain.sale import Sale
 
@@ -38,24 +38,21 @@ class InvalidSale(ValidationFailed):
 def parse_sale(payload: Any) -> Sale:
     """Validate a decoded JSON payload as a `Sale`.
 
-    Checks, in order: no full card number anywhere (never echoed back), the schema, then that the
-    totals add up. Raises `InvalidSale` naming every offending field.
+    Checks, in order: no full card number anywhere, keys and unknown fields included (`app.domain.cards`),
+    the schema (text hygiene and money bounds included), then that the totals add up. Raises
+    `InvalidSale` naming every offending field; no problem ever repeats the value it is about.
     """
     card_paths = list(find_card_numbers(payload))
     if card_paths:
-        raise InvalidSale(
-            [
-                FieldProblem(
-                    tuple(_split(p)), "looks like a full card number; send only brand and last four", "card_number"
-                )
-                for p in card_paths
-            ]
-        )
+        raise InvalidSale([FieldProblem(tuple(_split(p)), REFUSAL, "card_number") for p in card_paths])
     try:
         sale = Sale.model_validate(payload)
     except ValidationError as exc:
         raise InvalidSale(
-            [FieldProblem(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False)]
+            [
+                FieldProblem(_loc(e["loc"]), e["msg"], e["type"])
+                for e in exc.errors(include_url=False, include_input=False)
+            ]
         ) from None
     problems = [FieldProblem((field,), msg, "inconsistent_total") for field, msg in sale.inconsistencies()]
     if problems:
@@ -65,3 +62,8 @@ def parse_sale(payload: Any) -> Sale:
 
 def _split(path: str) -> list[str | int]:
     return [int(part) if part.isdigit() else part for part in path.split(".")]
+
+
+def _loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """A pydantic error location fit to be shown (an unknown key is the sender's text)."""
+    return tuple(part if isinstance(part, int) else field_name(str(part)) for part in loc)

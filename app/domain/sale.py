@@ -3,6 +3,14 @@
 Published as JSON Schema (`receiptdesk schema sale`) and in the local API's OpenAPI document.
 Money is a string or number with at most two decimals and is held as `Decimal`; times must carry a
 UTC offset. A sale whose totals do not add up is rejected, naming the field that is off.
+
+Bounds a grocery till never comes near, so a typo or a garbled number is refused, not stored: an
+amount of one line (a price, a line total, a deposit, a line discount) is at most $99,999.99
+(`LINE_MAX`); any other amount (a sale total, a tax, a tender, an order discount) at most
+$999,999.99 (`SALE_MAX`).
+
+No text field holds a full card number, a control character or a lone surrogate; names and free text
+lose any bidirectional control (`app.domain.text`). Identifiers keep a strict ASCII pattern.
 """
 
 from __future__ import annotations
@@ -10,15 +18,98 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from app.domain.cards import REFUSAL, contains_card_number
 from app.domain.channels import Channel, Language
 from app.domain.money import ZERO, Money, quantize
+from app.domain.text import UnsafeText, check_text, clean_text
 
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+LINE_MAX = Decimal("99999.99")
+"""The largest amount of one line: its unit price, line total, deposit or a discount on it."""
+SALE_MAX = Decimal("999999.99")
+"""The largest amount of a whole sale: its subtotal, savings, total, a tax, a tender, an order discount."""
+
+
+def _refuse(exc: UnsafeText) -> PydanticCustomError:
+    return PydanticCustomError("unsafe_text", str(exc))
+
+
+def _single_line(value: Any) -> Any:
+    """Names and one-line text: controls and lone surrogates refused, bidi controls removed."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return clean_text(value)
+    except UnsafeText as exc:
+        raise _refuse(exc) from None
+
+
+def _multi_line(value: Any) -> Any:
+    """Free text of several lines: as `_single_line`, but line feeds are kept."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return clean_text(value, multiline=True)
+    except UnsafeText as exc:
+        raise _refuse(exc) from None
+
+
+def _no_controls(value: Any) -> Any:
+    """Identifiers: controls and lone surrogates refused (the pattern refuses everything else odd)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return check_text(value)
+    except UnsafeText as exc:
+        raise _refuse(exc) from None
+
+
+def _no_card(value: str) -> str:
+    if contains_card_number(value):
+        raise PydanticCustomError("card_number", REFUSAL)
+    return value
+
+
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/#-]*$"),
+    BeforeValidator(_no_controls),
+    AfterValidator(_no_card),
+]
+Text = Annotated[str, Field(min_length=1, max_length=200), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Name = Annotated[str, Field(max_length=100), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Cashier = Annotated[str, Field(max_length=64), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Email = Annotated[str, Field(max_length=254), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Phone = Annotated[str, Field(max_length=32), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Brand = Annotated[str, Field(min_length=1, max_length=30), BeforeValidator(_single_line), AfterValidator(_no_card)]
+Paragraph = Annotated[str, Field(max_length=500), BeforeValidator(_multi_line), AfterValidator(_no_card)]
+"""Free text of several lines."""
+
+
+def _at_most(limit: Decimal) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        if value > limit:
+            raise PydanticCustomError("less_than_equal", "must be at most {limit}", {"limit": str(limit)})
+        return value
+
+    return AfterValidator(check)
+
+
+LineAmount = Annotated[Money, _at_most(LINE_MAX), Field(json_schema_extra={"maximum": float(LINE_MAX)})]
+SaleAmount = Annotated[Money, _at_most(SALE_MAX), Field(json_schema_extra={"maximum": float(SALE_MAX)})]
 Quantity = Annotated[
     Decimal,
     Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=4),
@@ -32,7 +123,8 @@ Rate = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Errors never carry the input: a refused value may be a card number or a customer's contact.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True)
 
 
 class Unit(StrEnum):
@@ -71,7 +163,7 @@ class LineDiscount(_Model):
     """A discount on one line (sale price, digital coupon, BOGO share)."""
 
     description: Text = Field(description="What the customer sees, e.g. 'Club price'.")
-    amount: Money = Field(description="Amount taken off this line, positive.")
+    amount: LineAmount = Field(description="Amount taken off this line, positive; at most $99,999.99.")
 
 
 class LineItem(_Model):
@@ -84,11 +176,15 @@ class LineItem(_Model):
     name: Text = Field(description="Item name as printed on the receipt.")
     quantity: Quantity = Field(description="Count for `ea`, weight for `lb`/`kg`/`oz`.")
     unit: Unit = Field(default=Unit.EA, description="Unit of `quantity`.")
-    unit_price: Money = Field(description="Price per unit before discounts.")
-    line_total: Money = Field(description="quantity x unit_price, rounded half-up to cents, before discounts.")
+    unit_price: LineAmount = Field(description="Price per unit before discounts; at most $99,999.99.")
+    line_total: LineAmount = Field(
+        description="quantity x unit_price, rounded half-up to cents, before discounts; at most $99,999.99."
+    )
     taxable: bool = Field(default=False, description="Whether sales tax applies to this line.")
     snap_eligible: bool = Field(default=False, description="Whether SNAP/EBT food benefits may pay for it.")
-    bottle_deposit: Money = Field(default=ZERO, description="Container deposit charged for this line.")
+    bottle_deposit: LineAmount = Field(
+        default=ZERO, description="Container deposit charged for this line; at most $99,999.99."
+    )
     discounts: list[LineDiscount] = Field(default_factory=list, max_length=20)
 
     @property
@@ -113,7 +209,7 @@ class Discount(_Model):
     """An order-level discount or promotion (e.g. '$5 off $50')."""
 
     description: Text
-    amount: Money
+    amount: SaleAmount = Field(description="Amount taken off the order; at most $999,999.99.")
     promotion_code: Identifier | None = None
 
 
@@ -122,7 +218,7 @@ class Coupon(_Model):
 
     code: Identifier
     description: Text
-    amount: Money
+    amount: SaleAmount = Field(description="Amount the coupon takes off; at most $999,999.99.")
 
 
 class Tax(_Model):
@@ -130,19 +226,19 @@ class Tax(_Model):
 
     name: Text = Field(description="e.g. 'State sales tax'.")
     rate: Rate = Field(description="As a fraction: 0.0625 for 6.25%.")
-    amount: Money
+    amount: SaleAmount = Field(description="Tax charged; at most $999,999.99.")
 
 
 class Tender(_Model):
     """One payment. Card tenders carry brand and last four only, never the card number."""
 
     type: TenderType
-    amount: Money = Field(description="Amount tendered with this payment.")
-    card_brand: Annotated[str, Field(min_length=1, max_length=30)] | None = None
+    amount: SaleAmount = Field(description="Amount tendered with this payment; at most $999,999.99.")
+    card_brand: Brand | None = None
     last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None = Field(default=None, description="Last four digits.")
     entry_mode: EntryMode | None = None
     auth_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}$")] | None = None
-    change_due: Money = Field(default=ZERO, description="Change handed back (cash).")
+    change_due: SaleAmount = Field(default=ZERO, description="Change handed back (cash); at most $999,999.99.")
 
     @model_validator(mode="after")
     def _change_only_from_cash(self) -> Self:
@@ -167,7 +263,7 @@ class PromotionNotice(_Model):
     """A promotion printed at the bottom of the receipt (a coupon for next time)."""
 
     title: Text
-    text: Annotated[str, Field(max_length=500)] = ""
+    text: Paragraph = Field(default="", description="May run over several lines (line feeds).")
     code: Identifier | None = None
     expires_on: date | None = None
 
@@ -175,9 +271,9 @@ class PromotionNotice(_Model):
 class CustomerInfo(_Model):
     """What the POS knows of the customer; every field optional."""
 
-    name: Annotated[str, Field(max_length=100)] | None = None
-    email: Annotated[str, Field(max_length=254)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     loyalty_id: Identifier | None = None
     language: Language | None = None
     channels: list[Channel] | None = Field(
@@ -191,7 +287,7 @@ class Sale(_Model):
     sale_id: Identifier = Field(description="Unique per store; the same id again is the same sale.")
     store_id: Identifier
     lane: Identifier
-    cashier: Annotated[str, Field(max_length=64)] | None = None
+    cashier: Cashier | None = None
     occurred_at: AwareDatetime = Field(description="When the sale completed, with its UTC offset.")
     currency: Literal["USD"] = "USD"
     order_id: Identifier | None = Field(default=None, description="E-commerce order id, to correlate sources.")
@@ -199,9 +295,13 @@ class Sale(_Model):
     discounts: list[Discount] = Field(default_factory=list, max_length=50)
     coupons: list[Coupon] = Field(default_factory=list, max_length=50)
     taxes: list[Tax] = Field(default_factory=list, max_length=10)
-    subtotal: Money = Field(description="Items less every discount and coupon, before tax and deposits.")
-    total_savings: Money = Field(description="Sum of every line discount, order discount and coupon.")
-    total: Money = Field(description="subtotal + taxes + bottle deposits.")
+    subtotal: SaleAmount = Field(
+        description="Items less every discount and coupon, before tax and deposits; at most $999,999.99."
+    )
+    total_savings: SaleAmount = Field(
+        description="Sum of every line discount, order discount and coupon; at most $999,999.99."
+    )
+    total: SaleAmount = Field(description="subtotal + taxes + bottle deposits; at most $999,999.99.")
     tenders: list[Tender] = Field(min_length=1, max_length=10)
     loyalty: Loyalty | None = None
     promotions: list[PromotionNotice] = Field(default_factory=list, max_length=10)
