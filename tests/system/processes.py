@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +77,14 @@ def run(
         input=stdin,
         timeout=120,
     )
+
+
+def api_headers(*, config: Path | None, data_dir: Path | None, scope: str = "admin") -> dict[str, str]:
+    """The header of a new API token, made by `receiptdesk tokens create` in the data folder."""
+    name = f"tests-{uuid.uuid4().hex[:8]}"
+    created = run("tokens", "create", name, "--scope", scope, config=config, data_dir=data_dir)
+    assert created.returncode == 0, created.stderr
+    return {"Authorization": f"Bearer {created.stdout.splitlines()[-1]}"}
 
 
 def settings_file(path: Path, sandbox_url: str, *, lease_seconds: int = 5) -> Path:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -50,6 +52,7 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
     config = processes.settings_file(tmp_path / "rd.toml", sandbox_url)
     data = tmp_path / "data"
     server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+    auth = processes.api_headers(config=config, data_dir=data)
     try:
         sale = make_sale(random.Random(3), sale_id="C-77", with_customer=False)
         sale["tenders"] = [
@@ -63,8 +66,11 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
             )
         ]
         sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-        receipt_id = httpx.post(f"{api}/v1/sales", json=sale).json()["receipt_id"]
-        processes.wait_for("the receipt was not sent", lambda: httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0)
+        receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+        processes.wait_for(
+            "the receipt was not sent",
+            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+        )
     finally:
         server.terminate()
         server.wait(10)
@@ -95,7 +101,10 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
         missing = processes.run("receipts", "show", "nope", config=config, data_dir=data)
         assert missing.returncode == 1 and missing.stderr.strip() == "receiptdesk: There is no receipt nope."
         verify = processes.run("audit", "verify", config=config, data_dir=data)
-        assert verify.returncode == 0 and "2 entries" in verify.stdout
+        with contextlib.closing(sqlite3.connect(data / "receiptdesk.db")) as db:
+            actions = [action for (action,) in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+        assert {"token.created", "receipt.created", "receipt.resent"} <= set(actions)
+        assert verify.returncode == 0 and f"{len(actions)} entries" in verify.stdout
     finally:
         sandbox.terminate()
         sandbox.wait(10)

@@ -34,12 +34,13 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         data = tmp_path / "data"
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
         servers.append(server)
+        auth = processes.api_headers(config=config, data_dir=data)
         rng = random.Random(11)
         receipt_ids = []
         for i in range(40):
             sale = make_sale(rng, sale_id=f"K{i:03d}", with_customer=False)
             sale["customer"] = {"email": f"c{i}@example.com", "phone": f"+1217555{i:04d}", "channels": ["email", "sms"]}
-            response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10)
+            response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
             assert response.status_code == 202, response.text
             receipt_ids.append(response.json()["receipt_id"])
         deadline = time.monotonic() + 30
@@ -63,7 +64,7 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         servers.append(server)
         deadline = time.monotonic() + 60
         while True:
-            health = httpx.get(f"{api}/v1/health").json()
+            health = httpx.get(f"{api}/v1/health", headers=auth).json()
             if health["queue_depth"] == 0:
                 break
             assert time.monotonic() < deadline, f"still pending after restart: {health}"
@@ -77,7 +78,7 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         keys, phones = set(), set()
         claims_after_crash = 0
         for i, receipt_id in enumerate(receipt_ids):
-            receipt = httpx.get(f"{api}/v1/receipts/{receipt_id}").json()
+            receipt = httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).json()
             for delivery in receipt["deliveries"]:
                 assert delivery["state"] == "sent", delivery
                 if delivery["channel"] == "email":

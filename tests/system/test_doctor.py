@@ -157,12 +157,16 @@ def test_health_and_the_json_listings_over_a_served_store(tmp_path: Path, sandbo
     config = _config(tmp_path / "rd.toml", sandbox_url, slack=False)
     data = tmp_path / "data"
     server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+    auth = processes.api_headers(config=config, data_dir=data)
     try:
         sale = make_sale(random.Random(5), sale_id="J-5", with_customer=False)
         sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-        receipt_id = httpx.post(f"{api}/v1/sales", json=sale).json()["receipt_id"]
-        processes.wait_for("the receipt was not sent", lambda: httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0)
-        live = httpx.get(f"{api}/v1/health")
+        receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+        processes.wait_for(
+            "the receipt was not sent",
+            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+        )
+        live = httpx.get(f"{api}/v1/health", headers=auth)
         assert live.status_code == 200 and live.json()["ok"] is True
         doctor = processes.run("doctor", "--json", config=config, data_dir=data, extra_env=NO_KEYRING)
         checks = {check["name"]: check for check in json.loads(doctor.stdout)}

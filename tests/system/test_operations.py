@@ -190,10 +190,10 @@ def test_global_options_are_taken_before_or_after_the_command(tmp_path: Path) ->
     assert all(json.loads(line)["level"] for line in listed.stderr.strip().splitlines())  # -v before, json after
 
 
-def _post_sale(api: str, sale_id: str) -> str:
+def _post_sale(api: str, sale_id: str, auth: dict[str, str]) -> str:
     sale = make_sale(random.Random(5), sale_id=sale_id, with_customer=False)
     sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-    response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10)
+    response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
     assert response.status_code == 202, response.text
     receipt_id: str = response.json()["receipt_id"]
     return receipt_id
@@ -207,9 +207,13 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
     server, api = processes.start(
         "serve", "--config", str(config), "--data-dir", str(data), "-v", "--log-format", "json"
     )
+    auth = processes.api_headers(config=config, data_dir=data)
     try:
-        receipt_id = _post_sale(api, "OPS-1")
-        processes.wait_for("the receipt was not sent", lambda: httpx.get(f"{api}/v1/health").json()["queue_depth"] == 0)
+        receipt_id = _post_sale(api, "OPS-1", auth)
+        processes.wait_for(
+            "the receipt was not sent",
+            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+        )
 
         # A second start on the same data folder is refused, naming the holder.
         for args in (("serve",), ("demo", "--headless", "--sales", "1")):
@@ -239,7 +243,7 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
         server.wait(10)
         assert (data / "receiptdesk.lock").read_text(encoding="utf-8").startswith(f"{server.pid}\n")
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
-        assert httpx.get(f"{api}/v1/receipts/{receipt_id}").status_code == 200
+        assert httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).status_code == 200
     finally:
         for process in (server, sandbox):
             process.terminate()
