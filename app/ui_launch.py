@@ -30,6 +30,7 @@ from app.domain.clock import utcnow
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.intake import parse_sale
 from app.domain.pins import LockoutPolicy
+from app.domain.text_limits import TextLimits
 from app.main import (
     HTTP_LIMITS,
     HTTP_TIMEOUT,
@@ -163,7 +164,9 @@ def build_context(
         bus=runtime.bus,
         receipts=runtime.receipts,
         health=runtime.health,
-        kiosk=KioskService(runtime.db, runtime.routing.primaries(), runtime.bus),
+        kiosk=KioskService(
+            runtime.db, runtime.routing.primaries(), runtime.bus, texts=TextLimits.of(runtime.settings.texts)
+        ),
         settings_store=SettingsStore(config_path, secrets),
         file_settings=file_settings,
         prefs=load_prefs(where),

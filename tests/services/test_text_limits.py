@@ -66,7 +66,7 @@ class Store:
             db, ReceiptRenderer(), DEMO_PROFILE, ROUTING, bus, clock=self.clock, texts=limits
         )
         self.receipts = ReceiptService(db, ROUTING, bus, clock=self.clock, texts=limits)
-        self.kiosk = KioskService(db, ROUTING, bus, clock=self.clock)
+        self.kiosk = KioskService(db, ROUTING, bus, clock=self.clock, texts=limits)
 
     async def sell(self, **customer: Any) -> CheckoutResult:
         """One sale through checkout, now, to `customer`."""
@@ -141,6 +141,15 @@ async def test_the_kiosk_refuses_a_uk_number_in_one_line_and_queues_nothing(stor
     assert await store.audit("receipt.kiosk_both") == []
     deliveries = await store.db.read(lambda s: list(s.scalars(select(DeliveryRow.id))))
     assert deliveries == []  # not even the email: the cashier asks again
+
+
+async def test_the_kiosk_texts_a_country_the_settings_allow(db: Database, sale_payload: Payload) -> None:
+    store = Store(db, sale_payload, TextLimits(allowed_countries=frozenset({"US", "CA", "GB"})))
+    sold = await store.sell(email="ana@example.com", channels=[])
+    request = SendRequest(ReceiptChoice.SMS, phone=UK, consent_text="Yes, text me.")
+    outcome = await store.kiosk.send(sold.receipt_id, request)
+    assert [d.channel for d in outcome.deliveries] == [Channel.SMS]
+    assert await store.texts() == [("sms", UK)]
 
 
 # -- how many to one number ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from app.domain.channels import Channel, Language
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.services.kiosk.views import DeliveryView, queued_view
 from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, queue_receipt, recipient_for
 from app.storage import customers, outbox, sales
@@ -113,11 +114,18 @@ def check_request(request: SendRequest, routing: Mapping[Channel, str]) -> Check
 
 
 def send_receipt(
-    session: UnitOfWork, receipt_id: str, checked: CheckedRequest, *, routing: Mapping[Channel, str], now: datetime
+    session: UnitOfWork,
+    receipt_id: str,
+    checked: CheckedRequest,
+    *,
+    routing: Mapping[Channel, str],
+    now: datetime,
+    limits: TextLimits = DEFAULT_LIMITS,
 ) -> SendOutcome:
     """Queue the receipt as checked, record consent and preferences, and audit it (one unit of work).
 
-    Raises `NotFound` (no such receipt or customer) or `ValidationFailed` (no contact typed or on file).
+    Raises `NotFound` (no such receipt or customer) or `ValidationFailed` (no contact typed or on file,
+    or `TextRefused`: a text the `limits` do not allow).
     """
     request = checked.request
     sale = sales.sale_of_receipt(session, receipt_id)
@@ -147,7 +155,7 @@ def send_receipt(
         return {"delivery_ids": [d.id for d in queued], "remember": request.remember, "customer_id": customer_id}
 
     note = AuditNote(request.source, f"receipt.kiosk_{request.choice.value}", detail)
-    queued = queue_receipt(session, receipt_id, sends, consent=consent, note=note, now=now)
+    queued = queue_receipt(session, receipt_id, sends, consent=consent, note=note, now=now, limits=limits)
     return SendOutcome(receipt_id, request.choice, tuple(queued_view(d) for d in queued))
 
 

@@ -16,6 +16,7 @@ from app.domain.clock import Clock, utcnow
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.errors import NotFound, ValidationFailed
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.services.bus import DeliveriesQueued, EventBus
 from app.services.export import ExportResult, export_receipts_csv
 from app.services.kiosk.sending import SendOutcome, SendRequest, check_request, send_receipt
@@ -27,7 +28,16 @@ from app.storage.database import Database, UnitOfWork
 class KioskService:
     """The till's use cases over the database; publishes `DeliveriesQueued` for new work."""
 
-    def __init__(self, db: Database, routing: Mapping[Channel, str], bus: EventBus, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        routing: Mapping[Channel, str],
+        bus: EventBus,
+        *,
+        clock: Clock = utcnow,
+        texts: TextLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._texts = texts
         self._db = db
         self._routing = dict(routing)
         self._bus = bus
@@ -118,7 +128,7 @@ class KioskService:
         """
         checked = check_request(request, self._routing)
         outcome = await self._db.write(
-            lambda s: send_receipt(s, receipt_id, checked, routing=self._routing, now=self._clock())
+            lambda s: send_receipt(s, receipt_id, checked, routing=self._routing, now=self._clock(), limits=self._texts)
         )
         if outcome.deliveries:
             self._bus.publish(DeliveriesQueued(len(outcome.deliveries)))
