@@ -1,7 +1,8 @@
 """The settings file: store details, routing, and each provider's non-secret settings.
 
 Secrets never live here: a provider section holding one of the provider's secret fields is
-refused with the command that stores it in the keyring instead.
+refused with the command that stores it in the keyring instead. Nor does card data: a value holding
+a full card number is refused naming its key, never the value (`Settings._no_card_numbers`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.domain.barcodes import DEFAULT_LOYALTY_PREFIXES, DEFAULT_RECEIPT_PATTERN
+from app.domain.cards import field_name, find_card_numbers
 from app.domain.channels import Channel, Language
 from app.domain.errors import ConfigurationError
 from app.domain.receipt import StoreProfile
@@ -239,6 +241,19 @@ class Settings(_Section):
     platforms: dict[str, dict[str, ProviderValue]] = Field(
         default_factory=dict, description="Commerce platforms whose webhooks this terminal takes."
     )
+
+    @model_validator(mode="after")
+    def _no_card_numbers(self) -> Settings:
+        """Refuse a settings value (or key) holding a full card number, naming the key and never the value.
+
+        Raises `ConfigurationError` itself (not a pydantic error, whose text would carry the value).
+        """
+        found = next(find_card_numbers(self.model_dump(mode="json")), None)
+        if found is not None:
+            raise ConfigurationError(
+                f"Settings: {field_name(found)} looks like a full card number; no setting holds card data."
+            )
+        return self
 
 
 def routing_of(settings: Settings) -> Routing:

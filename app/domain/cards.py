@@ -218,7 +218,6 @@ def _is_identifier_key(key: str) -> bool:
         lowered in ("id", "ids", "gid", "guid")
         or lowered.endswith(("_id", "_ids", "-id", "_gid", "_guid", "guid"))
         or key.endswith(("Id", "Ids", "ID"))
-        or "tracking" in lowered
     )
 
 
@@ -258,6 +257,10 @@ def find_card_numbers(payload: Any, path: str = "", *, ids_exempt: bool = False)
     repeated). A barcode key (`upc`, …) holding a valid GTIN is a barcode. With `ids_exempt`, a
     platform's plain numeric ids and carriers' tracking numbers are left alone (see the module).
     """
+    return _find(payload, path, ids_exempt=ids_exempt, tracking=False)
+
+
+def _find(payload: Any, path: str, *, ids_exempt: bool, tracking: bool) -> Iterator[str]:
     if isinstance(payload, dict):
         for key, value in payload.items():
             name = str(key)
@@ -267,12 +270,16 @@ def find_card_numbers(payload: Any, path: str = "", *, ids_exempt: bool = False)
             child = f"{path}.{name}" if path else name
             if name.lower() in BARCODE_KEYS and isinstance(value, str | int) and gtin_valid(str(value)):
                 continue
-            if ids_exempt and _is_identifier_key(name) and _plain_identifier(value):
+            inside = tracking or (ids_exempt and "tracking" in name.lower())
+            if ids_exempt and (inside or _is_identifier_key(name)) and _plain_identifier(value):
                 continue
-            yield from find_card_numbers(value, child, ids_exempt=ids_exempt)
+            yield from _find(value, child, ids_exempt=ids_exempt, tracking=inside)
     elif isinstance(payload, list | tuple):
         for index, value in enumerate(payload):
-            yield from find_card_numbers(value, f"{path}.{index}" if path else str(index), ids_exempt=ids_exempt)
+            child = f"{path}.{index}" if path else str(index)
+            if tracking and _plain_identifier(value):
+                continue
+            yield from _find(value, child, ids_exempt=ids_exempt, tracking=tracking)
     elif isinstance(payload, str):
         if contains_card_number(payload):
             yield path or "(body)"

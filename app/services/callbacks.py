@@ -1,4 +1,9 @@
-"""Provider status callbacks: verified as each provider signs them, then handed to tracking."""
+"""Provider status callbacks: verified as each provider signs them, then handed to tracking.
+
+A verified callback holding a full card number (in its body, or in an event id, message id or
+detail read from it) is refused whole with `CardDataRejected` naming the field: none of its events
+is recorded, and the log names the provider and the field only (`app.domain.card_guard`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 
-from app.domain.errors import NotFound, SignatureRejected, ValidationFailed
+from app.domain.card_guard import refuse_cards_in_request, refuse_cards_in_status
+from app.domain.cards import contains_card_number
+from app.domain.errors import CardDataRejected, NotFound, SignatureRejected, ValidationFailed
 from app.domain.inbound import InboundRequest
 from app.providers.callback_registry import CALLBACKS
 from app.providers.callbacks import StatusCallbacks
@@ -34,6 +41,7 @@ class CallbackService:
         self._callbacks = dict(callbacks)
         self.registry: dict[str, type[StatusCallbacks]] = dict(CALLBACKS if registry is None else registry)
         self.rejected: Counter[str] = Counter()
+        self.refused_card_data: Counter[str] = Counter()
 
     async def receive(self, provider_id: str, request: InboundRequest) -> TrackingResult:
         """Verify, parse and record one callback request from `provider_id`.
@@ -44,7 +52,8 @@ class CallbackService:
         """
         cls = self.registry.get(provider_id)
         if cls is None:
-            raise NotFound(f"No provider {provider_id!r} sends status callbacks here.")
+            named = "such" if contains_card_number(provider_id) else repr(provider_id[:40])
+            raise NotFound(f"No provider {named} sends status callbacks here.")
         callbacks = self._callbacks.get(provider_id)
         try:
             if callbacks is None:
@@ -55,7 +64,14 @@ class CallbackService:
             log.warning("rejected a %s callback with a bad or missing signature", provider_id)
             raise
         try:
+            refuse_cards_in_request(request)
             events = callbacks.parse(request)
+            for event in events:
+                refuse_cards_in_status(event)
+        except CardDataRejected as exc:
+            self.refused_card_data[provider_id] += 1
+            log.warning("refused a %s callback: %s looks like a full card number", provider_id, exc.field)
+            raise
         except ValueError as exc:
             raise ValidationFailed(f"Not a {cls.display_name} status callback: {exc}") from None
         return await self._tracking.record(events)
