@@ -151,6 +151,26 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the tamper-evident log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain end to end")
+    audit_show = audit.add_parser("show", help="who did what and when, newest first")
+    audit_show.add_argument("--since", help="from this date/time (ISO 8601) or this long ago (30m, 2h, 7d, 1w)")
+    audit_show.add_argument(
+        "--action", dest="audit_action", metavar="ACTION", help="only this action (manager.* for every manager.…)"
+    )
+    audit_show.add_argument("--limit", type=int, default=50, help="at most this many entries (default 50)")
+    audit_show.add_argument("--json", action="store_true", help="a JSON list: times ISO 8601 in UTC")
+
+    managers = sub.add_parser(
+        "managers", help="who may unlock the kiosk's manager screens, each with a PIN of their own"
+    ).add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("add", "add a manager; the PIN is asked twice (or read from standard input)"),
+        ("reset", "give a manager a new PIN (asked like add) and lift their lockout"),
+        ("remove", "remove a manager: their PIN opens nothing after this"),
+    ):
+        managers.add_parser(name, help=text).add_argument("name", help="the manager's name, as the kiosk lists it")
+    managers.add_parser("list", help="the managers, and who is locked after wrong PINs").add_argument(
+        "--json", action="store_true", help="as a JSON list"
+    )
 
     captures = sub.add_parser("captures", help="receipts read from a legacy POS's print stream").add_subparsers(
         dest="action", required=True

@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 from app.commands.captures import captures_discard, captures_list, captures_release, captures_show
 from app.commands.common import kiosk_runner, settings_of
+from app.commands.managers import managers_add, managers_list, managers_remove, managers_reset
 from app.commands.records import (
+    audit_show,
     audit_verify,
     doctor,
     health,
@@ -61,6 +63,11 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("health", None): health,
     ("doctor", None): doctor,
     ("audit", "verify"): audit_verify,
+    ("audit", "show"): audit_show,
+    ("managers", "add"): managers_add,
+    ("managers", "list"): managers_list,
+    ("managers", "remove"): managers_remove,
+    ("managers", "reset"): managers_reset,
     ("sandbox", None): sandbox,
     ("sandbox", "fire"): sandbox_fire,
     ("sync", None): sync,

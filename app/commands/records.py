@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.commands.common import parse_time, with_runtime
+from app.commands.managers import os_actor
 from app.config.paths import default_config_file
+from app.domain.audit import AuditEntry, short_detail
+from app.domain.cards import contains_card_number
 from app.domain.channels import Channel
+from app.domain.clock import utcnow
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
+from app.domain.errors import ValidationFailed
 from app.domain.records import ReceiptSummary
 from app.main import Runtime
+from app.services.audit_log import AuditLog
 from app.services.health import Health
 
 # -- receipts, queue, audit --------------------------------------------------------------------
@@ -79,9 +86,13 @@ def receipts_show(args: argparse.Namespace) -> int:
 
 
 def receipts_resend(args: argparse.Namespace) -> int:
+    if contains_card_number(args.reason):  # the audit log keeps the reason for good: never a card number
+        raise ValidationFailed("--reason looks like it holds a card number; say why without it.", field="reason")
+    actor = os_actor()
+
     async def body(r: Runtime) -> str:
         delivery = await r.receipts.resend(
-            args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor="cli"
+            args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor=actor
         )
         return delivery
 
@@ -132,12 +143,70 @@ def queue_status(args: argparse.Namespace) -> int:
 
 
 def queue_retry(args: argparse.Namespace) -> int:
-    moved = with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor="cli"))
+    actor = os_actor()
+    moved = with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor=actor))
     if args.delivery_ids and not moved:
         print("receiptdesk: None of those deliveries is failed or dead: nothing was queued again.", file=sys.stderr)
         return 1
     print(f"{moved} deliveries queued again.")
     return 0
+
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`--since` as a date or time (ISO 8601) or a duration back from now (`30m`, `2h`, `7d`, `1w`)."""
+    if value is None:
+        return None
+    match = _DURATION.match(value.strip())
+    if match:
+        return utcnow() - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
+    try:
+        return parse_time(value, "since")
+    except ValidationFailed:
+        raise ValidationFailed(
+            f"--since: {value!r} is neither a date or time (ISO 8601) nor a duration like 2h or 7d."
+        ) from None
+
+
+def audit_show(args: argparse.Namespace) -> int:
+    """The newest entries first: seq, local time, actor, action, subject and a short detail (or JSON)."""
+    since = parse_since(args.since)
+    if args.limit < 1:
+        raise ValidationFailed("--limit: show at least 1 entry.")
+    found = with_runtime(
+        args, lambda r: AuditLog(r.db).entries(since=since, action=args.audit_action, limit=args.limit)
+    )
+    if args.json:
+        print(json.dumps([_audit_json(e) for e in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print("No audit entries match.")
+        return 0
+    print(f"{'seq':>7}  {'time':<19}  {'actor':<18} {'action':<22} {'subject':<36}  detail")
+    for e in found:
+        print(
+            f"{e.seq:>7}  {e.at.astimezone():%Y-%m-%d %H:%M:%S}  {_cut(e.actor, 18):<18} {_cut(e.action, 22):<22} "
+            f"{_cut(e.subject, 36):<36}  {short_detail(e.detail, 70)}"
+        )
+    return 0
+
+
+def _audit_json(e: AuditEntry) -> dict[str, object]:
+    return {
+        "seq": e.seq,
+        "at": _iso(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "subject": e.subject,
+        "detail": e.detail,
+    }
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
 def audit_verify(args: argparse.Namespace) -> int:
