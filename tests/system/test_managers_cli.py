@@ -75,7 +75,7 @@ def test_on_a_terminal_the_pin_is_asked_twice_and_never_echoed(tmp_path: Path) -
     if pid == 0:
         os.chdir(processes.ROOT)
         args = [sys.executable, "-m", "app", "--data-dir", str(data), "managers", "add", "Ana Lee"]
-        os.execve(sys.executable, args, processes.env())
+        os.execve(sys.executable, args, processes.env())  # noqa: S606  # the interpreter itself, no shell
     screen = b""
 
     def read_until(marker: bytes) -> None:
