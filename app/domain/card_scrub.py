@@ -7,7 +7,10 @@ last four: a full card number becomes `************1234`, an expiry becomes `**/
 What the masker is not sure about (a Luhn-valid digit run with odd separators, track data) is
 reported in `ScrubResult.suspects`: such a capture is held for a manager instead of being sent, and
 the suspect digits are blanked in the text that is kept (the last four stay readable); track data
-is removed whole.
+is removed whole. Besides its own loose search, the scrubber asks the one card-number detector
+(`app.domain.cards.card_candidates`), so digits of other scripts (full-width `４１１１`), other dashes,
+`#` or a backslash between groups, and invisible characters inside a number are caught here as at
+every other edge.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.domain.cards import gtin_valid, luhn_valid
+from app.domain.cards import card_candidates, gtin_valid, luhn_valid
 
 # 13-19 digits, bare or grouped by single spaces or dashes, standing apart from words.
 _PAN = re.compile(r"(?<![\w*-])\d(?:[ -]?\d){12,18}(?![\w*]|-\d)")
@@ -164,6 +167,12 @@ def suspects_in(line: str) -> list[tuple[str, tuple[int, int]]]:
             if hit is not None and not _is_item_code(digits, raw, line):
                 found.append(("a digit run shaped like a card number", match.span()))
                 break
+    for span, digits in card_candidates(line):  # the detector every edge uses
+        start, end = span
+        if any(start < b and a < end for _, (a, b) in found):
+            continue
+        if brand_prefix(digits) and not _is_item_code(digits, line[start:end], line):
+            found.append(("a digit run shaped like a card number", span))
     for match in _LABEL_LEFTOVER.finditer(line):
         found.append(("an expiry date the masker could not read", match.span()))
     return found
