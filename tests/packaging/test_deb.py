@@ -117,6 +117,7 @@ class Packages:
     timings: dict[str, float] = field(default_factory=dict)
     receipt_id: str = ""
     port: int = 0
+    auth: dict[str, str] = field(default_factory=dict)
 
 
 def _build(source: Path, version: str, output: Path) -> tuple[Path, float]:
@@ -304,6 +305,18 @@ def _serve_as_the_service() -> Served:
     return Served(line.split("serving on ", 1)[1].split()[0], process)
 
 
+def _api_token() -> dict[str, str]:
+    """The header of a till's API token, made as the service's user with the service's settings and data."""
+    command, env, user = _unit_command()
+    assert command[-1] == "serve", command
+    tokens = [*command[:-1], "tokens", "create", "till-1", "--scope", "sales:write", "--scope", "receipts:read"]
+    made = subprocess.run(
+        tokens, env=env, user=user, group=user, extra_groups=[], cwd="/", capture_output=True, text=True, timeout=120
+    )
+    assert made.returncode == 0, made.stderr
+    return {"Authorization": f"Bearer {made.stdout.splitlines()[-1]}"}
+
+
 def _stop(served: Served) -> None:
     served.process.terminate()
     served.process.communicate(timeout=30)
@@ -313,12 +326,13 @@ def _stop(served: Served) -> None:
 def test_the_service_command_takes_a_sale_as_its_own_user(packages: Packages) -> None:
     packages.port = _free_port()
     _configure_the_site(packages.port)
+    packages.auth = _api_token()
     started = time.perf_counter()
     served = _serve_as_the_service()
     packages.timings["serve_start_s"] = time.perf_counter() - started
     try:
         sale = make_sale(random.Random(11), sale_id="PKG-0001", lane="1")
-        answer = httpx.post(f"{served.url}/v1/sales", json=sale, timeout=30)
+        answer = httpx.post(f"{served.url}/v1/sales", json=sale, timeout=30, headers=packages.auth)
         assert answer.status_code == 202, answer.text
         packages.receipt_id = answer.json()["receipt_id"]
     finally:
@@ -346,7 +360,7 @@ def test_an_upgrade_with_a_new_migration_keeps_the_receipts_and_the_edited_setti
 
     served = _serve_as_the_service()  # the service restarted on the new release migrates its database
     try:
-        answer = httpx.get(f"{served.url}/v1/receipts/{packages.receipt_id}", timeout=30)
+        answer = httpx.get(f"{served.url}/v1/receipts/{packages.receipt_id}", timeout=30, headers=packages.auth)
         assert answer.status_code == 200, answer.text
         assert answer.json()["sale_id"] == "PKG-0001"
     finally:

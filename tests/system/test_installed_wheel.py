@@ -206,16 +206,20 @@ base_url = "{sandbox}"
 """,
         encoding="utf-8",
     )
-    server, api = installed.start("--config", str(settings), "--data-dir", str(installed.elsewhere / "hub"), "serve")
+    hub = ("--config", str(settings), "--data-dir", str(installed.elsewhere / "hub"))
+    made = installed.run(*hub, "tokens", "create", "till-1", "--scope", "sales:write", "--scope", "receipts:read")
+    assert made.returncode == 0, made.stderr
+    auth = {"Authorization": f"Bearer {made.stdout.splitlines()[-1]}"}
+    server, api = installed.start(*hub, "serve")
     try:
         sale = make_sale(random.Random(11), sale_id="W-1", with_customer=False)
         sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-        accepted = httpx.post(f"{api}/v1/sales", json=sale, timeout=30)
+        accepted = httpx.post(f"{api}/v1/sales", json=sale, timeout=30, headers=auth)
         assert accepted.status_code == 202, accepted.text
         receipt = f"{api}/v1/receipts/{accepted.json()['receipt_id']}"
 
         def delivery_states() -> list[str]:
-            return [d["state"] for d in httpx.get(receipt, timeout=30).json()["deliveries"]]
+            return [d["state"] for d in httpx.get(receipt, timeout=30, headers=auth).json()["deliveries"]]
 
         deadline = time.monotonic() + 60
         while not (states := delivery_states()) or not set(states) <= SENT:
