@@ -49,7 +49,7 @@ from app.triggers.pos import pos_event
 from app.ui.customer.flow import Step
 from app.ui.setup.assistant import SetupAssistant
 from app.ui.shell import KioskShell
-from app.ui_launch import DEMO_PIN, build_context, prepare_app
+from app.ui_launch import DEMO_MANAGER, DEMO_PIN, build_context, prepare_app, provision_demo_manager
 
 OUT = Path("screenshots")
 
@@ -85,11 +85,12 @@ async def main() -> None:
             runtime,
             file_settings=Settings(),
             config_path=data / "receiptdesk.toml",
-            manager_pin=DEMO_PIN,
             export_dir=data,
             demo=True,
             secrets=SecretStore(env={}, backend=fail.Keyring()),
         )
+        await provision_demo_manager(ctx)
+        await ctx.managers.add("Ana Lee", "739154", actor="screenshots")
         shell = KioskShell(ctx)
         try:
             await shoot(shell, rng, runtime, sandbox.app)
@@ -152,10 +153,28 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
 
     manager.open()
     manager.resize(1366, 860)
+    await until(lambda: manager.pin.who.count() == 2)
+    manager.pin.who.setCurrentIndex(manager.pin.who.findText(DEMO_MANAGER))
     await settle()
     save(manager, "manager-pin")
+    for _ in range(2):
+        manager.pin.field.setText("0000")
+        manager.pin.unlock()
+        await until(lambda: not manager.pin.checking)
+    await settle()
+    save(manager, "manager-pin-wrong")
+    manager.pin.who.setCurrentIndex(manager.pin.who.findText("Ana Lee"))
+    for _ in range(5):
+        manager.pin.field.setText("0000")
+        manager.pin.unlock()
+        await until(lambda: not manager.pin.checking)
+    await settle()
+    save(manager, "manager-pin-locked")
+    manager.pin.who.setCurrentIndex(manager.pin.who.findText(DEMO_MANAGER))
+    await until(lambda: manager.pin.field.isEnabled())
     manager.pin.field.setText(DEMO_PIN)
     manager.pin.unlock()
+    await until(lambda: manager.unlocked)
     page = manager.receipts
     await until(lambda: len(page.rows) >= 7)
     failed = next(i for i, r in enumerate(page.rows) if Channel.SMS in r.channels and len(r.channels) == 1)
@@ -165,7 +184,7 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     save(manager, "manager-receipts-timeline")
     manager.tabs.setCurrentWidget(manager.export)
     manager.export.export()
-    await until(lambda: manager.export.result.text().startswith("Exported"))
+    await until(lambda: " lines) to " in manager.export.result.text())
     save(manager, "manager-export")
     manager.tabs.setCurrentWidget(manager.health)
     await until(lambda: bool(manager.health.chart.data))
