@@ -78,10 +78,12 @@ class SalePanel(QWidget):
         self._looked_up: CustomerView | None = None
         self._wanted: str | None = None
         self.header = QLabel(NO_SALE)
+        self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
         self.header.setAccessibleName("Sale")
         theme.set_font(self.header, 1.35, bold=True)
         self.subheader = QLabel()
+        self.subheader.setTextFormat(Qt.TextFormat.PlainText)
         self.subheader.setProperty("muted", True)
         self.preview = ReceiptPreviewView()
         left = QWidget()
@@ -111,6 +113,7 @@ class SalePanel(QWidget):
     def _customer_box(self) -> QGroupBox:
         box = QGroupBox("Customer")
         self.customer_label = QLabel()
+        self.customer_label.setTextFormat(Qt.TextFormat.PlainText)  # a name is text as typed, never HTML
         self.customer_label.setWordWrap(True)
         self.customer_label.setAccessibleName("Customer")
         self.lookup_box = QLineEdit()

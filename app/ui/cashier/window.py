@@ -50,6 +50,7 @@ class CashierWindow(QMainWindow):
         self.panel.sig_sent.connect(self._sent)
         self.panel.sig_offer.connect(self.sig_offer)
         title = QLabel(ctx.store_name)
+        title.setTextFormat(Qt.TextFormat.PlainText)
         theme.set_font(title, 1.5, bold=True)
         customer = QPushButton("C&ustomer screen")
         customer.setToolTip("Ctrl+U")

@@ -37,6 +37,7 @@ class ConfirmPage(Page):
         grid = QGridLayout()
         for row, channel in enumerate((Channel.EMAIL, Channel.SMS)):
             line = QLabel()
+            line.setTextFormat(Qt.TextFormat.PlainText)
             line.setWordWrap(True)
             theme.set_font(line, 1.7)
             change = big_button(1.3)
@@ -55,6 +56,7 @@ class ConfirmPage(Page):
         self.consent_heading = QLabel()
         theme.set_font(self.consent_heading, 1.4, bold=True)
         self.consent_text = QLabel()
+        self.consent_text.setTextFormat(Qt.TextFormat.PlainText)
         self.consent_text.setWordWrap(True)
         theme.set_font(self.consent_text, 1.4)
         consent_layout = QVBoxLayout(self.consent_box)

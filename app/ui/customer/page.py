@@ -27,6 +27,7 @@ class Page(QWidget):
         self.setObjectName("page")
         self.language = Language.EN
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # titles carry the customer's name and the store's
         self.title.setWordWrap(True)
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         theme.set_font(self.title, 2.4, bold=True)

@@ -18,6 +18,7 @@ class WelcomePage(Page):
         super().__init__(parent)
         self._store = store
         self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         theme.set_font(self.text, 1.6)

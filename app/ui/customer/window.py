@@ -56,6 +56,7 @@ class CustomerWindow(QWidget):
         self.setAccessibleName("Customer screen")
         self.banner = CustomerBanner(self)
         store = QLabel(ctx.store_name)
+        store.setTextFormat(Qt.TextFormat.PlainText)
         theme.set_font(store, 1.3, bold=True)
         self.language_button = big_button(1.2)
         self.language_button.clicked.connect(self.toggle_language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from app.services.kiosk import ReceiptPreview
@@ -26,6 +27,7 @@ class ReceiptPreviewView(QTabWidget):
         self.email.setOpenLinks(False)
         self.email.setAccessibleName("Email receipt preview")
         self.subject = QLabel()
+        self.subject.setTextFormat(Qt.TextFormat.PlainText)  # the store's name and words, not markup
         self.subject.setWordWrap(True)
         self.subject.setAccessibleName("Email subject")
         email_tab = QWidget()
