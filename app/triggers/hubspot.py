@@ -36,6 +36,8 @@ PLATFORM = "hubspot"
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_AGE = timedelta(minutes=5)
+"""Replay window on X-HubSpot-Request-Timestamp, either way, against the request's `received_at`: HubSpot's
+own rule for v3 (https://developers.hubspot.com/docs/api/webhooks/validating-requests; docs/providers.md)."""
 # default sales-pipeline stage ids other than "closedwon"; custom pipelines use numeric ids, so the
 # workflow's enrolment trigger (or `hs_is_closed_won`) is what guarantees a won deal
 OPEN_OR_LOST_STAGES = frozenset(

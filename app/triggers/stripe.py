@@ -29,6 +29,8 @@ from app.triggers.payload import cents, json_object, obj
 
 PLATFORM = "stripe"
 TOLERANCE_S = 300
+"""Replay window on `t`: Stripe's own default tolerance, five minutes (https://docs.stripe.com/webhooks#replay-attacks;
+docs/providers.md § B5). Checked against the request's `received_at`, past side only, as the SDK does."""
 CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "Amex", "discover": "Discover"}
 _STRIPE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 # docs.stripe.com/api/refunds/object#refund_object-reason
