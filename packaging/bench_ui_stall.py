@@ -45,7 +45,7 @@ from app.sandbox.server import start_sandbox
 from app.storage import outbox
 from app.triggers.pos import pos_event
 from app.ui.shell import KioskShell
-from app.ui_launch import DEMO_PIN, build_context, prepare_app
+from app.ui_launch import DEMO_PIN, build_context, prepare_app, provision_demo_manager
 
 TICK_MS = 10
 
@@ -167,17 +167,22 @@ async def main(deliveries: int, sandbox: str, ui: bool) -> None:
                     runtime,
                     file_settings=Settings(),
                     config_path=Path(tmp) / "receiptdesk.toml",
-                    manager_pin=DEMO_PIN,
                     export_dir=Path(tmp),
                     demo=True,
                     secrets=SecretStore(env={}, backend=fail.Keyring()),
                 )
+                await provision_demo_manager(ctx)
                 if ui:
                     shell = KioskShell(ctx)
                     shell.show()
                     shell.manager.open()
+                    await shell.manager.pin.load_names()
                     shell.manager.pin.field.setText(DEMO_PIN)
                     shell.manager.pin.unlock()
+                    for _ in range(200):  # the PIN is checked off the loop: a slow hash, then the database
+                        if shell.manager.unlocked:
+                            break
+                        await asyncio.sleep(0.05)
                     shell.manager.tabs.setCurrentWidget(shell.manager.health)
                 settle_heap()  # as the kiosk and `serve` do once started
                 await asyncio.sleep(1.0)
