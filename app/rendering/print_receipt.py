@@ -5,7 +5,9 @@ for 80 mm (48 columns) or 58 mm (32 columns) paper: store header bold and double
 per item with its quantity or weight, savings, totals, tenders (brand and last four only),
 loyalty points, promotions, the sale id as CODE128 and/or QR, and the footer. Amounts end two
 columns before the edge; the last column holds the SNAP flag, as on the plain-text receipt.
-Every line fits the width: long names wrap, a word longer than the line is cut.
+Every line fits the width: long names wrap, a word longer than the line is cut. No control
+character of any text (the settings' store name and footer are typed by people) reaches the printer,
+where it would be a command (`ESC @` resets it, `DLE EOT` asks its status, `GS V` cuts).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from app.domain.printdoc import (
 )
 from app.domain.receipt import StoreProfile
 from app.domain.sale import Sale
+from app.domain.text import printable
 from app.rendering.formatting import text_row
 from app.rendering.summary import ReceiptSummary, Row, build_summary
 
@@ -186,10 +189,10 @@ class _Lines:
                 self.blocks.append(TextLine(piece.rstrip(), bold=bold, double_height=double_height))
 
     def text(self, text: str, *, bold: bool = False) -> None:
-        self._add(fit(text, self.columns), bold=bold)
+        self._add(fit(printable(text), self.columns), bold=bold)
 
     def centered(self, text: str, *, bold: bool = False, double_height: bool = False) -> None:
-        for line in fit(text, self.columns):
+        for line in fit(printable(text), self.columns):
             self.blocks.append(TextLine(line, bold=bold, double_height=double_height, align=Align.CENTER))
 
     def row(
@@ -203,7 +206,7 @@ class _Lines:
         double_height: bool = False,
     ) -> None:
         """`left` with `right` ending two columns before the edge, `flag` in the last column."""
-        rendered = text_row(left, right, flag=flag, indent=indent, width=self.columns)
+        rendered = text_row(printable(left), printable(right), flag=flag, indent=indent, width=self.columns)
         self._add(rendered.split("\n"), bold=bold, double_height=double_height)
 
     def rows(self, rows: Iterable[Row]) -> None:
