@@ -36,6 +36,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from decimal import Decimal
 from itertools import accumulate
 from typing import Any
 
@@ -235,13 +236,19 @@ def _plain_identifier(value: Any) -> bool:
     return False
 
 
-def _number_text(value: int | float) -> str:
-    """A JSON number as the digits a card number would have: a float's fraction is no card."""
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")) or abs(value) >= 1e20:
+def _number_text(value: int | float | Decimal) -> str:
+    """A JSON number as the digits a card number would have: the fraction of a number is no card."""
+    if isinstance(value, int):
+        whole = value
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) >= 10**20:
             return ""
-        return str(int(value))
-    return str(value) if abs(value) < 10**20 else ""
+        whole = int(value)
+    else:
+        if value != value or abs(value) >= 1e20:  # NaN, infinities, and what is no card's size
+            return ""
+        whole = int(value)
+    return str(whole) if abs(whole) < 10**20 else ""
 
 
 def field_name(path: str) -> str:
@@ -284,7 +291,7 @@ def _find(payload: Any, path: str, *, ids_exempt: bool, tracking: bool) -> Itera
         if contains_card_number(payload):
             yield path or "(body)"
     elif (
-        isinstance(payload, int | float)
+        isinstance(payload, int | float | Decimal)
         and not isinstance(payload, bool)
         and contains_card_number(_number_text(payload))
     ):
