@@ -166,12 +166,13 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
         async with _sandbox(not options.sandbox_process) as sandbox_url:
             settings = demo_api(sandbox_settings(Settings(), sandbox_url))
             runtime = build_runtime(settings, data=data, secrets=sandbox_secrets(sandbox_url))
+            pos_client = _pos_client_name()
+            token = (await runtime.tokens.create(pos_client, ["sales:write"], actor="demo")).token
             api = await start_asgi_server(
                 runtime.local_api(),
                 name="api",
             )
             try:
-                token = (await runtime.tokens.create(_pos_client_name(), ["sales:write"], actor="demo")).token
                 async with httpx.AsyncClient(
                     base_url=api.url, timeout=30, limits=httpx.Limits(max_connections=options.concurrency)
                 ) as client:
@@ -198,6 +199,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     sandbox_count = (await client.get(f"{sandbox_url}/_sandbox/messages?limit=1")).json()["count"]
             finally:
                 await api.stop()
+                await runtime.tokens.revoke(pos_client, actor="demo")  # a demo's data folder keeps no live token
                 await runtime.close()
     return {
         "sales": options.sales + WARMUP,

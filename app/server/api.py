@@ -184,6 +184,7 @@ def create_api(
             allow_origins=policy.cors_origins(),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Retry-After"],
         )
     api.add_middleware(NetworkGuard, policy=policy)
     api.add_middleware(UnexpectedErrors)
