@@ -15,6 +15,8 @@ soft hyphens) are ignored. A run longer than a card is searched group by group: 
 What is never taken for one, because its shape says what it is:
 
 - a UUID (`8-4-4-4-12` hex digits, joined by dashes, dots, underscores or colons);
+- a hex token of 24 or more characters with a letter among them, after a prefix of up to four letters
+  (a UUID without dashes, a digest, a Twilio SID `SM…`);
 - a date, a time of day, or both (`2026-11-28`, `11/28/2026`, `28.11.2026`, `10:15:00.123`);
 - a compact timestamp (`20261128151542`, 14 or 17 digits), milliseconds since 1970 (13 digits
   starting with 1, 2001-2033), or seconds since 1970 with a fraction (`1764342942.908181`);
@@ -61,6 +63,7 @@ _NOT_A_CARD = re.compile(
     "|".join(
         (
             r"(?<![0-9A-Za-z])[0-9A-Fa-f]{8}([-._:])(?:[0-9A-Fa-f]{4}\1){3}[0-9A-Fa-f]{12}(?![0-9A-Za-z])",
+            r"(?<![0-9A-Za-z])(?=[A-Za-z]{0,4}[0-9]*[A-Fa-f])[A-Za-z]{0,4}[0-9A-Fa-f]{24,}(?![0-9A-Za-z])",
             rf"(?<![0-9])(?:{_YEAR}([-/.]){_MONTH}\2{_DAY}|{_MONTH}/{_DAY}/(?:{_YEAR}|[0-9]{{2}})|{_DAY}\.{_MONTH}\.{_YEAR})"
             rf"(?:[T ]{_CLOCK})?(?![0-9])",
             rf"(?<![0-9:]){_CLOCK}(?![0-9:])",
