@@ -112,7 +112,11 @@ class DeliveryRow(Base):
     """One receipt on one channel to one contact: the outbox row."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_recipient_created", "recipient", "created_at"),  # texts per number (text limits)
+        Index("ix_deliveries_created", "created_at"),  # texts to new numbers per hour (the alarm)
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     receipt_id: Mapped[str | None] = mapped_column(ForeignKey("receipts.id"), index=True)
