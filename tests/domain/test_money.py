@@ -84,10 +84,13 @@ NUMBERS = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(value=NUMBERS)
 def test_any_number_is_an_amount_or_a_field_error(value: Any) -> None:
+    refused: list[Any] = []
     try:
         amount = Priced(amount=value).amount
     except ValidationError as err:
-        assert [e["loc"] for e in err.errors()] == [("amount",)]
+        refused = [e["loc"] for e in err.errors()]
+    if refused:
+        assert refused == [("amount",)]
         return
     assert Decimal(0) <= amount <= MAX_AMOUNT and amount == amount.quantize(Decimal("0.01"))
     assert not amount.is_signed()
