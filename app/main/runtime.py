@@ -225,7 +225,7 @@ def build_runtime(
         texts=texts,
     )
     receipts = ReceiptService(db, routing.primaries(), bus, texts=texts)
-    tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback)
+    tracking = TrackingService(db, routing.primaries(), bus, bounce_fallback=d.bounce_fallback, texts=texts)
     f = settings.followups
     followups = FollowUpService(
         db,

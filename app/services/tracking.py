@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import DeliveryState
+from app.domain.text_limits import TextLimits
 from app.domain.tracking import NOT_RECEIVED, StatusEvent
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
+from app.services.text_limits import check_text
 from app.storage import audit, customers, outbox, tracking
 from app.storage.database import Database, UnitOfWork
 
@@ -39,9 +41,11 @@ class TrackingService:
         bus: EventBus,
         *,
         bounce_fallback: bool = True,
+        texts: TextLimits = TextLimits(),
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self._texts = texts
         self._routing = dict(routing)
         self._bus = bus
         self._bounce_fallback = bounce_fallback
@@ -95,6 +99,17 @@ class TrackingService:
         if recipient is None or (other is Channel.SMS and not tracking.has_consent(session, customer_id, other)):
             return 0
         now = self._clock()
+        refused = check_text(session, other, recipient, self._texts, now=now).refusal
+        if refused is not None:
+            audit.append(
+                session,
+                at=now,
+                actor="tracking",
+                action="delivery.bounce_fallback_refused",
+                subject=item.receipt_id,
+                detail={"bounced": item.delivery_id, "channel": other.value, "reason": refused},
+            )
+            return 0
         created = outbox.new_delivery(
             session, receipt_id=item.receipt_id, channel=other, provider=provider, recipient=recipient, now=now
         )

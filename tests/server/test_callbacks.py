@@ -35,8 +35,15 @@ PUBLIC_KEY_B64 = base64.b64encode(
 
 
 @pytest.fixture
-async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+async def served(
+    request: pytest.FixtureRequest, tmp_path: Path, sandbox: RunningSandbox
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     settings = fast_settings(sandbox.url)
+    texts_per_day: int | None = getattr(request, "param", None)  # `indirect` parametrisation: a tighter cap
+    if texts_per_day is not None:
+        settings = settings.model_copy(
+            update={"texts": settings.texts.model_copy(update={"per_number_per_day": texts_per_day})}
+        )
     providers = {
         **settings.providers,
         "sendgrid": {**settings.providers["sendgrid"], "webhook_public_key": PUBLIC_KEY_B64},
@@ -163,6 +170,32 @@ async def test_a_sendgrid_bounce_falls_back_to_text_with_consent(
     assert entries and entries[0].detail["bounced"] == email.id
     tampered = body.replace(b"bounce", b"delivered")
     assert (await client.post("/webhooks/sendgrid/events", content=tampered, headers=headers)).status_code == 401
+
+
+@pytest.mark.parametrize("served", [1], indirect=True)
+async def test_a_bounce_fallback_keeps_to_the_text_limits(
+    served: tuple[Runtime, httpx.AsyncClient], sale_payload: Payload
+) -> None:
+    runtime, client = served  # one text a day per number: the till's text used it up
+    payload = sale_payload()
+    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
+    email = await sent_delivery(runtime, client, payload, "email")
+    body, headers = signed_sendgrid(
+        [
+            {
+                "event": "bounce",
+                "sg_event_id": "ev-limit",
+                "sg_message_id": f"{email.provider_message_id}.filter0001",
+                "timestamp": int(time.time()),
+                "reason": "550 5.1.1 mailbox unavailable",
+            }
+        ]
+    )
+    assert (await client.post("/webhooks/sendgrid/events", content=body, headers=headers)).status_code == 200
+    sms = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "sms")).all())
+    assert len(sms) == 1  # only the till's
+    refused = await runtime.db.read(lambda s: audit.recent(s, action="delivery.bounce_fallback_refused"))
+    assert refused and refused[0].detail["bounced"] == email.id and "+12175550142" not in str(refused[0].detail)
 
 
 async def test_no_fallback_to_text_without_sms_consent(
