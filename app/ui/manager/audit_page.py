@@ -17,8 +17,9 @@ class AuditPage(QWidget):
         self._ctx = ctx
         self.tasks = tasks
         intro = QLabel(
-            "Every receipt, send, resend and retry is logged in a hash chain: any edit or deletion "
-            "breaks it. Checking reads the whole log."
+            "Every receipt, delivery attempt, resend, retry, export, settings change and manager sign-in "
+            "is logged with who did it, in a hash chain: any edit or deletion breaks it. Checking reads "
+            "the whole log; `receiptdesk audit show` lists it."
         )
         intro.setWordWrap(True)
         self.check_button = QPushButton("&Check the audit log")
