@@ -10,8 +10,9 @@ every "malformed input" handler already catches it):
 - nesting deeper than `max_depth` (32) containers, more than `max_items` values in the whole
   document, more than `max_keys` keys in one object;
 - a number literal longer than `max_number_chars` characters (so `10**4000` is refused before
-  anyone converts it), a float literal that overflows (`1e400`), and the non-standard constants
-  `NaN`, `Infinity` and `-Infinity` that Python's `json` would otherwise accept;
+  anyone converts it), a number beyond what a 64-bit float holds (`1e400`: about 1.8e308 and up, in
+  both modes, so a `Decimal` never carries an exponent no arithmetic context can take), and the
+  non-standard constants `NaN`, `Infinity` and `-Infinity` that Python's `json` would otherwise accept;
 - a key repeated in one object (which one "wins" differs between parsers, so a signed body could
   mean two things);
 - a string (key or value) holding U+0000 (PostgreSQL text cannot store it) or a lone UTF-16
@@ -44,6 +45,7 @@ from typing import Any
 _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_FLOAT_MAX_EXPONENT = 308
 
 
 class JsonRejected(ValueError):
@@ -123,9 +125,12 @@ def _float_reader(limits: JsonLimits, *, decimal: bool) -> Callable[[str], float
             raise JsonRejected("number_too_long", f"a number of {len(literal)} characters")
         if decimal:
             try:
-                return Decimal(literal)
-            except InvalidOperation:  # an exponent beyond what Decimal can hold
+                exact = Decimal(literal)
+            except InvalidOperation:  # an exponent beyond what Decimal can hold at all
                 raise JsonRejected("number_out_of_range", f"the number {literal} is out of range") from None
+            if exact.adjusted() > _FLOAT_MAX_EXPONENT:
+                raise JsonRejected("number_out_of_range", f"the number {literal} is out of range")
+            return exact
         number = float(literal)
         if not math.isfinite(number):
             raise JsonRejected("number_out_of_range", f"the number {literal} is out of range")

@@ -57,12 +57,13 @@ def test_refused_with_one_error_and_a_reason(body: bytes, reason: str) -> None:
         assert isinstance(err.value, ValueError) and err.value.message
 
 
-def test_a_float_that_overflows_is_refused_but_a_decimal_keeps_it() -> None:
-    for body in (b"1e400", b"[-1e400]"):
+@pytest.mark.parametrize("decimal", [False, True])
+def test_a_number_beyond_a_float_is_refused_in_both_modes(decimal: bool) -> None:
+    for body in (b"1e400", b"[-1e400]", b'{"total": 1e999999999}', b"[0.1e310]"):
         with pytest.raises(JsonRejected) as err:
-            loads(body)
+            loads(body, decimal=decimal)
         assert err.value.reason == "number_out_of_range"
-    assert loads(b"[-1e400]", decimal=True) == [Decimal("-1E+400")]  # the field's own check names it
+    assert loads(b"[1e308, -1e308, 1e-400]", decimal=True) == [Decimal("1E+308"), Decimal("-1E+308"), Decimal("1E-400")]
 
 
 def test_a_utf8_byte_order_mark_is_stripped() -> None:
