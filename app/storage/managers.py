@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.domain.pins import Lockout, Manager
@@ -72,13 +73,28 @@ def set_pin(session: Session, name: str, pin_hash: str) -> bool:
     return True
 
 
-def lockout(session: Session, subject: str, *, for_update: bool = False) -> Lockout | None:
-    """The wrong tries recorded against `subject` (row-locked on PostgreSQL when `for_update`)."""
-    query = select(LockoutRow).where(LockoutRow.subject == subject)
-    if for_update:
-        query = query.with_for_update()
-    row = session.scalars(query).first()
+def lockout(session: Session, subject: str) -> Lockout | None:
+    """The wrong tries recorded against `subject`, or None."""
+    row = session.scalars(select(LockoutRow).where(LockoutRow.subject == subject)).first()
     return Lockout(row.subject, row.failures, row.locked_until) if row is not None else None
+
+
+def hold_lockout(session: Session, subject: str, *, now: datetime) -> Lockout:
+    """The lockout row of `subject`, made when missing, and locked until the transaction ends (PostgreSQL).
+
+    Two kiosks on one database counting a wrong PIN for the same name at once take turns here: neither
+    count is lost, and the second never fails on the row the first just made.
+    """
+    query = select(LockoutRow).where(LockoutRow.subject == subject).with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(LockoutRow(subject=subject, failures=0, locked_until=None, updated_at=now))
+        except IntegrityError:  # the other kiosk made it first; its transaction has ended
+            pass
+        row = session.scalars(query.execution_options(populate_existing=True)).one()
+    return Lockout(row.subject, row.failures, row.locked_until)
 
 
 def lockouts(session: Session, prefix: str) -> list[Lockout]:

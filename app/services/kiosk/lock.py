@@ -104,8 +104,8 @@ class ManagerLock:
     def _settle(self, session: UnitOfWork, name: str, subject: str, stored: str | None, right: bool) -> _Verdict:
         """Count the try and audit it, in one transaction; never raises, so the count is kept."""
         now = self._clock()
-        found = managers.lockout(session, subject, for_update=True)
-        if found is not None and found.locked_until is not None and found.locked_until > now:
+        found = managers.hold_lockout(session, subject, now=now)
+        if found.locked_until is not None and found.locked_until > now:
             return _Verdict(False, _locked_message(found.locked_until - now), found.locked_until)  # locked meanwhile
         known = stored is not None and managers.pin_hash(session, name) == stored
         about = f"manager:{name}" if known else "manager:unknown"
@@ -113,7 +113,7 @@ class ManagerLock:
             managers.clear_lockout(session, subject)
             audit.append(session, at=now, actor=name, action="manager.unlocked", subject=about, detail={})
             return _Verdict(True)
-        failures = (found.failures if found else 0) + 1
+        failures = found.failures + 1
         seconds = self._policy.lock_seconds(failures)
         until = now + timedelta(seconds=seconds) if seconds else None
         managers.save_lockout(session, subject, failures=failures, locked_until=until, now=now)
