@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import DeliveryState
-from app.domain.text_limits import TextLimits
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.domain.tracking import NOT_RECEIVED, StatusEvent
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.text_limits import check_text
@@ -41,7 +41,7 @@ class TrackingService:
         bus: EventBus,
         *,
         bounce_fallback: bool = True,
-        texts: TextLimits = TextLimits(),
+        texts: TextLimits = DEFAULT_LIMITS,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
