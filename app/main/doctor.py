@@ -76,7 +76,8 @@ async def run_doctor(
         except ConfigurationError as exc:
             printer = exc
     checks.append(await printer_check(printer))
-    checks.append(await port_check(settings.api.host, settings.api.port))
+    tls = bool(settings.api.tls_cert and settings.api.tls_key)
+    checks.append(await port_check(settings.api.host, settings.api.port, tls=tls))
     return Report(tuple(checks))
 
 

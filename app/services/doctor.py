@@ -328,8 +328,9 @@ async def printer_check(device: Printer | ReceiptDeskError | None) -> Check:
 # -- the local API's port --------------------------------------------------------------------------
 
 
-async def port_check(host: str, port: int) -> Check:
-    """Whether the local API can listen on host:port, or whether a ReceiptDesk already does."""
+async def port_check(host: str, port: int, *, tls: bool = False) -> Check:
+    """Whether the local API can listen on host:port, or whether a ReceiptDesk already does (over
+    HTTPS when `tls`: the API then speaks nothing else)."""
     where = f"{host}:{port}"
     if port == 0:
         return Check("api port", Status.SKIP, "[api] port = 0: each start picks a free port.")
@@ -338,7 +339,7 @@ async def port_check(host: str, port: int) -> Check:
         return Check("api port", Status.OK, f"The local API can listen on {where}.")
     if not problem[0]:
         return Check("api port", Status.FAIL, f"The local API cannot listen on {where}: {problem[1]}.")
-    if await _receiptdesk_answers(host, port):
+    if await _receiptdesk_answers(host, port, tls=tls):
         return Check("api port", Status.OK, f"A running ReceiptDesk is listening on {where}.")
     return Check(
         "api port",
@@ -359,12 +360,14 @@ def _bind_problem(host: str, port: int) -> tuple[bool, str] | None:
 _IN_USE = {errno.EADDRINUSE, 10048}  # 10048: Windows' WSAEADDRINUSE
 
 
-async def _receiptdesk_answers(host: str, port: int) -> bool:
+async def _receiptdesk_answers(host: str, port: int, *, tls: bool) -> bool:
     """Whether what listens on host:port answers `/v1/health` as ReceiptDesk does."""
     target = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - a wildcard is reached on loopback
-    url = f"http://[{target}]:{port}/v1/health" if ":" in target else f"http://{target}:{port}/v1/health"
+    scheme = "https" if tls else "http"
+    url = f"{scheme}://[{target}]:{port}/v1/health" if ":" in target else f"{scheme}://{target}:{port}/v1/health"
     try:
-        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S) as client:
+        # The certificate names the hub, not a loopback address; the probe only asks who is listening.
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, verify=not tls) as client:
             response = await client.get(url)
         body = response.json()
     except (httpx.HTTPError, ValueError):

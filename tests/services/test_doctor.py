@@ -37,6 +37,7 @@ from app.storage.database import Database
 from app.support.asgi_server import start_asgi_server
 from app.support.listening import listening_socket
 from app.triggers.registry import TRIGGERS
+from tests.self_signed import self_signed
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -255,3 +256,15 @@ async def test_the_port_is_free_taken_by_another_program_or_by_receiptdesk(runti
     finally:
         await server.stop()
     assert ours == Check("api port", Status.OK, f"A running ReceiptDesk is listening on 127.0.0.1:{server.port}.")
+
+
+async def test_a_receiptdesk_speaking_tls_is_recognised_on_its_port(runtime: Runtime, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    server = await start_asgi_server(runtime.local_api(), name="api", ssl_certfile=str(cert), ssl_keyfile=str(key))
+    try:
+        over_tls = await port_check("127.0.0.1", server.port, tls=True)
+        over_http = await port_check("127.0.0.1", server.port)  # the settings say no TLS: not ours
+    finally:
+        await server.stop()
+    assert over_tls.status is Status.OK and "A running ReceiptDesk" in over_tls.message
+    assert over_http.status is Status.FAIL
