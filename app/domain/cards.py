@@ -49,10 +49,10 @@ REFUSAL = "looks like a full card number; send only the card brand and last four
 
 BARCODE_KEYS = frozenset({"upc", "gtin", "ean", "barcode"})
 
-# After folding, every separator is one of these (the dashes of every script become "-").
+# After folding, every separator is one of these (the dashes of every script become "-", every space " ").
 _SEPARATORS = " -./\\_:#"
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u2e3a\u2e3b")
-_RUN = re.compile(r"[0-9](?:[ \-./\\_:#]{0,3}[0-9])*")
+_RUN = re.compile(rf"[0-9](?:[{re.escape(_SEPARATORS)}]{{0,3}}[0-9])*")
 _GROUP = re.compile(r"[0-9]+")
 
 _DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
