@@ -244,7 +244,7 @@ def _number_text(value: int | float | Decimal) -> str:
     if isinstance(value, int):
         whole = value
     elif isinstance(value, Decimal):
-        if not value.is_finite() or abs(value) >= 10**20:
+        if not value.is_finite() or value.adjusted() >= 20:  # compares exponents: no context can overflow
             return ""
         whole = int(value)
     else:

@@ -160,6 +160,11 @@ def test_a_payload_names_paths_keys_and_numbers() -> None:
     assert list(find_card_numbers(payload)) == ["items.1.name", "note", "amount", "(key)", "nested.(key)"]
 
 
+def test_numbers_far_beyond_a_cards_size_are_passed_over_without_overflow() -> None:
+    huge = {"a": Decimal("1e999999999"), "b": Decimal("-1e999999999"), "c": 10**5000, "d": float("inf")}
+    assert list(find_card_numbers(huge)) == []
+
+
 def test_a_platforms_own_ids_and_tracking_numbers_are_not_cards_there() -> None:
     payload = {
         "id": 4111111111111111,
