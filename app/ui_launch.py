@@ -25,7 +25,7 @@ from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
 from app.config.settings import ManagerSettings, PrinterSettings, Settings, store_problem
 from app.config.settings_writer import SettingsStore, changed_settings
-from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.intake import parse_sale
@@ -238,7 +238,8 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
 
             sandbox = await start_sandbox()
             stack.push_async_callback(sandbox.stop)
-            runtime_settings, secrets = sandbox_settings(settings, sandbox.url), sandbox_secrets(sandbox.url)
+            runtime_settings = demo_texts(sandbox_settings(settings, sandbox.url))
+            secrets = sandbox_secrets(sandbox.url)
             data = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="receiptdesk-demo-")))
             config_path = data / "receiptdesk.toml"
         config_path = config_path or default_config_file()

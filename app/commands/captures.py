@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.common import with_runtime
+from app.commands.common import os_actor, with_runtime
 from app.domain.capture import CaptureState
 from app.domain.errors import ConfigurationError
 from app.main import Runtime
@@ -45,7 +45,7 @@ def captures_show(args: argparse.Namespace) -> int:
 
 
 def captures_release(args: argparse.Namespace) -> int:
-    outcome = with_runtime(args, lambda rt: _capture_service(rt).release(args.capture_id, actor="cli"))
+    outcome = with_runtime(args, lambda rt: _capture_service(rt).release(args.capture_id, actor=os_actor()))
     r = outcome.capture
     detail = f": receipt {r.receipt_id}" if r.receipt_id else f" ({r.reason})"
     print(f"Capture {r.id[:8]} is {r.state.value}{detail}")
@@ -53,6 +53,6 @@ def captures_release(args: argparse.Namespace) -> int:
 
 
 def captures_discard(args: argparse.Namespace) -> int:
-    with_runtime(args, lambda rt: _capture_service(rt).discard(args.capture_id, actor="cli"))
+    with_runtime(args, lambda rt: _capture_service(rt).discard(args.capture_id, actor=os_actor()))
     print("Discarded.")
     return 0

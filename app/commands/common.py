@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
@@ -61,3 +63,14 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     except ValueError:
         raise ValidationFailed(f"--{name}: {value!r} is not an ISO 8601 date or time.") from None
     return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+def os_actor() -> str:
+    """Who the audit log names for a command: the operating-system user running it (`os:alice`)."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no user name in the environment nor in the password database
+        name = ""
+    if not name and hasattr(os, "getuid"):
+        name = f"uid {os.getuid()}"
+    return f"os:{name or 'unknown'}"[:64]

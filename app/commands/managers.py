@@ -7,19 +7,11 @@ import getpass
 import json
 import sys
 
-from app.commands.common import with_runtime
+from app.commands.common import os_actor, with_runtime
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
 from app.main import Runtime
 from app.services.managers import ManagerService
-
-
-def os_actor() -> str:
-    """Who the audit log names for a command: the operating-system user running it (`os:alice`)."""
-    try:
-        return f"os:{getpass.getuser()}"
-    except (OSError, KeyError):  # no user name in the environment and none in the password database
-        return "os:unknown"
 
 
 def read_pin(name: str) -> str:

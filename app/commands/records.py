@@ -9,8 +9,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 
-from app.commands.common import parse_time, with_runtime
-from app.commands.managers import os_actor
+from app.commands.common import os_actor, parse_time, with_runtime
 from app.config.paths import default_config_file
 from app.domain.audit import AuditEntry, short_detail
 from app.domain.cards import contains_card_number
@@ -22,7 +21,7 @@ from app.domain.errors import ValidationFailed
 from app.domain.records import ReceiptSummary
 from app.main import Runtime
 from app.services.audit_log import AuditLog
-from app.services.health import Health
+from app.services.health import STALLED_AFTER_S, Health
 
 # -- receipts, queue, audit --------------------------------------------------------------------
 
@@ -239,16 +238,23 @@ def health(args: argparse.Namespace) -> int:
 
 def _health_lines(h: Health) -> list[str]:
     waited = h.oldest_due_age_s or 0.0
-    lines = [
-        f"Not ok: a delivery has been due for {waited / 60:.0f} min and nothing sends it: "
-        "is `receiptdesk serve` (or the kiosk) running on this database?"
-        if not h.ok
-        else "Ok: nothing has waited past its due time for long."
-    ]
+    if h.ok:
+        lines = ["Ok: nothing has waited past its due time for long, and no alarm is up."]
+    elif waited > STALLED_AFTER_S:
+        lines = [
+            f"Not ok: a delivery has been due for {waited / 60:.0f} min and nothing sends it: "
+            "is `receiptdesk serve` (or the kiosk) running on this database?"
+        ]
+    else:
+        lines = ["Not ok: an alarm is up."]
+    lines += [f"Alarm: {alarm}" for alarm in h.alarms]
     states = ", ".join(f"{k} {v}" for k, v in sorted(h.by_state.items())) or "none"
     lines.append(f"Queue: {h.queue_depth} to send, {h.due_now} due now; all deliveries: {states}.")
     if h.oldest_pending_age_s is not None:
         lines.append(f"Oldest pending: {h.oldest_pending_age_s / 60:.0f} min old.")
+    if h.new_number_texts is not None:
+        texts = h.new_number_texts
+        lines.append(f"Texts to new numbers: {texts.count} in the last hour (alarm above {texts.alarm_at}).")
     providers = ", ".join(p.provider for p in h.providers) or "none"
     lines.append(f"Providers: {providers} (how they fare live: GET /v1/health of the running ReceiptDesk).")
     for s in h.platform_sync:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
-import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from app.commands.common import settings_of
+from app.commands.common import os_actor, settings_of
 from app.main import open_database
 from app.services.tokens import TokenService
 
@@ -19,7 +17,7 @@ T = TypeVar("T")
 
 def tokens_create(args: argparse.Namespace) -> int:
     """Make a client; its token is the last line of the output, and is never shown again."""
-    issued = _with_tokens(args, lambda tokens: tokens.create(args.name, args.scopes or (), actor=operator()))
+    issued = _with_tokens(args, lambda tokens: tokens.create(args.name, args.scopes or (), actor=os_actor()))
     scopes = ", ".join(s.value for s in issued.client.scopes)
     print(f"Made the API client {issued.client.name} with the scopes: {scopes}.")
     print("Give it this token now: it is shown only this once, and ReceiptDesk keeps only its digest.")
@@ -46,23 +44,12 @@ def tokens_list(args: argparse.Namespace) -> int:
 
 
 def tokens_revoke(args: argparse.Namespace) -> int:
-    client, revoked = _with_tokens(args, lambda tokens: tokens.revoke(args.name, actor=operator()))
+    client, revoked = _with_tokens(args, lambda tokens: tokens.revoke(args.name, actor=os_actor()))
     if revoked:
         print(f"Revoked the API token of {client.name}: its requests are refused from now on.")
     else:
         print(f"The API token of {client.name} was already revoked on {_when(client.revoked_at)}.")
     return 0
-
-
-def operator() -> str:
-    """Who runs the command, for the audit log: the operating system's user name."""
-    try:
-        name = getpass.getuser()
-    except (OSError, KeyError, ImportError):  # no user name in the environment nor in the password database
-        name = ""
-    if not name and hasattr(os, "getuid"):
-        name = f"uid {os.getuid()}"
-    return (name or "unknown user")[:64]
 
 
 def _with_tokens(args: argparse.Namespace, fn: Callable[[TokenService], Awaitable[T]]) -> T:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from app.config.settings import Settings
-from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
 from app.domain.delivery import ACTIVE
 from app.main import Runtime, build_runtime, settle_heap
 from app.sandbox import credentials as sandbox_credentials
@@ -164,7 +164,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="receiptdesk-demo-") as tmp:
         data = options.data_dir or Path(tmp)
         async with _sandbox(not options.sandbox_process) as sandbox_url:
-            settings = demo_api(sandbox_settings(Settings(), sandbox_url))
+            settings = demo_texts(demo_api(sandbox_settings(Settings(), sandbox_url)))
             runtime = build_runtime(settings, data=data, secrets=sandbox_secrets(sandbox_url))
             pos_client = _pos_client_name()
             token = (await runtime.tokens.create(pos_client, ["sales:write"], actor="demo")).token

@@ -64,6 +64,16 @@ def sandbox_settings(
     )
 
 
+DEMO_NEW_NUMBER_ALARM = 100_000
+"""The simulated POS texts a new random number with most sales: in the demo that is no spike."""
+
+
+def demo_texts(settings: Settings) -> Settings:
+    """The demo's settings with the alarm on texts to new numbers out of the simulated customers' way."""
+    texts = settings.texts.model_copy(update={"new_number_alarm_per_hour": DEMO_NEW_NUMBER_ALARM})
+    return settings.model_copy(update={"texts": texts})
+
+
 def sandbox_secrets(sandbox_url: str) -> dict[str, dict[str, str]]:
     """The secrets of every sandbox account, by provider (they open only the local sandbox at `sandbox_url`)."""
     secrets = {provider: dict(account.secrets) for provider, account in sandbox_accounts(sandbox_url).items()}
