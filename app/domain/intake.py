@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from app.domain.cards import REFUSAL, field_name, find_card_numbers
 from app.domain.errors import ValidationFailed
 from app.domain.sale import Sale
+from app.domain.text import refused_character
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +69,25 @@ def _split(path: str) -> list[str | int]:
 def _loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """A pydantic error location fit to be shown (an unknown key is the sender's text)."""
     return tuple(part if isinstance(part, int) else field_name(str(part)) for part in loc)
+
+
+def stored_sale(payload: str) -> Sale:
+    """A sale as stored when it was accepted, read under today's rules.
+
+    A control character that an older version let through (a tab in an item's name) becomes a space:
+    the sale was accepted then, and it must still print and still be told about.
+    """
+    try:
+        return Sale.model_validate_json(payload)
+    except ValidationError:
+        return Sale.model_validate(_fold_controls(json.loads(payload)))
+
+
+def _fold_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join(" " if refused_character(c, multiline=True) else c for c in value)
+    if isinstance(value, dict):
+        return {key: _fold_controls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fold_controls(item) for item in value]
+    return value

@@ -19,6 +19,7 @@ from typing import Any
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import mask_contact
+from app.domain.intake import stored_sale
 from app.domain.lifecycle import (
     NOT_SHIPPED_SKUS,
     OrderStatus,
@@ -28,7 +29,6 @@ from app.domain.lifecycle import (
     shipment_progress,
 )
 from app.domain.receipt import StoreProfile
-from app.domain.sale import Sale
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.rendering.updates import UpdateRenderer, build_update_view
 from app.services.background import BackgroundTasks
@@ -173,7 +173,7 @@ class LifecycleService:
         update: OrderUpdate | None,
     ) -> tuple[OrderStatus, int]:
         """Resolve the update against the sale, render it, attach it to the receipt, queue its messages."""
-        sale = Sale.model_validate_json(receipt.sale_payload)
+        sale = stored_sale(receipt.sale_payload)
         detail = stored.detail
         lines = tuple(
             UpdateLine(str(ln["name"]), _decimal(ln["quantity"]), ln.get("sku")) for ln in detail.get("lines", [])

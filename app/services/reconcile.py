@@ -188,7 +188,8 @@ class ReconcileService:
                 known += 1  # the sale came earlier with other content (e.g. an edit): not a missed one
                 continue
             except ValidationFailed as exc:
-                log.warning("%s order %s from the catch-up was refused: %s", platform, event.order_id, exc.message)
+                # Not the order's id: it may be what was refused (a card number written into it).
+                log.warning("%s: an order from the catch-up was refused: %s", platform, exc.message)
                 skipped += 1
                 continue
             for checked in outcome.results:

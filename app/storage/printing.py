@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Language
+from app.domain.intake import stored_sale
 from app.domain.sale import Sale
 from app.storage.models import ReceiptRow, SaleRow
 
@@ -32,4 +33,4 @@ def print_source(session: Session, *, receipt_id: str | None = None, sale_id: st
     if row is None:
         return None
     language = Language(row.language) if row.language in {lang.value for lang in Language} else Language.EN
-    return PrintSource(row.id, Sale.model_validate_json(row.payload), language)
+    return PrintSource(row.id, stored_sale(row.payload), language)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.domain.intake import InvalidSale, parse_sale
+from app.domain.intake import InvalidSale, parse_sale, stored_sale
 from app.domain.sale import LINE_MAX, SALE_MAX, Sale
 from tests.rendering import sample_payload
 
@@ -242,3 +242,13 @@ def test_a_sale_at_the_bounds_is_accepted() -> None:
     total = LINE_MAX * 10
     payload.update(subtotal=str(total), total=str(total), tenders=[{"type": "check", "amount": str(total)}])
     assert parse_sale(payload).total == Decimal("999999.90")
+
+
+def test_a_sale_stored_by_an_older_version_still_reads_with_its_controls_folded() -> None:
+    payload = sample_payload()
+    payload["items"][0]["name"] = "Bananas\torganic"  # accepted before control characters were refused
+    stored = json.dumps(payload)
+    with pytest.raises(ValidationError):
+        Sale.model_validate_json(stored)
+    assert stored_sale(stored).items[0].name == "Bananas organic"
+    assert stored_sale(json.dumps(sample_payload())) == Sale.model_validate(sample_payload())
