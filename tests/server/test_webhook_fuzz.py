@@ -18,6 +18,7 @@ from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.main import build_runtime
 from app.storage.models import OrderUpdateRow
 from app.support.asgi_server import start_asgi_server
+from tests.conftest import authorised
 
 ENDPOINTS = [
     "/webhooks/shopify",
@@ -70,6 +71,9 @@ class Served:
         settings_ = sandbox_settings(Settings(), "http://127.0.0.1:9")
         self.runtime = build_runtime(settings_, data=tmp, secrets=sandbox_secrets("http://127.0.0.1:9"))
         self.server = self.loop.run_until_complete(self._start())
+        # /v1 bodies reach the sale parser only past the token and the JSON content type.
+        token = self.loop.run_until_complete(authorised(self.runtime, "sales:write"))
+        self.v1_headers = {**token, "Content-Type": "application/json"}
 
     async def _start(self):  # type: ignore[no-untyped-def]
         return await start_asgi_server(self.runtime.local_api(), name="api")
@@ -85,7 +89,8 @@ class Served:
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         async def go() -> int:
             async with httpx.AsyncClient(base_url=self.server.url, timeout=10) as client:
-                return (await client.post(path, content=body, headers=headers)).status_code
+                sent = {**self.v1_headers, **headers} if path.startswith("/v1/") else headers
+                return (await client.post(path, content=body, headers=sent)).status_code
 
         return self.loop.run_until_complete(go())
 
