@@ -85,7 +85,7 @@ async def test_print_and_no_receipt_queue_nothing_but_are_audited(runtime: Runti
     receipt_id = await ring_up(runtime, customer=None)
     for choice in (ReceiptChoice.PRINT, ReceiptChoice.NONE):
         assert (await kiosk.send(receipt_id, SendRequest(choice))).deliveries == ()
-    actions = await runtime.db.read(lambda s: list(s.scalars(select(AuditRow.action))))
+    actions = await runtime.db.read(lambda s: list(s.scalars(select(AuditRow.action).order_by(AuditRow.seq))))
     assert actions[-2:] == ["receipt.kiosk_print", "receipt.kiosk_none"]
     with pytest.raises(ValidationFailed, match="none is on file"):
         await kiosk.send(receipt_id, SendRequest(ReceiptChoice.EMAIL))
