@@ -162,11 +162,11 @@ class KioskStep(Step):
     def __init__(self, prefs: KioskPrefs, parent: QWidget | None = None) -> None:
         super().__init__(
             "This kiosk and the manager PIN",
-            "The manager PIN opens the manager view and the settings. It is kept in the keyring, "
-            "never in the settings file.",
+            "The manager PIN opens the manager view and the settings. It becomes the first manager, "
+            "called “manager”; add each manager by name later with `receiptdesk managers add`.",
             parent,
         )
-        self.page = KioskPage()
+        self.page = KioskPage(pin_note="Only a salted hash of the PIN is kept, never the PIN itself.")
         self.page.load(prefs)
         self.page.pin.setPlaceholderText("4 to 12 digits")
         self.pin_stored = False
