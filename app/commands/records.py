@@ -72,7 +72,7 @@ def receipts_show(args: argparse.Namespace) -> int:
         )
         for a in detail.attempts.get(d.id, ()):
             print(
-                f"      #{a.number} {a.finished_at.astimezone():%H:%M:%S} {a.outcome}"
+                f"      #{a.number} {(a.finished_at or a.started_at).astimezone():%H:%M:%S} {a.outcome}"
                 + (f" {a.status_code}" if a.status_code else "")
                 + (f" {a.error}" if a.error else "")
             )

@@ -21,6 +21,7 @@ class DeliveryState(StrEnum):
     FAILED = "failed"  # refused permanently by the provider
     DEAD = "dead"  # gave up: too many attempts or too old
     UNKNOWN = "unknown"  # a timeout left the outcome open
+    HELD = "held"  # an attempt in doubt that its provider cannot look up: a manager sends or drops it
 
 
 ACTIVE = frozenset({DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.UNKNOWN})
@@ -39,11 +40,20 @@ _ALLOWED: dict[DeliveryState, frozenset[DeliveryState]] = {
             DeliveryState.FAILED,
             DeliveryState.DEAD,
             DeliveryState.UNKNOWN,
+            DeliveryState.HELD,
         }
     ),
     DeliveryState.UNKNOWN: frozenset(
-        {DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.BOUNCED, DeliveryState.DEAD}
+        {
+            DeliveryState.SENDING,
+            DeliveryState.SENT,
+            DeliveryState.DELIVERED,
+            DeliveryState.BOUNCED,
+            DeliveryState.DEAD,
+            DeliveryState.HELD,
+        }
     ),
+    DeliveryState.HELD: frozenset({DeliveryState.QUEUED, DeliveryState.DEAD, DeliveryState.SENT}),  # a manager's call
     DeliveryState.SENT: frozenset({DeliveryState.DELIVERED, DeliveryState.BOUNCED, DeliveryState.FAILED}),
     DeliveryState.DELIVERED: frozenset({DeliveryState.BOUNCED}),  # a late asynchronous bounce
     DeliveryState.BOUNCED: frozenset(),

@@ -16,7 +16,7 @@ class AttemptRecord:
     number: int
     provider: str
     started_at: datetime
-    finished_at: datetime
+    finished_at: datetime | None  # None while the attempt is `sending` or `in_doubt`
     outcome: str
     status_code: int | None
     provider_message_id: str | None

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import (
     ConfigurationError,
     PermanentProviderError,
@@ -62,6 +63,11 @@ class ProviderAdapter(Protocol):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
+        ...
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """Ask the provider whether it took `message` (by its delivery reference, the idempotency key)
+        since `sent_after`; None when this provider cannot be asked."""
         ...
 
 
@@ -127,6 +133,11 @@ class HttpAdapter(ABC):
     """Where the provider documents the harmless call `credential_request` makes (or the token grant
     an OAuth adapter's check is); None when the provider has none, as an incoming webhook, which
     only a real post can prove."""
+
+    lookup_doc: ClassVar[str | None] = None
+    """Where the provider documents the call `lookup_request` makes to find a message it may have
+    taken, by the delivery's reference; None when it has no such call (an attempt in doubt then
+    follows the channel's in-doubt policy)."""
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str | None = None) -> None:
         self._http = http
@@ -198,6 +209,38 @@ class HttpAdapter(ABC):
         accepted, detail = self.credentials_accepted(response)
         call = f"{request.method} {urlsplit(request.url).path}"
         return CredentialCheck(accepted, detail, call, server_date=response_date(response))
+
+    @classmethod
+    def can_look_up(cls) -> bool:
+        """Whether an attempt in doubt can be settled by asking this provider."""
+        return cls.lookup_doc is not None
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """The request that finds `message` at the provider by its delivery reference (pure: no I/O),
+        or None when the provider cannot be asked. Adapters with a `lookup_doc` override it."""
+        return None
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Whether the answer to `lookup_request` holds `message`; `Lookup(found=None)` when it cannot tell."""
+        raise NotImplementedError(f"{self.display_name} declares no lookup")
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """Ask the provider whether it took `message` since `sent_after`; None when it cannot be asked.
+
+        A provider that cannot be reached, or answers with an error, gives `Lookup(found=None)`: the
+        attempt stays in doubt and is asked about again later.
+        """
+        request = self.lookup_request(message, sent_after=sent_after)
+        if request is None:
+            return None
+        try:
+            with translate_http_errors(self.display_name):
+                response = await self.transmit(request)
+        except TransientProviderError as exc:
+            return Lookup(found=None, detail=exc.message)
+        if not response.is_success:
+            return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
+        return self.parse_lookup(response, message)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""

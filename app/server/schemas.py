@@ -48,7 +48,7 @@ class AttemptOut(BaseModel):
     number: int
     provider: str
     started_at: datetime
-    finished_at: datetime
+    finished_at: datetime | None
     outcome: str
     status_code: int | None
     provider_message_id: str | None

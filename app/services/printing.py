@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import ClassVar
 
 from app.devices.escpos import encode
 from app.devices.printer import Printer, PrinterError, PrinterNotReady
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
@@ -89,6 +91,10 @@ class PrinterAdapter:
                 raise TransientProviderError(message_text, code="printer_unreachable") from exc
         self._report(None)
         return SendResult(f"print-{message.idempotency_key}", SendStatus.DELIVERED, raw_status="printed")
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """A printer keeps no record of what it printed: it cannot be asked."""
+        return None
 
     async def _source(self, receipt_id: str | None, sale_id: str | None) -> PrintSource:
         if not receipt_id and not sale_id:

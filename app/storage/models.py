@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.storage.types import Cents, UTCDateTime
@@ -137,21 +137,31 @@ class DeliveryRow(Base):
 
 
 class AttemptRow(Base):
-    """One try at sending a delivery, with what the provider said."""
+    """One try at sending a delivery, with what the provider said.
+
+    The row is written with outcome `sending` before the request leaves (its `number` is the fencing
+    token); a crash leaves it `sending`, and the next claim turns it `in_doubt` until it is settled
+    (`settled_by`: the provider's lookup found it or not, resent as a possible duplicate, held, dropped).
+    """
 
     __tablename__ = "delivery_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "number", name="uq_delivery_attempts_number"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int | None] = mapped_column(Integer)
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     raw_status: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    settled_by: Mapped[str | None] = mapped_column(String(32))
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    settled_actor: Mapped[str | None] = mapped_column(String(64))
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InboundEventRow(Base):
