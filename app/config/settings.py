@@ -12,11 +12,12 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.domain.barcodes import DEFAULT_LOYALTY_PREFIXES, DEFAULT_RECEIPT_PATTERN
 from app.domain.cards import field_name, find_card_numbers
 from app.domain.channels import Channel, Language
+from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy
 from app.domain.errors import ConfigurationError
 from app.domain.receipt import StoreProfile
 from app.domain.routing import Routing
@@ -85,6 +86,17 @@ class DispatchSettings(_Section):
     base_delay_seconds: Annotated[float, Field(gt=0)] = 2.0
     max_delay_seconds: Annotated[float, Field(gt=0)] = 900.0
     bounce_fallback: bool = Field(default=True, description="After a bounce, send on the customer's other channel.")
+    in_doubt: dict[Channel, InDoubtPolicy] = Field(
+        default_factory=lambda: dict(DEFAULT_IN_DOUBT),
+        description="Per channel, what to do with an attempt a crash left in doubt when its provider cannot be "
+        "asked whether it took the message: resend (marked as a possible duplicate) or hold (a manager decides).",
+    )
+
+    @field_validator("in_doubt", mode="after")
+    @classmethod
+    def _every_channel(cls, value: dict[Channel, InDoubtPolicy]) -> dict[Channel, InDoubtPolicy]:
+        """A channel the file does not name keeps its default."""
+        return {**DEFAULT_IN_DOUBT, **value}
 
 
 class FollowUpSettings(_Section):

@@ -13,8 +13,12 @@ again as if nothing had happened; it is settled one of these ways:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+
+from app.domain.channels import Channel
 
 
 class AttemptOutcome(StrEnum):
@@ -46,6 +50,23 @@ class InDoubtPolicy(StrEnum):
 
     RESEND = "resend"  # at least once: send again, marked as a possible duplicate
     HOLD = "hold"  # wait for a manager's decision
+
+
+DEFAULT_IN_DOUBT: Mapping[Channel, InDoubtPolicy] = MappingProxyType(
+    {
+        # A second email is a nuisance a mail client folds (same Message-ID); a missing one is a lost receipt.
+        Channel.EMAIL: InDoubtPolicy.RESEND,
+        # A second text costs money and the customer's patience, and the one SMS provider that cannot be
+        # asked is rare: a manager decides.
+        Channel.SMS: InDoubtPolicy.HOLD,
+        Channel.WHATSAPP: InDoubtPolicy.HOLD,
+        Channel.PUSH: InDoubtPolicy.RESEND,
+        Channel.PRINT: InDoubtPolicy.RESEND,  # the customer is at the till; a second slip harms no one
+        Channel.CHAT: InDoubtPolicy.RESEND,  # internal audit posts
+        Channel.CRM: InDoubtPolicy.RESEND,
+    }
+)
+"""What each channel does with an attempt in doubt that its provider cannot look up."""
 
 
 @dataclass(frozen=True, slots=True)
