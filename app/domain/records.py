@@ -22,6 +22,10 @@ class AttemptRecord:
     provider_message_id: str | None
     raw_status: str | None
     error: str | None
+    settled_by: str | None = None  # how an attempt in doubt was settled (`SettledBy`), None when it never was
+    settled_at: datetime | None = None
+    settled_actor: str | None = None  # the manager who sent or dropped a held delivery
+    possible_duplicate: bool = False  # sent again while an earlier attempt may have reached the customer
 
 
 @dataclass(frozen=True, slots=True)
