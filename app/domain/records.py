@@ -117,6 +117,40 @@ class QueueStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class DoubtfulAttempt:
+    """An earlier attempt of a claimed delivery that may have reached the customer: its worker died while
+    it was `sending` (now `in_doubt`), or its provider did not answer in time (`unknown`)."""
+
+    number: int
+    provider: str
+    started_at: datetime
+    outcome: str  # in_doubt | unknown
+
+
+@dataclass(frozen=True, slots=True)
+class DoubtSettlement:
+    """How a claim settles the attempt in doubt it carried (`SettledBy`), written with the claim's outcome."""
+
+    number: int
+    settled_by: str
+    provider: str
+    provider_message_id: str | None = None  # what the provider's lookup found
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDelivery:
+    """A delivery held for a manager: its last attempt is in doubt and its provider cannot be asked."""
+
+    id: str
+    receipt_id: str | None
+    channel: Channel
+    provider: str
+    recipient: str  # masked
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """A delivery a worker holds under lease, with the receipt content it sends."""
 
@@ -134,6 +168,8 @@ class ClaimedDelivery:
     text: str
     sms_body: str
     metadata: dict[str, str] = field(default_factory=dict)
+    doubt: DoubtfulAttempt | None = None  # an earlier attempt to settle before anything is sent again
+    possible_duplicate: bool = False  # an earlier attempt was resent in doubt: whatever goes out may be a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +181,7 @@ class Settlement:
     provider: str
     started_at: datetime
     finished_at: datetime
-    outcome: str  # sent | delivered | transient | permanent | unknown
+    outcome: str  # sent | delivered | transient | permanent | unknown | skipped
     new_state: DeliveryState
     next_attempt_at: datetime | None
     status_code: int | None = None
@@ -155,4 +191,6 @@ class Settlement:
     reason: str | None = None
     route_to: str | None = None  # the provider for the next attempt, when it changes
     failover_from: str | None = None  # set when this attempt went to a fallback provider
-    counts: bool = True  # False when nothing was sent (every provider's circuit open)
+    counts: bool = True  # False when nothing was sent (every provider's circuit open, a doubt settled)
+    recorded: bool = True  # whether its attempt row was written before the request left (`sending`)
+    doubt: DoubtSettlement | None = None  # the attempt in doubt this claim settled without sending
