@@ -7,10 +7,12 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from app.commands.common import os_actor, parse_time, with_runtime
 from app.config.paths import default_config_file
+from app.domain.attempt_words import attempt_fate
 from app.domain.audit import AuditEntry, short_detail
 from app.domain.cards import contains_card_number
 from app.domain.channels import Channel
@@ -18,9 +20,10 @@ from app.domain.clock import utcnow
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ValidationFailed
-from app.domain.records import ReceiptSummary
+from app.domain.records import AttemptRecord, ReceiptSummary
 from app.main import Runtime
 from app.services.audit_log import AuditLog
+from app.services.catalogue import ProviderCatalogue
 from app.services.health import STALLED_AFTER_S, Health
 
 # -- receipts, queue, audit --------------------------------------------------------------------
@@ -59,6 +62,7 @@ def receipts_show(args: argparse.Namespace) -> int:
     if args.form != "summary":
         print({"text": detail.text, "sms": detail.sms_body, "html": detail.html}[args.form])
         return 0
+    names = provider_names()
     s = detail.summary
     print(f"Receipt {s.receipt_id}  sale {s.sale_id}  store {s.store_id}  lane {s.lane}  total ${s.total:,.2f}")
     print(
@@ -71,17 +75,29 @@ def receipts_show(args: argparse.Namespace) -> int:
             + (f"  ({d.reason})" if d.reason else "")
         )
         for a in detail.attempts.get(d.id, ()):
-            print(
-                f"      #{a.number} {(a.finished_at or a.started_at).astimezone():%H:%M:%S} {a.outcome}"
-                + (f" {a.status_code}" if a.status_code else "")
-                + (f" {a.error}" if a.error else "")
-            )
+            print(f"      {attempt_text(a, names)}")
         for e in detail.events.get(d.id, ()):
             print(
                 f"      {e.occurred_at.astimezone():%H:%M:%S} {e.kind} ({e.provider} {e.raw_status})"
                 + (f" {e.detail}" if e.detail else "")
             )
     return 0
+
+
+def provider_names() -> Callable[[str], str]:
+    """A provider id as people know it (`twilio` → `Twilio`); an id no adapter has, as it is."""
+    known = {p.id: p.display_name for p in ProviderCatalogue().providers()}
+    return lambda provider: known.get(provider, provider)
+
+
+def attempt_text(a: AttemptRecord, name: Callable[[str], str]) -> str:
+    """`#2 21:04:09 via Twilio: in doubt → found at Twilio, not sent again` (local time of its start)."""
+    line = f"#{a.number} {a.started_at.astimezone():%H:%M:%S} via {name(a.provider)}: {attempt_fate(a, name)}"
+    if a.finished_at is not None:
+        line += f", answered {a.finished_at.astimezone():%H:%M:%S}"
+    if a.settled_at is not None:
+        line += f", settled {a.settled_at.astimezone():%Y-%m-%d %H:%M:%S}"
+    return line + (f" ({a.error})" if a.error else "")
 
 
 def receipts_resend(args: argparse.Namespace) -> int:

@@ -53,6 +53,10 @@ class AttemptOut(BaseModel):
     status_code: int | None
     provider_message_id: str | None
     error: str | None
+    settled_by: str | None = None  # how a doubt over this attempt was settled: lookup_found, held, dropped...
+    settled_at: datetime | None = None
+    settled_actor: str | None = None  # the manager who sent or dropped it
+    possible_duplicate: bool = False  # sent while an earlier attempt may have reached the customer
 
 
 class EventOut(BaseModel):
@@ -146,6 +150,10 @@ class ReceiptOut(BaseModel):
                             status_code=a.status_code,
                             provider_message_id=a.provider_message_id,
                             error=a.error,
+                            settled_by=a.settled_by,
+                            settled_at=a.settled_at,
+                            settled_actor=a.settled_actor,
+                            possible_duplicate=a.possible_duplicate,
                         )
                         for a in d.attempts.get(x.id, ())
                     ],

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.domain.records import DeliveryRecord, EventRecord, ReceiptDetail, ReceiptSummary
+from app.domain.records import AttemptRecord, DeliveryRecord, EventRecord, ReceiptDetail, ReceiptSummary
 from app.storage import order_updates
-from app.storage.models import DeliveryRow, ReceiptRow, SaleRow
-from app.storage.outbox import attempts_for, to_record
+from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
+from app.storage.outbox import to_record
 from app.storage.tracking import events_for
 
 
@@ -94,13 +94,44 @@ def get_detail(session: Session, receipt_id: str) -> ReceiptDetail | None:
         sms_segments=receipt.sms_segments,
         content_hash=receipt.content_hash,
         deliveries=tuple(to_record(d) for d in rows),
-        attempts=attempts_for(session, [d.id for d in rows]),
+        attempts=attempt_records(session, [d.id for d in rows]),
         events={
             delivery_id: tuple(EventRecord(e.kind, e.raw_status, e.provider, e.occurred_at, e.detail) for e in found)
             for delivery_id, found in events_for(session, [d.id for d in rows]).items()
         },
         updates=order_updates.for_receipt(session, receipt_id),
     )
+
+
+def attempt_records(session: Session, delivery_ids: Sequence[str]) -> dict[str, tuple[AttemptRecord, ...]]:
+    """Every attempt of these deliveries, in their order, with how a doubt over each was settled."""
+    found: dict[str, list[AttemptRecord]] = {d: [] for d in delivery_ids}
+    if not delivery_ids:
+        return {}
+    query = (
+        select(AttemptRow)
+        .where(AttemptRow.delivery_id.in_(delivery_ids))
+        .order_by(AttemptRow.delivery_id, AttemptRow.number, AttemptRow.id)
+    )
+    for a in session.scalars(query):
+        found[a.delivery_id].append(
+            AttemptRecord(
+                number=a.number,
+                provider=a.provider,
+                started_at=a.started_at,
+                finished_at=a.finished_at,
+                outcome=a.outcome,
+                status_code=a.status_code,
+                provider_message_id=a.provider_message_id,
+                raw_status=a.raw_status,
+                error=a.error,
+                settled_by=a.settled_by,
+                settled_at=a.settled_at,
+                settled_actor=a.settled_actor,
+                possible_duplicate=bool(a.possible_duplicate),
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def count_receipts(session: Session) -> int:

@@ -1,0 +1,115 @@
+"""Deliveries whose attempts met every fate, written straight into a real database for the views to read.
+
+One receipt, queued by the real checkout: its email went through a doubt settled by sending it again as a
+possible duplicate; its text was in doubt, found at the provider and not sent again. A second receipt's
+text is held for a manager, and a third's was dropped by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from app.domain.clock import utcnow
+from app.domain.delivery import DeliveryState
+from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.intake import parse_sale
+from app.main import Runtime
+from app.storage.database import UnitOfWork
+from app.storage.models import AttemptRow, DeliveryRow
+from app.triggers.pos import pos_event
+
+AT = datetime(2026, 12, 4, 14, 5, 9, tzinfo=UTC)
+MANAGER = "Ana Lee"
+CUSTOMER = {"email": "ana@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
+
+
+@dataclass(frozen=True, slots=True)
+class Fates:
+    receipt_id: str  # email: resent as a possible duplicate; text: found at the provider
+    held_receipt_id: str  # its text is held
+    dropped_receipt_id: str  # its text was dropped by MANAGER
+    email_id: str
+    text_id: str
+    held_id: str
+    dropped_id: str
+
+
+async def _receipt(rt: Runtime, payload: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    payload["customer"] = dict(CUSTOMER)
+    result = await rt.checkout.accept(pos_event(parse_sale(payload), idempotency_key=None, received_at=utcnow()))
+    return result.receipt_id, {d.channel.value: d.id for d in result.deliveries}
+
+
+def _attempt(delivery_id: str, number: int, provider: str, outcome: AttemptOutcome, **extra: Any) -> AttemptRow:
+    started = AT + timedelta(minutes=number)
+    finished = None if outcome in (AttemptOutcome.IN_DOUBT, AttemptOutcome.SENDING) else started + timedelta(seconds=1)
+    return AttemptRow(
+        delivery_id=delivery_id,
+        number=number,
+        provider=provider,
+        started_at=started,
+        finished_at=finished,
+        outcome=outcome.value,
+        **extra,
+    )
+
+
+async def write_fates(rt: Runtime, make_sale: Any) -> Fates:
+    """Three receipts (sales S-9001..S-9003) and their attempts; nothing is dispatched."""
+    receipt_id, first = await _receipt(rt, make_sale("S-9001", seed=11))
+    held_receipt_id, second = await _receipt(rt, make_sale("S-9002", seed=12))
+    dropped_receipt_id, third = await _receipt(rt, make_sale("S-9003", seed=13))
+    email, text, held, dropped = first["email"], first["sms"], second["sms"], third["sms"]
+    settled = AT + timedelta(minutes=30)
+
+    def job(session: UnitOfWork) -> None:
+        session.add_all(
+            [
+                _attempt(
+                    email, 1, "sendgrid", AttemptOutcome.TRANSIENT, status_code=503, error="SendGrid answered 503"
+                ),
+                _attempt(
+                    email, 2, "sendgrid", AttemptOutcome.IN_DOUBT, settled_by=SettledBy.RESENT.value, settled_at=settled
+                ),
+                _attempt(
+                    email, 3, "sendgrid", AttemptOutcome.SENT, possible_duplicate=True, provider_message_id="sg-3"
+                ),
+                _attempt(
+                    text,
+                    1,
+                    "twilio",
+                    AttemptOutcome.IN_DOUBT,
+                    settled_by=SettledBy.LOOKUP_FOUND.value,
+                    settled_at=settled,
+                ),
+                _attempt(
+                    held, 1, "twilio", AttemptOutcome.IN_DOUBT, settled_by=SettledBy.HELD.value, settled_at=settled
+                ),
+                _attempt(
+                    dropped,
+                    1,
+                    "twilio",
+                    AttemptOutcome.IN_DOUBT,
+                    settled_by=SettledBy.DROPPED.value,
+                    settled_at=settled,
+                    settled_actor=MANAGER,
+                ),
+            ]
+        )
+        states = {
+            email: (DeliveryState.SENT, 3),
+            text: (DeliveryState.SENT, 1),
+            held: (DeliveryState.HELD, 1),
+            dropped: (DeliveryState.DEAD, 1),
+        }
+        for delivery_id, (state, attempts) in states.items():
+            session.execute(
+                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(state=state.value, attempts=attempts)
+            )
+
+    await rt.db.write(job)
+    return Fates(receipt_id, held_receipt_id, dropped_receipt_id, email, text, held, dropped)
