@@ -8,17 +8,20 @@ error translation and `repr` are `HttpAdapter`'s.
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import ConfigurationError, PermanentProviderError, UnsupportedFeature
+from app.domain.doubt import Lookup
+from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
-from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, translate_http_errors
 
 # Form-encoded with PascalCase keys, not JSON (twilio-oai CreateMessage).
 FORM_HEADERS: Mapping[str, str] = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -36,6 +39,18 @@ STATUS_MAP: Mapping[str, SendStatus] = {
     "undelivered": SendStatus.REJECTED,
     "canceled": SendStatus.REJECTED,
 }
+
+# A message found in one of these states was taken by Twilio, then not handed on: it still counts as
+# taken (sending it again is a new message, not a retry), and the lookup says so.
+NOT_HANDED_ON = frozenset({"failed", "undelivered", "canceled"})
+
+LOOKUP_PAGE_SIZE = 100
+"""Messages per page of the lookup (`PageSize`: default 50, at most 1000, twilio-oai ListMessage)."""
+LOOKUP_MAX_PAGES = 5
+"""Pages the lookup reads before it says it cannot tell (`found=None`)."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far Twilio's `date_created` may fall before our `sent_after` and still be this attempt's:
+our clock and Twilio's differ. A wider window only risks matching an earlier identical text."""
 
 
 class TwilioAdapter(HttpAdapter):
@@ -70,6 +85,11 @@ class TwilioAdapter(HttpAdapter):
     shown: ClassVar[tuple[str, ...]] = ("account_sid", "base_url")
     callback_url_setting: ClassVar[str | None] = "status_callback"
     credential_check_doc: ClassVar[str | None] = "https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource"
+    lookup_doc: ClassVar[str | None] = (
+        "https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources"
+    )
+    lookup_page_size: int = LOOKUP_PAGE_SIZE
+    lookup_max_pages: int = LOOKUP_MAX_PAGES
 
     def __init__(
         self,
@@ -133,6 +153,131 @@ class TwilioAdapter(HttpAdapter):
         path = f"/2010-04-01/Accounts/{quote(self._account_sid, safe='')}.json"
         return HttpRequest(self._base_url + path, method="GET", headers={"Accept": "application/json"}, auth=self._auth)
 
+    # --- looking up a message (docs/providers.md § Looking up a message) --------------------------
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """Read the Messages list (ListMessage, `GET .../Messages.json`) filtered as the message was sent.
+
+        Twilio keeps no reference of ours on a Message (no metadata, no idempotency key: twilio-oai
+        CreateMessage), so the filters are the message's own `To` and `From` and `DateSent>=` the
+        GMT date of `sent_after` (the filter takes a date, not a time:
+        https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources);
+        the time and the body are compared on our side (`parse_lookup`). With a Messaging Service
+        and no number there is no `From` to filter by: the list has no Messaging Service filter, and
+        the service's SID is compared on our side.
+        """
+        _, form = self.build_request(message)
+        sent = dict(form)
+        query: list[tuple[str, str]] = [("To", sent["To"])]
+        if "From" in sent:
+            query.append(("From", sent["From"]))
+        # `DateSent>` = value is what the SDK (MessageList.page, date_sent_after) and the spec's own
+        # example (`DateSent%3E=2008-01-02`) put on the wire: the docs' `DateSent>=YYYY-MM-DD`.
+        query.append(("DateSent>", sent_after.astimezone(UTC).date().isoformat()))
+        query.append(("PageSize", str(self.lookup_page_size)))
+        path = f"/2010-04-01/Accounts/{quote(self._account_sid, safe='')}/Messages.json"
+        return HttpRequest(
+            f"{self._base_url}{path}?{urlencode(query)}",
+            method="GET",
+            headers={"Accept": "application/json"},
+            auth=self._auth,
+        )
+
+    def parse_lookup(
+        self, response: httpx.Response, message: OutboundMessage, *, sent_after: datetime | None = None
+    ) -> Lookup:
+        """Whether one page of the Messages list holds `message` (on or after `sent_after`, when given).
+
+        A page without it whose list goes on (`next_page_uri`) cannot tell: `found=None`.
+        """
+        found, next_uri = self.scan_page(_json_object(response), message, sent_after)
+        if found is not None or next_uri is None:
+            return found or Lookup(found=False, detail=f"{self.display_name} has no such message")
+        return Lookup(found=None, detail=f"{self.display_name}: not on the first page of the list")
+
+    def scan_page(
+        self, payload: Mapping[str, Any], message: OutboundMessage, sent_after: datetime | None
+    ) -> tuple[Lookup | None, str | None]:
+        """(the answer this page gives, or None when it is not on it; the next page's URI, if any).
+
+        A Message is this one when it went out (`direction` outbound-*) from our sender to the same
+        `To`, was created on or after `sent_after` (less `CLOCK_SKEW`) and carries the same `Body`:
+        every attempt of one delivery sends the same text. A template (`ContentSid`) or media-only
+        message has no text of ours to compare: any outbound message in the window makes the answer
+        `found=None`, none makes it `found=False`.
+        """
+        _, form = self.build_request(message)
+        sent = dict(form)
+        body = sent.get("Body")
+        messages = payload.get("messages")
+        if not isinstance(messages, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a message list"), None
+        since = sent_after - CLOCK_SKEW if sent_after is not None else None
+        candidates: list[dict[str, Any]] = []
+        for item in messages:
+            if not isinstance(item, dict) or not str(item.get("direction") or "").startswith("outbound"):
+                continue
+            if item.get("to") != sent["To"]:
+                continue
+            if "From" in sent and item.get("from") != sent["From"]:
+                continue
+            if "From" not in sent and item.get("messaging_service_sid") != sent.get("MessagingServiceSid"):
+                continue
+            created = _rfc2822(item.get("date_created"))
+            if since is not None and created is not None and created < since:
+                continue
+            candidates.append(item)
+        next_uri = payload.get("next_page_uri")
+        next_uri = next_uri if isinstance(next_uri, str) and next_uri.startswith("/") else None
+        if body is None:
+            if candidates:
+                detail = (
+                    f"{self.display_name} holds {len(candidates)} message(s) to this number in the window, "
+                    "but a template or media message has no text of ours to compare"
+                )
+                return Lookup(found=None, detail=detail), None
+            return None, next_uri
+        matches = [item for item in candidates if item.get("body") == body]
+        if not matches:
+            return None, next_uri
+        first = matches[0]  # the list is newest first
+        sid, status = first.get("sid"), first.get("status")
+        raw_status = status if isinstance(status, str) else None
+        detail = f"{self.display_name} took it"
+        if raw_status in NOT_HANDED_ON:
+            code = first.get("error_code")
+            detail += f", then it was {raw_status}" + (f" (Twilio error {code})" if code else "")
+        if len(matches) > 1:
+            detail += f"; {len(matches)} messages with this text (a duplicate was sent)"
+        return Lookup(True, sid if isinstance(sid, str) else None, raw_status, detail), None
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """Read the Messages list page by page (`next_page_uri`), at most `lookup_max_pages`.
+
+        Not found on every page of a list that ends: `found=False`. The bound reached without it, an
+        error answer or Twilio out of reach: `found=None` (the attempt stays in doubt).
+        """
+        request = self.lookup_request(message, sent_after=sent_after)
+        if request is None:
+            return None
+        for _ in range(self.lookup_max_pages):
+            try:
+                with translate_http_errors(self.display_name):
+                    response = await self.transmit(request)
+            except TransientProviderError as exc:
+                return Lookup(found=None, detail=exc.message)
+            if not response.is_success:
+                return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
+            found, next_uri = self.scan_page(_json_object(response), message, sent_after)
+            if found is not None:
+                return found
+            if next_uri is None:
+                return Lookup(found=False, detail=f"{self.display_name} has no such message")
+            # A relative URI on Twilio's own host: the credentials never go anywhere else.
+            request = HttpRequest(self._base_url + next_uri, method="GET", headers=request.headers, auth=self._auth)
+        pages = self.lookup_max_pages
+        return Lookup(found=None, detail=f"{self.display_name}: not in the first {pages} pages of the list")
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
         if not response.is_success:
@@ -158,6 +303,17 @@ class TwilioAdapter(HttpAdapter):
         if code is not None:
             detail = f"{detail} (Twilio error {code})"
         return classify_status(self.display_name, response, detail, code=str(code) if code is not None else None)
+
+
+def _rfc2822(value: Any) -> datetime | None:
+    """A Message's RFC 2822 timestamp ("Fri, 24 May 2019 17:44:46 +0000") as an aware datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 Same path, Basic auth, form encoding, validation and Message resource as the real API
 (PROVIDERS.md A1; twilio-oai CreateMessage), so a real adapter works against it unchanged.
+`GET` on the same path reads the Messages list (ListMessage) from what was recorded, with Twilio's
+filters (`To`, `From`, `DateSent`, `DateSent>`, `DateSent<` by GMT date), newest first, in pages
+of `PageSize` chained by `next_page_uri` (docs/providers.md § Looking up a message).
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import json
 import re
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,6 +49,8 @@ _ALPHA_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 _MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
 _CHANNELS = ("whatsapp:", "messenger:", "rcs:")
 _FORM = "application/x-www-form-urlencoded"
+DEFAULT_PAGE_SIZE = 50  # ListMessage PageSize: default 50, 1 to 1000 (twilio-oai)
+MAX_PAGE_SIZE = 1000
 
 
 def sms_segments(body: str) -> int:
@@ -262,6 +267,8 @@ class TwilioApi:
                 from_=form.get("From") or form.get("MessagingServiceSid"),
                 body=form.get("Body", ""),
                 media_urls=tuple(media_urls),
+                # What the Messages list reads back (GET on this path).
+                custom_args={"from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid")},
                 idempotency_key=form.get(IDEMPOTENCY_FIELD),
             )
         )
@@ -269,15 +276,99 @@ class TwilioApi:
             self.callbacks.twilio_message(sid, form)
         return Response(json.dumps(resource), 201, media_type="application/json")
 
+    async def list_messages(self, request: Request) -> Response:
+        """`GET /2010-04-01/Accounts/{AccountSid}/Messages.json` (ListMessage): the recorded messages.
+
+        Filters as Twilio's: `To` and `From` exactly, `DateSent` (`YYYY-MM-DD`, GMT) on that date,
+        `DateSent>` on or after it, `DateSent<` on or before it; newest first; `PageSize` (1-1000,
+        default 50) a page, the next one at `next_page_uri` (`Page` and `PageToken`, as Twilio's).
+        The sandbox hands a message on at once, so its `date_sent` is its `date_created` and its
+        status `sent`. Faults apply as to a send.
+        """
+        if not self._authorized(request):
+            return twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+            return twilio_error(fault.status, 20000 + fault.status, fault.phrase, headers)
+        params = request.query_params
+        try:
+            size = int(params.get("PageSize", DEFAULT_PAGE_SIZE))
+            page = int(params.get("Page", 0))
+            on, after, before = (_gmt_date(params.get(name)) for name in ("DateSent", "DateSent>", "DateSent<"))
+        except ValueError:
+            return twilio_error(400, 20001, "Invalid paging or DateSent parameter")
+        if not 1 <= size <= MAX_PAGE_SIZE or page < 0:
+            return twilio_error(400, 20001, f"PageSize must be between 1 and {MAX_PAGE_SIZE}")
+        to, sender = params.get("To"), params.get("From")
+        found: list[MessageRecord] = []
+        for record in self.store.messages(PROVIDER_ID):
+            day = record.received_at.astimezone(UTC).date()
+            if to is not None and record.to != (to,):
+                continue
+            if sender is not None and record.custom_args.get("from") != sender:
+                continue
+            if (on and day != on) or (after and day < after) or (before and day > before):
+                continue
+            found.append(record)
+        found.reverse()  # newest first, as Twilio sorts by DateSent
+        start = page * size
+        chunk = found[start : start + size]
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        kept = [(k, v) for k, v in params.multi_items() if k not in ("Page", "PageToken", "PageSize")]
+
+        def uri(number: int) -> str:
+            query = [*kept, ("PageSize", str(size)), ("Page", str(number))]
+            if number:
+                query.append(("PageToken", f"PASM{secrets.token_hex(16)}"))
+            return f"{base}?{urlencode(query)}"
+
+        body = {
+            "end": start + len(chunk) - 1 if chunk else 0,
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if start + size < len(found) else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": uri(page - 1) if page else None,
+            "start": start,
+            "uri": uri(page),
+            "messages": [self._listed(record) for record in chunk],
+        }
+        return Response(json.dumps(body), 200, media_type="application/json")
+
+    def _listed(self, record: MessageRecord) -> dict[str, Any]:
+        """A recorded message as the Messages list shows it."""
+        form = {"To": record.to[0] if record.to else "", "Body": record.body or ""}
+        if record.custom_args.get("from"):
+            form["From"] = record.custom_args["from"]
+        if record.custom_args.get("messaging_service_sid"):
+            form["MessagingServiceSid"] = record.custom_args["messaging_service_sid"]
+        resource = message_resource(self.account_sid, record.id, form, list(record.media_urls))
+        created = format_datetime(record.received_at.astimezone(UTC).replace(microsecond=0))
+        resource.update(date_created=created, date_sent=created, date_updated=created, status="sent")
+        resource["num_segments"] = str(sms_segments(record.body or ""))
+        return resource
+
+
+def _gmt_date(value: str | None) -> date | None:
+    """A `DateSent` value: `YYYY-MM-DD`, or a date-time whose GMT date counts; ValueError otherwise."""
+    if not value:
+        return None
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).date()
+
 
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Messages endpoint, which also answers Twilio WhatsApp; status callbacks go through `callbacks`.
 
-    Fetch an Account (`GET .../Accounts/{AccountSid}.json`) answers a credential check.
+    Fetch an Account (`GET .../Accounts/{AccountSid}.json`) answers a credential check; `GET` on
+    the Messages path reads the Messages list.
     """
     api = TwilioApi(store, faults, callbacks=callbacks)
     return [
         Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.create_message, methods=["POST"]),
+        Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.list_messages, methods=["GET"]),
         Route(f"/{API_VERSION}/Accounts/{{account_sid}}.json", api.fetch_account, methods=["GET"]),
     ]
 
