@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
@@ -36,7 +39,8 @@ class ZendeskAdapter(HttpAdapter):
 
     Auth is an API token: HTTP Basic `{email}/token:{api_token}`. Our idempotency key goes in the
     `Idempotency-Key` header, so a retried create returns the first ticket instead of a second one
-    (keys are kept about 2 hours; a replay answers with `x-idempotency-lookup: hit`).
+    (keys are kept about 2 hours; a replay answers with `x-idempotency-lookup: hit`), and in the
+    ticket's `external_id`, which Zendesk keeps for good: the lookup lists tickets by it.
     """
 
     provider_id: ClassVar[str] = "zendesk"
@@ -61,6 +65,9 @@ class ZendeskAdapter(HttpAdapter):
     shown: ClassVar[tuple[str, ...]] = ("email", "base_url")
     credential_check_doc: ClassVar[str | None] = (
         "https://developer.zendesk.com/api-reference/ticketing/users/users/#show-self"
+    )
+    lookup_doc: ClassVar[str | None] = (
+        "https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/#list-tickets"
     )
 
     def __init__(
@@ -103,9 +110,10 @@ class ZendeskAdapter(HttpAdapter):
             "requester": requester,
             "tags": [TAG],
         }
-        receipt_id = message.metadata.get("receipt_id")
-        if receipt_id:
-            ticket["external_id"] = receipt_id
+        # The delivery's own reference, the same on every attempt: `external_id` is "an id you can use
+        # to link Zendesk Support tickets to local records" and List Tickets filters by it; an
+        # idempotency key is kept only a while and cannot be asked about (docs/providers.md § Looking up a message).
+        ticket["external_id"] = message.idempotency_key
         # Ticket create honours Idempotency-Key (≤255 chars); nothing else in the Tickets API does.
         headers = {"Idempotency-Key": message.idempotency_key}
         return PATH, headers, {"ticket": ticket}
@@ -122,6 +130,44 @@ class ZendeskAdapter(HttpAdapter):
         if response.is_success and not (isinstance(user, dict) and user.get("id")):
             return False, f"{self.display_name} answered as to an anonymous user: the e-mail and token do not match."
         return super().credentials_accepted(response)
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """List Tickets by external id (`GET /api/v2/tickets.json?external_id=`): every ticket filed
+        under this delivery's reference, whenever it was filed (the reference is this delivery's
+        alone, so `sent_after` narrows nothing). List Tickets reads the tickets themselves, not the
+        search index, which Zendesk fills a little later."""
+        self.check_channel(message)
+        query = urlencode({"external_id": message.idempotency_key})
+        return HttpRequest(
+            f"{self._base_url}{PATH}.json?{query}",
+            method="GET",
+            headers={"Accept": "application/json"},
+            auth=self._auth,
+        )
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when a listed ticket carries this delivery's reference as its `external_id`.
+
+        External ids need not be unique, so more than one ticket is possible (the detail says so);
+        the first listed (the oldest) is the one named.
+        """
+        tickets = _json_object(response).get("tickets")
+        if not isinstance(tickets, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a ticket list")
+        ours = [t for t in tickets if isinstance(t, dict) and t.get("external_id") == message.idempotency_key]
+        if not ours:
+            return Lookup(found=False, detail=f"{self.display_name} has no ticket with this reference")
+        first = ours[0]
+        ticket_id, status = first.get("id"), first.get("status")
+        detail = f"{self.display_name} filed it as ticket {ticket_id}"
+        if len(ours) > 1:
+            detail += f"; {len(ours)} tickets carry this reference"
+        return Lookup(
+            found=True,
+            provider_message_id=str(ticket_id) if isinstance(ticket_id, int | str) and ticket_id else None,
+            raw_status=status if isinstance(status, str) else None,
+            detail=detail,
+        )
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, headers, body = self.build_request(message)

@@ -5,6 +5,8 @@ Same path, API-token Basic auth (`{email}/token:{api_token}`), validation and an
 `Idempotency-Key` with the same body replays the first answer (`x-idempotency-lookup: hit`,
 nothing recorded), with another body answers 400 `IdempotentRequestError`; keys last 2 hours.
 Point the adapter's `base_url` at the sandbox (the `{subdomain}` host is not checked).
+`GET /api/v2/tickets` (List Tickets) answers from what was recorded, filtered by `external_id` as
+Zendesk's, with the same faults as a create (docs/providers.md § Looking up a message).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ SANDBOX_EMAIL = "receipts-bot@demo-market.example"
 SANDBOX_API_TOKEN = "sandbox-zendesk-api-token"  # noqa: S105 - opens only the local sandbox
 IDEMPOTENCY_TTL_S = 2 * 3600
 MAX_KEY_CHARS = 255
+MAX_PER_PAGE = 100  # List Tickets: 100 tickets a page at most
 _EMAIL = re.compile(r"[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[A-Za-z0-9-]{2,}")
 
 
@@ -165,6 +168,69 @@ class ZendeskApi:
             headers["x-idempotency-lookup"] = "miss"
         return Response(answer, 201, headers, media_type="application/json")
 
+    async def list_tickets(self, request: Request) -> Response:
+        """`GET /api/v2/tickets` (List Tickets): the recorded tickets, oldest first, by `external_id` when given.
+
+        Offset pagination as Zendesk's: `per_page` (at most 100) tickets a page, `page` from 1,
+        `next_page`/`previous_page` URLs and `count`.
+        """
+        if not self._authorized(request):
+            return zendesk_error(401, {"error": "Couldn't authenticate you"})
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+            body = {"error": {"title": fault.phrase, "message": "Injected by the sandbox"}}
+            return zendesk_error(fault.status, body, headers)
+        params = request.query_params
+        try:
+            per_page = min(int(params.get("per_page", MAX_PER_PAGE)), MAX_PER_PAGE)
+            page = int(params.get("page", 1))
+        except ValueError:
+            return zendesk_error(400, {"error": "InvalidPaginationParameter", "description": "page must be a number"})
+        if per_page < 1 or page < 1:
+            return zendesk_error(400, {"error": "InvalidPaginationParameter", "description": "page must be positive"})
+        external_id = params.get("external_id")
+        tickets = [
+            self._listed(record)
+            for record in self.store.messages(PROVIDER_ID)
+            if external_id is None or record.custom_args.get("external_id") == external_id
+        ]
+        start = (page - 1) * per_page
+        base = str(request.url.remove_query_params(["page", "per_page"]))
+        joiner = "&" if "?" in base else "?"
+
+        def url(number: int) -> str:
+            return f"{base}{joiner}page={number}&per_page={per_page}"
+
+        listing: dict[str, Any] = {
+            "tickets": tickets[start : start + per_page],
+            "next_page": url(page + 1) if start + per_page < len(tickets) else None,
+            "previous_page": url(page - 1) if page > 1 else None,
+            "count": len(tickets),
+        }
+        return Response(json.dumps(listing), 200, media_type="application/json")
+
+    @staticmethod
+    def _listed(record: MessageRecord) -> dict[str, Any]:
+        """A recorded ticket as List Tickets shows it (the fields `_ticket` answered the create with)."""
+        ticket_id = int(record.id)
+        when = record.received_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = " ".join((record.text or "").split())
+        return {
+            "id": ticket_id,
+            "url": f"/api/v2/tickets/{ticket_id}.json",
+            "subject": record.subject,
+            "description": text[:500],
+            "status": "new",
+            "priority": None,
+            "requester_id": 360000000 + ticket_id,
+            "tags": record.custom_args.get("tags", []),
+            "external_id": record.custom_args.get("external_id"),
+            "is_public": record.custom_args.get("public", True),
+            "created_at": when,
+            "updated_at": when,
+        }
+
 
 def _ticket(ticket_id: int, given: dict[str, Any]) -> dict[str, Any]:
     """The ticket resource returned with 201 (a subset of Zendesk's Ticket JSON)."""
@@ -193,6 +259,8 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     return [
         Route("/api/v2/tickets", api.create_ticket, methods=["POST"]),
         Route("/api/v2/tickets.json", api.create_ticket, methods=["POST"]),
+        Route("/api/v2/tickets", api.list_tickets, methods=["GET"]),
+        Route("/api/v2/tickets.json", api.list_tickets, methods=["GET"]),
         Route("/api/v2/users/me", api.me, methods=["GET"]),
     ]
 

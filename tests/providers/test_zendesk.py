@@ -87,7 +87,7 @@ async def test_request_url_auth_idempotency_key_and_body(wire: Wire) -> None:
             "comment": {"html_body": "<p>Total <b>$42.17</b></p>", "public": False},
             "requester": {"email": CUSTOMER},
             "tags": ["receiptdesk"],
-            "external_id": "R-2026-0001",
+            "external_id": "rd-D-9",
         }
     }
     assert result.status is SendStatus.ACCEPTED
@@ -109,6 +109,7 @@ def test_options_nobody_set_never_reach_the_wire() -> None:
             "comment": {"body": "Total $42.17", "public": False},
             "requester": {"email": CUSTOMER},
             "tags": ["receiptdesk"],
+            "external_id": "rd-D-9",  # the delivery's reference, always
         }
     }
 
