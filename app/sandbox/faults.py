@@ -10,6 +10,18 @@ it is released (`hold=false`, or any PUT or DELETE of the faults). With it a tes
 instead of guessing at the machine's speed: let N requests through, hold the rest, watch `held`
 in `GET /_sandbox/faults` until the client is mid-request, then do what must happen mid-request
 (kill the client, say) and release.
+
+What a release does with the held requests is `release` (read when they are released):
+
+- `process` (the default): each is handled as if it had just arrived and, when valid, recorded:
+  the provider took the message (a client killed meanwhile died *after its request*);
+- `drop`: each is answered 503 and recorded nowhere: the message never reached the provider (a
+  client killed meanwhile died *after its intent, before its request arrived*).
+
+An answer hold (`hold_answers=true`) lets provider requests be handled and recorded, then keeps
+their answers back until it is released (`hold_answers=false`, or any PUT or DELETE): a client
+killed meanwhile died *after the provider took the message, before it heard so*. `answers_held`
+counts the answers kept back and `answered` every answer a provider route has finished sending.
 """
 
 from __future__ import annotations
@@ -37,8 +49,13 @@ _SETTABLE = frozenset(
         "seed",
         "hold",
         "hold_after",
+        "release",
+        "hold_answers",
     }
 )
+
+RELEASE_MODES = ("process", "drop")
+"""What a release does with held requests: handle them, or answer 503 and record nothing."""
 
 MAX_HOLD_AFTER = 1_000_000
 """The most requests `hold_after` can let through before a hold starts."""
@@ -69,11 +86,26 @@ class Fault:
             return "Error"
 
 
+class _Gate:
+    """One hold's waiting room: its requests wait on `event`; `mode` says what they do when let go."""
+
+    __slots__ = ("event", "mode")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.mode = "process"
+
+    def open(self, mode: str) -> None:
+        self.mode = mode
+        self.event.set()
+
+
 @dataclass(slots=True)
 class Faults:
     """Mutable fault settings plus the seeded generator that applies them.
 
-    Attributes may be assigned directly, except the hold: use `configure(hold=...)` or `release()`.
+    Attributes may be assigned directly, except the holds: use `configure(hold=..., hold_answers=...)`,
+    `release()` or `release_answers()`.
     `configure` validates and is what the HTTP API uses. `clock` tells the time outages run by (a
     test can pass its own). A hold is meant to be used from the event loop that serves the sandbox.
     """
@@ -90,8 +122,14 @@ class Faults:
     hold: bool = field(default=False, init=False)
     hold_after: int = field(default=0, init=False)
     held: int = field(default=0, init=False)
+    release_mode: str = field(default="process", init=False)
+    hold_answers: bool = field(default=False, init=False)
+    answers_held: int = field(default=0, init=False)
+    answered: int = field(default=0, init=False)
+    dropped: int = field(default=0, init=False)
     rng: random.Random = field(init=False, repr=False)
-    _gate: asyncio.Event | None = field(default=None, init=False, repr=False)
+    _gate: _Gate | None = field(default=None, init=False, repr=False)
+    _answer_gate: asyncio.Event | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -101,13 +139,16 @@ class Faults:
 
         `outage_seconds=N` starts an outage lasting N seconds from now (0 ends it);
         `seed=N` re-seeds the generator; `hold=True` holds provider requests (after letting the
-        next `hold_after` through) until `hold=False` releases every one held. Settings not given
-        keep their value.
+        next `hold_after` through) until `hold=False` releases every one held, as `release` says
+        (`process` or `drop`, applied before the hold in the same call); `hold_answers=True` keeps
+        answers back until `hold_answers=False`. Settings not given keep their value.
         """
         unknown = set(settings) - _SETTABLE
         if unknown:
             raise FaultConfigError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         values = {name: _validate(name, value) for name, value in settings.items()}
+        if "release" in values:  # the mode of a release asked for in the same call
+            self.release_mode = values.pop("release")
         for name, value in values.items():
             if name == "outage_seconds":
                 self.outage_until = self.clock() + timedelta(seconds=value) if value > 0 else None
@@ -118,6 +159,10 @@ class Faults:
                 self.hold = value
                 if not value:
                     self.release()
+            elif name == "hold_answers":
+                self.hold_answers = value
+                if not value:
+                    self.release_answers()
             else:
                 setattr(self, name, value)
 
@@ -128,11 +173,14 @@ class Faults:
             raise FaultConfigError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         for name, value in settings.items():
             _validate(name, value)
+        if "release" in settings:  # requests held now are released the way the new settings say
+            self.release_mode = settings["release"]
         self.clear()
         self.configure(**settings)
 
     def clear(self) -> None:
-        """Turn every fault off and release held requests. The generator keeps its state."""
+        """Turn every fault off, release held requests (as `release_mode` says, which then goes back to
+        `process`) and send the answers kept back. The generator keeps its state."""
         self.error_rate = 0.0
         self.error_status = 503
         self.throttle_rate = 0.0
@@ -143,10 +191,23 @@ class Faults:
         self.hold = False
         self.hold_after = 0
         self.release()
+        self.release_mode = "process"
+        self.hold_answers = False
+        self.release_answers()
 
-    def release(self) -> None:
-        """Let every held request go on (a hold still set holds the requests that come after)."""
+    def release(self, mode: str | None = None) -> None:
+        """Let every held request go on, handled or dropped as `mode` (default: `release_mode`) says.
+
+        A hold still set holds the requests that come after.
+        """
+        how = _validate("release", mode) if mode is not None else self.release_mode
         gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.open(how)
+
+    def release_answers(self) -> None:
+        """Send every answer kept back (an answer hold still set keeps the answers that come after)."""
+        gate, self._answer_gate = self._answer_gate, None
         if gate is not None:
             gate.set()
 
@@ -176,34 +237,58 @@ class Faults:
         return None
 
     async def inject(self, provider: str) -> Fault | None:
-        """Wait out a hold and the configured latency for `provider`, then `decide`."""
+        """Wait out a hold and the configured latency for `provider`, then `decide`.
+
+        A request released by a `drop` is answered 503 (reason `dropped`) without drawing from the
+        generator: the stand-in records nothing, as if the request had never arrived.
+        """
         if not self.providers or provider in self.providers:
-            await self._wait_if_held()
+            if await self._wait_if_held() == "drop":
+                self.dropped += 1
+                return Fault(503, "dropped")
             if self.latency_ms > 0.0:
                 await asyncio.sleep(self.latency_ms / 1000.0)
         return self.decide(provider)
 
-    async def _wait_if_held(self) -> None:
-        """Under a hold, pass the next `hold_after` requests, then wait for `release`."""
+    async def _wait_if_held(self) -> str | None:
+        """Under a hold, pass the next `hold_after` requests, then wait for `release`; its mode."""
         if not self.hold:
-            return
+            return None
         if self.hold_after > 0:
             self.hold_after -= 1
-            return
+            return None
         if self._gate is None:
-            self._gate = asyncio.Event()
+            self._gate = _Gate()
         gate = self._gate
         self.held += 1
         try:
-            await gate.wait()
+            await gate.event.wait()
         finally:
             self.held -= 1
+        return gate.mode
+
+    def holds_answers(self, provider: str) -> bool:
+        """Whether an answer of `provider` is kept back now (the answer hold is set and covers it)."""
+        return self.hold_answers and (not self.providers or provider in self.providers)
+
+    async def wait_answer(self) -> None:
+        """Keep one answer back until `release_answers` (counted in `answers_held` meanwhile)."""
+        if self._answer_gate is None:
+            self._answer_gate = asyncio.Event()
+        gate = self._answer_gate
+        self.answers_held += 1
+        try:
+            await gate.wait()
+        finally:
+            self.answers_held -= 1
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as JSON-ready data (what `GET /_sandbox/faults` returns).
 
         `hold_after` is how many requests still pass before a set hold starts holding; `held` is how
-        many requests are waiting on the hold right now.
+        many requests are waiting on the hold right now; `release` what releasing them will do;
+        `dropped` how many released requests were dropped; `answers_held` how many answers are kept
+        back right now; `answered` how many answers provider routes finished sending.
         """
         return {
             "error_rate": self.error_rate,
@@ -218,6 +303,11 @@ class Faults:
             "hold": self.hold,
             "hold_after": self.hold_after,
             "held": self.held,
+            "release": self.release_mode,
+            "dropped": self.dropped,
+            "hold_answers": self.hold_answers,
+            "answers_held": self.answers_held,
+            "answered": self.answered,
         }
 
 
@@ -234,9 +324,13 @@ def _integer(name: str, value: Any, low: int, high: int) -> int:
 
 
 def _validate(name: str, value: Any) -> Any:
-    if name == "hold":
+    if name in ("hold", "hold_answers"):
         if not isinstance(value, bool):
-            raise FaultConfigError("hold must be true or false")
+            raise FaultConfigError(f"{name} must be true or false")
+        return value
+    if name == "release":
+        if value not in RELEASE_MODES:
+            raise FaultConfigError(f"release must be one of {', '.join(RELEASE_MODES)}")
         return value
     if name == "hold_after":
         return _integer(name, value, 0, MAX_HOLD_AFTER)
