@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -21,9 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.attempt_words import attempt_fate
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.domain.records import ReceiptDetail, UpdateRecord
+from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.records import AttemptRecord, ReceiptDetail, UpdateRecord
 from app.rendering.sms import encode_info
 from app.services.kiosk import ReceiptPreview
 from app.ui import theme
@@ -136,7 +139,7 @@ class DetailPanel(QWidget):
                 (
                     date_time(d.created_at),
                     f"{UPDATE_WORDS.get(update.status, 'Update')} notice: {what}" if update else what,
-                    state_word(d.state),
+                    "Held for a manager" if d.state is DeliveryState.HELD else state_word(d.state),
                     d.reason or d.last_error or "",
                 )
             )
@@ -144,17 +147,7 @@ class DetailPanel(QWidget):
             item.setData(1, Qt.ItemDataRole.UserRole, d.state.value)
             item.setForeground(2, theme.state_colour(d.state.value))
             for a in detail.attempts.get(d.id, ()):
-                code = f" {a.status_code}" if a.status_code else ""
-                item.addChild(
-                    QTreeWidgetItem(
-                        (
-                            date_time(a.started_at),
-                            f"attempt {a.number} via {a.provider}",
-                            f"{a.outcome}{code}",
-                            a.error or a.provider_message_id or "",
-                        )
-                    )
-                )
+                item.addChild(self._attempt_item(a))
             for e in detail.events.get(d.id, ()):
                 item.addChild(
                     QTreeWidgetItem(
@@ -180,6 +173,29 @@ class DetailPanel(QWidget):
             )
         )
         self._update_buttons()
+
+    def _provider_name(self, provider: str) -> str:
+        names = {p.id: p.display_name for p in self._ctx.catalogue.providers()}
+        return names.get(provider, provider)
+
+    def _attempt_item(self, a: AttemptRecord) -> QTreeWidgetItem:
+        """`#2 via Twilio` · `in doubt → found at Twilio, not sent again`, coloured by what a manager makes of it."""
+        settled = f"settled {date_time(a.settled_at)}" if a.settled_at else ""
+        child = QTreeWidgetItem(
+            (
+                date_time(a.started_at),
+                f"#{a.number} via {self._provider_name(a.provider)}",
+                attempt_fate(a, self._provider_name),
+                " \u00b7 ".join(x for x in (a.error or a.provider_message_id or "", settled) if x),
+            )
+        )
+        child.setToolTip(2, child.text(2))
+        doubtful = a.possible_duplicate or a.outcome == AttemptOutcome.IN_DOUBT
+        if a.settled_by == SettledBy.DROPPED or a.outcome == AttemptOutcome.PERMANENT:
+            child.setForeground(2, QColor(theme.BAD))
+        elif doubtful or a.settled_by == SettledBy.HELD:
+            child.setForeground(2, QColor(theme.WARN))
+        return child
 
     def _selected_delivery(self) -> tuple[str, DeliveryState] | None:
         item = self.timeline.currentItem()
