@@ -227,8 +227,12 @@ class TwilioAdapter(HttpAdapter):
             if since is not None and created is not None and created < since:
                 continue
             candidates.append(item)
-        next_uri = payload.get("next_page_uri")
-        next_uri = next_uri if isinstance(next_uri, str) and next_uri.startswith("/") else None
+        next_uri = payload.get("next_page_uri") or None
+        # Only a path on Twilio's own host is followed, so the credentials go nowhere else.
+        elsewhere = next_uri is not None and not (isinstance(next_uri, str) and next_uri.startswith("/"))
+        if elsewhere:
+            next_uri = None
+        cannot_tell = Lookup(found=None, detail=f"{self.display_name}: the next page of the list is not on its host")
         if body is None:
             if candidates:
                 detail = (
@@ -236,10 +240,10 @@ class TwilioAdapter(HttpAdapter):
                     "but a template or media message has no text of ours to compare"
                 )
                 return Lookup(found=None, detail=detail), None
-            return None, next_uri
+            return (cannot_tell if elsewhere else None), next_uri
         matches = [item for item in candidates if item.get("body") == body]
         if not matches:
-            return None, next_uri
+            return (cannot_tell if elsewhere else None), next_uri
         first = matches[0]  # the list is newest first
         sid, status = first.get("sid"), first.get("status")
         raw_status = status if isinstance(status, str) else None
@@ -273,7 +277,6 @@ class TwilioAdapter(HttpAdapter):
                 return found
             if next_uri is None:
                 return Lookup(found=False, detail=f"{self.display_name} has no such message")
-            # A relative URI on Twilio's own host: the credentials never go anywhere else.
             request = HttpRequest(self._base_url + next_uri, method="GET", headers=request.headers, auth=self._auth)
         pages = self.lookup_max_pages
         return Lookup(found=None, detail=f"{self.display_name}: not in the first {pages} pages of the list")
