@@ -212,6 +212,7 @@ def build_runtime(
         rates=rates,
         concurrency=d.concurrency,
         lease=timedelta(seconds=d.lease_seconds),
+        in_doubt=d.in_doubt,
         owner=owner or f"{socket.gethostname()}-{os.getpid()}",
     )
     texts = TextLimits.of(settings.texts)

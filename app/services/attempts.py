@@ -4,13 +4,17 @@ Failover follows two rules. A delivery moves to the next provider of its channel
 failure happened before the provider accepted anything (connection refused, 429, 5xx) or when the
 provider's circuit is open. After an ambiguous timeout the delivery stays with its provider as
 `unknown`: sending it through another provider could give the customer two receipts.
+
+Every request is preceded by its attempt row (`sending`, written by the dispatcher's `intend`), so
+a crash leaves a trace. A claim that carries an attempt in doubt settles it first: it asks the
+provider (`look_up`) when it can be asked, else follows the channel's `InDoubtPolicy`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,9 +23,10 @@ from app.domain.channels import Channel
 from app.domain.clock import Clock
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState, transition
+from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy, Lookup, SettledBy
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.domain.records import ClaimedDelivery, Settlement
+from app.domain.records import ClaimedDelivery, DoubtSettlement, Settlement
 from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
 from app.services.breaker import CircuitBreaker
@@ -29,6 +34,24 @@ from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+LOOKUP_SKEW = timedelta(minutes=2)
+"""How far before an attempt in doubt began its provider is asked about: their clocks and ours differ."""
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What is about to leave: the dispatcher writes it (`sending`) before the request does."""
+
+    claim: ClaimedDelivery
+    provider: str
+    started_at: datetime
+    possible_duplicate: bool
+    doubt: DoubtSettlement | None  # the attempt in doubt this send settles
+
+
+Intend = Callable[[Intent], Awaitable[bool]]
+"""Writes an intent under the claim's fence; False when the claim was taken over (nothing may be sent)."""
 
 
 @dataclass(slots=True)
@@ -111,7 +134,11 @@ class AttemptRunner:
         *,
         clock: Clock,
         rng: random.Random,
+        intend: Intend,
+        in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
     ) -> None:
+        self._intend = intend
+        self._in_doubt = in_doubt
         self._adapters = adapters
         self._routing = routing
         self._policy = policy
@@ -121,8 +148,18 @@ class AttemptRunner:
         self._clock = clock
         self._rng = rng
 
-    async def run(self, claim: ClaimedDelivery) -> Settlement:
+    async def run(self, claim: ClaimedDelivery) -> Settlement | None:
+        """Settle the claim's doubt if it carries one, then send; None when the claim was taken over
+        before anything left (there is nothing of this worker's to record)."""
         started = self._clock()
+        doubt: DoubtSettlement | None = None
+        duplicate = claim.possible_duplicate
+        if claim.doubt is not None:
+            decided = await self._settle_doubt(claim)
+            if isinstance(decided, Settlement):
+                return decided
+            doubt = decided
+            duplicate = duplicate or decided.settled_by == SettledBy.RESENT.value
         provider = self._choose(claim)
         if provider is None:
             wait = max(1.0, min(self._breaker.retry_in(p) for p in self._chain(claim)))
@@ -149,9 +186,16 @@ class AttemptRunner:
                 DeliveryState.FAILED,
                 error=f"Provider {provider!r} is not configured.",
                 reason="provider not configured",
+                recorded=False,
+                doubt=doubt,
             )
         stats = self._stats.provider(provider)
         await self._limiter.acquire(provider)
+        started = self._clock()
+        if not await self._intend(Intent(claim, provider, started, duplicate, doubt)):
+            self._breaker.release_probe(provider)
+            log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
+            return None
         try:
             result = await adapter.send(build_message(claim))
         except PermanentProviderError as exc:
@@ -185,6 +229,88 @@ class AttemptRunner:
         stats.sent += 1
         stats.last_ok_at = self._clock()
         return self._accepted(claim, provider, started, result, moved_from)
+
+    async def _settle_doubt(self, claim: ClaimedDelivery) -> Settlement | DoubtSettlement:
+        """Ask the provider about the attempt in doubt, or follow the channel's policy.
+
+        A `DoubtSettlement` means: send now (the doubt is settled with the intent of that send);
+        a `Settlement` means nothing is sent (found, held, or not known yet).
+        """
+        assert claim.doubt is not None
+        doubt = claim.doubt
+        adapter = self._adapters.get(doubt.provider)
+        lookup: Lookup | None = None
+        if adapter is not None:
+            try:
+                lookup = await adapter.look_up(build_message(claim), sent_after=doubt.started_at - LOOKUP_SKEW)
+            except Exception as exc:  # a bug in a lookup must not send twice: the doubt stays
+                log.exception("asking %s about delivery %s failed", doubt.provider, claim.id)
+                lookup = Lookup(found=None, detail=f"internal error: {type(exc).__name__}")
+        route = doubt.provider if doubt.provider != claim.provider else None
+        if lookup is None:
+            policy = self._in_doubt.get(claim.channel, DEFAULT_IN_DOUBT[claim.channel])
+            if policy is InDoubtPolicy.HOLD:
+                return self._settle(
+                    claim,
+                    doubt.provider,
+                    self._clock(),
+                    "held",
+                    DeliveryState.HELD,
+                    error=f"Attempt {doubt.number} may have reached the customer and {doubt.provider} cannot be "
+                    "asked: a manager sends it again or drops it.",
+                    reason="held: in doubt",
+                    counts=False,
+                    doubt=DoubtSettlement(doubt.number, SettledBy.HELD.value, doubt.provider),
+                    route_to=route,
+                )
+            return DoubtSettlement(doubt.number, SettledBy.RESENT.value, doubt.provider)
+        if lookup.found is False:
+            return DoubtSettlement(doubt.number, SettledBy.LOOKUP_NOT_FOUND.value, doubt.provider)
+        if lookup.found:
+            found = DoubtSettlement(
+                doubt.number,
+                SettledBy.LOOKUP_FOUND.value,
+                doubt.provider,
+                provider_message_id=lookup.provider_message_id,
+                raw_status=lookup.raw_status,
+            )
+            return self._settle(
+                claim,
+                doubt.provider,
+                self._clock(),
+                "sent",
+                DeliveryState.SENT,
+                result=SendResult(lookup.provider_message_id, SendStatus.ACCEPTED, raw_status=lookup.raw_status),
+                counts=False,
+                doubt=found,
+                route_to=route,
+            )
+        # The provider could not say now: ask again later. This counts toward the delivery's age, not its sends.
+        now = self._clock()
+        waited = (now - doubt.started_at).total_seconds()
+        delay = min(self._policy.max_delay, max(self._policy.base_delay, waited / 2))
+        detail = lookup.detail or f"{doubt.provider} could not say whether it took attempt {doubt.number}"
+        if now + timedelta(seconds=delay) - claim.created_at > self._policy.max_age:
+            return self._settle(
+                claim,
+                doubt.provider,
+                now,
+                "in_doubt",
+                DeliveryState.DEAD,
+                error=detail,
+                reason=f"gave up: older than {self._policy.max_age}, attempt {doubt.number} still in doubt",
+                counts=False,
+            )
+        return self._settle(
+            claim,
+            doubt.provider,
+            now,
+            "in_doubt",
+            DeliveryState.UNKNOWN,
+            error=detail,
+            next_at=now + timedelta(seconds=delay),
+            counts=False,
+        )
 
     def _chain(self, claim: ClaimedDelivery) -> tuple[str, ...]:
         return self._routing.chains.get(claim.channel) or (claim.provider,)
@@ -278,6 +404,8 @@ class AttemptRunner:
         moved_from: str | None = None,
         route_to: str | None = None,
         counts: bool = True,
+        recorded: bool = True,
+        doubt: DoubtSettlement | None = None,
     ) -> Settlement:
         transition(DeliveryState.SENDING, state)  # a settlement only ever follows a claim
         destination = route_to or provider
@@ -298,4 +426,6 @@ class AttemptRunner:
             route_to=destination if destination != claim.provider else None,
             failover_from=moved_from,
             counts=counts,
+            recorded=recorded,
+            doubt=doubt,
         )

@@ -1,16 +1,20 @@
 """The dispatcher: asyncio workers that drain the outbox through the provider adapters.
 
-Claims due deliveries under a lease, sends each through its provider (rate-limited), records
-every attempt (and audits it, `delivery.attempt`, in the same transaction), retries transient
-failures by the `RetryPolicy`, never retries permanent ones, and dead-letters what it gives up on.
-A crash loses nothing: claimed rows come due again when their lease runs out, and are sent again
-with the same idempotency key.
+Claims due deliveries under a lease (only as many as idle workers can start, and renews the leases
+of those in flight), writes each attempt (`sending`) before its request leaves, sends it through its
+provider (rate-limited), records the outcome on that attempt (and audits it, `delivery.attempt`, in
+the same transaction), retries transient failures by the `RetryPolicy`, never retries permanent
+ones, and dead-letters what it gives up on. A crash loses nothing and doubles nothing unseen: a
+claimed row comes due again when its lease runs out, and an attempt its worker left `sending` is
+in doubt, settled by asking the provider or by the channel's `InDoubtPolicy` before anything is
+sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import uuid
@@ -18,11 +22,13 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
+from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
+from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy
 from app.domain.records import ClaimedDelivery, Settlement
 from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
-from app.services.attempts import AttemptRunner, DispatchStats, attempt_entry
+from app.services.attempts import AttemptRunner, DispatchStats, Intent, attempt_entry
 from app.services.breaker import CircuitBreaker
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.ratelimit import RateLimiter
@@ -53,6 +59,7 @@ class Dispatcher:
         owner: str | None = None,
         clock: Clock = utcnow,
         rng: random.Random | None = None,
+        in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -70,6 +77,8 @@ class Dispatcher:
             self.stats,
             clock=clock,
             rng=rng or random.Random(),
+            intend=self._intend,
+            in_doubt=in_doubt,
         )
         self._concurrency = concurrency
         self._claim_batch = claim_batch
@@ -84,6 +93,9 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._settler_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
+        self._claimed: dict[str, int] = {}  # claims not yet settled or handed back: delivery id → attempt
+        self._stopped = asyncio.Event()
         self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
         self._settle_ready = asyncio.Event()
         self._stopping = False
@@ -98,9 +110,11 @@ class Dispatcher:
         if self._loop_task is not None:
             return
         self._stopping = False
+        self._stopped.clear()
         self._unsubscribe = self._bus.subscribe(DeliveriesQueued, lambda _e: self.wake())
         self._loop_task = self._own(self._claim_loop(), "dispatcher-claims")
         self._settler_task = self._own(self._settle_loop(), "dispatcher-settlements")
+        self._renew_task = self._own(self._renew_loop(), "dispatcher-leases")
         for n in range(self._concurrency):
             self._tasks.add(self._own(self._worker(), f"dispatcher-worker-{n}"))
 
@@ -113,6 +127,7 @@ class Dispatcher:
         if self._loop_task is None:
             return
         self._stopping = True
+        self._stopped.set()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -131,10 +146,16 @@ class Dispatcher:
         self._tasks.clear()
         if unsent:
             await self._db.write(lambda s: outbox.release(s, [(c.id, c.attempt) for c in unsent], now=self._clock()))
+            for claim in unsent:
+                self._claimed.pop(claim.id, None)
         assert self._settler_task is not None
         self._settle_ready.set()
         await self._settler_task
         self._settler_task = None
+        if self._renew_task is not None:
+            await self._renew_task
+            self._renew_task = None
+        self._claimed.clear()
 
     def _own(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
@@ -142,10 +163,10 @@ class Dispatcher:
         return task
 
     async def _claim_loop(self) -> None:
-        """Keep up to two batches of claimed deliveries ready, so workers never wait on the database."""
+        """Claim only what idle workers can start now: a claim waiting in a queue is a lease running out."""
         while not self._stopping:
-            room = 2 * self._concurrency - self._ready.qsize()
-            if room < self._concurrency:
+            room = self._concurrency - self.stats.in_flight - self._ready.qsize()
+            if room <= 0:
                 self._want_more.clear()
                 await self._want_more.wait()
                 continue
@@ -157,6 +178,7 @@ class Dispatcher:
                 await asyncio.sleep(self._idle_poll)
                 continue
             for claim in claimed:
+                self._claimed[claim.id] = claim.attempt
                 self._ready.put_nowait(claim)
             if not claimed:
                 with contextlib.suppress(TimeoutError):
@@ -170,24 +192,57 @@ class Dispatcher:
             )
         )
 
+    async def _renew_loop(self) -> None:
+        """Every third of a lease, extend the leases of every claim still in flight, in one statement."""
+        every = self._lease.total_seconds() / 3
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=every)
+            if self._stopping or not self._claimed:
+                continue
+            claims = list(self._claimed.items())
+            until = self._clock() + self._lease
+            try:
+                await self._db.write(functools.partial(outbox.renew, claims=claims, owner=self.owner, until=until))
+            except Exception:
+                log.exception("renewing %d leases failed", len(claims))
+
+    async def _intend(self, intent: Intent) -> bool:
+        """Write the attempt (`sending`) before its request leaves, under the claim's fence."""
+        claim = intent.claim
+        row = outbox.Intent(
+            delivery_id=claim.id,
+            number=claim.attempt,
+            provider=intent.provider,
+            started_at=intent.started_at,
+            owner=self.owner,
+            lease_until=self._clock() + self._lease,
+            possible_duplicate=intent.possible_duplicate,
+            doubt=intent.doubt,
+        )
+        return bool(await self._db.write(lambda s: outbox.record_intent(s, [row])))
+
     async def _worker(self) -> None:
         while True:
             claim = await self._ready.get()
             if claim is None:
                 return
-            if self._ready.qsize() < self._concurrency:
-                self._want_more.set()
             self.stats.in_flight += 1
             try:
                 await self._deliver(claim)
             finally:
                 self.stats.in_flight -= 1
+                self._want_more.set()
 
     async def _deliver(self, claim: ClaimedDelivery) -> None:
         try:
             settlement = await self._runner.run(claim)
         except Exception:  # the claim stays `sending`; its lease runs out and it is tried again
             log.exception("delivery %s could not be attempted", claim.id)
+            self._claimed.pop(claim.id, None)
+            return
+        if settlement is None:  # taken over before anything left
+            self._claimed.pop(claim.id, None)
             return
         self._settled.append((claim, settlement))
         self._settle_ready.set()
@@ -216,6 +271,10 @@ class Dispatcher:
         except Exception:  # the rows stay `sending`; their lease runs out and they are tried again
             log.exception("recording %d delivery outcomes failed", len(batch))
             return
+        finally:
+            for claim, _ in batch:
+                if self._claimed.get(claim.id) == claim.attempt:
+                    del self._claimed[claim.id]
         landed_ids = {settlement.delivery_id for settlement in landed}
         for claim, settlement in batch:
             if claim.id in landed_ids and log.isEnabledFor(logging.INFO):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from app.domain.clock import Clock, utcnow
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
-from app.domain.records import QueueStatus, ReceiptDetail, ReceiptSummary
+from app.domain.records import HeldDelivery, QueueStatus, ReceiptDetail, ReceiptSummary
 from app.domain.text_limits import DEFAULT_LIMITS, NewNumberTexts, TextLimits, TextRefused, country_refusal, is_text
 from app.services.bus import DeliveriesQueued, EventBus
 from app.services.text_limits import check_text, new_number_texts
@@ -146,6 +147,46 @@ class ReceiptService:
         if moved:
             self._bus.publish(DeliveriesQueued(moved))
         return moved
+
+    async def held(self) -> builtins.list[HeldDelivery]:
+        """Deliveries held for a manager (an attempt in doubt its provider cannot be asked about), oldest first."""
+        return await self._db.read(outbox.held_deliveries)
+
+    async def held_count(self) -> int:
+        """How many deliveries wait for a manager's decision."""
+        return await self._db.read(outbox.held_count)
+
+    async def possible_duplicates(self, since: datetime) -> dict[str, int]:
+        """Per provider, how many deliveries were sent since `since` in a way that may have reached the
+        customer twice (an attempt in doubt resent by the channel's policy or a manager)."""
+        return await self._db.read(lambda s: outbox.possible_duplicates(s, since))
+
+    async def send_held(self, delivery_id: str, *, actor: str) -> None:
+        """Send a held delivery again, by the manager's decision: it may reach the customer a second time,
+        and its next attempt says so. `NotFound`, `ValidationFailed` when it is not held."""
+        await self._decide_held(delivery_id, actor=actor, send=True)
+        self._bus.publish(DeliveriesQueued(1))
+
+    async def drop_held(self, delivery_id: str, *, actor: str, reason: str) -> None:
+        """Do not send a held delivery again: it goes dead, with the manager's name and reason.
+        `NotFound`, `ValidationFailed` when it is not held or the reason is empty or holds a card number."""
+        if not reason.strip():
+            raise ValidationFailed("Say why the delivery is dropped.", field="reason")
+        if contains_card_number(reason):
+            raise ValidationFailed(
+                "The reason looks like it holds a card number: write it without the number.", field="reason"
+            )
+        await self._decide_held(delivery_id, actor=actor, send=False, reason=f"Dropped by {actor}: {reason.strip()}")
+
+    async def _decide_held(self, delivery_id: str, *, actor: str, send: bool, reason: str | None = None) -> None:
+        def job(session: UnitOfWork) -> DeliveryState | None:
+            return outbox.decide_held(session, delivery_id, now=self._clock(), actor=actor, send=send, reason=reason)
+
+        was = await self._db.write(job)
+        if was is None:
+            raise NotFound(f"There is no delivery {delivery_id}.")
+        if was is not DeliveryState.HELD:
+            raise ValidationFailed(f"Delivery {delivery_id} is {was.value}, not held.", field="delivery_id")
 
     async def verify_audit(self) -> ChainReport:
         """Check the whole audit chain; any edit or deletion is reported with the first bad entry."""

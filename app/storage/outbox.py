@@ -3,6 +3,11 @@
 A claim moves due rows to `sending` and pushes `next_attempt_at` to the lease's end, so a worker
 that dies mid-send leaves rows that become due again when the lease runs out. The attempt counter
 doubles as a fencing token: a settlement only lands on the claim it belongs to.
+
+Each attempt is written (`sending`) before its request leaves (`record_intent`) and updated when
+its answer is in (`settle`). A claim that finds the latest attempt still `sending` (its worker
+died) turns it `in_doubt` and carries it, as it carries an `unknown` one (a timeout): the
+dispatcher settles the doubt before anything is sent again.
 """
 
 from __future__ import annotations
@@ -12,18 +17,49 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
+from app.domain.contacts import mask_contact
 from app.domain.delivery import ACTIVE, DeliveryState
-from app.domain.records import AttemptRecord, ClaimedDelivery, DeliveryRecord, QueueStatus, Settlement
+from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.records import (
+    AttemptRecord,
+    ClaimedDelivery,
+    DeliveryRecord,
+    DoubtfulAttempt,
+    DoubtSettlement,
+    HeldDelivery,
+    QueueStatus,
+    Settlement,
+)
 from app.storage import audit
 from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
 
 _ACTIVE = [s.value for s in ACTIVE]
+_DELIVERIES = cast(Table, DeliveryRow.__table__)
+_ATTEMPTS = cast(Table, AttemptRow.__table__)
+_OPEN = (AttemptOutcome.SENDING.value, AttemptOutcome.IN_DOUBT.value, AttemptOutcome.UNKNOWN.value)
+"""Outcomes of an attempt that may have reached the customer without anyone knowing."""
+_RESENT = (SettledBy.RESENT.value, SettledBy.SENT_BY_MANAGER.value)
+"""Doubts settled by sending again: every later send of the delivery may be a second message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An attempt about to leave: written `sending` before the request does, under the claim's fence."""
+
+    delivery_id: str
+    number: int
+    provider: str
+    started_at: datetime
+    owner: str
+    lease_until: datetime
+    possible_duplicate: bool = False
+    doubt: DoubtSettlement | None = None  # the attempt in doubt this send settles (not found, or resent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +111,40 @@ def new_delivery(
 def claim_due(
     session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int, skip_locked: bool
 ) -> list[ClaimedDelivery]:
-    """Take up to `limit` due deliveries (queued, unknown, or sending with an expired lease)."""
+    """Take up to `limit` due deliveries (queued, unknown, or sending with an expired lease).
+
+    A delivery whose latest attempt is still `sending` (its worker died) or `unknown` (a timeout) comes
+    with that attempt as its `doubt`; a `sending` one turns `in_doubt` in this same transaction.
+    """
     due = (
-        select(DeliveryRow.id)
+        select(DeliveryRow.id, DeliveryRow.state)
         .where(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now)
         .order_by(DeliveryRow.next_attempt_at)
         .limit(limit)
     )
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    ids = list(session.scalars(due))
-    if not ids:
+    found = session.execute(due).all()
+    if not found:
         return []
+    ids = [row.id for row in found]
+    doubts, duplicates = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
+    if any(d.outcome == AttemptOutcome.SENDING.value for d in doubts.values()):
+        a = AttemptRow.__table__.c
+        session.connection().execute(
+            update(_ATTEMPTS)
+            .where(
+                a.delivery_id == bindparam("d"), a.number == bindparam("n"), a.outcome == AttemptOutcome.SENDING.value
+            )
+            .values(outcome=AttemptOutcome.IN_DOUBT.value),
+            [{"d": k, "n": v.number} for k, v in doubts.items() if v.outcome == AttemptOutcome.SENDING.value],
+        )
+        doubts = {
+            k: DoubtfulAttempt(v.number, v.provider, v.started_at, AttemptOutcome.IN_DOUBT.value)
+            if v.outcome == AttemptOutcome.SENDING.value
+            else v
+            for k, v in doubts.items()
+        }
     session.execute(
         update(DeliveryRow)
         .where(DeliveryRow.id.in_(ids))
@@ -143,21 +201,174 @@ def claim_due(
                 text=str(context.get("text", "")) if own else row.text or "",
                 sms_body=str(context.get("sms", context.get("text", ""))) if own else row.sms_body or "",
                 metadata={str(k): str(v) for k, v in dict(context.get("metadata", {})).items()},
+                doubt=doubts.get(row.id),
+                possible_duplicate=row.id in duplicates,
             )
         )
     return claims
 
 
-def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settlement]:
-    """Record each attempt and move its delivery on; return the settlements that still held their claim.
+def _doubts(session: Session, delivery_ids: Sequence[str]) -> tuple[dict[str, DoubtfulAttempt], set[str]]:
+    """Of these deliveries (sending with an expired lease, or unknown): the latest attempt of each when it
+    is still open, and which of them were already resent in doubt."""
+    if not delivery_ids:
+        return {}, set()
+    a = AttemptRow.__table__.c
+    latest = (
+        select(a.delivery_id, func.max(a.number).label("number"))
+        .where(a.delivery_id.in_(delivery_ids))
+        .group_by(a.delivery_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(a.delivery_id, a.number, a.provider, a.started_at, a.outcome)
+        .join(latest, and_(a.delivery_id == latest.c.delivery_id, a.number == latest.c.number))
+        .where(a.outcome.in_(_OPEN), a.settled_by.is_(None))
+    ).all()
+    doubts = {r.delivery_id: DoubtfulAttempt(r.number, r.provider, r.started_at, r.outcome) for r in rows}
+    resent = session.scalars(
+        select(a.delivery_id).where(a.delivery_id.in_(delivery_ids), a.settled_by.in_(_RESENT)).distinct()
+    )
+    return doubts, set(resent)
 
-    Plain Core statements: this runs for every attempt, and the ORM's unit of work is not needed here.
+
+def record_intent(session: Session, intents: Sequence[Intent]) -> list[Intent]:
+    """Write each attempt `sending` before its request leaves; return those whose claim still held.
+
+    The claim is the fence: its delivery must still be `sending` under this owner at this attempt
+    number. Its lease is renewed to `lease_until`, and the doubt it settles by sending is recorded.
+    """
+    held: list[Intent] = []
+    connection = session.connection()
+    for i in intents:
+        result = connection.execute(
+            update(_DELIVERIES)
+            .where(
+                DeliveryRow.__table__.c.id == i.delivery_id,
+                DeliveryRow.__table__.c.attempts == i.number,
+                DeliveryRow.__table__.c.state == DeliveryState.SENDING.value,
+                DeliveryRow.__table__.c.lease_owner == i.owner,
+            )
+            .values(next_attempt_at=i.lease_until)
+        )
+        if result.rowcount:
+            held.append(i)
+    if not held:
+        return []
+    connection.execute(
+        insert(AttemptRow),
+        [
+            {
+                "delivery_id": i.delivery_id,
+                "number": i.number,
+                "provider": i.provider,
+                "started_at": i.started_at,
+                "finished_at": None,
+                "outcome": AttemptOutcome.SENDING.value,
+                "possible_duplicate": i.possible_duplicate,
+            }
+            for i in held
+        ],
+    )
+    settled = [(i.delivery_id, i.started_at, i.doubt) for i in held if i.doubt is not None]
+    for delivery_id, at, doubt in settled:
+        assert doubt is not None
+        _settle_doubt(session, delivery_id, doubt, at=at, actor=None)
+    return held
+
+
+def _settle_doubt(
+    session: Session, delivery_id: str, doubt: DoubtSettlement, *, at: datetime, actor: str | None
+) -> None:
+    """Say how the attempt in doubt was settled, and audit it (`delivery.in_doubt_settled`)."""
+    values: dict[str, object] = {"settled_by": doubt.settled_by, "settled_at": at, "settled_actor": actor}
+    if doubt.settled_by == SettledBy.LOOKUP_FOUND.value:
+        values["outcome"] = AttemptOutcome.SENT.value
+        values["provider_message_id"] = doubt.provider_message_id
+        values["raw_status"] = doubt.raw_status
+    a = AttemptRow.__table__.c
+    session.connection().execute(
+        update(_ATTEMPTS).where(a.delivery_id == delivery_id, a.number == doubt.number).values(**values)
+    )
+    detail: dict[str, object] = {"number": doubt.number, "provider": doubt.provider, "how": doubt.settled_by}
+    if doubt.provider_message_id:
+        detail["provider_message_id"] = doubt.provider_message_id
+    audit.append(
+        session,
+        at=at,
+        actor=actor or "dispatcher",
+        action="delivery.in_doubt_settled",
+        subject=delivery_id,
+        detail=detail,
+    )
+    if doubt.settled_by == SettledBy.HELD.value:
+        audit.append(
+            session,
+            at=at,
+            actor="dispatcher",
+            action="delivery.held",
+            subject=delivery_id,
+            detail={"number": doubt.number, "provider": doubt.provider},
+        )
+
+
+def renew(session: Session, claims: Sequence[tuple[str, int]], *, owner: str, until: datetime) -> int:
+    """Extend the leases of claims still in flight, in one statement; a claim taken over is left alone."""
+    if not claims:
+        return 0
+    d = DeliveryRow.__table__.c
+    result = session.connection().execute(
+        update(_DELIVERIES)
+        .where(
+            d.lease_owner == owner,
+            d.state == DeliveryState.SENDING.value,
+            tuple_(d.id, d.attempts).in_([tuple(c) for c in claims]),
+        )
+        .values(next_attempt_at=until)
+    )
+    return int(result.rowcount)
+
+
+def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settlement]:
+    """Record each attempt's outcome and move its delivery on; return the settlements that still held their claim.
+
+    An attempt written before its request left is updated, whether or not its claim still holds (its
+    outcome is its own); only a settlement that holds its claim moves the delivery. Plain Core
+    statements: this runs for every attempt, and the ORM's unit of work is not needed here.
     """
     if not settlements:
         return []
     connection = session.connection()
-    attempted = [s for s in settlements if s.counts]
-    if attempted:
+    a = AttemptRow.__table__.c
+    recorded = [s for s in settlements if s.counts and s.recorded]
+    if recorded:
+        connection.execute(
+            update(_ATTEMPTS)
+            .where(a.delivery_id == bindparam("d"), a.number == bindparam("n"), a.outcome.in_(_OPEN))
+            .values(
+                finished_at=bindparam("finished_at"),
+                outcome=bindparam("outcome"),
+                status_code=bindparam("status_code"),
+                provider_message_id=bindparam("provider_message_id"),
+                raw_status=bindparam("raw_status"),
+                error=bindparam("error"),
+            ),
+            [
+                {
+                    "d": s.delivery_id,
+                    "n": s.attempt,
+                    "finished_at": s.finished_at,
+                    "outcome": s.outcome,
+                    "status_code": s.status_code,
+                    "provider_message_id": s.provider_message_id,
+                    "raw_status": s.raw_status,
+                    "error": s.error,
+                }
+                for s in recorded
+            ],
+        )
+    unrecorded = [s for s in settlements if s.counts and not s.recorded]
+    if unrecorded:
         connection.execute(
             insert(AttemptRow),
             [
@@ -173,7 +384,7 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
                     "raw_status": s.raw_status,
                     "error": s.error,
                 }
-                for s in attempted
+                for s in unrecorded
             ],
         )
     landed: list[Settlement] = []
@@ -205,6 +416,8 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
         )
         if result.rowcount:
             landed.append(s)
+            if s.doubt is not None:
+                _settle_doubt(session, s.delivery_id, s.doubt, at=s.finished_at, actor=None)
             if s.failover_from:
                 audit.append(
                     session,
@@ -297,6 +510,87 @@ def to_record(row: DeliveryRow) -> DeliveryRecord:
     )
 
 
+def held_deliveries(session: Session) -> list[HeldDelivery]:
+    """Deliveries held for a manager, longest waiting first, recipients masked."""
+    d = DeliveryRow.__table__.c
+    rows = session.execute(
+        select(d.id, d.receipt_id, d.channel, d.provider, d.recipient, d.updated_at)
+        .where(d.state == DeliveryState.HELD.value)
+        .order_by(d.updated_at, d.id)
+    ).all()
+    return [
+        HeldDelivery(r.id, r.receipt_id, Channel(r.channel), r.provider, mask_contact(r.recipient), r.updated_at)
+        for r in rows
+    ]
+
+
+def held_count(session: Session) -> int:
+    """How many deliveries wait for a manager's decision."""
+    return int(session.scalar(select(func.count()).where(DeliveryRow.state == DeliveryState.HELD.value)) or 0)
+
+
+def possible_duplicates(session: Session, since: datetime) -> dict[str, int]:
+    """Per provider, how many deliveries had an attempt started since `since` that may be a second message."""
+    a = AttemptRow.__table__.c
+    rows = session.execute(
+        select(a.provider, func.count(func.distinct(a.delivery_id)))
+        .where(a.possible_duplicate.is_(True), a.started_at >= since)
+        .group_by(a.provider)
+    ).all()
+    return {str(provider): int(n) for provider, n in rows}
+
+
+def decide_held(
+    session: Session,
+    delivery_id: str,
+    *,
+    now: datetime,
+    actor: str,
+    send: bool,
+    reason: str | None = None,
+) -> DeliveryState | None:
+    """A manager's decision on a held delivery: send it again (queued, due now) or drop it (dead).
+
+    Returns the state it was in when it was not held (nothing changes), None when there is no such
+    delivery. The held attempt says who decided and how, and the decision is audited.
+    """
+    d = DeliveryRow.__table__.c
+    state = session.scalar(select(d.state).where(d.id == delivery_id))
+    if state is None:
+        return None
+    if state != DeliveryState.HELD.value:
+        return DeliveryState(state)
+    values: dict[str, object] = {"updated_at": now, "lease_owner": None}
+    if send:
+        values |= {"state": DeliveryState.QUEUED.value, "next_attempt_at": now, "reason": None}
+    else:
+        values |= {"state": DeliveryState.DEAD.value, "reason": reason}
+    session.connection().execute(
+        update(_DELIVERIES).where(d.id == delivery_id, d.state == DeliveryState.HELD.value).values(**values)
+    )
+    a = AttemptRow.__table__.c
+    held = session.execute(
+        select(a.number, a.provider)
+        .where(a.delivery_id == delivery_id, a.settled_by == SettledBy.HELD.value)
+        .order_by(a.number.desc())
+        .limit(1)
+    ).first()
+    how = SettledBy.SENT_BY_MANAGER if send else SettledBy.DROPPED
+    if held is not None:
+        session.connection().execute(
+            update(_ATTEMPTS)
+            .where(a.delivery_id == delivery_id, a.number == held.number)
+            .values(settled_by=how.value, settled_at=now, settled_actor=actor)
+        )
+    detail: dict[str, object] = {"how": how.value}
+    if held is not None:
+        detail |= {"number": held.number, "provider": held.provider}
+    if reason:
+        detail["reason"] = reason
+    audit.append(session, at=now, actor=actor, action="delivery.in_doubt_settled", subject=delivery_id, detail=detail)
+    return DeliveryState.HELD
+
+
 def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, tuple[AttemptRecord, ...]]:
     found: dict[str, list[AttemptRecord]] = {d: [] for d in delivery_ids}
     query = select(AttemptRow).where(AttemptRow.delivery_id.in_(delivery_ids)).order_by(AttemptRow.id)
@@ -312,6 +606,10 @@ def attempts_for(session: Session, delivery_ids: Sequence[str]) -> dict[str, tup
                 a.provider_message_id,
                 a.raw_status,
                 a.error,
+                a.settled_by,
+                a.settled_at,
+                a.settled_actor,
+                bool(a.possible_duplicate),
             )
         )
     return {k: tuple(v) for k, v in found.items()}

@@ -172,7 +172,9 @@ async def test_a_timeout_leaves_the_outcome_unknown_then_it_is_tried_again(
         sandbox.app.state.faults.configure(hold=True)  # the provider never answers: the send times out
         await post(rt, with_email(sale_payload()), "e1")
         rt.start_dispatching()
-        await wait_until(lambda: rt.db.read(lambda s: s.scalar(select(AttemptRow.outcome))), timeout=30)
+        await wait_until(
+            lambda: rt.db.read(lambda s: s.scalar(select(AttemptRow.outcome)) not in (None, "sending")), timeout=30
+        )
         first = await rt.db.read(lambda s: s.scalars(select(AttemptRow)).first())
         assert first is not None and first.outcome == "unknown"
         sandbox.app.state.faults.clear()
