@@ -20,21 +20,33 @@ import base64
 import time
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import TransientProviderError
+from app.domain.doubt import Lookup
+from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
 from app.providers import mime
 from app.providers.base import Capabilities, HttpRequest, classify_status, parse_retry_after
-from app.providers.oauth import Clock, OAuthAdapter, ServiceAccountJwtGrant, ServiceAccountKey
+from app.providers.oauth import (
+    AccessToken,
+    Clock,
+    OAuthAdapter,
+    ServiceAccountJwtGrant,
+    ServiceAccountKey,
+    TokenCache,
+    authorized,
+)
 
 SCOPE = "https://www.googleapis.com/auth/gmail.send"  # least privilege (gmail.v1.json send scopes)
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})  # quota page "Exceeded reason"
 SENT_LABEL = "SENT"
+LOOKUP_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
+"""users.messages.list with `q` needs gmail.readonly (or wider; gmail.metadata refuses `q`): its own
+token, so a delegation that grants only gmail.send still sends (gmail.v1.json list scopes)."""
 
 
 class GmailAdapter(OAuthAdapter):
@@ -73,6 +85,7 @@ class GmailAdapter(OAuthAdapter):
     credential_check_doc: ClassVar[str | None] = (
         "https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests"
     )
+    lookup_doc: ClassVar[str | None] = "https://developers.google.com/gmail/api/reference/rest/v1/users.messages/list"
 
     def __init__(
         self,
@@ -91,6 +104,11 @@ class GmailAdapter(OAuthAdapter):
             key, [SCOPE], subject=sender, token_uri=token_uri, label=f"{self.display_name} token endpoint"
         )
         super().__init__(http, grant, base_url=base_url, clock=clock)
+        lookup_grant = ServiceAccountJwtGrant(
+            key, [LOOKUP_SCOPE], subject=sender, token_uri=token_uri, label=f"{self.display_name} token endpoint"
+        )
+        self.lookup_tokens = TokenCache(http, lookup_grant, clock=clock)
+        """The read-only token the lookup uses (never the sending token)."""
         self._sender = sender
         self._from_name = from_name or None
         self._reply_to = reply_to or None
@@ -114,6 +132,49 @@ class GmailAdapter(OAuthAdapter):
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """users.messages.list in the SENT label with `q=rfc822msgid:<Message-ID>`.
+
+        Every attempt carries the same Message-ID (`mime.message_id`); `rfc822msgid:` is Gmail's search
+        operator for it (support.google.com/mail/answer/7190), and `q` takes the search-box syntax
+        (docs above). `after:` is not added: the Message-ID is unique to the delivery.
+        """
+        msgid = mime.message_id(message.idempotency_key, self._sender)
+        query = urlencode({"q": f"rfc822msgid:{msgid.strip('<>')}", "labelIds": SENT_LABEL, "maxResults": "10"})
+        path = f"/gmail/v1/users/{quote(self._sender, safe='')}/messages"
+        return HttpRequest(f"{self._base_url}{path}?{query}", method="GET", headers={"Accept": "application/json"})
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when `messages` lists one; an answer without `messages` (`resultSizeEstimate: 0`) is none."""
+        payload = _json_object(response)
+        messages = payload.get("messages")
+        if messages is None and "resultSizeEstimate" in payload:
+            return Lookup(found=False, detail=f"{self.display_name} has no sent message for {message.idempotency_key}")
+        if not isinstance(messages, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a messages list")
+        for item in messages:
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
+                return Lookup(found=True, provider_message_id=item["id"], raw_status=SENT_LABEL)
+        return Lookup(found=False, detail=f"{self.display_name} has no sent message for {message.idempotency_key}")
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """As `HttpAdapter.look_up`, with the read-only token; a refused read-only grant cannot tell."""
+        try:
+            return await super().look_up(message, sent_after=sent_after)
+        except PermanentProviderError as exc:  # e.g. unauthorized_client: gmail.readonly not delegated
+            return Lookup(found=None, detail=f"{exc.message} (the lookup needs {LOOKUP_SCOPE} delegated)")
+
+    async def transmit(self, request: HttpRequest) -> httpx.Response:
+        """A lookup (GET) goes with the read-only token; a send with the sending token."""
+        if request.method != "GET":
+            return await super().transmit(request)
+        put = super(OAuthAdapter, self).transmit
+
+        async def call(token: AccessToken) -> httpx.Response:
+            return await put(self.authorize(request, token))
+
+        return await authorized(self.lookup_tokens, call, should_refresh=self.refused)
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""

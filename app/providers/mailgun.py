@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from email.utils import formataddr
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
@@ -17,9 +18,11 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import ConfigurationError, PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 IDEMPOTENCY_VAR = "receiptdesk_key"
@@ -29,6 +32,9 @@ REGION_URLS: Mapping[str, str] = {
     "eu": "https://api.eu.mailgun.net",  # EU domains live on their own host (docs: sending-messages/send-http)
 }
 MAX_TAGS = 3  # o:tag may repeat up to 3 times per message (docs: api-reference/send/mailgun/messages)
+
+EVENTS_LIMIT = 300  # the most events one page holds (docs: events/get-v3-domain_name-events)
+ACCEPTED_EVENT = "accepted"  # Mailgun took the request and queued the message (docs: user-manual/events)
 
 # Messages answers 200 with {id, message}; the HTTP status is all the "status" there is.
 STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
@@ -73,6 +79,9 @@ class MailgunAdapter(HttpAdapter):
     shown: ClassVar[tuple[str, ...]] = ("domain", "base_url")
     credential_check_doc: ClassVar[str | None] = (
         "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/domains/get-v4-domains--name-"
+    )
+    lookup_doc: ClassVar[str | None] = (
+        "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events/get-v3-domain_name-events"
     )
 
     def __init__(
@@ -128,6 +137,8 @@ class MailgunAdapter(HttpAdapter):
         fields.extend(("o:tag", tag) for tag in _tags(extra)[:MAX_TAGS])
         if self._reply_to:
             fields.append(("h:Reply-To", self._reply_to))
+        # The same Message-ID on every attempt of one delivery (h: sets a MIME header, docs above).
+        fields.append(("h:Message-Id", mime.message_id(message.idempotency_key, self._from_email)))
         custom = {**message.metadata, IDEMPOTENCY_VAR: message.idempotency_key}
         fields.extend((f"v:{name}", str(value)) for name, value in custom.items())
         # Each file is one repeated `attachment` part (mailgun-python builders.attach_file).
@@ -151,6 +162,48 @@ class MailgunAdapter(HttpAdapter):
             headers=ACCEPT_JSON,
             auth=self._auth,
         )
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """The Events API (`GET /v3/{domain}/events`): `accepted` events since `sent_after` whose user
+        variables hold our reference.
+
+        `user-variables` takes a JSON object and matches events carrying those `v:` variables (the
+        filter fields of docs: user-manual/events/filter-field; the JSON form [S]); `begin` is epoch
+        seconds and `ascending=yes` is required when no `end` is given (docs above).
+        """
+        query = {
+            "event": ACCEPTED_EVENT,
+            "begin": str(int(sent_after.timestamp())),
+            "ascending": "yes",
+            "limit": str(EVENTS_LIMIT),
+            "user-variables": json.dumps({IDEMPOTENCY_VAR: message.idempotency_key}, separators=(",", ":")),
+        }
+        url = f"{self._base_url}/v3/{quote(self._domain, safe='')}/events?{urlencode(query)}"
+        return HttpRequest(url, method="GET", headers=ACCEPT_JSON, auth=self._auth)
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when an `accepted` event carries our reference in its `user-variables`.
+
+        The answer is `{"items": [event, ...], "paging": {...}}`; an event's `message.headers.message-id`
+        is the id the Messages API answered with, without angle brackets (docs: user-manual/events/event-structure).
+        """
+        payload = _json_object(response)
+        items = payload.get("items")
+        if not isinstance(items, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without an items list")
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            variables = item.get("user-variables")
+            if not isinstance(variables, dict) or variables.get(IDEMPOTENCY_VAR) != message.idempotency_key:
+                continue
+            if item.get("event") not in (None, ACCEPTED_EVENT):
+                continue
+            headers = item.get("message", {}).get("headers", {}) if isinstance(item.get("message"), dict) else {}
+            raw_id = headers.get("message-id") if isinstance(headers, dict) else None
+            provider_id = raw_id.strip().strip("<>") or None if isinstance(raw_id, str) else None
+            return Lookup(found=True, provider_message_id=provider_id, raw_status=ACCEPTED_EVENT)
+        return Lookup(found=False, detail=f"{self.display_name} has no accepted event for {message.idempotency_key}")
 
     def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
         """A refused key proves little: a domain sending key may send but not read the domain."""

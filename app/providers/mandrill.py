@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
 SEND_PATH = "/api/1.0/messages/send.json"
 TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
 PING_PATH = "/api/1.0/users/ping2.json"
+SEARCH_PATH = "/api/1.0/messages/search.json"
+SEARCH_LIMIT = 10
 IDEMPOTENCY_META = "receiptdesk_key"
 """Our key travels in `message.metadata`, which Mandrill returns on every webhook event."""
 
@@ -70,6 +75,11 @@ class MandrillAdapter(HttpAdapter):
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
     credential_check_doc: ClassVar[str | None] = "https://mailchimp.com/developer/transactional/api/users/ping/"
+    lookup_doc: ClassVar[str | None] = (
+        "https://mailchimp.com/developer/transactional/api/messages/search-messages-by-date/"
+    )
+    """Metadata is searchable only for fields the account indexes (Settings → Sending Defaults →
+    Custom Metadata): `receiptdesk_key` must be one of them, or the search finds nothing."""
 
     def __init__(
         self,
@@ -106,8 +116,10 @@ class MandrillAdapter(HttpAdapter):
         if self._from_name:
             mail["from_name"] = self._from_name
         mail["to"] = [{"email": message.to, "type": "to"}]
+        # The same Message-ID on every attempt of one delivery (message.headers, docs: messages/send).
+        mail["headers"] = {"Message-Id": mime.message_id(message.idempotency_key, self._from_email)}
         if self._reply_to:
-            mail["headers"] = {"Reply-To": self._reply_to}
+            mail["headers"]["Reply-To"] = self._reply_to
         tags = extra.get("tags")
         if tags:
             mail["tags"] = [str(t) for t in tags]
@@ -133,6 +145,44 @@ class MandrillAdapter(HttpAdapter):
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """Search (`POST /api/1.0/messages/search.json`) for our `metadata` reference since `sent_after`'s day.
+
+        The query `u_<field>:"<value>"` matches a custom metadata field (the search syntax of Mandrill's
+        "search outbound activity" help; fields must be indexed); `date_from` is a date, and a day
+        early covers any time zone (docs above).
+        """
+        key = message.idempotency_key.replace("\\", "\\\\").replace('"', '\\"')
+        body = {
+            "key": self._api_key,
+            "query": f'u_{IDEMPOTENCY_META}:"{key}"',
+            "date_from": (sent_after - timedelta(days=1)).strftime("%Y-%m-%d"),
+            "limit": SEARCH_LIMIT,
+        }
+        return HttpRequest(self._base_url + SEARCH_PATH, json=body, headers={"Accept": "application/json"})
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when the answer (a list of messages) holds one whose `metadata` carries our reference."""
+        payload = _json(response)
+        if isinstance(payload, dict) and payload.get("status") == "error":
+            name = payload.get("name")
+            return Lookup(found=None, detail=f"{self.display_name} refused the lookup ({name})")
+        if not isinstance(payload, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a list")
+        for item in payload:
+            if not isinstance(item, dict):
+                continue
+            metadata = item.get("metadata")
+            if isinstance(metadata, dict) and metadata.get(IDEMPOTENCY_META) not in (None, message.idempotency_key):
+                continue
+            message_id, state = item.get("_id"), item.get("state")
+            return Lookup(
+                found=True,
+                provider_message_id=message_id if isinstance(message_id, str) and message_id else None,
+                raw_status=state if isinstance(state, str) and state else None,
+            )
+        return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
 
     def credential_request(self) -> HttpRequest | None:
         """Ping (`POST /api/1.0/users/ping2.json`): validates the API key and answers `{"PING": "PONG!"}`."""

@@ -28,9 +28,15 @@ WIRE_POLICY = email.policy.SMTP
 
 
 def message_id(idempotency_key: str, sender: str) -> str:
-    """`<receiptdesk.{hash}@{sender domain}>`: the same for every retry of one delivery, unique across deliveries."""
+    """`<receiptdesk.{hash}@{sender domain}>`: the same for every attempt of one delivery, unique across deliveries.
+
+    Every e-mail adapter puts it in the `Message-ID` header (RFC 5322 § 3.6.4), so a mail client folds a
+    second copy of one receipt, and Gmail and Graph find a message by it when an attempt is in doubt.
+    The key is hashed, not copied, so any key makes a valid `id-left` (dot-atom-text). `sender` may be
+    `Name <address>`; only its domain is used.
+    """
     digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:32]
-    domain = sender.rpartition("@")[2] or "receiptdesk.invalid"
+    domain = sender.rpartition("@")[2].strip().rstrip(">").strip() or "receiptdesk.invalid"
     return f"<receiptdesk.{digest}@{domain}>"
 
 

@@ -16,15 +16,18 @@ import base64
 import json
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.providers import mime
 from app.providers.base import Capabilities, HttpRequest, classify_status
 from app.providers.oauth import ClientCredentialsGrant, Clock, OAuthAdapter
 
@@ -73,6 +76,9 @@ class MsGraphAdapter(OAuthAdapter):
     credential_check_doc: ClassVar[str | None] = (
         "https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token"
     )
+    lookup_doc: ClassVar[str | None] = "https://learn.microsoft.com/en-us/graph/api/mailfolder-list-messages"
+    """Needs the application permission Mail.ReadBasic.All (or Mail.Read) besides Mail.Send; without it
+    Graph answers 403 and the lookup cannot tell. Only messages saved to Sent Items can be found."""
 
     def __init__(
         self,
@@ -130,7 +136,11 @@ class MsGraphAdapter(OAuthAdapter):
                 for a in message.attachments
             ]
         mail["internetMessageHeaders"] = [{"name": IDEMPOTENCY_HEADER, "value": message.idempotency_key}]
-        payload = {"message": mail, "saveToSentItems": False}
+        # The same Message-ID on every attempt of one delivery: internetMessageId is writable while the
+        # message is a draft, as a message handed to sendMail is (docs: resources/message).
+        mail["internetMessageId"] = mime.message_id(message.idempotency_key, self._sender)
+        # Saved to Sent Items, where the lookup finds it.
+        payload = {"message": mail, "saveToSentItems": True}
         size = len(json.dumps(payload).encode("utf-8"))
         if size > MAX_REQUEST_BYTES:
             raise UnsupportedFeature(
@@ -141,6 +151,33 @@ class MsGraphAdapter(OAuthAdapter):
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers={"Accept": "application/json"})
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """List messages in Sent Items (`GET /users/{id}/mailFolders/sentitems/messages`) whose
+        `internetMessageId` is the delivery's (`$filter` with `eq`, a string literal in single quotes,
+        docs above and graph/filter-query-parameter)."""
+        msgid = mime.message_id(message.idempotency_key, self._sender).replace("'", "''")
+        query = urlencode(
+            {
+                "$filter": f"internetMessageId eq '{msgid}'",
+                "$select": "id,internetMessageId,sentDateTime",
+                "$top": "10",
+            },
+            safe="$,'",
+        )
+        path = f"/v1.0/users/{quote(self._sender, safe='@')}/mailFolders/sentitems/messages"
+        return HttpRequest(f"{self._base_url}{path}?{query}", method="GET", headers={"Accept": "application/json"})
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when `value` lists a message; its `id` is kept (the send itself gave none)."""
+        payload = _json_object(response)
+        items = payload.get("value")
+        if not isinstance(items, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a value list")
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
+                return Lookup(found=True, provider_message_id=item["id"], raw_status="sentitems")
+        return Lookup(found=False, detail=f"{self.display_name} has no sent message for {message.idempotency_key}")
 
     def parse_response(self, response: httpx.Response, *, idempotency_key: str | None = None) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other.

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
 from app.domain.channels import Channel
+from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
 EMAIL_PATH = "/email"
@@ -26,6 +30,12 @@ TEMPLATE_PATH = "/email/withTemplate"
 DEFAULT_STREAM = "outbound"  # the default transactional message stream (PROVIDERS.md § A10)
 IDEMPOTENCY_META = "receiptdesk_key"
 """Our key travels in `Metadata`, which Postmark returns on delivery and bounce webhooks."""
+
+SEARCH_PATH = "/messages/outbound"
+SEARCH_COUNT = 50  # count is required, at most 500 (docs: api/messages-api)
+SEARCH_MARGIN = timedelta(days=1)
+"""`fromdate` is read in US Eastern time (docs: api/messages-api): a day early covers any offset; the
+reference is unique to the delivery, so a wider window finds nothing more."""
 
 # A send answers 200 with ErrorCode 0; the HTTP status is the only "status" there is.
 STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
@@ -77,6 +87,7 @@ class PostmarkAdapter(HttpAdapter):
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
     credential_check_doc: ClassVar[str | None] = "https://postmarkapp.com/developer/api/server-api#get-server"
+    lookup_doc: ClassVar[str | None] = "https://postmarkapp.com/developer/api/messages-api#outbound-message-search"
 
     def __init__(
         self,
@@ -138,6 +149,8 @@ class PostmarkAdapter(HttpAdapter):
                 }
                 for a in message.attachments
             ]
+        # The same Message-ID on every attempt of one delivery (custom `Headers`, docs: send-email-with-api).
+        body["Headers"] = [{"Name": "Message-ID", "Value": mime.message_id(message.idempotency_key, self._from_email)}]
         body["Metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
         body["MessageStream"] = self._stream
         return (TEMPLATE_PATH if templated else EMAIL_PATH), body
@@ -149,6 +162,40 @@ class PostmarkAdapter(HttpAdapter):
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers=self._headers)
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """Outbound message search (`GET /messages/outbound`) by our `Metadata` reference.
+
+        `metadata_<key>=<value>` filters on one metadata field (docs: support/article/1125-custom-metadata-faq);
+        `count` and `offset` are required; `fromdate` narrows the search (docs: api/messages-api).
+        """
+        query = {
+            "count": str(SEARCH_COUNT),
+            "offset": "0",
+            f"metadata_{IDEMPOTENCY_META}": message.idempotency_key,
+            "fromdate": (sent_after - SEARCH_MARGIN).strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        return HttpRequest(f"{self._base_url}{SEARCH_PATH}?{urlencode(query)}", method="GET", headers=self._headers)
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when `Messages` holds one whose `Metadata` carries our reference; its `MessageID` and `Status` kept."""
+        payload = _json_object(response)
+        messages = payload.get("Messages")
+        if not isinstance(messages, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a Messages list")
+        for item in messages:
+            if not isinstance(item, dict):
+                continue
+            metadata = item.get("Metadata")
+            if isinstance(metadata, dict) and metadata.get(IDEMPOTENCY_META) not in (None, message.idempotency_key):
+                continue
+            message_id, status = item.get("MessageID"), item.get("Status")
+            return Lookup(
+                found=True,
+                provider_message_id=message_id if isinstance(message_id, str) and message_id else None,
+                raw_status=status if isinstance(status, str) and status else None,
+            )
+        return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer with ErrorCode 0 or an inactive recipient; raises otherwise."""

@@ -11,20 +11,28 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
 from app.domain.channels import Channel
-from app.domain.errors import PermanentProviderError
+from app.domain.doubt import Lookup
+from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
-from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
+from app.providers import mime
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, translate_http_errors
 
 PATH = "/v3/mail/send"
 SCOPES_PATH = "/v3/scopes"
 SEND_SCOPE = "mail.send"
 IDEMPOTENCY_ARG = "receiptdesk_key"
+MESSAGES_PATH = "/v3/messages"
+LOOKUP_LIMIT = 10
+NO_ACTIVITY_API = (403, 404)
+"""Answers of an account without the Email Activity add-on, or a key without its permission."""
 
 # Mail Send answers with an HTTP status and an empty body; the status is all the "status" there is.
 STATUS_MAP: Mapping[int, SendStatus] = {
@@ -66,6 +74,11 @@ class SendGridAdapter(HttpAdapter):
         "https://www.twilio.com/docs/sendgrid/api-reference/api-key-permissions/"
         "retrieve-a-list-of-scopes-for-which-this-user-has-access"
     )
+    lookup_doc: ClassVar[str | None] = (
+        "https://www.twilio.com/docs/sendgrid/api-reference/email-activity/filter-all-messages"
+    )
+    """Only accounts that bought the Email Activity history add-on, with a key that may read it, can be
+    asked; any other answers 403 or 404 and the lookup says it cannot tell (`found=None`)."""
 
     def __init__(
         self,
@@ -131,11 +144,58 @@ class SendGridAdapter(HttpAdapter):
             body["categories"] = [str(c) for c in categories]
         if self._reply_to:
             body["reply_to"] = {"email": self._reply_to}
+        # The same Message-ID on every attempt of one delivery (top-level `headers`, tsg_mail_v3.json).
+        body["headers"] = {"Message-ID": mime.message_id(message.idempotency_key, self._from_email)}
         return PATH, body
 
     def request(self, message: OutboundMessage) -> HttpRequest:
         path, body = self.build_request(message)
         return HttpRequest(self._base_url + path, json=body, headers=self._headers)
+
+    def lookup_request(self, message: OutboundMessage, *, sent_after: datetime) -> HttpRequest | None:
+        """Filter all messages (`GET /v3/messages`) by our `custom_args` reference.
+
+        The query is `unique_args['receiptdesk_key']="<key>"` (custom_args are the activity feed's
+        `unique_args`; query format `{query_type}="{query_content}"`, URL-encoded, docs:
+        for-developers/sending-email/getting-started-email-activity-api). The reference is unique
+        to the delivery, so no time bound is added.
+        """
+        key = message.idempotency_key.replace("\\", "\\\\").replace('"', '\\"')
+        query = urlencode({"limit": str(LOOKUP_LIMIT), "query": f"unique_args['{IDEMPOTENCY_ARG}']=\"{key}\""})
+        return HttpRequest(f"{self._base_url}{MESSAGES_PATH}?{query}", method="GET", headers=self._headers)
+
+    def parse_lookup(self, response: httpx.Response, message: OutboundMessage) -> Lookup:
+        """Found when the answer's `messages` list holds one; its `msg_id` and `status` are kept."""
+        payload = _json_object(response)
+        messages = payload.get("messages")
+        if not isinstance(messages, list):
+            return Lookup(found=None, detail=f"{self.display_name} answered the lookup without a messages list")
+        for item in messages:
+            if isinstance(item, dict):
+                msg_id, status = item.get("msg_id"), item.get("status")
+                return Lookup(
+                    found=True,
+                    provider_message_id=msg_id if isinstance(msg_id, str) and msg_id else None,
+                    raw_status=status if isinstance(status, str) and status else None,
+                )
+        return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
+
+    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
+        """As `HttpAdapter.look_up`, saying plainly when the account has no Email Activity API (403/404)."""
+        request = self.lookup_request(message, sent_after=sent_after)
+        if request is None:
+            return None
+        try:
+            with translate_http_errors(self.display_name):
+                response = await self.transmit(request)
+        except TransientProviderError as exc:
+            return Lookup(found=None, detail=exc.message)
+        if response.status_code in NO_ACTIVITY_API:
+            detail = f"{self.display_name} cannot tell: the account or API key has no Email Activity access (an add-on)"
+            return Lookup(found=None, raw_status=str(response.status_code), detail=detail)
+        if not response.is_success:
+            return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
+        return self.parse_lookup(response, message)
 
     def credential_request(self) -> HttpRequest | None:
         """`GET /v3/scopes`: the permissions of the API key it is called with."""

@@ -25,6 +25,7 @@ from app.domain.channels import Channel
 from app.domain.errors import PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.providers import mime as mime_headers
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 from app.support import sigv4
 
@@ -66,6 +67,12 @@ class SesAdapter(HttpAdapter):
     attachments, or a stored template. Credentials are an access key pair; an optional
     `session_token` secret supports temporary credentials. SES has no idempotency key, so ours
     travels as the `receiptdesk_key` message tag (sanitised to the tag alphabet).
+
+    SES cannot be asked whether it took a message (`lookup_doc` is None): SendEmail's `MessageId` is
+    the only handle, and the API v2 has no call that finds a sent message, by id, tag or header
+    (its operations: docs APIReference-V2/API_Operations.html; the events that carry our tag go to a
+    configuration set's destinations, not to an API we can query). An attempt in doubt follows the
+    e-mail channel's in-doubt policy.
     """
 
     provider_id: ClassVar[str] = "ses"
@@ -177,6 +184,9 @@ class SesAdapter(HttpAdapter):
         mime["From"] = self.sender
         mime["To"] = message.to
         mime["Subject"] = message.subject or ""
+        # The same Message-ID on every attempt of one delivery (SES may put its own in its place).
+        mime["Message-ID"] = mime_headers.message_id(message.idempotency_key, self._from_email)
+        mime[mime_headers.IDEMPOTENCY_HEADER] = message.idempotency_key
         if self._reply_to:
             mime["Reply-To"] = self._reply_to
         if message.text:

@@ -1,4 +1,4 @@
-"""Gmail API stand-in: `POST /gmail/v1/users/{userId}/messages/send`.
+"""Gmail API stand-in: `POST /gmail/v1/users/{userId}/messages/send` and `GET .../messages` (list).
 
 Same path, Bearer auth (tokens from `app.sandbox.oauth_tokens`, scope `gmail.send` or broader),
 `{"raw": base64url}` body and Message resource answer as the real API (PROVIDERS.md A5,
@@ -39,6 +39,13 @@ SEND_SCOPES = frozenset(
         "https://www.googleapis.com/auth/gmail.send",
     }
 )  # gmail.v1.json, users.messages.send scopes
+LIST_SCOPES = frozenset(
+    {
+        "https://mail.google.com/",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "https://www.googleapis.com/auth/gmail.readonly",
+    }
+)  # gmail.v1.json, users.messages.list scopes that allow `q` (gmail.metadata does not)
 MAX_MESSAGE_BYTES = 36_700_160  # mediaUpload maxSize (gmail.v1.json)
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -125,6 +132,40 @@ class GmailApi:
         self.faults = faults
         self.tokens = tokens
 
+    async def list_messages(self, request: Request) -> Response:
+        """`GET /gmail/v1/users/{userId}/messages`: `q=rfc822msgid:<id>` (the one operator served) and
+        `labelIds=SENT`; the answer is `{"messages": [{id, threadId}], "resultSizeEstimate"}`, or only
+        `{"resultSizeEstimate": 0}` when nothing matches, as the real API answers."""
+        try:
+            token = self.tokens.verify(request.headers.get("authorization"), "google")
+        except TokenRejected:
+            challenge = {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'}
+            return google_error(401, _UNAUTHENTICATED, "authError", headers=challenge)
+        if not token.scopes & LIST_SCOPES:
+            return google_error(403, "Request had insufficient authentication scopes.", "insufficientPermissions")
+        user = request.path_params["user_id"]
+        if token.subject is None or user not in ("me", token.subject):
+            return google_error(403, f"Delegation denied for {token.subject}", "forbidden")
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        query = request.query_params.get("q", "")
+        wanted = None
+        for term in query.split():
+            if term.startswith("rfc822msgid:"):
+                wanted = term.removeprefix("rfc822msgid:").strip("<>")
+        labels = request.query_params.getlist("labelIds")
+        found = [
+            {"id": record.id, "threadId": record.id}
+            for record in self.store.messages(PROVIDER_ID)
+            if record.from_ == token.subject
+            and (wanted is None or str(record.custom_args.get("message_id", "")).strip("<>") == wanted)
+            and (not labels or labels == ["SENT"])
+        ]
+        if not found:
+            return JSONResponse({"resultSizeEstimate": 0})
+        return JSONResponse({"messages": found[::-1], "resultSizeEstimate": len(found)})
+
     async def send(self, request: Request) -> Response:
         """`POST /gmail/v1/users/{userId}/messages/send`."""
         try:
@@ -170,7 +211,10 @@ def routes(
 ) -> list[Route]:
     """The Gmail send route, recording into `store`."""
     api = GmailApi(store, faults, tokens)
-    return [Route("/gmail/v1/users/{user_id}/messages/send", api.send, methods=["POST"])]
+    return [
+        Route("/gmail/v1/users/{user_id}/messages/send", api.send, methods=["POST"]),
+        Route("/gmail/v1/users/{user_id}/messages", api.list_messages, methods=["GET"]),
+    ]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

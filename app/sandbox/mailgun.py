@@ -137,6 +137,20 @@ def record_of(message_id: str, fields: Form) -> MessageRecord:
     )
 
 
+def accepted_event(record: MessageRecord) -> dict[str, object]:
+    """An `accepted` event of the Events API for one recorded send (docs: user-manual/events/event-samples)."""
+    recipient = record.to[0] if record.to else None
+    return {
+        "event": "accepted",
+        "id": secrets.token_urlsafe(16),
+        "timestamp": record.received_at.timestamp(),
+        "recipient": recipient,
+        "message": {"headers": {"message-id": record.id, "from": record.from_, "to": recipient}},
+        "user-variables": dict(record.custom_args),
+        "log-level": "info",
+    }
+
+
 def fault_response(fault: Fault) -> Response:
     """How Mailgun answers an injected failure: JSON `{"message"}`, 429 with `Retry-After`."""
     if fault.status == 429:
@@ -174,6 +188,39 @@ class MailgunApi:
         domain = {"name": self.domain, "state": "active", "type": "custom", "spam_action": "disabled"}
         return JSONResponse({"domain": domain, "receiving_dns_records": [], "sending_dns_records": []})
 
+    async def events(self, request: Request) -> Response:
+        """`GET /v3/{domain}/events`: the `accepted` events of recorded sends, filtered as the real API does.
+
+        Filters served: `event`, `begin` (epoch seconds), `user-variables` (a JSON object every one of
+        whose pairs the event's user variables must hold), `limit` (at most 300).
+        """
+        if not self._authorized(request):
+            return PlainTextResponse("Forbidden", 401)
+        if request.path_params["domain"] != self.domain:
+            return JSONResponse({"message": f"Domain not found: {request.path_params['domain']}"}, 404)
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        query = request.query_params
+        try:
+            begin = float(query.get("begin", "0"))
+            limit = min(int(query.get("limit", "300")), 300)
+            wanted = json.loads(query.get("user-variables", "{}"))
+        except ValueError:
+            return JSONResponse({"message": "Invalid query parameters"}, 400)
+        if not isinstance(wanted, dict):
+            return JSONResponse({"message": "user-variables must be a JSON object"}, 400)
+        if query.get("event", "accepted") != "accepted":
+            return JSONResponse({"items": [], "paging": {}})
+        items = []
+        for record in self.store.messages(PROVIDER_ID):
+            if record.received_at.timestamp() < begin:
+                continue
+            if any(record.custom_args.get(name) != value for name, value in wanted.items()):
+                continue
+            items.append(accepted_event(record))
+        return JSONResponse({"items": items[:limit], "paging": {}})
+
     async def send(self, request: Request) -> Response:
         """`POST /v3/{domain}/messages`."""
         if not self._authorized(request):
@@ -201,6 +248,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     return [
         Route("/v3/{domain}/messages", api.send, methods=["POST"]),
         Route("/v4/domains/{domain}", api.domain_details, methods=["GET"]),
+        Route("/v3/{domain}/events", api.events, methods=["GET"]),
     ]
 
 

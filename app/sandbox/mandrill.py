@@ -11,6 +11,7 @@ import hmac
 import json
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -107,6 +108,28 @@ def record_of(result: dict[str, Any], payload: dict[str, Any]) -> MessageRecord:
     )
 
 
+_SEARCH_TERM = re.compile(r'u_([A-Za-z0-9_-]+):(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+
+def search_result(record: MessageRecord) -> dict[str, Any]:
+    """One message of the search answer (docs: transactional/api/messages/search-messages-by-date)."""
+    return {
+        "ts": int(record.received_at.timestamp()),
+        "_id": record.id,
+        "sender": record.from_,
+        "template": record.template_id,
+        "subject": record.subject,
+        "email": record.to[0] if record.to else None,
+        "tags": [],
+        "opens": 0,
+        "opens_detail": [],
+        "clicks": 0,
+        "clicks_detail": [],
+        "state": "sent",
+        "metadata": dict(record.custom_args),
+    }
+
+
 def fault_response(fault: Fault) -> Response:
     """An injected failure in Mandrill's error shape; 429 carries `Retry-After`."""
     if fault.status == 429:
@@ -155,6 +178,38 @@ class MandrillApi:
             return mandrill_error(500, -1, "Invalid_Key", "Invalid API key")  # every API error is HTTP 500
         return None
 
+    async def search(self, request: Request) -> Response:
+        """`POST /api/{version}/messages/search.json`: the query terms `u_<field>:"<value>"` (custom
+        metadata, the one kind served; `*` matches all), `date_from` (a date), `limit`; newest first."""
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        payload = json.loads(await request.body())
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        query = str(payload.get("query") or "*").strip()
+        wanted: dict[str, str] = {}
+        if query != "*":
+            for term in _SEARCH_TERM.finditer(query):
+                wanted[term.group(1)] = (term.group(2) if term.group(2) is not None else term.group(3)).replace(
+                    '\\"', '"'
+                )
+            if not wanted:
+                return _validation(f"Unsupported search query: {query}")
+        try:
+            since = date.fromisoformat(str(payload["date_from"])[:10]) if payload.get("date_from") else None
+            limit = int(payload.get("limit") or 100)
+        except ValueError:
+            return _validation("date_from must be a date and limit a number")
+        found = [
+            search_result(record)
+            for record in reversed(self.store.messages(PROVIDER_ID))
+            if all(record.custom_args.get(name) == value for name, value in wanted.items())
+            and (since is None or record.received_at.date() >= since)
+        ]
+        return JSONResponse(found[: min(limit, 1000)])
+
     async def _handle(self, request: Request, *, template: bool) -> Response:
         refused = await self._refused(request)
         if refused is not None:
@@ -182,6 +237,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
         Route("/api/{version}/messages/send.json", api.send, methods=["POST"]),
         Route("/api/{version}/messages/send-template.json", api.send_template, methods=["POST"]),
         Route("/api/{version}/users/ping2.json", api.ping2, methods=["POST"]),
+        Route("/api/{version}/messages/search.json", api.search, methods=["POST"]),
     ]
 
 

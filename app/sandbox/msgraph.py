@@ -110,8 +110,11 @@ def validate(payload: Any) -> JSONResponse | None:
     return None
 
 
-def record_of(message: dict[str, Any], sender: str) -> MessageRecord:
-    """The store record of a validated sendMail message."""
+_ID_FILTER = re.compile(r"internetMessageId eq '((?:[^']|'')*)'")
+
+
+def record_of(message: dict[str, Any], sender: str, *, saved: bool = True) -> MessageRecord:
+    """The store record of a validated sendMail message (`saved`: kept in Sent Items)."""
     body = message.get("body") or {}
     html = body.get("content") if str(body.get("contentType", "")).lower() == "html" else None
     html_length, html_sha256 = MessageRecord.digest_html(html)
@@ -128,7 +131,11 @@ def record_of(message: dict[str, Any], sender: str) -> MessageRecord:
         text=body.get("content") if html is None else None,
         html_length=html_length,
         html_sha256=html_sha256,
-        custom_args={"attachments": [a.get("name") for a in message.get("attachments") or ()]},
+        custom_args={
+            "attachments": [a.get("name") for a in message.get("attachments") or ()],
+            "internet_message_id": message.get("internetMessageId"),
+            "saved_to_sent_items": saved,
+        },
         idempotency_key=headers.get(IDEMPOTENCY_HEADER),
     )
 
@@ -172,8 +179,56 @@ class GraphApi:
         error = validate(payload)
         if error is not None:
             return error
-        self.store.add(record_of(payload["message"], user))
+        save = payload.get("saveToSentItems", True)
+        saved = save if isinstance(save, bool) else str(save).lower() == "true"
+        self.store.add(record_of(payload["message"], user, saved=saved))
         return Response(status_code=202)
+
+    async def list_messages(self, request: Request) -> Response:
+        """`GET /v1.0/users/{user}/mailFolders/{folder}/messages`: Sent Items only, `$filter` with
+        `internetMessageId eq '<id>'` (the one filter served), `$top`; `{"value": [...]}` as Graph answers."""
+        try:
+            token = self.tokens.verify(request.headers.get("authorization"), "microsoft")
+        except TokenRejected as exc:
+            return graph_error(401, "InvalidAuthenticationToken", _TOKEN_PROBLEMS[exc.reason])
+        if GRAPH_SCOPE not in token.scopes:
+            return graph_error(401, "InvalidAuthenticationToken", "Invalid audience.")
+        user = request.path_params["user"]
+        if user.lower() not in self.mailboxes:
+            return graph_error(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
+        if request.path_params["folder"].lower() != "sentitems":
+            return graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        wanted: str | None = None
+        expression = request.query_params.get("$filter")
+        if expression is not None:
+            match = _ID_FILTER.fullmatch(expression.strip())
+            if match is None:
+                return graph_error(
+                    400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes."
+                )
+            wanted = match.group(1).replace("''", "'")
+        try:
+            top = int(request.query_params.get("$top", "10"))
+        except ValueError:
+            return graph_error(400, "BadRequest", "Invalid $top value.")
+        found = [
+            {
+                "@odata.etag": 'W/"CQAAABYAAAD"',
+                "id": record.id,
+                "internetMessageId": record.custom_args.get("internet_message_id"),
+                "sentDateTime": record.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            for record in self.store.messages(PROVIDER_ID)
+            if record.from_ is not None
+            and record.from_.lower() == user.lower()
+            and record.custom_args.get("saved_to_sent_items", True)
+            and (wanted is None or record.custom_args.get("internet_message_id") == wanted)
+        ]
+        context = f"https://graph.microsoft.com/v1.0/$metadata#users('{user}')/mailFolders('sentitems')/messages"
+        return JSONResponse({"@odata.context": context, "value": found[::-1][:top]})
 
     async def send_mail_me(self, request: Request) -> Response:
         """`POST /v1.0/me/sendMail`: not usable with an app-only token."""
@@ -193,6 +248,7 @@ def routes(
     return [
         Route("/v1.0/me/sendMail", api.send_mail_me, methods=["POST"]),
         Route("/v1.0/users/{user}/sendMail", api.send_mail, methods=["POST"]),
+        Route("/v1.0/users/{user}/mailFolders/{folder}/messages", api.list_messages, methods=["GET"]),
     ]
 
 

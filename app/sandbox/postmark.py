@@ -119,6 +119,28 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
     )
 
 
+def summary_of(record: MessageRecord) -> dict[str, Any]:
+    """One entry of the outbound search's `Messages` (docs: api/messages-api#outbound-message-search)."""
+    return {
+        "Tag": "",
+        "MessageID": record.id,
+        "MessageStream": "outbound",
+        "To": [{"Email": address, "Name": None} for address in record.to],
+        "Cc": [],
+        "Bcc": [],
+        "Recipients": list(record.to),
+        "ReceivedAt": record.received_at.isoformat(),
+        "From": record.from_,
+        "Subject": record.subject,
+        "Attachments": [],
+        "Status": "Sent",
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "Metadata": dict(record.custom_args),
+        "Sandboxed": False,
+    }
+
+
 def fault_response(fault: Fault) -> Response:
     """An injected failure in Postmark's error shape; 429 carries `Retry-After`."""
     if fault.status == 429:
@@ -161,6 +183,37 @@ class PostmarkApi:
             return refused
         return JSONResponse({"ID": 1, "Name": "ReceiptDesk sandbox", "Color": "blue", "DeliveryType": "Live"})
 
+    async def outbound_search(self, request: Request) -> Response:
+        """`GET /messages/outbound` (outbound message search): `count` and `offset` required, filters
+        `recipient`, `tag`, `status` and one `metadata_<key>=<value>`, newest first; `fromdate` is
+        accepted and, being in Eastern time on the real API, not applied (the sandbox keeps little)."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        query = request.query_params
+        try:
+            count, offset = int(query["count"]), int(query["offset"])
+        except (KeyError, ValueError):
+            return postmark_error(422, 300, "The 'count' and 'offset' parameters are required numbers.")
+        if not 0 < count <= 500 or offset < 0 or count + offset > 10_000:
+            return postmark_error(422, 300, "Count must be 1-500 and count + offset at most 10,000.")
+        metadata = {
+            name.removeprefix("metadata_"): value for name, value in query.items() if name.startswith("metadata_")
+        }
+        if len(metadata) > 1:
+            return postmark_error(422, 300, "Only one metadata field may be searched at a time.")
+        recipient = query.get("recipient")
+        found = [
+            summary_of(record)
+            for record in reversed(self.store.messages(PROVIDER_ID))
+            if all(record.custom_args.get(name) == value for name, value in metadata.items())
+            and (recipient is None or recipient in record.to)
+        ]
+        return JSONResponse({"TotalCount": len(found), "Messages": found[offset : offset + count]})
+
     async def _handle(self, request: Request, *, template: bool) -> Response:
         refused = self._refused(request)
         if refused is not None:
@@ -201,6 +254,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
         Route("/email", api.email, methods=["POST"]),
         Route("/email/withTemplate", api.email_with_template, methods=["POST"]),
         Route("/server", api.server, methods=["GET"]),
+        Route("/messages/outbound", api.outbound_search, methods=["GET"]),
     ]
 
 

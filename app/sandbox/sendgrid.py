@@ -205,6 +205,23 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
     )
 
 
+_UNIQUE_ARG = re.compile(r"unique_args\['([^']+)'\]\s*=\s*\"((?:[^\"\\]|\\.)*)\"")
+
+
+def activity_of(record: MessageRecord) -> dict[str, Any]:
+    """One entry of the Email Activity `messages` list (docs: email-activity/filter-all-messages)."""
+    return {
+        "from_email": record.from_,
+        "msg_id": f"{record.id}.filterdrecv-0-1-1",
+        "subject": record.subject,
+        "to_email": record.to[0] if record.to else None,
+        "status": "delivered",
+        "opens_count": 0,
+        "clicks_count": 0,
+        "last_event_time": record.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def fault_response(fault: Fault) -> Response:
     """How SendGrid answers an injected failure (429 carries rate-limit headers)."""
     if fault.status == 429:
@@ -246,6 +263,33 @@ class SendGridApi:
             return sendgrid_errors(401, [{"message": message, "field": None, "help": None}])
         return Response(json.dumps({"scopes": list(SCOPES)}), 200, media_type="application/json")
 
+    async def messages(self, request: Request) -> Response:
+        """`GET /v3/messages` (Email Activity, filter all messages): the `unique_args['name']="value"`
+        query (the one query type served; several joined by AND) over recorded sends, newest first."""
+        if not self._authorized(request):
+            message = "The provided authorization grant is invalid, expired, or revoked"
+            return sendgrid_errors(401, [{"message": message, "field": None, "help": None}])
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        query = request.query_params.get("query", "")
+        wanted: dict[str, str] = {}
+        for term in (t.strip() for t in query.split(" AND ") if t.strip()):
+            match = _UNIQUE_ARG.fullmatch(term)
+            if match is None:
+                return sendgrid_errors(400, [_error(f"invalid query: {term}", "query")])
+            wanted[match.group(1)] = match.group(2).replace('\\"', '"').replace("\\\\", "\\")
+        try:
+            limit = int(request.query_params.get("limit", "10"))
+        except ValueError:
+            return sendgrid_errors(400, [_error("limit must be a number", "limit")])
+        found = [
+            activity_of(record)
+            for record in reversed(self.store.messages(PROVIDER_ID))
+            if all(record.custom_args.get(name) == value for name, value in wanted.items())
+        ]
+        return Response(json.dumps({"messages": found[:limit]}), 200, media_type="application/json")
+
     async def mail_send(self, request: Request) -> Response:
         """`POST /v3/mail/send` (SendMail)."""
         if not self._authorized(request):
@@ -276,7 +320,11 @@ class SendGridApi:
 def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | None = None) -> list[Route]:
     """The Mail Send endpoint and the key's scopes; Event Webhook batches go through `callbacks`."""
     api = SendGridApi(store, faults, callbacks=callbacks)
-    return [Route("/v3/mail/send", api.mail_send, methods=["POST"]), Route("/v3/scopes", api.scopes, methods=["GET"])]
+    return [
+        Route("/v3/mail/send", api.mail_send, methods=["POST"]),
+        Route("/v3/scopes", api.scopes, methods=["GET"]),
+        Route("/v3/messages", api.messages, methods=["GET"]),
+    ]
 
 
 def account(sandbox_url: str, store_name: str) -> SandboxAccount:

@@ -77,7 +77,7 @@ ADAPTER_CASES = [
         wire_keys=_sendgrid_keys,
         unset_keys=frozenset(
             {"reply_to", "reply_to_list", "categories", "attachments", "template_id", "send_at", "asm", "from.name"}
-            | {"mail_settings", "tracking_settings", "headers", "personalizations.0.dynamic_template_data"}
+            | {"mail_settings", "tracking_settings", "personalizations.0.dynamic_template_data"}
         ),
         ok=lambda: httpx.Response(202, headers={"X-Message-Id": "abc123"}),
         unknown_status=lambda: httpx.Response(200),  # 200 = sandbox mode, never a delivery

@@ -83,7 +83,7 @@ EMAIL_CASES = [
         wire_keys=_json_keys,
         unset_keys=frozenset(
             {"template_name", "template_content", "async", "ip_pool", "send_at"}
-            | {"message.html", "message.from_name", "message.headers", "message.tags", "message.attachments"}
+            | {"message.html", "message.from_name", "message.tags", "message.attachments"}
             | {"message.global_merge_vars", "message.merge_vars", "message.merge_language", "message.track_opens"}
         ),
         ok=lambda: httpx.Response(200, json=[{"email": "ana@example.com", "status": "sent", "_id": "a1" * 16}]),
@@ -98,7 +98,7 @@ EMAIL_CASES = [
         message=MESSAGE,
         wire_keys=_json_keys,
         unset_keys=frozenset(
-            {"HtmlBody", "Tag", "ReplyTo", "Cc", "Bcc", "Headers", "TrackOpens", "TrackLinks", "Attachments"}
+            {"HtmlBody", "Tag", "ReplyTo", "Cc", "Bcc", "TrackOpens", "TrackLinks", "Attachments"}
             | {"TemplateId", "TemplateAlias", "TemplateModel", "InlineCss"}
         ),
         ok=lambda: httpx.Response(

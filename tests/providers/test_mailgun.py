@@ -27,6 +27,7 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.mailgun import MailgunAdapter
+from app.providers.mime import message_id
 from tests.providers.support import OFFLINE, fixture
 
 API_KEY = "key-test-mailgun-8c1e5f2a"
@@ -128,6 +129,7 @@ def sdk_builder(message: OutboundMessage, *, sender: str = FROM_EMAIL) -> Mailgu
         builder.set_text(message.text)
     if message.html:
         builder.set_html(message.html)
+    builder.add_custom_header("Message-Id", message_id(message.idempotency_key, FROM_EMAIL))
     for key, value in ({**message.metadata, "receiptdesk_key": message.idempotency_key}).items():
         builder.add_custom_variable(key, value)
     return builder
@@ -189,7 +191,7 @@ async def test_attachments_are_multipart_like_official_sdk(wire: Wire, tmp_path:
 
 def test_options_nobody_set_never_reach_the_wire() -> None:
     _, fields, files = make().build_request(email(html=None, metadata={}))
-    assert [name for name, _ in fields] == ["from", "to", "subject", "text", "v:receiptdesk_key"]
+    assert [name for name, _ in fields] == ["from", "to", "subject", "text", "h:Message-Id", "v:receiptdesk_key"]
     assert files == []
 
 

@@ -23,6 +23,7 @@ from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
 from app.providers.mandrill import MandrillAdapter
+from app.providers.mime import message_id
 from tests.providers.support import OFFLINE, fixture
 
 API_KEY = "md-test-mandrill-4e7b2c9d"
@@ -118,6 +119,7 @@ async def test_send_equals_official_sdk(wire: Wire, monkeypatch: pytest.MonkeyPa
         "from_email": FROM_EMAIL,
         "from_name": FROM_NAME,
         "to": [{"email": TO, "type": "to"}],
+        "headers": {"Message-Id": message_id("dlv-42-email", FROM_EMAIL)},
         "tags": ["r"],
         "metadata": {"sale_id": "S-1001", "receiptdesk_key": "dlv-42-email"},
         "attachments": [{"type": "application/pdf", "name": "receipt.pdf", "content": base64.b64encode(PDF).decode()}],
@@ -141,6 +143,7 @@ def test_send_template_equals_official_sdk(monkeypatch: pytest.MonkeyPatch) -> N
         "subject": "Your receipt from Demo Market",
         "from_email": FROM_EMAIL,
         "to": [{"email": TO, "type": "to"}],
+        "headers": {"Message-Id": message_id("dlv-42-email", FROM_EMAIL)},
         "metadata": {"sale_id": "S-1001", "receiptdesk_key": "dlv-42-email"},
         "global_merge_vars": [{"name": "total", "content": "12.40"}],
         "merge_language": "handlebars",
@@ -161,7 +164,7 @@ def test_send_template_equals_official_sdk(monkeypatch: pytest.MonkeyPatch) -> N
 def test_options_nobody_set_never_reach_the_wire() -> None:
     _, body = make().build_request(email(html=None, metadata={}))
     assert set(body) == {"key", "message"}
-    assert set(body["message"]) == {"text", "subject", "from_email", "to", "metadata"}
+    assert set(body["message"]) == {"text", "subject", "from_email", "to", "headers", "metadata"}
 
 
 def test_template_content_is_sent_even_when_empty() -> None:
@@ -173,7 +176,10 @@ def test_idempotency_key_wins_over_metadata_and_reply_to_is_a_header() -> None:
     message = email(metadata={"receiptdesk_key": "forged"})
     _, body = make(reply_to="help@demo-market.example").build_request(message)
     assert body["message"]["metadata"] == {"receiptdesk_key": "dlv-42-email"}
-    assert body["message"]["headers"] == {"Reply-To": "help@demo-market.example"}
+    assert body["message"]["headers"] == {
+        "Message-Id": message_id("dlv-42-email", FROM_EMAIL),
+        "Reply-To": "help@demo-market.example",
+    }
 
 
 def test_wrong_channel_and_empty_message_are_refused() -> None:

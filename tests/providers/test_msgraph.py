@@ -21,6 +21,7 @@ import pytest
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
+from app.providers.mime import message_id
 from app.providers.msgraph import MsGraphAdapter
 from tests.providers.support import fixture
 
@@ -110,8 +111,9 @@ def test_body_is_the_documented_sendmail_shape() -> None:
                 }
             ],
             "internetMessageHeaders": [{"name": "x-receiptdesk-key", "value": "dlv-42-email"}],
+            "internetMessageId": message_id("dlv-42-email", SENDER),
         },
-        "saveToSentItems": False,
+        "saveToSentItems": True,  # kept in Sent Items, where a lookup finds it
     }
 
 
@@ -119,7 +121,7 @@ def test_text_only_message_and_unset_options() -> None:
     _, body = make(httpx.AsyncClient()).build_request(email_message(html=None, subject=None))
     message = body["message"]
     assert message["body"] == {"contentType": "Text", "content": "Total $12.40"}
-    assert set(message) == {"body", "toRecipients", "internetMessageHeaders"}  # no subject, replyTo, attachments
+    assert set(message) == {"body", "toRecipients", "internetMessageHeaders", "internetMessageId"}  # no subject, replyTo, attachments
     assert "ccRecipients" not in message and "from" not in message
 
 
@@ -158,7 +160,7 @@ async def test_send_gets_an_app_token_and_202_is_accepted(wire: Wire) -> None:
     (request,) = wire.requests
     assert str(request.url) == f"https://graph.microsoft.com/v1.0/users/{SENDER}/sendMail"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert json.loads(request.content)["saveToSentItems"] is False
+    assert json.loads(request.content)["saveToSentItems"] is True
 
 
 async def test_a_200_is_not_taken_for_acceptance(wire: Wire) -> None:

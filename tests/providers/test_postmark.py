@@ -29,6 +29,7 @@ from postmark.models.templates.schemas import TemplateEmail
 from app.domain.channels import Channel
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import Attachment, OutboundMessage, SendStatus
+from app.providers.mime import message_id
 from app.providers.postmark import PostmarkAdapter
 from tests.providers.support import OFFLINE, fixture
 
@@ -161,6 +162,7 @@ def test_options_nobody_set_never_reach_the_wire() -> None:
         "To": TO,
         "Subject": "Your receipt from Demo Market",
         "TextBody": "Total $12.40. Thank you!",
+        "Headers": [{"Name": "Message-ID", "Value": message_id("dlv-42-email", FROM_EMAIL)}],
         "Metadata": {"receiptdesk_key": "dlv-42-email"},
         "MessageStream": "outbound",
     }

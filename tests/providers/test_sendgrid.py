@@ -29,6 +29,7 @@ from sendgrid.helpers.mail import (
     FileName,
     FileType,
     From,
+    Header,
     Mail,
     ReplyTo,
     To,
@@ -42,6 +43,7 @@ from app.domain.errors import (
     UnsupportedFeature,
 )
 from app.domain.message import Attachment, OutboundMessage, SendStatus
+from app.providers.mime import message_id
 from app.providers.sendgrid import SendGridAdapter, rate_limit_wait
 from tests.providers.support import OFFLINE, fixture
 
@@ -112,6 +114,7 @@ def sdk_mail(message: OutboundMessage, *, from_name: str | None = None) -> Mail:
     )
     for key, value in ({**message.metadata, "receiptdesk_key": message.idempotency_key}).items():
         mail.add_custom_arg(CustomArg(key, value, p=0))
+    mail.header = Header("Message-ID", message_id(message.idempotency_key, FROM_EMAIL))
     return mail
 
 
@@ -188,7 +191,8 @@ def test_body_fits_official_openapi_schema(message: OutboundMessage) -> None:
 
 def test_options_nobody_set_never_reach_the_wire() -> None:
     _, body = make().build_request(email(subject=None))
-    assert set(body) == {"personalizations", "from", "content"}
+    assert set(body) == {"personalizations", "from", "content", "headers"}
+    assert body["headers"] == {"Message-ID": message_id("dlv-42-email", FROM_EMAIL)}
     assert body["from"] == {"email": FROM_EMAIL}
     assert set(body["personalizations"][0]) == {"to", "custom_args"}
 
