@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
@@ -344,7 +344,13 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     if recorded:
         connection.execute(
             update(_ATTEMPTS)
-            .where(a.delivery_id == bindparam("d"), a.number == bindparam("n"), a.outcome.in_(_OPEN))
+            .where(
+                a.delivery_id == bindparam("d"),
+                a.number == bindparam("n"),
+                # its own row, still open (or turned in doubt by a claim that took it over); plain
+                # comparisons, as an IN list cannot be used with many parameter sets
+                or_(a.outcome == AttemptOutcome.SENDING.value, a.outcome == AttemptOutcome.IN_DOUBT.value),
+            )
             .values(
                 finished_at=bindparam("finished_at"),
                 outcome=bindparam("outcome"),
