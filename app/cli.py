@@ -148,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     retry = queue.add_parser("retry", help="put failed or dead deliveries back in the queue")
     retry.add_argument("delivery_ids", nargs="*", help="deliveries to retry (default: every failed or dead one)")
+    queue.add_parser("held", help="deliveries held for a manager: the customer may already have them").add_argument(
+        "--json", action="store_true", help="as a JSON list"
+    )
+    send_held = queue.add_parser("send-held", help="send a held delivery again (the customer may get it twice)")
+    send_held.add_argument("delivery_id")
+    drop_held = queue.add_parser("drop-held", help="do not send a held delivery again")
+    drop_held.add_argument("delivery_id")
+    drop_held.add_argument("--reason", required=True, help="why (kept in the audit log)")
 
     audit = sub.add_parser("audit", help="the tamper-evident log").add_subparsers(dest="action", required=True)
     audit.add_parser("verify", help="check the hash chain end to end")

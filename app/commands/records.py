@@ -167,6 +167,56 @@ def queue_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def queue_held(args: argparse.Namespace) -> int:
+    """Deliveries held for a manager, longest waiting first: id, since when, channel, masked recipient, provider."""
+    held = with_runtime(args, lambda r: r.receipts.held())
+    if args.json:
+        listing = [
+            {
+                "delivery_id": h.id,
+                "receipt_id": h.receipt_id,
+                "channel": h.channel.value,
+                "provider": h.provider,
+                "recipient": h.recipient,
+                "since": _iso(h.since),
+            }
+            for h in held
+        ]
+        print(json.dumps(listing, indent=2))
+        return 0
+    if not held:
+        print("No delivery is held.")
+        return 0
+    name = provider_names()
+    print(f"{'held since':<19}  {'delivery':<36}  {'channel':<8} {'to':<22} via")
+    for h in held:
+        print(
+            f"{h.since.astimezone():%Y-%m-%d %H:%M:%S}  {h.id:<36}  {h.channel.value:<8} {h.recipient:<22} "
+            f"{name(h.provider)}"
+        )
+    print(
+        "The customer may already have each of these: `receiptdesk queue send-held ID` sends one again, "
+        "`receiptdesk queue drop-held ID --reason WHY` does not."
+    )
+    return 0
+
+
+def queue_send_held(args: argparse.Namespace) -> int:
+    actor = os_actor()
+    with_runtime(args, lambda r: r.receipts.send_held(args.delivery_id, actor=actor))
+    print(f"Delivery {args.delivery_id} is queued again; a running `receiptdesk serve` or kiosk sends it.")
+    return 0
+
+
+def queue_drop_held(args: argparse.Namespace) -> int:
+    if contains_card_number(args.reason):  # the audit log keeps the reason for good: never a card number
+        raise ValidationFailed("--reason looks like it holds a card number; say why without it.", field="reason")
+    actor = os_actor()
+    with_runtime(args, lambda r: r.receipts.drop_held(args.delivery_id, actor=actor, reason=args.reason))
+    print(f"Delivery {args.delivery_id} is dropped: it will not be sent again.")
+    return 0
+
+
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -264,6 +314,7 @@ def _health_lines(h: Health) -> list[str]:
     else:
         lines = ["Not ok: an alarm is up."]
     lines += [f"Alarm: {alarm}" for alarm in h.alarms]
+    lines += [f"Warning: {warning}" for warning in h.warnings]
     states = ", ".join(f"{k} {v}" for k, v in sorted(h.by_state.items())) or "none"
     lines.append(f"Queue: {h.queue_depth} to send, {h.due_now} due now; all deliveries: {states}.")
     if h.oldest_pending_age_s is not None:
@@ -271,6 +322,10 @@ def _health_lines(h: Health) -> list[str]:
     if h.new_number_texts is not None:
         texts = h.new_number_texts
         lines.append(f"Texts to new numbers: {texts.count} in the last hour (alarm above {texts.alarm_at}).")
+    name = provider_names()
+    lines.append(f"Held for a manager: {len(h.held)}.")
+    duplicates = ", ".join(f"{name(p)} {n}" for p, n in h.possible_duplicates_today.items())
+    lines.append(f"Possible duplicates today: {duplicates or 'none'}.")
     providers = ", ".join(p.provider for p in h.providers) or "none"
     lines.append(f"Providers: {providers} (how they fare live: GET /v1/health of the running ReceiptDesk).")
     for s in h.platform_sync:

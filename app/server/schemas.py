@@ -224,6 +224,9 @@ class HealthOut(BaseModel):
     oldest_due_age_s: float | None = None  # how long the longest-waiting delivery due now has waited
     texts_to_new_numbers_last_hour: int | None = None  # numbers texted for the first time in the last hour
     alarms: list[str] = []  # one sentence each; any alarm makes `ok` false
+    held: int = 0  # deliveries waiting for a manager to send or drop them (`receiptdesk queue held`)
+    possible_duplicates_today: dict[str, int] = {}  # by provider: deliveries sent again in doubt since midnight
+    warnings: list[str] = []  # one sentence each; a warning leaves `ok` as it is
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -240,6 +243,9 @@ class HealthOut(BaseModel):
             capture=h.capture,
             texts_to_new_numbers_last_hour=h.new_number_texts.count if h.new_number_texts is not None else None,
             alarms=list(h.alarms),
+            held=len(h.held),
+            possible_duplicates_today=h.possible_duplicates_today,
+            warnings=list(h.warnings),
             platform_sync=[
                 PlatformSyncOut(
                     platform=s.platform,

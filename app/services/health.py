@@ -4,6 +4,11 @@ An alarm is something a person should look into now, said in one sentence; any a
 health not ok, so a monitor polling `/v1/health` pages someone. Texts to numbers never texted
 before, above `new_number_alarm_per_hour` in the last hour, raise one: a leaked API token or a POS
 gone wrong may be texting strangers at the store's expense.
+
+A warning is something a person should decide on soon but that is no fault of the system: it leaves
+the health ok. Deliveries held for a manager (an attempt in doubt whose provider cannot be asked)
+raise one. Sending works; a monitor paging someone at night over a text that waits for a yes or no
+would teach people to ignore the page, and the decision is the manager's, not the on-call's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Protocol
 
 from app.domain.clock import Clock, utcnow
 from app.domain.delivery import ACTIVE
+from app.domain.records import HeldDelivery
 from app.domain.text_limits import NewNumberTexts
 from app.services.dispatch import Dispatcher
 from app.services.receipts import ReceiptService
@@ -53,6 +59,27 @@ class Health:
     oldest_due_age_s: float | None = None  # how long the longest-waiting delivery that is due now has waited
     new_number_texts: NewNumberTexts | None = None  # numbers first texted in the last hour, and the alarm's threshold
     alarms: tuple[str, ...] = ()  # one sentence each; any alarm makes the health not ok
+    held: tuple[HeldDelivery, ...] = ()  # deliveries waiting for a manager to send or drop them, longest first
+    possible_duplicates_today: dict[str, int] = field(default_factory=dict)  # by provider, since local midnight
+    warnings: tuple[str, ...] = ()  # one sentence each; a warning leaves the health ok
+
+
+def start_of_day(now: datetime) -> datetime:
+    """Midnight of `now`'s day in the machine's time zone: where "today" starts for the store."""
+    return now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def held_warning(held: int) -> str | None:
+    """One sentence when deliveries wait for a manager; None when none does."""
+    where = "on the manager's Health page or with `receiptdesk queue held`"
+    if not held:
+        return None
+    if held == 1:
+        return f"1 message is held because its customer may already have it: a manager sends or drops it {where}."
+    return (
+        f"{held:,} messages are held because their customers may already have them: "
+        f"a manager sends or drops each {where}."
+    )
 
 
 class CaptureState(Protocol):
@@ -116,6 +143,8 @@ class HealthService:
             capture = f"failed: {self._capture.problem}" if state == "failed" else state
         texts = await self._receipts.new_number_texts(now)
         alarms = tuple(a for a in (texts.alarm,) if a is not None)
+        held = tuple(await self._receipts.held())
+        duplicates = await self._receipts.possible_duplicates(start_of_day(now))
         return Health(
             ok=running
             and all(p.state != "failing" for p in providers)
@@ -134,6 +163,9 @@ class HealthService:
             oldest_due_age_s=(now - queue.oldest_due_at).total_seconds() if queue.oldest_due_at else None,
             new_number_texts=texts,
             alarms=alarms,
+            held=held,
+            possible_duplicates_today=dict(sorted(duplicates.items())),
+            warnings=tuple(w for w in (held_warning(len(held)),) if w is not None),
         )
 
     async def recorded(self) -> Health:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from app.main import Runtime
+from app.server.schemas import HealthOut
+from app.services.health import HealthService
 from app.support.asgi_server import start_asgi_server
-from tests.attempt_fates import MANAGER, write_fates
+from tests.attempt_fates import AT, MANAGER, write_fates
 from tests.conftest import bearer
 
 
@@ -43,3 +46,34 @@ async def test_a_receipt_shows_each_attempt_and_how_its_doubt_was_settled(
     dropped = (await api.get(f"/v1/receipts/{fates.dropped_receipt_id}")).json()
     [attempt] = next(d for d in dropped["deliveries"] if d["id"] == fates.dropped_id)["attempts"]
     assert attempt["settled_by"] == "dropped" and attempt["settled_actor"] == MANAGER
+
+
+async def test_held_messages_warn_on_health_and_leave_it_ok(
+    api: httpx.AsyncClient, runtime: Runtime, sale_payload: Callable[..., dict[str, Any]]
+) -> None:
+    fates = await write_fates(runtime, sale_payload)
+    runtime.start_dispatching()
+    body = (await api.get("/v1/health")).json()
+    assert body["ok"] is True and body["alarms"] == [] and body["held"] == 1
+    assert body["warnings"] == [
+        "1 message is held because its customer may already have it: a manager sends or drops it "
+        "on the manager's Health page or with `receiptdesk queue held`."
+    ]
+    await runtime.receipts.drop_held(fates.held_id, actor="Ben Ortiz", reason="the customer showed it at the till")
+    after = (await api.get("/v1/health")).json()
+    assert after["held"] == 0 and after["warnings"] == [] and after["ok"] is True
+
+
+async def test_possible_duplicates_are_counted_per_provider_since_midnight(
+    runtime: Runtime, sale_payload: Callable[..., dict[str, Any]]
+) -> None:
+    await write_fates(runtime, sale_payload)
+
+    def health_at(now: datetime) -> HealthService:
+        return HealthService(runtime.receipts, None, (), clock=lambda: now)
+
+    same_day = (await health_at(AT + timedelta(minutes=4)).check()).possible_duplicates_today
+    assert same_day == {"sendgrid": 1}
+    assert HealthOut.of(await health_at(AT + timedelta(minutes=4)).check()).possible_duplicates_today == same_day
+    next_week = await health_at(AT + timedelta(days=7)).check()
+    assert next_week.possible_duplicates_today == {}

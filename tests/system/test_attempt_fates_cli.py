@@ -4,6 +4,8 @@ every fate (written with the storage layer; the views are what is tested here)."
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -50,3 +52,54 @@ def test_receipts_show_says_each_attempts_fate_in_words(tmp_path: Path) -> None:
 
     dropped = processes.run("receipts", "show", fates.dropped_receipt_id, data_dir=data)
     assert f"in doubt \u2192 dropped by {MANAGER}" in dropped.stdout
+
+
+def test_held_messages_are_listed_then_sent_or_dropped_in_the_os_users_name(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    fates = folder_with_fates(data)
+    me = f"os:{getpass.getuser()}"
+
+    health = processes.run("health", data_dir=data)
+    assert health.returncode == 0, health.stdout + health.stderr  # a held message warns; it is no outage
+    assert "Warning: 1 message is held because its customer may already have it" in health.stdout
+    assert "Held for a manager: 1." in health.stdout
+    assert json.loads(processes.run("health", "--json", data_dir=data).stdout)["held"] == 1
+
+    listed = processes.run("queue", "held", data_dir=data)
+    assert listed.returncode == 0, listed.stderr
+    [row] = [line for line in listed.stdout.splitlines() if fates.held_id in line]
+    assert "sms" in row and "***-0142" in row and "+12175550142" not in listed.stdout and row.endswith("Twilio")
+    [entry] = json.loads(processes.run("queue", "held", "--json", data_dir=data).stdout)
+    assert entry["delivery_id"] == fates.held_id and entry["receipt_id"] == fates.held_receipt_id
+
+    not_held = processes.run("queue", "send-held", fates.dropped_id, data_dir=data)
+    assert not_held.returncode != 0 and len(not_held.stderr.strip().splitlines()) == 1
+    assert "not held" in not_held.stderr
+    missing = processes.run("queue", "drop-held", "nope", "--reason", "gone", data_dir=data)
+    assert missing.returncode != 0 and missing.stderr.strip() == "receiptdesk: There is no delivery nope."
+
+    sent = processes.run("queue", "send-held", fates.held_id, data_dir=data)
+    assert sent.returncode == 0, sent.stderr
+    assert "queued again" in sent.stdout
+    assert processes.run("queue", "held", data_dir=data).stdout.strip() == "No delivery is held."
+    shown = processes.run("receipts", "show", fates.held_receipt_id, data_dir=data)
+    assert f"in doubt \u2192 sent again by {me}" in shown.stdout and "queued" in shown.stdout
+    audit = json.loads(processes.run("audit", "show", "--json", data_dir=data).stdout)
+    assert [(e["actor"], e["detail"]["how"]) for e in audit if e["subject"] == fates.held_id] == [
+        (me, "sent_by_manager")
+    ]
+
+
+def test_dropping_a_held_message_needs_a_reason(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    fates = folder_with_fates(data)
+    me = f"os:{getpass.getuser()}"
+    blank = processes.run("queue", "drop-held", fates.held_id, "--reason", "  ", data_dir=data)
+    assert blank.returncode != 0 and len(blank.stderr.strip().splitlines()) == 1
+    dropped = processes.run("queue", "drop-held", fates.held_id, "--reason", "showed it at the till", data_dir=data)
+    assert dropped.returncode == 0, dropped.stderr
+    assert "will not be sent again" in dropped.stdout
+    shown = processes.run("receipts", "show", fates.held_receipt_id, data_dir=data)
+    assert f"in doubt \u2192 dropped by {me}" in shown.stdout and "showed it at the till" in shown.stdout
+    health = processes.run("health", data_dir=data)
+    assert "Warning" not in health.stdout and "Held for a manager: 0." in health.stdout
