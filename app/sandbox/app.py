@@ -149,13 +149,20 @@ class Inspection:
 def answer_gate(app: ASGIApp, faults: Faults, provider: str) -> ASGIApp:
     """`app` (one provider route) whose answers an answer hold keeps back once they are produced.
 
-    The route runs to its end (the stand-in records the message) into a buffer; while `faults` holds
-    `provider`'s answers the buffer waits, then goes out. A client gone meanwhile gets nothing.
-    Every answer sent is counted in `faults.answered`.
+    The request's body is read whole before the route runs, so a request held by a hold is handled
+    as it arrived even when its client is gone by the time it is released (a request that reached
+    the provider is the provider's, whatever became of its sender). The route runs to its end (the
+    stand-in records the message) into a buffer; while `faults` holds `provider`'s answers the buffer
+    waits, then goes out. A client gone meanwhile gets nothing. Every answer sent is counted in
+    `faults.answered`.
     """
 
     async def gated(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not faults.holds_answers(provider):
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        receive = await _read_whole(receive)
+        if not faults.holds_answers(provider):
             await app(scope, receive, send)
             faults.answered += 1
             return
@@ -172,6 +179,30 @@ def answer_gate(app: ASGIApp, faults: Faults, provider: str) -> ASGIApp:
         faults.answered += 1
 
     return gated
+
+
+async def _read_whole(receive: Receive) -> Receive:
+    """Read a request's body now; a `receive` that hands it over whole, then waits as `receive` does."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # gone before it was sent whole: the route sees that
+            first: Message = message
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return first
+        return await receive()
+
+    return replay
 
 
 def _gated(routes: list[Route], faults: Faults, provider: str) -> list[Route]:

@@ -143,3 +143,18 @@ def test_release_and_answer_hold_settings_are_validated() -> None:
     with pytest.raises(FaultConfigError):
         faults.release("lose")
     assert (faults.release_mode, faults.hold_answers) == ("process", False)
+
+
+async def test_a_held_request_whose_client_is_gone_is_still_handled(
+    sandbox: RunningSandbox, client: httpx.AsyncClient
+) -> None:
+    await client.put("/_sandbox/faults", json={"hold": True})
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=10.0) as doomed:
+        waiting = asyncio.create_task(send_sms(doomed, To="+15550000009"))
+        await wait_until(lambda: faults_of(sandbox).held == 1, timeout=30)
+        waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await client.patch("/_sandbox/faults", json={"hold": False})
+    await wait_until(lambda: store_of(sandbox).total() == 1, timeout=30)  # the provider got it all the same
+    assert [record.to for record in store_of(sandbox)] == [("+15550000009",)]

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from app.sandbox import credentials
+from app.sandbox import credentials, ses
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +21,8 @@ def env(**extra: str) -> dict[str, str]:
         **os.environ,
         "RECEIPTDESK_TWILIO_AUTH_TOKEN": credentials.TWILIO_AUTH_TOKEN,
         "RECEIPTDESK_SENDGRID_API_KEY": credentials.SENDGRID_API_KEY,
+        "RECEIPTDESK_SES_ACCESS_KEY_ID": ses.SES_ACCESS_KEY_ID,
+        "RECEIPTDESK_SES_SECRET_ACCESS_KEY": ses.SES_SECRET_ACCESS_KEY,
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
@@ -115,6 +117,89 @@ base_url = "{sandbox_url}"
 
 [providers.sendgrid]
 from_email = "{credentials.SENDGRID_FROM}"
+base_url = "{sandbox_url}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_logged(
+    *args: str, log: Path, marker: str = "http://", timeout: float = 60.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `python -m app ARGS` writing its output to `log` (nothing to drain, however much it says);
+    return the process and the URL it printed when ready."""
+    with log.open("ab") as out:
+        start_at = out.tell()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", *args], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env()
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with log.open("rb") as written:
+            written.seek(start_at)
+            for line in written.read().decode("utf-8", "replace").splitlines():
+                if marker in line:
+                    return proc, next(word for word in line.split() if word.startswith("http://"))
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited: {log.read_text('utf-8', 'replace')[-2000:]}")
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("process did not start in time")
+
+
+def dispatch_settings_file(
+    path: Path,
+    sandbox_url: str,
+    *,
+    email: str = "sendgrid",
+    sms: str = "twilio",
+    in_doubt: dict[str, str] | None = None,
+    database_url: str | None = None,
+    lease_seconds: int = 5,
+    concurrency: int = 8,
+) -> Path:
+    """A settings file routing email and texts to the given sandbox providers (SendGrid or SES; Twilio),
+    with `[dispatch] in_doubt` policies per channel and, optionally, a shared database."""
+    policies = ", ".join(f'{channel} = "{policy}"' for channel, policy in (in_doubt or {}).items())
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
+    path.write_text(
+        f"""{database}
+[store]
+name = "Test Market"
+address = "1 Test Street, Testville"
+phone = "(555) 010-0000"
+
+[api]
+port = 0
+
+[dispatch]
+lease_seconds = {lease_seconds}
+base_delay_seconds = 0.1
+max_delay_seconds = 0.5
+concurrency = {concurrency}
+in_doubt = {{ {policies} }}
+
+[texts]
+per_number_per_day = 1000
+new_number_alarm_per_hour = 100000
+
+[routing]
+email = "{email}"
+sms = "{sms}"
+
+[providers.twilio]
+account_sid = "{credentials.TWILIO_ACCOUNT_SID}"
+from_number = "{credentials.TWILIO_FROM}"
+base_url = "{sandbox_url}"
+
+[providers.sendgrid]
+from_email = "{credentials.SENDGRID_FROM}"
+base_url = "{sandbox_url}"
+
+[providers.ses]
+region = "{ses.SES_REGION}"
+from_email = "{ses.SES_FROM}"
 base_url = "{sandbox_url}"
 """,
         encoding="utf-8",
