@@ -121,7 +121,8 @@ def test_text_only_message_and_unset_options() -> None:
     _, body = make(httpx.AsyncClient()).build_request(email_message(html=None, subject=None))
     message = body["message"]
     assert message["body"] == {"contentType": "Text", "content": "Total $12.40"}
-    assert set(message) == {"body", "toRecipients", "internetMessageHeaders", "internetMessageId"}  # no subject, replyTo, attachments
+    # no subject, replyTo, attachments
+    assert set(message) == {"body", "toRecipients", "internetMessageHeaders", "internetMessageId"}
     assert "ccRecipients" not in message and "from" not in message
 
 
