@@ -50,6 +50,10 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
     unless `provider_extra["session_open"]` is true the message is the Content Template
     `content_sid` filled with `ContentVariables`; a free-form `Body` is sent only inside the window.
     Twilio error 63016 (free-form outside the window) is permanent: resending cannot fix it.
+
+    A message in doubt is looked up as an SMS is (`TwilioAdapter.look_up`, on `whatsapp:` addresses):
+    a free-form message by its text; a template's text is rendered by Twilio, not by us, so when
+    anything went to the number since the attempt the lookup cannot tell (`found=None`).
     """
 
     provider_id: ClassVar[str] = "twilio_whatsapp"

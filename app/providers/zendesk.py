@@ -110,8 +110,9 @@ class ZendeskAdapter(HttpAdapter):
             "requester": requester,
             "tags": [TAG],
         }
-        # The delivery's own reference, the same on every attempt: `external_id` is "an id you can use
-        # to link Zendesk Support tickets to local records" and List Tickets filters by it; an
+        # The delivery's own reference, the same on every attempt: a ticket's `external_id` is a string
+        # referring to another system's record (support.zendesk.com/hc/en-us/articles/4408819890330)
+        # and List Tickets filters by it; an
         # idempotency key is kept only a while and cannot be asked about (docs/providers.md § Looking up a message).
         ticket["external_id"] = message.idempotency_key
         # Ticket create honours Idempotency-Key (≤255 chars); nothing else in the Tickets API does.
