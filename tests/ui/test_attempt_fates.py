@@ -13,8 +13,8 @@ from app.ui import theme
 from app.ui.manager.window import ManagerWindow
 from tests.attempt_fates import MANAGER as OTHER_MANAGER
 from tests.attempt_fates import Fates, write_fates
-from tests.ui.conftest import PIN, Drive, Kiosk, type_pin, until
-from tests.ui.test_manager import open_manager
+from tests.ui.conftest import MANAGER, PIN, Drive, Kiosk, from_loop, type_pin, until
+from tests.ui.test_manager import audit_actors, open_manager
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -65,5 +65,61 @@ def test_the_timeline_says_how_each_attempt_ended_and_how_a_doubt_was_settled(
         assert held[fates.held_id][0][1] == "in doubt \u2192 Twilio cannot be asked, held for a manager"
         top = manager.receipts.detail.timeline.topLevelItem(0)
         assert top.text(2) == "Held for a manager"
+
+    drive(body)
+
+
+async def health_page_with_held(kiosk: Kiosk, qtbot: QtBot, sale_payload: Payload) -> tuple[ManagerWindow, Fates]:
+    fates = await write_fates(kiosk.runtime, sale_payload)
+    manager = await signed_in(kiosk, qtbot)
+    manager.tabs.setCurrentWidget(manager.health)
+    kiosk.shell.monitor.refresh()
+    box = manager.health.held
+    await until(lambda: box.table.rowCount() == 1 and box.table.isVisible(), what="the held message to be listed")
+    return manager, fates
+
+
+def test_a_manager_sends_a_held_message_from_the_health_page(drive: Drive, qtbot: QtBot, sale_payload: Payload) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        manager, fates = await health_page_with_held(kiosk, qtbot, sale_payload)
+        page, box = manager.health, manager.health.held
+        assert page.facts["warning"].text().startswith("1 message is held because its customer may already have it")
+        assert page.facts["status"].text() == "Online"  # a held message is no outage
+        assert [box.table.item(0, c).text() for c in range(1, 4)] == ["Text", "(***) ***-0142", "Twilio"]
+        await from_loop(lambda: qtbot.mouseClick(box.send_buttons[fates.held_id], Qt.MouseButton.LeftButton))
+        await until(lambda: box.table.rowCount() == 0 and box.empty.isVisible(), what="the held list to empty")
+
+        async def sent_again() -> bool:
+            detail = await kiosk.runtime.receipts.get(fates.held_receipt_id)
+            return [a.settled_by for a in detail.attempts[fates.held_id]][:1] == ["sent_by_manager"]
+
+        assert await sent_again()
+        detail = await kiosk.runtime.receipts.get(fates.held_receipt_id)
+        assert detail.attempts[fates.held_id][0].settled_actor == MANAGER
+        assert await audit_actors(kiosk, "delivery.in_doubt_settled") == [MANAGER]
+
+    drive(body)
+
+
+def test_dropping_a_held_message_asks_why_first(drive: Drive, qtbot: QtBot, sale_payload: Payload) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        manager, fates = await health_page_with_held(kiosk, qtbot, sale_payload)
+        box = manager.health.held
+        assert not box.drop_form.isVisible()
+        await from_loop(lambda: qtbot.mouseClick(box.drop_buttons[fates.held_id], Qt.MouseButton.LeftButton))
+        assert box.drop_form.isVisible() and box.dropping == fates.held_id
+        assert box.reason_label.text() == "Why drop the text to (***) ***-0142? It will not be sent again."
+        await from_loop(lambda: qtbot.mouseClick(box.confirm, Qt.MouseButton.LeftButton))
+        await until(lambda: manager.banner.message == "Say why the message is dropped.", what="the missing reason")
+        assert box.table.rowCount() == 1
+        await from_loop(lambda: qtbot.keyClicks(box.reason, "she showed it at the till"))
+        await from_loop(lambda: qtbot.keyClick(box.reason, Qt.Key.Key_Return))
+        await until(lambda: box.table.rowCount() == 0 and not box.drop_form.isVisible(), what="the drop")
+        detail = await kiosk.runtime.receipts.get(fates.held_receipt_id)
+        [attempt] = detail.attempts[fates.held_id]
+        assert attempt.settled_by == "dropped" and attempt.settled_actor == MANAGER
+        assert detail.deliveries[0].reason == f"Dropped by {MANAGER}: she showed it at the till"
+        kiosk.shell.monitor.refresh()
+        await until(lambda: manager.health.facts["warning"].text() == "none", what="the warning to go")
 
     drive(body)

@@ -1,5 +1,5 @@
-"""Is everything well: online, alarms, queue, oldest waiting, texts to new numbers, providers, last
-error, and today's chart."""
+"""Is everything well: online, alarms, warnings, possible duplicates today, queue, oldest waiting, texts
+to new numbers, providers, last error, the messages held for a manager (Send or Drop), and today's chart."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from app.services.health import Health
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.formatting import age_text, channel_word
+from app.ui.manager.held_box import HeldBox
 from app.ui.status import HealthMonitor, online_text
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.bar_chart import BarChart
@@ -73,6 +74,8 @@ class HealthPage(QWidget):
         for key, label in (
             ("status", "Status"),
             ("alarm", "Alarm"),
+            ("warning", "Warning"),
+            ("duplicates", "Possible duplicates today"),
             ("queue", "Queue depth"),
             ("due", "Due now"),
             ("oldest", "Oldest waiting"),
@@ -100,6 +103,8 @@ class HealthPage(QWidget):
         box.setLayout(facts)
         left.addWidget(box)
         left.addWidget(self.providers, 1)
+        self.held = HeldBox(ctx, tasks)
+        left.addWidget(self.held, 1)
         chart_box = QGroupBox("Today's deliveries by channel and state")
         QVBoxLayout(chart_box).addWidget(self.chart)
         layout = QHBoxLayout(self)
@@ -116,6 +121,11 @@ class HealthPage(QWidget):
         alarm = self.facts["alarm"]
         alarm.setText("\n".join(health.alarms) or "none")
         alarm.setStyleSheet(f"color: {theme.BAD}; font-weight: bold;" if health.alarms else "")
+        warning = self.facts["warning"]
+        warning.setText("\n".join(health.warnings) or "none")
+        warning.setStyleSheet(f"color: {theme.WARN}; font-weight: bold;" if health.warnings else "")
+        self.facts["duplicates"].setText(self.duplicates_text(health))
+        self.held.show_held(health.held)
         self.facts["new_numbers"].setText(new_numbers_text(health))
         self.facts["queue"].setText(f"{health.queue_depth:,}")
         self.facts["due"].setText(f"{health.due_now:,}")
@@ -132,6 +142,12 @@ class HealthPage(QWidget):
                 self.providers.setItem(row, column, item)
         if self.isVisible() and self.tasks.pending < 8:
             self.tasks.start(self.refresh_chart(), "chart")
+
+    def duplicates_text(self, health: Health) -> str:
+        """`Twilio 2, SendGrid 1`: deliveries sent again in doubt since midnight, by provider."""
+        names = {p.id: p.display_name for p in self._ctx.catalogue.providers()}
+        found = health.possible_duplicates_today
+        return ", ".join(f"{names.get(p, p)} {n:,}" for p, n in found.items()) or "none"
 
     async def refresh_chart(self) -> None:
         """Count today's deliveries and redraw the chart."""
