@@ -139,6 +139,10 @@ class HttpAdapter(ABC):
     taken, by the delivery's reference; None when it has no such call (an attempt in doubt then
     follows the channel's in-doubt policy)."""
 
+    lookup_refused: ClassVar[frozenset[int]] = frozenset({401, 403})
+    """Answers to a lookup that mean this account cannot be asked at all (no read permission, no
+    add-on): the attempt then follows the channel's in-doubt policy instead of waiting in doubt."""
+
     def __init__(self, http: httpx.AsyncClient, *, base_url: str | None = None) -> None:
         self._http = http
         self._base_url = (base_url or self.default_base_url).rstrip("/")
@@ -228,7 +232,8 @@ class HttpAdapter(ABC):
         """Ask the provider whether it took `message` since `sent_after`; None when it cannot be asked.
 
         A provider that cannot be reached, or answers with an error, gives `Lookup(found=None)`: the
-        attempt stays in doubt and is asked about again later.
+        attempt stays in doubt and is asked about again later. An answer in `lookup_refused` (or
+        credentials the provider refuses for reading) means this account can never be asked: None.
         """
         request = self.lookup_request(message, sent_after=sent_after)
         if request is None:
@@ -238,6 +243,16 @@ class HttpAdapter(ABC):
                 response = await self.transmit(request)
         except TransientProviderError as exc:
             return Lookup(found=None, detail=exc.message)
+        except PermanentProviderError as exc:  # an OAuth grant without the reading scope
+            log.warning("%s cannot be asked about sent messages: %s", self.display_name, exc.message)
+            return None
+        if response.status_code in self.lookup_refused:
+            log.warning(
+                "%s refused a lookup (%s): this account cannot be asked about sent messages",
+                self.display_name,
+                response.status_code,
+            )
+            return None
         if not response.is_success:
             return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
         return self.parse_lookup(response, message)

@@ -26,7 +26,7 @@ import httpx
 
 from app.domain.channels import Channel
 from app.domain.doubt import Lookup
-from app.domain.errors import PermanentProviderError, TransientProviderError
+from app.domain.errors import TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
 from app.providers import mime
@@ -157,13 +157,6 @@ class GmailAdapter(OAuthAdapter):
             if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
                 return Lookup(found=True, provider_message_id=item["id"], raw_status=SENT_LABEL)
         return Lookup(found=False, detail=f"{self.display_name} has no sent message for {message.idempotency_key}")
-
-    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
-        """As `HttpAdapter.look_up`, with the read-only token; a refused read-only grant cannot tell."""
-        try:
-            return await super().look_up(message, sent_after=sent_after)
-        except PermanentProviderError as exc:  # e.g. unauthorized_client: gmail.readonly not delegated
-            return Lookup(found=None, detail=f"{exc.message} (the lookup needs {LOOKUP_SCOPE} delegated)")
 
     async def transmit(self, request: HttpRequest) -> httpx.Response:
         """A lookup (GET) goes with the read-only token; a send with the sending token."""

@@ -19,11 +19,11 @@ import httpx
 
 from app.domain.channels import Channel
 from app.domain.doubt import Lookup
-from app.domain.errors import PermanentProviderError, TransientProviderError
+from app.domain.errors import PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
 from app.providers import mime
-from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, translate_http_errors
+from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 PATH = "/v3/mail/send"
 SCOPES_PATH = "/v3/scopes"
@@ -78,7 +78,8 @@ class SendGridAdapter(HttpAdapter):
         "https://www.twilio.com/docs/sendgrid/api-reference/email-activity/filter-all-messages"
     )
     """Only accounts that bought the Email Activity history add-on, with a key that may read it, can be
-    asked; any other answers 403 or 404 and the lookup says it cannot tell (`found=None`)."""
+    asked; any other answers 403 or 404, and an attempt in doubt follows the email in-doubt policy."""
+    lookup_refused: ClassVar[frozenset[int]] = frozenset(NO_ACTIVITY_API) | {401}
 
     def __init__(
         self,
@@ -179,23 +180,6 @@ class SendGridAdapter(HttpAdapter):
                     raw_status=status if isinstance(status, str) and status else None,
                 )
         return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
-
-    async def look_up(self, message: OutboundMessage, *, sent_after: datetime) -> Lookup | None:
-        """As `HttpAdapter.look_up`, saying plainly when the account has no Email Activity API (403/404)."""
-        request = self.lookup_request(message, sent_after=sent_after)
-        if request is None:
-            return None
-        try:
-            with translate_http_errors(self.display_name):
-                response = await self.transmit(request)
-        except TransientProviderError as exc:
-            return Lookup(found=None, detail=exc.message)
-        if response.status_code in NO_ACTIVITY_API:
-            detail = f"{self.display_name} cannot tell: the account or API key has no Email Activity access (an add-on)"
-            return Lookup(found=None, raw_status=str(response.status_code), detail=detail)
-        if not response.is_success:
-            return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
-        return self.parse_lookup(response, message)
 
     def credential_request(self) -> HttpRequest | None:
         """`GET /v3/scopes`: the permissions of the API key it is called with."""

@@ -118,17 +118,21 @@ def test_an_answer_without_a_ticket_list_cannot_tell() -> None:
     "reply",
     [
         "zendesk_error_429.json",
-        "zendesk_error_401.json",
         httpx.Response(503, json={"error": {"title": "Service Unavailable", "message": "maintenance"}}),
         httpx.ConnectError("refused"),
         httpx.ReadTimeout("slow"),
     ],
-    ids=["429", "401", "503", "connect", "timeout"],
+    ids=["429", "503", "connect", "timeout"],
 )
 async def test_an_error_or_no_answer_cannot_tell(wire: Wire, reply: str | httpx.Response | Exception) -> None:
     wire.reply = recorded(reply) if isinstance(reply, str) else reply
     lookup = await make(wire.http).look_up(crm(), sent_after=SENT_AFTER)
     assert lookup is not None and lookup.found is None and lookup.detail
+
+
+async def test_refused_credentials_mean_this_account_cannot_be_asked(wire: Wire) -> None:
+    wire.reply = recorded("zendesk_error_401.json")
+    assert await make(wire.http).look_up(crm(), sent_after=SENT_AFTER) is None
 
 
 def test_zendesk_can_be_asked() -> None:
