@@ -4,7 +4,8 @@
 
 Runs the real kiosk over a temporary database and the in-process provider sandbox, walks each
 screen into a telling state (a sale with its preview, the customer typing with typo help, the
-SMS consent, the manager's timeline, export and health chart, settings) and saves each window;
+SMS consent, the manager's timeline with attempts in doubt, export, health with held messages to send
+or drop, settings) and saves each window;
 then the first-run set-up assistant, step by step, with its test sends answered by the sandbox.
 """
 
@@ -21,6 +22,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import httpx
 import qasync
 from keyring.backends import fail
 from PySide6.QtWidgets import QWidget
+from sqlalchemy import update
 
 from app.config.secrets import SecretStore
 from app.config.settings import PrinterSettings, Settings
@@ -35,6 +38,8 @@ from app.config.settings_writer import SettingsStore
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.channels import Channel
 from app.domain.clock import utcnow
+from app.domain.delivery import DeliveryState
+from app.domain.doubt import AttemptOutcome, SettledBy
 from app.domain.intake import parse_sale
 from app.main import HTTP_TIMEOUT, build_printer_device, build_runtime
 from app.sandbox import credentials
@@ -45,6 +50,8 @@ from app.services.catalogue import ProviderCatalogue
 from app.services.devices import DeviceService
 from app.services.kiosk import ReceiptChoice
 from app.services.setup import SetupService
+from app.storage import outbox
+from app.storage.models import AttemptRow, DeliveryRow
 from app.triggers.pos import pos_event
 from app.ui.customer.flow import Step
 from app.ui.setup.assistant import SetupAssistant
@@ -182,6 +189,15 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     await until(lambda: page.detail.detail is not None)
     await settle()
     save(manager, "manager-receipts-timeline")
+    doubted = await post(runtime, rng, customer=None)
+    held_receipt = await post(runtime, rng, customer=None)
+    await record_doubts(runtime, doubted, held_receipt)
+    page.search()
+    await until(lambda: any(r.receipt_id == doubted for r in page.rows))
+    page.table.selectRow(next(i for i, r in enumerate(page.rows) if r.receipt_id == doubted))
+    await until(lambda: page.detail.detail is not None and page.detail.detail.summary.receipt_id == doubted)
+    await settle()
+    save(manager, "manager-timeline-doubts")
     manager.tabs.setCurrentWidget(manager.export)
     manager.export.export()
     await until(lambda: " lines) to " in manager.export.result.text())
@@ -190,6 +206,17 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     await until(lambda: bool(manager.health.chart.data))
     await settle()
     save(manager, "manager-health")
+    held = manager.health.held
+    await until(lambda: held.table.rowCount() == 2)
+    held.ask_reason(held.held[0].id)
+    held.reason.setText("She showed the text at the till")
+    await settle()
+    save(manager, "manager-health-held-drop")
+    await held.drop(held.held[0].id, held.reason.text())
+    await held.send(held.held[0].id)
+    await until(lambda: not held.held and manager.health.facts["warning"].text() == "none")
+    await settle()
+    save(manager, "manager-health-nothing-held")
     settings.open()
     settings.resize(980, 720)
     await until(lambda: not settings.providers.problem.isHidden())
@@ -201,6 +228,74 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.devices)
     await settle()
     save(settings, "settings-devices")
+
+
+async def record_doubts(runtime: Any, doubted: str, held_receipt: str) -> None:
+    """Attempts that met each fate of a doubt, written as a crash and its settling would leave them:
+    `doubted`'s email sent again as a possible duplicate, its text found at Twilio and one dropped by
+    Ana Lee; `held_receipt`'s text and WhatsApp held for a manager."""
+    now = utcnow()
+
+    def delivery(session: Any, receipt: str, channel: Channel, provider: str, to: str, state: DeliveryState) -> str:
+        made = outbox.new_delivery(
+            session, receipt_id=receipt, channel=channel, provider=provider, recipient=to, now=now
+        )
+        session.execute(update(DeliveryRow).where(DeliveryRow.id == made.id).values(state=state.value, attempts=2))
+        return str(made.id)
+
+    def attempt(delivery_id: str, number: int, provider: str, outcome: AttemptOutcome, **extra: Any) -> AttemptRow:
+        started = now + timedelta(seconds=40 * number)
+        done = None if outcome is AttemptOutcome.IN_DOUBT else started + timedelta(seconds=1)
+        return AttemptRow(
+            delivery_id=delivery_id,
+            number=number,
+            provider=provider,
+            started_at=started,
+            finished_at=done,
+            outcome=outcome.value,
+            **extra,
+        )
+
+    def job(session: Any) -> None:
+        email = delivery(session, doubted, Channel.EMAIL, "sendgrid", "jordan.lee@gmail.com", DeliveryState.SENT)
+        text = delivery(session, doubted, Channel.SMS, "twilio", "+12175550123", DeliveryState.SENT)
+        dropped = delivery(session, doubted, Channel.SMS, "twilio", "+12175550188", DeliveryState.DEAD)
+        held = [
+            delivery(session, held_receipt, Channel.SMS, "twilio", "+12175550164", DeliveryState.HELD),
+            delivery(session, held_receipt, Channel.WHATSAPP, "twilio_whatsapp", "+12175550164", DeliveryState.HELD),
+        ]
+        settled = now + timedelta(minutes=2)
+        session.add_all(
+            [
+                attempt(
+                    email, 1, "sendgrid", AttemptOutcome.IN_DOUBT, settled_by=SettledBy.RESENT.value, settled_at=settled
+                ),
+                attempt(email, 2, "sendgrid", AttemptOutcome.SENT, possible_duplicate=True, provider_message_id="sg-2"),
+                attempt(
+                    text,
+                    1,
+                    "twilio",
+                    AttemptOutcome.IN_DOUBT,
+                    settled_by=SettledBy.LOOKUP_FOUND.value,
+                    settled_at=settled,
+                ),
+                attempt(
+                    dropped,
+                    1,
+                    "twilio",
+                    AttemptOutcome.IN_DOUBT,
+                    settled_by=SettledBy.DROPPED.value,
+                    settled_at=settled,
+                    settled_actor="Ana Lee",
+                ),
+                *(
+                    attempt(d, 1, p, AttemptOutcome.IN_DOUBT, settled_by=SettledBy.HELD.value, settled_at=settled)
+                    for d, p in zip(held, ("twilio", "twilio_whatsapp"), strict=True)
+                ),
+            ]
+        )
+
+    await runtime.db.write(job)
 
 
 async def shoot_setup(data: Path, sandbox_url: str) -> None:

@@ -76,6 +76,7 @@ async def health_page_with_held(kiosk: Kiosk, qtbot: QtBot, sale_payload: Payloa
     kiosk.shell.monitor.refresh()
     box = manager.health.held
     await until(lambda: box.table.rowCount() == 1 and box.table.isVisible(), what="the held message to be listed")
+    await until(lambda: manager.health.facts["warning"].text() != "none", what="the warning")
     return manager, fates
 
 
@@ -119,7 +120,6 @@ def test_dropping_a_held_message_asks_why_first(drive: Drive, qtbot: QtBot, sale
         [attempt] = detail.attempts[fates.held_id]
         assert attempt.settled_by == "dropped" and attempt.settled_actor == MANAGER
         assert detail.deliveries[0].reason == f"Dropped by {MANAGER}: she showed it at the till"
-        kiosk.shell.monitor.refresh()
         await until(lambda: manager.health.facts["warning"].text() == "none", what="the warning to go")
 
     drive(body)

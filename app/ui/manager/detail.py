@@ -190,7 +190,8 @@ class DetailPanel(QWidget):
             )
         )
         child.setToolTip(2, child.text(2))
-        doubtful = a.possible_duplicate or a.outcome == AttemptOutcome.IN_DOUBT
+        cleared = a.settled_by in (SettledBy.LOOKUP_FOUND, SettledBy.LOOKUP_NOT_FOUND)  # the provider told us
+        doubtful = a.possible_duplicate or (a.outcome == AttemptOutcome.IN_DOUBT and not cleared)
         if a.settled_by == SettledBy.DROPPED or a.outcome == AttemptOutcome.PERMANENT:
             child.setForeground(2, QColor(theme.BAD))
         elif doubtful or a.settled_by == SettledBy.HELD:

@@ -34,6 +34,7 @@ CHART_STATES = tuple(
         DeliveryState.SENT,
         DeliveryState.DELIVERED,
         DeliveryState.UNKNOWN,
+        DeliveryState.HELD,
         DeliveryState.BOUNCED,
         DeliveryState.FAILED,
         DeliveryState.DEAD,
@@ -103,13 +104,17 @@ class HealthPage(QWidget):
         box.setLayout(facts)
         left.addWidget(box)
         left.addWidget(self.providers, 1)
-        self.held = HeldBox(ctx, tasks)
-        left.addWidget(self.held, 1)
         chart_box = QGroupBox("Today's deliveries by channel and state")
         QVBoxLayout(chart_box).addWidget(self.chart)
+        self.held = HeldBox(ctx, tasks)
+        self.held.sig_changed.connect(self._held_changed)
+        self.held.sig_decided.connect(monitor.refresh)  # the warning, the counts and the chart follow at once
+        self._right = QVBoxLayout()
+        self._right.addWidget(chart_box, 3)
+        self._right.addWidget(self.held, 0)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
-        layout.addWidget(chart_box, 1)
+        layout.addLayout(self._right, 1)
         monitor.sig_health.connect(self.show_health)
         if monitor.latest is not None:
             self.show_health(monitor.latest)
@@ -143,6 +148,10 @@ class HealthPage(QWidget):
         if self.isVisible() and self.tasks.pending < 8:
             self.tasks.start(self.refresh_chart(), "chart")
 
+    def _held_changed(self) -> None:
+        """The held list takes room under the chart only while something is held."""
+        self._right.setStretchFactor(self.held, 2 if self.held.held else 0)
+
     def duplicates_text(self, health: Health) -> str:
         """`Twilio 2, SendGrid 1`: deliveries sent again in doubt since midnight, by provider."""
         names = {p.id: p.display_name for p in self._ctx.catalogue.providers()}
@@ -151,6 +160,7 @@ class HealthPage(QWidget):
 
     async def refresh_chart(self) -> None:
         """Count today's deliveries and redraw the chart."""
+        await self.held.refresh()  # the chart counts held deliveries: the list says the same at once
         counts = await self._ctx.kiosk.deliveries_today()
         self.chart.set_data(
             {channel_word(ch): {s.value: n for s, n in by_state.items()} for ch, by_state in counts.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -36,6 +36,12 @@ EXPLAIN = (
 
 class HeldBox(QGroupBox):
     """The held deliveries, longest waiting first, each with Send and Drop; Drop asks why first."""
+
+    sig_changed = Signal()
+    """Fires when the list of held deliveries changed."""
+
+    sig_decided = Signal()
+    """Fires after a manager sent or dropped a held delivery: the health around it changed too."""
 
     def __init__(self, ctx: KioskContext, tasks: TaskOwner, parent: QWidget | None = None) -> None:
         super().__init__("Held for a manager", parent)
@@ -105,6 +111,7 @@ class HeldBox(QGroupBox):
         self.table.resizeColumnsToContents()
         if self.dropping is not None and self.dropping not in self.drop_buttons:
             self.cancel_drop()  # decided elsewhere (another till, the command line)
+        self.sig_changed.emit()
 
     def _buttons(self, h: HeldDelivery) -> QWidget:
         send = QPushButton("Send")
@@ -155,6 +162,7 @@ class HeldBox(QGroupBox):
         with busy(*buttons):
             await self._ctx.receipts.send_held(delivery_id, actor=self._ctx.actor)
         await self.refresh()
+        self.sig_decided.emit()
 
     async def drop(self, delivery_id: str, reason: str) -> None:
         """Drop the held delivery for `reason`, in the signed-in manager's name."""
@@ -165,6 +173,7 @@ class HeldBox(QGroupBox):
             await self._ctx.receipts.drop_held(delivery_id, actor=self._ctx.actor, reason=reason)
         self.cancel_drop()
         await self.refresh()
+        self.sig_decided.emit()
 
     async def refresh(self) -> None:
         """Read the held deliveries again."""
