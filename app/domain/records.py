@@ -170,6 +170,7 @@ class ClaimedDelivery:
     metadata: dict[str, str] = field(default_factory=dict)
     doubt: DoubtfulAttempt | None = None  # an earlier attempt to settle before anything is sent again
     possible_duplicate: bool = False  # an earlier attempt was resent in doubt: whatever goes out may be a second
+    recorded: bool = False  # the claim wrote its attempt (`sending`) already: it starts now
 
 
 @dataclass(frozen=True, slots=True)

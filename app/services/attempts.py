@@ -186,13 +186,13 @@ class AttemptRunner:
                 DeliveryState.FAILED,
                 error=f"Provider {provider!r} is not configured.",
                 reason="provider not configured",
-                recorded=False,
+                recorded=claim.recorded,
                 doubt=doubt,
             )
         stats = self._stats.provider(provider)
         await self._limiter.acquire(provider)
         started = self._clock()
-        if not await self._intend(Intent(claim, provider, started, duplicate, doubt)):
+        if not claim.recorded and not await self._intend(Intent(claim, provider, started, duplicate, doubt)):
             self._breaker.release_probe(provider)
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None
@@ -404,7 +404,7 @@ class AttemptRunner:
         moved_from: str | None = None,
         route_to: str | None = None,
         counts: bool = True,
-        recorded: bool = True,
+        recorded: bool | None = None,
         doubt: DoubtSettlement | None = None,
     ) -> Settlement:
         transition(DeliveryState.SENDING, state)  # a settlement only ever follows a claim
@@ -426,6 +426,6 @@ class AttemptRunner:
             route_to=destination if destination != claim.provider else None,
             failover_from=moved_from,
             counts=counts,
-            recorded=recorded,
+            recorded=claim.recorded or counts if recorded is None else recorded,
             doubt=doubt,
         )

@@ -94,6 +94,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._settler_task: asyncio.Task[None] | None = None
         self._renew_task: asyncio.Task[None] | None = None
+        self._intents: list[tuple[outbox.Intent, asyncio.Future[bool]]] = []
         self._claimed: dict[str, int] = {}  # claims not yet settled or handed back: delivery id → attempt
         self._stopped = asyncio.Event()
         self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
@@ -208,7 +209,10 @@ class Dispatcher:
                 log.exception("renewing %d leases failed", len(claims))
 
     async def _intend(self, intent: Intent) -> bool:
-        """Write the attempt (`sending`) before its request leaves, under the claim's fence."""
+        """Write the attempt (`sending`) before its request leaves, under the claim's fence.
+
+        Intents of workers starting at the same moment are written together: one job, one commit.
+        """
         claim = intent.claim
         row = outbox.Intent(
             delivery_id=claim.id,
@@ -216,11 +220,30 @@ class Dispatcher:
             provider=intent.provider,
             started_at=intent.started_at,
             owner=self.owner,
-            lease_until=self._clock() + self._lease,
             possible_duplicate=intent.possible_duplicate,
             doubt=intent.doubt,
         )
-        return bool(await self._db.write(lambda s: outbox.record_intent(s, [row])))
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._intents.append((row, done))
+        if len(self._intents) == 1:
+            self._own(self._write_intents(), "dispatcher-intents")
+        return await done
+
+    async def _write_intents(self) -> None:
+        await asyncio.sleep(0)  # let the workers starting now add theirs
+        batch, self._intents = self._intents, []
+        rows = [row for row, _ in batch]
+        try:
+            held = await self._db.write(lambda s: outbox.record_intent(s, rows))
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        landed = {(i.delivery_id, i.number) for i in held}
+        for row, done in batch:
+            if not done.done():
+                done.set_result((row.delivery_id, row.number) in landed)
 
     async def _worker(self) -> None:
         while True:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
@@ -57,7 +57,6 @@ class Intent:
     provider: str
     started_at: datetime
     owner: str
-    lease_until: datetime
     possible_duplicate: bool = False
     doubt: DoubtSettlement | None = None  # the attempt in doubt this send settles (not found, or resent)
 
@@ -128,7 +127,8 @@ def claim_due(
     if not found:
         return []
     ids = [row.id for row in found]
-    doubts, duplicates = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
+    doubts = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
+    duplicates = _resent(session, ids)
     if any(d.outcome == AttemptOutcome.SENDING.value for d in doubts.values()):
         a = AttemptRow.__table__.c
         session.connection().execute(
@@ -179,6 +179,25 @@ def claim_due(
         .outerjoin(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
         .where(d.id.in_(ids))
     ).all()
+    # The claim is the intent: each delivery claimed without a doubt to settle first is sent right
+    # away, so its attempt is written (`sending`) in this transaction, before its request can leave.
+    starting = [row for row in rows if row.id not in doubts]
+    if starting:
+        session.connection().execute(
+            insert(AttemptRow),
+            [
+                {
+                    "delivery_id": row.id,
+                    "number": row.attempts,
+                    "provider": row.provider,
+                    "started_at": now,
+                    "finished_at": None,
+                    "outcome": AttemptOutcome.SENDING.value,
+                    "possible_duplicate": row.id in duplicates,
+                }
+                for row in starting
+            ],
+        )
     claims = []
     for row in rows:
         context: dict[str, Any] = json.loads(row.context) if row.context else {}
@@ -203,17 +222,18 @@ def claim_due(
                 metadata={str(k): str(v) for k, v in dict(context.get("metadata", {})).items()},
                 doubt=doubts.get(row.id),
                 possible_duplicate=row.id in duplicates,
+                recorded=row.id not in doubts,
             )
         )
     return claims
 
 
-def _doubts(session: Session, delivery_ids: Sequence[str]) -> tuple[dict[str, DoubtfulAttempt], set[str]]:
+def _doubts(session: Session, delivery_ids: Sequence[str]) -> dict[str, DoubtfulAttempt]:
     """Of these deliveries (sending with an expired lease, or unknown): the latest attempt of each when it
-    is still open, and which of them were already resent in doubt."""
+    is still open."""
     if not delivery_ids:
-        return {}, set()
-    a = AttemptRow.__table__.c
+        return {}
+    a = _ATTEMPTS.c
     latest = (
         select(a.delivery_id, func.max(a.number).label("number"))
         .where(a.delivery_id.in_(delivery_ids))
@@ -225,37 +245,39 @@ def _doubts(session: Session, delivery_ids: Sequence[str]) -> tuple[dict[str, Do
         .join(latest, and_(a.delivery_id == latest.c.delivery_id, a.number == latest.c.number))
         .where(a.outcome.in_(_OPEN), a.settled_by.is_(None))
     ).all()
-    doubts = {r.delivery_id: DoubtfulAttempt(r.number, r.provider, r.started_at, r.outcome) for r in rows}
-    resent = session.scalars(
-        select(a.delivery_id).where(a.delivery_id.in_(delivery_ids), a.settled_by.in_(_RESENT)).distinct()
-    )
-    return doubts, set(resent)
+    return {r.delivery_id: DoubtfulAttempt(r.number, r.provider, r.started_at, r.outcome) for r in rows}
+
+
+def _resent(session: Session, delivery_ids: Sequence[str]) -> set[str]:
+    """Which of these deliveries were sent again over a doubt: what they send now may be a second message."""
+    a = _ATTEMPTS.c
+    query = select(a.delivery_id).where(a.delivery_id.in_(delivery_ids), a.settled_by.in_(_RESENT)).distinct()
+    return set(session.scalars(query))
 
 
 def record_intent(session: Session, intents: Sequence[Intent]) -> list[Intent]:
     """Write each attempt `sending` before its request leaves; return those whose claim still held.
 
     The claim is the fence: its delivery must still be `sending` under this owner at this attempt
-    number. Its lease is renewed to `lease_until`, and the doubt it settles by sending is recorded.
+    number. The doubts settled by these sends are recorded with them. One query, one insert for all.
     """
-    held: list[Intent] = []
-    connection = session.connection()
-    for i in intents:
-        result = connection.execute(
-            update(_DELIVERIES)
-            .where(
-                DeliveryRow.__table__.c.id == i.delivery_id,
-                DeliveryRow.__table__.c.attempts == i.number,
-                DeliveryRow.__table__.c.state == DeliveryState.SENDING.value,
-                DeliveryRow.__table__.c.lease_owner == i.owner,
+    if not intents:
+        return []
+    d = _DELIVERIES.c
+    owners = {i.owner for i in intents}
+    holding = set(
+        session.connection().execute(
+            select(d.id, d.attempts).where(
+                tuple_(d.id, d.attempts).in_([(i.delivery_id, i.number) for i in intents]),
+                d.state == DeliveryState.SENDING.value,
+                d.lease_owner.in_(owners),
             )
-            .values(next_attempt_at=i.lease_until)
         )
-        if result.rowcount:
-            held.append(i)
+    )
+    held = [i for i in intents if (i.delivery_id, i.number) in holding]
     if not held:
         return []
-    connection.execute(
+    session.connection().execute(
         insert(AttemptRow),
         [
             {
@@ -270,10 +292,9 @@ def record_intent(session: Session, intents: Sequence[Intent]) -> list[Intent]:
             for i in held
         ],
     )
-    settled = [(i.delivery_id, i.started_at, i.doubt) for i in held if i.doubt is not None]
-    for delivery_id, at, doubt in settled:
-        assert doubt is not None
-        _settle_doubt(session, delivery_id, doubt, at=at, actor=None)
+    for i in held:
+        if i.doubt is not None:
+            _settle_doubt(session, i.delivery_id, i.doubt, at=i.started_at, actor=None)
     return held
 
 
@@ -352,6 +373,7 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
                 or_(a.outcome == AttemptOutcome.SENDING.value, a.outcome == AttemptOutcome.IN_DOUBT.value),
             )
             .values(
+                provider=bindparam("provider"),
                 finished_at=bindparam("finished_at"),
                 outcome=bindparam("outcome"),
                 status_code=bindparam("status_code"),
@@ -363,6 +385,7 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
                 {
                     "d": s.delivery_id,
                     "n": s.attempt,
+                    "provider": s.provider,
                     "finished_at": s.finished_at,
                     "outcome": s.outcome,
                     "status_code": s.status_code,
@@ -422,6 +445,8 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
         )
         if result.rowcount:
             landed.append(s)
+            if not s.counts and s.recorded:  # written at the claim, but nothing left: no attempt after all
+                _forget_attempt(session, s.delivery_id, s.attempt)
             if s.doubt is not None:
                 _settle_doubt(session, s.delivery_id, s.doubt, at=s.finished_at, actor=None)
             if s.failover_from:
@@ -436,8 +461,19 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     return landed
 
 
+def _forget_attempt(session: Session, delivery_id: str, number: int) -> None:
+    """Delete an attempt written at its claim whose request never left."""
+    a = _ATTEMPTS.c
+    session.connection().execute(
+        delete(_ATTEMPTS).where(
+            a.delivery_id == delivery_id, a.number == number, a.outcome == AttemptOutcome.SENDING.value
+        )
+    )
+
+
 def release(session: Session, claims: Sequence[tuple[str, int]], *, now: datetime) -> int:
-    """Hand back claims that were never attempted: due again now, and the claim not counted as an attempt."""
+    """Hand back claims that were never attempted: due again now, the claim not counted as an attempt,
+    and the attempt written at the claim deleted (its request never left)."""
     released = 0
     for delivery_id, attempt in claims:
         result = session.execute(
@@ -450,6 +486,8 @@ def release(session: Session, claims: Sequence[tuple[str, int]], *, now: datetim
             .values(state=DeliveryState.QUEUED.value, attempts=attempt - 1, next_attempt_at=now, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
+        if result.rowcount:  # type: ignore[attr-defined]
+            _forget_attempt(session, delivery_id, attempt)
         released += int(result.rowcount)  # type: ignore[attr-defined]
     return released
 
