@@ -17,13 +17,17 @@ STATE_WORDS: dict[DeliveryState, str] = {
     DeliveryState.FAILED: "Failed",
     DeliveryState.DEAD: "Gave up",
     DeliveryState.UNKNOWN: "Unconfirmed",
+    DeliveryState.HELD: "Held for a manager",
 }
 
 CHANNEL_WORDS: dict[Channel, str] = {
     Channel.EMAIL: "Email",
     Channel.SMS: "Text",
+    Channel.WHATSAPP: "WhatsApp",
     Channel.PUSH: "Push",
     Channel.PRINT: "Print",
+    Channel.CHAT: "Chat",
+    Channel.CRM: "CRM",
 }
 
 RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.DEAD, DeliveryState.BOUNCED})

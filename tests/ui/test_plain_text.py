@@ -7,8 +7,11 @@ from PySide6.QtGui import Qt as QtGui
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
+from app.domain.channels import Channel
+from app.domain.delivery import DeliveryState
 from app.services.kiosk import ReceiptChoice
 from app.ui.customer.flow import Step
+from app.ui.formatting import CHANNEL_WORDS, STATE_WORDS
 from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 MARKUP_NAME = "<b>Mei</b> & <i>Nguyen</i>"
@@ -53,3 +56,8 @@ def test_the_customer_screen_greets_a_name_with_markup_as_typed(drive: Drive, qt
             assert not read_as_rich_text(line)
 
     drive(body)
+
+
+def test_every_delivery_state_and_channel_has_words() -> None:
+    assert set(STATE_WORDS) == set(DeliveryState)
+    assert set(CHANNEL_WORDS) == set(Channel)
