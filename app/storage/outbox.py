@@ -116,7 +116,7 @@ def claim_due(
     with that attempt as its `doubt`; a `sending` one turns `in_doubt` in this same transaction.
     """
     due = (
-        select(DeliveryRow.id, DeliveryRow.state)
+        select(DeliveryRow.id, DeliveryRow.state, DeliveryRow.attempts)
         .where(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now)
         .order_by(DeliveryRow.next_attempt_at)
         .limit(limit)
@@ -128,7 +128,7 @@ def claim_due(
         return []
     ids = [row.id for row in found]
     doubts = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
-    duplicates = _resent(session, ids)
+    duplicates = _resent(session, [row.id for row in found if row.attempts])  # a fresh one has no past
     if any(d.outcome == AttemptOutcome.SENDING.value for d in doubts.values()):
         a = AttemptRow.__table__.c
         session.connection().execute(
@@ -250,6 +250,8 @@ def _doubts(session: Session, delivery_ids: Sequence[str]) -> dict[str, Doubtful
 
 def _resent(session: Session, delivery_ids: Sequence[str]) -> set[str]:
     """Which of these deliveries were sent again over a doubt: what they send now may be a second message."""
+    if not delivery_ids:
+        return set()
     a = _ATTEMPTS.c
     query = select(a.delivery_id).where(a.delivery_id.in_(delivery_ids), a.settled_by.in_(_RESENT)).distinct()
     return set(session.scalars(query))
