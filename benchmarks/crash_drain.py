@@ -3,8 +3,9 @@
     python benchmarks/crash_drain.py [--sales 2000] [--kills 20] [--email sendgrid|ses] [--seed N]
     python benchmarks/crash_drain.py --postgres postgresql+psycopg://USER@HOST/DB --processes 2
 
-A sandbox process stands in for the providers. The sales are posted while the sandbox holds every
-send, so the whole drain happens after intake; then the sandbox lets go and the drain runs while a
+A sandbox process stands in for the providers. The sales are posted while the sandbox answers every
+send 503 at once (an outage: the sends are retried, nothing is in doubt), so the whole drain happens
+after intake; then the outage ends and the drain runs while a
 `serve` process is killed with SIGKILL `--kills` times, each at a random point of the drain (when
 the sandbox has taken a randomly drawn number of messages) and started again at once. With
 `--postgres` and `--processes 2` two processes share the database and only the second is killed;
@@ -89,12 +90,14 @@ phone = "(555) 010-0000"
 
 [api]
 port = 0
+requests_per_minute = 100000
 
 [dispatch]
 lease_seconds = 5
 base_delay_seconds = 0.1
 max_delay_seconds = 1.0
 concurrency = {concurrency}
+max_attempts = 100
 
 [texts]
 per_number_per_day = 1000
@@ -108,15 +111,18 @@ sms = "twilio"
 account_sid = "{credentials.TWILIO_ACCOUNT_SID}"
 from_number = "{credentials.TWILIO_FROM}"
 base_url = "{sandbox_url}"
+rate_per_sec = 0
 
 [providers.sendgrid]
 from_email = "{credentials.SENDGRID_FROM}"
 base_url = "{sandbox_url}"
+rate_per_sec = 0
 
 [providers.ses]
 region = "{ses.SES_REGION}"
 from_email = "{ses.SES_FROM}"
 base_url = "{sandbox_url}"
+rate_per_sec = 0
 """,
         encoding="utf-8",
     )
@@ -194,6 +200,9 @@ def post_sales(http: httpx.Client, api: str, auth: dict[str, str], sales: int, s
         sale = make_sale(rng, sale_id=f"CD{i:05d}", with_customer=False)
         sale["customer"] = {"email": f"c{i}@example.com", "phone": f"+1217555{i:04d}", "channels": ["email", "sms"]}
         response = http.post(f"{api}/v1/sales", json=sale, headers=auth, timeout=60)
+        while response.status_code == 429:  # the token's budget: wait as told
+            time.sleep(float(response.headers.get("Retry-After") or 1))
+            response = http.post(f"{api}/v1/sales", json=sale, headers=auth, timeout=60)
         if response.status_code != 202:
             raise SystemExit(f"sale {i} refused: {response.status_code} {response.text}")
         receipts[response.json()["receipt_id"]] = i
@@ -203,8 +212,13 @@ def post_sales(http: httpx.Client, api: str, auth: dict[str, str], sales: int, s
 def drain_with_kills(
     http: httpx.Client, fleet: Fleet, sandbox_url: str, *, victim: int, kills: int, total: int, rng: random.Random
 ) -> list[int]:
-    """Kill `victim` `kills` times, each once the sandbox has taken a randomly drawn number of messages."""
-    targets = sorted(rng.randrange(1, max(2, int(total * 0.95))) for _ in range(kills))
+    """Kill `victim` `kills` times, each once the sandbox has taken a randomly drawn number of messages.
+
+    The points are drawn from the first 95% of the messages, or the first 60% when another process
+    goes on draining while the victim starts again.
+    """
+    span = 0.95 if len(fleet.procs) == 1 else 0.6
+    targets = sorted(rng.randrange(1, max(2, int(total * span))) for _ in range(kills))
     at: list[int] = []
     for target in targets:
 
@@ -279,6 +293,7 @@ def report(figures: dict[str, Any], *, kills_at: list[int], sends: int, seconds:
     print(f"\n{label}")
     print(f"  deliveries                       {figures['deliveries']}")
     print(f"  kills (messages taken by then)   {len(kills_at)}: {kills_at}")
+    print(f"  kills mid-drain                  {sum(taken < figures['deliveries'] for taken in kills_at)}")
     print(f"  drain time with the kills        {seconds:.1f} s")
     print(f"  delivery states                  {figures['states']}")
     print(f"  lost (neither sent nor held)     {figures['lost']}")
@@ -324,7 +339,7 @@ def main() -> None:
         write_settings(config, sandbox_url, email=args.email, database_url=args.postgres, concurrency=args.concurrency)
         fleet = Fleet(work, config, args.processes)
         try:
-            http.put(f"{sandbox_url}/_sandbox/faults", json={"hold": True}).raise_for_status()
+            http.put(f"{sandbox_url}/_sandbox/faults", json={"outage_seconds": 86_400}).raise_for_status()
             fleet.start(0)
             auth = token(fleet)
             receipts = post_sales(http, fleet.apis[0], auth, args.sales, args.seed)
@@ -338,7 +353,7 @@ def main() -> None:
             )
             print(label, flush=True)
             started = time.monotonic()
-            http.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()  # the drain begins
+            http.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()  # the outage ends: the drain begins
             kills_at = drain_with_kills(
                 http, fleet, sandbox_url, victim=victim, kills=args.kills, total=2 * args.sales, rng=rng
             )
