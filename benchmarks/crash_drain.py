@@ -1,16 +1,18 @@
 """Kill `receiptdesk serve` again and again while it drains, and count what each customer received.
 
     python benchmarks/crash_drain.py [--sales 2000] [--kills 20] [--email sendgrid|ses] [--seed N]
-    python benchmarks/crash_drain.py --postgres postgresql+psycopg://USER@HOST/DB --processes 2
+    python benchmarks/crash_drain.py --postgres postgresql+psycopg://USER@HOST/DB --processes 2 --latency-ms 400
 
-A sandbox process stands in for the providers. The sales are posted while the sandbox answers every
-send 503 at once (an outage: the sends are retried, nothing is in doubt), so the whole drain happens
-after intake; then the outage ends and the drain runs while a
-`serve` process is killed with SIGKILL `--kills` times, each at a random point of the drain (when
-the sandbox has taken a randomly drawn number of messages) and started again at once. With
-`--postgres` and `--processes 2` two processes share the database and only the second is killed;
-the first takes the sales and keeps running. At the end the drain runs to its end and the script
-prints, per delivery (one email and one text per sale, each sale to its own address and number):
+A sandbox process stands in for the providers. The sales are posted while the sandbox answers
+every send 503 at once (an outage: the sends are retried, nothing is in doubt), so the whole drain
+happens after intake; then the outage ends and the drain runs while a `serve` process is killed
+with SIGKILL `--kills` times, each at a random point of the drain (when the sandbox has taken a
+randomly drawn number of messages) and started again at once. With `--postgres` and
+`--processes 2` two processes share the database and only the second is killed; the first takes
+the sales and keeps draining while the victim starts again (`--latency-ms` makes the sandbox
+answer more slowly, so that the drain outlasts the kills). At the end the drain runs to its end
+and the script prints, per delivery (an email and a text per sale, each sale to its own address
+and number):
 
 - lost: deliveries neither sent nor held (failed, dead, or still queued);
 - doubled at the customer: deliveries of which the sandbox recorded more than one message; of
@@ -327,6 +329,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, choices=(1, 2))
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the sandbox's latency per send")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, database)")
     args = parser.parse_args()
     if args.processes == 2 and not args.postgres:
@@ -350,10 +353,12 @@ def main() -> None:
                 f"{args.sales} sales, email by {args.email} and texts by twilio, "
                 + (f"PostgreSQL, {args.processes} processes, one killed" if args.postgres else "SQLite, one process")
                 + f", {args.kills} SIGKILLs during the drain"
+                + (f", sandbox latency {args.latency_ms:g} ms" if args.latency_ms else "")
             )
             print(label, flush=True)
             started = time.monotonic()
-            http.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()  # the outage ends: the drain begins
+            # the outage ends: the drain begins
+            http.put(f"{sandbox_url}/_sandbox/faults", json={"latency_ms": args.latency_ms}).raise_for_status()
             kills_at = drain_with_kills(
                 http, fleet, sandbox_url, victim=victim, kills=args.kills, total=2 * args.sales, rng=rng
             )
