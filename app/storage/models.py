@@ -145,7 +145,10 @@ class AttemptRow(Base):
     """
 
     __tablename__ = "delivery_attempts"
-    __table_args__ = (UniqueConstraint("delivery_id", "number", name="uq_delivery_attempts_number"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "number", name="uq_delivery_attempts_number"),
+        Index("ix_delivery_attempts_possible_duplicate", "possible_duplicate", "started_at"),  # health's count
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), index=True)
