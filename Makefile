@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-headless test lint typecheck layers pytest screenshots bench system package clean
+.PHONY: demo demo-headless test test-crash lint typecheck layers pytest screenshots bench system package clean
 .PHONY: installed-check constraints icons
 
 # Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
@@ -41,8 +41,12 @@ layers: $(STAMP)
 # Two workers, one per core. The kiosk's window tests run in processes of their own, after the rest:
 # a process that has run them holds Qt objects that no other test's event processing should touch.
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --ignore=tests/ui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --ignore=tests/ui -m "not exhaustive"
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/ui
+
+# Every crash point against every provider setup, on SQLite and PostgreSQL (about 6 minutes).
+test-crash: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist load -m exhaustive tests/system/test_crash_points.py tests/system/test_crash_points_postgres.py
 
 screenshots: system $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/screenshots.py
