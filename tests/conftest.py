@@ -25,6 +25,23 @@ from app.sandbox.server import RunningSandbox, start_sandbox
 from app.storage import schema
 from app.storage.database import Database
 
+SLOW_FOLDERS = ("system", "packaging")
+"""Test folders whose modules start real processes: they run first, so that two workers finish together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that start processes first (each module stays whole, in its own order).
+
+    The workers take whole modules (`--dist loadfile`), the first ones in collection order: with the
+    slow modules first, the quick ones fill in at the end instead of one worker finishing alone.
+    """
+
+    def slow(item: pytest.Item) -> bool:
+        parts = item.path.parts
+        return "tests" in parts and parts[parts.index("tests") + 1] in SLOW_FOLDERS
+
+    items.sort(key=lambda item: not slow(item))
+
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
