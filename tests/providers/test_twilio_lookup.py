@@ -11,7 +11,6 @@ import base64
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from app.domain.channels import Channel
 from app.domain.message import OutboundMessage
 from app.providers.twilio import CLOCK_SKEW, TwilioAdapter
 from app.providers.twilio_whatsapp import TwilioWhatsAppAdapter
-from tests.providers.support import OFFLINE, fixture
+from tests.providers.support import OFFLINE, Wire, fixture, open_wire
 
 ORACLE = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "oracles" / "twilio_list_messages.json").read_text()
@@ -91,30 +90,10 @@ def as_whatsapp(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-@dataclass
-class Wire:
-    """The outside world: records every request and answers from `replies` in turn (the last repeats)."""
-
-    http: httpx.AsyncClient
-    requests: list[httpx.Request] = field(default_factory=list)
-    replies: list[httpx.Response | Exception] = field(default_factory=list)
-
-
 @pytest.fixture
 async def wire() -> AsyncIterator[Wire]:
-    holder: list[Wire] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        w = holder[0]
-        w.requests.append(request)
-        reply = w.replies[min(len(w.requests), len(w.replies)) - 1]
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        holder.append(Wire(http))
-        yield holder[0]
+    async with open_wire() as opened:
+        yield opened
 
 
 def query_of(url: str) -> dict[str, str]:

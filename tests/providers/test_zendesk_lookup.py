@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,7 +19,7 @@ import pytest
 from app.domain.channels import Channel
 from app.domain.message import OutboundMessage
 from app.providers.zendesk import ZendeskAdapter
-from tests.providers.support import FIXTURES, OFFLINE
+from tests.providers.support import FIXTURES, OFFLINE, Wire, open_wire
 
 TOKEN = "zd-test-api-token-Qm42Lp"
 AGENT = "receipts-bot@demo-market.example"
@@ -49,26 +48,10 @@ def make(http: httpx.AsyncClient = OFFLINE) -> ZendeskAdapter:
     return ZendeskAdapter(http, api_token=TOKEN, subdomain="demo-market", email=AGENT)
 
 
-@dataclass
-class Wire:
-    http: httpx.AsyncClient
-    requests: list[httpx.Request] = field(default_factory=list)
-    reply: httpx.Response | Exception = field(default_factory=lambda: recorded("zendesk_tickets_by_external_id.json"))
-
-
 @pytest.fixture
 async def wire() -> AsyncIterator[Wire]:
-    holder: list[Wire] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        holder[0].requests.append(request)
-        if isinstance(holder[0].reply, Exception):
-            raise holder[0].reply
-        return holder[0].reply
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        holder.append(Wire(http))
-        yield holder[0]
+    async with open_wire(recorded("zendesk_tickets_by_external_id.json")) as opened:
+        yield opened
 
 
 async def test_lookup_lists_tickets_by_the_delivery_reference(wire: Wire) -> None:
