@@ -106,6 +106,19 @@ async def crash(rt: Runtime) -> None:
     await rt.close()
 
 
+async def crashed_after_the_request(tmp_path: Path, sandbox: RunningSandbox, payload: dict[str, Any]) -> None:
+    """A runtime posts `payload` and dies while the provider holds its answer: the message was taken, and
+    the sandbox's faults are clear again for what follows."""
+    faults = sandbox.app.state.faults
+    faults.configure(hold_answers=True)  # the provider takes the message; the answer never reaches the dead process
+    first = new_runtime(tmp_path, sandbox)
+    await post(first, payload)
+    first.start_dispatching()
+    await wait_until(lambda: faults.answers_held == 1, timeout=30)
+    await crash(first)
+    faults.clear()
+
+
 async def attempts(rt: Runtime) -> list[AttemptRow]:
     return await rt.db.read(lambda s: list(s.scalars(select(AttemptRow).order_by(AttemptRow.number))))
 
@@ -166,14 +179,8 @@ async def test_the_attempt_is_written_before_the_request_leaves(
 async def test_a_crash_after_the_provider_took_it_is_found_by_lookup_and_not_sent_again(
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
-    faults, store = sandbox.app.state.faults, sandbox.app.state.store
-    faults.configure(hold_answers=True)  # Twilio takes the text; the answer never reaches the dead process
-    first = new_runtime(tmp_path, sandbox)
-    await post(first, text_sale(sale_payload))
-    first.start_dispatching()
-    await wait_until(lambda: faults.answers_held == 1, timeout=30)
-    await crash(first)
-    faults.clear()
+    store = sandbox.app.state.store
+    await crashed_after_the_request(tmp_path, sandbox, text_sale(sale_payload))
     rt = new_runtime(tmp_path, sandbox)
     dispatcher = later(rt)
     dispatcher.start()
@@ -233,13 +240,7 @@ async def test_a_provider_that_cannot_tell_yet_is_asked_again_later_and_nothing_
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
     faults, store = sandbox.app.state.faults, sandbox.app.state.store
-    faults.configure(hold_answers=True)
-    first = new_runtime(tmp_path, sandbox)
-    await post(first, text_sale(sale_payload))
-    first.start_dispatching()
-    await wait_until(lambda: faults.answers_held == 1, timeout=30)
-    await crash(first)
-    faults.clear()
+    await crashed_after_the_request(tmp_path, sandbox, text_sale(sale_payload))
     faults.configure(error_rate=1.0, error_status=503)  # Twilio's message list fails: the lookup cannot tell
     rt = new_runtime(tmp_path, sandbox)
     clock = MovableClock(LEASE + timedelta(seconds=1))
@@ -268,14 +269,8 @@ async def test_a_provider_that_cannot_tell_yet_is_asked_again_later_and_nothing_
 async def test_resend_policy_sends_again_and_marks_a_possible_duplicate(
     tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
-    faults, store = sandbox.app.state.faults, sandbox.app.state.store
-    faults.configure(hold_answers=True)
-    first = new_runtime(tmp_path, sandbox)
-    await post(first, email_sale(sale_payload))
-    first.start_dispatching()
-    await wait_until(lambda: faults.answers_held == 1, timeout=30)
-    await crash(first)
-    faults.clear()
+    store = sandbox.app.state.store
+    await crashed_after_the_request(tmp_path, sandbox, email_sale(sale_payload))
     rt = new_runtime(tmp_path, sandbox)
     adapters = {**rt.adapters, "sendgrid": cannot_be_asked(rt.adapters["sendgrid"])}
     dispatcher = later(rt, adapters=adapters, in_doubt={**DEFAULT_IN_DOUBT, Channel.EMAIL: InDoubtPolicy.RESEND})
@@ -298,14 +293,7 @@ async def test_resend_policy_sends_again_and_marks_a_possible_duplicate(
 
 async def held_after_a_crash(tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload) -> tuple[Runtime, str]:
     """A delivery left in doubt by a crash, its provider unable to be asked, held by the channel's policy."""
-    faults = sandbox.app.state.faults
-    faults.configure(hold_answers=True)
-    first = new_runtime(tmp_path, sandbox)
-    await post(first, email_sale(sale_payload))
-    first.start_dispatching()
-    await wait_until(lambda: faults.answers_held == 1, timeout=30)
-    await crash(first)
-    faults.clear()
+    await crashed_after_the_request(tmp_path, sandbox, email_sale(sale_payload))
     rt = new_runtime(tmp_path, sandbox)
     adapters = {**rt.adapters, "sendgrid": cannot_be_asked(rt.adapters["sendgrid"])}
     dispatcher = later(rt, adapters=adapters, in_doubt={**DEFAULT_IN_DOUBT, Channel.EMAIL: InDoubtPolicy.HOLD})
