@@ -42,10 +42,100 @@ from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
 _ACTIVE = [s.value for s in ACTIVE]
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 _ATTEMPTS = cast(Table, AttemptRow.__table__)
+_RECEIPTS = cast(Table, ReceiptRow.__table__)
+_SALES = cast(Table, SaleRow.__table__)
 _OPEN = (AttemptOutcome.SENDING.value, AttemptOutcome.IN_DOUBT.value, AttemptOutcome.UNKNOWN.value)
 """Outcomes of an attempt that may have reached the customer without anyone knowing."""
 _RESENT = (SettledBy.RESENT.value, SettledBy.SENT_BY_MANAGER.value)
 """Doubts settled by sending again: every later send of the delivery may be a second message."""
+
+
+_DUE = (
+    select(
+        _DELIVERIES.c.id,
+        _DELIVERIES.c.receipt_id,
+        _SALES.c.sale_id,
+        _DELIVERIES.c.channel,
+        _DELIVERIES.c.provider,
+        _DELIVERIES.c.recipient,
+        _DELIVERIES.c.state,
+        _DELIVERIES.c.attempts,
+        _DELIVERIES.c.idempotency_key,
+        _DELIVERIES.c.created_at,
+        _DELIVERIES.c.context,
+        _RECEIPTS.c.subject,
+        _RECEIPTS.c.html,
+        _RECEIPTS.c.text,
+        _RECEIPTS.c.sms_body,
+    )
+    .select_from(
+        _DELIVERIES.outerjoin(_RECEIPTS, _RECEIPTS.c.id == _DELIVERIES.c.receipt_id).outerjoin(
+            _SALES, _SALES.c.id == _RECEIPTS.c.sale_pk
+        )
+    )
+    .where(_DELIVERIES.c.state.in_(_ACTIVE))
+    .order_by(_DELIVERIES.c.next_attempt_at)
+)
+"""Due deliveries with what they send (a receipt's content, its sale's id), oldest due first: `claim_due`
+adds the time and the limit. Built once, as the statements below: they run for every few sends."""
+
+_TAKE = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=DeliveryState.SENDING.value,
+        attempts=_DELIVERIES.c.attempts + 1,
+        lease_owner=bindparam("owner"),
+        next_attempt_at=bindparam("until", type_=_DELIVERIES.c.next_attempt_at.type),
+        updated_at=bindparam("now", type_=_DELIVERIES.c.updated_at.type),
+    )
+)
+"""A claim: each row `sending` under its owner's lease, its attempt counter (the fence) one up."""
+
+_FINISH = (
+    update(_ATTEMPTS)
+    .where(
+        _ATTEMPTS.c.delivery_id == bindparam("d"),
+        _ATTEMPTS.c.number == bindparam("n"),
+        # its own row, still open (or turned in doubt by a claim that took it over); plain comparisons,
+        # as an IN list cannot be used with many parameter sets
+        or_(_ATTEMPTS.c.outcome == AttemptOutcome.SENDING.value, _ATTEMPTS.c.outcome == AttemptOutcome.IN_DOUBT.value),
+    )
+    .values(
+        provider=bindparam("provider"),
+        finished_at=bindparam("finished_at", type_=_ATTEMPTS.c.finished_at.type),
+        outcome=bindparam("outcome"),
+        status_code=bindparam("status_code"),
+        provider_message_id=bindparam("provider_message_id"),
+        raw_status=bindparam("raw_status"),
+        error=bindparam("error"),
+    )
+)
+"""An attempt written before its request left gets its outcome."""
+
+_SETTLE = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("d"),
+        _DELIVERIES.c.attempts == bindparam("n"),
+        _DELIVERIES.c.state == DeliveryState.SENDING.value,
+    )
+    .values(
+        state=bindparam("new_state"),
+        updated_at=bindparam("at", type_=_DELIVERIES.c.updated_at.type),
+        lease_owner=None,
+        last_error=bindparam("err"),
+        reason=bindparam("why"),
+        # what a settlement does not say stays as it was
+        next_attempt_at=func.coalesce(
+            bindparam("next_at", type_=_DELIVERIES.c.next_attempt_at.type), _DELIVERIES.c.next_attempt_at
+        ),
+        provider_message_id=func.coalesce(bindparam("message_id"), _DELIVERIES.c.provider_message_id),
+        provider=func.coalesce(bindparam("route"), _DELIVERIES.c.provider),
+        attempts=func.coalesce(bindparam("back_to"), _DELIVERIES.c.attempts),
+    )
+)
+"""A settled delivery moves on, under its claim's fence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,23 +205,18 @@ def claim_due(
     A delivery whose latest attempt is still `sending` (its worker died) or `unknown` (a timeout) comes
     with that attempt as its `doubt`; a `sending` one turns `in_doubt` in this same transaction.
     """
-    due = (
-        select(DeliveryRow.id, DeliveryRow.state, DeliveryRow.attempts)
-        .where(DeliveryRow.state.in_(_ACTIVE), DeliveryRow.next_attempt_at <= now)
-        .order_by(DeliveryRow.next_attempt_at)
-        .limit(limit)
-    )
+    connection = session.connection()
+    due = _DUE.where(_DELIVERIES.c.next_attempt_at <= now).limit(limit)
     if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    found = session.execute(due).all()
+        due = due.with_for_update(skip_locked=True, of=_DELIVERIES)
+    found = connection.execute(due).all()
     if not found:
         return []
-    ids = [row.id for row in found]
     doubts = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
     duplicates = _resent(session, [row.id for row in found if row.attempts])  # a fresh one has no past
     if any(d.outcome == AttemptOutcome.SENDING.value for d in doubts.values()):
         a = AttemptRow.__table__.c
-        session.connection().execute(
+        connection.execute(
             update(_ATTEMPTS)
             .where(
                 a.delivery_id == bindparam("d"), a.number == bindparam("n"), a.outcome == AttemptOutcome.SENDING.value
@@ -145,50 +230,18 @@ def claim_due(
             else v
             for k, v in doubts.items()
         }
-    session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.id.in_(ids))
-        .values(
-            state=DeliveryState.SENDING.value,
-            attempts=DeliveryRow.attempts + 1,
-            lease_owner=owner,
-            next_attempt_at=now + lease,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    d, r = DeliveryRow.__table__.c, ReceiptRow.__table__.c
-    rows = session.execute(
-        select(
-            d.id,
-            d.receipt_id,
-            SaleRow.__table__.c.sale_id,
-            d.channel,
-            d.provider,
-            d.recipient,
-            d.attempts,
-            d.idempotency_key,
-            d.created_at,
-            d.context,
-            r.subject,
-            r.html,
-            r.text,
-            r.sms_body,
-        )
-        .outerjoin(ReceiptRow.__table__, r.id == d.receipt_id)
-        .outerjoin(SaleRow.__table__, SaleRow.__table__.c.id == r.sale_pk)
-        .where(d.id.in_(ids))
-    ).all()
+    connection.execute(_TAKE, {"ids": [row.id for row in found], "owner": owner, "until": now + lease, "now": now})
     # The claim is the intent: each delivery claimed without a doubt to settle first is sent right
     # away, so its attempt is written (`sending`) in this transaction, before its request can leave.
-    starting = [row for row in rows if row.id not in doubts]
+    # Its number is the counter the claim just moved on: `attempts + 1` of the row as it was read.
+    starting = [row for row in found if row.id not in doubts]
     if starting:
-        session.connection().execute(
+        connection.execute(
             insert(AttemptRow),
             [
                 {
                     "delivery_id": row.id,
-                    "number": row.attempts,
+                    "number": row.attempts + 1,
                     "provider": row.provider,
                     "started_at": now,
                     "finished_at": None,
@@ -199,7 +252,7 @@ def claim_due(
             ],
         )
     claims = []
-    for row in rows:
+    for row in found:
         context: dict[str, Any] = json.loads(row.context) if row.context else {}
         own = "subject" in context
         claims.append(
@@ -210,7 +263,7 @@ def claim_due(
                 channel=Channel(row.channel),
                 provider=row.provider,
                 recipient=row.recipient,
-                attempt=row.attempts,
+                attempt=row.attempts + 1,
                 idempotency_key=row.idempotency_key,
                 created_at=row.created_at,
                 # A message with content of its own (an order update, a summary) sends that content,
@@ -362,27 +415,10 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
     if not settlements:
         return []
     connection = session.connection()
-    a = AttemptRow.__table__.c
     recorded = [s for s in settlements if s.counts and s.recorded]
     if recorded:
         connection.execute(
-            update(_ATTEMPTS)
-            .where(
-                a.delivery_id == bindparam("d"),
-                a.number == bindparam("n"),
-                # its own row, still open (or turned in doubt by a claim that took it over); plain
-                # comparisons, as an IN list cannot be used with many parameter sets
-                or_(a.outcome == AttemptOutcome.SENDING.value, a.outcome == AttemptOutcome.IN_DOUBT.value),
-            )
-            .values(
-                provider=bindparam("provider"),
-                finished_at=bindparam("finished_at"),
-                outcome=bindparam("outcome"),
-                status_code=bindparam("status_code"),
-                provider_message_id=bindparam("provider_message_id"),
-                raw_status=bindparam("raw_status"),
-                error=bindparam("error"),
-            ),
+            _FINISH,
             [
                 {
                     "d": s.delivery_id,
@@ -418,49 +454,52 @@ def settle(session: Session, settlements: Sequence[Settlement]) -> list[Settleme
                 for s in unrecorded
             ],
         )
-    landed: list[Settlement] = []
-    for s in settlements:
-        values: dict[str, object] = {
-            "state": s.new_state.value,
-            "updated_at": s.finished_at,
-            "lease_owner": None,
-            "last_error": s.error,
-            "reason": s.reason,
-        }
-        if s.next_attempt_at is not None:
-            values["next_attempt_at"] = s.next_attempt_at
-        if s.provider_message_id:
-            values["provider_message_id"] = s.provider_message_id
-        if s.route_to:
-            values["provider"] = s.route_to
-        if not s.counts:
-            values["attempts"] = s.attempt - 1
-        # the attempt number is the fencing token: a claim taken over by another worker is not overwritten
-        result = connection.execute(
-            update(DeliveryRow)
+    # The attempt number is the fencing token: a claim taken over by another worker is not overwritten.
+    d = _DELIVERIES.c
+    holding = {
+        (row.id, row.attempts)
+        for row in connection.execute(
+            select(d.id, d.attempts)
             .where(
-                DeliveryRow.id == s.delivery_id,
-                DeliveryRow.attempts == s.attempt,
-                DeliveryRow.state == DeliveryState.SENDING.value,
+                tuple_(d.id, d.attempts).in_([(s.delivery_id, s.attempt) for s in settlements]),
+                d.state == DeliveryState.SENDING.value,
             )
-            .values(**values)
+            .with_for_update()
         )
-        if result.rowcount:
-            landed.append(s)
-            if not s.counts and s.recorded:  # written at the claim, but nothing left: no attempt after all
-                _forget_attempt(session, s.delivery_id, s.attempt)
-            if s.doubt is not None:
-                _settle_doubt(session, s.delivery_id, s.doubt, at=s.finished_at, actor=None)
-            if s.failover_from:
-                audit.append(
-                    session,
-                    at=s.finished_at,
-                    actor="dispatcher",
-                    action="delivery.failover",
-                    subject=s.delivery_id,
-                    detail={"from": s.failover_from, "to": s.route_to or s.provider, "outcome": s.outcome},
-                )
+    }
+    landed = [s for s in settlements if (s.delivery_id, s.attempt) in holding]
+    if landed:
+        connection.execute(_SETTLE, [_settle_params(s) for s in landed])
+    for s in landed:
+        if not s.counts and s.recorded:  # written at the claim, but nothing left: no attempt after all
+            _forget_attempt(session, s.delivery_id, s.attempt)
+        if s.doubt is not None:
+            _settle_doubt(session, s.delivery_id, s.doubt, at=s.finished_at, actor=None)
+        if s.failover_from:
+            audit.append(
+                session,
+                at=s.finished_at,
+                actor="dispatcher",
+                action="delivery.failover",
+                subject=s.delivery_id,
+                detail={"from": s.failover_from, "to": s.route_to or s.provider, "outcome": s.outcome},
+            )
     return landed
+
+
+def _settle_params(s: Settlement) -> dict[str, object]:
+    return {
+        "d": s.delivery_id,
+        "n": s.attempt,
+        "new_state": s.new_state.value,
+        "at": s.finished_at,
+        "err": s.error,
+        "why": s.reason,
+        "next_at": s.next_attempt_at,
+        "message_id": s.provider_message_id or None,
+        "route": s.route_to or None,
+        "back_to": None if s.counts else s.attempt - 1,  # nothing left: the claim is not counted
+    }
 
 
 def _forget_attempt(session: Session, delivery_id: str, number: int) -> None:
