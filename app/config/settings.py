@@ -91,6 +91,11 @@ class DispatchSettings(_Section):
         description="Per channel, what to do with an attempt a crash left in doubt when its provider cannot be "
         "asked whether it took the message: resend (marked as a possible duplicate) or hold (a manager decides).",
     )
+    status_check_after_minutes: Annotated[float, Field(gt=0, le=7 * 24 * 60)] = Field(
+        default=60.0,
+        description="Ask the provider once for the status of a message sent this long ago whose final status "
+        "(delivered, bounced) never came, where the provider has a status API.",
+    )
 
     @field_validator("in_doubt", mode="after")
     @classmethod

@@ -25,6 +25,7 @@ class SaleRow(Base):
     store_id: Mapped[str] = mapped_column(String(64))
     sale_id: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    order_name: Mapped[str | None] = mapped_column(String(64))  # the shop's own name of the order (`#1001`)
     lane: Mapped[str] = mapped_column(String(64))
     cashier: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -88,6 +89,30 @@ class ConsentRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AppDeviceRow(Base):
+    """A customer's phone with the store's app, registered by the app for push receipts."""
+
+    __tablename__ = "app_devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))  # android, ios, web
+    app: Mapped[str | None] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(512), unique=True)  # the push service's registration token
+    registered_by: Mapped[str] = mapped_column(String(64))  # the API client that registered it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WhatsAppWindowRow(Base):
+    """When a number last wrote to the store on WhatsApp: free-form replies are allowed for 24 hours after."""
+
+    __tablename__ = "whatsapp_windows"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ReceiptRow(Base):
     """A rendered receipt: immutable once written. A correction is a new row pointing back."""
 
@@ -105,6 +130,7 @@ class ReceiptRow(Base):
     sms_segments: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     template_version: Mapped[str] = mapped_column(String(32))
+    template_data: Mapped[str | None] = mapped_column(Text)  # JSON: the receipt's data for a provider's template
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
@@ -116,6 +142,7 @@ class DeliveryRow(Base):
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         Index("ix_deliveries_recipient_created", "recipient", "created_at"),  # texts per number (text limits)
         Index("ix_deliveries_created", "created_at"),  # texts to new numbers per hour (the alarm)
+        Index("ix_deliveries_status_check", "state", "status_checked_at"),  # deliveries whose status to ask
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -134,6 +161,7 @@ class DeliveryRow(Base):
     context: Mapped[str | None] = mapped_column(Text)  # JSON: metadata, and the content of non-receipt messages
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its provider last asked
 
 
 class AttemptRow(Base):
