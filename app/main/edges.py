@@ -14,7 +14,7 @@ from app.domain.errors import ConfigurationError
 from app.providers.base import ProviderAdapter
 from app.providers.callback_registry import CALLBACKS
 from app.providers.callbacks import StatusCallbacks
-from app.providers.registry import adapter_class
+from app.providers.registry import ADAPTERS, adapter_class
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def build_adapters(
     With `strict=False` (tools that only read or queue) a provider whose credentials are missing is
     left out instead of stopping everything; a secret written into the settings file still stops it.
     """
+    if strict:
+        check_routing(settings)
     adapters: dict[str, ProviderAdapter] = {}
     rates: dict[str, float | None] = {}
     for provider_id in configured_providers(settings):
@@ -53,6 +55,25 @@ def build_adapters(
             continue
         rates[provider_id] = float(rate) if rate else (None if rate is not None else cls.capabilities.rate_per_sec)
     return adapters, rates
+
+
+def check_routing(settings: Settings) -> None:
+    """Refuse a channel routed to a provider that does not send it, in one line naming both.
+
+    Caught at start, it is one line to fix; caught at the first sale, it is every receipt of the
+    channel failing permanently.
+    """
+    for channel, chain in routing_of(settings).chains.items():
+        for provider_id in chain:
+            cls = adapter_class(provider_id)
+            sends = cls.capabilities.channel
+            if sends is not channel:
+                able = sorted(pid for pid, other in ADAPTERS.items() if other.capabilities.channel is channel)
+                hint = f" ({', '.join(able)} can)" if able else ""
+                raise ConfigurationError(
+                    f"[routing] {channel.value} = {provider_id!r}: {cls.display_name} sends {sends.value}, not "
+                    f"{channel.value}; route {channel.value} to a provider that sends it{hint}."
+                )
 
 
 def configured_providers(settings: Settings) -> tuple[str, ...]:

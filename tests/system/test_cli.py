@@ -39,6 +39,17 @@ def test_a_secret_in_the_settings_file_is_refused(tmp_path: Path) -> None:
     assert "SG.leaked" not in result.stderr
 
 
+def test_a_channel_routed_to_a_provider_that_cannot_send_it_stops_serve_in_one_line(tmp_path: Path) -> None:
+    config = processes.settings_file(tmp_path / "rd.toml", "http://127.0.0.1:9")
+    text = config.read_text(encoding="utf-8").replace('sms = "twilio"', 'sms = "twilio_whatsapp"')
+    config.write_text(text, encoding="utf-8")
+    result = processes.run("serve", config=config, data_dir=tmp_path / "data")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    line = result.stderr.strip()
+    assert "[routing] sms = 'twilio_whatsapp'" in line and "sends whatsapp, not sms" in line and "twilio" in line
+
+
 def test_no_usable_keyring_is_explained(tmp_path: Path) -> None:
     fail = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     check = processes.run("secrets", "check", extra_env=fail)
