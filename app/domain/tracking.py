@@ -66,3 +66,62 @@ def next_state(current: DeliveryState, kind: EventKind) -> DeliveryState | None:
         # timeout (which would otherwise be retried).
         return target
     return target if can_transition(current, target) else None
+
+
+# --- asking a provider for a message's status (the status check) ---------------------------------
+
+STATUS_CHECK_PREFIX = "status-check:"
+"""The start of the event id of every event a status check records (callbacks' ids never start so)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusAnswer:
+    """What a provider's status API said about one message it accepted.
+
+    `kind` is in the callbacks' vocabulary: DELIVERED, BOUNCED, DROPPED, UNDELIVERED move the delivery
+    as the same callback would; ACCEPTED or DEFERRED mean it is still on its way; UNKNOWN that the
+    provider has no such message, or said something this version cannot read.
+    """
+
+    kind: EventKind
+    raw_status: str
+    detail: str | None = None
+    occurred_at: datetime | None = None
+    raw: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCheck:
+    """The outcome of asking once: an `answer`, or `error` (unreachable, an error answer: ask again later)."""
+
+    answer: StatusAnswer | None = None
+    error: str | None = None
+
+
+def is_status_check(event_id: str) -> bool:
+    """Whether an event was recorded by a status check rather than reported by a callback."""
+    return event_id.startswith(STATUS_CHECK_PREFIX)
+
+
+def status_check_event(
+    provider: str,
+    provider_message_id: str,
+    answer: StatusAnswer,
+    *,
+    checked_at: datetime,
+    delivery_key: str | None = None,
+    detail: str | None = None,
+) -> StatusEvent:
+    """The event a status answer records: a callback's twin, with an id of its own so asking twice
+    (two terminals, a restart mid-round) records it once."""
+    return StatusEvent(
+        provider=provider,
+        event_id=f"{STATUS_CHECK_PREFIX}{provider_message_id}:{answer.kind.value}"[:200],
+        kind=answer.kind,
+        occurred_at=answer.occurred_at or checked_at,
+        raw_status=answer.raw_status[:64] or answer.kind.value,
+        raw=answer.raw or "{}",
+        provider_message_id=provider_message_id,
+        delivery_key=delivery_key,
+        detail=detail if detail is not None else answer.detail,
+    )

@@ -34,6 +34,7 @@ from app.domain.errors import (
 )
 from app.domain.message import OutboundMessage, SendResult
 from app.domain.plugins import SecretField, SettingField, require_fields
+from app.domain.tracking import EventKind, StatusAnswer, StatusCheck
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,13 @@ class HttpAdapter(ABC):
     lookup_refused: ClassVar[frozenset[int]] = frozenset({401, 403})
     """Answers to a lookup that mean this account cannot be asked at all (no read permission, no
     add-on): the attempt then follows the channel's in-doubt policy instead of waiting in doubt."""
+
+    status_doc: ClassVar[str | None] = None
+    """Where the provider documents the call `status_request` makes to read the status of a message it
+    accepted, by the id it answered with; None when it has none (its deliveries wait for callbacks)."""
+
+    status_refused: ClassVar[frozenset[int]] = frozenset({401, 403})
+    """Answers to a status check that mean this account cannot be asked at all (no read permission)."""
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str | None = None) -> None:
         self._http = http
@@ -257,6 +265,61 @@ class HttpAdapter(ABC):
             return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
         return self.parse_lookup(response, message)
 
+    # --- the status of a message the provider accepted (docs/providers.md § Asking for a status) ----
+
+    @classmethod
+    def can_check_status(cls) -> bool:
+        """Whether the status of a message this provider accepted can be asked for."""
+        return cls.status_doc is not None
+
+    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+        """The request that reads the status of the message with `provider_message_id` (pure: no I/O),
+        or None when the provider cannot be asked. Adapters with a `status_doc` override it."""
+        return None
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """The status a success answer to `status_request` gives, in the callbacks' vocabulary."""
+        raise NotImplementedError(f"{self.display_name} declares no status check")
+
+    def status_not_found(self, response: httpx.Response) -> bool:
+        """Whether an error answer means the provider has no message with that id (a 404, by default)."""
+        return response.status_code == 404
+
+    async def check_status(self, provider_message_id: str) -> StatusCheck | None:
+        """Ask the provider once for the status of a message it accepted; None when it cannot be asked.
+
+        Unreachable, or an error answer (408, 429, 5xx...): `StatusCheck(error=...)`, to be asked again
+        later. An answer in `status_refused` means this account can never be asked: None. An answer that
+        the provider has no such message is an answer (`EventKind.UNKNOWN`, raw status `not found`).
+        """
+        request = self.status_request(provider_message_id)
+        if request is None:
+            return None
+        try:
+            with translate_http_errors(self.display_name):
+                response = await self.transmit(request)
+        except TransientProviderError as exc:
+            return StatusCheck(error=exc.message)
+        except PermanentProviderError as exc:  # an OAuth grant without the reading scope
+            log.warning("%s cannot be asked for a message's status: %s", self.display_name, exc.message)
+            return None
+        if response.status_code in self.status_refused:
+            log.warning(
+                "%s refused a status check (%s): this account cannot be asked for a message's status",
+                self.display_name,
+                response.status_code,
+            )
+            return None
+        if self.status_not_found(response):
+            detail = f"{self.display_name} has no message {provider_message_id}"
+            return StatusCheck(StatusAnswer(EventKind.UNKNOWN, "not found", detail, raw=_short(response)))
+        if not response.is_success:
+            return StatusCheck(error=f"{self.display_name} answered {response.status_code} to the status check")
+        try:
+            return StatusCheck(self.parse_status(response, provider_message_id))
+        except ValueError as exc:  # a body that is not what the provider documents
+            return StatusCheck(error=f"{self.display_name} answered the status check unreadably: {exc}")
+
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message. Raises `TransientProviderError` or `PermanentProviderError`."""
         request = self.request(message)
@@ -271,6 +334,11 @@ class HttpAdapter(ABC):
             result.raw_status,
         )
         return result
+
+
+def _short(response: httpx.Response, limit: int = 2000) -> str:
+    """The start of an answer's body, kept with the event it became (for support)."""
+    return response.text[:limit]
 
 
 def require(values: Mapping[str, str | None], provider: str, *names: str) -> tuple[str, ...]:

@@ -22,7 +22,8 @@ from app.domain.doubt import Lookup
 from app.domain.errors import ConfigurationError, PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
-from app.providers import mime
+from app.domain.tracking import EventKind, StatusAnswer
+from app.providers import mailgun_events, mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 
 IDEMPOTENCY_VAR = "receiptdesk_key"
@@ -35,6 +36,12 @@ MAX_TAGS = 3  # o:tag may repeat up to 3 times per message (docs: api-reference/
 
 EVENTS_LIMIT = 300  # the most events one page holds (docs: events/get-v3-domain_name-events)
 ACCEPTED_EVENT = "accepted"  # Mailgun took the request and queued the message (docs: user-manual/events)
+
+STATUS_PRECEDENCE: tuple[frozenset[EventKind], ...] = (
+    frozenset({EventKind.BOUNCED}),
+    frozenset({EventKind.DELIVERED, EventKind.OPENED, EventKind.CLICKED}),
+)
+"""Which of a message's events settles its status, first match wins: a bounce, then a delivery."""
 
 # Messages answers 200 with {id, message}; the HTTP status is all the "status" there is.
 STATUS_MAP: Mapping[int, SendStatus] = {200: SendStatus.ACCEPTED}
@@ -81,6 +88,10 @@ class MailgunAdapter(HttpAdapter):
         "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/domains/get-v4-domains--name-"
     )
     lookup_doc: ClassVar[str | None] = (
+        "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events/get-v3-domain_name-events"
+    )
+
+    status_doc: ClassVar[str | None] = (
         "https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events/get-v3-domain_name-events"
     )
 
@@ -204,6 +215,44 @@ class MailgunAdapter(HttpAdapter):
             provider_id = raw_id.strip().strip("<>") or None if isinstance(raw_id, str) else None
             return Lookup(found=True, provider_message_id=provider_id, raw_status=ACCEPTED_EVENT)
         return Lookup(found=False, detail=f"{self.display_name} has no accepted event for {message.idempotency_key}")
+
+    # --- asking for a message's status (docs/providers.md § Asking for a status) -----------------
+
+    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+        """The Events API filtered by the message (`GET /v3/{domain}/events?message-id=...`): every event
+        of that message (the `message-id` filter field, docs: user-manual/events/filter-field;
+        https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events/get-v3-domain_name-events)."""
+        query = {"message-id": provider_message_id, "limit": str(EVENTS_LIMIT)}
+        url = f"{self._base_url}/v3/{quote(self._domain, safe='')}/events?{urlencode(query)}"
+        return HttpRequest(url, method="GET", headers=ACCEPT_JSON, auth=self._auth)
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """The decisive event among the message's: a permanent failure, else a delivery (or an open or
+        a click, which prove one), else the latest (accepted, a temporary failure: still on its way).
+
+        Each item is read as the webhook's `event-data` is (`mailgun_events.parse`); no event at all
+        means Mailgun does not know the message.
+        """
+        items = _json_object(response).get("items")
+        if not isinstance(items, list):
+            raise ValueError("no items list")
+        events = []
+        for item in items:
+            if isinstance(item, dict):
+                try:
+                    events.append((mailgun_events.parse({"event-data": item}), item))
+                except (ValueError, TypeError):
+                    continue
+        if not events:
+            return StatusAnswer(EventKind.UNKNOWN, "not found", f"{self.display_name} has no events for the message")
+        events.sort(key=lambda pair: pair[0].occurred_at)
+        for wanted in STATUS_PRECEDENCE:
+            chosen = [pair for pair in events if pair[0].kind in wanted]
+            if chosen:
+                event, item = chosen[-1]
+                return StatusAnswer(event.kind, event.raw_status, event.detail, event.occurred_at, json.dumps(item))
+        event, item = events[-1]
+        return StatusAnswer(event.kind, event.raw_status, event.detail, event.occurred_at, json.dumps(item))
 
     def credentials_accepted(self, response: httpx.Response) -> tuple[bool | None, str]:
         """A refused key proves little: a domain sending key may send but not read the domain."""

@@ -9,8 +9,9 @@ error translation and `repr` are `HttpAdapter`'s.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -20,6 +21,7 @@ from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.domain.tracking import EventKind, StatusAnswer
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
@@ -27,6 +29,7 @@ SEND_PATH = "/api/1.0/messages/send.json"
 TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
 PING_PATH = "/api/1.0/users/ping2.json"
 SEARCH_PATH = "/api/1.0/messages/search.json"
+INFO_PATH = "/api/1.0/messages/info.json"  # the status check (messages/info)
 SEARCH_LIMIT = 10
 IDEMPOTENCY_META = "receiptdesk_key"
 """Our key travels in `message.metadata`, which Mandrill returns on every webhook event."""
@@ -183,6 +186,54 @@ class MandrillAdapter(HttpAdapter):
                 raw_status=state if isinstance(state, str) and state else None,
             )
         return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
+
+    # --- status check: asking for a message's status (docs/providers.md § Asking for a status) ---
+
+    status_doc: ClassVar[str | None] = "https://mailchimp.com/developer/transactional/api/messages/get-message-info/"
+    status_states: ClassVar[Mapping[str, EventKind]] = {
+        # `state` of messages/info (and of the search results): `sent` is Mandrill's word for handed to
+        # the recipient's server, which its callbacks would report as a delivery.
+        "sent": EventKind.DELIVERED,
+        "bounced": EventKind.BOUNCED,
+        "soft-bounced": EventKind.DEFERRED,
+        "deferred": EventKind.DEFERRED,
+        "rejected": EventKind.DROPPED,
+        "spam": EventKind.SPAM_REPORT,
+        "unsub": EventKind.UNSUBSCRIBED,
+        "queued": EventKind.ACCEPTED,
+        "scheduled": EventKind.ACCEPTED,
+    }
+
+    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+        """Message info (`POST /api/1.0/messages/info.json` with `key` and `id`):
+        https://mailchimp.com/developer/transactional/api/messages/get-message-info/"""
+        body = {"key": self._api_key, "id": provider_message_id}
+        return HttpRequest(self._base_url + INFO_PATH, json=body, headers={"Accept": "application/json"})
+
+    def status_not_found(self, response: httpx.Response) -> bool:
+        """Mandrill answers every error with HTTP 500; an id it does not know is `Unknown_Message`."""
+        payload = _json(response)
+        return isinstance(payload, dict) and payload.get("name") == "Unknown_Message"
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """The message's `state`, with the last SMTP event's diagnostic (`smtp_events[].diag`) as detail."""
+        payload = _json(response)
+        if not isinstance(payload, dict) or not isinstance(payload.get("state"), str):
+            raise ValueError("no state in the message info")
+        state = payload["state"]
+        events = payload.get("smtp_events")
+        last = events[-1] if isinstance(events, list) and events and isinstance(events[-1], dict) else {}
+        diag = last.get("diag") or payload.get("bounce_description")
+        when = last.get("ts") if isinstance(last.get("ts"), int | float) else None
+        return StatusAnswer(
+            self.status_states.get(state, EventKind.UNKNOWN),
+            state,
+            str(diag)[:200] if diag else None,
+            datetime.fromtimestamp(when, UTC) if when is not None else None,
+            json.dumps(payload),
+        )
+
+    # --- end of the status check ---------------------------------------------------------------
 
     def credential_request(self) -> HttpRequest | None:
         """Ping (`POST /api/1.0/users/ping2.json`): validates the API key and answers `{"PING": "PONG!"}`."""

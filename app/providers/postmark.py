@@ -9,11 +9,12 @@ error translation and `repr` are `HttpAdapter`'s.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -22,6 +23,7 @@ from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.domain.tracking import EventKind, StatusAnswer
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
 
@@ -197,6 +199,53 @@ class PostmarkAdapter(HttpAdapter):
             )
         return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
 
+    # --- status check: asking for a message's status (docs/providers.md § Asking for a status) ---
+
+    status_doc: ClassVar[str | None] = "https://postmarkapp.com/developer/api/messages-api#outbound-message-details"
+    status_events: ClassVar[Mapping[str, EventKind]] = {
+        # MessageEvents[].Type (the docs' example and the postmark.js MessageEventInfo types)
+        "Delivered": EventKind.DELIVERED,
+        "Bounced": EventKind.BOUNCED,
+        "Transient": EventKind.DEFERRED,
+        "Opened": EventKind.OPENED,
+        "LinkClicked": EventKind.CLICKED,
+        "SubscriptionChanged": EventKind.UNSUBSCRIBED,
+    }
+
+    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+        """Outbound message details (`GET /messages/outbound/{messageid}/details`):
+        https://postmarkapp.com/developer/api/messages-api#outbound-message-details"""
+        path = f"/messages/outbound/{quote(provider_message_id, safe='')}/details"
+        return HttpRequest(self._base_url + path, method="GET", headers=self._headers)
+
+    def status_not_found(self, response: httpx.Response) -> bool:
+        """Postmark answers an unknown MessageID with 422 and ErrorCode 701 ("message not found")."""
+        return response.status_code == 422 and _error_code(_json_object(response)) == 701
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """A bounce among `MessageEvents`, else a delivery (an open or a click prove one), else the message's
+        own `Status` (`Queued`, `Processed`, `Sent`: still on its way)."""
+        payload = _json_object(response)
+        events = payload.get("MessageEvents")
+        if not isinstance(events, list):
+            raise ValueError("no MessageEvents list")
+        read = []
+        for item in events:
+            if isinstance(item, dict) and isinstance(item.get("Type"), str):
+                kind = self.status_events.get(item["Type"], EventKind.UNKNOWN)
+                details = item.get("Details")
+                summary = details.get("Summary") if isinstance(details, dict) else None
+                read.append((kind, item["Type"], summary if isinstance(summary, str) else None, item))
+        for wanted in ({EventKind.BOUNCED}, {EventKind.DELIVERED, EventKind.OPENED, EventKind.CLICKED}):
+            for kind, name, summary, item in reversed(read):
+                if kind in wanted:
+                    return StatusAnswer(kind, name, summary, _iso(item.get("ReceivedAt")), json.dumps(item))
+        status = payload.get("Status")
+        raw = status if isinstance(status, str) and status else "unknown"
+        return StatusAnswer(EventKind.ACCEPTED, raw, raw=json.dumps({"Status": raw, "MessageEvents": events}))
+
+    # --- end of the status check ---------------------------------------------------------------
+
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer with ErrorCode 0 or an inactive recipient; raises otherwise."""
         payload = _json_object(response)
@@ -244,6 +293,22 @@ def _error_code(payload: Mapping[str, Any]) -> int | None:
 def _text(payload: Mapping[str, Any]) -> str | None:
     text = payload.get("Message")
     return text if isinstance(text, str) and text else None
+
+
+def _iso(value: Any) -> datetime | None:
+    """An ISO 8601 time of Postmark's (`2026-11-28T10:15:00.0000000-05:00`) as an aware datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # at most six fractional digits for fromisoformat
+        digits = "".join(c for c in rest if c.isdigit())
+        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

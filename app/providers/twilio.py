@@ -21,7 +21,9 @@ from app.domain.doubt import Lookup
 from app.domain.errors import ConfigurationError, PermanentProviderError, TransientProviderError, UnsupportedFeature
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.domain.tracking import EventKind, StatusAnswer
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, translate_http_errors
+from app.providers.twilio_callbacks import STATUS_EVENTS
 
 # Form-encoded with PascalCase keys, not JSON (twilio-oai CreateMessage).
 FORM_HEADERS: Mapping[str, str] = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -87,6 +89,9 @@ class TwilioAdapter(HttpAdapter):
     credential_check_doc: ClassVar[str | None] = "https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource"
     lookup_doc: ClassVar[str | None] = (
         "https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources"
+    )
+    status_doc: ClassVar[str | None] = (
+        "https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource"
     )
     lookup_page_size: int = LOOKUP_PAGE_SIZE
     lookup_max_pages: int = LOOKUP_MAX_PAGES
@@ -280,6 +285,34 @@ class TwilioAdapter(HttpAdapter):
             request = HttpRequest(self._base_url + next_uri, method="GET", headers=request.headers, auth=self._auth)
         pages = self.lookup_max_pages
         return Lookup(found=None, detail=f"{self.display_name}: not in the first {pages} pages of the list")
+
+    # --- asking for a message's status (docs/providers.md § Asking for a status) -----------------
+
+    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+        """Fetch the Message (`GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`, FetchMessage):
+        https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource"""
+        account, sid = quote(self._account_sid, safe=""), quote(provider_message_id, safe="")
+        path = f"/2010-04-01/Accounts/{account}/Messages/{sid}.json"
+        return HttpRequest(self._base_url + path, method="GET", headers={"Accept": "application/json"}, auth=self._auth)
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """The Message's `status` read as its status callback would be (`delivered`, `undelivered`,
+        `failed`...); `error_code` and `error_message` say why one was not delivered."""
+        payload = _json_object(response)
+        status = payload.get("status")
+        if not isinstance(status, str) or not status:
+            raise ValueError("no status on the Message")
+        code, text = payload.get("error_code"), payload.get("error_message")
+        detail = text if isinstance(text, str) and text else None
+        if code is not None:
+            detail = f"{detail or status} (Twilio error {code})"
+        return StatusAnswer(
+            STATUS_EVENTS.get(status, EventKind.UNKNOWN),
+            status,
+            detail,
+            occurred_at=_rfc2822(payload.get("date_updated")),
+            raw=response.text[:4000],
+        )
 
     def parse_response(self, response: httpx.Response) -> SendResult:
         """A `SendResult` for a 2xx answer; raises the classified error for any other."""
