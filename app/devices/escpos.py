@@ -6,9 +6,9 @@ and their clones (Star in ESC/POS mode, Bixolon, Xprinter, Rongta):
 - `ESC @` initialise; `ESC t n` character code table; `ESC E n` bold; `GS ! n` character size;
   `ESC a n` justification; `ESC d n` feed n lines; `GS V 66 n` feed and partial cut
   (`GS V 65 n` full cut).
-- `GS k 73 n {B...` CODE128 in code set B, with `GS h` height, `GS w` module width, `GS H` digits
-  below; `GS ( k` QR code model 2 (functions 165 model, 167 size, 169 error correction,
-  180 store, 181 print).
+- `GS k 73 n {B...{C...` CODE128, code set B for text and C for digit pairs, with `GS h` height,
+  `GS w` module width (2-6 dots), `GS H` digits below; `GS ( k` QR code model 2 (functions 165
+  model, 167 size, 169 error correction, 180 store, 181 print).
 - `DLE EOT n` real-time status (n = 1 printer, 2 off-line cause, 4 roll paper sensor).
 
 Code page: text is sent in PC858 (`ESC t 19`), which is PC850 with the euro sign. Unlike PC437 it
@@ -22,6 +22,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from app.domain.code128 import MAX_MODULE_DOTS, MIN_MODULE_DOTS, CodeSet, encodable, plan
 from app.domain.printdoc import (
     Align,
     Barcode,
@@ -102,15 +103,28 @@ def cut(*, feed_lines: int = 3, partial: bool = True) -> bytes:
     return GS + b"V" + bytes([66 if partial else 65, max(0, min(255, feed_lines * LINE_DOTS))])
 
 
+def code128_payload(data: str) -> bytes:
+    """The data of `GS k 73`: each code set segment opened by `{B` or `{C`; in C a byte per digit pair
+    (0-99), in B the characters with `{` doubled (the printer reads `{x` as a code set or function)."""
+    out = bytearray()
+    for segment in plan(data).segments:
+        if segment.code_set is CodeSet.C:
+            pairs = segment.text
+            out.extend(b"{C" + bytes(int(pairs[i : i + 2]) for i in range(0, len(pairs), 2)))
+        else:
+            out.extend(b"{B" + segment.text.replace("{", "{{").encode("ascii"))
+    return bytes(out)
+
+
 def code128(data: str, *, height: int = 80, module_width: int = 2, show_text: bool = True) -> bytes:
-    """CODE128 in code set B (printable ASCII), centred by the caller."""
-    if not data or not all(32 <= ord(c) < 127 for c in data) or len(data) > 253:
-        raise ValueError("CODE128 set B takes 1 to 253 printable ASCII characters")
-    payload = b"{B" + data.encode("ascii")
+    """CODE128 in code sets B and C (the shorter for each run, `app.domain.code128`), centred by the caller."""
+    payload = code128_payload(data) if encodable(data) else b""
+    if not payload or len(payload) > 255:
+        raise ValueError("CODE128 takes printable ASCII characters, at most 255 bytes of them once encoded")
     return b"".join(
         (
             GS + b"h" + bytes([max(1, min(255, height))]),  # bar height in dots
-            GS + b"w" + bytes([max(2, min(6, module_width))]),  # narrowest bar in dots
+            GS + b"w" + bytes([max(MIN_MODULE_DOTS, min(MAX_MODULE_DOTS, module_width))]),  # narrowest bar
             GS + b"H" + bytes([2 if show_text else 0]),  # human-readable digits below
             GS + b"k" + bytes([73, len(payload)]) + payload,  # function B, m = 73: CODE128
         )

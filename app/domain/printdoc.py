@@ -29,6 +29,11 @@ class Paper(IntEnum):
         """Characters per line in the printer's standard font (font A, 12x24 dots)."""
         return 48 if self is Paper.MM80 else 32
 
+    @property
+    def dots(self) -> int:
+        """Printable width in dots on a 203 dpi head: 72 mm of an 80 mm roll, 48 mm of a 58 mm roll."""
+        return 576 if self is Paper.MM80 else 384
+
 
 @dataclass(frozen=True, slots=True)
 class TextLine:
@@ -63,7 +68,9 @@ class BarcodeKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Barcode:
-    """A one-dimensional barcode, centred, with its digits printed underneath (HRI)."""
+    """A one-dimensional barcode, centred, with its digits printed underneath (HRI).
+
+    `module_width` is chosen by the layout so the symbol fits the paper (`app.domain.code128`)."""
 
     data: str
     kind: BarcodeKind = BarcodeKind.CODE128

@@ -3,7 +3,8 @@
 `layout_receipt` turns a `ReceiptSummary` (see `app.rendering.summary`) into a `PrintDocument`
 for 80 mm (48 columns) or 58 mm (32 columns) paper: store header bold and double height, one row
 per item with its quantity or weight, savings, totals, tenders (brand and last four only),
-loyalty points, promotions, the sale id as CODE128 and/or QR, and the footer. Amounts end two
+loyalty points, promotions, the sale id as CODE128 and/or QR (a CODE128 too wide for the paper
+becomes the QR code alone), and the footer. Amounts end two
 columns before the edge; the last column holds the SNAP flag, as on the plain-text receipt.
 Every line fits the width: long names wrap, a word longer than the line is cut. No control
 character of any text (the settings' store name and footer are typed by people) reaches the printer,
@@ -16,6 +17,7 @@ import textwrap
 from collections.abc import Iterable
 
 from app.domain.channels import Language
+from app.domain.code128 import encodable, module_width_for, plan
 from app.domain.printdoc import (
     Align,
     Barcode,
@@ -108,7 +110,7 @@ def layout_receipt(
                 if part:
                     out.text(part)
     out.rule()
-    out.blocks.extend(_codes(s.sale_id, codes))
+    out.blocks.extend(_codes(s.sale_id, codes, paper))
     out.centered(t.thanks, bold=True)
     out.feed()
     for part in (s.footer.not_yours, s.footer.preferences, s.footer.store_footer):
@@ -135,7 +137,7 @@ def printer_check_page(
     out.text(("1234567890" * 5)[: paper.columns])
     out.text("If every line is straight and whole, the printer is ready.")
     out.rule()
-    out.blocks.extend(_codes("TEST", codes))
+    out.blocks.extend(_codes("TEST", codes, paper))
     out.blocks.append(Cut())
     return PrintDocument(tuple(out.blocks), out.columns)
 
@@ -145,12 +147,20 @@ def sale_code(sale_id: str) -> str:
     return SALE_CODE_PREFIX + sale_id
 
 
-def _codes(sale_id: str, codes: SaleCode) -> list[Block]:
+def _codes(sale_id: str, codes: SaleCode, paper: Paper) -> list[Block]:
+    """The sale id's codes. A barcode gets the widest bars at which it fits the paper, quiet zones
+    included; one that fits at no width (or holds a character CODE128 cannot) is left out and the QR
+    code (same value) printed instead, since a printer silently drops a barcode wider than its paper."""
     blocks: list[Block] = []
     data = sale_code(sale_id)
-    if codes in (SaleCode.BARCODE, SaleCode.BOTH) and data.isascii() and data.isprintable():
-        blocks.append(Barcode(data))
-    if codes in (SaleCode.QR, SaleCode.BOTH):
+    qr = codes in (SaleCode.QR, SaleCode.BOTH)
+    if codes in (SaleCode.BARCODE, SaleCode.BOTH):
+        width = module_width_for(plan(data), paper.dots) if encodable(data) else None
+        if width is not None:
+            blocks.append(Barcode(data, module_width=width))
+        else:
+            qr = True
+    if qr:
         blocks.append(QrCode(data))
     if blocks:
         blocks.append(Feed())
