@@ -136,10 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     show = receipts.add_parser("show", help="one receipt and its delivery timeline")
     show.add_argument("receipt_id")
     show.add_argument("--as", dest="form", choices=("summary", "text", "sms", "html"), default="summary")
-    resend = receipts.add_parser("resend", help="send a receipt again")
+    resend = receipts.add_parser("resend", help="send a receipt again, or reprint it (--channel print)")
     resend.add_argument("receipt_id")
-    resend.add_argument("--channel", choices=("email", "sms"), required=True)
-    resend.add_argument("--to", required=True, help="email address or phone number")
+    resend.add_argument("--channel", choices=("email", "sms", "print"), required=True)
+    resend.add_argument("--to", help="email address or phone number (not for print: the lane's printer)")
     resend.add_argument("--reason", required=True, help="why (kept in the audit log)")
 
     queue = sub.add_parser("queue", help="the outbox").add_subparsers(dest="action", required=True)

@@ -103,16 +103,22 @@ def attempt_text(a: AttemptRecord, name: Callable[[str], str]) -> str:
 def receipts_resend(args: argparse.Namespace) -> int:
     if contains_card_number(args.reason):  # the audit log keeps the reason for good: never a card number
         raise ValidationFailed("--reason looks like it holds a card number; say why without it.", field="reason")
+    channel = Channel(args.channel)
+    if channel is Channel.PRINT and args.to:
+        raise ValidationFailed(
+            "--to is not used with --channel print: a reprint goes to the lane's printer.", field="to"
+        )
+    if channel is not Channel.PRINT and not args.to:
+        raise ValidationFailed(f"--to is needed with --channel {channel.value}: the address or number to send to.")
     actor = os_actor()
 
     async def body(r: Runtime) -> str:
-        delivery = await r.receipts.resend(
-            args.receipt_id, Channel(args.channel), args.to, reason=args.reason, actor=actor
-        )
+        delivery = await r.receipts.resend(args.receipt_id, channel, args.to or "", reason=args.reason, actor=actor)
         return delivery
 
     delivery_id = with_runtime(args, body)
-    print(f"Queued delivery {delivery_id}; a running `receiptdesk serve` or kiosk sends it.")
+    does = "prints" if channel is Channel.PRINT else "sends"
+    print(f"Queued delivery {delivery_id}; a running `receiptdesk serve` or kiosk {does} it.")
     return 0
 
 

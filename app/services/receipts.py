@@ -73,6 +73,8 @@ class ReceiptService:
     async def resend(self, receipt_id: str, channel: Channel, contact: str, *, reason: str, actor: str) -> str:
         """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log.
 
+        On PRINT (a reprint) there is no contact: it goes to the lane's printer.
+
         A text goes only where and as often as the text limits allow (`TextRefused`, nothing queued).
         A reason holding a card number is refused: the audit log keeps no card numbers.
         """
@@ -82,8 +84,17 @@ class ReceiptService:
             raise ValidationFailed(
                 "The reason looks like it holds a card number: write it without the number.", field="reason"
             )
-        recipient = normalise_email(contact) if channel is Channel.EMAIL else normalise_phone(contact)
         provider = self._routing.get(channel)
+        if channel is Channel.PRINT:  # a reprint: the lane's printer is its recipient, as at checkout
+            if provider is None:
+                raise ConfigurationError(
+                    "No receipt printer is set up on this lane: turn it on in Settings, Devices, Receipt printer."
+                )
+            if contact.strip():
+                raise ValidationFailed("A reprint goes to the lane's printer: leave the contact empty.", field="to")
+            recipient = provider
+        else:
+            recipient = normalise_email(contact) if channel is Channel.EMAIL else normalise_phone(contact)
         if provider is None:
             raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")
         if is_text(channel) and (refusal := country_refusal(recipient, self._texts)) is not None:
@@ -108,6 +119,10 @@ class ReceiptService:
         delivery_id = await self._db.write(job)
         self._bus.publish(DeliveriesQueued(1))
         return delivery_id
+
+    async def reprint(self, receipt_id: str, *, reason: str, actor: str) -> str:
+        """Print the same receipt again on the lane's printer (a resend on the PRINT channel, audited)."""
+        return await self.resend(receipt_id, Channel.PRINT, "", reason=reason, actor=actor)
 
     async def new_number_texts(self, now: datetime | None = None) -> NewNumberTexts:
         """How many numbers got their first text in the hour before `now`, against the alarm's threshold."""
