@@ -25,6 +25,10 @@ class RenderedReceipt:
     text: str
     sms: SmsText
     template_version: str
+    template_data: str | None = None
+    """The receipt as data for a store's own provider template: canonical JSON of the shape in
+    `docs/receipt-data.schema.json`. Stored with the receipt, so every send and resend of it uses the
+    same snapshot; not part of `content_hash` (it is derived from the same sale as every form)."""
 
     @property
     def content_hash(self) -> str:

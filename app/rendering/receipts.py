@@ -18,6 +18,7 @@ from app.domain.sale import Sale
 from app.rendering.environment import RenderingEnvironment
 from app.rendering.sms import make_sms
 from app.rendering.summary import build_summary
+from app.rendering.template_data import build_template_data, dumps
 
 HTML_TEMPLATE = "email/receipt.html"
 TEXT_TEMPLATE = "email/receipt.txt"
@@ -68,7 +69,7 @@ class ReceiptRenderer:
         """Every form of the receipt for `sale` in `language`.
 
         `receipt_url`, when known, is where the full receipt can be read; the SMS summary points
-        to it (otherwise to the service desk).
+        to it (otherwise to the service desk), and the template data carries it.
         """
         summary = build_summary(sale, store, language)
         context = {"s": summary, "t": summary.t}
@@ -89,4 +90,5 @@ class ReceiptRenderer:
             text=text,
             sms=sms,
             template_version=self.template_version,
+            template_data=dumps(build_template_data(sale, store, language, receipt_url=receipt_url, summary=summary)),
         )
