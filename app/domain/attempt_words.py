@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from app.domain.doubt import AttemptOutcome, SettledBy
 from app.domain.records import AttemptRecord
+from app.domain.tracking import EventKind
 
 OUTCOME_WORDS: dict[str, str] = {
     AttemptOutcome.SENDING: "sending, no answer yet",
@@ -68,3 +69,31 @@ def attempt_fate(attempt: AttemptRecord, name: Callable[[str], str] = str) -> st
 def attempt_line(attempt: AttemptRecord, name: Callable[[str], str] = str) -> str:
     """`#2 in doubt → found at Twilio, not sent again`."""
     return f"#{attempt.number} {attempt_fate(attempt, name)}"
+
+
+STATUS_ANSWER_WORDS: dict[EventKind, str] = {
+    EventKind.DELIVERED: "delivered",
+    EventKind.OPENED: "delivered (opened)",
+    EventKind.CLICKED: "delivered (clicked)",
+    EventKind.BOUNCED: "bounced",
+    EventKind.UNDELIVERED: "undelivered",
+    EventKind.DROPPED: "failed, not delivered",
+    EventKind.ACCEPTED: "still sent, no final status yet",
+    EventKind.DEFERRED: "still sent, delivery delayed",
+    EventKind.SPAM_REPORT: "reported as spam",
+    EventKind.UNSUBSCRIBED: "unsubscribed",
+}
+
+
+def status_check_words(provider_name: str, kind: EventKind, raw_status: str, detail: str | None = None) -> str:
+    """`status checked at Twilio: delivered`, `status checked at Mailgun: bounced (550 no such user)`."""
+    words = STATUS_ANSWER_WORDS.get(kind)
+    if words is None:
+        words = "no such message" if raw_status == "not found" else f"answered {raw_status}"
+    line = f"status checked at {provider_name}: {words}"
+    return f"{line} ({detail})" if detail and detail != raw_status else line
+
+
+def status_check_given_up_words(provider_name: str, tries: int) -> str:
+    """`status checked at Twilio: no answer after 3 tries, not asked again`."""
+    return f"status checked at {provider_name}: no answer after {tries} tries, not asked again"

@@ -39,6 +39,7 @@ from app.services.printing import PRINTER_PROVIDER
 from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
 from app.services.retry import RetryPolicy
+from app.services.status_checks import StatusCheckService
 from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
 from app.storage import schema
@@ -75,6 +76,7 @@ class Runtime:
     capture_input: ByteSource | None = None  # its pass-through, when `[capture] enabled`
     lifecycle: LifecycleService | None = None  # shipped, cancelled and refunded orders after the receipt
     routing: Routing = field(default_factory=Routing)  # as built: the settings' plus the printer
+    status_checks: StatusCheckService | None = None  # asks providers for statuses that never came
     tokens: TokenService = field(init=False)  # the API's clients
 
     def __post_init__(self) -> None:
@@ -91,6 +93,8 @@ class Runtime:
                 self.lifecycle.start()  # and sends updates that waited for a receipt
             if self.reconcile is not None:
                 self.reconcile.start()  # polls now (start-up), then every interval
+            if self.status_checks is not None:
+                self.status_checks.start()  # a round now, then every interval
 
     def local_api(self, *, webhooks: bool = True) -> FastAPI:
         """The local HTTP API over this runtime's services, guarded by `[api]` and the API's tokens.
@@ -114,6 +118,8 @@ class Runtime:
             await self.reconcile.stop()
         if self.lifecycle is not None:
             await self.lifecycle.stop()
+        if self.status_checks is not None:
+            await self.status_checks.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.tokens.flush()
@@ -237,6 +243,9 @@ def build_runtime(
         daily_summary={p: adapters[p].capabilities.channel for p in f.daily_summary if p in adapters},
     )
     callbacks = CallbackService(tracking, build_callbacks(settings, secrets))
+    status_checks = StatusCheckService(
+        db, tracking, adapters, after=timedelta(minutes=d.status_check_after_minutes), concurrency=min(4, d.concurrency)
+    )
     platforms = settings.platforms if sending else {}  # the CLI's tools take no webhooks
     triggers = build_triggers(platforms, http, secret_getter(secrets), store_id=store.id)
     lifecycle = LifecycleService(db, UpdateRenderer(), store.profile(), routing.primaries(), bus, texts=texts)
@@ -282,6 +291,7 @@ def build_runtime(
         capture_input=capture_input,
         lifecycle=lifecycle,
         routing=routing,
+        status_checks=status_checks,
     )
 
 

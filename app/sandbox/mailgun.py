@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.outcomes import Fate, Outcome, outcome_of
 from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -151,6 +152,32 @@ def accepted_event(record: MessageRecord) -> dict[str, object]:
     }
 
 
+def fate_event(record: MessageRecord, outcome: Outcome | None) -> dict[str, object] | None:
+    """The `delivered` or `failed` event of a message whose fate a test set, else None.
+
+    A bounce is `failed` with `severity: permanent` and a `delivery-status` (docs: user-manual/events/event-samples).
+    """
+    if outcome is None:
+        return None
+    event = accepted_event(record)
+    event["id"] = f"{record.id}-{outcome.fate.value}"
+    event["timestamp"] = (outcome.at or record.received_at).timestamp()
+    if outcome.fate is Fate.DELIVERED:
+        event.update({"event": "delivered", "delivery-status": {"code": 250, "message": "OK", "description": ""}})
+    else:
+        reason = outcome.reason or "550 5.1.1 The email account that you tried to reach does not exist"
+        event.update(
+            {
+                "event": "failed",
+                "severity": "permanent",
+                "reason": "bounce" if outcome.fate is Fate.BOUNCED else "generic",
+                "log-level": "error",
+                "delivery-status": {"code": 550, "message": reason, "description": reason},
+            }
+        )
+    return event
+
+
 def fault_response(fault: Fault) -> Response:
     """How Mailgun answers an injected failure: JSON `{"message"}`, 429 with `Retry-After`."""
     if fault.status == 429:
@@ -192,7 +219,8 @@ class MailgunApi:
         """`GET /v3/{domain}/events`: the `accepted` events of recorded sends, filtered as the real API does.
 
         Filters served: `event`, `begin` (epoch seconds), `user-variables` (a JSON object every one of
-        whose pairs the event's user variables must hold), `limit` (at most 300).
+        whose pairs the event's user variables must hold), `message-id`, `limit` (at most 300). A message
+        whose fate a test set (`app.sandbox.outcomes`) also has its `delivered` or `failed` event.
         """
         if not self._authorized(request):
             return PlainTextResponse("Forbidden", 401)
@@ -210,15 +238,18 @@ class MailgunApi:
             return JSONResponse({"message": "Invalid query parameters"}, 400)
         if not isinstance(wanted, dict):
             return JSONResponse({"message": "user-variables must be a JSON object"}, 400)
-        if query.get("event", "accepted") != "accepted":
-            return JSONResponse({"items": [], "paging": {}})
+        kind, message_id = query.get("event"), query.get("message-id")
         items = []
         for record in self.store.messages(PROVIDER_ID):
             if record.received_at.timestamp() < begin:
                 continue
             if any(record.custom_args.get(name) != value for name, value in wanted.items()):
                 continue
-            items.append(accepted_event(record))
+            if message_id is not None and record.id != message_id.strip("<>"):
+                continue
+            for event in (accepted_event(record), fate_event(record, outcome_of(self.store, PROVIDER_ID, record.id))):
+                if event is not None and kind in (None, event["event"]):
+                    items.append(event)
         return JSONResponse({"items": items[:limit], "paging": {}})
 
     async def send(self, request: Request) -> Response:

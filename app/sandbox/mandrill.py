@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.outcomes import Fate, outcome_of
 from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -130,6 +131,14 @@ def search_result(record: MessageRecord) -> dict[str, Any]:
     }
 
 
+INFO_STATES: dict[Fate, tuple[str, str]] = {
+    # messages/info `state` and the SMTP diagnostic of a fate a test set
+    Fate.DELIVERED: ("sent", "250 2.0.0 OK"),
+    Fate.BOUNCED: ("bounced", "550 5.1.1 The email account that you tried to reach does not exist"),
+    Fate.FAILED: ("rejected", "rejected"),
+}
+
+
 def fault_response(fault: Fault) -> Response:
     """An injected failure in Mandrill's error shape; 429 carries `Retry-After`."""
     if fault.status == 429:
@@ -210,6 +219,31 @@ class MandrillApi:
         ]
         return JSONResponse(found[: min(limit, 1000)])
 
+    # --- status check: one message's info ------------------------------------------------------
+
+    async def info(self, request: Request) -> Response:
+        """`POST /api/{version}/messages/info.json` with `id`: the search entry of that message, its
+        `state` `queued` until a test sets its fate (`app.sandbox.outcomes`): `sent`, `bounced` or
+        `rejected`, with `smtp_events`; an unknown id is `Unknown_Message` (HTTP 500, as every error)."""
+        refused = await self._refused(request)
+        if refused is not None:
+            return refused
+        payload = json.loads(await request.body())
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        message_id = str(payload.get("id") or "")
+        record = next((r for r in self.store.messages(PROVIDER_ID) if r.id == message_id), None)
+        if record is None:
+            return mandrill_error(500, 11, "Unknown_Message", f"No message exists with the id '{message_id}'")
+        info = search_result(record) | {"state": "queued", "smtp_events": []}
+        outcome = outcome_of(self.store, PROVIDER_ID, message_id)
+        if outcome is not None:
+            state, diag = INFO_STATES[outcome.fate]
+            ts = int((outcome.at or record.received_at).timestamp())
+            info |= {"state": state, "smtp_events": [{"ts": ts, "type": state, "diag": outcome.reason or diag}]}
+        return JSONResponse(info)
+
     async def _handle(self, request: Request, *, template: bool) -> Response:
         refused = await self._refused(request)
         if refused is not None:
@@ -238,6 +272,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
         Route("/api/{version}/messages/send-template.json", api.send_template, methods=["POST"]),
         Route("/api/{version}/users/ping2.json", api.ping2, methods=["POST"]),
         Route("/api/{version}/messages/search.json", api.search, methods=["POST"]),
+        Route("/api/{version}/messages/info.json", api.info, methods=["POST"]),
     ]
 
 

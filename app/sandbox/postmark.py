@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.outcomes import Fate, outcome_of
 from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -214,6 +215,36 @@ class PostmarkApi:
         ]
         return JSONResponse({"TotalCount": len(found), "Messages": found[offset : offset + count]})
 
+    # --- status check: one message's details ---------------------------------------------------
+
+    async def message_details(self, request: Request) -> Response:
+        """`GET /messages/outbound/{messageid}/details`: the message's summary with its `MessageEvents`
+        (a `Delivered` or `Bounced` event once a test set its fate, `app.sandbox.outcomes`); an unknown
+        id is 422 with ErrorCode 701 (docs: api/messages-api#outbound-message-details)."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            return fault_response(fault)
+        message_id = request.path_params["message_id"]
+        record = next((r for r in self.store.messages(PROVIDER_ID) if r.id == message_id), None)
+        if record is None:
+            return postmark_error(422, 701, "This message was not found.")
+        events: list[dict[str, Any]] = []
+        outcome = outcome_of(self.store, PROVIDER_ID, message_id)
+        if outcome is not None:
+            at = (outcome.at or record.received_at).isoformat()
+            recipient = record.to[0] if record.to else None
+            if outcome.fate is Fate.DELIVERED:
+                details = {"DeliveryMessage": "smtp;250 2.0.0 OK", "DestinationServer": "mx.example"}
+                events.append({"Recipient": recipient, "Type": "Delivered", "ReceivedAt": at, "Details": details})
+            else:
+                summary = outcome.reason or "The server was unable to deliver your message (ex: unknown user)."
+                details = {"Summary": summary, "BounceID": message_id}
+                events.append({"Recipient": recipient, "Type": "Bounced", "ReceivedAt": at, "Details": details})
+        return JSONResponse(summary_of(record) | {"TextBody": record.text, "MessageEvents": events})
+
     async def _handle(self, request: Request, *, template: bool) -> Response:
         refused = self._refused(request)
         if refused is not None:
@@ -255,6 +286,7 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
         Route("/email/withTemplate", api.email_with_template, methods=["POST"]),
         Route("/server", api.server, methods=["GET"]),
         Route("/messages/outbound", api.outbound_search, methods=["GET"]),
+        Route("/messages/outbound/{message_id}/details", api.message_details, methods=["GET"]),
     ]
 
 

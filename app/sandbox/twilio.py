@@ -27,6 +27,7 @@ from starlette.routing import Route
 from app.sandbox import credentials
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Faults
+from app.sandbox.outcomes import Fate, outcome_of
 from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -49,6 +50,13 @@ _ALPHA_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 _MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
 _CHANNELS = ("whatsapp:", "messenger:", "rcs:")
 _FORM = "application/x-www-form-urlencoded"
+FATES: dict[Fate, tuple[str, int | None, str | None]] = {
+    # A message's status with its error code (twilio.com/docs/api/errors: 30003 unreachable handset,
+    # 30008 unknown error), for a fate a test set.
+    Fate.DELIVERED: ("delivered", None, None),
+    Fate.BOUNCED: ("undelivered", 30003, "Unreachable destination handset"),
+    Fate.FAILED: ("failed", 30008, "Unknown error"),
+}
 DEFAULT_PAGE_SIZE = 50  # ListMessage PageSize: default 50, 1 to 1000 (twilio-oai)
 MAX_PAGE_SIZE = 1000
 
@@ -336,6 +344,32 @@ class TwilioApi:
         }
         return Response(json.dumps(body), 200, media_type="application/json")
 
+    async def fetch_message(self, request: Request) -> Response:
+        """`GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json` (FetchMessage): one recorded message.
+
+        Its status is `sent` until a test sets its fate (`app.sandbox.outcomes`): `delivered`,
+        `undelivered` (error 30003) for a bounce, `failed` (error 30008). An unknown Sid is Twilio's
+        404 (error 20404). Faults apply as to a send.
+        """
+        if not self._authorized(request):
+            return twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        fault = await self.faults.inject(PROVIDER_ID)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+            return twilio_error(fault.status, 20000 + fault.status, fault.phrase, headers)
+        sid = request.path_params["sid"]
+        record = next((r for r in self.store.messages(PROVIDER_ID) if r.id == sid), None)
+        if record is None:
+            return twilio_error(404, 20404, f"The requested resource /{API_VERSION}/Messages/{sid}.json was not found")
+        resource = self._listed(record)
+        outcome = outcome_of(self.store, PROVIDER_ID, sid)
+        if outcome is not None:
+            status, code, text = FATES[outcome.fate]
+            resource.update(status=status, error_code=code, error_message=outcome.reason or text)
+            if outcome.at is not None:
+                resource["date_updated"] = format_datetime(outcome.at.astimezone(UTC).replace(microsecond=0))
+        return Response(json.dumps(resource), 200, media_type="application/json")
+
     def _listed(self, record: MessageRecord) -> dict[str, Any]:
         """A recorded message as the Messages list shows it."""
         form = {"To": record.to[0] if record.to else "", "Body": record.body or ""}
@@ -363,13 +397,14 @@ def routes(store: MessageStore, faults: Faults, *, callbacks: CallbackSender | N
     """The Messages endpoint, which also answers Twilio WhatsApp; status callbacks go through `callbacks`.
 
     Fetch an Account (`GET .../Accounts/{AccountSid}.json`) answers a credential check; `GET` on
-    the Messages path reads the Messages list.
+    the Messages path reads the Messages list, and on `.../Messages/{Sid}.json` one message's status.
     """
     api = TwilioApi(store, faults, callbacks=callbacks)
     return [
         Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.create_message, methods=["POST"]),
         Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", api.list_messages, methods=["GET"]),
         Route(f"/{API_VERSION}/Accounts/{{account_sid}}.json", api.fetch_account, methods=["GET"]),
+        Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages/{{sid}}.json", api.fetch_message, methods=["GET"]),
     ]
 
 

@@ -7,7 +7,7 @@ the same receipt snapshot, recorded in the audit log, and shown to the manager l
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.domain.channels import Channel
@@ -17,7 +17,7 @@ from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.domain.tracking import NOT_RECEIVED, StatusEvent
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.text_limits import check_text
-from app.storage import audit, customers, outbox, tracking
+from app.storage import audit, customers, outbox, status_checks, tracking
 from app.storage.database import Database, UnitOfWork
 
 OTHER_CHANNEL = {Channel.EMAIL: Channel.SMS, Channel.SMS: Channel.EMAIL}
@@ -55,7 +55,28 @@ class TrackingService:
         """Store each new event, move deliveries on, and queue bounce fallbacks; all in one transaction."""
         if not events:
             return TrackingResult(0, 0, 0, 0)
-        applied, fallbacks = await self._db.write(lambda s: self._apply(s, events))
+        return await self._record(events, lambda session: None)
+
+    async def record_status_check(self, delivery_id: str, event: StatusEvent | None) -> TrackingResult:
+        """Record what a provider's status API answered about a delivery, as its callback would be
+        recorded (a repeat changes nothing), and mark the delivery asked, in one transaction.
+
+        `event` None marks it asked with nothing to record (a provider that never answered, given up on).
+        """
+        checked_at = self._clock()
+
+        def mark(session: UnitOfWork) -> None:
+            status_checks.mark_checked(session, [delivery_id], at=checked_at)
+
+        return await self._record([event] if event is not None else [], mark)
+
+    async def _record(self, events: list[StatusEvent], also: Callable[[UnitOfWork], None]) -> TrackingResult:
+        def work(session: UnitOfWork) -> tuple[list[tracking.AppliedEvent], int]:
+            result = self._apply(session, events)
+            also(session)
+            return result
+
+        applied, fallbacks = await self._db.write(work)
         for item in applied:
             if item.new_state is not None and item.delivery_id and item.receipt_id and item.channel:
                 self._bus.publish(
