@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from app.domain.reasons import Reason
+
 NOT_SHIPPED_SKUS = frozenset({"SHIPPING"})
 """Sale lines that are charges, not goods (shipping), and so are never "still to come"."""
 
@@ -52,6 +54,10 @@ class OrderUpdate:
     `update_key` names the change itself (a fulfilment and its tracking, a refund id), so two
     notifications of the same change (fulfillments/create then /update with nothing new) send one
     message, while `event_id` is the platform's id of this notification (dedupe of retries).
+    `reason` is already mapped from the platform's code (`app.domain.reasons`), `order_name` is the
+    shop's own name of the order (`#1001`) when the platform has one, and `voided` says the payment
+    was voided (released before it was ever charged). On a cancellation, `refund_amount` is what the
+    platform says was refunded with it.
     """
 
     source: str
@@ -65,7 +71,9 @@ class OrderUpdate:
     lines: tuple[UpdateLine, ...] = ()
     tracking: tuple[Tracking, ...] = ()
     refund_amount: Decimal | None = None
-    reason: str | None = None
+    reason: Reason | None = None
+    order_name: str | None = None
+    voided: bool = False
     sale_id: str | None = None  # when the platform knows our sale id better than the order id (Stripe)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -76,7 +84,9 @@ class OrderUpdate:
             "lines": [{"name": ln.name, "quantity": str(ln.quantity), "sku": ln.sku} for ln in self.lines],
             "tracking": [{"company": t.company, "number": t.number, "url": t.url} for t in self.tracking],
             "refund_amount": None if self.refund_amount is None else str(self.refund_amount),
-            "reason": self.reason,
+            "reason": None if self.reason is None else self.reason.value,
+            "order_name": self.order_name,
+            "voided": self.voided,
             "extra": dict(self.extra),
         }
 
@@ -128,3 +138,46 @@ def shipment_progress(ordered: list[UpdateLine], shipments: list[tuple[UpdateLin
         shipped=tuple(UpdateLine(ordered[i].name, q, ordered[i].sku) for i, q in sorted(shipped.items()) if q > 0),
         pending=tuple(UpdateLine(ordered[i].name, q, ordered[i].sku) for i, q in sorted(remaining.items()) if q > 0),
     )
+
+
+class Charge(StrEnum):
+    """What a cancelled order's money did, as the customer should hear it."""
+
+    NONE = "none"  # nothing was charged (or the payment was voided before it was)
+    REFUND_FOLLOWS = "refund_follows"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """What a cancellation means for this order: what still comes, what was cancelled, and the money."""
+
+    charge: Charge
+    refunded: Decimal | None  # the refund already issued, when `charge` is REFUNDED
+    still_coming: tuple[UpdateLine, ...]  # shipped before the cancellation: on its way all the same
+    cancelled: tuple[UpdateLine, ...]
+
+    @property
+    def partly_shipped(self) -> bool:
+        return bool(self.still_coming)
+
+
+def cancellation(
+    ordered: list[UpdateLine],
+    shipments: list[tuple[UpdateLine, ...]],
+    *,
+    charged: bool,
+    refunded: Decimal,
+) -> Cancellation:
+    """The story of a cancellation, from the order's lines, its shipments so far and its money.
+
+    `charged` is False when nothing was charged (a zero sale, a voided payment); `refunded` is the most
+    any source says was refunded already. Money comes first: a refund issued is said with its amount,
+    else a charged order is told a refund follows.
+    """
+    progress = shipment_progress(ordered, shipments)
+    if refunded > 0:
+        charge, amount = Charge.REFUNDED, refunded
+    else:
+        charge, amount = (Charge.REFUND_FOLLOWS if charged else Charge.NONE), None
+    return Cancellation(charge, amount, progress.shipped, progress.pending)

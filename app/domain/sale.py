@@ -291,6 +291,9 @@ class Sale(_Model):
     occurred_at: AwareDatetime = Field(description="When the sale completed, with its UTC offset.")
     currency: Literal["USD"] = "USD"
     order_id: Identifier | None = Field(default=None, description="E-commerce order id, to correlate sources.")
+    order_name: Cashier | None = Field(
+        default=None, description="The shop's own name of the order, as its customer knows it (e.g. `#1001`)."
+    )
     items: list[LineItem] = Field(min_length=1, max_length=500)
     discounts: list[Discount] = Field(default_factory=list, max_length=50)
     coupons: list[Coupon] = Field(default_factory=list, max_length=50)

@@ -2,7 +2,9 @@
 
 The same store header, language and catalogue as the receipt, with its own templates
 (`email/update.html`, `email/update.txt`, `sms/update.txt`): what shipped, what is still to come,
-tracking links, what was refunded and why.
+tracking links, what was refunded and why. A reason is always one of the catalogue's sentences
+(`reason_<Reason>`), never a platform's code; a cancellation says what it means for this order
+(what still comes, what was cancelled, whether a refund follows or was issued).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from urllib.parse import urlsplit
 import css_inline
 
 from app.domain.channels import Language
-from app.domain.lifecycle import OrderStatus, Tracking, UpdateLine
+from app.domain.lifecycle import Cancellation, Charge, OrderStatus, Tracking, UpdateLine
+from app.domain.reasons import Reason
 from app.domain.receipt import StoreProfile
 from app.rendering.environment import VIEW_TYPES, RenderingEnvironment
 from app.rendering.formatting import format_datetime, money
@@ -104,23 +107,40 @@ def build_update_view(
     pending: tuple[UpdateLine, ...],
     tracking: tuple[Tracking, ...],
     refund_amount: Decimal | None,
-    reason: str | None,
+    reason: Reason | None,
+    cancellation: Cancellation | None = None,
 ) -> UpdateView:
-    """The display form of one update; `occurred_at` is shown in its own UTC offset, like a sale's time."""
+    """The display form of one update; `occurred_at` is shown in its own UTC offset, like a sale's time.
+
+    A cancellation (`status` CANCELLED with its `cancellation`) lists the cancelled lines, shows what
+    had shipped as still to come, and says what happens to the money.
+    """
     labels = catalogue(language)
     key = status.value
+    subject_key, intro_key = f"update_subject_{key}", f"update_intro_{key}"
+    heading_key = {OrderStatus.REFUNDED: "refunded_items", OrderStatus.CANCELLED: "cancelled_items"}.get(
+        status, "shipped_items"
+    )
+    if status is OrderStatus.CANCELLED and cancellation is not None:
+        if cancellation.partly_shipped:
+            subject_key, intro_key = "update_subject_cancelled_partly", "update_intro_cancelled_partly"
+            lines, pending = cancellation.cancelled, cancellation.still_coming
+        if cancellation.charge is Charge.REFUNDED:
+            refund_amount = cancellation.refunded
     amount = money(refund_amount) if refund_amount is not None else ""
-    fields = {"store": one_line(store.name), "order": order_label, "amount": amount}
-    heading_key = "refunded_items" if status is OrderStatus.REFUNDED else "shipped_items"
+    fields = {"store": one_line(store.name), "order": one_line(order_label), "amount": amount}
+    intro = labels[intro_key].format(**fields)
+    if status is OrderStatus.CANCELLED and cancellation is not None:
+        intro = f"{intro} {labels[f'update_cancel_charge_{cancellation.charge.value}'].format(**fields)}"
     return UpdateView(
         language=language.value,
         t=Labels(labels),
         status=key,
-        subject=one_line(labels[f"update_subject_{key}"].format(**fields)),
+        subject=one_line(labels[subject_key].format(**fields)),
         heading=labels[f"update_heading_{key}"],
-        intro=labels[f"update_intro_{key}"].format(**fields),
+        intro=intro,
         store=StoreView(one_line(store.name), one_line(store.address), one_line(store.phone), store.website or ""),
-        order=labels["order"].format(order=order_label),
+        order=labels["order"].format(order=one_line(order_label)),
         when=format_datetime(occurred_at, labels),
         lines_heading=labels[heading_key],
         lines=tuple(_row(line) for line in lines),
@@ -128,7 +148,7 @@ def build_update_view(
         pending_count=_count(pending, labels),
         tracking=tuple(_tracking(t) for t in tracking),
         refund=amount,
-        reason=labels["update_reason"].format(reason=one_line(reason)) if reason else "",
+        reason=labels[f"reason_{reason.value}"] if reason is not None else "",
         questions=labels["update_questions"].format(phone=one_line(store.phone)),
     )
 

@@ -5,6 +5,11 @@ sent the sale) and goes out to the same people on the same channels as the recei
 template. Every update is recorded once per change (`update_key`) and once per platform event, in
 ONE transaction with its deliveries and an audit entry. An update that arrives before its sale (a
 fulfilment webhook overtaking the paid one) waits, and goes out when the receipt exists.
+
+A message names the order as the shop does (`#1001`) when the sale or the update carries that name,
+else by its order id. A cancellation is told against what already happened to the order: the lines
+that shipped before it are still coming, a refund already announced (or carried by the cancellation)
+is said with its amount, a voided payment or a zero sale was never charged.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from app.domain.contacts import mask_contact
 from app.domain.intake import stored_sale
 from app.domain.lifecycle import (
     NOT_SHIPPED_SKUS,
+    Cancellation,
     OrderStatus,
     OrderUpdate,
     Tracking,
     UpdateLine,
+    cancellation,
     shipment_progress,
 )
+from app.domain.reasons import stored_reason
 from app.domain.receipt import StoreProfile
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.rendering.updates import UpdateRenderer, build_update_view
@@ -181,35 +189,45 @@ class LifecycleService:
         tracking = tuple(Tracking(t.get("company"), t.get("number"), t.get("url")) for t in detail.get("tracking", []))
         status = stored.status
         pending: tuple[UpdateLine, ...] = ()
+        refund = detail.get("refund_amount")
+        cancelled: Cancellation | None = None
+        ordered = [
+            UpdateLine(item.name, item.quantity, item.sku)
+            for item in sale.items
+            if (item.sku or "").upper() not in NOT_SHIPPED_SKUS
+        ]
+        earlier = [
+            tuple(UpdateLine(str(ln["name"]), _decimal(ln["quantity"]), ln.get("sku")) for ln in shipment["lines"])
+            for shipment in order_updates.shipments(session, receipt.receipt_id)
+        ]
+        if status is OrderStatus.CANCELLED:
+            told = _decimal(refund) if refund is not None else Decimal(0)
+            cancelled = cancellation(
+                ordered,
+                earlier,
+                charged=not detail.get("voided") and sale.total > 0,
+                refunded=max(order_updates.refunded_total(session, receipt.receipt_id), told),
+            )
         if status in SHIPMENTS:
-            ordered = [
-                UpdateLine(item.name, item.quantity, item.sku)
-                for item in sale.items
-                if (item.sku or "").upper() not in NOT_SHIPPED_SKUS
-            ]
-            earlier = [
-                tuple(UpdateLine(str(ln["name"]), _decimal(ln["quantity"]), ln.get("sku")) for ln in shipment["lines"])
-                for shipment in order_updates.shipments(session, receipt.receipt_id)
-            ]
             progress = shipment_progress(ordered, [*earlier, lines])
             before = shipment_progress(ordered, earlier)
             status = OrderStatus.FULFILLED if progress.complete else OrderStatus.PARTIALLY_SHIPPED
             pending = progress.pending
             if not lines:  # a whole-order fulfilment: it shipped whatever was still to come
                 lines = before.pending
-        refund = detail.get("refund_amount")
         occurred = update.occurred_at if update is not None else self._clock()
         view = build_update_view(
             status=status,
             store=self._store,
             language=_language(receipt.language),
-            order_label=sale.order_id or sale.sale_id,
+            order_label=sale.order_name or detail.get("order_name") or sale.order_id or sale.sale_id,
             occurred_at=occurred.astimezone(sale.occurred_at.tzinfo),
             lines=lines,
             pending=pending,
             tracking=tracking,
             refund_amount=None if refund is None else _decimal(refund),
-            reason=detail.get("reason"),
+            reason=stored_reason(detail.get("reason")),
+            cancellation=cancelled,
         )
         rendered = self._renderer.render(view)
         order_updates.set_message(

@@ -5,7 +5,9 @@ try comes sooner (`retry`, doubling up to the interval), so the first poll after
 back finds what was missed. A poll asks for orders updated since the last successful poll minus an
 `overlap` (or, the first time, the last `lookback`) and feeds the paid ones into the same pipeline
 as webhooks (`IntakeService.ingest`): checkout's dedupe makes an order seen twice harmless, and a sale
-already known with changed content (`SaleConflict`) counts as known. Progress lives in `platform_sync`.
+already known with changed content (`SaleConflict`) counts as known. A missed refund or cancellation
+a poll finds goes to the order lifecycle the same way, and counts as new (or known) like a sale.
+Progress lives in `platform_sync`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ class SyncReport:
     ok: bool
     since: datetime
     listed: int = 0  # orders (events) the platform listed in the window
-    new: int = 0  # became receipts now: their webhooks were missed
-    known: int = 0  # already had a receipt (webhook or earlier poll)
+    new: int = 0  # became receipts (or order updates) now: their webhooks were missed
+    known: int = 0  # already had a receipt or update (webhook or earlier poll)
     skipped: int = 0  # not paid, or not a valid sale
     error: str | None = None
 
@@ -192,8 +194,8 @@ class ReconcileService:
                 log.warning("%s: an order from the catch-up was refused: %s", platform, exc.message)
                 skipped += 1
                 continue
-            for checked in outcome.results:
-                if checked.duplicate:
+            for duplicate in [r.duplicate for r in outcome.results] + [u.duplicate for u in outcome.updates]:
+                if duplicate:
                     known += 1
                 else:
                     new += 1

@@ -6,6 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select, update
@@ -143,6 +144,23 @@ def shipments(session: Session, receipt_id: str) -> list[dict[str, Any]]:
         .order_by(OrderUpdateRow.occurred_at, OrderUpdateRow.created_at)
     )
     return [json.loads(row.detail) for row in rows]
+
+
+def refunded_total(session: Session, receipt_id: str) -> Decimal:
+    """The sum of every refund already announced for this receipt (zero when none)."""
+    rows = session.scalars(
+        select(OrderUpdateRow.detail).where(
+            OrderUpdateRow.receipt_id == receipt_id, OrderUpdateRow.status == OrderStatus.REFUNDED.value
+        )
+    )
+    total = Decimal(0)
+    for detail in rows:
+        amount = json.loads(detail).get("refund_amount")
+        try:
+            total += Decimal(str(amount)) if amount is not None else Decimal(0)
+        except InvalidOperation:
+            continue
+    return total
 
 
 def recipients(session: Session, receipt_id: str, channels: frozenset[str]) -> list[Recipient]:

@@ -12,6 +12,14 @@ PROVIDERS.md B3 (docs.clover.com/docs/webhooks):
   "type", "ts"}]}}`. For each order object of our merchant we GET
   `/v3/merchants/{mId}/orders/{orderId}?expand=...` with the merchant API token and map a paid order.
 
+After the sale (`order_events`, shared with the catch-up poll): each refund the order lists
+(`refunds`, docs.clover.com/dev/reference/paygetrefunds-3; `amount` in cents, tax included) is one
+refund update, keyed by the refund's id; an order whose payments were all voided (`result` VOIDED,
+with a `voidReason`, docs.clover.com/dev/reference/paygetpayment) is cancelled, and a void never
+reached the card statement, so it says nothing was charged. Clover gives refunds no reason code; a
+`voidReason` maps through `app.domain.reasons`. A Clover order has no name apart from its id (the id
+is what Clover's own receipts print), so updates name it by its id.
+
 Mapping choices (Clover REST v3 order model): money is integer cents; `unitQty` is thousandths of
 `unitName`; discounts carry a negative `amount` or a whole `percentage`; tax is taken from the
 payments' `taxAmount` (what was charged) rather than recomputed from line `taxRates`, which only give
@@ -32,20 +40,22 @@ from typing import Any, ClassVar
 import httpx
 
 from app.domain.errors import PermanentProviderError, SignatureRejected, TransientProviderError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
+from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.domain.plugins import SecretField, SettingField
+from app.domain.reasons import CLOVER_VOID, reason
 from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
-from app.triggers.payload import epoch_ms, json_object, objects, text
+from app.triggers.payload import epoch_ms, json_object, objects, optional_text, text
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "clover"
 AUTH_HEADER = "X-Clover-Auth"
-EXPAND = "lineItems,payments.cardTransaction,discounts,customers"
+EXPAND = "lineItems,payments.cardTransaction,discounts,customers,refunds"
 WEIGHT_UNITS = {"lb": "lb", "lbs": "lb", "pound": "lb", "kg": "kg", "oz": "oz"}
 CASH_TENDER = "com.clover.tender.cash"
 CARD_BRANDS = {"MC": "Mastercard", "AMEX": "Amex", "VISA": "Visa", "DISCOVER": "Discover"}
@@ -105,8 +115,9 @@ class CloverTrigger(PlatformTrigger):
         if not given or not hmac.compare_digest(given.encode("utf-8", "replace"), self._auth_code):
             raise SignatureRejected("X-Clover-Auth does not match the auth code of this app")
 
-    async def events(self, request: InboundRequest) -> list[TriggerEvent]:
-        """One event per paid order named in the notification (a batch may name several)."""
+    async def events(self, request: InboundRequest) -> list[PlatformEvent]:
+        """A sale per paid order named in the notification (a batch may name several), and an update
+        per refund or cancellation of it."""
         code = verification_code(request.body)
         if code is not None:
             log.info("Clover webhook verification code: %s", code)
@@ -115,21 +126,19 @@ class CloverTrigger(PlatformTrigger):
         merchants = payload.get("merchants")
         if not isinstance(merchants, dict):
             raise ValidationFailed("a Clover notification needs a `merchants` object", field="merchants")
-        found: list[TriggerEvent] = []
+        found: list[PlatformEvent] = []
         for merchant_id, items in merchants.items():
             if not isinstance(items, list):
                 raise ValidationFailed("each merchant maps to a list of events", field=f"merchants.{merchant_id}")
             if merchant_id != self.merchant_id:
                 continue
             for item in items:
-                event = await self._event(item, request.received_at)
-                if event is not None:
-                    found.append(event)
+                found.extend(await self._events(item, request.received_at))
         if not found:
-            raise NotApplicable("no paid order of this merchant in the Clover notification")
+            raise NotApplicable("no paid, refunded or cancelled order of this merchant in the Clover notification")
         return found
 
-    async def _event(self, item: Any, received_at: datetime) -> TriggerEvent | None:
+    async def _events(self, item: Any, received_at: datetime) -> list[PlatformEvent]:
         if not isinstance(item, dict):
             raise ValidationFailed("a Clover event must be an object", field="merchants")
         object_id, kind, ts = item.get("objectId"), item.get("type"), item.get("ts")
@@ -137,20 +146,82 @@ class CloverTrigger(PlatformTrigger):
             raise ValidationFailed("a Clover event needs objectId, type and ts", field="merchants")
         # objectId prefixes: O: orders, P: payments (B3); other object types ask for no receipt
         if not object_id.startswith("O:") or kind.upper() == "DELETE":
-            return None
+            return []
         order_id = object_id[2:]
         if not order_id or not order_id.isascii() or not order_id.replace("-", "").isalnum():
             raise ValidationFailed("malformed Clover order id", field="objectId")
         order = await self.fetch_order(order_id)
-        if not is_paid(order):
+        return self.order_events(order, event_id=f"{object_id}:{kind}:{ts}"[:160], received_at=received_at)
+
+    def order_events(self, order: dict[str, Any], *, event_id: str, received_at: datetime) -> list[PlatformEvent]:
+        """What a fetched (or listed) order tells: its sale when paid, then each refund, or its cancellation.
+
+        `event_id` names this sighting of the order; each update adds what it is about to it.
+        """
+        found: list[PlatformEvent] = []
+        if is_paid(order):
+            sale = parse_sale(order_to_sale(order, store_id=self.store_id))
+            found.append(
+                TriggerEvent(
+                    source=PLATFORM, event_id=event_id, sale=sale, received_at=received_at, order_id=sale.order_id
+                )
+            )
+        order_id = order.get("id")
+        if not isinstance(order_id, str) or not order_id:
+            return found
+        for refund in _elements(order.get("refunds"), "refunds"):
+            update = self._refund(order_id, refund, event_id, received_at)
+            if update is not None:
+                found.append(update)
+        payments = _elements(order.get("payments"), "payments")
+        voided = [p for p in payments if p.get("result") == "VOIDED"]
+        if voided and not any(p.get("result", "SUCCESS") == "SUCCESS" for p in payments):
+            code = optional_text(voided[0].get("voidReason"))
+            found.append(
+                self._update(
+                    order_id,
+                    f"{event_id}:cancelled",
+                    received_at,
+                    status=OrderStatus.CANCELLED,
+                    occurred_at=epoch_ms(order.get("modifiedTime")) or received_at,
+                    update_key=change_key("cancelled"),
+                    reason=reason(CLOVER_VOID, code),
+                    voided=True,
+                    extra={"platform_reason": code[:60]} if code else {},
+                )
+            )
+        return found
+
+    def _refund(
+        self, order_id: str, refund: dict[str, Any], event_id: str, received_at: datetime
+    ) -> OrderUpdate | None:
+        refund_id = refund.get("id")
+        if not isinstance(refund_id, str) or not refund_id or refund.get("voided") is True:
             return None
-        sale = parse_sale(order_to_sale(order, store_id=self.store_id))
-        return TriggerEvent(
+        if str(refund.get("status") or "SUCCESS").upper() not in ("SUCCESS", "SUCCEEDED"):
+            return None
+        amount = _cents(refund.get("amount", 0))
+        if amount <= 0:
+            return None
+        return self._update(
+            order_id,
+            f"{event_id}:refund:{refund_id}",
+            received_at,
+            status=OrderStatus.REFUNDED,
+            occurred_at=epoch_ms(refund.get("clientCreatedTime") or refund.get("createdTime")) or received_at,
+            update_key=change_key("refund", refund_id),
+            refund_amount=amount,
+        )
+
+    def _update(self, order_id: str, event_id: str, received_at: datetime, **facts: Any) -> OrderUpdate:
+        return OrderUpdate(
             source=PLATFORM,
-            event_id=f"{object_id}:{kind}:{ts}"[:200],
-            sale=sale,
+            event_id=event_id[:200],
+            store_id=self.store_id,
+            order_id=order_id,
+            sale_id=f"clover-{order_id}",
             received_at=received_at,
-            order_id=sale.order_id,
+            **facts,
         )
 
     async def fetch_order(self, order_id: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from app.domain.money import quantize
 from app.domain.plugins import SecretField
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import array, iso_time, json_object, number, obj, text
-from app.triggers.shopify_lifecycle import LIFECYCLE_TOPICS, order_update
+from app.triggers.shopify_lifecycle import LIFECYCLE_TOPICS, order_name, order_update
 
 PLATFORM = "shopify"
 STALE_AFTER = timedelta(hours=5)
@@ -193,6 +193,7 @@ class ShopifyTrigger(PlatformTrigger):
             "occurred_at": when.isoformat(),
             "currency": order.get("currency") or "USD",
             "order_id": order_id,
+            "order_name": order_name(order),
             "items": items,
             "discounts": discounts,
             "taxes": taxes,

@@ -2,7 +2,11 @@
 
 Payloads are REST resources (shopify.dev/docs/api/admin-rest/latest/resources/fulfillment, .../refund,
 .../order). A fulfilment counts once it is `success` (`pending` and `open` are still at the warehouse);
-which lines are then still to come is worked out against the sale we hold.
+which lines are then still to come is worked out against the sale we hold. A cancellation's
+`cancel_reason` and a refund's `note` never reach the customer as written: they map through
+`app.domain.reasons` (the note is staff-only, so a refund with one says the neutral sentence).
+A cancelled order carries its `name` (`#1001`), the refunds issued with it, and a `voided`
+`financial_status` when the payment was released before it was ever charged.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from app.domain.errors import ValidationFailed
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine, change_key
 from app.domain.money import quantize
+from app.domain.reasons import SHOPIFY_CANCEL, Reason, reason
 from app.triggers.base import NotApplicable
 from app.triggers.payload import lenient_list, lenient_obj, number, optional_text, text
 
@@ -59,17 +64,25 @@ def order_update(
     if topic == "orders/cancelled":
         if not payload.get("cancelled_at"):
             raise NotApplicable(f"Shopify order {order_id} is not cancelled")
-        reason = payload.get("cancel_reason")
-        return update(OrderStatus.CANCELLED, change_key("cancelled"), reason=optional_text(reason))
-    if topic == "refunds/create":
+        code = optional_text(payload.get("cancel_reason"))
         refunded = sum(
             (
-                number(tx.get("amount"), f"transactions.{i}.amount", limit=REFUND_LIMIT, signed=False)
-                for i, tx in enumerate(lenient_list(payload.get("transactions")))
-                if isinstance(tx, dict) and tx.get("kind") == "refund" and tx.get("status") == "success"
+                _refunded_money(refund, f"refunds.{i}.transactions")
+                for i, refund in enumerate(lenient_list(payload.get("refunds")))
             ),
             Decimal(0),
         )
+        return update(
+            OrderStatus.CANCELLED,
+            change_key("cancelled"),
+            reason=reason(SHOPIFY_CANCEL, code),
+            order_name=order_name(payload),
+            voided=payload.get("financial_status") == "voided",
+            refund_amount=quantize(refunded) if refunded > 0 else None,
+            extra={"platform_reason": code[:60]} if code else {},
+        )
+    if topic == "refunds/create":
+        refunded = _refunded_money(payload, "transactions")
         lines = tuple(
             _line(_refunded(item), f"refund_line_items.{i}")
             for i, item in enumerate(lenient_list(payload.get("refund_line_items")))
@@ -81,9 +94,30 @@ def order_update(
             change_key("refund", payload.get("id")),
             lines=lines,
             refund_amount=quantize(refunded) if refunded > 0 else None,
-            reason=optional_text(payload.get("note")),
+            reason=Reason.NEUTRAL if optional_text(payload.get("note")) else None,
         )
     raise NotApplicable(f"Shopify topic {topic} asks for no update")
+
+
+def order_name(order: dict[str, Any]) -> str | None:
+    """The order's `name` as the shop shows it (`#1001`): one line of at most 64 characters, else None."""
+    name = order.get("name")
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        return None
+    return name.strip()[:64]
+
+
+def _refunded_money(refund: Any, field: str) -> Decimal:
+    """What one Refund gave back: its successful `refund` transactions."""
+    transactions = lenient_list(refund.get("transactions")) if isinstance(refund, dict) else []
+    return sum(
+        (
+            number(tx.get("amount"), f"{field}.{i}.amount", limit=REFUND_LIMIT, signed=False)
+            for i, tx in enumerate(transactions)
+            if isinstance(tx, dict) and tx.get("kind") == "refund" and tx.get("status") == "success"
+        ),
+        Decimal(0),
+    )
 
 
 def _tracking(payload: dict[str, Any]) -> tuple[Tracking, ...]:

@@ -6,6 +6,9 @@ the base64 HMAC-SHA256, keyed with the subscription's signature key, of the noti
 as configured followed by the raw body. Nothing time-related is signed; `event_id` is the dedupe key.
 Neither event carries line items (order.updated has only `order_updated {order_id, state}`), so the
 order is fetched with `GET /v2/orders/{order_id}`. Money is in cents (`amount_money.amount`).
+A refund's `reason` is text the seller chose or typed: it maps through `app.domain.reasons` and is
+never shown as written; a CANCELED order carries no reason. Square orders have no name a shopper
+knows them by (a receipt shows the payment), so updates name them by order id.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.money import quantize
 from app.domain.plugins import SecretField, SettingField
+from app.domain.reasons import SQUARE_REFUND, reason
 from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
 from app.triggers.payload import cents, iso_time, json_object, obj, objects, optional_text, text
@@ -151,6 +155,7 @@ class SquareTrigger(PlatformTrigger):
             raise ValidationFailed("Square event without a usable order_id", field="order_id")
         refund = None
         key = change_key("cancelled")
+        said = optional_text(item.get("reason")) if status is OrderStatus.REFUNDED else None
         if status is OrderStatus.REFUNDED:
             refund = money(item.get("amount_money"), "data.object.refund.amount_money")
             key = change_key("refund", item.get("id"))
@@ -165,7 +170,8 @@ class SquareTrigger(PlatformTrigger):
             received_at=received_at,
             update_key=key,
             refund_amount=refund,
-            reason=optional_text(item.get("reason")),
+            reason=reason(SQUARE_REFUND, said, fold=True),
+            extra={"platform_reason": said[:60]} if said else {},
         )
 
     async def fetch_order(self, order_id: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Stripe webhooks (`/webhooks/stripe`): payment_intent.succeeded as a sale, charge.refunded as a refund.
+"""Stripe webhooks (`/webhooks/stripe`): payment_intent.succeeded as a sale, charge.refunded as a refund,
+payment_intent.canceled as a cancellation.
 
 Signature (stripe-python `_webhook.py`): `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`; each v1
 is the hex HMAC-SHA256 of `"<t>." + raw body` keyed with the endpoint secret (`whsec_...`); any v1
@@ -6,6 +7,11 @@ may match (several during a secret rotation). Like the SDK, a `t` older than 300
 A PaymentIntent has no line items: it becomes one "Purchase" line, unless its metadata carries our
 canonical sale as JSON under `receiptdesk_sale`. A refund names its sale by the charge's
 `metadata.order_id`, else by its PaymentIntent (the order id of a sale without one in its metadata).
+Refund `reason` and PaymentIntent `cancellation_reason` map through `app.domain.reasons`, never shown
+as written. A cancelled PaymentIntent never moved money (docs.stripe.com/api/payment_intents/cancel:
+only an uncaptured one can be cancelled), so its cancellation says nothing was charged. The name a
+shopper knows a payment by is its charge's `receipt_number`, once Stripe has sent a receipt
+(docs.stripe.com/api/charges/object#charge_object-receipt_number).
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from app.domain.inbound import InboundRequest
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, change_key
 from app.domain.plugins import SecretField
+from app.domain.reasons import STRIPE_CANCELLATION, STRIPE_REFUND, reason
 from app.support.json_limits import JsonRejected, loads
 from app.triggers.base import NotApplicable, PlatformTrigger
-from app.triggers.payload import cents, json_object, obj
+from app.triggers.payload import cents, json_object, obj, optional_text
 
 PLATFORM = "stripe"
 TOLERANCE_S = 300
@@ -33,12 +40,7 @@ TOLERANCE_S = 300
 docs/providers.md § B5). Checked against the request's `received_at`, past side only, as the SDK does."""
 CARD_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "Amex", "discover": "Discover"}
 _STRIPE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-# docs.stripe.com/api/refunds/object#refund_object-reason
-REFUND_REASONS = {
-    "duplicate": "duplicate charge",
-    "fraudulent": "fraudulent charge",
-    "requested_by_customer": "requested by customer",
-}
+EVENT_TYPES = ("payment_intent.succeeded", "charge.refunded", "payment_intent.canceled")
 READ_METHODS = {
     "contact_emv": "chip",
     "contactless_emv": "contactless",
@@ -91,12 +93,14 @@ class StripeTrigger(PlatformTrigger):
         """A succeeded PaymentIntent as one sale event, a refunded charge as one order update."""
         event = json_object(request.body)
         kind, event_id = event.get("type"), event.get("id")
-        if kind not in ("payment_intent.succeeded", "charge.refunded"):
+        if kind not in EVENT_TYPES:
             raise NotApplicable(f"Stripe event {str(kind)[:60]} asks for no receipt")
         if not isinstance(event_id, str) or not event_id.strip():
             raise ValidationFailed("Stripe event without an id", field="id")
         if kind == "charge.refunded":
             return [self.refund(event, event_id.strip()[:200], request.received_at)]
+        if kind == "payment_intent.canceled":
+            return [self.cancellation(event, event_id.strip()[:200], request.received_at)]
         intent = obj(obj(event.get("data"), "data").get("object"), "data.object")
         if intent.get("status") != "succeeded":
             raise NotApplicable(f"Stripe PaymentIntent is {intent.get('status')}, not succeeded")
@@ -137,6 +141,7 @@ class StripeTrigger(PlatformTrigger):
             "occurred_at": when.isoformat(),
             "currency": currency,
             "order_id": metadata.get("order_id") or intent_id,
+            "order_name": _receipt_number(_latest_charge(intent)),
             "items": [{"name": "Purchase", "quantity": "1", "unit_price": str(amount), "line_total": str(amount)}],
             "subtotal": str(amount),
             "total_savings": "0.00",
@@ -163,11 +168,7 @@ class StripeTrigger(PlatformTrigger):
             raise NotApplicable(f"Stripe charge {charge_id} refunds nothing new")
         refunds = obj(charge.get("refunds"), "data.object.refunds").get("data")
         latest = refunds[0] if isinstance(refunds, list) and refunds and isinstance(refunds[0], dict) else {}
-        reason = latest.get("reason")
-        created = event.get("created")
-        when = received_at
-        if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 10**11:
-            when = datetime.fromtimestamp(created, UTC)
+        code = optional_text(latest.get("reason"))
         return OrderUpdate(
             source=PLATFORM,
             event_id=event_id,
@@ -175,11 +176,36 @@ class StripeTrigger(PlatformTrigger):
             order_id=order_id,
             sale_id=f"{PLATFORM}-{intent_id}",
             status=OrderStatus.REFUNDED,
-            occurred_at=when,
+            occurred_at=_created(event, received_at),
             received_at=received_at,
             update_key=change_key("refund", charge_id, total),
             refund_amount=amount,
-            reason=REFUND_REASONS.get(reason) if isinstance(reason, str) else None,
+            reason=reason(STRIPE_REFUND, code),
+            order_name=_receipt_number(charge),
+            extra={"platform_reason": code[:60]} if code else {},
+        )
+
+    def cancellation(self, event: dict[str, Any], event_id: str, received_at: datetime) -> OrderUpdate:
+        """A `payment_intent.canceled` event as a cancellation: nothing was charged, and why."""
+        intent = obj(obj(event.get("data"), "data").get("object"), "data.object")
+        intent_id = intent.get("id")
+        if not isinstance(intent_id, str) or not _STRIPE_ID.match(intent_id):
+            raise ValidationFailed("Stripe PaymentIntent without an id", field="data.object.id")
+        order = obj(intent.get("metadata"), "data.object.metadata").get("order_id")
+        code = optional_text(intent.get("cancellation_reason"))
+        return OrderUpdate(
+            source=PLATFORM,
+            event_id=event_id,
+            store_id=self.store_id,
+            order_id=order if isinstance(order, str) and _STRIPE_ID.match(order) else intent_id,
+            sale_id=f"{PLATFORM}-{intent_id}",
+            status=OrderStatus.CANCELLED,
+            occurred_at=_created(event, received_at),
+            received_at=received_at,
+            update_key=change_key("cancelled", intent_id),
+            reason=reason(STRIPE_CANCELLATION, code),
+            voided=True,
+            extra={"platform_reason": code[:60]} if code else {},
         )
 
     def _embedded(self, text: str, intent_id: str, amount: Decimal, currency: str) -> dict[str, Any]:
@@ -204,10 +230,7 @@ class StripeTrigger(PlatformTrigger):
 
     def _card(self, intent: dict[str, Any]) -> dict[str, Any]:
         """Brand and last four from the latest charge, when the payload has it expanded."""
-        charge = intent.get("latest_charge")
-        if not isinstance(charge, dict):
-            charges = obj(intent.get("charges"), "data.object.charges").get("data")
-            charge = charges[-1] if isinstance(charges, list) and charges and isinstance(charges[-1], dict) else {}
+        charge = _latest_charge(intent)
         details = obj(charge.get("payment_method_details"), "latest_charge.payment_method_details")
         card = obj(details.get("card") or details.get("card_present"), "payment_method_details.card")
         brand, last4 = card.get("brand"), card.get("last4")
@@ -219,3 +242,27 @@ class StripeTrigger(PlatformTrigger):
         elif isinstance(card.get("read_method"), str):
             result["entry_mode"] = READ_METHODS.get(card["read_method"], "other")
         return result
+
+
+def _latest_charge(intent: dict[str, Any]) -> dict[str, Any]:
+    """The PaymentIntent's latest charge when the payload has it expanded, else empty."""
+    charge = intent.get("latest_charge")
+    if isinstance(charge, dict):
+        return charge
+    charges = obj(intent.get("charges"), "data.object.charges").get("data")
+    return charges[-1] if isinstance(charges, list) and charges and isinstance(charges[-1], dict) else {}
+
+
+def _receipt_number(charge: dict[str, Any]) -> str | None:
+    """The charge's `receipt_number` (`1234-5678`), the number on the receipt Stripe emailed, if any."""
+    number = charge.get("receipt_number")
+    if not isinstance(number, str) or not _STRIPE_ID.match(number.strip()):
+        return None
+    return f"#{number.strip()}"
+
+
+def _created(event: dict[str, Any], received_at: datetime) -> datetime:
+    created = event.get("created")
+    if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 10**11:
+        return datetime.fromtimestamp(created, UTC)
+    return received_at

@@ -148,8 +148,7 @@ class ToastTrigger(PlatformTrigger):
             status=OrderStatus.CANCELLED,
             occurred_at=occurred,
             received_at=received_at,
-            update_key=change_key("voided"),
-            reason="voided",
+            update_key=change_key("voided"),  # a void gives no reason a shopper could be told
         )
 
 

@@ -114,7 +114,8 @@ async def test_a_shipment_in_two_parts_then_a_refund_each_reach_the_customer_onc
     await post(client, "refunds/create", refund, "evt-r1")
     messages = await mails(inbox, 4)
     assert "has shipped" in text_of(messages[2]) and "STILL TO COME" not in text_of(messages[2])
-    assert "$4.99" in text_of(messages[3]) and "bread was stale" in text_of(messages[3])
+    assert "$4.99" in text_of(messages[3]) and "The store made this change." in text_of(messages[3])
+    assert "bread was stale" not in text_of(messages[3])  # a staff-only note
     assert all(m["to"] == messages[0]["to"] for m in messages)
 
     detail = (await client.get(f"/v1/receipts/{receipt_id}")).json()

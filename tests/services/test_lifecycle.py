@@ -15,6 +15,7 @@ from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.clock import utcnow
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine
+from app.domain.reasons import Reason
 from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow, OrderUpdateRow
@@ -68,13 +69,13 @@ async def test_an_update_goes_to_every_channel_and_person_the_receipt_went_to(
         receipt_id = await sell(
             runtime, sale_payload, email="ana@example.com", phone="+1 217 555 0123", channels=["email", "sms"]
         )
-        cancelled = update(OrderStatus.CANCELLED, "cancelled", "e1", reason="out of stock")
+        cancelled = update(OrderStatus.CANCELLED, "cancelled", "e1", reason=Reason.UNAVAILABLE)
         result = await runtime.lifecycle.apply(cancelled) if runtime.lifecycle else None
         assert result is not None and result.receipt_id == receipt_id and result.deliveries == 2
         rows = await update_deliveries(runtime)
         assert sorted((r.channel, r.recipient) for r in rows) == [("email", "ana@example.com"), ("sms", "+12175550123")]
         context = [r.context or "" for r in rows]
-        assert all("out of stock" in c and "WEB-77" in c for c in context)
+        assert all("Some items were not available." in c and "WEB-77" in c for c in context)
         # The same event again, and the same change under another event id: nothing more.
         assert runtime.lifecycle is not None
         assert (await runtime.lifecycle.apply(cancelled)).duplicate

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from app.domain.errors import ConfigurationError, SignatureRejected, ValidationFailed
 from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderStatus, OrderUpdate, Tracking, UpdateLine
+from app.domain.reasons import Reason
 from app.sandbox.platforms import shopify as sandbox
 from app.triggers.base import NotApplicable
 from app.triggers.shopify import ShopifyTrigger, compute_hmac, shopify_id
@@ -126,13 +127,14 @@ async def test_a_successful_fulfilment_is_a_shipment_with_its_lines_and_tracking
     assert changed.update_key != update.update_key
 
 
-async def test_a_refund_carries_its_lines_amount_and_note(trigger: ShopifyTrigger) -> None:
+async def test_a_refund_carries_its_lines_and_amount_but_never_its_staff_note(trigger: ShopifyTrigger) -> None:
     payload = fixture("shopify_refund_fixture_sdk.json")["refund"]
     [update] = await trigger.events(delivery("refunds/create", payload, **{"X-Shopify-Event-Id": "r1"}))
     assert isinstance(update, OrderUpdate)
     assert update.status is OrderStatus.REFUNDED
     assert update.refund_amount == Decimal("209.00")
-    assert update.reason == "it broke during shipping"
+    assert update.reason is Reason.NEUTRAL  # the note is staff-only: a neutral sentence, never the note
+    assert "it broke during shipping" not in repr(update.detail())
     assert [line.sku for line in update.lines] == ["IPOD2008BLACK", "IPOD2008GREEN"]
 
 
@@ -142,7 +144,8 @@ async def test_a_cancelled_order_is_a_cancellation_with_its_reason(trigger: Shop
     assert isinstance(update, OrderUpdate)
     assert update.status is OrderStatus.CANCELLED
     assert update.order_id == shopify_id(order["id"])
-    assert update.reason == "customer"
+    assert update.reason is Reason.CUSTOMER_REQUEST
+    assert update.order_name == order["name"]
 
 
 async def test_a_lifecycle_payload_that_cannot_be_mapped_is_a_validation_failure(trigger: ShopifyTrigger) -> None:

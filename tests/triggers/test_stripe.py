@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from app.domain.errors import SignatureRejected, ValidationFailed
 from app.domain.inbound import InboundRequest
 from app.domain.lifecycle import OrderStatus, OrderUpdate
+from app.domain.reasons import Reason
 from app.sandbox.platforms import stripe as sandbox
 from app.sandbox.pos import make_sale
 from app.triggers.base import NotApplicable
@@ -154,7 +155,7 @@ async def test_a_refunded_charge_is_a_refund_update_of_its_payment_intent(trigge
     assert update.order_id == "pi_3OaRk2LkdIwHu7ix0ZnV0JrX"
     assert update.sale_id == "stripe-pi_3OaRk2LkdIwHu7ix0ZnV0JrX"
     assert update.refund_amount == Decimal("12.99")
-    assert update.reason == "requested by customer"
+    assert update.reason is Reason.CUSTOMER_REQUEST
     assert update.event_id == "evt_3OaRk2LkdIwHu7ix0Yx0Rfnd"
 
 

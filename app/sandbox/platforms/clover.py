@@ -3,7 +3,11 @@
 Webhooks (PROVIDERS.md B3): the unsigned `{"verificationCode": ...}` handshake, then notifications
 carrying `X-Clover-Auth: <auth code>`. Orders: `GET /v3/merchants/{mId}/orders/{orderId}` with
 `Authorization: Bearer <token>`, answering the Clover REST v3 order model (integer cents, `unitQty`
-in thousandths, `{"elements": [...]}` lists, negative discount amounts).
+in thousandths, `{"elements": [...]}` lists, negative discount amounts). The orders list
+`GET /v3/merchants/{mId}/orders?filter=modifiedTime>=<ms>&limit=&offset=` (docs.clover.com/docs/
+applying-filters, docs.clover.com/docs/paginating-elements) answers from the kept orders, for the
+catch-up poll. `sandbox fire clover refund` (or `void`) sends the notification of an order refunded
+(or whose payments were voided) after its sale.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ SANDBOX_AUTH_CODE = "sandbox-clover-auth-code"
 SANDBOX_MERCHANT_ID = "SBXMERCHANT01"
 SANDBOX_APP_ID = "SBXAPP0001"
 ORDER_PATH = "/v3/merchants/{mId}/orders/{orderId}"
+ORDERS_PATH = "/v3/merchants/{mId}/orders"
+MAX_LIMIT = 1000  # Clover's hard limit per page
 BRANDS = {"Visa": "VISA", "Mastercard": "MC", "Amex": "AMEX", "Discover": "DISCOVER"}
 TAX_RATE_SCALE = 10_000_000  # 10% is 1000000
 
@@ -93,6 +99,7 @@ def sample_order(
         "state": "locked" if paid else "open",
         "paymentState": "PAID" if paid else "OPEN",
         "createdTime": int(when.timestamp() * 1000),
+        "modifiedTime": int(when.timestamp() * 1000),
         "device": {"id": f"LANE-{lane}"},
         "lineItems": {"elements": lines},
         "discounts": {
@@ -111,6 +118,20 @@ def sample_order(
             entry["phoneNumbers"] = {"elements": [{"phoneNumber": customer["phone"]}]}
         order["customers"] = {"elements": [entry]}
     return order
+
+
+def refunded(order: dict[str, Any], *, amount: int, refund_id: str = "SBXREFUND01", at_ms: int) -> dict[str, Any]:
+    """`order` after a refund of `amount` cents at `at_ms`: the refund listed, the order modified then."""
+    refunds = [*order.get("refunds", {}).get("elements", []), {"id": refund_id, "amount": amount, "createdTime": at_ms}]
+    total = sum(int(r["amount"]) for r in refunds)
+    state = "REFUNDED" if total >= int(order["total"]) else "PARTIALLY_REFUNDED"
+    return dict(order, refunds={"elements": refunds}, paymentState=state, modifiedTime=at_ms)
+
+
+def voided(order: dict[str, Any], *, reason: str = "USER_CUSTOMER_CANCEL", at_ms: int) -> dict[str, Any]:
+    """`order` with every payment voided at `at_ms` for `reason` (a Clover `voidReason`)."""
+    payments = [dict(p, result="VOIDED", voidReason=reason) for p in order["payments"]["elements"]]
+    return dict(order, payments={"elements": payments}, paymentState="OPEN", modifiedTime=at_ms)
 
 
 def _payment(tender: dict[str, Any], tax: Decimal) -> dict[str, Any]:
@@ -148,11 +169,44 @@ def routes(orders: dict[str, dict[str, Any]], *, token: str = SANDBOX_TOKEN) -> 
     return [Route(ORDER_PATH, get_order, methods=["GET"])]
 
 
+def list_routes(store: PlatformStore, *, token: str = SANDBOX_TOKEN) -> list[Route]:
+    """`GET /v3/merchants/{mId}/orders` over the kept Clover orders: `filter=modifiedTime>=<ms>`, `limit`, `offset`."""
+    expected = f"Bearer {token}".encode()
+
+    async def list_orders(request: Request) -> Response:
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):
+            return JSONResponse({"message": "401 Unauthorized"}, 401)
+        failed = store.failure("clover")
+        if failed is not None:
+            return failed
+        query = request.query_params
+        since = 0
+        for condition in query.getlist("filter"):
+            field, _, value = condition.partition(">=")
+            if field != "modifiedTime" or not value.isdigit():
+                return JSONResponse({"message": f"Invalid filter: {condition}"}, 400)
+            since = int(value)
+        try:
+            limit, offset = int(query.get("limit", "100")), int(query.get("offset", "0"))
+            if not 1 <= limit <= MAX_LIMIT or offset < 0:
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"message": "limit must be 1..1000 and offset at least 0"}, 400)
+        orders = [
+            o for o in store.kept("clover").values() if int(o.get("modifiedTime", o.get("createdTime", 0))) >= since
+        ]
+        return JSONResponse({"elements": orders[offset : offset + limit]})
+
+    return [Route(ORDERS_PATH, list_orders, methods=["GET"])]
+
+
 class CloverStandIn(PlatformStandIn):
     """Notifications carrying the auth code; the order fetch they point at."""
 
     platform: ClassVar[str] = "clover"
     default_topic: ClassVar[str] = "UPDATE"
+    update_topics: ClassVar[tuple[str, ...]] = ("refund", "void")
     secrets: ClassVar[dict[str, str]] = {"auth_code": SANDBOX_AUTH_CODE, "api_token": SANDBOX_TOKEN}
     keeps_orders: ClassVar[bool] = True
 
@@ -163,9 +217,16 @@ class CloverStandIn(PlatformStandIn):
     @classmethod
     def prepare(cls, url: str, topic: str, seed: int) -> Prepared:
         order = sample_order(random.Random(seed), order_id=f"SBXORDER{seed:05d}")
-        headers, body = signed_webhook(sample_event(order["id"], kind=topic, ts_ms=int(time.time() * 1000)))
+        now_ms = int(time.time() * 1000)
+        if topic == "refund":  # the first line's price back
+            first = order["lineItems"]["elements"][0]
+            order = refunded(order, amount=int(first["price"]), refund_id=f"SBXREFUND{seed:05d}", at_ms=now_ms)
+        elif topic == "void":
+            order = voided(order, at_ms=now_ms)
+        kind = "UPDATE" if topic in cls.update_topics else topic
+        headers, body = signed_webhook(sample_event(order["id"], kind=kind, ts_ms=now_ms))
         return Prepared(url, headers, body, order)
 
     @classmethod
     def api_routes(cls, store: PlatformStore) -> list[Route]:
-        return routes(store.kept("clover"))
+        return [*routes(store.kept("clover")), *list_routes(store)]

@@ -2,8 +2,9 @@
 
 Webhooks are missed while a store is offline; a poller asks the platform's list API for what changed
 since a time and maps each paid order exactly as its webhook would be mapped (the trigger's own
-`sale_payload` + `parse_sale`), so checkout's dedupe makes a second sighting harmless. A poller
-never touches the database: the catch-up service keeps the progress.
+`sale_payload` + `parse_sale`), so checkout's dedupe makes a second sighting harmless. A poller may
+also find order updates (a refund or a cancellation whose webhook was missed), deduped by their
+change like a webhook's. A poller never touches the database: the catch-up service keeps the progress.
 
 `Poller` owns building from the declared fields, or saying which are missing; a platform module
 keeps its class data, its constructor and `poll`. The registry finds every subclass in
@@ -21,7 +22,7 @@ from typing import Any, ClassVar, Self
 import httpx
 
 from app.domain.errors import ConfigurationError, TransientProviderError, ValidationFailed
-from app.domain.events import TriggerEvent
+from app.domain.events import PlatformEvent, TriggerEvent
 from app.domain.plugins import SecretField, SettingField
 from app.triggers.base import declared
 
@@ -33,9 +34,9 @@ MAPPING_ONLY = "catch-up-mapping-only"
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
-    """What one poll found: the paid orders as events, plus counts for the record."""
+    """What one poll found: the paid orders (and any order updates) as events, plus counts for the record."""
 
-    events: tuple[TriggerEvent, ...]
+    events: tuple[PlatformEvent, ...]
     listed: int  # orders (events) the platform listed in the window
     skipped: int  # listed but not paid/completed, or not mappable to a sale
     pages: int
@@ -46,7 +47,7 @@ class PollResult:
 class Tally:
     """What a poll found so far, page by page."""
 
-    events: list[TriggerEvent] = field(default_factory=list)
+    events: list[PlatformEvent] = field(default_factory=list)
     listed: int = 0
     skipped: int = 0
     pages: int = 0
@@ -61,6 +62,16 @@ class Tally:
                 self.skipped += 1
             else:
                 self.events.append(event)
+
+    def page_of_many(self, items: Iterable[Any], to_events: Callable[[Any], list[PlatformEvent]]) -> None:
+        """Count one page whose items may each tell several things (a sale, then its refunds)."""
+        self.pages += 1
+        for item in items:
+            self.listed += 1
+            events = to_events(item)
+            if not events:
+                self.skipped += 1
+            self.events.extend(events)
 
     def result(self, cursor: str | None) -> PollResult:
         return PollResult(tuple(self.events), self.listed, self.skipped, self.pages, cursor)
