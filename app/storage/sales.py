@@ -105,6 +105,7 @@ def add_sale(session: Session, sale: Sale, *, payload: str, source: str, custome
         "store_id": sale.store_id,
         "sale_id": sale.sale_id,
         "order_id": sale.order_id,
+        "order_name": sale.order_name,
         "lane": sale.lane,
         "cashier": sale.cashier,
         "occurred_at": sale.occurred_at,
