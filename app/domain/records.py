@@ -150,6 +150,11 @@ class HeldDelivery:
     since: datetime
 
 
+TEMPLATE_REFUSED = "template_refused"
+"""The outcome of an attempt whose send with a store's provider template was refused: the delivery's
+next attempt sends our own rendering (`app.services.attempts`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """A delivery a worker holds under lease, with the receipt content it sends."""
@@ -171,6 +176,8 @@ class ClaimedDelivery:
     doubt: DoubtfulAttempt | None = None  # an earlier attempt to settle before anything is sent again
     possible_duplicate: bool = False  # an earlier attempt was resent in doubt: whatever goes out may be a second
     recorded: bool = False  # the claim wrote its attempt (`sending`) already: it starts now
+    template_data: str | None = None  # the receipt's data (JSON) for a store's provider template
+    own_design: bool = False  # a template send of this delivery was refused: send our own rendering
 
 
 @dataclass(frozen=True, slots=True)

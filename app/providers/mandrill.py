@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from app.domain.plugins import SecretField, SettingField
 from app.domain.tracking import EventKind, StatusAnswer
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
+from app.providers.templates import RECEIPT_DATA
 
 SEND_PATH = "/api/1.0/messages/send.json"
 TEMPLATE_PATH = "/api/1.0/messages/send-template.json"
@@ -47,6 +49,8 @@ STATUS_MAP: Mapping[str, SendStatus] = {
 # status, decides (PROVIDERS.md § A4); a name not listed here falls back on the HTTP status.
 TRANSIENT_ERRORS = frozenset({"GeneralError"})
 PERMANENT_ERRORS = frozenset({"Invalid_Key", "ValidationError", "PaymentRequired"})  # and every Unknown_*
+UNKNOWN_TEMPLATE = "Unknown_Template"
+"""The template named does not exist (docs: transactional/api/messages/send-using-message-template, errors)."""
 
 
 class MandrillAdapter(HttpAdapter):
@@ -74,6 +78,7 @@ class MandrillAdapter(HttpAdapter):
         SettingField("from_name", "Sender name", required=False),
         SettingField("reply_to", "Reply-to address", required=False),
         SettingField("base_url", "API base URL", required=False),
+        SettingField("template_id", "Receipt template name (slug)", required=False),
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
@@ -93,18 +98,38 @@ class MandrillAdapter(HttpAdapter):
         from_name: str | None = None,
         reply_to: str | None = None,
         base_url: str | None = None,
+        template_id: str | None = None,
     ) -> None:
         super().__init__(http, base_url=base_url)
         self._api_key = api_key
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
+        self._template_name = (template_id or "").strip() or None
+
+    def receipt_template(self, message: OutboundMessage) -> str | None:
+        """The store's template name when `message` carries a receipt's data (`app.providers.templates`)."""
+        if self._template_name and RECEIPT_DATA in message.provider_extra:
+            return self._template_name
+        return None
+
+    def template_refused(self, error: PermanentProviderError) -> bool:
+        """Mandrill's `Unknown_Template` error: no template of that name in the account."""
+        return error.code == UNKNOWN_TEMPLATE
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message (the body holds the API key)."""
         self.check_channel(message)
         extra = message.provider_extra
         template_name = extra.get("template_name")
+        merge_vars, merge_language = extra.get("merge_vars"), extra.get("merge_language")
+        store_template = self.receipt_template(message)
+        if store_template:
+            # The store's receipt design: the template supplies the content, the receipt's data goes in
+            # global_merge_vars, one var per top-level key; lines and tenders are lists, which only the
+            # handlebars merge language reads (docs: transactional/docs/templates-dynamic-content).
+            template_name, merge_vars, merge_language = store_template, extra[RECEIPT_DATA], "handlebars"
+            message = replace(message, html=None, text=None)
         if not template_name and not message.text and not message.html:
             raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template_name.")
 
@@ -135,11 +160,10 @@ class MandrillAdapter(HttpAdapter):
         if not template_name:
             return SEND_PATH, {"key": self._api_key, "message": mail}
 
-        merge_vars = extra.get("merge_vars")
         if merge_vars:
             mail["global_merge_vars"] = [{"name": str(k), "content": v} for k, v in dict(merge_vars).items()]
-        if extra.get("merge_language"):
-            mail["merge_language"] = str(extra["merge_language"])  # "mailchimp" or "handlebars"
+        if merge_language:
+            mail["merge_language"] = str(merge_language)  # "mailchimp" or "handlebars"
         # template_content is required even when empty (docs: send-using-message-template).
         content = [{"name": str(k), "content": v} for k, v in dict(extra.get("template_content") or {}).items()]
         body = {"key": self._api_key, "template_name": str(template_name), "template_content": content}
@@ -191,9 +215,9 @@ class MandrillAdapter(HttpAdapter):
 
     status_doc: ClassVar[str | None] = "https://mailchimp.com/developer/transactional/api/messages/get-message-info/"
     status_states: ClassVar[Mapping[str, EventKind]] = {
-        # `state` of messages/info (and of the search results): `sent` is Mandrill's word for handed to
-        # the recipient's server, which its callbacks would report as a delivery.
-        "sent": EventKind.DELIVERED,
+        # `state` of messages/info (and of the search results). `sent` alone is what the `send` webhook
+        # says (accepted); it is a delivery only with an SMTP event `sent` (the recipient's server took it).
+        "sent": EventKind.ACCEPTED,
         "bounced": EventKind.BOUNCED,
         "soft-bounced": EventKind.DEFERRED,
         "deferred": EventKind.DEFERRED,
@@ -216,7 +240,8 @@ class MandrillAdapter(HttpAdapter):
         return isinstance(payload, dict) and payload.get("name") == "Unknown_Message"
 
     def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
-        """The message's `state`, with the last SMTP event's diagnostic (`smtp_events[].diag`) as detail."""
+        """The message's `state`, with the last SMTP event's diagnostic (`smtp_events[].diag`) as detail;
+        `sent` with an SMTP event `sent` (the receiving server's 250) is a delivery."""
         payload = _json(response)
         if not isinstance(payload, dict) or not isinstance(payload.get("state"), str):
             raise ValueError("no state in the message info")
@@ -225,8 +250,11 @@ class MandrillAdapter(HttpAdapter):
         last = events[-1] if isinstance(events, list) and events and isinstance(events[-1], dict) else {}
         diag = last.get("diag") or payload.get("bounce_description")
         when = last.get("ts") if isinstance(last.get("ts"), int | float) else None
+        kind = self.status_states.get(state, EventKind.UNKNOWN)
+        if kind is EventKind.ACCEPTED and state == "sent" and last.get("type") == "sent":
+            kind = EventKind.DELIVERED
         return StatusAnswer(
-            self.status_states.get(state, EventKind.UNKNOWN),
+            kind,
             state,
             str(diag)[:200] if diag else None,
             datetime.fromtimestamp(when, UTC) if when is not None else None,

@@ -26,6 +26,7 @@ from app.domain.plugins import SecretField, SettingField
 from app.domain.tracking import EventKind, StatusAnswer
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status, parse_retry_after
+from app.providers.templates import RECEIPT_DATA
 
 EMAIL_PATH = "/email"
 TEMPLATE_PATH = "/email/withTemplate"
@@ -57,6 +58,9 @@ PERMANENT_CODES: Mapping[int, str] = {
     701: "illegal attachment type",
 }
 TRANSIENT_CODES: Mapping[int, str] = {100: "maintenance"}
+TEMPLATE_CODES = range(1100, 1200)
+"""Template errors (1101 "Template not found", 1120-1123 template fields): the template's fault, not the
+account's (https://postmarkapp.com/developer/api/overview#error-codes)."""
 
 
 class PostmarkAdapter(HttpAdapter):
@@ -85,6 +89,7 @@ class PostmarkAdapter(HttpAdapter):
         SettingField("reply_to", "Reply-to address", required=False),
         SettingField("message_stream", "Message stream", required=False),
         SettingField("base_url", "API base URL", required=False),
+        SettingField("template_id", "Receipt template alias or id", required=False),
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
@@ -101,6 +106,7 @@ class PostmarkAdapter(HttpAdapter):
         reply_to: str | None = None,
         message_stream: str | None = None,
         base_url: str | None = None,
+        template_id: str | int | None = None,
     ) -> None:
         super().__init__(http, base_url=base_url)
         self._headers = {"X-Postmark-Server-Token": server_token, "Accept": "application/json"}
@@ -108,12 +114,30 @@ class PostmarkAdapter(HttpAdapter):
         self._from_name = from_name or None
         self._reply_to = reply_to or None
         self._stream = message_stream or DEFAULT_STREAM
+        self._template = str(template_id or "").strip() or None
+
+    def receipt_template(self, message: OutboundMessage) -> str | None:
+        """The store's template (alias or id) when `message` carries a receipt's data (`app.providers.templates`)."""
+        if self._template and RECEIPT_DATA in message.provider_extra:
+            return self._template
+        return None
+
+    def template_refused(self, error: PermanentProviderError) -> bool:
+        """A Postmark template error (ErrorCode 1100-1199, e.g. 1101 "Template not found")."""
+        return error.code is not None and error.code.isdigit() and int(error.code) in TEMPLATE_CODES
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body (PascalCase keys) for one message."""
         self.check_channel(message)
         extra = message.provider_extra
         template_id, template_alias = extra.get("template_id"), extra.get("template_alias")
+        model = extra.get("template_model")
+        store_template = self.receipt_template(message)
+        if store_template:
+            # The store's receipt design: a number is a TemplateId, anything else a TemplateAlias, and the
+            # receipt's data is the TemplateModel (docs: api/templates-api#email-with-template).
+            template_id, template_alias = (store_template, None) if store_template.isdigit() else (None, store_template)
+            model = extra[RECEIPT_DATA]
         templated = bool(template_id or template_alias)
         if not templated and not message.text and not message.html:
             raise PermanentProviderError(f"{self.display_name}: the message has no text, html or template.")
@@ -128,7 +152,7 @@ class PostmarkAdapter(HttpAdapter):
             body["TemplateAlias"] = str(template_alias)
         if templated:
             # The template supplies Subject and bodies; TemplateModel is always sent (may be {}).
-            body["TemplateModel"] = dict(extra.get("template_model") or {})
+            body["TemplateModel"] = dict(model or {})
         sender = formataddr((self._from_name, self._from_email)) if self._from_name else self._from_email
         body |= {"From": sender, "To": message.to}
         if not templated:

@@ -24,6 +24,7 @@ from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
+from app.providers.templates import RECEIPT_DATA
 
 PATH = "/v3/mail/send"
 SCOPES_PATH = "/v3/scopes"
@@ -67,6 +68,7 @@ class SendGridAdapter(HttpAdapter):
         SettingField("from_name", "Sender name", required=False),
         SettingField("reply_to", "Reply-to address", required=False),
         SettingField("base_url", "API base URL", required=False),
+        SettingField("template_id", "Receipt dynamic template id (d-...)", required=False),
     )
 
     shown: ClassVar[tuple[str, ...]] = ("from_email", "base_url")
@@ -90,18 +92,37 @@ class SendGridAdapter(HttpAdapter):
         from_name: str | None = None,
         reply_to: str | None = None,
         base_url: str | None = None,
+        template_id: str | None = None,
     ) -> None:
         super().__init__(http, base_url=base_url)
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         self._from_email = from_email
         self._from_name = from_name or None
         self._reply_to = reply_to or None
+        self._template_id = (template_id or "").strip() or None
+
+    def receipt_template(self, message: OutboundMessage) -> str | None:
+        """The store's dynamic template when `message` carries a receipt's data (`app.providers.templates`)."""
+        if self._template_id and RECEIPT_DATA in message.provider_extra:
+            return self._template_id
+        return None
+
+    def template_refused(self, error: PermanentProviderError) -> bool:
+        """A 400 naming `template_id` (e.g. "The template id must be a valid template id for your account"):
+        https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors"""
+        return error.status_code == 400 and "template_id" in error.message
 
     def build_request(self, message: OutboundMessage) -> tuple[str, dict[str, Any]]:
         """The path and the JSON body for one message."""
         self.check_channel(message)
         extra = message.provider_extra
         template_id = extra.get("template_id")
+        data = extra.get("dynamic_template_data")
+        store_template = self.receipt_template(message)
+        if store_template:
+            # The store's receipt design: the template supplies subject and content, the receipt's data goes
+            # in dynamic_template_data (docs: sendgrid/ui/sending-email/how-to-send-an-email-with-dynamic-templates).
+            template_id, data = store_template, extra[RECEIPT_DATA]
 
         personalization: dict[str, Any] = {"to": [{"email": message.to}]}
         # Top-level custom_args is typed "string" in tsg_mail_v3.json; the per-personalization object
@@ -111,12 +132,11 @@ class SendGridAdapter(HttpAdapter):
         if self._from_name:
             sender["name"] = self._from_name
         body: dict[str, Any] = {"personalizations": [personalization], "from": sender}
-        if message.subject:
+        if message.subject and not store_template:
             body["subject"] = message.subject
 
         if template_id:
             body["template_id"] = str(template_id)
-            data = extra.get("dynamic_template_data")
             if data:
                 personalization["dynamic_template_data"] = dict(data)
         else:

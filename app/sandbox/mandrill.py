@@ -49,6 +49,11 @@ def _validation(message: str) -> Response:
     return mandrill_error(500, -2, "ValidationError", f"Validation error: {message}")
 
 
+UNKNOWN_TEMPLATE_MARK = "missing"
+"""A `template_name` holding this is one the sandbox account lacks: refused with `Unknown_Template`, as Mandrill
+refuses a template it does not have, so the fallback to our own rendering can be exercised."""
+
+
 def validate(payload: dict[str, Any], *, template: bool) -> str | None:
     """What a `ValidationError` would say about this body, or None when it is valid."""
     message = payload.get("message")
@@ -104,9 +109,16 @@ def record_of(result: dict[str, Any], payload: dict[str, Any]) -> MessageRecord:
         html_length=html_length,
         html_sha256=html_sha256,
         template_id=payload.get("template_name"),
+        template_data=_merge_vars(message) if payload.get("template_name") else None,
         custom_args=metadata,
         idempotency_key=key if isinstance(key, str) else None,
     )
+
+
+def _merge_vars(message: dict[str, Any]) -> dict[str, Any]:
+    """`global_merge_vars` as one object (name → content), as a handlebars template reads them."""
+    found = message.get("global_merge_vars") or []
+    return {str(v["name"]): v.get("content") for v in found if isinstance(v, dict) and "name" in v}
 
 
 _SEARCH_TERM = re.compile(r'u_([A-Za-z0-9_-]+):(?:"((?:[^"\\]|\\.)*)"|(\S+))')
@@ -255,6 +267,9 @@ class MandrillApi:
         problem = validate(payload, template=template)
         if problem:
             return _validation(problem)
+        name = payload.get("template_name") if template else None
+        if isinstance(name, str) and UNKNOWN_TEMPLATE_MARK in name:
+            return mandrill_error(500, 5, "Unknown_Template", f'No such template "{name}"')
         results = [
             recipient_result(str(recipient["email"]), uuid.uuid4().hex) for recipient in payload["message"]["to"]
         ]

@@ -60,6 +60,11 @@ def _addresses(value: Any) -> list[str] | None:
     return found
 
 
+UNKNOWN_TEMPLATE_MARK = "missing"
+"""A `TemplateAlias` holding this is one the sandbox server lacks: refused with ErrorCode 1101, as Postmark
+refuses a template it does not have, so the fallback to our own rendering can be exercised."""
+
+
 def validate(payload: Any, *, template: bool) -> tuple[int, str] | None:
     """The (ErrorCode, Message) Postmark would answer 422 with, or None when the body is valid."""
     if not isinstance(payload, dict):
@@ -83,6 +88,8 @@ def validate(payload: Any, *, template: bool) -> tuple[int, str] | None:
             return 300, "Either TemplateId or TemplateAlias must be specified."
         if not isinstance(payload.get("TemplateModel", {}), dict):
             return 300, "TemplateModel must be an object."
+        if UNKNOWN_TEMPLATE_MARK in str(payload.get("TemplateAlias") or ""):
+            return 1101, "The Template's 'Alias' associated with this request is not valid or was not found."
     elif not payload.get("TextBody") and not payload.get("HtmlBody"):
         return 300, "Provide either email TextBody or HtmlBody or both."
     metadata = payload.get("Metadata")
@@ -115,6 +122,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
         html_length=html_length,
         html_sha256=html_sha256,
         template_id=None if template is None else str(template),
+        template_data=payload.get("TemplateModel") if template is not None else None,
         custom_args=metadata,
         idempotency_key=key if isinstance(key, str) else None,
     )

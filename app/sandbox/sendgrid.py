@@ -29,6 +29,9 @@ IDEMPOTENCY_ARG = "receiptdesk_key"
 """The `custom_args` key recorded as the message's idempotency key."""
 MAX_PERSONALIZATIONS = 1000
 MAX_RECIPIENTS = 1000
+UNKNOWN_TEMPLATE_MARK = "missing"
+"""A `template_id` holding this is one the sandbox account lacks: refused as SendGrid refuses a template id that
+is not the account's (400 on `template_id`), so the fallback to our own rendering can be exercised."""
 SCOPES = ("mail.send", "user.profile.read")
 """What the sandbox key may do, as `GET /v3/scopes` lists it: a key made for sending receipts."""
 
@@ -166,6 +169,9 @@ def validate(payload: Any) -> list[Error]:
     template_id = payload.get("template_id")
     if template_id is not None and (not isinstance(template_id, str) or not template_id):
         errors.append(_error("The template_id must be a non-empty string.", "template_id", "template_id"))
+    if isinstance(template_id, str) and UNKNOWN_TEMPLATE_MARK in template_id:
+        message = f"The template id must be a valid template id for your account. You provided {template_id}"
+        errors.append(_error(message, "template_id", "template_id"))
     if not template_id:
         personalizations = payload.get("personalizations")
         every_has_subject = isinstance(personalizations, list) and all(
@@ -200,6 +206,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
         html_length=html_length,
         html_sha256=html_sha256,
         template_id=payload.get("template_id"),
+        template_data=personalizations[0].get("dynamic_template_data") if payload.get("template_id") else None,
         custom_args=custom_args,
         idempotency_key=key if isinstance(key, str) else None,
     )

@@ -35,6 +35,7 @@ class MessageRecord:
     html_length: int | None = None
     html_sha256: str | None = None
     template_id: str | None = None
+    template_data: dict[str, Any] | None = None  # what a template send carried for the template to fill in
     media_urls: tuple[str, ...] = ()
     custom_args: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
@@ -61,6 +62,7 @@ class MessageRecord:
             "html_length": self.html_length,
             "html_sha256": self.html_sha256,
             "template_id": self.template_id,
+            "template_data": self.template_data,
             "media_urls": list(self.media_urls),
             "custom_args": self.custom_args,
             "idempotency_key": self.idempotency_key,

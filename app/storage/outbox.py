@@ -27,6 +27,7 @@ from app.domain.contacts import mask_contact
 from app.domain.delivery import ACTIVE, DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
 from app.domain.records import (
+    TEMPLATE_REFUSED,
     AttemptRecord,
     ClaimedDelivery,
     DeliveryRecord,
@@ -67,6 +68,7 @@ _DUE = (
         _RECEIPTS.c.html,
         _RECEIPTS.c.text,
         _RECEIPTS.c.sms_body,
+        _RECEIPTS.c.template_data,
     )
     .select_from(
         _DELIVERIES.outerjoin(_RECEIPTS, _RECEIPTS.c.id == _DELIVERIES.c.receipt_id).outerjoin(
@@ -214,6 +216,7 @@ def claim_due(
         return []
     doubts = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
     duplicates = _resent(session, [row.id for row in found if row.attempts])  # a fresh one has no past
+    refused = _template_refused(session, [row.id for row in found if row.attempts and row.template_data])
     if any(d.outcome == AttemptOutcome.SENDING.value for d in doubts.values()):
         a = AttemptRow.__table__.c
         connection.execute(
@@ -276,9 +279,20 @@ def claim_due(
                 doubt=doubts.get(row.id),
                 possible_duplicate=row.id in duplicates,
                 recorded=row.id not in doubts,
+                template_data=None if own else row.template_data,
+                own_design=row.id in refused,
             )
         )
     return claims
+
+
+def _template_refused(session: Session, delivery_ids: Sequence[str]) -> set[str]:
+    """Which of these deliveries had a template send refused: they send our own rendering from now on."""
+    if not delivery_ids:
+        return set()
+    a = _ATTEMPTS.c
+    query = select(a.delivery_id).where(a.delivery_id.in_(delivery_ids), a.outcome == TEMPLATE_REFUSED).distinct()
+    return set(session.scalars(query))
 
 
 def _doubts(session: Session, delivery_ids: Sequence[str]) -> dict[str, DoubtfulAttempt]:

@@ -122,7 +122,7 @@ def add_sale(session: Session, sale: Sale, *, payload: str, source: str, custome
 
 
 def add_receipt(session: Session, sale_pk: int, rendered: RenderedReceipt, *, now: datetime) -> str:
-    """Insert the rendered receipt; return its id."""
+    """Insert the rendered receipt (its template data with it: every send of it uses that snapshot); return its id."""
     receipt_id = str(uuid.uuid4())
     session.connection().execute(
         insert(ReceiptRow),
@@ -138,6 +138,7 @@ def add_receipt(session: Session, sale_pk: int, rendered: RenderedReceipt, *, no
             "sms_segments": rendered.sms.segments,
             "content_hash": rendered.content_hash,
             "template_version": rendered.template_version,
+            "template_data": rendered.template_data,
             "created_at": now,
         },
     )
