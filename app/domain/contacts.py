@@ -9,6 +9,7 @@ from __future__ import annotations
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from app.domain.app_devices import looks_like_device_token, mask_device_token
 from app.domain.errors import ValidationFailed
 
 DEFAULT_REGION = "US"
@@ -49,11 +50,14 @@ def mask_phone(e164: str) -> str:
 def mask_contact(address: str) -> str:
     """Mask an email address or a phone number, whichever `address` is.
 
-    A recipient with neither an `@` nor a digit is no one's contact but a device or service (the
-    lane's printer, an audit channel) and is shown as it is.
+    A push token is shown as `device …` and its last six characters. A recipient with neither an `@`
+    nor a digit is no one's contact but a device or service (the lane's printer, an audit channel)
+    and is shown as it is.
     """
     if "@" in address:
         return mask_email(address)
+    if looks_like_device_token(address):  # a push receipt's app device
+        return mask_device_token(address)
     if not any(c.isdigit() for c in address):
         return address
     return mask_phone(address)

@@ -26,6 +26,8 @@ class Scope(StrEnum):
     """Post sales (`POST /v1/sales`)."""
     RECEIPTS_READ = "receipts:read"
     """Read receipts and the full health (`GET /v1/receipts/...`, `GET /v1/health`)."""
+    DEVICES_WRITE = "devices:write"
+    """Register and unregister customers' app devices for push receipts (`/v1/customers/devices`)."""
     ADMIN = "admin"
     """Everything the API offers."""
 

@@ -26,6 +26,7 @@ from app.providers.base import ProviderAdapter
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
 from app.server.api import create_api
+from app.services.app_devices import AppDeviceService
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackService
 from app.services.capture import ByteSource, CaptureService
@@ -42,6 +43,7 @@ from app.services.retry import RetryPolicy
 from app.services.status_checks import StatusCheckService
 from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
+from app.services.whatsapp_inbound import WhatsAppInboundService
 from app.storage import schema
 from app.storage.database import Database
 from app.triggers.catchup import build_pollers
@@ -77,10 +79,13 @@ class Runtime:
     lifecycle: LifecycleService | None = None  # shipped, cancelled and refunded orders after the receipt
     routing: Routing = field(default_factory=Routing)  # as built: the settings' plus the printer
     status_checks: StatusCheckService | None = None  # asks providers for statuses that never came
+    whatsapp_inbound: WhatsAppInboundService | None = None  # customers' WhatsApp messages open their window
     tokens: TokenService = field(init=False)  # the API's clients
+    devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
     def __post_init__(self) -> None:
         self.tokens = TokenService(self.db)
+        self.devices = AppDeviceService(self.db)
 
     def start_dispatching(self) -> None:
         """Start the outbox workers and the follow-ups (CRM records, audit posts, daily summary)."""
@@ -109,6 +114,8 @@ class Runtime:
             settings=self.settings.api,
             callbacks=self.callbacks if webhooks else None,
             intake=self.intake if webhooks else None,
+            devices=self.devices,
+            whatsapp_inbound=self.whatsapp_inbound if webhooks else None,
         )
 
     async def close(self) -> None:
@@ -292,6 +299,9 @@ def build_runtime(
         lifecycle=lifecycle,
         routing=routing,
         status_checks=status_checks,
+        whatsapp_inbound=WhatsAppInboundService(db, auth_token=secret_getter(secrets)("twilio_whatsapp", "auth_token"))
+        if "twilio_whatsapp" in adapters
+        else None,
     )
 
 

@@ -10,6 +10,7 @@ response parser, the error mapping and the request are `TwilioAdapter`'s; only t
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ from app.domain.message import OutboundMessage
 from app.domain.plugins import SecretField, SettingField
 from app.providers.base import Capabilities
 from app.providers.twilio import TwilioAdapter, _json_object
+
+log = logging.getLogger(__name__)
 
 PREFIX = "whatsapp:"
 OUTSIDE_WINDOW = 63016  # "Failed to send freeform message because you are outside the allowed window"
@@ -48,8 +51,14 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
 
     Outside the 24-hour customer-service window WhatsApp takes only an approved template, so
     unless `provider_extra["session_open"]` is true the message is the Content Template
-    `content_sid` filled with `ContentVariables`; a free-form `Body` is sent only inside the window.
+    `content_sid` filled with `ContentVariables`; a free-form `Body` is sent inside the window.
     Twilio error 63016 (free-form outside the window) is permanent: resending cannot fix it.
+
+    Without a `content_sid` a message outside the window still goes free-form, with a warning in the
+    log that Twilio may refuse it (63016). Refusing it here would be worse for a store: ReceiptDesk
+    knows the window only from the inbound webhook (`/webhooks/twilio_whatsapp/incoming`), which may
+    not be set up or may have missed a message, while Twilio knows it for sure; when Twilio does refuse,
+    the delivery fails with that reason on the receipt's timeline, and the store can add a template.
 
     A message in doubt is looked up as an SMS is (`TwilioAdapter.look_up`, on `whatsapp:` addresses):
     a free-form message by its text; a template's text is rendered by Twilio, not by us, so when
@@ -70,7 +79,9 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
     secret_fields: ClassVar[tuple[SecretField, ...]] = (SecretField("auth_token", "Auth token"),)
     setting_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField("account_sid", "Account SID"),
-        SettingField("content_sid", "Approved Content Template SID (HX...)"),
+        SettingField(
+            "content_sid", "Approved Content Template SID (HX...), sent outside the 24-hour window", required=False
+        ),
         SettingField("from_number", "WhatsApp sender number (E.164)", required=False),
         SettingField("messaging_service_sid", "Messaging Service SID", required=False),
         SettingField("status_callback", "Status callback URL", required=False),
@@ -83,7 +94,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
         *,
         account_sid: str,
         auth_token: str,
-        content_sid: str,
+        content_sid: str | None = None,
         from_number: str | None = None,
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
@@ -110,7 +121,14 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
             form.append(("From", self._from_number))
         if self._messaging_service_sid:
             form.append(("MessagingServiceSid", self._messaging_service_sid))
-        if message.provider_extra.get("session_open") is True:
+        session = message.provider_extra.get("session_open") is True
+        if not session and not self._content_sid:
+            log.warning(
+                "WhatsApp message %s goes free-form although the customer has not written in the last 24 hours "
+                "(as far as ReceiptDesk knows) and no content_sid is set: Twilio may refuse it (error 63016)",
+                message.idempotency_key,
+            )
+        if session or not self._content_sid:
             body = message.sms_body or message.text
             if not body:
                 raise PermanentProviderError(f"{self.display_name}: the message has no body.")
@@ -119,7 +137,7 @@ class TwilioWhatsAppAdapter(TwilioAdapter):
                 raise UnsupportedFeature(f"{self.display_name} takes at most {limit} characters; got {len(body)}.")
             form.append(("Body", body))
         else:
-            form.append(("ContentSid", self._content_sid))
+            form.append(("ContentSid", self._content_sid or ""))
             variables = content_variables(message)
             if len(variables) > MAX_VARIABLES:
                 raise UnsupportedFeature(f"{self.display_name}: at most {MAX_VARIABLES} template variables.")

@@ -31,6 +31,7 @@ from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.domain.tokens import Scope
 from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, declare_security
+from app.server.devices import device_router
 from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
 from app.server.limits import BodyLimitMiddleware
@@ -38,11 +39,15 @@ from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
 from app.server.webhooks import callback_router
+from app.server.whatsapp_inbound import whatsapp_inbound_router
+from app.services.app_devices import AppDeviceService
 from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
 from app.services.health import HealthService
 from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
+from app.services.whatsapp_inbound import PATH as WHATSAPP_INBOUND
+from app.services.whatsapp_inbound import WhatsAppInboundService
 from app.support.json_limits import JsonRejected, loads
 from app.triggers.pos import pos_event
 from app.triggers.registry import TRIGGERS
@@ -73,6 +78,8 @@ def create_api(
     settings: ApiSettings,
     callbacks: CallbackService | None = None,
     intake: IntakeService | None = None,
+    devices: AppDeviceService | None = None,
+    whatsapp_inbound: WhatsAppInboundService | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The FastAPI application; in front of it, outermost first: the last word on unexpected errors (a
@@ -156,8 +163,12 @@ def create_api(
             return JSONResponse({"ok": body.ok}, status_code=status)
         return JSONResponse(body.model_dump(mode="json"), status_code=status)
 
+    if devices is not None:
+        api.include_router(device_router(devices))
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
+    if whatsapp_inbound is not None:
+        api.include_router(whatsapp_inbound_router(whatsapp_inbound, public_url=public_url))
     if intake is not None:
         api.include_router(platform_router(intake, public_url=public_url))
 
@@ -175,7 +186,7 @@ def create_api(
     api.add_middleware(
         WebhookRateLimit,
         budget=SourceBudget(settings.webhook_requests_per_minute, clock=clock),
-        sources=_webhook_sources(callbacks, intake),
+        sources=_webhook_sources(callbacks, intake) + ([WHATSAPP_INBOUND] if whatsapp_inbound is not None else []),
     )
     api.add_middleware(TokenAuth, tokens=tokens, budget=RequestBudget(settings.requests_per_minute, clock=clock))
     if policy.origins:

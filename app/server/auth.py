@@ -5,6 +5,7 @@ token, and JSON bodies only.
 | --- | --- |
 | `POST /v1/sales` | `sales:write` |
 | `GET /v1/receipts/...` | `receipts:read` |
+| `POST /v1/customers/devices`, `DELETE /v1/customers/devices/{id}` | `devices:write` |
 | `GET /v1/health` | nothing for `{"ok": ...}`; `receipts:read` for the whole health |
 | anything else under `/v1` | `admin` |
 
@@ -29,6 +30,7 @@ CLIENT_KEY = "receiptdesk.api_client"
 """Where the request's `ApiClient` is kept in the ASGI scope once its token is known."""
 
 PREFIX = "/v1"
+DEVICES = f"{PREFIX}/customers/devices"
 SECURITY_SCHEME = "bearer"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -72,6 +74,8 @@ def needed_scope(method: str, path: str) -> TokenScope | None:
         return TokenScope.SALES_WRITE
     if method in _READ_METHODS and route.startswith(f"{PREFIX}/receipts/"):
         return TokenScope.RECEIPTS_READ
+    if (method == "POST" and route == DEVICES) or (method == "DELETE" and route.startswith(f"{DEVICES}/")):
+        return TokenScope.DEVICES_WRITE
     return TokenScope.ADMIN
 
 
@@ -165,7 +169,7 @@ def declare_security(schema: dict[str, Any]) -> dict[str, Any]:
         "type": "http",
         "scheme": "bearer",
         "description": "An API client's token: `receiptdesk tokens create NAME --scope SCOPE` makes one. "
-        "Scopes: sales:write, receipts:read, admin (all of them).",
+        "Scopes: sales:write, receipts:read, devices:write, admin (all of them).",
     }
     for path, operations in schema.get("paths", {}).items():
         if not is_api_path(path):

@@ -8,16 +8,28 @@ provider's circuit is open. After an ambiguous timeout the delivery stays with i
 Every request is preceded by its attempt row (`sending`, written by the dispatcher's `intend`), so
 a crash leaves a trace. A claim that carries an attempt in doubt settles it first: it asks the
 provider (`look_up`) when it can be asked, else follows the channel's `InDoubtPolicy`.
+
+A receipt goes out in our own rendering unless its provider has the store's template (`template_id` under
+`[providers.sendgrid]`, `[providers.postmark]` or `[providers.mandrill]`): then it is a template send with
+the receipt's stored data (`receipts.template_data`). The fallback rule: when the provider permanently
+refuses a template send and its adapter says the refusal is the template's (`template_refused`: SendGrid
+400 on `template_id`, Postmark ErrorCode 1100-1199, Mandrill `Unknown_Template`), the attempt is settled
+`template_refused`, the delivery stays queued with the same provider, due at once, and every later attempt
+of that delivery sends our own rendering. So the fallback happens once per delivery; any other refusal
+(a bad key, a refused recipient) fails the delivery as before, and a refusal of our own rendering is final.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from app.domain.app_devices import GONE_CODES, GONE_ERROR, GONE_REASON
 from app.domain.audit import AuditDraft
 from app.domain.channels import Channel
 from app.domain.clock import Clock
@@ -26,9 +38,11 @@ from app.domain.delivery import DeliveryState, transition
 from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy, Lookup, SettledBy
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
-from app.domain.records import ClaimedDelivery, DoubtSettlement, Settlement
+from app.domain.records import TEMPLATE_REFUSED, ClaimedDelivery, DoubtSettlement, Settlement
 from app.domain.routing import Routing
+from app.domain.whatsapp import SESSION_UNTIL, session_open
 from app.providers.base import ProviderAdapter
+from app.providers.templates import RECEIPT_DATA, ReceiptTemplates, template_of
 from app.services.breaker import CircuitBreaker
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
@@ -101,13 +115,26 @@ def attempt_entry(claim: ClaimedDelivery, settlement: Settlement) -> AuditDraft:
     return AuditDraft(settlement.finished_at, "dispatcher", "delivery.attempt", settlement.delivery_id, detail)
 
 
-def build_message(claim: ClaimedDelivery) -> OutboundMessage:
-    """The normalised message for one claimed delivery."""
+def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> OutboundMessage:
+    """The normalised message for one claimed delivery (sent at `now`: a WhatsApp window is checked then).
+
+    An e-mail receipt carries its template data (`provider_extra[RECEIPT_DATA]`) unless a template send of
+    it was refused (`claim.own_design`)."""
     ids = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
     meta = {**claim.metadata, **{k: v for k, v in ids.items() if v}}
     if claim.channel in (Channel.SMS, Channel.WHATSAPP):
+        extra: dict[str, Any] = {}
+        if claim.channel is Channel.WHATSAPP:
+            # The 24-hour window known at queue time, against the clock of this send (app.domain.whatsapp).
+            extra["session_open"] = now is not None and session_open(meta, now)
+            meta.pop(SESSION_UNTIL, None)
         return OutboundMessage(
-            claim.channel, claim.recipient, claim.idempotency_key, sms_body=claim.sms_body, metadata=meta
+            claim.channel,
+            claim.recipient,
+            claim.idempotency_key,
+            sms_body=claim.sms_body,
+            metadata=meta,
+            provider_extra=extra,
         )
     return OutboundMessage(
         claim.channel,
@@ -117,7 +144,20 @@ def build_message(claim: ClaimedDelivery) -> OutboundMessage:
         html=claim.html,
         text=claim.text,
         metadata=meta,
+        provider_extra=_receipt_data(claim),
     )
+
+
+def _receipt_data(claim: ClaimedDelivery) -> dict[str, Any]:
+    """`{RECEIPT_DATA: data}` for a receipt a store template may carry, else nothing."""
+    if claim.channel is not Channel.EMAIL or not claim.template_data or claim.own_design:
+        return {}
+    try:
+        data = json.loads(claim.template_data)
+    except ValueError:  # never expected of what we stored; our own rendering still goes out
+        log.warning("receipt %s has unreadable template data; sending our own rendering", claim.receipt_id)
+        return {}
+    return {RECEIPT_DATA: data} if isinstance(data, dict) else {}
 
 
 class AttemptRunner:
@@ -196,9 +236,16 @@ class AttemptRunner:
             self._breaker.release_probe(provider)
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None
+        message = build_message(claim, started)
         try:
-            result = await adapter.send(build_message(claim))
+            result = await adapter.send(message)
         except PermanentProviderError as exc:
+            template = template_of(adapter, message)
+            if template is not None and isinstance(adapter, ReceiptTemplates) and adapter.template_refused(exc):
+                self._breaker.release_probe(provider)
+                return self._template_refused(claim, provider, started, exc, template, moved_from)
+            # A push install that is gone (FCM UNREGISTERED): the dispatcher removes the device with this settlement.
+            gone = claim.channel is Channel.PUSH and exc.code in GONE_CODES
             self._breaker.release_probe(provider)
             stats.failed += 1
             stats.last_error, stats.last_error_at = exc.message, self._clock()
@@ -208,9 +255,9 @@ class AttemptRunner:
                 started,
                 "permanent",
                 DeliveryState.FAILED,
-                error=exc.message,
+                error=GONE_ERROR if gone else exc.message,
                 status_code=exc.status_code,
-                reason="refused by provider",
+                reason=GONE_REASON if gone else "refused by provider",
                 moved_from=moved_from,
             )
         except TransientProviderError as exc:
@@ -242,7 +289,9 @@ class AttemptRunner:
         lookup: Lookup | None = None
         if adapter is not None:
             try:
-                lookup = await adapter.look_up(build_message(claim), sent_after=doubt.started_at - LOOKUP_SKEW)
+                lookup = await adapter.look_up(
+                    build_message(claim, doubt.started_at), sent_after=doubt.started_at - LOOKUP_SKEW
+                )
             except Exception as exc:  # a bug in a lookup must not send twice: the doubt stays
                 log.exception("asking %s about delivery %s failed", doubt.provider, claim.id)
                 lookup = Lookup(found=None, detail=f"internal error: {type(exc).__name__}")
@@ -323,6 +372,30 @@ class AttemptRunner:
             if alternative in self._adapters and self._breaker.allow(alternative):
                 return alternative
         return None
+
+    def _template_refused(
+        self,
+        claim: ClaimedDelivery,
+        provider: str,
+        started: datetime,
+        exc: PermanentProviderError,
+        template: str,
+        moved_from: str | None,
+    ) -> Settlement:
+        """The store's template was refused: the next attempt, due now, sends our own rendering (module docstring)."""
+        log.warning("%s refused template %s for delivery %s; sending our own design", provider, template, claim.id)
+        return self._settle(
+            claim,
+            provider,
+            started,
+            TEMPLATE_REFUSED,
+            DeliveryState.QUEUED,
+            error=f"{exc.message} Sending ReceiptDesk's own design instead.",
+            status_code=exc.status_code,
+            reason=f"template {template} refused: sending ReceiptDesk's own design",
+            next_at=self._clock(),
+            moved_from=moved_from,
+        )
 
     def _accepted(
         self, claim: ClaimedDelivery, provider: str, started: datetime, result: SendResult, moved_from: str | None

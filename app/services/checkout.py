@@ -20,12 +20,21 @@ from app.domain.receipt import RenderedReceipt, StoreProfile
 from app.domain.sale import Sale
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
-from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, queue_receipt, recipient_for
+from app.services.queueing import (
+    CONTACT_KIND,
+    AuditNote,
+    Send,
+    SmsConsent,
+    push_recipients,
+    queue_receipt,
+    recipient_for,
+)
 from app.storage import customers, outbox, sales
 from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
+WHATSAPP_CONSENT_AT_TILL = "Customer asked the cashier for a WhatsApp receipt for this purchase."
 T = TypeVar("T")
 
 
@@ -204,19 +213,27 @@ class CheckoutService:
         warnings = list(contacts.warnings)
         sends: list[Send] = []
         for channel in dict.fromkeys(channels):
-            recipient = recipient_for(
-                channel, email=contacts.email, phone=contacts.phone, on_file=customer, routing=self._routing
-            )
+            if channel is Channel.PUSH:  # every app device of the customer, one delivery each
+                recipients = push_recipients(session, customer)
+            else:
+                one = recipient_for(
+                    channel, email=contacts.email, phone=contacts.phone, on_file=customer, routing=self._routing
+                )
+                recipients = (one,) if one is not None else ()
             provider = self._routing.get(channel)
-            if recipient is None:
+            if not recipients:
                 warnings.append(f"No {CONTACT_KIND.get(channel, channel.value)} on file for a {channel.value} receipt.")
                 continue
             if provider is None:
                 warnings.append(f"No provider is set up for {channel.value} receipts.")
                 continue
-            sends.append(Send(channel, provider, recipient))
-        # The register asked for these channels: the customer's SMS consent is the till's standard wording.
-        consent = SmsConsent(customer.id, SMS_CONSENT_AT_TILL, event.source) if customer and chosen else None
+            sends.extend(Send(channel, provider, recipient) for recipient in recipients)
+        # The register asked for these channels: the customer's text consents are the till's standard wording.
+        consent = (
+            SmsConsent(customer.id, SMS_CONSENT_AT_TILL, event.source, whatsapp_text=WHATSAPP_CONSENT_AT_TILL)
+            if customer and chosen
+            else None
+        )
 
         def detail(queued: Sequence[outbox.NewDelivery]) -> dict[str, Any]:
             return {

@@ -22,12 +22,14 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
+from app.domain.app_devices import GONE_REASON
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy
 from app.domain.records import ClaimedDelivery, Settlement
 from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
+from app.services.app_devices import forget_unregistered
 from app.services.attempts import AttemptRunner, DispatchStats, Intent, attempt_entry
 from app.services.breaker import CircuitBreaker
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
@@ -307,6 +309,10 @@ class Dispatcher:
             landed = outbox.settle(session, [settlement for _, settlement in batch])
             tried = {(settlement.delivery_id, settlement.attempt) for settlement in landed if settlement.counts}
             audit.append_many(session, [attempt_entry(c, s) for c, s in batch if (s.delivery_id, s.attempt) in tried])
+            # Push installs the push service says are gone are removed with the failure that found them.
+            gone = [c.recipient for c, s in batch if s.reason == GONE_REASON and (s.delivery_id, s.attempt) in tried]
+            if gone:
+                forget_unregistered(session, gone, now=self._clock())
             return landed
 
         try:

@@ -1,11 +1,18 @@
-"""Queueing a receipt: the one place its deliveries, the SMS consent and the audit entry are written.
+"""Queueing a receipt: the one place its deliveries, the text consents and the audit entry are written.
 
 Checkout (a sale the register or a platform sent) and the kiosk (what the customer chose at the
 till) both end here, inside their own unit of work:
 
 - one outbox delivery per `Send`, due now, in the order given;
-- for every SMS queued, the customer's consent beside it (`SmsConsent`), when the caller has one:
-  nothing is texted on a consent that was not recorded in the same transaction;
+- for every SMS or WhatsApp message queued, the customer's consent beside it (`SmsConsent`, of the
+  channel's own kind), when the caller has one: nothing is texted on a consent that was not
+  recorded in the same transaction;
+- for every WhatsApp message, when the number's 24-hour window (its last inbound message) closes,
+  in the delivery's metadata: the window is decided here, at queue time, because only here is the
+  database at hand; the send compares that time with its own clock (`app.domain.whatsapp`), so a
+  retry after the window closed goes as a template, and a message the customer sends later is not
+  waited for (a receipt goes within seconds of the sale);
+- a push receipt to every app device of the customer (`push_recipients`), one delivery each;
 - one audit entry saying who asked for what (`AuditNote`), written after the deliveries so it can
   name them;
 - no text (SMS, WhatsApp) that the text limits refuse (`app.services.text_limits`): a country not
@@ -28,16 +35,20 @@ from typing import Any
 from app.domain.channels import Channel
 from app.domain.contacts import mask_contact
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits, TextRefused
+from app.domain.whatsapp import SESSION_UNTIL, session_until
 from app.services.text_limits import check_text
-from app.storage import audit, customers, outbox
+from app.storage import app_devices, audit, customers, outbox, whatsapp_windows
 from app.storage.database import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 SMS_CONSENT_KIND = "transactional_sms"
 """The consent kind a receipt by text message needs."""
+WHATSAPP_CONSENT_KIND = "transactional_whatsapp"
+"""The consent kind a receipt on WhatsApp needs."""
+CONSENT_KIND = {Channel.SMS: SMS_CONSENT_KIND, Channel.WHATSAPP: WHATSAPP_CONSENT_KIND}
 
-CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone"}
+CONTACT_KIND = {Channel.EMAIL: "email", Channel.SMS: "phone", Channel.WHATSAPP: "phone", Channel.PUSH: "app device"}
 """The kind of contact each contact channel is sent to."""
 
 
@@ -52,11 +63,18 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class SmsConsent:
-    """A customer's grant for receipts by text message: the words they agreed to, and how it came."""
+    """A customer's grant for receipts by text message: the words they agreed to, and how it came.
+
+    `whatsapp_text` is the wording agreed to for WhatsApp, when it differs from the SMS one.
+    """
 
     customer_id: int
     text: str
     source: str
+    whatsapp_text: str | None = None
+
+    def text_for(self, channel: Channel) -> str:
+        return (self.whatsapp_text or self.text) if channel is Channel.WHATSAPP else self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +103,16 @@ def recipient_for(
         return routing.get(channel)
     if channel is Channel.EMAIL:
         return email or (on_file.email if on_file is not None else None)
-    if channel is Channel.SMS:
+    if channel in (Channel.SMS, Channel.WHATSAPP):
         return phone or (on_file.phone if on_file is not None else None)
     return None
+
+
+def push_recipients(session: UnitOfWork, on_file: customers.KnownCustomer | None) -> tuple[str, ...]:
+    """The push tokens of every app device the customer registered, oldest first (none for no customer)."""
+    if on_file is None:
+        return ()
+    return tuple(device.token for device in app_devices.of_customer(session, on_file.id))
 
 
 def queue_receipt(
@@ -133,16 +158,18 @@ def queue_receipt(
                 provider=send.provider,
                 recipient=send.recipient,
                 now=now,
+                context=_window(session, send, now),
             )
         )
-        if send.channel is Channel.SMS and consent is not None:
+        kind = CONSENT_KIND.get(send.channel)
+        if kind is not None and consent is not None:
             customers.record_consent(
                 session,
                 customer_id=consent.customer_id,
                 channel=send.channel,
-                kind=SMS_CONSENT_KIND,
+                kind=kind,
                 granted=True,
-                text=consent.text,
+                text=consent.text_for(send.channel),
                 source=consent.source,
                 now=now,
             )
@@ -151,3 +178,11 @@ def queue_receipt(
         detail = {**detail, "texts_refused": refused}
     audit.append(session, at=now, actor=note.actor, action=note.action, subject=receipt_id, detail=detail)
     return tuple(queued)
+
+
+def _window(session: UnitOfWork, send: Send, now: datetime) -> dict[str, Any] | None:
+    """A WhatsApp delivery's context: when the number's 24-hour window closes, if it is open now."""
+    if send.channel is not Channel.WHATSAPP:
+        return None
+    until = session_until(whatsapp_windows.last_inbound(session, send.recipient), now)
+    return {"metadata": {SESSION_UNTIL: until.isoformat()}} if until is not None else None

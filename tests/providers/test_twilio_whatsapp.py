@@ -198,11 +198,25 @@ def test_what_whatsapp_cannot_express_is_unsupported(message: OutboundMessage) -
         make(OFFLINE).build_request(message)
 
 
-def test_content_sid_is_required_at_construction() -> None:
-    with pytest.raises(ConfigurationError, match="content_sid"):
-        TwilioWhatsAppAdapter.create(
-            OFFLINE, {"account_sid": ACCOUNT_SID, "from_number": FROM}, {"auth_token": AUTH_TOKEN}
-        )
+def test_without_a_content_sid_outside_the_window_it_goes_free_form_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter = TwilioWhatsAppAdapter.create(
+        OFFLINE, {"account_sid": ACCOUNT_SID, "from_number": FROM}, {"auth_token": AUTH_TOKEN}
+    )
+    with caplog.at_level(logging.WARNING, logger="app.providers.twilio_whatsapp"):
+        _, form = adapter.build_request(wa())
+    assert ("Body", wa().sms_body) in form and not any(name == "ContentSid" for name, _ in form)
+    assert "63016" in caplog.text and TO not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="app.providers.twilio_whatsapp"):
+        adapter.build_request(wa(provider_extra={"session_open": True}))
+    assert caplog.text == ""  # inside the window free-form is what WhatsApp expects
+
+
+def test_the_account_sid_is_still_required_at_construction() -> None:
+    with pytest.raises(ConfigurationError, match="account_sid"):
+        TwilioWhatsAppAdapter.create(OFFLINE, {"content_sid": CONTENT_SID}, {"auth_token": AUTH_TOKEN})
 
 
 # --- response parser ---------------------------------------------------------------------------
