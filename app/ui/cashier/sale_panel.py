@@ -31,6 +31,8 @@ from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.deliveries import DeliveryTable
 from app.ui.widgets.preview import ReceiptPreviewView
 
+REPRINT_REASON = "Reprinted at the till"
+"""What the audit log says of a cashier's reprint: the cashier is not asked for a reason."""
 NO_SALE = "No sale yet. Sales appear here as the register finishes them."
 CHOICES: tuple[tuple[str, ReceiptChoice], ...] = (
     ("&Email", ReceiptChoice.EMAIL),
@@ -182,12 +184,23 @@ class SalePanel(QWidget):
         self.switch_button = QPushButton("Send another &way")
         self.switch_button.setAccessibleName("Send the receipt on the other channel")
         self.switch_button.clicked.connect(self.switch_channel)
+        self.reprint_button = QPushButton("Repr&int")
+        self.reprint_button.setAccessibleName("Reprint the receipt on this lane's printer")
+        self.reprint_button.setToolTip("Print this sale's receipt again (Ctrl+P)")
+        self.reprint_button.clicked.connect(self.reprint)
+        self.reprint_result = QLabel()
+        self.reprint_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.reprint_result.setWordWrap(True)
+        self.reprint_result.setAccessibleName("Reprint result")
+        QShortcut(QKeySequence("Ctrl+P"), self, self.reprint)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.reprint_button)
         buttons.addStretch(1)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.switch_button)
         layout = QVBoxLayout(box)
         layout.addWidget(self.deliveries, 1)
+        layout.addWidget(self.reprint_result)
         layout.addLayout(buttons)
         return box
 
@@ -214,6 +227,7 @@ class SalePanel(QWidget):
         self.sale = sale
         if changed:
             self._looked_up = None
+            self.reprint_result.clear()
             self.email.clear()
             self.phone.clear()
             self.consent.setChecked(False)
@@ -228,6 +242,10 @@ class SalePanel(QWidget):
             self.phone,
         ):
             widget.setEnabled(sale is not None)
+        printer = self._ctx.settings.printer.enabled
+        self.reprint_button.setEnabled(sale is not None and printer)
+        if not printer:
+            self.reprint_button.setToolTip("No receipt printer is set up on this lane (Settings, Devices).")
         if sale is None:
             self.header.setText(NO_SALE)
             self.subheader.clear()
@@ -382,6 +400,20 @@ class SalePanel(QWidget):
             sale = await self._ctx.kiosk.sale(receipt_id)
         if self.sale is not None and self.sale.receipt_id == receipt_id:
             self.show_sale(sale)
+
+    @action
+    async def reprint(self) -> None:
+        """Print the receipt of the sale shown again on this lane's printer (audited as a resend)."""
+        if self.sale is None or not self.reprint_button.isEnabled():
+            return
+        receipt_id, sale_id = self.sale.receipt_id, self.sale.sale_id
+        self.reprint_result.clear()
+        with busy(self.reprint_button):
+            await self._ctx.receipts.reprint(receipt_id, reason=REPRINT_REASON, actor="kiosk-cashier")
+            sale = await self._ctx.kiosk.sale(receipt_id)
+        if self.sale is not None and self.sale.receipt_id == receipt_id:
+            self.show_sale(sale)
+            self.reprint_result.setText(f"Sale {sale_id}'s receipt is on its way to the printer.")
 
     def switch_channel(self) -> None:
         """Pick the other channel than the selected delivery's, ready to send."""

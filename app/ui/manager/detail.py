@@ -54,6 +54,7 @@ class DetailPanel(QWidget):
         self._ctx = ctx
         self.tasks = tasks
         self.detail: ReceiptDetail | None = None
+        self._reprinted: str | None = None  # the receipt whose reprint result is shown
         self.header = QLabel("Choose a receipt to see its deliveries.")
         self.header.setWordWrap(True)
         theme.set_font(self.header, 1.2, bold=True)
@@ -83,7 +84,7 @@ class DetailPanel(QWidget):
         self.show_detail(None)
 
     def _resend_box(self) -> QGroupBox:
-        box = QGroupBox("Resend to a corrected contact")
+        box = QGroupBox("Resend to a corrected contact, or reprint")
         self.resend_channel = QComboBox()
         self.resend_channel.addItem("Email", Channel.EMAIL)
         self.resend_channel.addItem("Text message", Channel.SMS)
@@ -98,12 +99,21 @@ class DetailPanel(QWidget):
         self.resend_button.setProperty("primary", True)
         self.resend_button.clicked.connect(self.resend)
         self.resend_reason.returnPressed.connect(self.resend)
+        self.reprint_button = QPushButton("Repr&int")
+        self.reprint_button.setAccessibleName("Reprint on the lane's printer, with the reason typed")
+        self.reprint_button.setToolTip("Print this receipt again on the lane's printer; only the reason is needed")
+        self.reprint_button.clicked.connect(self.reprint)
+        self.reprint_result = QLabel()
+        self.reprint_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.reprint_result.setWordWrap(True)
+        self.reprint_result.setAccessibleName("Reprint result")
         form = QFormLayout(box)
         form.addRow("&Channel", self.resend_channel)
         form.addRow("T&o", self.resend_to)
         form.addRow("Rea&son", self.resend_reason)
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        buttons.addWidget(self.reprint_result, 1)
+        buttons.addWidget(self.reprint_button)
         buttons.addWidget(self.resend_button)
         form.addRow(buttons)
         return box
@@ -121,6 +131,9 @@ class DetailPanel(QWidget):
         self.timeline.clear()
         for widget in (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel):
             widget.setEnabled(detail is not None)
+        self.reprint_button.setEnabled(detail is not None and self._ctx.settings.printer.enabled)
+        if detail is None or detail.summary.receipt_id != self._reprinted:
+            self.reprint_result.clear()
         if detail is None:
             self.preview.show_preview(None)
             self._update_buttons()
@@ -226,6 +239,21 @@ class DetailPanel(QWidget):
         self.resend_reason.clear()
         self.show_detail(detail)
         self.sig_changed.emit(receipt_id)
+
+    @action
+    async def reprint(self) -> None:
+        """Print this receipt again on the lane's printer, with the reason typed (no contact)."""
+        if self.detail is None:
+            return
+        s = self.detail.summary
+        with busy(self.reprint_button, self.resend_button):
+            await self._ctx.receipts.reprint(s.receipt_id, reason=self.resend_reason.text(), actor=self._ctx.actor)
+            detail = await self._ctx.receipts.get(s.receipt_id)
+        self.resend_reason.clear()
+        self._reprinted = s.receipt_id
+        self.show_detail(detail)
+        self.reprint_result.setText(f"Sale {s.sale_id}'s receipt is on its way to the lane's printer.")
+        self.sig_changed.emit(s.receipt_id)
 
     @action
     async def retry(self) -> None:
