@@ -272,9 +272,10 @@ class HttpAdapter(ABC):
         """Whether the status of a message this provider accepted can be asked for."""
         return cls.status_doc is not None
 
-    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
         """The request that reads the status of the message with `provider_message_id` (pure: no I/O),
-        or None when the provider cannot be asked. Adapters with a `status_doc` override it."""
+        or None when the provider cannot be asked. `reference` is the delivery's own (the idempotency key),
+        for a provider that finds a message by it. Adapters with a `status_doc` override it."""
         return None
 
     def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
@@ -285,14 +286,14 @@ class HttpAdapter(ABC):
         """Whether an error answer means the provider has no message with that id (a 404, by default)."""
         return response.status_code == 404
 
-    async def check_status(self, provider_message_id: str) -> StatusCheck | None:
+    async def check_status(self, provider_message_id: str, *, reference: str | None = None) -> StatusCheck | None:
         """Ask the provider once for the status of a message it accepted; None when it cannot be asked.
 
         Unreachable, or an error answer (408, 429, 5xx...): `StatusCheck(error=...)`, to be asked again
         later. An answer in `status_refused` means this account can never be asked: None. An answer that
         the provider has no such message is an answer (`EventKind.UNKNOWN`, raw status `not found`).
         """
-        request = self.status_request(provider_message_id)
+        request = self.status_request(provider_message_id, reference=reference)
         if request is None:
             return None
         try:

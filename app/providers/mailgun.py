@@ -218,7 +218,7 @@ class MailgunAdapter(HttpAdapter):
 
     # --- asking for a message's status (docs/providers.md § Asking for a status) -----------------
 
-    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
         """The Events API filtered by the message (`GET /v3/{domain}/events?message-id=...`): every event
         of that message (the `message-id` filter field, docs: user-manual/events/filter-field;
         https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/events/get-v3-domain_name-events)."""

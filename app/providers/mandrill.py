@@ -228,7 +228,7 @@ class MandrillAdapter(HttpAdapter):
         "scheduled": EventKind.ACCEPTED,
     }
 
-    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
         """Message info (`POST /api/1.0/messages/info.json` with `key` and `id`):
         https://mailchimp.com/developer/transactional/api/messages/get-message-info/"""
         body = {"key": self._api_key, "id": provider_message_id}

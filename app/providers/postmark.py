@@ -236,7 +236,7 @@ class PostmarkAdapter(HttpAdapter):
         "SubscriptionChanged": EventKind.UNSUBSCRIBED,
     }
 
-    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
         """Outbound message details (`GET /messages/outbound/{messageid}/details`):
         https://postmarkapp.com/developer/api/messages-api#outbound-message-details"""
         path = f"/messages/outbound/{quote(provider_message_id, safe='')}/details"

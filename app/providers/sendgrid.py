@@ -9,6 +9,7 @@ error translation and `repr` are `HttpAdapter`'s.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,6 +23,7 @@ from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
+from app.domain.tracking import EventKind, StatusAnswer
 from app.providers import mime
 from app.providers.base import Capabilities, HttpAdapter, HttpRequest, classify_status
 from app.providers.templates import RECEIPT_DATA
@@ -200,6 +202,46 @@ class SendGridAdapter(HttpAdapter):
                     raw_status=status if isinstance(status, str) and status else None,
                 )
         return Lookup(found=False, detail=f"{self.display_name} has no message for {message.idempotency_key}")
+
+    # --- status check: asking for a message's status (docs/providers.md § Asking for a status) ---
+
+    status_doc: ClassVar[str | None] = (
+        "https://www.twilio.com/docs/sendgrid/api-reference/email-activity/filter-all-messages"
+    )
+    status_refused: ClassVar[frozenset[int]] = frozenset(NO_ACTIVITY_API) | {401}
+    """Without the Email Activity add-on (or the `messages.read` scope) the feed answers 403 or 404."""
+    status_words: ClassVar[Mapping[str, EventKind]] = {
+        # a message's `status` in the Email Activity feed
+        "processed": EventKind.ACCEPTED,
+        "processing": EventKind.ACCEPTED,
+        "delivered": EventKind.DELIVERED,
+        "not_delivered": EventKind.BOUNCED,
+    }
+
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
+        """The same Email Activity query as the lookup (`GET /v3/messages`, by our `custom_args`
+        reference): a message's `msg_id` is the `X-Message-Id` of the send with a suffix, so the reference
+        finds it where the id alone would need a pattern. Without a reference it cannot be asked."""
+        if not reference:
+            return None
+        key = reference.replace("\\", "\\\\").replace('"', '\\"')
+        query = urlencode({"limit": str(LOOKUP_LIMIT), "query": f"unique_args['{IDEMPOTENCY_ARG}']=\"{key}\""})
+        return HttpRequest(f"{self._base_url}{MESSAGES_PATH}?{query}", method="GET", headers=self._headers)
+
+    def parse_status(self, response: httpx.Response, provider_message_id: str) -> StatusAnswer:
+        """The `status` of the message whose `msg_id` starts with the send's `X-Message-Id` (else the first):
+        `delivered`, `not_delivered` (a bounce, block or drop), `processed` (still on its way)."""
+        messages = _json_object(response).get("messages")
+        if not isinstance(messages, list):
+            raise ValueError("no messages list")
+        found = [m for m in messages if isinstance(m, dict)]
+        mine = [m for m in found if str(m.get("msg_id") or "").startswith(provider_message_id)] or found
+        if not mine:
+            return StatusAnswer(EventKind.UNKNOWN, "not found", f"{self.display_name} has no such message")
+        status = str(mine[0].get("status") or "unknown")
+        return StatusAnswer(self.status_words.get(status, EventKind.UNKNOWN), status, raw=json.dumps(mine[0]))
+
+    # --- end of the status check ---------------------------------------------------------------
 
     def credential_request(self) -> HttpRequest | None:
         """`GET /v3/scopes`: the permissions of the API key it is called with."""

@@ -288,7 +288,7 @@ class TwilioAdapter(HttpAdapter):
 
     # --- asking for a message's status (docs/providers.md § Asking for a status) -----------------
 
-    def status_request(self, provider_message_id: str) -> HttpRequest | None:
+    def status_request(self, provider_message_id: str, *, reference: str | None = None) -> HttpRequest | None:
         """Fetch the Message (`GET /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json`, FetchMessage):
         https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource"""
         account, sid = quote(self._account_sid, safe=""), quote(provider_message_id, safe="")

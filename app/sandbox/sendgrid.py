@@ -21,6 +21,7 @@ from starlette.routing import Route
 from app.sandbox import credentials
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
+from app.sandbox.outcomes import Fate, Outcome, outcome_of
 from app.sandbox.stand_ins import SandboxAccount, api_account
 from app.sandbox.store import MessageRecord, MessageStore
 
@@ -229,6 +230,14 @@ def activity_of(record: MessageRecord) -> dict[str, Any]:
     }
 
 
+def with_fate(activity: dict[str, Any], outcome: Outcome | None) -> dict[str, Any]:
+    """The status check's view: a message whose fate a test set (`app.sandbox.outcomes`) is `delivered`
+    or `not_delivered` (a bounce or a failure); the others stay as `activity_of` shows them."""
+    if outcome is None:
+        return activity
+    return activity | {"status": "delivered" if outcome.fate is Fate.DELIVERED else "not_delivered"}
+
+
 def fault_response(fault: Fault) -> Response:
     """How SendGrid answers an injected failure (429 carries rate-limit headers)."""
     if fault.status == 429:
@@ -291,7 +300,7 @@ class SendGridApi:
         except ValueError:
             return sendgrid_errors(400, [_error("limit must be a number", "limit")])
         found = [
-            activity_of(record)
+            with_fate(activity_of(record), outcome_of(self.store, PROVIDER_ID, record.id))
             for record in reversed(self.store.messages(PROVIDER_ID))
             if all(record.custom_args.get(name) == value for name, value in wanted.items())
         ]

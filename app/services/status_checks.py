@@ -155,7 +155,7 @@ class StatusCheckService:
         adapter = self._adapters[check.provider]
         await self._limiter.acquire(check.provider)
         report.asked += 1
-        outcome = await adapter.check_status(check.provider_message_id)
+        outcome = await adapter.check_status(check.provider_message_id, reference=check.idempotency_key)
         if outcome is None:
             log.warning("%s cannot be asked for a message's status: not asked again", adapter.display_name)
             self._refused.add(check.provider)

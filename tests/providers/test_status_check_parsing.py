@@ -16,6 +16,7 @@ from app.providers.mailgun import MailgunAdapter
 from app.providers.mandrill import MandrillAdapter
 from app.providers.postmark import PostmarkAdapter
 from app.providers.registry import ADAPTERS
+from app.providers.sendgrid import SendGridAdapter
 from app.providers.twilio import TwilioAdapter
 from app.providers.twilio_whatsapp import TwilioWhatsAppAdapter
 from tests.providers.support import OFFLINE, open_wire
@@ -33,7 +34,7 @@ def answer(payload: Any, status: int = 200) -> httpx.Response:
 
 def test_the_providers_that_can_be_asked_say_where_it_is_documented() -> None:
     askable = {pid for pid, cls in ADAPTERS.items() if cls.can_check_status()}
-    assert {"twilio", "twilio_whatsapp", "mailgun", "postmark", "mandrill"} <= askable
+    assert {"twilio", "twilio_whatsapp", "mailgun", "postmark", "mandrill", "sendgrid"} <= askable
     for pid in askable:
         doc = ADAPTERS[pid].status_doc
         assert doc is not None and doc.startswith("https://"), pid
@@ -109,6 +110,20 @@ def test_mandrill_reads_the_state_and_the_smtp_events_of_the_message_info() -> N
     read = adapter.parse_status(answer(bounced), "abc123")
     assert (read.kind, read.detail) == (EventKind.BOUNCED, "550 no such user")
     assert adapter.status_not_found(answer({"status": "error", "name": "Unknown_Message"}, 500))
+
+
+def test_sendgrid_asks_the_activity_feed_by_our_reference() -> None:
+    adapter = SendGridAdapter(OFFLINE, api_key="SG.key", from_email="r@example.com")
+    assert adapter.status_request("14c5d75ce93") is None  # the id alone does not find it
+    request = adapter.status_request("14c5d75ce93", reference="d-1")
+    assert request is not None
+    assert dict(parse_qsl(urlsplit(request.url).query))["query"] == "unique_args['receiptdesk_key']=\"d-1\""
+    other = {"msg_id": "99.filterdrecv-1", "status": "delivered"}
+    mine = {"msg_id": "14c5d75ce93.filterdrecv-1", "status": "not_delivered"}
+    read = adapter.parse_status(answer({"messages": [other, mine]}), "14c5d75ce93")
+    assert (read.kind, read.raw_status) == (EventKind.BOUNCED, "not_delivered")
+    assert adapter.parse_status(answer({"messages": []}), "14c5d75ce93").raw_status == "not found"
+    assert {403, 404} <= SendGridAdapter.status_refused  # no Email Activity add-on: never asked
 
 
 async def test_an_error_answer_is_asked_again_a_refusal_never_and_an_unknown_id_is_an_answer() -> None:
