@@ -154,3 +154,88 @@ async def test_an_update_whose_sale_another_terminal_recorded_is_sent_by_the_swe
     finally:
         await here.close()
         await there.close()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def cancellation_text(runtime: Runtime, receipt_id: str, *before: OrderUpdate, **facts: Any) -> tuple[str, str]:
+    """Apply `before` then a cancellation; the subject and flattened text the cancellation went out with."""
+    assert runtime.lifecycle is not None
+    for earlier in before:
+        await runtime.lifecycle.apply(earlier)
+    result = await runtime.lifecycle.apply(update(OrderStatus.CANCELLED, "cancelled", "e-cancel", **facts))
+    assert result.receipt_id == receipt_id and result.deliveries == 1
+    [told] = [u for u in (await runtime.receipts.get(receipt_id)).updates if u.status == "cancelled"]
+    return told.subject, flat(told.text)
+
+
+async def test_a_cancellation_of_a_charged_order_with_nothing_shipped_says_a_refund_follows(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    runtime = make_runtime(tmp_path, sandbox)
+    try:
+        receipt_id = await sell(runtime, sale_payload, email="ana@example.com", channels=["email"])
+        subject, text = await cancellation_text(runtime, receipt_id, reason=Reason.CUSTOMER_REQUEST)
+        assert subject.startswith("Your order WEB-77 from")
+        assert "Your order WEB-77 was cancelled. A refund to your original payment method follows." in text
+        assert "This was done at your request." in text
+        assert "STILL TO COME" not in text and "not charged" not in text
+    finally:
+        await runtime.close()
+
+
+async def test_a_cancellation_of_a_voided_payment_says_nothing_was_charged(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    runtime = make_runtime(tmp_path, sandbox)
+    try:
+        receipt_id = await sell(runtime, sale_payload, email="ana@example.com", channels=["email"], language="es")
+        subject, text = await cancellation_text(runtime, receipt_id, voided=True, order_name="#1001")
+        assert subject.startswith("Su pedido #1001 de")  # the shop's name of the order, not our id
+        assert "Su pedido #1001 fue cancelado. No se le cobró nada." in text
+        assert "reembolso" not in text.casefold() and "WEB-77" not in subject
+    finally:
+        await runtime.close()
+
+
+async def test_a_cancellation_after_a_refund_says_the_refund_was_issued_with_its_amount(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    runtime = make_runtime(tmp_path, sandbox)
+    try:
+        receipt_id = await sell(runtime, sale_payload, email="ana@example.com", channels=["email"])
+        refund = update(OrderStatus.REFUNDED, "r1", "e-refund", refund_amount=Decimal("2.50"))
+        _, text = await cancellation_text(runtime, receipt_id, refund)
+        assert "was cancelled. We refunded $2.50 to your original payment method." in text
+        assert "refund to your original payment method follows" not in text
+        assert "REFUNDED $2.50" in text
+    finally:
+        await runtime.close()
+
+
+async def test_a_cancellation_after_part_shipped_says_what_still_comes_and_what_was_cancelled(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
+) -> None:
+    runtime = make_runtime(tmp_path, sandbox)
+    try:
+        receipt_id = await sell(runtime, sale_payload, email="ana@example.com", channels=["email"])
+        sale = sale_payload("S-77")
+        first, rest = sale["items"][0], sale["items"][1:]
+        shipped = update(
+            OrderStatus.SHIPPED,
+            "f1",
+            "e-ship",
+            lines=(UpdateLine(first["name"], Decimal(first["quantity"]), first.get("sku")),),
+        )
+        subject, text = await cancellation_text(runtime, receipt_id, shipped)
+        assert subject.startswith("Part of your order WEB-77 from") and subject.endswith("was cancelled")
+        assert "Part of your order WEB-77 had already shipped and is still on its way to you." in text
+        assert "The rest was cancelled. A refund to your original payment method follows." in text
+        cancelled = text.split("CANCELLED ", 1)[1].split("STILL TO COME", 1)[0]
+        still = text.split("STILL TO COME", 1)[1]
+        assert all(line["name"] in cancelled for line in rest) and first["name"] not in cancelled
+        assert first["name"] in still
+    finally:
+        await runtime.close()
