@@ -92,6 +92,16 @@ def qr_codes(data: bytes) -> list[str]:
     return found
 
 
+QR_M_BYTES = (14, 26, 42, 62, 84)  # byte-mode capacity of QR versions 1-5 at level M (ISO/IEC 18004, table 7)
+
+
+def qr_dots(data: bytes) -> list[int]:
+    """Width of each QR code printed, quiet zones included: (17 + 4 x version + 8) modules of `GS ( k` fn 167 dots."""
+    sizes = [m.group(1)[0] for m in re.finditer(rb"\x1d\(k\x03\x00\x31\x43(.)", data, re.DOTALL)]
+    versions = [next(v for v, cap in enumerate(QR_M_BYTES, 1) if len(text.encode()) <= cap) for text in qr_codes(data)]
+    return [(17 + 4 * version + 8) * size for size, version in zip(sizes, versions, strict=True)]
+
+
 def printed(sale_id: str, paper: Paper, codes: SaleCode) -> bytes:
     payload = make_sale(random.Random(7), sale_id=sale_id)
     return encode(print_receipt(parse_sale(payload), DEMO_PROFILE, Language.EN, paper=paper, codes=codes))
@@ -112,6 +122,7 @@ def test_every_printed_barcode_fits_and_the_sale_id_is_always_printed(
     qrs = qr_codes(data)
     assert found or qrs == [f"RD-{sale_id}"]  # no barcode: the QR alone carries the sale id
     assert len(qrs) == (1 if codes is SaleCode.BOTH or not found else 0)
+    assert all(dots <= DOTS[paper] for dots in qr_dots(data))
 
 
 def test_the_issue_sale_id_fits_58mm_as_a_barcode_only_with_code_set_c() -> None:
