@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.commands.common import os_actor, parse_time, with_runtime
 from app.config.paths import default_config_file
+from app.config.settings import routing_of
 from app.domain.attempt_words import attempt_fate
 from app.domain.audit import AuditEntry, short_detail
 from app.domain.cards import contains_card_number
@@ -20,7 +21,8 @@ from app.domain.clock import utcnow
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ValidationFailed
-from app.domain.records import AttemptRecord, ReceiptSummary
+from app.domain.receipt_design import receipt_design
+from app.domain.records import AttemptRecord, ReceiptDetail, ReceiptSummary
 from app.main import Runtime
 from app.services.audit_log import AuditLog
 from app.services.catalogue import ProviderCatalogue
@@ -58,7 +60,13 @@ def receipts_list(args: argparse.Namespace) -> int:
 
 
 def receipts_show(args: argparse.Namespace) -> int:
-    detail = with_runtime(args, lambda r: r.receipts.get(args.receipt_id))
+    async def body(r: Runtime) -> tuple[ReceiptDetail, str]:
+        detail = await r.receipts.get(args.receipt_id)
+        email = routing_of(r.settings).chains.get(Channel.EMAIL, ())
+        primary = email[0] if email else None
+        return detail, receipt_design(detail, primary=primary, providers=r.settings.providers, name=provider_names())
+
+    detail, design = with_runtime(args, body)
     if args.form != "summary":
         print({"text": detail.text, "sms": detail.sms_body, "html": detail.html}[args.form])
         return 0
@@ -69,6 +77,7 @@ def receipts_show(args: argparse.Namespace) -> int:
         f"Created {s.created_at.astimezone():%Y-%m-%d %H:%M:%S}  language {detail.language}  "
         f"SMS {detail.sms_segments} segment(s)  hash {detail.content_hash[:16]}"
     )
+    print(f"E-mail: {design}")
     for d in detail.deliveries:
         print(
             f"  {d.channel.value:<5} {mask_contact(d.recipient):<22} via {d.provider:<9} {d.state.value}"

@@ -160,6 +160,7 @@ def test_failed_deliveries_are_retried_from_the_timeline(drive: Drive, qtbot: Qt
             lambda: page.detail.detail is not None and page.detail.detail.deliveries[0].state is DeliveryState.FAILED,
             what="the failure in the timeline",
         )
+        assert page.detail.design.text() == "Sent with ReceiptDesk's own design"  # no store template is set
         faults.clear()
         page.detail.timeline.setCurrentItem(page.detail.timeline.topLevelItem(0))
         assert page.detail.retry_button.isEnabled()

@@ -22,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.config.settings import routing_of
 from app.domain.attempt_words import attempt_fate
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.receipt_design import receipt_design
 from app.domain.records import AttemptRecord, ReceiptDetail, UpdateRecord
 from app.rendering.sms import encode_info
 from app.services.kiosk import ReceiptPreview
@@ -66,6 +68,14 @@ class DetailPanel(QWidget):
         self.retry_button = QPushButton("Re&try this delivery")
         self.retry_button.clicked.connect(self.retry)
         self.preview = ReceiptPreviewView()
+        self.design = QLabel()
+        self.design.setTextFormat(Qt.TextFormat.PlainText)  # a template id is the store's text, not markup
+        self.design.setAccessibleName("Receipt design")
+        self.design.setProperty("muted", True)
+        receipt_tab = QWidget()
+        receipt_layout = QVBoxLayout(receipt_tab)
+        receipt_layout.addWidget(self.design)
+        receipt_layout.addWidget(self.preview, 1)
         tabs = QTabWidget()
         timeline_tab = QWidget()
         timeline_layout = QVBoxLayout(timeline_tab)
@@ -75,7 +85,7 @@ class DetailPanel(QWidget):
         row.addWidget(self.retry_button)
         timeline_layout.addLayout(row)
         tabs.addTab(timeline_tab, "Timeline")
-        tabs.addTab(self.preview, "Receipt")
+        tabs.addTab(receipt_tab, "Receipt")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.header)
@@ -136,6 +146,7 @@ class DetailPanel(QWidget):
             self.reprint_result.clear()
         if detail is None:
             self.preview.show_preview(None)
+            self.design.clear()
             self._update_buttons()
             return
         s = detail.summary
@@ -174,6 +185,15 @@ class DetailPanel(QWidget):
         for column in range(3):
             self.timeline.resizeColumnToContents(column)
         encoding, _ = encode_info(detail.sms_body)
+        email = routing_of(self._ctx.settings).chains.get(Channel.EMAIL, ())
+        self.design.setText(
+            receipt_design(
+                detail,
+                primary=email[0] if email else None,
+                providers=self._ctx.settings.providers,
+                name=self._provider_name,
+            )
+        )
         self.preview.show_preview(
             ReceiptPreview(
                 detail.language,
