@@ -20,6 +20,7 @@ EN: Final[dict[str, str]] = {
     "choice_email": "Email",
     "choice_sms": "Text message",
     "choice_both": "Email and text",
+    "choice_whatsapp": "WhatsApp",
     "choice_print": "Print",
     "choice_none": "No receipt",
     "email_title": "Type your email address",
@@ -37,6 +38,7 @@ EN: Final[dict[str, str]] = {
     "confirm_title": "Is this right?",
     "send_to_email": "We'll send it to {contact}",
     "send_to_sms": "We'll text it to {contact}",
+    "send_to_whatsapp": "We'll send it on WhatsApp to {contact}",
     "change": "Change",
     "not_me": "Not me",
     "remember": "Remember my choice for next time",
@@ -47,6 +49,12 @@ EN: Final[dict[str, str]] = {
         "By tapping \u201cI agree, send it\u201d you ask {store} to text this receipt to the number above. "
         "One message per receipt you ask for, no marketing. Message and data rates may apply. "
         "Reply STOP to stop or HELP for help."
+    ),
+    "whatsapp_consent_heading": "WhatsApp consent",
+    "whatsapp_consent": (
+        "By tapping \u201cI agree, send it\u201d you ask {store} to send this receipt on WhatsApp to the number "
+        "above. One message per receipt you ask for, no marketing. Data rates may apply. "
+        "Tell the cashier at any time if you want no more WhatsApp receipts."
     ),
     "done_sent": "Thank you! Your receipt is on its way.",
     "done_print": "Thank you! Please take your printed receipt from the cashier.",
@@ -72,6 +80,7 @@ ES: Final[dict[str, str]] = {
     "choice_email": "Correo electrónico",
     "choice_sms": "Mensaje de texto",
     "choice_both": "Correo y texto",
+    "choice_whatsapp": "WhatsApp",
     "choice_print": "Impreso",
     "choice_none": "Sin recibo",
     "email_title": "Escriba su correo electrónico",
@@ -89,6 +98,7 @@ ES: Final[dict[str, str]] = {
     "confirm_title": "¿Es correcto?",
     "send_to_email": "Lo enviaremos a {contact}",
     "send_to_sms": "Se lo enviaremos por texto al {contact}",
+    "send_to_whatsapp": "Se lo enviaremos por WhatsApp al {contact}",
     "change": "Cambiar",
     "not_me": "No soy yo",
     "remember": "Recordar mi elección para la próxima vez",
@@ -99,6 +109,12 @@ ES: Final[dict[str, str]] = {
         "Al tocar \u201cAcepto, envíelo\u201d usted pide a {store} que le envíe este recibo por mensaje de texto "
         "al número indicado. Un mensaje por cada recibo que pida, sin publicidad. Pueden aplicarse tarifas de "
         "mensajes y datos. Responda STOP para dejar de recibirlos o HELP para obtener ayuda."
+    ),
+    "whatsapp_consent_heading": "Consentimiento para WhatsApp",
+    "whatsapp_consent": (
+        "Al tocar \u201cAcepto, envíelo\u201d usted pide a {store} que le envíe este recibo por WhatsApp al "
+        "número indicado. Un mensaje por cada recibo que pida, sin publicidad. Pueden aplicarse tarifas de datos. "
+        "Dígale al cajero en cualquier momento si ya no desea recibos por WhatsApp."
     ),
     "done_sent": "¡Gracias! Su recibo va en camino.",
     "done_print": "¡Gracias! Por favor, tome su recibo impreso con el cajero.",

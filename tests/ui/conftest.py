@@ -206,11 +206,15 @@ def drive(loop: qasync.QEventLoop, tmp_path: Path, request: pytest.FixtureReques
     `await body(kiosk)`; close everything. One `run_until_complete` per test."""
     marker = request.node.get_closest_marker("prefs")
     prefs = KioskPrefs(**marker.kwargs) if marker else KioskPrefs()
+    routed = request.node.get_closest_marker("routing")
+    routing = routed.kwargs["channels"] if routed else None
 
     async def main(body: Callable[[Kiosk], Awaitable[None]]) -> None:
         sandbox = await start_sandbox()
         runtime = build_runtime(
-            sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+            sandbox_settings(Settings(), sandbox.url, routing=routing),
+            data=tmp_path,
+            secrets=sandbox_secrets(sandbox.url),
         )
         shell: KioskShell | None = None
         try:
@@ -257,3 +261,4 @@ def drive(loop: qasync.QEventLoop, tmp_path: Path, request: pytest.FixtureReques
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "prefs(**values): kiosk preferences for the `kiosk` fixture")
+    config.addinivalue_line("markers", "routing(channels={...}): the kiosk's providers per channel")

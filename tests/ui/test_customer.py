@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from app.domain.channels import Language
+from app.domain.channels import Channel, Language
 from app.services.kiosk import ReceiptChoice
 from app.storage.models import ConsentRow, DeliveryRow
 from app.ui.customer.flow import Step
@@ -160,5 +160,47 @@ def test_idle_timeout_returns_to_welcome_and_clears_input(drive: Drive, qtbot: Q
         assert screen.email.field.text() == ""
         assert screen.session is None
         assert not screen.isVisible()  # same screen, in turn: handed back to the cashier
+
+    drive(body)
+
+
+WHATSAPP_ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio", Channel.WHATSAPP: "twilio_whatsapp"}
+
+
+def test_whatsapp_is_offered_only_with_a_provider(drive: Drive) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        assert ReceiptChoice.WHATSAPP not in screen.choose.buttons
+        assert len(screen.choose.buttons) == 5
+
+    drive(body)
+
+
+@pytest.mark.routing(channels=WHATSAPP_ROUTING)
+def test_a_whatsapp_receipt_shows_its_own_consent_and_records_it(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        sizes = {b.size().toTuple() for b in screen.choose.buttons.values()}
+        assert len(screen.choose.buttons) == 6 and len(sizes) == 1  # six choices on equal terms
+        await tap(qtbot, screen.language_button)
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.WHATSAPP])
+        assert screen.step is Step.PHONE
+        await from_loop(lambda: qtbot.keyClicks(screen.phone.field, "2175550188"))
+        await tap(qtbot, screen.phone.next)
+        store = kiosk.runtime.settings.store.name
+        shown = tr("whatsapp_consent", Language.ES, store=store)
+        assert screen.confirm.consent_text.text() == shown
+        assert screen.confirm.consent_heading.text() == tr("whatsapp_consent_heading", Language.ES)
+        line = screen.confirm.lines[Channel.SMS]
+        assert line.isVisible() and line.text() == tr("send_to_whatsapp", Language.ES, contact="(***) ***-0188")
+        await tap(qtbot, screen.language_button)  # the English wording, in full, is what is agreed to
+        assert screen.confirm.consent_text.text() == tr("whatsapp_consent", Language.EN, store=store)
+        await tap(qtbot, screen.confirm.send)
+        await until(lambda: screen.step is Step.DONE, what="thank you")
+        (consent,) = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
+        assert (consent.channel, consent.kind) == ("whatsapp", "transactional_whatsapp")
+        assert consent.text_shown == tr("whatsapp_consent", Language.EN, store=store)
+        channels = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(DeliveryRow.channel))))
+        assert channels == ["whatsapp"] and await recipients(kiosk) == ["+12175550188"]
 
     drive(body)

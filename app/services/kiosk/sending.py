@@ -30,6 +30,7 @@ class ReceiptChoice(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     BOTH = "both"
+    WHATSAPP = "whatsapp"
     PRINT = "print"
     NONE = "none"
 
@@ -40,6 +41,7 @@ class ReceiptChoice(StrEnum):
             ReceiptChoice.EMAIL: (Channel.EMAIL,),
             ReceiptChoice.SMS: (Channel.SMS,),
             ReceiptChoice.BOTH: (Channel.EMAIL, Channel.SMS),
+            ReceiptChoice.WHATSAPP: (Channel.WHATSAPP,),
         }.get(self, ())
 
     @classmethod
@@ -60,7 +62,7 @@ class SendRequest:
     """How to send one receipt from the kiosk.
 
     `email`/`phone` are what was typed (None: use the contact on file). `consent_text` is the
-    SMS consent exactly as shown; an SMS is refused without it. `customer_id` is a customer the
+    SMS (or WhatsApp) consent exactly as shown; a text is refused without it. `customer_id` is a customer the
     cashier looked up; `not_me` says the customer identified with the sale is someone else.
     """
 
@@ -107,6 +109,10 @@ def check_request(request: SendRequest, routing: Mapping[Channel, str]) -> Check
     phone = normalise_phone(request.phone) if request.phone else None
     if Channel.SMS in channels and not (request.consent_text or "").strip():
         raise ValidationFailed("The customer has to agree to text messages before an SMS is sent.", field="consent")
+    if Channel.WHATSAPP in channels and not (request.consent_text or "").strip():
+        raise ValidationFailed(
+            "The customer has to agree to WhatsApp messages before a WhatsApp receipt is sent.", field="consent"
+        )
     for channel in channels:
         if channel not in routing:
             raise ConfigurationError(f"No provider is set up for {channel.value} receipts.")

@@ -43,6 +43,10 @@ class KioskService:
         self._bus = bus
         self._clock = clock
 
+    def offers(self, channel: Channel) -> bool:
+        """Whether receipts can go out on `channel` here (a provider is set up for it)."""
+        return channel in self._routing
+
     async def export_csv(
         self,
         path: Path,

@@ -1,4 +1,4 @@
-"""'How would you like your receipt?': five choices of the same size and look."""
+"""'How would you like your receipt?': five choices (six with WhatsApp) of the same size and look."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ ORDER: tuple[ReceiptChoice, ...] = (
     ReceiptChoice.EMAIL,
     ReceiptChoice.SMS,
     ReceiptChoice.BOTH,
+    ReceiptChoice.WHATSAPP,
     ReceiptChoice.PRINT,
     ReceiptChoice.NONE,
 )
@@ -25,18 +26,22 @@ KEYS = {
     ReceiptChoice.EMAIL: "choice_email",
     ReceiptChoice.SMS: "choice_sms",
     ReceiptChoice.BOTH: "choice_both",
+    ReceiptChoice.WHATSAPP: "choice_whatsapp",
     ReceiptChoice.PRINT: "choice_print",
     ReceiptChoice.NONE: "choice_none",
 }
 
 
 class ChoosePage(Page):
-    """Email, Text, Both, Print, No receipt, on equal terms."""
+    """Email, Text, Both, (WhatsApp,) Print, No receipt, on equal terms.
+
+    WhatsApp is offered only with `whatsapp=True`: when routing has a WhatsApp provider.
+    """
 
     sig_chosen = Signal(object)
     """Fires with the `ReceiptChoice` the customer tapped."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, whatsapp: bool = False) -> None:
         super().__init__(parent)
         self.total = QLabel()
         self.total.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -46,7 +51,8 @@ class ChoosePage(Page):
         self.buttons: dict[ReceiptChoice, QPushButton] = {}
         grid = QGridLayout()
         grid.setSpacing(18)
-        for index, choice in enumerate(ORDER):
+        offered = [c for c in ORDER if whatsapp or c is not ReceiptChoice.WHATSAPP]
+        for index, choice in enumerate(offered):
             button = big_button(1.7)
             button.setProperty("choice", True)
             theme.touch_target(button, 3.2)

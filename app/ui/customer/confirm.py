@@ -1,4 +1,4 @@
-"""'We'll send it to j***@gmail.com': the masked contacts, Change / Not me, SMS consent, remember."""
+"""'We'll send it to j***@gmail.com': the masked contacts, Change / Not me, SMS or WhatsApp consent, remember."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from app.ui.i18n import tr
 
 
 class ConfirmPage(Page):
-    """Shows where the receipt goes, the SMS consent in full when texting, and sends."""
+    """Shows where the receipt goes, the SMS or WhatsApp consent in full when texting, and sends.
+
+    The phone row (`Channel.SMS`) stands for the number either kind of text goes to.
+    """
 
     sig_send = Signal()
     """Fires when the customer confirmed (and, for a text, agreed to the consent shown)."""
@@ -98,8 +101,9 @@ class ConfirmPage(Page):
         self.not_me.setText(tr("not_me", language))
         self.back.setText(tr("back", language))
         self.remember.setText(tr("remember", language))
-        self.consent_heading.setText(tr("consent_heading", language))
-        self.consent_text.setText(tr("sms_consent", language, store=self._store))
+        whatsapp = session is not None and Channel.WHATSAPP in session.channels
+        self.consent_heading.setText(tr("whatsapp_consent_heading" if whatsapp else "consent_heading", language))
+        self.consent_text.setText(tr("whatsapp_consent" if whatsapp else "sms_consent", language, store=self._store))
         if session is None:
             return
         customer = session.sale.customer
@@ -109,11 +113,11 @@ class ConfirmPage(Page):
             self.title.setText(tr(key, language, name=first))
         else:
             self.title.setText(tr("confirm_title", language))
-        texting = Channel.SMS in session.channels
+        texting = session.texting
         for channel in (Channel.EMAIL, Channel.SMS):
-            wanted = channel in session.channels
+            wanted = channel in session.channels or (channel is Channel.SMS and texting)
             masked = self._masked(session, channel)
-            key = "send_to_email" if channel is Channel.EMAIL else "send_to_sms"
+            key = "send_to_email" if channel is Channel.EMAIL else "send_to_whatsapp" if whatsapp else "send_to_sms"
             self.lines[channel].setText(tr(key, language, contact=masked) if masked else "")
             self.lines[channel].setVisible(wanted)
             self.changes[channel].setVisible(wanted)

@@ -40,6 +40,11 @@ class CustomerSession:
         return self.choice.channels if self.choice else ()
 
     @property
+    def texting(self) -> bool:
+        """Whether the receipt goes to a phone (SMS or WhatsApp): a number and the consent are needed."""
+        return Channel.SMS in self.channels or Channel.WHATSAPP in self.channels
+
+    @property
     def known(self) -> bool:
         """Whether the sale's customer is known (and not disowned with 'Not me')."""
         return self.sale.customer is not None and not self.not_me
@@ -60,7 +65,7 @@ class CustomerSession:
             return Step.CHOOSE
         if Channel.EMAIL in self.channels and self.email is None and (self.email_on_file is None or self.change_email):
             return Step.EMAIL
-        if Channel.SMS in self.channels and self.phone is None and (self.phone_on_file is None or self.change_phone):
+        if self.texting and self.phone is None and (self.phone_on_file is None or self.change_phone):
             return Step.PHONE
         return Step.CONFIRM if self.channels else Step.DONE
 
@@ -88,7 +93,7 @@ class CustomerSession:
     def request(self, *, consent_text: str | None, remember: bool) -> SendRequest:
         """The send request for what was chosen."""
         assert self.choice is not None
-        texting = Channel.SMS in self.channels
+        texting = self.texting
         return SendRequest(
             self.choice,
             email=self.email if Channel.EMAIL in self.channels else None,

@@ -64,7 +64,7 @@ class CustomerWindow(QWidget):
         top.addWidget(store, 1)
         top.addWidget(self.language_button)
         self.welcome = WelcomePage(ctx.store_name)
-        self.choose = ChoosePage()
+        self.choose = ChoosePage(whatsapp=ctx.kiosk.offers(Channel.WHATSAPP))
         self.email = EntryPage("email")
         self.phone = EntryPage("phone")
         self.confirm = ConfirmPage(ctx.store_name)
