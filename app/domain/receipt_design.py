@@ -15,6 +15,7 @@ from app.domain.records import TEMPLATE_REFUSED, ReceiptDetail
 RECEIPT_TEMPLATE_PROVIDERS = frozenset({"sendgrid", "postmark", "mandrill"})
 """The e-mail providers whose adapters send a receipt with the store's template."""
 OWN_DESIGN = "Sent with ReceiptDesk's own design"
+FALLBACK_NOTE = "the preview is ReceiptDesk's own design, sent instead if the template is refused"
 
 
 def template_id(provider: str | None, providers: Mapping[str, Mapping[str, object]]) -> str | None:
@@ -33,9 +34,10 @@ def receipt_design(
     providers: Mapping[str, Mapping[str, object]],
     name: Callable[[str], str] = str,
 ) -> str:
-    """`Sent with SendGrid template d-...`, or `Sent with ReceiptDesk's own design` (with why, when the
-    provider refused the template). The provider is that of the receipt's latest e-mail delivery, else
-    `primary`, the first e-mail provider of the routing."""
+    """`Sent with SendGrid template d-...` (adding that the preview shows our own design, the fallback),
+    or `Sent with ReceiptDesk's own design` (with why, when the provider refused the template). The
+    provider is that of the receipt's latest e-mail delivery, else `primary`, the routing's first
+    e-mail provider."""
     emails = [d for d in detail.deliveries if d.channel is Channel.EMAIL]
     provider = emails[-1].provider if emails else primary
     template = template_id(provider, providers)
@@ -43,4 +45,4 @@ def receipt_design(
         return OWN_DESIGN
     if emails and any(a.outcome == TEMPLATE_REFUSED for a in detail.attempts.get(emails[-1].id, ())):
         return f"{OWN_DESIGN} ({name(provider)} refused template {template})"
-    return f"Sent with {name(provider)} template {template}"
+    return f"Sent with {name(provider)} template {template}; {FALLBACK_NOTE}"

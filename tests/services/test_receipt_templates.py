@@ -86,7 +86,7 @@ async def test_a_store_with_a_template_gets_a_template_send_with_the_receipts_da
         assert message.template_data["sale"]["id"] == detail.summary.sale_id
         assert message.template_data["totals"]["total"]["amount"] == f"{detail.summary.total:.2f}"
         design = receipt_design(detail, primary=provider, providers=rt.settings.providers, name=_name)
-        assert design == f"Sent with {_name(provider)} template {TEMPLATES[provider]}"
+        assert design.startswith(f"Sent with {_name(provider)} template {TEMPLATES[provider]}; ")
 
 
 async def test_a_refused_template_is_followed_once_by_our_own_rendering(
