@@ -19,7 +19,7 @@ from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.catchup import build_pollers
 from tests.conftest import authorised, wait_until
 
-POLLED = ("shopify", "square", "stripe")
+POLLED = ("shopify", "square", "stripe", "clover")
 
 
 def platforms(sandbox: RunningSandbox) -> PlatformStore:
@@ -39,9 +39,13 @@ async def api(runtime: Runtime) -> AsyncIterator[RunningServer]:
     await server.stop()
 
 
-async def send(sandbox: RunningSandbox, app_url: str, platform: str, *, seed: int, missed: bool) -> None:
+async def send(
+    sandbox: RunningSandbox, app_url: str, platform: str, *, seed: int, missed: bool, topic: str | None = None
+) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
-        lines, ok = await fire(client, platform, app_url=app_url, sandbox_url=sandbox.url, seed=seed, missed=missed)
+        lines, ok = await fire(
+            client, platform, app_url=app_url, sandbox_url=sandbox.url, seed=seed, missed=missed, topic=topic
+        )
     assert ok, lines
 
 
@@ -66,6 +70,23 @@ async def test_a_webhook_and_a_poll_of_one_order_give_one_receipt(
     [report] = await reconcile(runtime).sync(platform)
     assert report.ok and report.new == 0 and report.known == 1, report
     assert await runtime.receipts.count() == 1
+
+
+async def test_a_clover_refund_whose_notification_was_missed_is_found_by_the_poll_once(
+    runtime: Runtime, sandbox: RunningSandbox, api: RunningServer
+) -> None:
+    await send(sandbox, api.url, "clover", seed=7, missed=False)  # the sale, by its notification
+    [receipt] = await runtime.receipts.list(limit=10)
+    await send(sandbox, api.url, "clover", seed=7, missed=True, topic="refund")  # refunded while offline
+    assert [u.status for u in (await runtime.receipts.get(receipt.receipt_id)).updates] == []
+    [found] = await reconcile(runtime).sync("clover")
+    assert found.ok and (found.new, found.known) == (1, 0), found
+    [refund] = (await runtime.receipts.get(receipt.receipt_id)).updates
+    assert refund.status == "refunded" and refund.source == "clover"
+    assert refund.text and "We refunded $" in refund.text and refund.subject.startswith("Your refund of $")
+    [again] = await reconcile(runtime).sync("clover")
+    assert again.ok and again.new == 0 and again.known == 1, again
+    assert len((await runtime.receipts.get(receipt.receipt_id)).updates) == 1
 
 
 async def test_a_failed_poll_keeps_the_last_success(runtime: Runtime, sandbox: RunningSandbox) -> None:
