@@ -30,7 +30,7 @@ from datetime import timedelta
 
 from app.domain.attempt_words import status_check_given_up_words, status_check_words
 from app.domain.clock import Clock, utcnow
-from app.domain.tracking import EventKind, StatusAnswer, status_check_event
+from app.domain.tracking import EventKind, StatusAnswer, StatusCheck, status_check_event
 from app.providers.base import HttpAdapter, ProviderAdapter
 from app.services.ratelimit import RateLimiter
 from app.services.tracking import TrackingService
@@ -155,7 +155,11 @@ class StatusCheckService:
         adapter = self._adapters[check.provider]
         await self._limiter.acquire(check.provider)
         report.asked += 1
-        outcome = await adapter.check_status(check.provider_message_id, reference=check.idempotency_key)
+        try:
+            outcome = await adapter.check_status(check.provider_message_id, reference=check.idempotency_key)
+        except Exception as exc:  # an answer its parser did not expect: no answer, as an error answer is
+            log.exception("status check of %s at %s failed", check.delivery_id, check.provider)
+            outcome = StatusCheck(error=f"{adapter.display_name}: {type(exc).__name__}")
         if outcome is None:
             log.warning("%s cannot be asked for a message's status: not asked again", adapter.display_name)
             self._refused.add(check.provider)

@@ -34,13 +34,8 @@ class DueCheck:
     updated_at: datetime
 
 
-def due(
-    session: Session, *, providers: Collection[str], quiet_since: datetime, limit: int, skip: Collection[str] = ()
-) -> list[DueCheck]:
-    """Deliveries of `providers` never asked about, unchanged since `quiet_since`, oldest first.
-
-    `skip` leaves out deliveries being asked about right now (or waiting for a later round).
-    """
+def due(session: Session, *, providers: Collection[str], quiet_since: datetime, limit: int) -> list[DueCheck]:
+    """Deliveries of `providers` never asked about, unchanged since `quiet_since`, oldest first."""
     if not providers or limit <= 0:
         return []
     query = (
@@ -60,11 +55,11 @@ def due(
             DeliveryRow.updated_at <= quiet_since,
         )
         .order_by(DeliveryRow.updated_at, DeliveryRow.id)
-        .limit(limit + len(skip))
+        .limit(limit)
     )
     found = []
     for row in session.execute(query):
-        if row.id in skip or not row.provider_message_id:
+        if not row.provider_message_id:
             continue
         found.append(
             DueCheck(
@@ -76,7 +71,7 @@ def due(
                 row.updated_at,
             )
         )
-    return found[:limit]
+    return found
 
 
 def mark_checked(session: Session, delivery_ids: Sequence[str], *, at: datetime) -> int:
@@ -91,8 +86,3 @@ def mark_checked(session: Session, delivery_ids: Sequence[str], *, at: datetime)
     )
     result = session.execute(query)
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def checked_at(session: Session, delivery_id: str) -> datetime | None:
-    """When the delivery's provider was asked for its status, or None when it never was."""
-    return session.execute(select(DeliveryRow.status_checked_at).where(DeliveryRow.id == delivery_id)).scalar()
