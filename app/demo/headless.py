@@ -25,7 +25,9 @@ from typing import Any
 import httpx
 
 from app.config.settings import Settings
+from app.demo.store_app import run_store_app
 from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
+from app.domain.channels import Channel
 from app.domain.delivery import ACTIVE
 from app.main import Runtime, build_runtime, settle_heap
 from app.sandbox import credentials as sandbox_credentials
@@ -164,10 +166,12 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="receiptdesk-demo-") as tmp:
         data = options.data_dir or Path(tmp)
         async with _sandbox(not options.sandbox_process) as sandbox_url:
-            settings = demo_texts(demo_api(sandbox_settings(Settings(), sandbox_url)))
+            settings = demo_texts(demo_api(sandbox_settings(Settings(), sandbox_url, routing=DEMO_ROUTING)))
             runtime = build_runtime(settings, data=data, secrets=sandbox_secrets(sandbox_url))
             pos_client = _pos_client_name()
             token = (await runtime.tokens.create(pos_client, ["sales:write"], actor="demo")).token
+            app_client = f"demo-app-{pos_client.rsplit('-', 1)[-1]}"
+            app_token = (await runtime.tokens.create(app_client, ["devices:write"], actor="demo")).token
             api = await start_asgi_server(
                 runtime.local_api(),
                 name="api",
@@ -182,7 +186,9 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
                     runtime.start_dispatching()
                     paced_run = await _run_pos(api.url, token, "paced", paced_n, options, first=1, warmup=WARMUP)
                     paced = paced_run["latencies"]
+                    push = await run_store_app(client, app_token=app_token, pos_token=token, seed=options.seed)
                     await _wait_drained(runtime, 60)
+                    pushed = (await client.get(f"{sandbox_url}/_sandbox/messages?provider=fcm&limit=1")).json()
                     await runtime.dispatcher.stop()
 
                     burst_n = options.sales - paced_n
@@ -200,6 +206,7 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
             finally:
                 await api.stop()
                 await runtime.tokens.revoke(pos_client, actor="demo")  # a demo's data folder keeps no live token
+                await runtime.tokens.revoke(app_client, actor="demo")
                 await runtime.close()
     return {
         "sales": options.sales + WARMUP,
@@ -208,6 +215,12 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
         "receipts_created": receipts_created,
         "deliveries_by_state": status.by_state,
         "messages_at_sandbox": sandbox_count,
+        "store_app": {
+            "device_id": push.device_id,
+            "push_receipt": push.receipt_id,
+            "push_deliveries": push.push_deliveries,
+            "push_at_sandbox_fcm": pushed["count"],
+        },
         "pos_errors": (paced_run["errors"] + burst_run["errors"])[:5],
         "paced": {"sales": paced_n, "rate_per_s": options.paced_rate, **_percentiles(paced)},
         "burst": {
@@ -224,6 +237,13 @@ async def run_headless(options: DemoOptions) -> dict[str, Any]:
         "peak_rss_mb": _peak_rss_mb(),
         "child_process_peak_rss_mb": _children_peak_rss_mb(),
     }
+
+
+DEMO_ROUTING: dict[Channel, str | list[str]] = {
+    Channel.EMAIL: "sendgrid",
+    Channel.SMS: "twilio",
+    Channel.PUSH: "fcm",  # the store app's member (app/demo/store_app.py)
+}
 
 
 def demo_api(settings: Settings) -> Settings:
@@ -303,6 +323,8 @@ def format_report(figures: dict[str, Any]) -> str:
         f"Plain httpx loop to the sandbox: {figures['plain_httpx_loop_req_per_s']} requests/s (this machine's ceiling)",
         f"Deliveries by state: {', '.join(f'{k} {v}' for k, v in sorted(figures['deliveries_by_state'].items()))}",
         f"Messages at sandbox: {figures['messages_at_sandbox']}",
+        f"Store app: device {figures['store_app']['device_id']} registered, "
+        f"{figures['store_app']['push_at_sandbox_fcm']} push receipt(s) at the sandbox's FCM",
         f"Paced {p['sales']} sales at {p['rate_per_s']}/s: sale-to-accepted p50 {p['p50_ms']} ms, "
         f"p95 {p['p95_ms']} ms, p99 {p['p99_ms']} ms",
         f"Burst {b['sales']} sales x{b['concurrency']}: {b['sales_per_s']} sales/s accepted, "

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.config.settings import Settings
+from app.demo.store_app import run_store_app
 from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.app_devices import GONE_ERROR, GONE_REASON
 from app.domain.channels import Channel
@@ -213,3 +214,15 @@ async def test_an_unregistered_device_gets_no_more_receipts(
     assert missing.status_code == 404 and missing.json()["error"].startswith("There is no app device")
     body = (await api.post("/v1/sales", json=sale_for(sale_payload, "S-P2", ["push"], loyalty_id=LOYALTY))).json()
     assert body["deliveries"] == [] and body["warnings"] == ["No app device on file for a push receipt."]
+
+
+async def test_the_demo_store_app_registers_through_the_api_and_its_member_gets_a_push(
+    api: httpx.AsyncClient, rt: Runtime, sandbox: RunningSandbox
+) -> None:
+    app_token = (await rt.tokens.create("demo-app", ["devices:write"], actor="tests")).token
+    pos_token = (await rt.tokens.create("demo-pos", ["sales:write"], actor="tests")).token
+    push = await run_store_app(api, app_token=app_token, pos_token=pos_token, seed=3)
+    assert push.push_deliveries == 1
+    await sent(rt)
+    [message] = sandbox.app.state.store.messages("fcm")
+    assert message.to[0].startswith("demo-install:") and message.custom_args["receipt_id"] == push.receipt_id
