@@ -16,8 +16,11 @@ import pytest
 
 from app.config.settings import Settings
 from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.domain.channels import Channel
 from app.main import Runtime, build_runtime
+from app.sandbox.fire import fire
 from app.sandbox.platforms import shopify as shopify_sandbox
+from app.sandbox.platforms import square as square_sandbox
 from app.sandbox.platforms import stripe as stripe_sandbox
 from app.sandbox.server import RunningSandbox
 from app.storage import audit
@@ -159,3 +162,111 @@ async def test_a_stripe_refund_reaches_the_receipt_of_its_payment(api: Client) -
     assert update["status"] == "refunded" and update["receipt_id"]
     messages = await mails(inbox, 2)
     assert "$12.99" in text_of(messages[1])
+
+
+# Every platform's cancellation or refund, through its webhook route, to an update queued for the customer.
+
+Every = tuple[Runtime, httpx.AsyncClient, str]
+
+
+@pytest.fixture
+async def every(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Every]:
+    """The app with every platform set up as the demo sets it up (the sandbox's settings and secrets)."""
+    runtime = build_runtime(
+        sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
+    )
+    server = await start_asgi_server(runtime.local_api(), name="api")
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        yield runtime, client, sandbox.url
+    await server.stop()
+    await runtime.close()
+
+
+async def webhook(client: httpx.AsyncClient, platform: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    response = await client.post(f"/webhooks/{platform}", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def queued_update(runtime: Runtime, answer: dict[str, Any], status: str) -> str:
+    """The subject and text of the one update `answer` queued, after checking it was queued."""
+    [update] = answer["updates"]
+    assert update["status"] == status and update["receipt_id"] and update["deliveries"] >= 1, update
+    [told] = [u for u in (await runtime.receipts.get(update["receipt_id"])).updates if u.id == update["update_id"]]
+    return " ".join(f"{told.subject}\n{told.text}".split())
+
+
+async def test_a_shopify_cancellation_names_the_shop_order_and_says_why_and_the_refund(every: Every) -> None:
+    runtime, client, _ = every
+    secret = shopify_sandbox.SANDBOX_CLIENT_SECRET
+    await webhook(client, "shopify", *shopify_sandbox.signed_webhook("orders/paid", ORDER, url="", secret=secret))
+    refund = {"id": 77, "transactions": [{"kind": "refund", "status": "success", "amount": "34.43"}]}
+    cancelled = dict(ORDER, cancelled_at="2026-11-28T09:00:00-06:00", cancel_reason="inventory", refunds=[refund])
+    answer = await webhook(
+        client, "shopify", *shopify_sandbox.signed_webhook("orders/cancelled", cancelled, url="", secret=secret)
+    )
+    text = await queued_update(runtime, answer, "cancelled")
+    assert f"Your order {ORDER['name']} from" in text and ORDER_ID not in text  # the shop's #9999, not our id
+    assert "Some items were not available." in text and "We refunded $34.43" in text
+    assert "inventory" not in text and "Reason:" not in text
+
+
+async def test_a_square_refund_says_the_sellers_choice_as_a_sentence(every: Every) -> None:
+    runtime, client, sandbox_url = every
+    url = f"{client.base_url}/webhooks/square".replace("//webhooks", "/webhooks")
+    async with httpx.AsyncClient(timeout=10) as raw:
+        lines, ok = await fire(
+            raw, "square", app_url=str(client.base_url), sandbox_url=sandbox_url, topic="payment.updated", seed=3
+        )
+    assert ok, lines
+    order = square_sandbox.sample_order(3)
+    refund = {
+        "id": "RF1",
+        "status": "COMPLETED",
+        "order_id": order["id"],
+        "amount_money": {"amount": 150, "currency": "USD"},
+        "reason": "Returned goods",
+    }
+    event = {"type": "refund.created", "event_id": "evt-sq-refund", "data": {"object": {"refund": refund}}}
+    secret = square_sandbox.SANDBOX_SIGNATURE_KEY
+    answer = await webhook(client, "square", *square_sandbox.signed_webhook("", event, url=url, secret=secret))
+    text = await queued_update(runtime, answer, "refunded")
+    assert "You returned the items." in text and "We refunded $1.50" in text
+    assert "Returned goods" not in text
+
+
+async def test_a_stripe_refund_of_a_duplicate_charge_says_so(every: Every) -> None:
+    runtime, client, _ = every
+    secret = stripe_sandbox.SANDBOX_SIGNING_SECRET
+    intent = stripe_sandbox.sample_event("payment_intent.succeeded", 4)
+    await webhook(client, "stripe", *stripe_sandbox.signed_webhook("", intent, url="", secret=secret))
+    refund = json.loads((FIXTURES / "stripe_charge_refunded.json").read_text())
+    refund["data"]["object"]["payment_intent"] = intent["data"]["object"]["id"]
+    refund["data"]["object"]["refunds"]["data"][0]["reason"] = "duplicate"
+    answer = await webhook(client, "stripe", *stripe_sandbox.signed_webhook("", refund, url="", secret=secret))
+    text = await queued_update(runtime, answer, "refunded")
+    assert "You were charged twice for the same purchase" in text and "duplicate" not in text
+
+
+async def test_a_clover_void_is_a_cancellation_that_charged_nothing(every: Every) -> None:
+    runtime, client, sandbox_url = every
+
+    async def send(topic: str) -> None:
+        async with httpx.AsyncClient(timeout=10) as raw:
+            lines, ok = await fire(
+                raw, "clover", app_url=str(client.base_url), sandbox_url=sandbox_url, topic=topic, seed=2
+            )
+        assert ok, lines
+
+    await send("UPDATE")  # the sale; the cashier then emails its receipt from the kiosk
+    [receipt] = await runtime.receipts.list(limit=10)
+    await runtime.receipts.resend(
+        receipt.receipt_id, Channel.EMAIL, "ana@example.com", reason="asked at the till", actor="lane"
+    )
+    await send("void")  # then its payments are voided at the customer's request
+    [update] = (await runtime.receipts.get(receipt.receipt_id)).updates
+    assert update.status == "cancelled" and len(update.delivery_ids) == 1  # queued where the receipt went
+    text = " ".join(update.text.split())
+    assert "Your order SBXORDER00002 was cancelled. You were not charged." in text
+    assert "This was done at your request." in text and "USER_CUSTOMER_CANCEL" not in text
