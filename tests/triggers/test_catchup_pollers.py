@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,14 +10,19 @@ import httpx
 import pytest
 
 from app.domain.errors import ConfigurationError, TransientProviderError
+from app.domain.events import TriggerEvent
+from app.domain.lifecycle import OrderStatus, OrderUpdate
+from app.sandbox.platforms import clover as sb_clover
 from app.sandbox.platforms import shopify as sb_shopify
 from app.sandbox.platforms import square as sb_square
 from app.sandbox.platforms import stripe as sb_stripe
 from app.sandbox.platforms.orders import PlatformStore
 from app.sandbox.server import RunningSandbox
+from app.triggers.catchup.clover import CloverPoller
 from app.triggers.catchup.shopify import ShopifyPoller, next_link
 from app.triggers.catchup.square import SquarePoller
 from app.triggers.catchup.stripe import StripePoller
+from app.triggers.clover import CloverTrigger
 from app.triggers.shopify import ShopifyTrigger
 from app.triggers.square import SquareTrigger
 from app.triggers.stripe import StripeTrigger
@@ -56,6 +62,14 @@ def square_poller(http: httpx.AsyncClient, url: str) -> SquarePoller:
 def stripe_poller(http: httpx.AsyncClient, url: str) -> StripePoller:
     mapper = StripeTrigger(signing_secret="unused", store_id=STORE)
     return StripePoller(client=http, mapper=mapper, secret_key=sb_stripe.SANDBOX_SECRET_KEY, base_url=url, page_size=2)
+
+
+def clover_poller(http: httpx.AsyncClient, url: str, *, token: str = sb_clover.SANDBOX_TOKEN) -> CloverPoller:
+    merchant = sb_clover.SANDBOX_MERCHANT_ID
+    mapper = CloverTrigger(
+        auth_code="unused", store_id=STORE, client=http, api_token=token, merchant_id=merchant, base_url=url
+    )
+    return CloverPoller(client=http, mapper=mapper, api_token=token, merchant_id=merchant, base_url=url, page_size=2)
 
 
 def recently() -> datetime:
@@ -119,3 +133,31 @@ def test_next_link_reads_the_rel_next_url() -> None:
     header = '<https://s/a?page_info=p1&limit=2>; rel="previous", <https://s/a?page_info=p2&limit=2>; rel="next"'
     assert next_link(header) == "https://s/a?page_info=p2&limit=2"
     assert next_link(None) is None
+
+
+async def test_clover_lists_orders_modified_since_a_time_with_their_refunds(
+    sandbox: RunningSandbox, http: httpx.AsyncClient
+) -> None:
+    store = platforms(sandbox)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    orders = [
+        sb_clover.sample_order(random.Random(i), order_id=f"CLV{i:05d}", when=start + timedelta(minutes=i))
+        for i in range(5)
+    ]
+    for order in orders:
+        store.record("clover", order)
+    refunded_at = int((start + timedelta(hours=1)).timestamp() * 1000)  # the first order, refunded later
+    store.record("clover", sb_clover.refunded(orders[0], amount=199, refund_id="RF0", at_ms=refunded_at))
+    result = await clover_poller(http, sandbox.url).poll(start + timedelta(minutes=2), now=datetime.now(UTC))
+    assert result.pages == 3 and result.listed == 4  # orders 2, 3, 4 and the refunded one; 1 is older
+    sales = sorted(e.sale.sale_id for e in result.events if isinstance(e, TriggerEvent))
+    assert sales == [f"clover-CLV{i:05d}" for i in (2, 3, 4)]
+    [refund] = [e for e in result.events if isinstance(e, OrderUpdate)]
+    assert refund.status is OrderStatus.REFUNDED and refund.order_id == "CLV00000"
+    assert str(refund.refund_amount) == "1.99" and refund.event_id == "poll:CLV00000:refund:RF0"
+    assert result.cursor == str(refunded_at)
+    with pytest.raises(ConfigurationError):
+        await clover_poller(http, sandbox.url, token="wrong").poll(start, now=datetime.now(UTC))
+    store.outage = 503
+    with pytest.raises(TransientProviderError):
+        await clover_poller(http, sandbox.url).poll(start, now=datetime.now(UTC))
