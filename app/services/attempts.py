@@ -143,6 +143,8 @@ def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> Outbou
         subject=claim.subject,
         html=claim.html,
         text=claim.text,
+        # A push notification shows the short summary (an FCM payload is at most 4,096 bytes), not the full text.
+        sms_body=claim.sms_body if claim.channel is Channel.PUSH else None,
         metadata=meta,
         provider_extra=_receipt_data(claim),
     )

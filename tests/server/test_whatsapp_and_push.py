@@ -22,7 +22,7 @@ from app.providers.twilio_callbacks import compute_signature
 from app.sandbox import credentials
 from app.sandbox.fcm import UNREGISTERED_PREFIX
 from app.sandbox.server import RunningSandbox
-from app.storage.models import AppDeviceRow, AuditRow, ConsentRow, WhatsAppWindowRow
+from app.storage.models import AppDeviceRow, AuditRow, ConsentRow, ReceiptRow, WhatsAppWindowRow
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import authorised, drained, wait_until
 
@@ -187,12 +187,17 @@ async def test_a_push_sale_reaches_every_device_and_a_gone_one_is_removed(
     gone = UNREGISTERED_PREFIX + "bbbbbbbbbbbbbbbbbbbbbbbb"  # the sandbox answers 404 UNREGISTERED for it
     assert (await register(api, app)).status_code == 201
     assert (await register(api, app, token=gone, platform="ios")).status_code == 201
-    response = await api.post("/v1/sales", json=sale_for(sale_payload, "S-P1", ["push"], loyalty_id=LOYALTY))
+    sale = sale_for(sale_payload, "S-P1", ["push"], loyalty_id=LOYALTY)
+    sale_payload_long = sale_payload("S-P1", with_customer=True, items=60)  # a long basket: the full text is big
+    sale = {**sale_payload_long, "customer": sale["customer"]}
+    response = await api.post("/v1/sales", json=sale)
     body = response.json()
     assert [d["recipient"] for d in body["deliveries"]] == ["device …aaaa-1", "device …bbbbbb"], body
     await sent(rt)
     [message] = sandbox.app.state.store.messages("fcm")
     assert message.to == (TOKEN,) and message.custom_args["receipt_id"] == body["receipt_id"]
+    [receipt_row] = await rows(rt, ReceiptRow)
+    assert (message.subject, message.body) == (receipt_row.subject, receipt_row.sms_body)  # the summary
     receipt = (await api.get(f"/v1/receipts/{body['receipt_id']}", headers=await authorised(rt, "admin"))).json()
     states = {d["recipient"]: (d["state"], d.get("reason")) for d in receipt["deliveries"]}
     assert states["device …aaaa-1"][0] == "sent"
