@@ -181,7 +181,9 @@ ES: Final[dict[str, str]] = {
     "refund_total": "Reembolsado",
     "update_questions": "¿Preguntas? Llámenos al {phone}.",
     "reason_customer_request": "Se hizo a petición suya.",
-    "reason_suspected_fraud": "Nuestros controles de pago no pudieron confirmar esta compra. Si usted la hizo, llámenos.",
+    "reason_suspected_fraud": (
+        "Nuestros controles de pago no pudieron confirmar esta compra. Si usted la hizo, llámenos."
+    ),
     "reason_unavailable": "Algunos artículos no estaban disponibles.",
     "reason_payment_declined": "El pago no se completó.",
     "reason_store_error": "Cometimos un error con este pedido. Lo sentimos.",
