@@ -128,6 +128,7 @@ def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> Outbou
             # The 24-hour window known at queue time, against the clock of this send (app.domain.whatsapp).
             extra["session_open"] = now is not None and session_open(meta, now)
             meta.pop(SESSION_UNTIL, None)
+            meta = {**_template_summary(claim), **meta}  # the content template's variables: store, total
         return OutboundMessage(
             claim.channel,
             claim.recipient,
@@ -148,6 +149,16 @@ def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> Outbou
         metadata=meta,
         provider_extra=_receipt_data(claim),
     )
+
+
+def _template_summary(claim: ClaimedDelivery) -> dict[str, str]:
+    """The store's name and the total from the receipt's template data, for a WhatsApp content template."""
+    try:
+        data = json.loads(claim.template_data or "{}")
+        found = {"store": data["store"]["name"], "total": data["totals"]["total"]["display"]}
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return {key: value for key, value in found.items() if isinstance(value, str) and value}
 
 
 def _receipt_data(claim: ClaimedDelivery) -> dict[str, Any]:

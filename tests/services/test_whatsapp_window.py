@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from app.domain.channels import Channel
 from app.domain.records import ClaimedDelivery
 from app.domain.whatsapp import SESSION_UNTIL, WINDOW, session_open, session_until
+from app.providers.twilio_whatsapp import content_variables
 from app.services.attempts import build_message
 
 WROTE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -55,3 +57,11 @@ def test_no_window_known_or_an_unreadable_one_is_a_template() -> None:
 
 def test_an_sms_carries_no_window() -> None:
     assert build_message(claim(Channel.SMS, {}), WROTE).provider_extra == {}
+
+
+def test_the_template_is_filled_with_the_store_and_the_total_of_the_receipt() -> None:
+    data = '{"store": {"name": "Demo Market"}, "totals": {"total": {"amount": "42.17", "display": "$42.17"}}}'
+    queued = replace(claim(Channel.WHATSAPP, {}), template_data=data)
+    assert content_variables(build_message(queued, WROTE)) == {"1": "Demo Market", "2": "$42.17"}
+    unreadable = replace(queued, template_data='{"store": "?"}')
+    assert content_variables(build_message(unreadable, WROTE)) == {"1": "S-1"}  # the sale id, as before
