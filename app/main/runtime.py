@@ -271,11 +271,16 @@ def build_runtime(
         overlap=timedelta(minutes=r.overlap_minutes),
         retry=timedelta(seconds=r.retry_seconds),
     )
+    whatsapp_inbound = (
+        WhatsAppInboundService(db, auth_token=secret_getter(secrets)("twilio_whatsapp", "auth_token"))
+        if "twilio_whatsapp" in adapters
+        else None
+    )
     health = HealthService(
         receipts,
         dispatcher,
         tuple(adapters),
-        rejected=(intake.rejected, callbacks.rejected),
+        rejected=(intake.rejected, callbacks.rejected, *([whatsapp_inbound.rejected] if whatsapp_inbound else [])),
         reconcile=reconcile,
         capture=capture if capture_input is not None else None,
     )
@@ -299,9 +304,7 @@ def build_runtime(
         lifecycle=lifecycle,
         routing=routing,
         status_checks=status_checks,
-        whatsapp_inbound=WhatsAppInboundService(db, auth_token=secret_getter(secrets)("twilio_whatsapp", "auth_token"))
-        if "twilio_whatsapp" in adapters
-        else None,
+        whatsapp_inbound=whatsapp_inbound,
     )
 
 

@@ -10,6 +10,7 @@ are kept: the message itself is not ReceiptDesk's business and is not stored.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from app.domain.contacts import mask_phone, normalise_phone
 from app.domain.errors import SignatureRejected, ValidationFailed
@@ -22,6 +23,8 @@ from app.storage.database import Database, UnitOfWork
 log = logging.getLogger(__name__)
 
 PATH = "/webhooks/twilio_whatsapp/incoming"
+SOURCE = "twilio_whatsapp incoming"
+"""How the health names refused incoming-message webhooks."""
 
 
 class WhatsAppInboundService:
@@ -30,7 +33,7 @@ class WhatsAppInboundService:
     def __init__(self, db: Database, *, auth_token: str | None) -> None:
         self._db = db
         self._auth_token = auth_token
-        self.rejected = 0  # requests refused for their signature, for health
+        self.rejected: Counter[str] = Counter()  # requests refused for their signature, for health
 
     async def receive(self, request: InboundRequest) -> bool:
         """Record the message's sender; whether its window moved (False for an older or repeated one).
@@ -41,7 +44,8 @@ class WhatsAppInboundService:
         form = request.form()
         signature = request.header("X-Twilio-Signature")
         if not self._auth_token or not verify_signature(self._auth_token, request.url, form, signature):
-            self.rejected += 1
+            self.rejected[SOURCE] += 1
+            log.warning("rejected a Twilio incoming WhatsApp message with a bad or missing signature")
             raise SignatureRejected("The Twilio incoming-message signature did not verify.")
         sender = dict(form).get("From", "")
         if not sender.startswith(PREFIX):

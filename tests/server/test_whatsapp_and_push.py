@@ -128,6 +128,8 @@ async def test_an_inbound_message_not_from_twilio_or_not_whatsapp_opens_nothing(
     assert await inbound(api, {"From": PHONE, "Body": "hi"}) == 422
     assert await inbound(api, {"From": "whatsapp:12", "Body": "hi"}) == 422
     assert await rows(rt, WhatsAppWindowRow) == []
+    health = (await rt.health.check()).rejected_webhooks
+    assert health == {"twilio_whatsapp incoming": 1}  # the forged one, counted for the manager
 
 
 # --- app devices and push -------------------------------------------------------------------
