@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
 from app.config.settings import Settings
 from app.demo.store_app import run_store_app
@@ -18,7 +19,6 @@ from app.demo.wiring import sandbox_secrets, sandbox_settings
 from app.domain.app_devices import GONE_ERROR, GONE_REASON
 from app.domain.channels import Channel
 from app.main import Runtime, build_runtime
-from app.providers.twilio_callbacks import compute_signature
 from app.sandbox import credentials
 from app.sandbox.fcm import UNREGISTERED_PREFIX
 from app.sandbox.server import RunningSandbox
@@ -72,9 +72,9 @@ async def rows(rt: Runtime, model: Any) -> list[Any]:
 
 
 async def inbound(api: httpx.AsyncClient, form: dict[str, str], *, token: str = credentials.TWILIO_AUTH_TOKEN) -> int:
-    """Post a Twilio incoming-message webhook, signed as Twilio signs it (URL + sorted fields)."""
+    """Post a Twilio incoming-message webhook, signed by the official SDK's validator (URL + sorted fields)."""
     url = str(api.base_url).rstrip("/") + INBOUND
-    signature = compute_signature(token, url, list(form.items()))
+    signature = RequestValidator(token).compute_signature(url, form)
     headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
     response = await api.post(INBOUND, content=urlencode(form), headers=headers)
     return response.status_code
