@@ -13,8 +13,9 @@ from enum import StrEnum
 
 from app.domain.errors import ValidationFailed
 
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_:.\-]{20,512}")
-"""FCM registration tokens are letters, digits, `_`, `-` and `:` (APNs device tokens are hex)."""
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_:.\-]{20,254}")
+"""FCM registration tokens are letters, digits, `_`, `-` and `:` (APNs device tokens are hex); at most
+254 characters, the longest recipient a delivery keeps (`deliveries.recipient`)."""
 APP_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}")
 
 
@@ -44,7 +45,7 @@ def check_token(raw: object) -> str:
     """The device token as given, or `ValidationFailed` saying what a token looks like."""
     if not isinstance(raw, str) or not TOKEN_PATTERN.fullmatch(raw):
         raise ValidationFailed(
-            "token must be the push registration token the app received: 20 to 512 letters, digits, "
+            "token must be the push registration token the app received: 20 to 254 letters, digits, "
             "'_', '-', ':' or '.'.",
             field="token",
         )

@@ -48,7 +48,7 @@ _DEVICE_BODY: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "loyalty_id": {"type": "string", "maxLength": 64, "description": "The customer's loyalty id"},
-        "token": {"type": "string", "minLength": 20, "maxLength": 512, "description": "The push registration token"},
+        "token": {"type": "string", "minLength": 20, "maxLength": 254, "description": "The push registration token"},
         "platform": {"type": "string", "enum": ["android", "ios", "web"]},
         "app": {"type": "string", "maxLength": 64, "description": "The app's name (optional)"},
     },

@@ -157,6 +157,7 @@ async def test_devices_are_registered_once_per_token_with_the_devices_scope(
 BAD_REGISTRATIONS: list[tuple[dict[str, Any], str]] = [
     ({"platform": "windows"}, "platform"),
     ({"token": "short"}, "token"),
+    ({"token": "t" * 255}, "token"),  # longer than a delivery's recipient can be
     ({"token": 12345678901234567890123}, "token"),
     ({"loyalty_id": ""}, "loyalty_id"),
     ({"loyalty_id": "4242424242424242"}, "loyalty_id"),  # a card number is no loyalty id
