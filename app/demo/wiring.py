@@ -56,8 +56,12 @@ def sandbox_settings(
     chosen: dict[Channel, str | list[str]] = dict(routing or {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"})
     api = settings.api.model_copy(update={"public_url": public_url}) if public_url else settings.api
     platforms: dict[str, dict[str, Any]] = dict(platform_settings(sandbox_url))  # order fetches and polls
-    printer = settings.printer if settings.printer.enabled else settings.printer.model_copy(
-        update={"enabled": True, "kind": "dummy"}  # "Print" works with no hardware: see `build_printer`
+    printer = (
+        settings.printer
+        if settings.printer.enabled
+        else settings.printer.model_copy(
+            update={"enabled": True, "kind": "dummy"}  # "Print" works with no hardware: see `build_printer`
+        )
     )
     return settings.model_copy(
         update={"providers": providers, "routing": chosen, "api": api, "platforms": platforms, "printer": printer}
