@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import secrets
 import time
 import uuid
@@ -76,7 +77,23 @@ def new_service_account(client_email: str, project_id: str) -> tuple[dict[str, s
     return info, key
 
 
-SERVICE_ACCOUNT_INFO, _SERVICE_ACCOUNT_KEY = new_service_account(GOOGLE_CLIENT_EMAIL, GOOGLE_PROJECT_ID)
+SERVICE_ACCOUNT_VARIABLE = "RECEIPTDESK_SANDBOX_SERVICE_ACCOUNT"
+"""A sandbox started as a child process takes its parent's service account from here, so that the
+parent's Gmail and FCM adapters sign what the child verifies."""
+
+
+def _service_account() -> tuple[dict[str, str], rsa.RSAPrivateKey]:
+    given = os.environ.get(SERVICE_ACCOUNT_VARIABLE)
+    if not given:
+        return new_service_account(GOOGLE_CLIENT_EMAIL, GOOGLE_PROJECT_ID)
+    info: dict[str, str] = json.loads(given)
+    key = serialization.load_pem_private_key(info["private_key"].encode("ascii"), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{SERVICE_ACCOUNT_VARIABLE} holds no RSA key")
+    return info, key
+
+
+SERVICE_ACCOUNT_INFO, _SERVICE_ACCOUNT_KEY = _service_account()
 SERVICE_ACCOUNT_JSON = json.dumps(SERVICE_ACCOUNT_INFO)
 """The sandbox's service-account key file; point `token_uri` at the sandbox with the adapters' setting."""
 

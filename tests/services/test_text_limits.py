@@ -20,6 +20,7 @@ from app.domain.errors import ValidationFailed
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
 from app.domain.lifecycle import OrderStatus, OrderUpdate
+from app.domain.reasons import Reason
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits, TextRefused
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
@@ -270,7 +271,7 @@ async def test_an_order_notice_skips_a_text_over_the_cap_and_still_emails(db: Da
             **facts,
         )
 
-    cancelled = await lifecycle.apply(update(OrderStatus.CANCELLED, "cancelled", reason="out of stock"))
+    cancelled = await lifecycle.apply(update(OrderStatus.CANCELLED, "cancelled", reason=Reason.UNAVAILABLE))
     assert cancelled.deliveries == 2  # the second text of the day
     refunded = await lifecycle.apply(update(OrderStatus.REFUNDED, "refund-1", refund_amount=Decimal("3.49")))
     assert refunded.deliveries == 1  # the email only

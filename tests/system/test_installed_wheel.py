@@ -158,6 +158,9 @@ def test_the_headless_demo_renders_and_delivers_from_the_installed_wheel(install
     assert figures["pos_errors"] == []
     assert figures["receipts_created"] == figures["sales"] >= 50
     assert figures["messages_at_sandbox"] > 0
+    # the store app's push went through the sandbox child's Google token endpoint, signed with our key
+    assert figures["store_app"]["push_at_sandbox_fcm"] == 1
+    assert set(figures["deliveries_by_state"]) == {"sent"}
     assert set(figures["deliveries_by_state"]) <= {"sent", "delivered"}
 
 
