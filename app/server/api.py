@@ -193,7 +193,7 @@ def create_api(
         api.add_middleware(
             CORSMiddleware,
             allow_origins=policy.cors_origins(),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],  # DELETE: a web app unregisters its device
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=["Retry-After"],
         )

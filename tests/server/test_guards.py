@@ -110,6 +110,11 @@ async def test_an_allowed_origin_gets_cors_and_still_needs_a_token_and_json(
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == POS_PAGE
         assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        unregister = await client.options(  # a web app removes its device
+            "/v1/customers/devices/1",
+            headers={"Origin": POS_PAGE, "Access-Control-Request-Method": "DELETE"},
+        )
+        assert unregister.status_code == 200 and "DELETE" in unregister.headers["access-control-allow-methods"]
 
         page = {"Origin": POS_PAGE}
         assert (await client.post("/v1/sales", json=sale_payload(), headers=page)).status_code == 401
