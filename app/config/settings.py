@@ -164,6 +164,9 @@ class PrinterSettings(_Section):
     host: str | None = Field(default=None, description="Network printer address.")
     network_port: Annotated[int, Field(ge=1, le=65535)] = 9100
     paper: Literal[80, 58] = Field(default=80, description="Roll width in mm: 80 (48 columns) or 58 (32 columns).")
+    dpi: Literal[203, 180] = Field(
+        default=203, description="The print head's resolution: 203 for most printers, 180 for Epson's TM-T88 line."
+    )
     codes: Literal["barcode", "qr", "both", "none"] = Field(
         default="barcode", description="How the sale id is printed: CODE128 barcode, QR code, both or none."
     )

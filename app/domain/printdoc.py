@@ -34,6 +34,13 @@ class Paper(IntEnum):
         """Printable width in dots on a 203 dpi head: 72 mm of an 80 mm roll, 48 mm of a 58 mm roll."""
         return 576 if self is Paper.MM80 else 384
 
+    def dots_at(self, dpi: int) -> int:
+        """Printable width in dots on a head of `dpi`: 203 (most), or 180 (Epson's TM-T88 line: 512 dots
+        on 80 mm, 360 on 58 mm, per its technical reference; docs/printing.md)."""
+        if dpi == 180:
+            return 512 if self is Paper.MM80 else 360
+        return self.dots
+
 
 @dataclass(frozen=True, slots=True)
 class TextLine:

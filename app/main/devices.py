@@ -51,7 +51,9 @@ def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | P
     if not p.enabled:
         return None
     device = build_printer_device(p, data)
-    return PrinterAdapter(db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), bus=bus)
+    return PrinterAdapter(
+        db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), dpi=p.dpi, bus=bus
+    )
 
 
 def build_printer_device(p: PrinterSettings, data: str | Path | None) -> Printer:
@@ -60,7 +62,7 @@ def build_printer_device(p: PrinterSettings, data: str | Path | None) -> Printer
         return SerialPrinter(p.port, p.baud, timeout=p.timeout_seconds, check_status=p.check_status)
     if p.kind == "network":
         if not p.host:
-            raise ConfigurationError("[printer] kind = \"network\" needs host = the printer's address.")
+            raise ConfigurationError('[printer] kind = "network" needs host = the printer\'s address.')
         return NetworkPrinter(p.host, p.network_port, timeout=p.timeout_seconds, check_status=p.check_status)
     spool = Path(p.spool) if p.spool else data_dir(data) / "printer" / "receipts.escpos"
     return DummyPrinter(spool=spool)

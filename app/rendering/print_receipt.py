@@ -48,15 +48,16 @@ def print_receipt(
     *,
     paper: Paper = Paper.MM80,
     codes: SaleCode = SaleCode.BARCODE,
+    dpi: int = 203,
 ) -> PrintDocument:
-    """The printed form of `sale` in `language` for `paper`."""
-    return layout_receipt(build_summary(sale, store, language), paper=paper, codes=codes)
+    """The printed form of `sale` in `language` for `paper` on a head of `dpi`."""
+    return layout_receipt(build_summary(sale, store, language), paper=paper, codes=codes, dpi=dpi)
 
 
 def layout_receipt(
-    s: ReceiptSummary, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE
+    s: ReceiptSummary, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE, dpi: int = 203
 ) -> PrintDocument:
-    """Lay `s` out for `paper`; `codes` picks how the sale id is printed for scanning."""
+    """Lay `s` out for `paper` on a head of `dpi`; `codes` picks how the sale id is printed for scanning."""
     out = _Lines(paper.columns)
     t = s.t
     out.centered(s.store.name, bold=True, double_height=True)
@@ -110,7 +111,7 @@ def layout_receipt(
                 if part:
                     out.text(part)
     out.rule()
-    out.blocks.extend(_codes(s.sale_id, codes, paper))
+    out.blocks.extend(_codes(s.sale_id, codes, paper.dots_at(dpi)))
     out.centered(t.thanks, bold=True)
     out.feed()
     for part in (s.footer.not_yours, s.footer.preferences, s.footer.store_footer):
@@ -121,7 +122,7 @@ def layout_receipt(
 
 
 def printer_check_page(
-    store: StoreProfile, when: str, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE
+    store: StoreProfile, when: str, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE, dpi: int = 203
 ) -> PrintDocument:
     """The page the set-up prints to check the printer: the store header as receipts print it, a ruler
     as wide as the paper, the chosen sale codes (for a scanner test) and a cut."""
@@ -137,7 +138,7 @@ def printer_check_page(
     out.text(("1234567890" * 5)[: paper.columns])
     out.text("If every line is straight and whole, the printer is ready.")
     out.rule()
-    out.blocks.extend(_codes("TEST", codes, paper))
+    out.blocks.extend(_codes("TEST", codes, paper.dots_at(dpi)))
     out.blocks.append(Cut())
     return PrintDocument(tuple(out.blocks), out.columns)
 
@@ -147,7 +148,7 @@ def sale_code(sale_id: str) -> str:
     return SALE_CODE_PREFIX + sale_id
 
 
-def _codes(sale_id: str, codes: SaleCode, paper: Paper) -> list[Block]:
+def _codes(sale_id: str, codes: SaleCode, dots: int) -> list[Block]:
     """The sale id's codes. A barcode gets the widest bars at which it fits the paper, quiet zones
     included; one that fits at no width (or holds a character CODE128 cannot) is left out and the QR
     code (same value) printed instead, since a printer silently drops a barcode wider than its paper."""
@@ -155,7 +156,7 @@ def _codes(sale_id: str, codes: SaleCode, paper: Paper) -> list[Block]:
     data = sale_code(sale_id)
     qr = codes in (SaleCode.QR, SaleCode.BOTH)
     if codes in (SaleCode.BARCODE, SaleCode.BOTH):
-        width = module_width_for(plan(data), paper.dots) if encodable(data) else None
+        width = module_width_for(plan(data), dots) if encodable(data) else None
         if width is not None:
             blocks.append(Barcode(data, module_width=width))
         else:

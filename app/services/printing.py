@@ -54,6 +54,7 @@ class PrinterAdapter:
         *,
         paper: Paper = Paper.MM80,
         codes: SaleCode = SaleCode.BARCODE,
+        dpi: int = 203,
         bus: EventBus | None = None,
     ) -> None:
         self._db = db
@@ -61,6 +62,7 @@ class PrinterAdapter:
         self._store = store
         self.paper = paper
         self.codes = codes
+        self.dpi = dpi
         self._bus = bus
         self._lock = asyncio.Lock()
         self.problem: str | None = None
@@ -69,7 +71,9 @@ class PrinterAdapter:
     async def document(self, *, receipt_id: str | None = None, sale_id: str | None = None) -> PrintDocument:
         """The paper form of a recorded receipt. Raises `PermanentProviderError` when it is not on record."""
         source = await self._source(receipt_id, sale_id)
-        return print_receipt(source.sale, self._store, source.language, paper=self.paper, codes=self.codes)
+        return print_receipt(
+            source.sale, self._store, source.language, paper=self.paper, codes=self.codes, dpi=self.dpi
+        )
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Print the receipt named in `message.metadata`. Raises `TransientProviderError` when the printer cannot."""

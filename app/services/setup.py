@@ -100,11 +100,14 @@ class SetupService(Generic[P]):
         reference = f" (its id: {result.provider_message_id})" if result.provider_message_id else ""
         return CheckResult(True, f"{cls.display_name} took the test message for {message.to}{reference}.")
 
-    async def print_test_page(self, printer: P, store: StoreProfile, *, paper: Paper, codes: SaleCode) -> CheckResult:
-        """Print the check page for `paper`, with `codes`, on the printer `printer` describes; what it said."""
+    async def print_test_page(
+        self, printer: P, store: StoreProfile, *, paper: Paper, codes: SaleCode, dpi: int = 203
+    ) -> CheckResult:
+        """Print the check page for `paper` (a head of `dpi`), with `codes`, on the printer `printer`
+        describes; what it said."""
         try:
             device = self._printer_device(printer)
-            page = printer_check_page(store, f"{datetime.now():%Y-%m-%d %H:%M}", paper=paper, codes=codes)
+            page = printer_check_page(store, f"{datetime.now():%Y-%m-%d %H:%M}", paper=paper, codes=codes, dpi=dpi)
             await asyncio.to_thread(device.print_job, encode(page))
         except ReceiptDeskError as exc:
             return CheckResult(False, exc.message)

@@ -22,7 +22,12 @@ from app.domain.printdoc import Paper, SaleCode
 from app.rendering.print_receipt import print_receipt
 from app.sandbox.pos import make_sale
 
-DOTS = {Paper.MM58: 384, Paper.MM80: 576}  # printable width of a 203 dpi head (docs/printing.md)
+DOTS = {  # printable width by paper and head (docs/printing.md): most heads are 203 dpi, Epson's TM-T88 180
+    (Paper.MM58, 203): 384,
+    (Paper.MM80, 203): 576,
+    (Paper.MM58, 180): 360,
+    (Paper.MM80, 180): 512,
+}
 
 LONG_IDS = [
     "shopify-5000000007",  # the issue's RD-shopify-5000000007: 532 dots at the old fixed width
@@ -102,27 +107,28 @@ def qr_dots(data: bytes) -> list[int]:
     return [(17 + 4 * version + 8) * size for size, version in zip(sizes, versions, strict=True)]
 
 
-def printed(sale_id: str, paper: Paper, codes: SaleCode) -> bytes:
+def printed(sale_id: str, paper: Paper, codes: SaleCode, dpi: int = 203) -> bytes:
     payload = make_sale(random.Random(7), sale_id=sale_id)
-    return encode(print_receipt(parse_sale(payload), DEMO_PROFILE, Language.EN, paper=paper, codes=codes))
+    return encode(print_receipt(parse_sale(payload), DEMO_PROFILE, Language.EN, paper=paper, codes=codes, dpi=dpi))
 
 
+@pytest.mark.parametrize("dpi", [203, 180])
 @pytest.mark.parametrize("codes", [SaleCode.BARCODE, SaleCode.BOTH])
 @pytest.mark.parametrize("paper", list(Paper))
 @pytest.mark.parametrize("sale_id", LONG_IDS)
 def test_every_printed_barcode_fits_and_the_sale_id_is_always_printed(
-    sale_id: str, paper: Paper, codes: SaleCode
+    sale_id: str, paper: Paper, codes: SaleCode, dpi: int
 ) -> None:
-    data = printed(sale_id, paper, codes)
+    data = printed(sale_id, paper, codes, dpi)
     found = barcodes(data)
     for barcode in found:
         assert barcode.text == f"RD-{sale_id}"
         assert 2 <= barcode.module_width <= 6
-        assert barcode.dots <= DOTS[paper], f"{barcode.dots} dots on {paper.dots}"
+        assert barcode.dots <= DOTS[paper, dpi], f"{barcode.dots} dots on {DOTS[paper, dpi]}"
     qrs = qr_codes(data)
     assert found or qrs == [f"RD-{sale_id}"]  # no barcode: the QR alone carries the sale id
     assert len(qrs) == (1 if codes is SaleCode.BOTH or not found else 0)
-    assert all(dots <= DOTS[paper] for dots in qr_dots(data))
+    assert all(dots <= DOTS[paper, dpi] for dots in qr_dots(data))
 
 
 def test_the_issue_sale_id_fits_58mm_as_a_barcode_only_with_code_set_c() -> None:

@@ -148,7 +148,7 @@ class PrinterStep(Step):
         self.result.setText("Printing\u2026")
         with busy(self.test_button):
             result = await self._setup.print_test_page(
-                printer, self._store(), paper=Paper(printer.paper), codes=SaleCode(printer.codes)
+                printer, self._store(), paper=Paper(printer.paper), codes=SaleCode(printer.codes), dpi=printer.dpi
             )
         show_result(self.result, result)
 
