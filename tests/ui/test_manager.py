@@ -17,6 +17,7 @@ from app.domain.card_scrub import TRACK_REMOVED
 from app.domain.cards import contains_card_number
 from app.domain.delivery import DeliveryState
 from app.domain.lifecycle import OrderStatus, OrderUpdate
+from app.domain.reasons import Reason
 from app.services.kiosk import ReceiptChoice, SendRequest
 from app.storage.models import AuditRow
 from app.ui.manager.captures_page import CapturesPage
@@ -246,7 +247,7 @@ def test_the_timeline_shows_the_orders_lifecycle_and_its_notices(drive: Drive, q
             received_at=now,
             update_key="refund-1",
             refund_amount=Decimal("3.49"),
-            reason="damaged in transit",
+            reason=Reason.RETURNED,
         )
         applied = await kiosk.runtime.lifecycle.apply(refund)
         assert applied.receipt_id == result.receipt_id and applied.deliveries == 1
@@ -260,7 +261,7 @@ def test_the_timeline_shows_the_orders_lifecycle_and_its_notices(drive: Drive, q
         rows = [detail.timeline.topLevelItem(i) for i in range(detail.timeline.topLevelItemCount())]
         texts = [(row.text(1), row.text(2), row.text(3)) for row in rows]
         assert texts[0][0].startswith("Email to ana@example.com")
-        assert texts[1] == ("Order refunded (shopify)", "Refunded", "$3.49 refunded, reason: damaged in transit")
+        assert texts[1] == ("Order refunded (shopify)", "Refunded", "$3.49 refunded, reason: returned")
         assert texts[2][0] == "Refunded notice: Email to ana@example.com"
         detail.timeline.setCurrentItem(rows[1])  # a lifecycle row is not a delivery: nothing to retry
         assert not detail.retry_button.isEnabled()
