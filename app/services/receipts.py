@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from app.domain.audit import ChainReport
 from app.domain.cards import contains_card_number
@@ -16,12 +18,36 @@ from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.records import HeldDelivery, QueueStatus, ReceiptDetail, ReceiptSummary
 from app.domain.text_limits import DEFAULT_LIMITS, NewNumberTexts, TextLimits, TextRefused, country_refusal, is_text
 from app.services.bus import DeliveriesQueued, EventBus
+from app.services.queueing import CONSENT_KIND
 from app.services.text_limits import check_text, new_number_texts
-from app.storage import audit, outbox, receipts, sales
+from app.storage import audit, customers, outbox, receipts, sales
 from app.storage.database import Database, UnitOfWork
 from app.storage.text_counts import NEW_NUMBER
 
 RETRYABLE = (DeliveryState.DEAD, DeliveryState.FAILED)
+
+
+class ConsentSource(StrEnum):
+    """How a customer agreed to a text resent by a manager (kept in the consent ledger as its source)."""
+
+    CUSTOMER_SCREEN = "manager_resend:customer_screen"
+    """The customer read the consent on the customer screen and tapped agree."""
+    MANAGER_DESK = "manager_resend:at_desk"
+    """The customer agreed at the desk and the manager confirmed it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResendConsent:
+    """A customer's agreement to a receipt by text: the words shown to them, and how they agreed."""
+
+    text: str
+    source: ConsentSource
+
+
+NO_CONSENT = (
+    "This number has not agreed to texts: ask the customer, then tick \u201cThe customer agreed to texts at "
+    "the desk\u201d or ask on the customer screen."
+)
 
 
 class ReceiptService:
@@ -70,10 +96,23 @@ class ReceiptService:
             raise NotFound(f"There is no receipt {receipt_id}.")
         return detail
 
-    async def resend(self, receipt_id: str, channel: Channel, contact: str, *, reason: str, actor: str) -> str:
+    async def resend(
+        self,
+        receipt_id: str,
+        channel: Channel,
+        contact: str,
+        *,
+        reason: str,
+        actor: str,
+        consent: ResendConsent | None = None,
+    ) -> str:
         """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log.
 
         On PRINT (a reprint) there is no contact: it goes to the lane's printer.
+
+        A text (SMS or WhatsApp) to a number whose owner has not agreed to that channel needs `consent`
+        (refused with `ValidationFailed`, nothing queued, without it); the consent is recorded in the
+        customer's ledger with its source, in the same unit of work as the delivery.
 
         A text goes only where and as often as the text limits allow (`TextRefused`, nothing queued).
         A reason holding a card number is refused: the audit log keeps no card numbers.
@@ -107,12 +146,32 @@ class ReceiptService:
             check = check_text(session, channel, recipient, self._texts, now=now, resend=True)
             if check.refusal is not None:
                 raise TextRefused(check.refusal)
+            kind = CONSENT_KIND.get(channel)
+            agreed = kind is None or customers.has_consent(session, recipient, kind)
+            if kind is not None and not agreed:
+                if consent is None or not consent.text.strip():
+                    raise ValidationFailed(NO_CONSENT, field="consent")
+                customer_id = customers.upsert(
+                    session, now=now, name=None, loyalty_id=None, language=None, email=None, phone=recipient
+                )
+                customers.record_consent(
+                    session,
+                    customer_id=customer_id,
+                    channel=channel,
+                    kind=kind,
+                    granted=True,
+                    text=consent.text,
+                    source=consent.source.value,
+                    now=now,
+                )
             row = outbox.new_delivery(
                 session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
             )
             detail: dict[str, object] = {"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()}
             if check.new_number is not None:
                 detail[NEW_NUMBER] = check.new_number
+            if kind is not None and not agreed and consent is not None:
+                detail["consent"] = consent.source.value
             audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id, detail=detail)
             return row.id
 

@@ -169,6 +169,26 @@ def set_preferences(
         )
 
 
+def has_consent(session: Session, value: str, kind: str) -> bool:
+    """Whether the owner of contact `value` (a phone or email) last answered `kind` consent with a grant."""
+    owner = session.connection().execute(_CONTACT_OWNER, {"kind": "phone", "value": value}).scalar()
+    if owner is None:
+        owner = session.connection().execute(_CONTACT_OWNER, {"kind": "email", "value": value}).scalar()
+    if owner is None:
+        return False
+    latest = (
+        session.connection()
+        .execute(
+            select(ConsentRow.granted)
+            .where(ConsentRow.customer_id == owner, ConsentRow.kind == kind)
+            .order_by(ConsentRow.recorded_at.desc(), ConsentRow.id.desc())
+            .limit(1)
+        )
+        .scalar()
+    )
+    return bool(latest)
+
+
 def record_consent(
     session: Session,
     *,

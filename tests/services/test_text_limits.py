@@ -29,9 +29,9 @@ from app.services.checkout import CheckoutResult, CheckoutService
 from app.services.kiosk import KioskService, ReceiptChoice, SendRequest
 from app.services.lifecycle import LifecycleService
 from app.services.queueing import AuditNote, Send, queue_receipt
-from app.services.receipts import ReceiptService
+from app.services.receipts import ConsentSource, ReceiptService, ResendConsent
 from app.storage.database import Database
-from app.storage.models import AuditRow, DeliveryRow
+from app.storage.models import AuditRow, ConsentRow, DeliveryRow
 
 Payload = Callable[..., dict[str, Any]]
 ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio", Channel.WHATSAPP: "twilio_whatsapp"}
@@ -41,6 +41,7 @@ UK = "+447400123456"
 TORONTO = "+14165550123"
 JAMAICA = "+18765550123"
 SPRINGFIELD = "+12175550100"
+AGREED = ResendConsent("The customer agreed to texts at the desk.", ConsentSource.MANAGER_DESK)
 
 
 class Clock:
@@ -199,9 +200,13 @@ async def test_a_resend_keeps_to_the_country_and_the_per_number_cap(store: Store
         with pytest.raises(TextRefused, match=r"GB \(\+44\)"):
             await store.receipts.resend(sold.receipt_id, channel, UK, reason="asked at the desk", actor="manager")
     for _ in range(10):
-        await store.receipts.resend(sold.receipt_id, Channel.SMS, TORONTO, reason="asked again", actor="manager")
+        await store.receipts.resend(
+            sold.receipt_id, Channel.SMS, TORONTO, reason="asked again", actor="manager", consent=AGREED
+        )
     with pytest.raises(TextRefused, match="has had 10 texts"):
-        await store.receipts.resend(sold.receipt_id, Channel.WHATSAPP, TORONTO, reason="once more", actor="manager")
+        await store.receipts.resend(
+            sold.receipt_id, Channel.WHATSAPP, TORONTO, reason="once more", actor="manager", consent=AGREED
+        )
     assert len(await store.texts()) == 10
 
 
@@ -212,7 +217,9 @@ async def test_resends_to_new_numbers_stop_at_the_hourly_cap_and_resume_an_hour_
     sold = await store.sell(phone=SPRINGFIELD, channels=["sms"])
 
     async def resend(number: str, channel: Channel = Channel.SMS) -> str:
-        return await store.receipts.resend(sold.receipt_id, channel, number, reason="typo", actor="manager")
+        return await store.receipts.resend(
+            sold.receipt_id, channel, number, reason="typo", actor="manager", consent=AGREED
+        )
 
     for last in ("0101", "0102", "0103"):
         await resend(f"+1217555{last}")
@@ -228,6 +235,37 @@ async def test_resends_to_new_numbers_stop_at_the_hourly_cap_and_resume_an_hour_
     await resend("+12175550104")
     resent = await store.audit("receipt.resent")
     assert [r["new_number"] for r in resent] == [True, True, True, False, False, True]
+
+
+async def test_a_resend_by_text_to_a_new_number_needs_the_customers_consent_and_records_how(store: Store) -> None:
+    sold = await store.sell(phone=SPRINGFIELD, channels=["sms"])  # agreed at the till
+    for channel in (Channel.SMS, Channel.WHATSAPP):
+        with pytest.raises(ValidationFailed) as refused:
+            await store.receipts.resend(sold.receipt_id, channel, TORONTO, reason="new phone", actor="manager")
+        assert refused.value.field == "consent" and "agreed to texts" in refused.value.message
+    assert await store.audit("receipt.resent") == [] and len(await store.texts()) == 1  # nothing queued
+    screen = ResendConsent("By tapping I agree you ask the store to text this receipt.", ConsentSource.CUSTOMER_SCREEN)
+    await store.receipts.resend(sold.receipt_id, Channel.SMS, TORONTO, reason="new phone", actor="m", consent=screen)
+    await store.receipts.resend(sold.receipt_id, Channel.SMS, TORONTO, reason="again", actor="m")  # now on file
+    await store.receipts.resend(sold.receipt_id, Channel.SMS, SPRINGFIELD, reason="again", actor="m")
+    await store.receipts.resend(
+        sold.receipt_id, Channel.WHATSAPP, JAMAICA.replace("876", "312"), reason="wa", actor="m", consent=AGREED
+    )
+    rows = await store.db.read(
+        lambda s: [
+            (r.channel, r.kind, r.source, r.text_shown) for r in s.scalars(select(ConsentRow).order_by(ConsentRow.id))
+        ]
+    )
+    assert rows[-2:] == [
+        ("sms", "transactional_sms", "manager_resend:customer_screen", screen.text),
+        ("whatsapp", "transactional_whatsapp", "manager_resend:at_desk", AGREED.text),
+    ]
+    assert [r.get("consent") for r in await store.audit("receipt.resent")] == [
+        "manager_resend:customer_screen",
+        None,
+        None,
+        "manager_resend:at_desk",
+    ]
 
 
 async def test_a_resend_reason_holding_a_card_number_is_refused_without_repeating_it(store: Store) -> None:
