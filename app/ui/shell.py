@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
@@ -11,6 +11,7 @@ from app.services.kiosk import KioskSale, SendOutcome
 from app.ui.bridge import EventBridge
 from app.ui.cashier.window import CashierWindow
 from app.ui.context import KioskContext
+from app.ui.customer.placement import facing_screen
 from app.ui.customer.window import CustomerWindow
 from app.ui.manager.window import ManagerWindow
 from app.ui.settings.window import SettingsWindow
@@ -65,12 +66,12 @@ class KioskShell(QObject):
         self.cashier.load_today()
 
     def _place_customer(self) -> None:
-        screens = QGuiApplication.screens()
-        index = self.ctx.prefs.customer_screen
         cashier_screen = self.cashier.screen()
-        if 0 <= index < len(screens) and screens[index] is not cashier_screen:
+        screen = facing_screen(QGuiApplication.screens(), cashier_screen, self.ctx.prefs.customer_screen)
+        if screen is not None:
             self.dedicated_screen = True
-            self.customer.setGeometry(screens[index].geometry())
+            self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)  # the cashier keeps the keys
+            self.customer.setGeometry(screen.geometry())
             self.customer.showFullScreen()
         elif self._windowed:  # the demo on one screen: both windows side by side, as far as they fit
             self.dedicated_screen = True
@@ -89,6 +90,15 @@ class KioskShell(QObject):
             self.customer.showMaximized()
         self.customer.raise_()
         self.customer.activateWindow()
+
+    def _offer_screen(self) -> None:
+        """A sale came in for the customer: on their own screen it is already there (no focus taken);
+        on the cashier's it comes up for their turn, but never over an open manager window."""
+        if self.dedicated_screen:
+            if not self.customer.isVisible():
+                self.customer.show()
+        elif not self.manager.isVisible():
+            self.show_customer()
 
     # -- sales ---------------------------------------------------------------------------------
 
@@ -112,7 +122,7 @@ class KioskShell(QObject):
 
     def _show_offer(self, sale: KioskSale) -> None:
         self.customer.offer(sale)
-        self.show_customer()
+        self._offer_screen()
 
     def _cashier_sent(self, outcome: SendOutcome) -> None:
         self.customer.handled_elsewhere(outcome.receipt_id)

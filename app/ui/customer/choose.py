@@ -1,11 +1,12 @@
-"""'How would you like your receipt?': five choices (six with WhatsApp) of the same size and look."""
+"""'How would you like your receipt?': five choices (six with WhatsApp) of the same size and look, and
+above them, for a customer on file, their masked contacts: one tap sends there."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.domain.channels import Language
 from app.services.kiosk import ReceiptChoice
@@ -41,6 +42,9 @@ class ChoosePage(Page):
     sig_chosen = Signal(object)
     """Fires with the `ReceiptChoice` the customer tapped."""
 
+    sig_quick = Signal(object)
+    """Fires with `ReceiptChoice.EMAIL` or `.SMS` when the customer tapped their contact on file."""
+
     def __init__(self, parent: QWidget | None = None, *, whatsapp: bool = False) -> None:
         super().__init__(parent)
         self.total = QLabel()
@@ -48,6 +52,24 @@ class ChoosePage(Page):
         theme.set_font(self.total, 1.5)
         self.total.setProperty("muted", True)
         self._amount: Decimal | None = None
+        self._store = ""
+        self._known: dict[ReceiptChoice, str] = {}
+        self.quick: dict[ReceiptChoice, QPushButton] = {}
+        quick_row = QHBoxLayout()
+        quick_row.setSpacing(18)
+        for choice in (ReceiptChoice.EMAIL, ReceiptChoice.SMS):
+            button = big_button(1.6, primary=True)
+            theme.touch_target(button, 2.6)
+            button.clicked.connect(lambda _=False, c=choice: self.sig_quick.emit(c))
+            button.hide()
+            quick_row.addWidget(button, 1)
+            self.quick[choice] = button
+        self.quick_consent = QLabel()
+        self.quick_consent.setTextFormat(Qt.TextFormat.PlainText)
+        self.quick_consent.setWordWrap(True)
+        self.quick_consent.setProperty("muted", True)
+        theme.set_font(self.quick_consent, 1.0)
+        self.quick_consent.hide()
         self.buttons: dict[ReceiptChoice, QPushButton] = {}
         grid = QGridLayout()
         grid.setSpacing(18)
@@ -63,6 +85,8 @@ class ChoosePage(Page):
             grid.setColumnStretch(column, 1)
         self.body.addWidget(self.total)
         self.body.addStretch(1)
+        self.body.addLayout(quick_row)
+        self.body.addWidget(self.quick_consent)
         self.body.addLayout(grid)
         self.body.addStretch(2)
 
@@ -71,11 +95,32 @@ class ChoosePage(Page):
         self._amount = amount
         self.total.setText(tr("total", self.language, total=money(amount)))
 
+    def set_known(self, store: str, *, email: str | None, phone: str | None) -> None:
+        """Offer the masked contacts on file (None: not on file) as one-tap choices."""
+        self._store = store
+        self._known = {c: v for c, v in ((ReceiptChoice.EMAIL, email), (ReceiptChoice.SMS, phone)) if v}
+        for choice, button in self.quick.items():
+            button.setVisible(choice in self._known)
+        self.quick_consent.setVisible(ReceiptChoice.SMS in self._known)
+        self.retranslate(self.language)
+
+    @property
+    def quick_consent_shown(self) -> str | None:
+        """The text-message consent under the one-tap text button, exactly as on screen, when shown."""
+        return self.quick_consent.text() if not self.quick_consent.isHidden() else None
+
     def retranslate(self, language: Language) -> None:
         super().retranslate(language)
         self.title.setText(tr("how", language))
         for choice, button in self.buttons.items():
             button.setText(tr(KEYS[choice], language))
             button.setAccessibleName(tr(KEYS[choice], language))
+        for choice, contact in self._known.items():
+            key = "quick_email" if choice is ReceiptChoice.EMAIL else "quick_sms"
+            self.quick[choice].setText(tr(key, language, contact=contact))
+            self.quick[choice].setAccessibleName(tr(key, language, contact=contact))
+        if ReceiptChoice.SMS in self._known:
+            contact = self._known[ReceiptChoice.SMS]
+            self.quick_consent.setText(tr("quick_sms_consent", language, store=self._store, contact=contact))
         if self._amount is not None:
             self.total.setText(tr("total", language, total=money(self._amount)))

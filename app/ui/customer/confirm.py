@@ -6,11 +6,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.channels import Channel, Language
-from app.domain.contacts import mask_email, mask_phone
 from app.ui import theme
+from app.ui.customer.entry import format_us_phone, national
 from app.ui.customer.flow import CustomerSession
 from app.ui.customer.page import Page, big_button
 from app.ui.i18n import tr
+from app.ui.widgets.touch_size import at_least_touch
 
 
 class ConfirmPage(Page):
@@ -69,6 +70,7 @@ class ConfirmPage(Page):
         self.remember = QCheckBox()
         theme.set_font(self.remember, 1.4)
         self.remember.setStyleSheet("QCheckBox::indicator { width: 1.6em; height: 1.6em; }")
+        at_least_touch(self.remember)
         self.back = big_button(1.4)
         self.back.clicked.connect(self.sig_back)
         self.send = big_button(1.5, primary=True)
@@ -130,6 +132,7 @@ class ConfirmPage(Page):
 
     @staticmethod
     def _masked(session: CustomerSession, channel: Channel) -> str | None:
+        """What the customer just typed in full (they must be able to check it); a contact on file masked."""
         if channel is Channel.EMAIL:
-            return mask_email(session.email) if session.email else session.email_on_file
-        return mask_phone(session.phone) if session.phone else session.phone_on_file
+            return session.email or session.email_on_file
+        return format_us_phone(national(session.phone)) if session.phone else session.phone_on_file

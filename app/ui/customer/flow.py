@@ -34,6 +34,8 @@ class CustomerSession:
     not_me: bool = False
     change_email: bool = False
     change_phone: bool = False
+    consent_text: str | None = None
+    """The text-message consent shown beside a one-tap text to the number on file (None: asked on confirm)."""
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -72,17 +74,23 @@ class CustomerSession:
     def choose(self, choice: ReceiptChoice) -> Step:
         """The customer tapped a choice."""
         self.choice = choice
+        self.consent_text = None
         self.email = self.phone = None
         self.change_email = self.change_phone = False
         return self.next_step()
 
-    def change(self, channel: Channel) -> Step:
-        """'Change' next to one contact: type it again."""
+    def quick(self, choice: ReceiptChoice, consent_text: str | None) -> None:
+        """The customer tapped their contact on file on the choice screen: send there, nothing more to ask."""
+        self.choose(choice)
+        self.consent_text = consent_text
+
+    def change(self, channel: Channel) -> tuple[Step, str]:
+        """'Change' next to one contact: type it again, starting from what was typed (kept, not wiped)."""
         if channel is Channel.EMAIL:
-            self.email, self.change_email = None, True
+            typed, self.email, self.change_email = self.email or "", None, True
         else:
-            self.phone, self.change_phone = None, True
-        return self.next_step()
+            typed, self.phone, self.change_phone = self.phone or "", None, True
+        return self.next_step(), typed
 
     def disown(self) -> Step:
         """'Not me': forget the customer on file, type contacts afresh."""

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.channels import Language
 from app.ui import theme
+from app.ui.widgets.touch_size import at_least_touch
 
 
 def big_button(factor: float = 1.5, *, primary: bool = False) -> QPushButton:
@@ -14,6 +15,7 @@ def big_button(factor: float = 1.5, *, primary: bool = False) -> QPushButton:
     button = QPushButton()
     theme.set_font(button, factor, bold=primary)
     theme.touch_target(button, 2.4)
+    at_least_touch(button)
     if primary:
         button.setProperty("primary", True)
     return button

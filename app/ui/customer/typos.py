@@ -48,3 +48,11 @@ def suggest_email(address: str) -> str | None:
         if dot and name and tld in TLD_TYPOS:
             fixed = DOMAIN_TYPOS.get(f"{name}.{TLD_TYPOS[tld]}", f"{name}.{TLD_TYPOS[tld]}")
     return f"{local}@{fixed}" if fixed and fixed != typed else None
+
+
+def still_typing(address: str, suggestion: str) -> bool:
+    """Whether `address` may be the start of `suggestion`'s domain being typed (`ana@gmail.co` on the
+    way to `gmail.com`): then no hint yet, it would flash at someone typing correctly."""
+    typed = address.strip().rpartition("@")[2].lower()
+    meant = suggestion.rpartition("@")[2].lower()
+    return meant.startswith(typed)

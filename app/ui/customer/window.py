@@ -104,6 +104,7 @@ class CustomerWindow(QWidget):
 
     def _wire(self) -> None:
         self.choose.sig_chosen.connect(self._chosen)
+        self.choose.sig_quick.connect(self._quick)
         self.email.sig_entered.connect(lambda value: self._entered(Channel.EMAIL, value))
         self.phone.sig_entered.connect(lambda value: self._entered(Channel.SMS, value))
         for page in (self.email, self.phone, self.confirm):
@@ -169,6 +170,7 @@ class CustomerWindow(QWidget):
         self.session = CustomerSession(sale, language)
         self.set_language(language)
         self.choose.set_total(sale.total)
+        self.choose.set_known(self._ctx.store_name, email=self.session.email_on_file, phone=self.session.phone_on_file)
         self.go(Step.CHOOSE)
 
     def show_auto_sent(self, sale: KioskSale) -> None:
@@ -221,7 +223,18 @@ class CustomerWindow(QWidget):
 
     def _change(self, channel: Channel) -> None:
         if self.session is not None:
-            self.go(self.session.change(channel))
+            step, typed = self.session.change(channel)
+            self.go(step)
+            if step in (Step.EMAIL, Step.PHONE) and typed:
+                self._steps[step].start(typed)  # type: ignore[attr-defined]
+
+    def _quick(self, choice: ReceiptChoice) -> None:
+        """One tap on a contact on file: send there (a text with the consent shown beside the button)."""
+        session = self.session
+        if session is None:
+            return
+        session.quick(choice, self.choose.quick_consent_shown if choice is ReceiptChoice.SMS else None)
+        self.send()
 
     def _not_me(self) -> None:
         if self.session is not None:
@@ -233,8 +246,11 @@ class CustomerWindow(QWidget):
         session = self.session
         if session is None or session.choice is None:
             return
-        request = session.request(consent_text=self.confirm.consent_shown, remember=self.confirm.remember.isChecked())
-        with busy(self.confirm.send, self.confirm.back):
+        quick = self.step is Step.CHOOSE
+        consent = session.consent_text if quick else self.confirm.consent_shown
+        remember = not quick and self.confirm.remember.isChecked()
+        request = session.request(consent_text=consent, remember=remember)
+        with busy(self.confirm.send, self.confirm.back, *self.choose.buttons.values(), *self.choose.quick.values()):
             self.confirm.send.setText(tr("sending", self.language))
             try:
                 outcome = await self._ctx.kiosk.send(session.sale.receipt_id, request)

@@ -1,4 +1,4 @@
-"""An on-screen keyboard for email addresses, with `.com` and `@gmail.com` keys."""
+"""An on-screen keyboard for email addresses, with keys for the common domains, `.com`, `.net` and `+`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGridLayout, QLineEdit, QPushButton, QSizePolicy, 
 from app.domain.channels import Language
 from app.ui import theme
 from app.ui.i18n import tr
+from app.ui.widgets.touch_size import at_least_touch
 
 ROWS: tuple[tuple[str, ...], ...] = (
     tuple("1234567890"),
@@ -15,7 +16,10 @@ ROWS: tuple[tuple[str, ...], ...] = (
     (*"asdfghjkl", "@"),
     (*"zxcvbnm", ".", "-", "_"),
 )
-DOMAIN_KEYS: tuple[str, ...] = ("@gmail.com", "@yahoo.com", "@outlook.com", "@icloud.com", ".com")
+DOMAIN_KEYS: tuple[str, ...] = ("@gmail.com", "@yahoo.com", "@hotmail.com", "@outlook.com", "@icloud.com")
+"""The bottom row: the domains most US shoppers use, one tap each."""
+SIDE_KEYS: tuple[tuple[int, str], ...] = ((2, "+"), (3, ".net"), (4, ".com"))
+"""(row, key) in the right-hand column under Delete and Clear."""
 
 
 def key_button(label: str, *, factor: float = 1.3) -> QPushButton:
@@ -26,6 +30,7 @@ def key_button(label: str, *, factor: float = 1.3) -> QPushButton:
     button.setAutoRepeat(label != "")
     theme.set_font(button, factor)
     theme.touch_target(button, 2.4)
+    at_least_touch(button)
     button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     button.setAccessibleName(label)
     return button
@@ -50,8 +55,10 @@ class OnScreenKeyboard(QWidget):
         self._clear = key_button("")
         self._clear.setAutoRepeat(False)
         self._clear.clicked.connect(self._target.clear)
-        grid.addWidget(self._backspace, 0, 20, 2, 3)
-        grid.addWidget(self._clear, 2, 20, 2, 3)
+        for row, key in SIDE_KEYS:
+            self._add(grid, key, row, 20, 3, factor=1.1 if len(key) > 1 else 1.3)
+        grid.addWidget(self._backspace, 0, 20, 1, 3)
+        grid.addWidget(self._clear, 1, 20, 1, 3)
         self.retranslate(Language.EN)
 
     def _add(self, grid: QGridLayout, key: str, row: int, column: int, span: int, factor: float = 1.3) -> None:
