@@ -68,6 +68,15 @@ EN: Final[dict[str, str]] = {
     "key_backspace_name": "Delete the last character",
     "keyboard_name": "On-screen keyboard",
     "keypad_name": "Phone number keypad",
+    # the customer screen: one tap for a contact on file, and the typo question
+    "quick_email": "Email to {contact}",
+    "quick_sms": "Text to {contact}",
+    "quick_sms_consent": (
+        "By tapping \u201cText to {contact}\u201d you ask {store} to text this receipt to that number. "
+        "One message per receipt you ask for, no marketing. Message and data rates may apply. "
+        "Reply STOP to stop or HELP for help."
+    ),
+    "keep_typed": "No, {address} is right",
 }
 
 ES: Final[dict[str, str]] = {
@@ -128,6 +137,15 @@ ES: Final[dict[str, str]] = {
     "key_backspace_name": "Borrar el último carácter",
     "keyboard_name": "Teclado en pantalla",
     "keypad_name": "Teclado numérico para el teléfono",
+    # the customer screen: one tap for a contact on file, and the typo question
+    "quick_email": "Correo a {contact}",
+    "quick_sms": "Texto al {contact}",
+    "quick_sms_consent": (
+        "Al tocar \u201cTexto al {contact}\u201d usted pide a {store} que le envíe este recibo por mensaje de "
+        "texto a ese número. Un mensaje por cada recibo que pida, sin publicidad. Pueden aplicarse tarifas de "
+        "mensajes y datos. Responda STOP para dejar de recibirlos o HELP para obtener ayuda."
+    ),
+    "keep_typed": "No, {address} está bien",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str]]] = {Language.EN: EN, Language.ES: ES}
