@@ -236,8 +236,10 @@ class Tender(_Model):
     amount: SaleAmount = Field(description="Amount tendered with this payment; at most $999,999.99.")
     card_brand: Brand | None = None
     last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None = Field(default=None, description="Last four digits.")
-    entry_mode: EntryMode | None = None
-    auth_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}$")] | None = None
+    entry_mode: EntryMode | None = Field(default=None, description="How the card was read; printed on the receipt.")
+    auth_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,12}$"), AfterValidator(_no_card)] | None = Field(
+        default=None, description="The issuer's authorisation code (letters and digits); printed on the receipt."
+    )
     change_due: SaleAmount = Field(default=ZERO, description="Change handed back (cash); at most $999,999.99.")
 
     @model_validator(mode="after")

@@ -88,9 +88,10 @@ def format_short_datetime(value: datetime, labels: Mapping[str, str]) -> str:
 def text_row(left: str, right: str = "", *, flag: str = "", indent: int = 0, width: int = TEXT_WIDTH) -> str:
     """One monospace row: `left` from column `indent`, `right` ending two columns before `width`.
 
-    The last two columns hold a one-character `flag` (e.g. `S` for SNAP-eligible), so amounts of
-    flagged and plain rows form one column. A `left` too long for its room wraps on word
-    boundaries onto further lines indented two more columns; `right` stays on the first line.
+    The last two columns hold a `flag` of one character (`S` SNAP-eligible, `T` taxed) after a space,
+    or of two (`TS`) with none, so amounts of flagged and plain rows form one column. A `left` too
+    long for its room wraps on word boundaries onto further lines indented two more columns;
+    `right` stays on the first line.
     Rows carry no trailing spaces.
     """
     pad = " " * indent
@@ -100,7 +101,7 @@ def text_row(left: str, right: str = "", *, flag: str = "", indent: int = 0, wid
             return pad + left
         return _wrapped(pad, left, room, width - indent - 2, indent)
     end = width - 2
-    tail = f"{right} {flag}".rstrip()
+    tail = f"{right}{flag}" if len(flag) > 1 else f"{right} {flag}".rstrip()
     room = end - indent - len(right) - 1
     if len(left) <= room:
         return f"{pad}{left}".ljust(end - len(right)) + tail

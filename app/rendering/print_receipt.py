@@ -5,7 +5,9 @@ for 80 mm (48 columns) or 58 mm (32 columns) paper: store header bold and double
 per item with its quantity or weight, savings, totals, tenders (brand and last four only),
 loyalty points, promotions, the sale id as CODE128 and/or QR (a CODE128 too wide for the paper
 becomes the QR code alone), and the footer. Amounts end two
-columns before the edge; the last column holds the SNAP flag, as on the plain-text receipt.
+columns before the edge; the last columns hold the flags (`T` taxed, `S` SNAP, explained by legends),
+as on the plain-text receipt. A line's bottle deposit is a row under it; a card tender's entry mode
+and authorisation code a row under the tender.
 Every line fits the width: long names wrap, a word longer than the line is cut. No control
 character of any text (the settings' store name and footer are typed by people) reaches the printer,
 where it would be a command (`ESC @` resets it, `DLE EOT` asks its status, `GS V` cuts).
@@ -70,7 +72,7 @@ def layout_receipt(
         out.text(meta)
     out.rule()
     for line in s.lines:
-        flag = "S" if line.snap else ""
+        flag = line.flag
         if line.detail and len(line.label) + len(line.amount) < out.columns - 2:
             out.row(line.label, line.amount, flag=flag)
         else:
@@ -79,11 +81,15 @@ def layout_receipt(
                 out.row(line.detail, indent=2)
         for saving in line.savings:
             out.row(saving.label, saving.amount, indent=2)
+        if line.deposit:
+            out.row(line.deposit.label, line.deposit.amount, indent=2)
     out.text(s.item_count)
     out.rule()
     out.rows(s.discounts)
     out.row(t.subtotal, s.subtotal)
     out.rows(s.taxes)
+    if s.has_taxed:
+        out.text(f"{t.taxed_marker} = {t.taxed_legend}")
     if s.deposits:
         out.row(t.deposits, s.deposits)
     out.row(t.total.upper(), s.total, bold=True, double_height=True)
@@ -223,6 +229,8 @@ class _Lines:
     def rows(self, rows: Iterable[Row]) -> None:
         for r in rows:
             self.row(r.label, r.amount)
+            if r.detail:
+                self.row(r.detail, indent=2)
 
     def rule(self) -> None:
         self.blocks.append(Rule())

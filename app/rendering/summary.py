@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.domain.cards import mask_card
 from app.domain.channels import Language
 from app.domain.receipt import StoreProfile
-from app.domain.sale import LineItem, Loyalty, PromotionNotice, Sale, Tender, TenderType, Unit
+from app.domain.sale import EntryMode, LineItem, Loyalty, PromotionNotice, Sale, Tender, TenderType, Unit
 from app.rendering.formatting import (
     count,
     format_date,
@@ -28,21 +28,36 @@ from app.rendering.i18n import Labels, catalogue
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """A label and its amount, both ready to print: (`IL sales tax 6.25%`, `$0.51`)."""
+    """A label and its amount, both ready to print: (`IL sales tax 6.25%`, `$0.51`).
+
+    `detail` is a second line under the label when the row has one: a card tender's entry mode and
+    authorisation code (`Chip · Auth 012345`)."""
 
     label: str
     amount: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class LineView:
-    """One basket line: `Bananas`, `2.35 lb @ $0.59/lb`, `$1.39`, and its savings underneath."""
+    """One basket line: `Bananas`, `2.35 lb @ $0.59/lb`, `$1.39`, its savings and its deposit underneath.
+
+    `taxed` marks a line sales tax applies to (`T`, explained by the totals' legend); `deposit` is the
+    container deposit charged on it (`Bottle deposit`, `$0.60`), shown under the line as well as in
+    the totals."""
 
     name: str
     detail: str
     amount: str
     snap: bool
     savings: tuple[Row, ...]
+    taxed: bool = False
+    deposit: Row | None = None
+
+    @property
+    def flag(self) -> str:
+        """The marks in the flag column of a monospace receipt: `T` taxed, `S` SNAP-eligible, `TS` both."""
+        return ("T" if self.taxed else "") + ("S" if self.snap else "")
 
     @property
     def label(self) -> str:
@@ -122,6 +137,7 @@ class ReceiptSummary:
     tenders: tuple[Row, ...]
     change_due: str
     has_snap: bool
+    has_taxed: bool
     promotions: tuple[PromotionView, ...]
     footer: FooterView
 
@@ -129,7 +145,7 @@ class ReceiptSummary:
 def build_summary(sale: Sale, store: StoreProfile, language: Language) -> ReceiptSummary:
     """The display form of `sale` in `language`; empty strings mark what is absent."""
     labels = catalogue(language)
-    lines = tuple(_line(item) for item in sale.items)
+    lines = tuple(_line(item, labels) for item in sale.items)
     discounts = tuple(Row(one_line(d.description), money(d.amount, negative=True)) for d in sale.discounts) + tuple(
         Row(labels["coupon"].format(code=c.code, description=one_line(c.description)), money(c.amount, negative=True))
         for c in sale.coupons
@@ -163,6 +179,7 @@ def build_summary(sale: Sale, store: StoreProfile, language: Language) -> Receip
         tenders=tuple(_tender(t, labels) for t in sale.tenders),
         change_due=money(sale.change_due) if sale.change_due else "",
         has_snap=any(line.snap for line in lines),
+        has_taxed=any(line.taxed for line in lines),
         promotions=tuple(_promotion(p, labels) for p in sale.promotions),
         footer=_footer(store, labels),
     )
@@ -173,13 +190,15 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _line(item: LineItem) -> LineView:
+def _line(item: LineItem, labels: Mapping[str, str]) -> LineView:
     return LineView(
         name=one_line(item.name),
         detail=quantity_detail(item.quantity, item.unit, item.unit_price),
         amount=money(item.line_total),
         snap=item.snap_eligible,
         savings=tuple(Row(one_line(d.description), money(d.amount, negative=True)) for d in item.discounts),
+        taxed=item.taxable,
+        deposit=Row(labels["deposit_line"], money(item.bottle_deposit)) if item.bottle_deposit else None,
     )
 
 
@@ -206,12 +225,23 @@ def _loyalty(loyalty: Loyalty, labels: Mapping[str, str]) -> LoyaltyView:
 
 
 def _tender(tender: Tender, labels: Mapping[str, str]) -> Row:
-    """Brand and last four only: `Visa •••• 1234`, `EBT SNAP •••• 9876`, `Cash`."""
+    """Brand and last four only: `Visa •••• 1234`, `EBT SNAP •••• 9876`, `Cash`; under a card, how it
+    was read and the authorisation code when the POS sent them (`Tap · Auth 0A12B3`)."""
     if tender.type is TenderType.CARD:
         brand = tender.card_brand or labels["tender_card"]
     else:
         brand = labels[f"tender_{tender.type.value}"]
-    return Row(mask_card(brand, tender.last4), money(tender.amount))
+    return Row(mask_card(brand, tender.last4), money(tender.amount), tender_detail(tender, labels))
+
+
+def tender_detail(tender: Tender, labels: Mapping[str, str]) -> str:
+    """`Chip · Auth 012345`, either part alone, or empty: what a card slip says of how it was paid."""
+    parts = []
+    if tender.entry_mode is not None and tender.entry_mode is not EntryMode.OTHER:
+        parts.append(labels[f"entry_{tender.entry_mode.value}"])
+    if tender.auth_code:
+        parts.append(labels["auth_code"].format(code=tender.auth_code))
+    return " · ".join(parts)
 
 
 def _promotion(promotion: PromotionNotice, labels: Mapping[str, str]) -> PromotionView:

@@ -56,8 +56,8 @@ def test_a_long_item_name_wraps_and_keeps_its_amount_right_aligned(paper: Paper)
     lines = texts(doc)
     amount = money(parse_sale(payload).items[0].line_total)
     first = next(i for i, line in enumerate(lines) if line.startswith("Organic"))
-    assert lines[first].rstrip(" S").endswith(amount)
-    assert lines[first].rstrip(" S").index(amount) == paper.columns - 2 - len(amount)
+    assert lines[first].rstrip(" ST").endswith(amount)
+    assert lines[first].rstrip(" ST").index(amount) == paper.columns - 2 - len(amount)
     assert lines[first + 1].startswith("  ")  # the rest of the name, indented
     assert all(len(line) <= paper.columns for line in lines)
 

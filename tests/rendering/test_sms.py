@@ -148,8 +148,10 @@ def whole_lines(sale: Sale, language: Language) -> set[str]:
     lines |= {f"{t['subtotal']} {s.subtotal}", f"{t['deposits']} {s.deposits}", f"{t['tax_short']} {s.tax_total}"}
     lines |= {t["full_receipt"].format(where=t["service_desk"])}
     lines |= {s.loyalty.short} if s.loyalty else set()
-    lines |= {f"{line.label} {line.amount}" for line in s.lines}
+    lines |= {f"{line.label} {line.amount}" + (f" {t['taxed_marker']}" if line.taxed else "") for line in s.lines}
     lines |= {f"  {row.label} {row.amount}" for line in s.lines for row in line.savings}
+    lines |= {f"  {line.deposit.label} {line.deposit.amount}" for line in s.lines if line.deposit}
+    lines |= {f"{t['taxed_marker']} = {t['taxed_legend']}"}
     lines |= {f"{row.label} {row.amount}" for row in s.discounts + s.taxes}
     return {gsm_fold(line) for line in lines}
 
