@@ -50,15 +50,15 @@ class OnScreenKeyboard(QWidget):
                 self._add(grid, key, row, column * 2, 2)
         for column, key in enumerate(DOMAIN_KEYS):
             self._add(grid, key, len(ROWS), column * 4, 4, factor=1.1)
-        self._backspace = key_button("\u232b")
-        self._backspace.clicked.connect(self._target.backspace)
-        self._clear = key_button("")
-        self._clear.setAutoRepeat(False)
-        self._clear.clicked.connect(self._target.clear)
+        self.backspace = key_button("\u232b")
+        self.backspace.clicked.connect(self._target.backspace)
+        self.clear = key_button("")
+        self.clear.setAutoRepeat(False)
+        self.clear.clicked.connect(self._target.clear)
         for row, key in SIDE_KEYS:
             self._add(grid, key, row, 20, 3, factor=1.1 if len(key) > 1 else 1.3)
-        grid.addWidget(self._backspace, 0, 20, 1, 3)
-        grid.addWidget(self._clear, 1, 20, 1, 3)
+        grid.addWidget(self.backspace, 0, 20, 1, 3)
+        grid.addWidget(self.clear, 1, 20, 1, 3)
         self.retranslate(Language.EN)
 
     def _add(self, grid: QGridLayout, key: str, row: int, column: int, span: int, factor: float = 1.3) -> None:
@@ -75,6 +75,6 @@ class OnScreenKeyboard(QWidget):
     def retranslate(self, language: Language) -> None:
         """Label the special keys in `language`."""
         self.setAccessibleName(tr("keyboard_name", language))
-        self._backspace.setAccessibleName(tr("key_backspace_name", language))
-        self._clear.setText(tr("key_clear", language))
-        self._clear.setAccessibleName(tr("key_clear", language))
+        self.backspace.setAccessibleName(tr("key_backspace_name", language))
+        self.clear.setText(tr("key_clear", language))
+        self.clear.setAccessibleName(tr("key_clear", language))

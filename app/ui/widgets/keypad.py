@@ -20,14 +20,14 @@ class Keypad(QWidget):
         self.keys: dict[str, QPushButton] = {}
         for index, digit in enumerate("123456789"):
             self._digit(grid, digit, index // 3, index % 3, factor)
-        self._clear = key_button("", factor=1.1)
-        self._clear.setAutoRepeat(False)
-        self._clear.clicked.connect(self._target.clear)
-        grid.addWidget(self._clear, 3, 0)
+        self.clear = key_button("", factor=1.1)
+        self.clear.setAutoRepeat(False)
+        self.clear.clicked.connect(self._target.clear)
+        grid.addWidget(self.clear, 3, 0)
         self._digit(grid, "0", 3, 1, factor)
-        self._backspace = key_button("\u232b", factor=factor)
-        self._backspace.clicked.connect(self._target.backspace)
-        grid.addWidget(self._backspace, 3, 2)
+        self.backspace = key_button("\u232b", factor=factor)
+        self.backspace.clicked.connect(self._target.backspace)
+        grid.addWidget(self.backspace, 3, 2)
         self.retranslate(Language.EN)
 
     def _digit(self, grid: QGridLayout, digit: str, row: int, column: int, factor: float) -> None:
@@ -39,6 +39,6 @@ class Keypad(QWidget):
     def retranslate(self, language: Language) -> None:
         """Label the special keys in `language`."""
         self.setAccessibleName(tr("keypad_name", language))
-        self._backspace.setAccessibleName(tr("key_backspace_name", language))
-        self._clear.setText(tr("key_clear", language))
-        self._clear.setAccessibleName(tr("key_clear", language))
+        self.backspace.setAccessibleName(tr("key_backspace_name", language))
+        self.clear.setText(tr("key_clear", language))
+        self.clear.setAccessibleName(tr("key_clear", language))
