@@ -1,12 +1,37 @@
-"""How staff windows write money, times, ages, channels and delivery states."""
+"""How the windows write money, dates, times, phone numbers, ages, channels and delivery states.
+
+US conventions from Qt's own locale data (`QLocale`, which carries CLDR): `Dec 4, 2026`, `3:10 PM`,
+`(217) 555-0100`, `$12.34`. Staff windows are in English; the customer screen passes the
+customer's language and gets Spanish as written in the US (`4 dic 2026`, `3:10 p.m.`, still
+`$12.34`). A phone number is joined with a no-break space and a non-breaking hyphen so a label
+never wraps it.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from app.domain.channels import Channel
+import phonenumbers
+from PySide6.QtCore import QDate, QLocale, QTime
+
+from app.domain.channels import Channel, Language
+from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
+
+NBSP = "\u00a0"
+"""No-break space."""
+NB_HYPHEN = "\u2011"
+"""Non-breaking hyphen."""
+
+DATE_FORMAT = "MMM d, yyyy"
+"""Qt's format of a US date, `Dec 4, 2026`: date pickers use it too."""
+
+_FORMATS: dict[Language, tuple[QLocale.Language, str, str, str]] = {
+    # Qt language; a date; a date in this year; a time (Qt format strings)
+    Language.EN: (QLocale.Language.English, DATE_FORMAT, "MMM d", "h:mm AP"),
+    Language.ES: (QLocale.Language.Spanish, "d MMM yyyy", "d MMM", "h:mm ap"),
+}
 
 STATE_WORDS: dict[DeliveryState, str] = {
     DeliveryState.QUEUED: "Queued",
@@ -34,19 +59,81 @@ RETRYABLE = frozenset({DeliveryState.FAILED, DeliveryState.DEAD, DeliveryState.B
 """States a cashier or manager can send again."""
 
 
-def money(amount: Decimal) -> str:
-    """`$1,234.50`."""
+def qt_locale(language: Language = Language.EN) -> QLocale:
+    """The Qt locale of `language` as spoken in the United States (`en_US`, `es_US`)."""
+    return QLocale(_FORMATS[language][0], QLocale.Country.UnitedStates)
+
+
+def install_us_locale() -> None:
+    """Make US English Qt's default, so every widget built afterwards (date pickers, spin boxes,
+    calendars with weeks from Sunday) follows US conventions whatever the machine's locale."""
+    QLocale.setDefault(qt_locale(Language.EN))
+
+
+def money(amount: Decimal, language: Language = Language.EN) -> str:
+    """`$1,234.50` (US Spanish writes dollars the same way)."""
+    del language
     return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
-def clock_time(when: datetime) -> str:
-    """Local wall-clock time, `14:05`."""
-    return f"{when.astimezone():%H:%M}"
+def _local(when: datetime) -> datetime:
+    return when.astimezone()
 
 
-def date_time(when: datetime) -> str:
-    """Local date and time, `2025-11-28 14:05:09`."""
-    return f"{when.astimezone():%Y-%m-%d %H:%M:%S}"
+def short_date(when: date | datetime, language: Language = Language.EN) -> str:
+    """`Dec 4, 2026` (Spanish `4 dic 2026`); a datetime in local time."""
+    day = _local(when).date() if isinstance(when, datetime) else when
+    return qt_locale(language).toString(QDate(day.year, day.month, day.day), _FORMATS[language][1])
+
+
+def clock_time(when: datetime, language: Language = Language.EN) -> str:
+    """Local wall-clock time, 12-hour: `3:10 PM` (Spanish `3:10 p.m.`)."""
+    local = _local(when)
+    return qt_locale(language).toString(QTime(local.hour, local.minute), _FORMATS[language][3])
+
+
+def date_time(when: datetime, language: Language = Language.EN) -> str:
+    """Local date and time: `Dec 4, 2026, 3:10 PM`."""
+    return f"{short_date(when, language)}, {clock_time(when, language)}"
+
+
+def moment(when: datetime, now: datetime, language: Language = Language.EN) -> str:
+    """As short as is still unambiguous beside `now`: `3:10 PM` today, `Dec 3, 3:10 PM` this year,
+    else `Dec 3, 2025, 3:10 PM`. For lists whose rows may span days."""
+    local, today = _local(when), _local(now)
+    if local.date() == today.date():
+        return clock_time(when, language)
+    if local.year == today.year:
+        day = qt_locale(language).toString(QDate(local.year, local.month, local.day), _FORMATS[language][2])
+        return f"{day}, {clock_time(when, language)}"
+    return date_time(when, language)
+
+
+def nowrap(text: str) -> str:
+    """`text` with its spaces and hyphens made non-breaking: a label keeps it on one line."""
+    return text.replace(" ", NBSP).replace("-", NB_HYPHEN)
+
+
+def phone(number: str) -> str:
+    """A phone number as Americans write it, on one line: `(217) 555-0100`.
+
+    Takes E.164 or digits as typed; a number outside North America is written in its
+    international form; something that is no phone number comes back as it was.
+    """
+    try:
+        parsed = phonenumbers.parse(number, "US")
+    except phonenumbers.NumberParseException:
+        return number
+    if parsed.country_code == 1 and len(str(parsed.national_number)) == 10:
+        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    else:
+        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return nowrap(text)
+
+
+def masked(address: str) -> str:
+    """A contact masked for the screen (`(***) ***-7998`, `m***@gmail.com`), kept on one line."""
+    return nowrap(mask_contact(address))
 
 
 def age_text(seconds: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Fonts, colours and the style sheet: calm, high contrast, sized from the system font.
+"""Fonts, colours and the style sheet: calm, legible (WCAG AA, a high-contrast palette), sized from the system font.
 
 Font sizes are always the application font's point size times a factor, never pixels, so the
 whole kiosk follows the system's text size.
@@ -10,38 +10,74 @@ from string import Template
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon
-from PySide6.QtWidgets import QAbstractButton, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from app.support.package_data import read_resource, resource_path
+from app.ui.palette import HIGH_CONTRAST, HIGH_CONTRAST_STATES, STANDARD, STANDARD_STATES
 
-INK = "#1d2733"
-MUTED = "#5b6775"
-PAPER = "#f6f7f9"
-CARD = "#ffffff"
-LINE = "#d5dae1"
-ACCENT = "#1f6f4a"
-ACCENT_DARK = "#17573a"
-WARN = "#a35a00"
-BAD = "#b3261e"
-GOOD = "#1f6f4a"
+# The colours of the palette in use; `use_palette` rebinds them, so read them as `theme.INK` at draw time.
+INK = STANDARD["INK"]
+MUTED = STANDARD["MUTED"]
+PAPER = STANDARD["PAPER"]
+CARD = STANDARD["CARD"]
+LINE = STANDARD["LINE"]
+ACCENT = STANDARD["ACCENT"]
+ACCENT_DARK = STANDARD["ACCENT_DARK"]
+WARN = STANDARD["WARN"]
+BAD = STANDARD["BAD"]
+GOOD = STANDARD["GOOD"]
 
-PALETTE: dict[str, str] = {
-    "INK": INK, "MUTED": MUTED, "PAPER": PAPER, "CARD": CARD, "LINE": LINE,
-    "ACCENT": ACCENT, "ACCENT_DARK": ACCENT_DARK, "WARN": WARN, "BAD": BAD, "GOOD": GOOD,
-}  # fmt: skip
-"""The colours the style sheet names as `$NAME`."""
+PALETTE: dict[str, str] = dict(STANDARD)
+"""The colours of the palette in use, by the names the style sheet writes as `$NAME`."""
 
-STATE_COLOURS: dict[str, str] = {
-    "queued": "#7a8794",
-    "sending": "#3d6fb6",
-    "sent": "#2f8f5b",
-    "delivered": "#1f6f4a",
-    "unknown": "#a35a00",
-    "bounced": "#c2410c",
-    "failed": "#b3261e",
-    "dead": "#6b1b16",
+STATE_COLOURS: dict[str, str] = dict(STANDARD_STATES)
+"""One colour per delivery state, for chips, lists and the chart (the palette in use)."""
+
+TYPE_SCALE: dict[str, float] = {
+    "caption": 0.9,
+    "body": 1.0,
+    "label": 1.2,
+    "subtitle": 1.35,
+    "title": 1.5,
+    "heading": 1.8,
+    "display": 2.4,
 }
-"""One colour per delivery state, for chips and the chart."""
+"""The type scale: each role's size as a factor of the system font (a ratio of about 1.2 a step)."""
+
+high_contrast = False
+"""Whether the high-contrast palette is in use."""
+
+
+def use_palette(*, high: bool) -> None:
+    """Switch the module's colours to the high-contrast palette or back (the style sheet follows)."""
+    global INK, MUTED, PAPER, CARD, LINE, ACCENT, ACCENT_DARK, WARN, BAD, GOOD, STYLE_SHEET, high_contrast
+    colours, states = (HIGH_CONTRAST, HIGH_CONTRAST_STATES) if high else (STANDARD, STANDARD_STATES)
+    PALETTE.clear()
+    PALETTE.update(colours)
+    STATE_COLOURS.clear()
+    STATE_COLOURS.update(states)
+    INK, MUTED, PAPER, CARD, LINE = colours["INK"], colours["MUTED"], colours["PAPER"], colours["CARD"], colours["LINE"]
+    ACCENT, ACCENT_DARK, GOOD = colours["ACCENT"], colours["ACCENT_DARK"], colours["GOOD"]
+    WARN, BAD = colours["WARN"], colours["BAD"]
+    high_contrast = high
+    STYLE_SHEET = style_sheet()
+
+
+def apply(app: QApplication, *, high: bool) -> None:
+    """Use the high-contrast palette (or the standard one) in every window of `app`, now.
+
+    Widgets that paint themselves read the colours at paint time; everything else follows the
+    application's style sheet.
+    """
+    use_palette(high=high)
+    app.setStyleSheet(STYLE_SHEET)
+    for widget in app.topLevelWidgets():
+        widget.update()
+
+
+def role_font(role: str, *, bold: bool = False) -> QFont:
+    """The application font at a step of `TYPE_SCALE` (`"title"`, `"body"`...)."""
+    return font(TYPE_SCALE[role], bold=bold)
 
 
 def font(factor: float = 1.0, *, bold: bool = False) -> QFont:

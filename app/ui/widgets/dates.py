@@ -1,0 +1,57 @@
+"""Date pickers as an American reads them: `Dec 4, 2026`, weeks from Sunday, a calendar that shows all its rows.
+
+A plain `QDateEdit` follows the machine's locale: under `C` it shows `3 12 2026` (read in the US
+as March 12) and its calendar starts on Monday. `us_date_edit` builds one right;
+`make_us_date_edit` fixes one already built; `polish_date_edits` fixes every one in a window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QColor, QTextCharFormat
+from PySide6.QtWidgets import QCalendarWidget, QDateEdit, QWidget
+
+from app.ui import theme
+from app.ui.formatting import DATE_FORMAT, qt_locale
+
+
+def us_calendar(calendar: QCalendarWidget) -> None:
+    """US locale, weeks from Sunday, no week numbers, and room for all six week rows."""
+    calendar.setLocale(qt_locale())
+    calendar.setFirstDayOfWeek(Qt.DayOfWeek.Sunday)
+    calendar.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
+    calendar.setGridVisible(False)
+    weekend = QTextCharFormat()
+    weekend.setForeground(QColor(theme.INK))  # Qt's pure red weekends are 4.0:1 on white, below AA
+    for day in (Qt.DayOfWeek.Saturday, Qt.DayOfWeek.Sunday):
+        calendar.setWeekdayTextFormat(day, weekend)
+    # The popup takes the calendar's size hint, which Qt computes before the style sheet's fonts and
+    # padding apply; a minimum from the real row height keeps the sixth row inside the popup.
+    metrics = calendar.fontMetrics()
+    rows = 7  # the weekday header and six weeks
+    calendar.setMinimumHeight(int(metrics.height() * 2.0 * rows + metrics.height() * 2.6))
+    calendar.setMinimumWidth(int(metrics.horizontalAdvance("Wed") * 1.6 * 7))
+
+
+def make_us_date_edit(edit: QDateEdit) -> QDateEdit:
+    """Give `edit` the US date format and a US calendar popup; returns it."""
+    edit.setLocale(qt_locale())
+    edit.setDisplayFormat(DATE_FORMAT)
+    edit.setCalendarPopup(True)
+    calendar = edit.calendarWidget()
+    if calendar is not None:
+        us_calendar(calendar)
+    return edit
+
+
+def us_date_edit(day: QDate | None = None, parent: QWidget | None = None) -> QDateEdit:
+    """A date picker showing `day` (today when None) as `Dec 4, 2026`."""
+    return make_us_date_edit(QDateEdit(day if day is not None else QDate.currentDate(), parent))
+
+
+def polish_date_edits(root: QWidget) -> int:
+    """Make every date picker inside `root` a US one; returns how many there were."""
+    edits = root.findChildren(QDateEdit)
+    for edit in edits:
+        make_us_date_edit(edit)
+    return len(edits)
