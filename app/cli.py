@@ -96,6 +96,16 @@ def _port(value: str) -> int:
     return port
 
 
+def _sale_every(value: str) -> float:
+    """The kiosk demo's pace: 0 (a sale only when asked) or seconds between sales, up to an hour."""
+    from app.demo.register import sale_every
+
+    try:
+        return sale_every(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="receiptdesk",
@@ -120,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--sales", type=int, default=2000, help="how many sales to post (headless)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.add_argument("--in-process-sandbox", action="store_true", help="run the sandbox in this process")
+    demo.add_argument(
+        "--sale-every",
+        type=_sale_every,
+        metavar="SECONDS",
+        help="kiosk demo: seconds between simulated sales (default 45; 0: only on New sale / Ctrl+N)",
+    )
 
     receipts = sub.add_parser("receipts", help="look up and resend receipts").add_subparsers(
         dest="action", required=True

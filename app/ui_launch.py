@@ -1,5 +1,5 @@
 """Starting the kiosk: QApplication, the qasync loop, the runtime, the windows (and, in the demo,
-the provider sandbox and a simulated POS ringing up sales every few seconds)."""
+the provider sandbox calling back the local API, and a simulated register at `--sale-every`'s pace)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,24 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import signal
 import sys
 import tempfile
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 import qasync
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
 from app.config.settings import ManagerSettings, PrinterSettings, Settings, store_problem
 from app.config.settings_writer import SettingsStore, changed_settings
-from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
-from app.domain.clock import utcnow
+from app.demo.kiosk import KioskDemo, start_kiosk_demo
+from app.demo.register import DEFAULT_SALE_EVERY, DemoRegister
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
-from app.domain.intake import parse_sale
 from app.domain.pins import LockoutPolicy
 from app.domain.text_limits import TextLimits
 from app.main import (
@@ -40,94 +36,24 @@ from app.main import (
     build_scanning,
     settle_heap,
 )
-from app.sandbox.pos import make_sale
 from app.services.catalogue import ProviderCatalogue
-from app.services.checkout import CheckoutService
 from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.services.managers import ManagerService
 from app.services.setup import SetupService
-from app.triggers.pos import pos_event
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.errors import show_error
 from app.ui.prefs import load_prefs, prefs_path
 from app.ui.setup.assistant import FirstRun, SetupAssistant
 from app.ui.shell import KioskShell
-from app.ui.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
 
 DEMO_MANAGER, DEMO_PIN = "Demo manager", "1234"
 """The demo's own manager and PIN (shown on its sign-in page); a real kiosk's managers are added with
 `receiptdesk managers add NAME`."""
-
-
-class DemoPos:
-    """A simulated register posting a sale through checkout every few seconds.
-
-    A mix like a real lane: regulars identified by their loyalty card only (the kiosk asks them,
-    and remembers their choice when they say so), walk-ins (the kiosk asks), and sales where the
-    register already knows the channel (sent straight away).
-    """
-
-    def __init__(
-        self,
-        checkout: CheckoutService,
-        *,
-        interval: tuple[float, float] = (6.0, 12.0),
-        first_after: float = 2.0,
-        lane: str = "1",
-        seed: int | None = None,
-    ) -> None:
-        self._checkout = checkout
-        self._interval = interval
-        self._first_after = first_after
-        self._lane = lane
-        self._rng = random.Random(seed)
-        self._regulars = [
-            {"name": name, "loyalty_id": f"LM{self._rng.randint(10_000_000, 99_999_999)}"}
-            for name in ("Ana Garcia", "James Smith", "Mei Nguyen", "Luis López", "Priya Patel")
-        ]
-        self._owner = TaskOwner(None, "demo-pos")
-        self.posted = 0
-
-    def start(self) -> None:
-        """Start ringing up sales."""
-        self._owner.start(self._run(), "register")
-
-    async def stop(self) -> None:
-        """Stop (a sale being recorded is finished first or cancelled whole)."""
-        await self._owner.close()
-
-    def payload(self) -> dict[str, Any]:
-        """The next sale."""
-        sale = make_sale(self._rng, sale_id=f"K{uuid.uuid4().hex[:8].upper()}", lane=self._lane)
-        kind = self._rng.random()
-        if kind < 0.5:
-            regular = dict(self._rng.choice(self._regulars))
-            sale["customer"] = regular
-            if "loyalty" in sale:
-                sale["loyalty"]["member_id"] = regular["loyalty_id"]
-        elif kind < 0.75:
-            sale.pop("customer", None)
-        return sale
-
-    async def post_one(self) -> None:
-        """Ring up one sale now."""
-        sale = parse_sale(self.payload())
-        await self._checkout.accept(pos_event(sale, idempotency_key=None, received_at=utcnow()))
-        self.posted += 1
-
-    async def _run(self) -> None:
-        await asyncio.sleep(self._first_after)
-        while True:
-            try:
-                await self.post_one()
-            except ReceiptDeskError as exc:
-                log.warning("demo POS: sale refused: %s", exc.message)
-            await asyncio.sleep(self._rng.uniform(*self._interval))
 
 
 def prepare_app() -> QApplication:
@@ -209,11 +135,20 @@ def display_problem(environ: Mapping[str, str] | None = None, platform: str = sy
     )
 
 
-def run_kiosk(settings: Settings, data_dir: Path | None, demo: bool, *, config_path: Path | None = None) -> int:
+def run_kiosk(
+    settings: Settings,
+    data_dir: Path | None,
+    demo: bool,
+    *,
+    config_path: Path | None = None,
+    sale_every: float = DEFAULT_SALE_EVERY,
+) -> int:
     """Open the kiosk and run until the cashier window closes; the exit status.
 
-    `demo` adds the in-process provider sandbox and a simulated POS, keeps data in a temporary
-    directory unless `data_dir` is given, and adds the demo's manager (`Demo manager`, PIN 1234).
+    `demo` adds the in-process provider sandbox with its status callbacks (served by the local API on
+    loopback) and a simulated register ringing up a sale every `sale_every` seconds (0: only on "New
+    sale"), keeps data in a temporary directory unless `data_dir` is given, and adds the demo's manager
+    (`Demo manager`, PIN 1234).
     Raises `Unavailable` when there is no display to open on.
     """
     problem = display_problem()
@@ -223,23 +158,23 @@ def run_kiosk(settings: Settings, data_dir: Path | None, demo: bool, *, config_p
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        status: int = loop.run_until_complete(_run(settings, data_dir, demo, config_path))
+        status: int = loop.run_until_complete(_run(settings, data_dir, demo, config_path, sale_every))
         return status
     finally:
         loop.close()
         asyncio.set_event_loop(None)
 
 
-async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_path: Path | None) -> int:
+async def _run(
+    settings: Settings, data_dir: Path | None, demo: bool, config_path: Path | None, sale_every: float
+) -> int:
     async with contextlib.AsyncExitStack() as stack:
         runtime_settings, secrets, data = settings, None, data_dir
+        back_office: KioskDemo | None = None
         if demo:
-            from app.sandbox.server import start_sandbox
-
-            sandbox = await start_sandbox()
-            stack.push_async_callback(sandbox.stop)
-            runtime_settings = demo_texts(sandbox_settings(settings, sandbox.url))
-            secrets = sandbox_secrets(sandbox.url)
+            back_office = await start_kiosk_demo(settings)
+            stack.push_async_callback(back_office.stop)
+            runtime_settings, secrets = back_office.settings, back_office.secrets
             data = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="receiptdesk-demo-")))
             config_path = data / "receiptdesk.toml"
         config_path = config_path or default_config_file()
@@ -254,6 +189,9 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
             await _tell(exc)
             return 1
         stack.push_async_callback(runtime.close)
+        if back_office is not None:
+            back_office.serve(runtime)  # the sandbox's status callbacks reach this runtime
+            stack.push_async_callback(back_office.stop_api)  # and stop before it closes
         runtime.start_dispatching()
         export_dir = data if demo and data is not None else Path.home()
         ctx = build_context(runtime, file_settings=settings, config_path=config_path, export_dir=export_dir, demo=demo)
@@ -276,13 +214,24 @@ async def _run(settings: Settings, data_dir: Path | None, demo: bool, config_pat
         if not demo:
             await _serve_api(stack, runtime, shell)
         else:
-            pos = DemoPos(runtime.checkout)
-            pos.start()
-            stack.push_async_callback(pos.stop)
+            register = DemoRegister(runtime.checkout, every=sale_every)
+            register.start()
+            stack.push_async_callback(register.stop)
+            demo_register_controls(shell, register)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, closed.set)
         await closed.wait()
     return 0
+
+
+def demo_register_controls(shell: KioskShell, register: DemoRegister) -> QPushButton:
+    """The demo's "New sale" button on the cashier's status bar, and its key (Ctrl+N)."""
+    button = QPushButton("New sale (demo)")
+    button.setToolTip("Ctrl+N: the simulated register rings up a sale now")
+    button.clicked.connect(register.ring_up)
+    shell.cashier.statusBar().addPermanentWidget(button)
+    QShortcut(QKeySequence("Ctrl+N"), shell.cashier, register.ring_up)
+    return button
 
 
 async def provision_demo_manager(ctx: KioskContext) -> None:

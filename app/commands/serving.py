@@ -62,8 +62,11 @@ def demo(args: argparse.Namespace) -> int:
     if not args.headless:
         run_kiosk = kiosk_runner()
         settings = settings_of(args)
+        pace = {} if args.sale_every is None else {"sale_every": args.sale_every}
         with hold_data_folder(args):
-            return run_kiosk(settings, args.data_dir, demo=True)
+            return run_kiosk(settings, args.data_dir, demo=True, **pace)
+    if args.sale_every is not None:
+        raise ValidationFailed("--sale-every paces the kiosk demo; the headless demo keeps its own pace.")
     if args.sales < 1:
         raise ValidationFailed("--sales must be at least 1.")
     options = demo.DemoOptions(
