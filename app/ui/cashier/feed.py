@@ -1,4 +1,9 @@
-"""The list of sales on the cashier's left: live as sales arrive, or the results of a search."""
+"""The list of sales on the cashier's left: live as sales arrive, or the results of a search.
+
+Sales are listed oldest at the top, newest at the bottom, as a till roll or a chat reads: a new
+sale is added below the others, so no row ever moves down under the cashier's pointer (newest
+first pushed every row down, and a cashier clicked the wrong sale twice in one shift).
+"""
 
 from __future__ import annotations
 
@@ -56,7 +61,7 @@ def row_for(sale: KioskSale) -> FeedRow:
 
 
 class SaleFeedModel(QAbstractTableModel):
-    """Sales newest first, keyed by receipt id."""
+    """Sales oldest first (the newest at the bottom), keyed by receipt id."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,30 +114,45 @@ class SaleFeedModel(QAbstractTableModel):
     def replace_all(self, sales: list[KioskSale]) -> None:
         """Show exactly these sales."""
         self.beginResetModel()
-        self._rows = [row_for(s) for s in sales[:MAX_ROWS]]
+        newest_first = sorted(sales, key=lambda s: s.created_at, reverse=True)[:MAX_ROWS]
+        self._rows = [row_for(s) for s in reversed(newest_first)]
         self._by_id = {r.sale.receipt_id: r for r in self._rows}
         self.endResetModel()
 
-    def put(self, sale: KioskSale, decision: ReceiptChoice | None = None) -> None:
-        """Add `sale` at the top, or refresh its row."""
+    def put(self, sale: KioskSale, decision: ReceiptChoice | None = None) -> int:
+        """Add `sale` at the bottom, or refresh its row; the number of rows dropped from the top to stay
+        within `MAX_ROWS` (a caller keeping the view still scrolls up by that many)."""
         at = self.find(sale.receipt_id)
         if at >= 0:
             old = self._rows[at]
             self._rows[at] = self._by_id[sale.receipt_id] = row_for(sale)
             self._rows[at].decision = decision or old.decision
             self.dataChanged.emit(self.index(at, 0), self.index(at, len(COLUMNS) - 1))
-            return
-        self.beginInsertRows(QModelIndex(), 0, 0)
-        self._rows.insert(0, row_for(sale))
-        self._rows[0].decision = decision
-        self._by_id[sale.receipt_id] = self._rows[0]
+            return 0
+        end = len(self._rows)
+        self.beginInsertRows(QModelIndex(), end, end)
+        row = row_for(sale)
+        row.decision = decision
+        self._rows.append(row)
+        self._by_id[sale.receipt_id] = row
         self.endInsertRows()
-        if len(self._rows) > MAX_ROWS:
-            self.beginRemoveRows(QModelIndex(), MAX_ROWS, len(self._rows) - 1)
-            for gone in self._rows[MAX_ROWS:]:
+        extra = len(self._rows) - MAX_ROWS
+        if extra > 0:
+            self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+            for gone in self._rows[:extra]:
                 self._by_id.pop(gone.sale.receipt_id, None)
-            del self._rows[MAX_ROWS:]
+            del self._rows[:extra]
             self.endRemoveRows()
+        return max(extra, 0)
+
+    def newest(self) -> str | None:
+        """The receipt id of the newest sale listed (the bottom row)."""
+        return self._rows[-1].sale.receipt_id if self._rows else None
+
+    def sale(self, receipt_id: str) -> KioskSale | None:
+        """The listed sale of `receipt_id`, if it is listed."""
+        row = self._by_id.get(receipt_id)
+        return row.sale if row is not None else None
 
     def update_delivery(self, receipt_id: str, delivery_id: str, channel: Channel, state: DeliveryState) -> None:
         """Move one delivery of a shown sale to `state` (cheap: called for every attempt)."""

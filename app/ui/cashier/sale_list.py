@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QModelIndex, Signal
+from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -26,8 +26,9 @@ from app.ui.cashier.search import parse_search
 from app.ui.manager.receipts_page import qdate
 from app.ui.tasks import TaskOwner, action, busy
 
-COLUMN_SAMPLES = ("88:88", "K0000000000", "Lane", "$1,888.88", "s***@example.com")
-"""The widest usual text of each column but the last (which stretches)."""
+COLUMN_SAMPLES = ("88:88 PM", "K00000000", "Lane", "$1,888.88", "s***@example.com")
+"""The widest usual text of each column but the last (which stretches); longer text is elided."""
+LANE = 2
 
 
 class SaleList(QWidget):
@@ -35,6 +36,9 @@ class SaleList(QWidget):
 
     sig_open = Signal(str)
     """Fires with a receipt id when the cashier moves to a sale in the list."""
+
+    sig_newest = Signal()
+    """Fires when the cashier asks for the newest sale (the "N new" button)."""
 
     def __init__(self, kiosk: KioskService, tasks: TaskOwner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,16 +68,32 @@ class SaleList(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setTabKeyNavigation(False)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.viewport().installEventFilter(self)
+        self.pointer_over = False
+        """Whether the pointer is over the rows (the list then never scrolls by itself)."""
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once, not per update
         header.setStretchLastSection(True)
+        header.setMinimumSectionSize(1)
         metrics = self.table.fontMetrics()
         for column, sample in enumerate(COLUMN_SAMPLES):
             self.table.setColumnWidth(column, metrics.horizontalAdvance(sample) + metrics.height())
+        self.table.setColumnHidden(LANE, True)  # one till per window: the lane is on the sale panel
         self.table.selectionModel().currentRowChanged.connect(self._moved)
         self.summary = QLabel("")
         self.summary.setProperty("muted", True)
+        self.new_button = QPushButton()
+        self.new_button.setProperty("primary", True)
+        self.new_button.setAccessibleName("Go to the newest sale")
+        self.new_button.clicked.connect(self.sig_newest)
+        self.new_button.hide()
+        foot = QHBoxLayout()
+        foot.addWidget(self.summary, 1)
+        foot.addWidget(self.new_button)
         row = QHBoxLayout()
         row.addWidget(self.day, 1)
         row.addWidget(self.find_button)
@@ -84,7 +104,7 @@ class SaleList(QWidget):
         layout.addWidget(self.search_box)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.summary)
+        layout.addLayout(foot)
         self.live = True
 
     def _moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -92,18 +112,50 @@ class SaleList(QWidget):
         if receipt_id is not None:
             self.sig_open.emit(receipt_id)
 
-    def select(self, receipt_id: str) -> None:
-        """Highlight the row of `receipt_id` (without opening it again)."""
-        row = self.model.find(receipt_id)
-        if row >= 0 and self.table.currentIndex().row() != row:
-            self.table.selectionModel().blockSignals(True)
-            self.table.selectRow(row)
-            self.table.selectionModel().blockSignals(False)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport():
+            if event.type() == QEvent.Type.Enter:
+                self.pointer_over = True
+            elif event.type() == QEvent.Type.Leave:
+                self.pointer_over = False
+        return super().eventFilter(watched, event)
+
+    def select(self, receipt_id: str | None) -> None:
+        """Highlight the row of `receipt_id` (None or unlisted: no row), without opening it again."""
+        row = self.model.find(receipt_id) if receipt_id is not None else -1
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        try:
+            if row < 0:
+                self.table.clearSelection()
+                self.table.setCurrentIndex(QModelIndex())
+            elif self.table.currentIndex().row() != row or not selection.isRowSelected(row, QModelIndex()):
+                self.table.selectRow(row)
+        finally:
+            selection.blockSignals(False)
+        self.table.viewport().update()
+        if row >= 0 and not self.pointer_over:
+            self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.ScrollHint.EnsureVisible)
+
+    def highlighted(self) -> str | None:
+        """The receipt id of the highlighted row, if one is."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.receipt_at(rows[0].row()) if rows else None
+
+    def show_waiting(self, count: int) -> None:
+        """Show how many new sales wait while the cashier works on another one."""
+        self.new_button.setText(f"{count} new \u2193")
+        self.new_button.setToolTip(f"{count} sale{'s' if count != 1 else ''} arrived: go to the newest")
+        self.new_button.setVisible(count > 0)
 
     def put(self, sale: KioskSale, decision: ReceiptChoice | None = None) -> None:
-        """Show a new or changed sale (new ones only while the list is live)."""
+        """Show a new or changed sale (new ones only while the list is live) at the bottom. The rows on
+        screen stay where they are: a row dropped from the top is made up by scrolling up one."""
         if self.live or self.model.find(sale.receipt_id) >= 0:
-            self.model.put(sale, decision)
+            bar = self.table.verticalScrollBar()
+            dropped = self.model.put(sale, decision)
+            if dropped and bar.value() >= dropped:
+                bar.setValue(bar.value() - dropped)
             self._count()
 
     def update_delivery(self, event: DeliveryChanged) -> None:
@@ -123,6 +175,10 @@ class SaleList(QWidget):
     @action
     async def show_today(self) -> None:
         """Back to today's live list."""
+        await self.reload_today()
+
+    async def reload_today(self) -> None:
+        """Today's live list again, the search cleared."""
         self.search_box.clear()
         self.day.setDate(QDate.currentDate())
         wanted = parse_search("", date.today())

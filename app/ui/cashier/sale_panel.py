@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QCheckBox,
     QFormLayout,
@@ -13,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QRadioButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -23,13 +23,14 @@ from app.domain.channels import Channel
 from app.domain.errors import ValidationFailed
 from app.services.bus import DeliveryChanged
 from app.services.checkout import SMS_CONSENT_AT_TILL
-from app.services.kiosk import CustomerView, KioskSale, ReceiptChoice, SendRequest
+from app.services.kiosk import CustomerView, DeliveryView, KioskSale, ReceiptChoice, SendRequest
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.formatting import RETRYABLE, channel_word, clock_time, money
 from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.deliveries import DeliveryTable
 from app.ui.widgets.preview import ReceiptPreviewView
+from app.ui.widgets.touch import MIN_BUTTON_PX, RoomyRadioButton, at_least
 
 REPRINT_REASON = "Reprinted at the till"
 """What the audit log says of a cashier's reprint: the cashier is not asked for a reason."""
@@ -63,6 +64,18 @@ def describe_customer(customer: CustomerView | None) -> str:
     return text
 
 
+def customer_name(customer: CustomerView | None) -> str:
+    """Who the receipt is for, in a few words: the name, else a masked contact, else a walk-in."""
+    if customer is None:
+        return "walk-in customer"
+    return customer.name or customer.masked_email or customer.masked_phone or "known customer"
+
+
+def other_channel(delivery: DeliveryView) -> ReceiptChoice:
+    """The choice that sends a receipt the other way than `delivery` went."""
+    return ReceiptChoice.SMS if delivery.channel is Channel.EMAIL else ReceiptChoice.EMAIL
+
+
 class SalePanel(QWidget):
     """Shows one `KioskSale` and sends its receipt."""
 
@@ -72,6 +85,9 @@ class SalePanel(QWidget):
     sig_offer = Signal(str)
     """Fires with a receipt id when the cashier hands the choice to the customer screen."""
 
+    sig_shown = Signal(object)
+    """Fires with the receipt id of the sale now shown (None: no sale) whenever it changes."""
+
     def __init__(self, ctx: KioskContext, tasks: TaskOwner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
@@ -79,6 +95,9 @@ class SalePanel(QWidget):
         self.sale: KioskSale | None = None
         self._looked_up: CustomerView | None = None
         self._wanted: str | None = None
+        self._preselected: ReceiptChoice | None = None
+        self._switching = False
+        self._acting = 0
         self.header = QLabel(NO_SALE)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
@@ -137,7 +156,7 @@ class SalePanel(QWidget):
         self.choices = QButtonGroup(self)
         row = QHBoxLayout()
         for number, (label, _choice) in enumerate(CHOICES):
-            radio = QRadioButton(label)
+            radio = RoomyRadioButton(label)
             radio.setAccessibleName(label.replace("&", ""))
             self.choices.addButton(radio, number)
             row.addWidget(radio)
@@ -156,6 +175,12 @@ class SalePanel(QWidget):
         self.send_button.setToolTip("Ctrl+Enter")
         self.send_button.clicked.connect(self.send)
         theme.touch_target(self.send_button, 2.0)
+        at_least(self.send_button, MIN_BUTTON_PX)
+        self.sale_tag = QLabel()
+        self.sale_tag.setTextFormat(Qt.TextFormat.PlainText)  # a customer's name is text, never HTML
+        self.sale_tag.setAccessibleName("Sending the receipt of")
+        self.sale_tag.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        theme.set_font(self.sale_tag, 1.1, bold=True)
         self.offer_button = QPushButton("Ask the &customer")
         self.offer_button.setToolTip("Show the receipt choice on the customer screen")
         self.offer_button.clicked.connect(self._offer)
@@ -165,6 +190,7 @@ class SalePanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.offer_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.sale_tag)
         buttons.addWidget(self.send_button)
         layout = QVBoxLayout(box)
         layout.addLayout(row)
@@ -179,11 +205,11 @@ class SalePanel(QWidget):
         self.deliveries = DeliveryTable()
         self.deliveries.sig_selection.connect(lambda _d: self._update_buttons())
         self.retry_button = QPushButton("&Retry")
-        self.retry_button.setAccessibleName("Retry the selected delivery")
+        self.retry_button.setAccessibleName("Retry the failed delivery (the selected one, else the newest failed)")
         self.retry_button.clicked.connect(self.retry)
         self.switch_button = QPushButton("Send another &way")
         self.switch_button.setAccessibleName("Send the receipt on the other channel")
-        self.switch_button.clicked.connect(self.switch_channel)
+        self.switch_button.clicked.connect(lambda: self.switch_channel())
         self.reprint_button = QPushButton("Repr&int")
         self.reprint_button.setAccessibleName("Reprint the receipt on this lane's printer")
         self.reprint_button.setToolTip("Print this sale's receipt again (Ctrl+P)")
@@ -207,9 +233,33 @@ class SalePanel(QWidget):
     # -- showing -------------------------------------------------------------------------------
 
     @property
+    def idle(self) -> bool:
+        """Whether the cashier is doing nothing here, so a new sale may take the panel: nothing typed,
+        no customer looked up, no choice changed or box ticked, no delivery selected, no "Send another
+        way" under way, no sale being opened or action running, and the cursor in none of the fields."""
+        if self.sale is None:
+            return self._wanted is None
+        typed = any(f.text().strip() for f in (self.email, self.phone, self.lookup_box))
+        ticked = self.consent.isChecked() or self.remember.isChecked()
+        chose = self.choice() is not self._preselected
+        focused = QApplication.focusWidget() in (self.email, self.phone, self.lookup_box)
+        opening = self._wanted not in (None, self.sale.receipt_id)
+        return not (
+            typed
+            or ticked
+            or chose
+            or focused
+            or opening
+            or self._looked_up is not None
+            or self.deliveries.selected() is not None
+            or self._switching
+            or self._acting
+        )
+
+    @property
     def busy(self) -> bool:
-        """Whether the cashier is in the middle of something here (typed a contact or a look-up)."""
-        return self.sale is not None and any(f.text().strip() for f in (self.email, self.phone, self.lookup_box))
+        """Whether the cashier is in the middle of something here (the opposite of `idle`)."""
+        return not self.idle
 
     def open(self, receipt_id: str) -> None:
         """Load and show the sale of `receipt_id`."""
@@ -225,8 +275,11 @@ class SalePanel(QWidget):
         """Show `sale` (None: nothing to do yet)."""
         changed = sale is None or self.sale is None or sale.receipt_id != self.sale.receipt_id
         self.sale = sale
+        self._wanted = sale.receipt_id if sale is not None else None  # a slower load of another sale is dropped
         if changed:
             self._looked_up = None
+            self._switching = False
+            self.deliveries.clearSelection()
             self.reprint_result.clear()
             self.email.clear()
             self.phone.clear()
@@ -252,7 +305,10 @@ class SalePanel(QWidget):
             self.customer_label.setText("")
             self.preview.show_preview(None)
             self.deliveries.set_deliveries(())
+            self.sale_tag.clear()
             self._update_buttons()
+            if changed:
+                self.sig_shown.emit(None)
             return
         card = f" \u00b7 card \u2026{sale.card_last4.split(',')[0]}" if sale.card_last4 else ""
         self.header.setText(f"Sale {sale.sale_id} \u00b7 {money(sale.total)}")
@@ -261,9 +317,14 @@ class SalePanel(QWidget):
         self.preview.show_preview(sale.preview)
         self.deliveries.set_deliveries(sale.deliveries)
         self._update_buttons()
+        if changed:
+            self.sig_shown.emit(sale.receipt_id)
 
     def _show_customer(self, customer: CustomerView | None, *, preselect: bool) -> None:
         self.customer_label.setText(describe_customer(customer))
+        if self.sale is not None:
+            sale = self.sale
+            self.sale_tag.setText(f"Sale {sale.sale_id} \u00b7 {money(sale.total)} \u00b7 {customer_name(customer)}")
         self.email.setPlaceholderText(
             f"On file: {customer.masked_email}" if customer and customer.masked_email else "Type the customer's email"
         )
@@ -274,7 +335,8 @@ class SalePanel(QWidget):
         )
         if preselect:
             choice = ReceiptChoice.from_channels(customer.preferred) if customer else None
-            self.set_choice(choice or ReceiptChoice.EMAIL)
+            self._preselected = choice or ReceiptChoice.EMAIL
+            self.set_choice(self._preselected)
 
     def set_choice(self, choice: ReceiptChoice) -> None:
         """Select `choice` in the channel buttons."""
@@ -304,10 +366,24 @@ class SalePanel(QWidget):
         if self.sale is not None:
             self.sig_offer.emit(self.sale.receipt_id)
 
-    def _update_buttons(self) -> None:
+    def failed_delivery(self) -> DeliveryView | None:
+        """The delivery Retry acts on: the selected one, else the newest that failed."""
         chosen = self.deliveries.selected()
-        self.retry_button.setEnabled(chosen is not None and chosen.state in RETRYABLE)
-        self.switch_button.setEnabled(chosen is not None)
+        if chosen is not None:
+            return chosen if chosen.state in RETRYABLE else None
+        return next((d for d in reversed(self.deliveries.deliveries) if d.state in RETRYABLE), None)
+
+    def _switch_target(self) -> DeliveryView | None:
+        """The delivery "Send another way" replaces: the selected one, else the newest failed, else the newest."""
+        chosen = self.deliveries.selected()
+        if chosen is not None:
+            return chosen
+        rows = self.deliveries.deliveries
+        return self.failed_delivery() or (rows[-1] if rows else None)
+
+    def _update_buttons(self) -> None:
+        self.retry_button.setEnabled(self.failed_delivery() is not None)
+        self.switch_button.setEnabled(self._switch_target() is not None)
 
     def update_delivery(self, event: DeliveryChanged) -> None:
         """A delivery moved on; update it when it belongs to the sale shown."""
@@ -345,12 +421,21 @@ class SalePanel(QWidget):
             return
         request = self.request()
         receipt_id = self.sale.receipt_id
-        with busy(self.send_button):
-            outcome = await self._ctx.kiosk.send(receipt_id, request)
-            sale = await self._ctx.kiosk.sale(receipt_id)
+        self._acting += 1
+        try:
+            with busy(self.send_button):
+                outcome = await self._ctx.kiosk.send(receipt_id, request)
+                sale = await self._ctx.kiosk.sale(receipt_id)
+        finally:
+            self._acting -= 1
         if self.sale is not None and self.sale.receipt_id == receipt_id:
             self.email.clear()
             self.phone.clear()
+            self.consent.setChecked(False)
+            self.remember.setChecked(False)
+            self._switching = False
+            self._preselected = self.choice()
+            self.deliveries.clearSelection()
             self.show_sale(sale)
         self.sig_sent.emit(outcome)
 
@@ -390,14 +475,18 @@ class SalePanel(QWidget):
 
     @action
     async def retry(self) -> None:
-        """Queue the selected failed delivery again."""
-        chosen = self.deliveries.selected()
+        """Queue the failed delivery again (the selected one, else the newest that failed)."""
+        chosen = self.failed_delivery()
         if chosen is None or self.sale is None:
             return
         receipt_id = self.sale.receipt_id
-        with busy(self.retry_button):
-            await self._ctx.receipts.retry([chosen.id], actor="kiosk-cashier")
-            sale = await self._ctx.kiosk.sale(receipt_id)
+        self._acting += 1
+        try:
+            with busy(self.retry_button):
+                await self._ctx.receipts.retry([chosen.id], actor="kiosk-cashier")
+                sale = await self._ctx.kiosk.sale(receipt_id)
+        finally:
+            self._acting -= 1
         if self.sale is not None and self.sale.receipt_id == receipt_id:
             self.show_sale(sale)
 
@@ -415,11 +504,13 @@ class SalePanel(QWidget):
             self.show_sale(sale)
             self.reprint_result.setText(f"Sale {sale_id}'s receipt is on its way to the printer.")
 
-    def switch_channel(self) -> None:
-        """Pick the other channel than the selected delivery's, ready to send."""
-        chosen = self.deliveries.selected()
+    def switch_channel(self, delivery: DeliveryView | None = None) -> None:
+        """Choose the other channel than `delivery`'s (default: the selected, else the newest failed
+        delivery) and put the cursor in its field: the cashier types the contact and presses Send."""
+        chosen = delivery or self._switch_target()
         if chosen is None:
             return
-        other = ReceiptChoice.SMS if chosen.channel is Channel.EMAIL else ReceiptChoice.EMAIL
+        self._switching = True
+        other = other_channel(chosen)
         self.set_choice(other)
         (self.phone if other is ReceiptChoice.SMS else self.email).setFocus()

@@ -1,0 +1,176 @@
+"""Failed deliveries the cashier cannot miss: a banner per failure, a sound, and a count.
+
+A failure used to be red text in a column that was off-screen at 1366 px while the customer had
+already been told "Your receipt is on its way". Now each failed delivery stands above the sale
+panel in one plain sentence (which sale, which channel, why) with Retry and "Send another way"
+on it, so nothing has to be selected first. It stays until the delivery goes out again, the
+cashier sends the receipt another way, or the cashier dismisses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.domain.channels import Channel
+from app.domain.delivery import DeliveryState
+from app.ui.formatting import RETRYABLE
+
+SHOWN = 3
+"""At most this many failures are shown at once (the newest); the rest are counted."""
+
+CHANNEL_NOUNS: dict[Channel, str] = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "text message",
+    Channel.WHATSAPP: "WhatsApp message",
+    Channel.PUSH: "app notification",
+    Channel.PRINT: "printed receipt",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FailureAlert:
+    """One failed delivery of one sale."""
+
+    delivery_id: str
+    receipt_id: str
+    sale_id: str
+    channel: Channel
+    recipient: str  # masked
+    state: DeliveryState
+    error: str | None
+
+
+def plain_reason(error: str | None) -> str:
+    """The provider's reason as one sentence (first letter up, a full stop at the end)."""
+    reason = " ".join((error or "").split())
+    if not reason:
+        return "The provider gave no reason."
+    reason = reason[0].upper() + reason[1:]
+    return reason if reason.endswith((".", "!", "?")) else reason + "."
+
+
+def failure_sentence(alert: FailureAlert) -> str:
+    """`Sale K1234: the text message to (***) ***-0142 was not sent. Twilio answered 400: ….`"""
+    noun = CHANNEL_NOUNS.get(alert.channel, alert.channel.value)
+    to = f" to {alert.recipient}" if alert.recipient else ""
+    verb = "bounced" if alert.state is DeliveryState.BOUNCED else "was not sent"
+    return f"Sale {alert.sale_id}: the {noun}{to} {verb}. {plain_reason(alert.error)}"
+
+
+class AlertRow(QFrame):
+    """One failure: its sentence, Retry, Send another way, Dismiss."""
+
+    def __init__(self, alert: FailureAlert, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.alert = alert
+        self.setObjectName("errorBanner")  # the banner look of the style sheet
+        self.setAccessibleName("Failed receipt")
+        self.label = QLabel("\u26a0 " + failure_sentence(alert))
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # an error is text from outside, never HTML
+        self.label.setWordWrap(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setAccessibleName(f"Retry the receipt of sale {alert.sale_id}")
+        self.switch_button = QPushButton("Send another way\u2026")
+        self.switch_button.setAccessibleName(f"Send the receipt of sale {alert.sale_id} another way")
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.setAccessibleName("Dismiss this alert")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        for button in (self.retry_button, self.switch_button, self.dismiss_button):
+            layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+
+
+class FailureAlerts(QWidget):
+    """The banners of failed deliveries, newest first; hidden when there is none."""
+
+    sig_retry = Signal(object)
+    """Fires with a `FailureAlert` when the cashier presses its Retry."""
+
+    sig_switch = Signal(object)
+    """Fires with a `FailureAlert` when the cashier presses its "Send another way"."""
+
+    sig_count = Signal(int)
+    """Fires with the number of failures waiting whenever it changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Failed receipts")
+        self.sound: Callable[[], None] = QApplication.beep
+        """What plays when a failure arrives (a test may swap it)."""
+        self._alerts: list[FailureAlert] = []
+        self._rows: list[AlertRow] = []
+        self._more = QLabel()
+        self._more.setProperty("hint", "bad")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._layout.addWidget(self._more)
+        self.hide()
+
+    @property
+    def alerts(self) -> tuple[FailureAlert, ...]:
+        """The failures waiting, newest first."""
+        return tuple(self._alerts)
+
+    @property
+    def rows(self) -> tuple[AlertRow, ...]:
+        """The banners shown, newest first."""
+        return tuple(self._rows)
+
+    def raise_alert(self, alert: FailureAlert) -> None:
+        """A delivery failed: show it on top and sound (once per delivery and state)."""
+        old = next((a for a in self._alerts if a.delivery_id == alert.delivery_id), None)
+        if old is not None and old.state is alert.state:
+            return
+        self._alerts = [alert, *(a for a in self._alerts if a.delivery_id != alert.delivery_id)]
+        self._redraw()
+        self.sound()
+
+    def delivery_moved(self, delivery_id: str, state: DeliveryState) -> None:
+        """A delivery moved on: a failure that is being sent again is no longer one."""
+        if state not in RETRYABLE:
+            self._drop(lambda a: a.delivery_id == delivery_id)
+
+    def clear_receipt(self, receipt_id: str) -> None:
+        """The cashier sent this sale's receipt again: its failures are dealt with."""
+        self._drop(lambda a: a.receipt_id == receipt_id)
+
+    def dismiss(self, alert: FailureAlert) -> None:
+        """The cashier read the failure and dealt with it another way."""
+        self._drop(lambda a: a.delivery_id == alert.delivery_id)
+
+    def _drop(self, gone: Callable[[FailureAlert], bool]) -> None:
+        kept = [a for a in self._alerts if not gone(a)]
+        if len(kept) != len(self._alerts):
+            self._alerts = kept
+            self._redraw()
+
+    def _redraw(self) -> None:
+        for row in self._rows:
+            row.hide()
+            row.deleteLater()
+        self._rows = []
+        for at, alert in enumerate(self._alerts[:SHOWN]):
+            row = AlertRow(alert, self)
+            row.retry_button.clicked.connect(lambda _=False, a=alert: self.sig_retry.emit(a))
+            row.switch_button.clicked.connect(lambda _=False, a=alert: self.sig_switch.emit(a))
+            row.dismiss_button.clicked.connect(lambda _=False, a=alert: self.dismiss(a))
+            self._layout.insertWidget(at, row)
+            self._rows.append(row)
+        more = len(self._alerts) - SHOWN
+        self._more.setText(f"and {more} more failed receipt{'s' if more != 1 else ''}" if more > 0 else "")
+        self._more.setVisible(more > 0)
+        self.setVisible(bool(self._alerts))
+        self.sig_count.emit(len(self._alerts))
+
+
+def count_text(count: int) -> str:
+    """The status bar's words for the failures waiting (empty when none)."""
+    if not count:
+        return ""
+    return f"\u26a0 {count} failed receipt{'s' if count != 1 else ''}"
