@@ -411,12 +411,14 @@ def translate_http_errors(provider: str) -> Iterator[None]:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise TransientProviderError(f"{provider} could not be reached: {type(exc).__name__}") from exc
-    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+        raise TransientProviderError(f"{provider} did not answer in time.", ambiguous=True) from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # a dropped line, not a timeout
         raise TransientProviderError(
-            f"{provider} did not answer in time: {type(exc).__name__}", ambiguous=True
+            f"The connection to {provider} dropped before it answered.", ambiguous=True
         ) from exc
     except httpx.HTTPError as exc:
-        raise TransientProviderError(f"{provider} request failed: {type(exc).__name__}") from exc
+        raise TransientProviderError(f"{provider} could not be reached: the request did not go through.") from exc
 
 
 def classify_status(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
@@ -18,7 +20,7 @@ from app.ui.tasks import TaskOwner
 
 POLL_MS = 3000
 SETTLE_MS = 400
-UNREACHABLE = ("could not be reached", "did not answer", "request failed")
+UNREACHABLE = ("could not be reached", "did not answer", "dropped before it answered", "request failed")
 """How `app.providers.base.translate_http_errors` words a provider that cannot be reached."""
 
 
@@ -128,8 +130,23 @@ class ScannerStatus(QLabel):
         self.setStyleSheet(f"color: {theme.BAD};" if bad else "")
 
 
+def current_problem(health: Health) -> str | None:
+    """The newest error of a provider that is failing now; None once every provider sent since its
+    last error (an old error is history, for the manager's Health page, not a status)."""
+    failing = [p for p in health.providers if p.state == "failing" and p.last_error and p.last_error_at]
+    if not failing:
+        return None
+    newest = max(failing, key=lambda p: p.last_error_at or datetime.min.replace(tzinfo=UTC))
+    return f"{newest.provider}: {newest.last_error}"
+
+
 class StatusPanel(QWidget):
-    """Online/offline, queue depth and the last error, for a window's status bar."""
+    """Online/offline, queue depth and the error that still stands, for a window's status bar.
+
+    Two kinds of error show as "Last error": a provider failing now (from each health check, gone
+    as soon as that provider sends again) and a message `show_error` just showed (gone when the
+    window's banner is dismissed). The newer of the two is shown.
+    """
 
     def __init__(self, monitor: HealthMonitor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,6 +157,9 @@ class StatusPanel(QWidget):
         self._error = QLabel("")
         self._error.setAccessibleName("Last error")
         self._error.setProperty("hint", "bad")
+        self._problem: str | None = None
+        self._shown: str | None = None
+        self._newest: str | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for label in (self._online, self._queue):
@@ -164,15 +184,33 @@ class StatusPanel(QWidget):
         age = health.oldest_pending_age_s
         oldest = f", oldest waiting {age_text(age)}" if age is not None and age >= 1 else ""
         self._queue.setText(f"Queue: {health.queue_depth}{oldest}")
-        if health.last_error:
-            self.show_last_error(health.last_error)
+        problem = current_problem(health)
+        if problem is not None and problem != self._problem:
+            self._newest = problem
+        self._problem = problem
+        self._show_error()
 
     def _show_failed(self, message: str) -> None:
         self._online.setText("\u25b2 Offline: " + message)
         self._online.setStyleSheet(f"color: {theme.BAD};")
 
     def show_last_error(self, message: str) -> None:
-        """Show the newest error, one line, full text in the tooltip."""
+        """Show an error just shown to someone, until `clear_shown_error`."""
+        self._shown = self._newest = message
+        self._show_error()
+
+    def clear_shown_error(self) -> None:
+        """The person dismissed the error they were shown: it is no longer a status."""
+        self._shown = None
+        self._show_error()
+
+    def _show_error(self) -> None:
+        standing = [m for m in (self._problem, self._shown) if m]
+        message = self._newest if self._newest in standing else (standing[0] if standing else None)
+        if message is None:
+            self._error.clear()
+            self._error.setToolTip("")
+            return
         short = message if len(message) <= 90 else message[:89] + "\u2026"
         self._error.setText(f"Last error: {short}")
         self._error.setToolTip(message)
