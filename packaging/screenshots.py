@@ -101,6 +101,7 @@ async def main() -> None:
         shell = KioskShell(ctx)
         try:
             await shoot(shell, rng, runtime, sandbox.app)
+            await shoot_customer_languages(shell, rng, runtime)
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
@@ -228,6 +229,48 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.devices)
     await settle()
     save(settings, "settings-devices")
+
+
+# -- the customer screen, every page in English and Spanish (suffix -en / -es) -------------------------
+
+
+async def save_both(customer: Any, name: str) -> None:
+    """Save the customer screen as it is, then in the other language, and put the language back."""
+    for _ in range(2):
+        await settle()
+        save(customer, f"{name}-{customer.language.value}")
+        customer.toggle_language()
+
+
+async def shoot_customer_languages(shell: KioskShell, rng: random.Random, runtime: Any) -> None:
+    """A walk-in choosing, typing an address and a number, the text consent, done; a returning customer
+    whose receipt went out by their saved choice (nothing to tap); the welcome."""
+    customer = shell.customer
+    customer.reset()
+    customer.showNormal()
+    customer.resize(1280, 800)
+    await save_both(customer, "customer-welcome")
+    await post(runtime, rng, customer=None)
+    await until(lambda: customer.step is Step.CHOOSE)
+    await save_both(customer, "customer-choose-walk-in")
+    customer.choose.buttons[ReceiptChoice.EMAIL].click()
+    customer.email.field.setText("jordan.lee@gm")
+    await save_both(customer, "customer-email-typing")
+    customer.email.back.click()
+    customer.choose.buttons[ReceiptChoice.SMS].click()
+    customer.phone.field.setText("21755501")
+    await save_both(customer, "customer-phone-typing")
+    customer.phone.field.setText("2175550123")
+    customer.phone.next.click()
+    await save_both(customer, "customer-text-consent")
+    customer.confirm.send.click()
+    await until(lambda: customer.step is Step.DONE)
+    await save_both(customer, "customer-done")
+    regular = {"name": "Luis López", "email": "luis.lopez@yahoo.com", "channels": ["email"], "language": "es"}
+    sent = await post(runtime, rng, customer=regular)
+    customer.show_auto_sent(await shell.ctx.kiosk.sale(sent))
+    await save_both(customer, "customer-returning-auto-sent")
+    customer.reset()
 
 
 async def record_doubts(runtime: Any, doubted: str, held_receipt: str) -> None:
