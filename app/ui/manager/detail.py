@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -24,16 +26,20 @@ from PySide6.QtWidgets import (
 
 from app.config.settings import routing_of
 from app.domain.attempt_words import attempt_fate
-from app.domain.channels import Channel
+from app.domain.channels import Channel, Language
 from app.domain.delivery import DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
 from app.domain.receipt_design import receipt_design
 from app.domain.records import AttemptRecord, ReceiptDetail, UpdateRecord
 from app.rendering.sms import encode_info
 from app.services.kiosk import ReceiptPreview
+from app.services.receipts import ConsentSource, ResendConsent
 from app.ui import theme
 from app.ui.context import KioskContext
-from app.ui.formatting import RETRYABLE, channel_word, date_time, money, state_word
+from app.ui.formatting import RETRYABLE, channel_word, money, state_word
+from app.ui.formatting import moment as shortest
+from app.ui.i18n import tr
+from app.ui.manager.when import moment
 from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.preview import ReceiptPreviewView
 
@@ -43,6 +49,17 @@ UPDATE_WORDS = {
     "cancelled": "Cancelled",
     "refunded": "Refunded",
 }
+
+
+AGREED_AT_DESK = "The customer agreed to texts at the desk"
+"""The manager's confirmation that the customer agreed, out loud, to a receipt by text."""
+
+TEXT_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+
+
+def date_time(when: datetime) -> str:
+    """A timeline moment: `3:10 PM` today, `Dec 4, 3:10 PM` on another day (a receipt's life may span days)."""
+    return shortest(when, datetime.now(UTC))
 
 
 class DetailPanel(QWidget):
@@ -56,13 +73,40 @@ class DetailPanel(QWidget):
         self._ctx = ctx
         self.tasks = tasks
         self.detail: ReceiptDetail | None = None
-        self._reprinted: str | None = None  # the receipt whose reprint result is shown
+        self._noticed: str | None = None  # the receipt whose confirmation is shown
         self.header = QLabel("Choose a receipt to see its deliveries.")
         self.header.setWordWrap(True)
+        self.header.setTextFormat(Qt.TextFormat.PlainText)
         theme.set_font(self.header, 1.2, bold=True)
+        self.ids_toggle = QPushButton("&Details")
+        self.ids_toggle.setCheckable(True)
+        self.ids_toggle.setToolTip("Show the receipt's id and content fingerprint, for support")
+        self.ids_toggle.setAccessibleName("Show the receipt's ids")
+        self.ids_toggle.toggled.connect(self._show_ids)
+        self.ids = QLabel()
+        self.ids.setTextFormat(Qt.TextFormat.PlainText)
+        self.ids.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.ids.setAccessibleName("Receipt ids")
+        self.ids.setProperty("muted", True)
+        self.copy_ids = QPushButton("&Copy ids")
+        self.copy_ids.setToolTip("Copy the receipt id and content fingerprint to the clipboard")
+        self.copy_ids.clicked.connect(self._copy_ids)
+        self.ids_row = QWidget()
+        ids_layout = QHBoxLayout(self.ids_row)
+        ids_layout.setContentsMargins(0, 0, 0, 0)
+        ids_layout.addWidget(self.ids, 1)
+        ids_layout.addWidget(self.copy_ids)
+        self.ids_row.hide()
+        self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName("What was just done")
+        self.notice.setProperty("hint", "good")  # the palette's GOOD colour, high contrast included
         self.timeline = QTreeWidget()
         self.timeline.setHeaderLabels(("When", "Delivery / attempt", "State / outcome", "Detail"))
         self.timeline.setAccessibleName("Delivery timeline")
+        self.timeline.header().setStretchLastSection(True)
+        self.timeline.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.timeline.setAlternatingRowColors(True)
         self.timeline.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.retry_button = QPushButton("Re&try this delivery")
@@ -88,17 +132,31 @@ class DetailPanel(QWidget):
         tabs.addTab(receipt_tab, "Receipt")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.header)
+        head = QHBoxLayout()
+        head.addWidget(self.header, 1)
+        head.addWidget(self.ids_toggle, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(head)
+        layout.addWidget(self.ids_row)
+        layout.addWidget(self.notice)
         layout.addWidget(tabs, 1)
         layout.addWidget(self._resend_box())
         self.show_detail(None)
+        self._show_consent()
 
     def _resend_box(self) -> QGroupBox:
         box = QGroupBox("Resend to a corrected contact, or reprint")
         self.resend_channel = QComboBox()
         self.resend_channel.addItem("Email", Channel.EMAIL)
         self.resend_channel.addItem("Text message", Channel.SMS)
+        if Channel.WHATSAPP in routing_of(self._ctx.settings).chains:
+            self.resend_channel.addItem("WhatsApp", Channel.WHATSAPP)
         self.resend_channel.setAccessibleName("Resend channel")
+        self.resend_channel.currentIndexChanged.connect(lambda _i: self._show_consent())
+        self.agreed = QCheckBox(AGREED_AT_DESK)
+        self.agreed.setAccessibleName("The customer agreed to texts at the desk")
+        self.agreed.setToolTip(
+            "Needed for a number that never agreed to texts; recorded in the customer's consent record"
+        )
         self.resend_to = QLineEdit()
         self.resend_to.setAccessibleName("Resend to")
         self.resend_to.setPlaceholderText("Email address or mobile number")
@@ -113,16 +171,14 @@ class DetailPanel(QWidget):
         self.reprint_button.setAccessibleName("Reprint on the lane's printer, with the reason typed")
         self.reprint_button.setToolTip("Print this receipt again on the lane's printer; only the reason is needed")
         self.reprint_button.clicked.connect(self.reprint)
-        self.reprint_result = QLabel()
-        self.reprint_result.setTextFormat(Qt.TextFormat.PlainText)
-        self.reprint_result.setWordWrap(True)
-        self.reprint_result.setAccessibleName("Reprint result")
+        self.reprint_result = self.notice  # every action's confirmation shows in one place
         form = QFormLayout(box)
         form.addRow("&Channel", self.resend_channel)
         form.addRow("T&o", self.resend_to)
         form.addRow("Rea&son", self.resend_reason)
+        form.addRow("", self.agreed)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.reprint_result, 1)
+        buttons.addStretch(1)
         buttons.addWidget(self.reprint_button)
         buttons.addWidget(self.resend_button)
         form.addRow(buttons)
@@ -139,21 +195,24 @@ class DetailPanel(QWidget):
         """Show `detail` (None: nothing chosen)."""
         self.detail = detail
         self.timeline.clear()
-        for widget in (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel):
+        for widget in (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel, self.agreed):
             widget.setEnabled(detail is not None)
+        self.ids_toggle.setEnabled(detail is not None)
         self.reprint_button.setEnabled(detail is not None and self._ctx.settings.printer.enabled)
-        if detail is None or detail.summary.receipt_id != self._reprinted:
-            self.reprint_result.clear()
+        if detail is None or detail.summary.receipt_id != self._noticed:
+            self.notice.clear()
         if detail is None:
+            self.header.setText("Choose a receipt to see its deliveries.")
+            self.ids.clear()
             self.preview.show_preview(None)
             self.design.clear()
             self._update_buttons()
             return
         s = detail.summary
         self.header.setText(
-            f"Sale {s.sale_id} \u00b7 Lane {s.lane} \u00b7 {money(s.total)} \u00b7 "
-            f"{date_time(s.created_at)}\nReceipt {s.receipt_id} \u00b7 content {detail.content_hash[:12]}"
+            f"Sale {s.sale_id} \u00b7 Lane {s.lane} \u00b7 {money(s.total)} \u00b7 {moment(s.created_at)}"
         )
+        self.ids.setText(f"Receipt id {s.receipt_id} \u00b7 content fingerprint {detail.content_hash}")
         carried = {delivery_id: u for u in detail.updates for delivery_id in u.delivery_ids}
         rows: list[tuple[datetime, QTreeWidgetItem]] = [(u.recorded_at, _update_item(u)) for u in detail.updates]
         for d in detail.deliveries:
@@ -182,7 +241,7 @@ class DetailPanel(QWidget):
         for _, item in sorted(rows, key=lambda row: row[0]):
             self.timeline.addTopLevelItem(item)
             item.setExpanded(True)
-        for column in range(3):
+        for column in range(self.timeline.columnCount()):
             self.timeline.resizeColumnToContents(column)
         encoding, _ = encode_info(detail.sms_body)
         email = routing_of(self._ctx.settings).chains.get(Channel.EMAIL, ())
@@ -248,17 +307,50 @@ class DetailPanel(QWidget):
         """Queue this receipt again to the contact typed, with the reason typed."""
         if self.detail is None:
             return
-        receipt_id = self.detail.summary.receipt_id
+        s = self.detail.summary
+        receipt_id = s.receipt_id
         channel = Channel(self.resend_channel.currentData())
+        to = self.resend_to.text().strip()
         with busy(self.resend_button):
             await self._ctx.receipts.resend(
-                receipt_id, channel, self.resend_to.text(), reason=self.resend_reason.text(), actor=self._ctx.actor
+                receipt_id,
+                channel,
+                to,
+                reason=self.resend_reason.text(),
+                actor=self._ctx.actor,
+                consent=self.consent_given(channel),
             )
             detail = await self._ctx.receipts.get(receipt_id)
         self.resend_to.clear()
         self.resend_reason.clear()
+        self.agreed.setChecked(False)
+        self._noticed = receipt_id
         self.show_detail(detail)
+        self.notice.setText(f"Sale {s.sale_id}'s receipt is on its way by {channel_word(channel).lower()} to {to}.")
         self.sig_changed.emit(receipt_id)
+
+    def consent_given(self, channel: Channel) -> ResendConsent | None:
+        """The customer's agreement the manager confirmed, in the kiosk's own consent wording."""
+        if channel not in TEXT_CHANNELS or not self.agreed.isChecked():
+            return None
+        language = Language(self.detail.language) if self.detail is not None else Language.EN
+        key = "whatsapp_consent" if channel is Channel.WHATSAPP else "sms_consent"
+        return ResendConsent(tr(key, language, store=self._ctx.settings.store.name), ConsentSource.MANAGER_DESK)
+
+    def _show_consent(self) -> None:
+        self.agreed.setVisible(self.resend_channel.currentData() in TEXT_CHANNELS)
+        if not self.agreed.isVisible():
+            self.agreed.setChecked(False)
+
+    def _show_ids(self, shown: bool) -> None:
+        self.ids_row.setVisible(shown)
+        self.ids_toggle.setText("Hide &details" if shown else "&Details")
+
+    def _copy_ids(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None and self.ids.text():
+            clipboard.setText(self.ids.text())
+            self.notice.setText("The receipt's ids are copied.")
 
     @action
     async def reprint(self) -> None:
@@ -270,9 +362,9 @@ class DetailPanel(QWidget):
             await self._ctx.receipts.reprint(s.receipt_id, reason=self.resend_reason.text(), actor=self._ctx.actor)
             detail = await self._ctx.receipts.get(s.receipt_id)
         self.resend_reason.clear()
-        self._reprinted = s.receipt_id
+        self._noticed = s.receipt_id
         self.show_detail(detail)
-        self.reprint_result.setText(f"Sale {s.sale_id}'s receipt is on its way to the lane's printer.")
+        self.notice.setText(f"Sale {s.sale_id}'s receipt is on its way to the lane's printer.")
         self.sig_changed.emit(s.receipt_id)
 
     @action
@@ -281,11 +373,18 @@ class DetailPanel(QWidget):
         chosen = self._selected_delivery()
         if chosen is None or self.detail is None:
             return
-        receipt_id = self.detail.summary.receipt_id
+        s = self.detail.summary
+        receipt_id = s.receipt_id
         with busy(self.retry_button):
-            await self._ctx.receipts.retry([chosen[0]], actor=self._ctx.actor)
+            moved = await self._ctx.receipts.retry([chosen[0]], actor=self._ctx.actor)
             detail = await self._ctx.receipts.get(receipt_id)
+        self._noticed = receipt_id
         self.show_detail(detail)
+        self.notice.setText(
+            f"Sale {s.sale_id}'s delivery is queued again."
+            if moved
+            else "That delivery was not failed: nothing to retry."
+        )
         self.sig_changed.emit(receipt_id)
 
 

@@ -49,6 +49,9 @@ class ExportPage(QWidget):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Export progress")
         self.progress.setValue(0)
+        # The percentage is written beside the bar, on the page's paper: drawn over the filled bar its
+        # dark text fell to 2.5:1 against the accent colour (WCAG AA needs 4.5:1).
+        self.progress.setTextVisible(False)
         self.result = QLabel("Receipts of the chosen days, one line per delivery; contacts are masked.")
         self.result.setWordWrap(True)
         where = QHBoxLayout()
@@ -87,7 +90,9 @@ class ExportPage(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
-        self.result.setText(f"Exported {done:,} of {total:,} receipts\u2026")
+        share = done * 100 // max(total, 1)
+        self.progress.setAccessibleDescription(f"{share}%")
+        self.result.setText(f"Exported {done:,} of {total:,} receipts ({share}%)\u2026")
 
     @action
     async def export(self) -> None:
@@ -100,4 +105,5 @@ class ExportPage(QWidget):
             )
         self.progress.setMaximum(max(done.receipts, 1))
         self.progress.setValue(max(done.receipts, 1))
-        self.result.setText(f"Exported {done.receipts:,} receipts ({done.rows:,} lines) to {done.path}.")
+        self.progress.setAccessibleDescription("100%")
+        self.result.setText(f"Exported {done.receipts:,} receipts ({done.rows:,} lines) to {done.path}. 100% done.")

@@ -54,6 +54,11 @@ class HeldBox(QGroupBox):
         self.explain = QLabel(EXPLAIN)
         self.explain.setWordWrap(True)
         self.empty = QLabel("Nothing is held.")
+        self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName("What was just done")
+        self.notice.setProperty("hint", "good")  # the palette's GOOD colour, high contrast included
         self.table = QTableWidget(0, len(HELD_COLUMNS))
         self.table.setHorizontalHeaderLabels(HELD_COLUMNS)
         self.table.setAccessibleName("Held messages")
@@ -85,6 +90,7 @@ class HeldBox(QGroupBox):
         self.drop_form.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.explain)
+        layout.addWidget(self.notice)
         layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.drop_form)
@@ -159,9 +165,11 @@ class HeldBox(QGroupBox):
     async def send(self, delivery_id: str) -> None:
         """Send the held delivery again, in the signed-in manager's name."""
         buttons = [b for b in (self.send_buttons.get(delivery_id), self.drop_buttons.get(delivery_id)) if b]
+        what = self._what(delivery_id)
         with busy(*buttons):
             await self._ctx.receipts.send_held(delivery_id, actor=self._ctx.actor)
         await self.refresh()
+        self.notice.setText(f"The {what} is on its way again.")
         self.sig_decided.emit()
 
     async def drop(self, delivery_id: str, reason: str) -> None:
@@ -169,11 +177,18 @@ class HeldBox(QGroupBox):
         if not reason.strip():
             self.reason.setFocus(Qt.FocusReason.OtherFocusReason)
             raise ValidationFailed("Say why the message is dropped.", field="reason")
+        what = self._what(delivery_id)
         with busy(self.confirm, self.cancel, self.reason):
             await self._ctx.receipts.drop_held(delivery_id, actor=self._ctx.actor, reason=reason)
         self.cancel_drop()
         await self.refresh()
+        self.notice.setText(f"The {what} is dropped: it will not be sent again.")
         self.sig_decided.emit()
+
+    def _what(self, delivery_id: str) -> str:
+        """`text to +12175550100`: the held delivery in words."""
+        found = next((h for h in self.held if h.id == delivery_id), None)
+        return f"{channel_word(found.channel).lower()} to {found.recipient}" if found else "message"
 
     async def refresh(self) -> None:
         """Read the held deliveries again."""

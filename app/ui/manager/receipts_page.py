@@ -27,8 +27,9 @@ from app.domain.records import ReceiptSummary
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import search_text
 from app.ui.context import KioskContext
-from app.ui.formatting import channel_word, clock_time, money, state_word
+from app.ui.formatting import channel_word, money, state_word
 from app.ui.manager.detail import DetailPanel
+from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
 
 COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
@@ -95,15 +96,25 @@ class ReceiptsPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.currentCellChanged.connect(lambda row, *_: self._open(row))
+        self.table.resizeColumnsToContents()  # the headers fit before the first search too
         self.count = QLabel()
         self.count.setProperty("muted", True)
+        self.notice = QLabel()
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.setAccessibleName("What was just done")
+        self.notice.setProperty("hint", "good")  # the palette's GOOD colour, high contrast included
         self.detail = DetailPanel(ctx, tasks)
+        self.detail.sig_changed.connect(lambda _receipt_id: self.search())
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(filters)
         top_layout.addWidget(self.table, 1)
-        top_layout.addWidget(self.count)
+        counts = QHBoxLayout()
+        counts.addWidget(self.count)
+        counts.addWidget(self.notice, 1)
+        top_layout.addLayout(counts)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.detail)
@@ -118,6 +129,10 @@ class ReceiptsPage(QWidget):
     @action
     async def search(self) -> None:
         """List the receipts matching the filters (newest first, up to 500)."""
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Read the receipts matching the filters again and show them."""
         since, until = day_range(self.first.date(), self.last.date())
         state = self.state.currentData()
         with busy(self.search_button):
@@ -127,12 +142,15 @@ class ReceiptsPage(QWidget):
         self.show_rows(rows)
 
     def show_rows(self, rows: list[ReceiptSummary]) -> None:
-        """Fill the table."""
+        """Fill the table, keeping the receipt chosen chosen (without opening it again)."""
+        chosen = self.chosen()
         self.rows = rows
+        self.table.blockSignals(True)
         self.table.setRowCount(len(rows))
+        times = list_times(r.created_at for r in rows)
         for row, r in enumerate(rows):
             values = (
-                clock_time(r.created_at),
+                times[row],
                 r.lane,
                 r.sale_id,
                 money(r.total),
@@ -146,16 +164,37 @@ class ReceiptsPage(QWidget):
                 if column in (1, 3):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+        again = next((n for n, r in enumerate(rows) if r.receipt_id == chosen), None)
+        if again is not None:
+            self.table.setCurrentCell(again, 0)
+        else:
+            self.table.clearSelection()
+            self.table.setCurrentCell(-1, -1)
+        self.table.blockSignals(False)
+        self.table.viewport().update()
         self.table.resizeColumnsToContents()
         more = " (first 500)" if len(rows) == 500 else ""
         self.count.setText(f"{len(rows)} receipt{'s' if len(rows) != 1 else ''}{more}")
 
+    def chosen(self) -> str | None:
+        """The receipt id of the row chosen, if any."""
+        row = self.table.currentRow()
+        return self.rows[row].receipt_id if 0 <= row < len(self.rows) else None
+
     @action
     async def retry_failed(self) -> None:
-        """Queue every failed or given-up delivery again."""
+        """Queue every failed or given-up delivery again, then show the list as it is now."""
         with busy(self.retry_all):
             moved = await self._ctx.receipts.retry(None, actor=self._ctx.actor)
-        self.count.setText(f"{moved} deliver{'ies' if moved != 1 else 'y'} queued again.")
+        self.notice.setText(
+            f"{moved} failed deliver{'ies are' if moved != 1 else 'y is'} queued again."
+            if moved
+            else "Nothing had failed: there is nothing to retry."
+        )
+        await self.reload()
+        shown = self.chosen()
+        if shown is not None:
+            self.detail.open(shown)
 
     def update_delivery(self, event: DeliveryChanged) -> None:
         """Reload the receipt shown below when one of its deliveries moved on."""

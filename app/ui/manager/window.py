@@ -59,6 +59,7 @@ class ManagerWindow(QMainWindow):
         self.export = ExportPage(ctx, self.tasks)
         self.audit = AuditPage(ctx, self.tasks)
         self.health = HealthPage(ctx, monitor, self.tasks)
+        self.health.held.sig_decided.connect(self.receipts.search)  # the receipts' states moved on too
         self.tabs = QTabWidget()
         self.tabs.addTab(self.receipts, "&Receipts")
         self.tabs.addTab(self.export, "E&xport")
