@@ -159,6 +159,35 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     await until(lambda: customer.step is Step.DONE)
     save(customer, "customer-done-es")
 
+    # the customer screen at the counter: one tap for the contacts on file, the typo question, what was typed
+    customer.reset()
+    maria = {"name": "Maria Lopez", "email": "maria.lopez@gmail.com", "phone": "+12175557998", "language": "en"}
+    await post(runtime, rng, customer=maria)
+    await until(lambda: customer.step is Step.CHOOSE)
+    customer.showNormal()
+    customer.resize(1280, 800)
+    for _ in range(2):
+        await settle()
+        save(customer, f"customer-choose-known-{customer.language.value}")
+        customer.toggle_language()
+    customer.choose.buttons[ReceiptChoice.BOTH].click()
+    customer.confirm.not_me.click()
+    customer.email.field.setText("maria.lopez@gmial.com")
+    customer.email.next.click()
+    for _ in range(2):
+        await settle()
+        save(customer, f"customer-email-did-you-mean-{customer.language.value}")
+        customer.toggle_language()
+    customer.email.suggestion.click()
+    customer.email.next.click()
+    customer.phone.field.setText("2175550123")
+    customer.phone.next.click()
+    for _ in range(2):
+        await settle()
+        save(customer, f"customer-confirm-typed-{customer.language.value}")
+        customer.toggle_language()
+    customer.reset()
+
     manager.open()
     manager.resize(1366, 860)
     await until(lambda: manager.pin.who.count() == 2)

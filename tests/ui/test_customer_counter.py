@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QRect
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
@@ -295,5 +295,21 @@ def test_on_one_screen_a_walk_in_sale_does_not_pop_over_the_manager(drive: Drive
         assert not shell.customer.isVisible()  # it popped over the manager and took the focus
         await from_loop(shell.show_customer)  # the cashier hands the screen over when ready
         assert shell.customer.isVisible() and shell.customer.step is Step.CHOOSE
+
+    drive(body)
+
+
+def test_remember_my_choice_answers_a_tap_anywhere_on_its_48_px_row(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        screen = await offered(kiosk, customer=None)
+        await tap(qtbot, screen.choose.buttons[ReceiptChoice.EMAIL])
+        await from_loop(lambda: qtbot.keyClicks(screen.email.field, "ana@example.com"))
+        await tap(qtbot, screen.email.next)
+        remember = screen.confirm.remember
+        await settle()
+        assert remember.height() >= MIN_TOUCH_PX  # it was 22 px
+        corner = QPoint(remember.width() - 4, remember.height() - 4)  # beside the words, below the box
+        await from_loop(lambda: qtbot.mouseClick(remember, Qt.MouseButton.LeftButton, pos=corner))
+        assert remember.isChecked()
 
     drive(body)

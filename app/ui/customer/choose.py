@@ -68,7 +68,7 @@ class ChoosePage(Page):
         self.quick_consent.setTextFormat(Qt.TextFormat.PlainText)
         self.quick_consent.setWordWrap(True)
         self.quick_consent.setProperty("muted", True)
-        theme.set_font(self.quick_consent, 1.0)
+        theme.set_font(self.quick_consent, 1.15)
         self.quick_consent.hide()
         self.buttons: dict[ReceiptChoice, QPushButton] = {}
         grid = QGridLayout()
@@ -87,6 +87,7 @@ class ChoosePage(Page):
         self.body.addStretch(1)
         self.body.addLayout(quick_row)
         self.body.addWidget(self.quick_consent)
+        self.body.addSpacing(12)
         self.body.addLayout(grid)
         self.body.addStretch(2)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.channels import Channel, Language
@@ -12,6 +12,13 @@ from app.ui.customer.flow import CustomerSession
 from app.ui.customer.page import Page, big_button
 from app.ui.i18n import tr
 from app.ui.widgets.touch_size import at_least_touch
+
+
+class RoomyCheckBox(QCheckBox):
+    """A check box whose whole rectangle (at least 48 px tall) takes the tap, not only the box and its words."""
+
+    def hitButton(self, pos: QPoint) -> bool:
+        return self.rect().contains(pos)
 
 
 class ConfirmPage(Page):
@@ -67,9 +74,9 @@ class ConfirmPage(Page):
         consent_layout.setContentsMargins(18, 14, 18, 14)
         consent_layout.addWidget(self.consent_heading)
         consent_layout.addWidget(self.consent_text)
-        self.remember = QCheckBox()
+        self.remember = RoomyCheckBox()
         theme.set_font(self.remember, 1.4)
-        self.remember.setStyleSheet("QCheckBox::indicator { width: 1.6em; height: 1.6em; }")
+        self.remember.setStyleSheet("QCheckBox::indicator { width: 32px; height: 32px; }")
         at_least_touch(self.remember)
         self.back = big_button(1.4)
         self.back.clicked.connect(self.sig_back)
