@@ -118,7 +118,9 @@ class KioskShell(QObject):
             self._show_offer(sale)
 
     async def _offer(self, receipt_id: str) -> None:
-        self._show_offer(await self.ctx.kiosk.sale(receipt_id))
+        """The cashier asked to offer this sale: hand the screen over, whatever else is open."""
+        self.customer.offer(await self.ctx.kiosk.sale(receipt_id))
+        self.show_customer()
 
     def _show_offer(self, sale: KioskSale) -> None:
         self.customer.offer(sale)
