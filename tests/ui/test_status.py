@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from app.services.health import Health, ProviderHealth
 from app.services.printing import PRINTER_PROVIDER
-from app.ui.status import online_text
+from app.ui.status import current_problem, online_text
 
 EMAIL = ProviderHealth("sendgrid", "ok", 3, 0, 0, None, None)
 
@@ -25,3 +25,13 @@ def test_a_failed_capture_pass_through_comes_first() -> None:
     words, ok = online_text(health)
     assert not ok and "could not open port /dev/ttyUSB1" in words and "may not be printing" in words
     assert online_text(Health(True, True, 0, 0, None, {}, (EMAIL,), None, capture="forwarding")) == ("Online", True)
+
+
+def test_a_provider_error_is_a_status_only_while_the_provider_is_failing() -> None:
+    failed_at = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    failing = ProviderHealth("twilio", "failing", 1, 1, 0, "twilio answered 400: bad number", failed_at)
+    recovered = ProviderHealth("twilio", "ok", 2, 1, 0, "twilio answered 400: bad number", failed_at)
+    down = Health(False, True, 1, 1, 2.0, {"queued": 1}, (EMAIL, failing), "twilio: twilio answered 400: bad number")
+    up = Health(True, True, 0, 0, None, {}, (EMAIL, recovered), "twilio: twilio answered 400: bad number")
+    assert current_problem(down) == "twilio: twilio answered 400: bad number"
+    assert current_problem(up) is None  # the last error is history once twilio sent again

@@ -26,7 +26,7 @@ from app.ui.cashier.search import parse_search
 from app.ui.manager.receipts_page import qdate
 from app.ui.tasks import TaskOwner, action, busy
 
-COLUMN_SAMPLES = ("88:88 PM", "K00000000", "Lane", "$1,888.88", "s***@example.com")
+COLUMN_SAMPLES = ("88:88 PM", "K00000000", "Lane", "$1,888.88", "Ana Garcia-Lo")
 """The widest usual text of each column but the last (which stretches); longer text is elided."""
 LANE = 2
 

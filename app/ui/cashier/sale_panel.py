@@ -169,7 +169,8 @@ class SalePanel(QWidget):
         self.consent = QCheckBox("The customer asked for this receipt by text message")
         self.consent.setAccessibleName("Customer agreed to a text message")
         self.consent.setToolTip(f"Recorded as: \u201c{SMS_CONSENT_AT_TILL}\u201d")
-        self.remember = QCheckBox("Remember as their choice and send automatically next time")
+        self.remember = QCheckBox("Send this way automatically next time")
+        self.remember.setToolTip("Remember this as the customer's choice and send their receipts this way from now on")
         self.send_button = QPushButton("&Send receipt")
         self.send_button.setProperty("primary", True)
         self.send_button.setToolTip("Ctrl+Enter")
@@ -180,6 +181,7 @@ class SalePanel(QWidget):
         self.sale_tag.setTextFormat(Qt.TextFormat.PlainText)  # a customer's name is text, never HTML
         self.sale_tag.setAccessibleName("Sending the receipt of")
         self.sale_tag.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.sale_tag.setWordWrap(True)  # a long name wraps beside Send rather than widening the window
         theme.set_font(self.sale_tag, 1.1, bold=True)
         self.offer_button = QPushButton("Ask the &customer")
         self.offer_button.setToolTip("Show the receipt choice on the customer screen")
@@ -189,8 +191,7 @@ class SalePanel(QWidget):
         form.addRow("Mobile", self.phone)
         buttons = QHBoxLayout()
         buttons.addWidget(self.offer_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.sale_tag)
+        buttons.addWidget(self.sale_tag, 1)
         buttons.addWidget(self.send_button)
         layout = QVBoxLayout(box)
         layout.addLayout(row)

@@ -79,11 +79,11 @@ class CashierWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.sales)
         splitter.addWidget(self.panel)
-        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 5)
         splitter.setChildrenCollapsible(False)
         line = self.fontMetrics().height()
-        splitter.setSizes([line * 24, line * 56])
+        splitter.setSizes([line * 31, line * 49])  # the list keeps room for its receipt-state column
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addWidget(self.banner)
