@@ -77,6 +77,9 @@ EN: Final[dict[str, str]] = {
         "Reply STOP to stop or HELP for help."
     ),
     "keep_typed": "No, {address} is right",
+    # The consent page a manager's resend by text asks for on the customer screen.
+    "resend_consent_title": "The store would like to text you this receipt",
+    "resend_decline": "No, thanks",
 }
 
 ES: Final[dict[str, str]] = {
@@ -146,6 +149,9 @@ ES: Final[dict[str, str]] = {
         "mensajes y datos. Responda STOP para dejar de recibirlos o HELP para obtener ayuda."
     ),
     "keep_typed": "No, {address} está bien",
+    # The consent page a manager's resend by text asks for on the customer screen.
+    "resend_consent_title": "La tienda quiere enviarle este recibo por mensaje",
+    "resend_decline": "No, gracias",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str]]] = {Language.EN: EN, Language.ES: ES}

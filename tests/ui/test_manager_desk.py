@@ -196,6 +196,47 @@ def test_a_text_to_a_new_number_needs_the_customers_consent(drive: Drive, qtbot:
     drive(body)
 
 
+def test_a_text_to_a_new_number_can_be_agreed_on_the_customer_screen(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        await kiosk.post_sale(customer={"email": "ana@example.com", "channels": ["email"]})
+        manager = await signed_in(kiosk, qtbot)
+        page = manager.receipts
+        await until(lambda: len(page.rows) == 1, what="today's receipts")
+        page.table.selectRow(0)
+        detail = page.detail
+        await until(lambda: detail.detail is not None)
+        detail.resend_channel.setCurrentIndex(detail.resend_channel.findText("Text message"))
+        assert detail.ask_button.isVisible()
+        manager.activateWindow()
+        await until(lambda: QApplication.activeWindow() is manager, what="the manager window to have the focus")
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_to, "2175550188"))
+        await from_loop(lambda: qtbot.keyClicks(detail.resend_reason, "wants it by text"))
+        # First the customer says no: nothing is sent.
+        await from_loop(lambda: qtbot.mouseClick(detail.ask_button, Qt.MouseButton.LeftButton))
+        asker = detail.asker
+        await until(asker.isVisible, what="the consent page on the customer screen")
+        await from_loop(QApplication.processEvents)
+        assert QApplication.activeWindow() is manager  # the question never takes the manager's focus
+        assert asker.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        assert asker.windowFlags() & Qt.WindowType.WindowDoesNotAcceptFocus
+        assert asker.number.text().replace("\u00a0", " ").replace("\u2011", "-") == "We'll text it to (217) 555-0188"
+        assert "Reply STOP" in asker.wording.text() and asker.agree.height() >= 48
+        await from_loop(lambda: qtbot.mouseClick(asker.decline, Qt.MouseButton.LeftButton))
+        await until(lambda: "did not agree" in detail.notice.text(), what="the refusal")
+        assert not asker.isVisible() and detail.detail is not None and len(detail.detail.deliveries) == 1
+        # Then yes: the receipt goes, and the ledger says the customer agreed on their screen.
+        await from_loop(lambda: qtbot.mouseClick(detail.ask_button, Qt.MouseButton.LeftButton))
+        await until(asker.isVisible, what="the consent page again")
+        await from_loop(lambda: qtbot.mouseClick(asker.agree, Qt.MouseButton.LeftButton))
+        await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
+        assert detail.notice.text().startswith("The customer agreed: sale ")
+        rows = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
+        screen = [r for r in rows if r.source == "manager_resend:customer_screen"]
+        assert len(screen) == 1 and screen[0].text_shown == asker.wording.text()
+
+    drive(body)
+
+
 # -- held messages ---------------------------------------------------------------------------------
 
 

@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 from app.config.settings import routing_of
 from app.domain.attempt_words import attempt_fate
 from app.domain.channels import Channel, Language
+from app.domain.contacts import normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.errors import ValidationFailed
 from app.domain.receipt_design import receipt_design
 from app.domain.records import AttemptRecord, ReceiptDetail, UpdateRecord
 from app.rendering.sms import encode_info
@@ -36,9 +38,9 @@ from app.services.kiosk import ReceiptPreview
 from app.services.receipts import ConsentSource, ResendConsent
 from app.ui import theme
 from app.ui.context import KioskContext
-from app.ui.formatting import RETRYABLE, channel_word, money, state_word
+from app.ui.formatting import RETRYABLE, channel_word, money, phone, state_word
 from app.ui.formatting import moment as shortest
-from app.ui.i18n import tr
+from app.ui.manager.consent_ask import ConsentAsk, consent_wording
 from app.ui.manager.when import moment
 from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.preview import ReceiptPreviewView
@@ -154,6 +156,12 @@ class DetailPanel(QWidget):
         self.resend_channel.currentIndexChanged.connect(lambda _i: self._show_consent())
         self.agreed = QCheckBox(AGREED_AT_DESK)
         self.agreed.setAccessibleName("The customer agreed to texts at the desk")
+        self.ask_button = QPushButton("As&k on the customer screen")
+        self.ask_button.setToolTip(
+            "Show the text-message consent on the customer screen; the receipt is sent when the customer agrees"
+        )
+        self.ask_button.clicked.connect(self.ask_customer)
+        self.asker = ConsentAsk(self._ctx.settings.store.name, self)
         self.agreed.setToolTip(
             "Needed for a number that never agreed to texts; recorded in the customer's consent record"
         )
@@ -176,7 +184,10 @@ class DetailPanel(QWidget):
         form.addRow("&Channel", self.resend_channel)
         form.addRow("T&o", self.resend_to)
         form.addRow("Rea&son", self.resend_reason)
-        form.addRow("", self.agreed)
+        consent_row = QHBoxLayout()
+        consent_row.addWidget(self.agreed, 1)
+        consent_row.addWidget(self.ask_button)
+        form.addRow("", consent_row)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.reprint_button)
@@ -195,7 +206,8 @@ class DetailPanel(QWidget):
         """Show `detail` (None: nothing chosen)."""
         self.detail = detail
         self.timeline.clear()
-        for widget in (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel, self.agreed):
+        editing = (self.resend_button, self.resend_to, self.resend_reason, self.resend_channel, self.agreed)
+        for widget in (*editing, self.ask_button):
             widget.setEnabled(detail is not None)
         self.ids_toggle.setEnabled(detail is not None)
         self.reprint_button.setEnabled(detail is not None and self._ctx.settings.printer.enabled)
@@ -334,12 +346,52 @@ class DetailPanel(QWidget):
         if channel not in TEXT_CHANNELS or not self.agreed.isChecked():
             return None
         language = Language(self.detail.language) if self.detail is not None else Language.EN
-        key = "whatsapp_consent" if channel is Channel.WHATSAPP else "sms_consent"
-        return ResendConsent(tr(key, language, store=self._ctx.settings.store.name), ConsentSource.MANAGER_DESK)
+        wording = consent_wording(channel, language, self._ctx.settings.store.name)
+        return ResendConsent(wording, ConsentSource.MANAGER_DESK)
+
+    @action
+    async def ask_customer(self) -> None:
+        """Ask the customer on their screen to agree to the text; send it when they do."""
+        if self.detail is None:
+            return
+        s = self.detail.summary
+        channel = Channel(self.resend_channel.currentData())
+        reason = self.resend_reason.text()
+        if not reason.strip():
+            self.resend_reason.setFocus(Qt.FocusReason.OtherFocusReason)
+            raise ValidationFailed("Say why the receipt is sent again.", field="reason")
+        number = normalise_phone(self.resend_to.text())
+        language = Language(self.detail.language)
+        self.notice.setText("Waiting for the customer to agree on the customer screen\u2026")
+        self._noticed = s.receipt_id
+        with busy(self.ask_button, self.resend_button):
+            agreed, wording = await self.asker.ask(channel, number, language)
+            if not agreed:
+                self.notice.setText("The customer did not agree to texts: nothing was sent.")
+                return
+            await self._ctx.receipts.resend(
+                s.receipt_id,
+                channel,
+                number,
+                reason=reason,
+                actor=self._ctx.actor,
+                consent=ResendConsent(wording, ConsentSource.CUSTOMER_SCREEN),
+            )
+            detail = await self._ctx.receipts.get(s.receipt_id)
+        self.resend_to.clear()
+        self.resend_reason.clear()
+        self.show_detail(detail)
+        self.notice.setText(
+            f"The customer agreed: sale {s.sale_id}'s receipt is on its way by {channel_word(channel).lower()} "
+            f"to {phone(number)}."
+        )
+        self.sig_changed.emit(s.receipt_id)
 
     def _show_consent(self) -> None:
-        self.agreed.setVisible(self.resend_channel.currentData() in TEXT_CHANNELS)
-        if not self.agreed.isVisible():
+        texting = self.resend_channel.currentData() in TEXT_CHANNELS
+        self.agreed.setVisible(texting)
+        self.ask_button.setVisible(texting)
+        if not texting:
             self.agreed.setChecked(False)
 
     def _show_ids(self, shown: bool) -> None:

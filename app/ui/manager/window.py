@@ -119,6 +119,7 @@ class ManagerWindow(QMainWindow):
         """Back to the PIN page."""
         self.idle.stop()
         self.banner.dismiss()
+        self.receipts.detail.asker.withdraw()  # a question left on the customer screen goes with the manager
         self._ctx.signed_in = None
         self.title.setText("Manager")
         self.pages.setCurrentIndex(0)
