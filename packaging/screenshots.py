@@ -101,6 +101,7 @@ async def main() -> None:
         shell = KioskShell(ctx)
         try:
             await shoot(shell, rng, runtime, sandbox.app)
+            await shoot_other_tabs(shell)
             await shoot_customer_languages(shell, rng, runtime)
             await shoot_setup(data, sandbox.url)
         finally:
@@ -258,6 +259,24 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     tabs.setCurrentWidget(settings.devices)
     await settle()
     save(settings, "settings-devices")
+
+
+# -- the tabs no state above reaches: the audit check, routing, the kiosk's own settings ------------------
+
+
+async def shoot_other_tabs(shell: KioskShell) -> None:
+    """The manager's audit check (intact) and the settings' routing and kiosk tabs (manager signed in)."""
+    manager, settings = shell.manager, shell.settings
+    manager.tabs.setCurrentWidget(manager.audit)
+    manager.audit.check()
+    await until(lambda: manager.audit.verdict.text().startswith("Intact"))
+    await settle()
+    save(manager, "manager-audit-intact")
+    tabs = settings.centralWidget().findChildren(type(manager.tabs))[0]
+    for page, name in ((settings.routing, "settings-routing"), (settings.kiosk, "settings-kiosk")):
+        tabs.setCurrentWidget(page)
+        await settle()
+        save(settings, name)
 
 
 # -- the customer screen, every page in English and Spanish (suffix -en / -es) -------------------------
