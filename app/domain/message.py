@@ -11,9 +11,14 @@ from app.domain.channels import Channel
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
+    """A file sent with an e-mail. With a `content_id` it is an inline image the HTML shows through
+    `<img src="cid:{content_id}">` (RFC 2392), not a file the reader opens; `content_id` then equals
+    `filename`, because Mailgun and Mandrill name an inline image's Content-ID by its file name."""
+
     filename: str
     content_type: str
     content: bytes
+    content_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

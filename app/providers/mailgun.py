@@ -153,7 +153,12 @@ class MailgunAdapter(HttpAdapter):
         custom = {**message.metadata, IDEMPOTENCY_VAR: message.idempotency_key}
         fields.extend((f"v:{name}", str(value)) for name, value in custom.items())
         # Each file is one repeated `attachment` part (mailgun-python builders.attach_file).
-        files: list[FilePart] = [("attachment", (a.filename, a.content, a.content_type)) for a in message.attachments]
+        # An inline image is an `inline` part instead, shown by <img src="cid:<its file name>"> (docs:
+        # https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/#sending-inline-images).
+        files: list[FilePart] = [
+            ("inline" if a.content_id else "attachment", (a.content_id or a.filename, a.content, a.content_type))
+            for a in message.attachments
+        ]
         return f"/v3/{quote(self._domain, safe='')}/messages", fields, files
 
     def request(self, message: OutboundMessage) -> HttpRequest:

@@ -152,10 +152,19 @@ class MandrillAdapter(HttpAdapter):
         if tags:
             mail["tags"] = [str(t) for t in tags]
         mail["metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
-        if message.attachments:
+        files = [a for a in message.attachments if not a.content_id]
+        images = [a for a in message.attachments if a.content_id]
+        if files:
             mail["attachments"] = [
                 {"type": a.content_type, "name": a.filename, "content": base64.b64encode(a.content).decode("ascii")}
-                for a in message.attachments
+                for a in files
+            ]
+        if images:
+            # Inline images go in `images`; each `name` is its Content-ID, shown by <img src="cid:name">
+            # (https://mailchimp.com/developer/transactional/api/messages/send-new-message/).
+            mail["images"] = [
+                {"type": a.content_type, "name": a.content_id, "content": base64.b64encode(a.content).decode("ascii")}
+                for a in images
             ]
         if not template_name:
             return SEND_PATH, {"key": self._api_key, "message": mail}

@@ -2,7 +2,8 @@
 
 Layout, as `EmailMessage` builds it: text/plain alone; or multipart/alternative (text, then html —
 the last part is the preferred one, RFC 2046 § 5.1.4); inside multipart/mixed when there are
-attachments. Headers: From, To, Subject (RFC 2047-encoded when not ASCII), Date, a Message-ID
+attachments; an inline image (`Attachment.content_id`) sits with the html part in multipart/related.
+Headers: From, To, Subject (RFC 2047-encoded when not ASCII), Date, a Message-ID
 derived from the idempotency key (a retry is recognisably the same message), `X-ReceiptDesk-Key`,
 and Reply-To only when one is set.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 
 from app.domain.errors import PermanentProviderError
-from app.domain.message import OutboundMessage
+from app.domain.message import Attachment, OutboundMessage
 
 IDEMPOTENCY_HEADER = "X-ReceiptDesk-Key"
 """The header carrying `OutboundMessage.idempotency_key`; the sandbox records it."""
@@ -69,18 +71,40 @@ def build_email(
                 mail.add_alternative(message.html, subtype="html")
         else:
             mail.set_content(message.html or "", subtype="html")
-        for attachment in message.attachments:
-            maintype, _, subtype = attachment.content_type.partition("/")
-            mail.add_attachment(
-                attachment.content,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                filename=attachment.filename,
-            )
+        add_attachments(mail, message.attachments)
     except (ValueError, TypeError, IndexError, HeaderParseError, MessageError) as exc:
         # e.g. a CR/LF in a header value ("Header values may not contain linefeed ...")
         raise PermanentProviderError(f"{provider}: cannot build the e-mail: {exc}") from exc
     return mail
+
+
+def add_attachments(mail: EmailMessage, attachments: Sequence[Attachment]) -> None:
+    """Inline images into a multipart/related with the HTML part (RFC 2387), each with its `Content-ID`
+    (RFC 2392: `<img src="cid:x">` shows the part of `Content-ID: <x>`); other files as attachments.
+    An inline image with no HTML part to show it is attached like any file."""
+    html = mail.get_body(preferencelist=("html",))
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        maintype, subtype = maintype or "application", subtype or "octet-stream"
+        if attachment.content_id and isinstance(html, EmailMessage):
+            html.add_related(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype,
+                cid=f"<{attachment.content_id}>",
+                disposition="inline",
+                filename=attachment.filename,
+            )
+    for attachment in attachments:
+        if attachment.content_id and isinstance(html, EmailMessage):
+            continue
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(
+            attachment.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
 
 
 def to_bytes(mail: EmailMessage) -> bytes:

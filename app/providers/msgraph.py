@@ -132,6 +132,9 @@ class MsGraphAdapter(OAuthAdapter):
                     "name": a.filename,
                     "contentType": a.content_type,
                     "contentBytes": base64.b64encode(a.content).decode("ascii"),
+                    # An inline image: isInline and contentId, shown by <img src="cid:<contentId>"> (docs:
+                    # https://learn.microsoft.com/en-us/graph/api/resources/fileattachment).
+                    **({"isInline": True, "contentId": a.content_id} if a.content_id else {}),
                 }
                 for a in message.attachments
             ]

@@ -172,6 +172,9 @@ class PostmarkAdapter(HttpAdapter):
                     "Name": a.filename,
                     "Content": base64.b64encode(a.content).decode("ascii"),
                     "ContentType": a.content_type,
+                    # An inline image: ContentID "cid:<id>", shown by <img src="cid:<id>"> (docs:
+                    # https://postmarkapp.com/developer/user-guide/send-email-with-api#attachments).
+                    **({"ContentID": f"cid:{a.content_id}"} if a.content_id else {}),
                 }
                 for a in message.attachments
             ]

@@ -158,7 +158,10 @@ class SendGridAdapter(HttpAdapter):
                     "content": base64.b64encode(a.content).decode("ascii"),  # base64 (tsg_mail_v3.json)
                     "filename": a.filename,
                     "type": a.content_type,
-                    "disposition": "attachment",
+                    "disposition": "inline" if a.content_id else "attachment",
+                    # An inline image names its Content-ID for the HTML's cid: reference (attachments[].content_id,
+                    # https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send).
+                    **({"content_id": a.content_id} if a.content_id else {}),
                 }
                 for a in message.attachments
             ]

@@ -195,11 +195,8 @@ class SesAdapter(HttpAdapter):
                 mime.add_alternative(message.html, subtype="html")
         elif message.html:
             mime.set_content(message.html, subtype="html")
-        for a in message.attachments:
-            maintype, _, subtype = a.content_type.partition("/")
-            mime.add_attachment(
-                a.content, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=a.filename
-            )
+        # Inline images in multipart/related with the html part (Raw lets us build it; SES sends it as is).
+        mime_headers.add_attachments(mime, message.attachments)
         return mime.as_bytes(policy=SMTP)
 
     def parse_response(self, response: httpx.Response) -> SendResult:

@@ -16,6 +16,7 @@ from app.domain.channels import Language
 from app.domain.receipt import RenderedReceipt, StoreProfile
 from app.domain.sale import Sale
 from app.rendering.environment import RenderingEnvironment
+from app.rendering.inline_images import InlineImage, return_code_image
 from app.rendering.sms import make_sms
 from app.rendering.summary import build_summary
 from app.rendering.template_data import build_template_data, dumps
@@ -31,6 +32,8 @@ class ReceiptRenderer:
 
     `sms_budget_segments` caps the SMS with every line; past it the SMS is a summary.
     `sms_ascii_fold` folds characters GSM-7 cannot carry (see `app.rendering.sms.gsm_fold`).
+    `logo` is the store's logo; the HTML shows it and the return barcode as inline images
+    (`app.rendering.inline_images`), which the message attaches when it is sent.
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class ReceiptRenderer:
         *,
         sms_budget_segments: int = 4,
         sms_ascii_fold: bool = True,
+        logo: InlineImage | None = None,
     ) -> None:
         if sms_budget_segments < 1:
             raise ValueError("sms_budget_segments must be at least 1")
@@ -53,6 +57,8 @@ class ReceiptRenderer:
             keep_at_rules=False,
             load_remote_stylesheets=False,
         )
+        self.logo = logo
+        """The store's logo (`[store] logo`), shown at the top of the e-mail as an inline image."""
         self.sms_budget_segments = sms_budget_segments
         self.sms_ascii_fold = sms_ascii_fold
         self.template_version: str = self._env.template_version
@@ -72,7 +78,12 @@ class ReceiptRenderer:
         to it (otherwise to the service desk), and the template data carries it.
         """
         summary = build_summary(sale, store, language)
-        context = {"s": summary, "t": summary.t}
+        context = {
+            "s": summary,
+            "t": summary.t,
+            "logo": self.logo,
+            "barcode": return_code_image(summary.return_code),
+        }
         html = self._inliner.inline(self._html.render(context))
         text = "\n".join(line.rstrip() for line in self._text.render(context).splitlines()) + "\n"
         sms = make_sms(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.domain.barcodes import RECEIPT_PREFIX
 from app.domain.cards import mask_card
 from app.domain.channels import Language
 from app.domain.receipt import StoreProfile
@@ -140,6 +141,8 @@ class ReceiptSummary:
     has_taxed: bool
     promotions: tuple[PromotionView, ...]
     footer: FooterView
+    return_code: str = ""
+    """`RD-<sale id>`, what the paper receipt's barcode holds and the e-mail's barcode image shows."""
 
 
 def build_summary(sale: Sale, store: StoreProfile, language: Language) -> ReceiptSummary:
@@ -182,6 +185,7 @@ def build_summary(sale: Sale, store: StoreProfile, language: Language) -> Receip
         has_taxed=any(line.taxed for line in lines),
         promotions=tuple(_promotion(p, labels) for p in sale.promotions),
         footer=_footer(store, labels),
+        return_code=RECEIPT_PREFIX + sale.sale_id,
     )
 
 

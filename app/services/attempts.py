@@ -25,24 +25,26 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.app_devices import GONE_CODES, GONE_ERROR, GONE_REASON
 from app.domain.audit import AuditDraft
+from app.domain.barcodes import RECEIPT_PREFIX
 from app.domain.channels import Channel
 from app.domain.clock import Clock
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState, transition
 from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy, Lookup, SettledBy
 from app.domain.errors import PermanentProviderError, TransientProviderError
-from app.domain.message import OutboundMessage, SendResult, SendStatus
+from app.domain.message import Attachment, OutboundMessage, SendResult, SendStatus
 from app.domain.records import TEMPLATE_REFUSED, ClaimedDelivery, DoubtSettlement, Settlement
 from app.domain.routing import Routing
 from app.domain.whatsapp import SESSION_UNTIL, session_open
 from app.providers.base import ProviderAdapter
 from app.providers.templates import RECEIPT_DATA, ReceiptTemplates, template_of
+from app.rendering.inline_images import place_images, return_code_image
 from app.services.breaker import CircuitBreaker
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
@@ -151,6 +153,27 @@ def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> Outbou
     )
 
 
+# --- inline images (the return barcode, the store's logo) -------------------------------------------
+def with_inline_images(
+    message: OutboundMessage, claim: ClaimedDelivery, adapter: ProviderAdapter, images: Mapping[str, Attachment]
+) -> OutboundMessage:
+    """An e-mail in our own rendering with the inline images its HTML shows: the return barcode (drawn from
+    the sale id) and `images` (the store's logo). A provider that carries no attachments, or a template send,
+    gets the HTML without the images (the return code stays as text); see `app.rendering.inline_images`."""
+    if message.channel is not Channel.EMAIL or not message.html:
+        return message
+    available = dict(images)
+    barcode = return_code_image(RECEIPT_PREFIX + claim.sale_id) if claim.sale_id else None
+    if barcode is not None:
+        available[barcode.cid] = barcode.attachment
+    carry = adapter.capabilities.supports_attachments and template_of(adapter, message) is None
+    html, attachments = place_images(message.html, available, carry=carry)
+    return replace(message, html=html, attachments=message.attachments + attachments)
+
+
+# --- end inline images ------------------------------------------------------------------------------
+
+
 def _template_summary(claim: ClaimedDelivery) -> dict[str, str]:
     """The store's name and the total from the receipt's template data, for a WhatsApp content template."""
     try:
@@ -189,7 +212,9 @@ class AttemptRunner:
         rng: random.Random,
         intend: Intend,
         in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
+        inline_images: Mapping[str, Attachment] | None = None,
     ) -> None:
+        self._inline_images = dict(inline_images or {})
         self._intend = intend
         self._in_doubt = in_doubt
         self._adapters = adapters
@@ -249,7 +274,7 @@ class AttemptRunner:
             self._breaker.release_probe(provider)
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None
-        message = build_message(claim, started)
+        message = with_inline_images(build_message(claim, started), claim, adapter, self._inline_images)
         try:
             result = await adapter.send(message)
         except PermanentProviderError as exc:
