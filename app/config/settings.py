@@ -45,6 +45,10 @@ class StoreSettings(_Section):
     footer: str = ""
     preferences_url: str | None = None
     default_language: Language = Language.EN
+    logo: str | None = Field(
+        default=None,
+        description="The store's logo, a PNG or SVG file (absolute path, at most 512 KB), shown atop e-mail receipts.",
+    )
 
     def profile(self) -> StoreProfile:
         return StoreProfile(self.name, self.address, self.phone, self.website, self.footer, self.preferences_url)

@@ -23,6 +23,7 @@ from app.domain.text_limits import TextLimits
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
 from app.providers.base import ProviderAdapter
+from app.rendering.inline_images import store_logo
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
 from app.server.api import create_api
@@ -216,6 +217,7 @@ def build_runtime(
         base_delay=d.base_delay_seconds,
         max_delay=d.max_delay_seconds,
     )
+    logo = store_logo(store.logo)  # shown atop e-mail receipts, attached inline when they are sent
     dispatcher = Dispatcher(
         db,
         adapters,
@@ -227,11 +229,12 @@ def build_runtime(
         lease=timedelta(seconds=d.lease_seconds),
         in_doubt=d.in_doubt,
         owner=owner or f"{socket.gethostname()}-{os.getpid()}",
+        inline_images={logo.cid: logo.attachment} if logo else None,
     )
     texts = TextLimits.of(settings.texts)
     checkout = CheckoutService(
         db,
-        ReceiptRenderer(),
+        ReceiptRenderer(logo=logo),
         store.profile(),
         routing.primaries(),
         bus,

@@ -13,6 +13,7 @@ the standard library (`app.support.png`): no imaging library needed.
 
 from __future__ import annotations
 
+import logging
 import re
 import struct
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from app.domain.code128_bars import modules
 from app.domain.errors import ConfigurationError
 from app.domain.message import Attachment
 from app.support.png import SIGNATURE, bars_png
+
+log = logging.getLogger(__name__)
 
 RETURN_CODE_ID = "return-code.png"
 """Content-ID (and file name) of the return barcode."""
@@ -82,6 +85,18 @@ def load_logo(path: Path) -> InlineImage:
     width, height = _fit(*size)
     cid = LOGO_IDS[kind]
     return InlineImage(Attachment(cid, LOGO_TYPES[kind], content, content_id=cid), width, height)
+
+
+def store_logo(setting: str | None) -> InlineImage | None:
+    """The `[store] logo` file, or None when it is unset or unusable (said once in the log, with what to fix:
+    a receipt without the logo is better than no receipt)."""
+    if not setting or not setting.strip():
+        return None
+    try:
+        return load_logo(Path(setting.strip()).expanduser())
+    except ConfigurationError as exc:
+        log.warning("%s Receipts are sent without it until it is fixed.", exc)
+        return None
 
 
 def place_images(html: str, images: Mapping[str, Attachment], *, carry: bool) -> tuple[str, tuple[Attachment, ...]]:

@@ -26,6 +26,7 @@ from app.domain.app_devices import GONE_REASON
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy
+from app.domain.message import Attachment
 from app.domain.records import ClaimedDelivery, Settlement
 from app.domain.routing import Routing
 from app.providers.base import ProviderAdapter
@@ -65,6 +66,7 @@ class Dispatcher:
         clock: Clock = utcnow,
         rng: random.Random | None = None,
         in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
+        inline_images: Mapping[str, Attachment] | None = None,
     ) -> None:
         self._db = db
         self._bus = bus
@@ -84,6 +86,7 @@ class Dispatcher:
             rng=rng or random.Random(),
             intend=self._intend,
             in_doubt=in_doubt,
+            inline_images=inline_images,  # the store's logo, by Content-ID (app.rendering.inline_images)
         )
         self._concurrency = concurrency
         self._claim_batch = claim_batch
