@@ -1,7 +1,8 @@
 """This kiosk's own display preferences (`kiosk.toml` beside the settings file).
 
 Kept apart from `Settings` (which refuses unknown sections): which screen faces the customer and
-how long the customer screen waits before it starts over.
+how long the customer screen waits before it starts over, and whether the windows use the
+high-contrast palette.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class KioskPrefs:
     customer_screen: int = SAME_SCREEN
     idle_timeout_s: float = 45.0
     done_return_s: float = 5.0
+    high_contrast: bool = False
 
     def with_changes(self, **changes: object) -> KioskPrefs:
         """A copy with `changes` applied."""
@@ -50,6 +52,7 @@ def load_prefs(path: Path) -> KioskPrefs:
             customer_screen=int(prefs.customer_screen),
             idle_timeout_s=float(prefs.idle_timeout_s),
             done_return_s=float(prefs.done_return_s),
+            high_contrast=prefs.high_contrast is True,
         )
     except (TypeError, ValueError):
         return KioskPrefs()

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QLayout, QWidget
 
 from app.services.bus import DeliveryChanged, ReceiptCreated, ScanReceived
 from app.services.kiosk import KioskSale, SendOutcome
+from app.ui import theme
+from app.ui.arrange import Rect, arrange
 from app.ui.bridge import EventBridge
 from app.ui.cashier.window import CashierWindow
 from app.ui.context import KioskContext
+from app.ui.contrast import ContrastSwitch
 from app.ui.customer.placement import facing_screen
 from app.ui.customer.window import CustomerWindow
+from app.ui.formatting import install_us_locale
 from app.ui.manager.window import ManagerWindow
 from app.ui.settings.window import SettingsWindow
 from app.ui.status import HealthMonitor, ScannerStatus
 from app.ui.tasks import TaskOwner
 from app.ui.wedge import KeyboardWedge
+from app.ui.widgets.dates import polish_date_edits
 
 
 class KioskShell(QObject):
@@ -30,6 +35,10 @@ class KioskShell(QObject):
         super().__init__(parent)
         self.ctx = ctx
         self._windowed = customer_windowed
+        install_us_locale()  # before any widget: date pickers and calendars take the default locale
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and ctx.prefs.high_contrast != theme.high_contrast:
+            theme.apply(app, high=ctx.prefs.high_contrast)
         self.bridge = EventBridge(ctx.bus, self)
         self.monitor = HealthMonitor(ctx.health, self.bridge, self)
         self.cashier = CashierWindow(ctx, self.monitor)
@@ -37,6 +46,10 @@ class KioskShell(QObject):
         self.manager = ManagerWindow(ctx, self.monitor)
         self.settings = SettingsWindow(ctx)
         self.tasks = TaskOwner(self.cashier, "shell")
+        for window in self.windows:
+            polish_date_edits(window)
+        self.contrast = ContrastSwitch(ctx, self.cashier)
+        self.contrast.attach(*self.windows)
         self.dedicated_screen = False
         self._waiting: str | None = None
         self._closed = False
@@ -73,12 +86,22 @@ class KioskShell(QObject):
             self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)  # the cashier keeps the keys
             self.customer.setGeometry(screen.geometry())
             self.customer.showFullScreen()
-        elif self._windowed:  # the demo on one screen: both windows side by side, as far as they fit
+        elif self._windowed:  # the demo on one screen: the three windows tiled, none over another
             self.dedicated_screen = True
-            room = cashier_screen.availableGeometry()
-            self.customer.resize(min(self.customer.width(), max(640, room.width() // 2)), self.customer.height())
-            self.customer.move(room.right() - self.customer.width(), room.top())
+            self.arrange_windows(cashier_screen.availableGeometry())
             self.customer.show()
+
+    def arrange_windows(self, room: QRect) -> None:
+        """Tile cashier, customer and manager over `room` (see `app.ui.arrange`)."""
+        tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()))
+        for window, tile in zip((self.cashier, self.customer, self.manager), tiles, strict=True):
+            # Three windows' natural minimums add up to more than one screen: in the demo each takes
+            # its tile, a little tighter than it would like, rather than lie over the next one.
+            layout = window.layout()
+            if layout is not None:
+                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            window.setMinimumSize(0, 0)
+            window.setGeometry(QRect(*tile))
 
     def show_customer(self) -> None:
         """Bring the customer screen up (on the same screen: the cashier hands it over)."""
@@ -161,6 +184,7 @@ class KioskShell(QObject):
         scanning, options = self.ctx.scanning, self.ctx.settings.scanner
         self.scanner_status = ScannerStatus(*((scanning.state, scanning.detail) if scanning else ("off", None)))
         self.cashier.statusBar().addPermanentWidget(self.scanner_status)
+        self.cashier.statusBar().addPermanentWidget(self.contrast.button())
         self.bridge.sig_device_state.connect(self.scanner_status.show_state)
         self.bridge.sig_scan.connect(self._scanned)
         self.wedge: KeyboardWedge | None = None
@@ -187,7 +211,14 @@ class KioskShell(QObject):
         if self.wedge is not None:
             self.wedge.close()
         await self.monitor.stop()
-        for owner in (self.tasks, self.cashier.tasks, self.customer.tasks, self.manager.tasks, self.settings.tasks):
+        for owner in (
+            self.tasks,
+            self.contrast.tasks,
+            self.cashier.tasks,
+            self.customer.tasks,
+            self.manager.tasks,
+            self.settings.tasks,
+        ):
             await owner.close()
         self.bridge.close()
         for window in self.windows:
