@@ -9,7 +9,8 @@ it out itself. Its shape is published as a JSON Schema (draft 2020-12) in
   places (never a float), `display` the string our own receipt prints in the customer's language.
   Amounts taken off (savings, discounts, coupons) are positive in `amount` and shown `-$1.00`.
 - Times are ISO 8601 with the sale's own UTC offset; dates ISO 8601 (`2025-12-05`).
-- Cards appear as brand and last four only, as on the receipt; nothing else of a tender is given.
+- Cards appear as brand and last four only, as on the receipt, with how the card was read and the
+  authorisation code when the POS sent them; never more of the card.
 - Every key is always present (`null`, `""` or `[]` when absent), so a template never meets an
   undefined value.
 
@@ -94,6 +95,8 @@ def build_template_data(
         },
         "tenders": [_tender(t, row) for t, row in zip(sale.tenders, s.tenders, strict=True)],
         "has_snap": s.has_snap,
+        "has_taxed": s.has_taxed,
+        "taxed_legend": f"{s.t.taxed_marker} = {s.t.taxed_legend}" if s.has_taxed else "",
         "loyalty": _loyalty(sale, s),
         "promotions": [
             {
@@ -106,7 +109,11 @@ def build_template_data(
             }
             for promo, view in zip(sale.promotions, s.promotions, strict=True)
         ],
-        "barcode": {"value": f"{RECEIPT_PREFIX}{sale.sale_id}", "symbology": BARCODE_SYMBOLOGY},
+        "barcode": {
+            "value": f"{RECEIPT_PREFIX}{sale.sale_id}",
+            "symbology": BARCODE_SYMBOLOGY,
+            "label": s.t.return_code.format(code=s.return_code),
+        },
         "receipt_url": receipt_url,
         "footer": {
             "not_yours": s.footer.not_yours,
@@ -139,7 +146,9 @@ def _line(item: LineItem, view: LineView) -> dict[str, Any]:
         "line_total": _money(item.line_total, view.amount),
         "snap_eligible": item.snap_eligible,
         "taxable": item.taxable,
+        "marks": view.flag,
         "bottle_deposit": _money(item.bottle_deposit, money(item.bottle_deposit)) if item.bottle_deposit else None,
+        "deposit_label": view.deposit.label if view.deposit else "",
         "savings": [
             {"description": row.label, "amount": _money(d.amount, row.amount)}
             for d, row in zip(item.discounts, view.savings, strict=True)
@@ -154,6 +163,9 @@ def _tender(tender: Tender, row: Row) -> dict[str, Any]:
         "label": row.label,
         "card_brand": tender.card_brand if card else None,
         "last4": tender.last4,
+        "entry_mode": tender.entry_mode.value if tender.entry_mode else None,
+        "auth_code": tender.auth_code,
+        "detail": row.detail,
         "amount": _money(tender.amount, row.amount),
         "change_due": _money(tender.change_due, money(tender.change_due)),
     }

@@ -109,7 +109,9 @@ def test_the_data_says_what_the_receipt_says(renderer: ReceiptRenderer) -> None:
     ]
     assert data["loyalty"]["balance"] == 1234 and data["loyalty"]["balance_pending"] is True
     assert data["promotions"][0]["expires_on"] == "2025-12-05"
-    assert data["barcode"] == {"value": "RD-S-1001", "symbology": "code128"}
+    assert data["barcode"] == {"value": "RD-S-1001", "symbology": "code128", "label": "Return code RD-S-1001"}
+    assert data["has_taxed"] is True and data["taxed_legend"] == "T = taxable"
+    assert cola["marks"] == "TS" and cola["deposit_label"] == "Bottle deposit"
     assert data["sale"]["cashier"] == "Dana"
     assert datetime.fromisoformat(data["sale"]["occurred_at"]).utcoffset() is not None
     assert data["sale"]["occurred_at"] == "2025-11-28T23:57:00-06:00"
@@ -125,11 +127,15 @@ def test_cards_show_brand_and_last_four_only(renderer: ReceiptRenderer) -> None:
         "label": "Visa •••• 1111",
         "card_brand": "Visa",
         "last4": "1111",
+        "entry_mode": "chip",
+        "auth_code": "A1B2C3",
+        "detail": "Chip · Auth A1B2C3",
         "amount": {"amount": "20.00", "display": "$20.00"},
         "change_due": {"amount": "0.00", "display": "$0.00"},
     }
     assert cash["card_brand"] is None and cash["change_due"]["amount"] == "4.30"
-    for hidden in (TEST_CARD_NUMBER, "A1B2C3", "chip", "LM12345678"):
+    assert cash["entry_mode"] is None and cash["auth_code"] is None and cash["detail"] == ""
+    for hidden in (TEST_CARD_NUMBER, "LM12345678"):
         assert hidden not in receipt.template_data
 
 
