@@ -103,6 +103,7 @@ async def main() -> None:
             await shoot(shell, rng, runtime, sandbox.app)
             await shoot_other_tabs(shell)
             await shoot_customer_languages(shell, rng, runtime)
+            await shoot_cashier_waiting(shell, rng, runtime)
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
@@ -319,6 +320,32 @@ async def shoot_customer_languages(shell: KioskShell, rng: random.Random, runtim
     customer.show_auto_sent(await shell.ctx.kiosk.sale(sent))
     await save_both(customer, "customer-returning-auto-sent")
     customer.reset()
+
+
+# -- the cashier busy with an older sale while new ones wait ("2 new"), at both laptop sizes ------------
+
+
+async def shoot_cashier_waiting(shell: KioskShell, rng: random.Random, runtime: Any) -> None:
+    """The cashier typing an address into an older sale when two sales arrive: the panel stays put and
+    they wait as "2 new"; at 1366x768 and 1280x800, the two screens the cashier's window must fit."""
+    cashier = shell.cashier
+    cashier.showNormal()
+    cashier.raise_()
+    cashier.show_newest()  # the sales that came while other windows were shot are seen first
+    await until(lambda: cashier.waiting == 0)
+    rows = cashier.sales.model.rows()
+    older = rows[len(rows) // 2].sale.receipt_id
+    cashier.panel.open(older)
+    await until(lambda: cashier.panel.sale is not None and cashier.panel.sale.receipt_id == older)
+    cashier.panel.email.setText("jordan.lee@gmail.com")
+    for n in range(2):
+        await post(runtime, rng, customer={"email": f"next{n}@example.com", "channels": ["email"]})
+    await until(lambda: cashier.waiting == 2)
+    for width, height in ((1366, 768), (1280, 800)):
+        cashier.resize(width, height)
+        await settle()
+        save(cashier, f"cashier-2-new-waiting-{width}x{height}")
+    cashier.panel.email.clear()
 
 
 async def record_doubts(runtime: Any, doubted: str, held_receipt: str) -> None:
