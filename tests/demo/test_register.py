@@ -12,7 +12,9 @@ import math
 import pytest
 
 from app.cli import _parser
+from app.commands import serving
 from app.demo.register import DEFAULT_SALE_EVERY, FIRST_SALE_AFTER, MAX_SALE_EVERY, DemoRegister, sale_every
+from app.domain.errors import ValidationFailed
 from app.main import Runtime
 from tests.conftest import wait_until
 
@@ -90,3 +92,10 @@ async def test_at_pace_zero_a_sale_comes_only_when_asked(runtime: Runtime) -> No
 def test_a_negative_pace_is_refused_by_the_register_too(runtime: Runtime) -> None:
     with pytest.raises(ValueError, match="0 or more"):
         DemoRegister(runtime.checkout, every=-1)
+
+
+def test_the_headless_demo_refuses_a_pace_in_one_line() -> None:
+    args = _parser().parse_args(["demo", "--headless", "--sale-every", "5"])
+    with pytest.raises(ValidationFailed, match="--sale-every paces the kiosk demo") as refused:
+        serving.demo(args)
+    assert "\n" not in refused.value.message
