@@ -22,6 +22,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from app.config.secrets import SecretStore
 from app.config.settings import PrinterSettings, Settings
 from app.config.settings_writer import SettingsStore
 from app.demo.wiring import sandbox_secrets, sandbox_settings
-from app.domain.channels import Channel
+from app.domain.channels import Channel, Language
 from app.domain.clock import utcnow
 from app.domain.delivery import DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
@@ -101,7 +102,9 @@ async def main() -> None:
         shell = KioskShell(ctx)
         try:
             await shoot(shell, rng, runtime, sandbox.app)
+            await shoot_cashier_counter(shell, rng, runtime, sandbox.app)
             await shoot_other_tabs(shell)
+            await shoot_manager_actions(shell, runtime)
             await shoot_customer_languages(shell, rng, runtime)
             await shoot_cashier_waiting(shell, rng, runtime)
             await shoot_setup(data, sandbox.url)
@@ -278,6 +281,44 @@ async def shoot_other_tabs(shell: KioskShell) -> None:
         tabs.setCurrentWidget(page)
         await settle()
         save(settings, name)
+
+
+# -- the manager's actions: confirmations, ids on demand, dates across days, the consent page ------------
+
+
+async def shoot_manager_actions(shell: KioskShell, runtime: Any) -> None:
+    """A resend confirmed with the list following it, the receipt's ids behind Details, a list spanning
+    days, and the consent page a text to a new number puts on the customer screen (English, Spanish)."""
+    manager = shell.manager
+    manager.tabs.setCurrentWidget(manager.receipts)
+    page, detail = manager.receipts, manager.receipts.detail
+    await page.reload()
+    chosen = page.rows[0].receipt_id
+    page.table.selectRow(0)
+    detail.open(chosen)
+    await until(lambda: detail.detail is not None and detail.detail.summary.receipt_id == chosen)
+    detail.resend_channel.setCurrentIndex(detail.resend_channel.findText("Email"))
+    detail.resend_to.setText("shopper.new@example.com")
+    detail.resend_reason.setText("Customer asked for it at a new address")
+    detail.resend()
+    await until(lambda: detail.notice.text().startswith("Sale "))
+    await settle()
+    save(manager, "manager-resend-confirmed")
+    detail.ids_toggle.setChecked(True)
+    await settle()
+    save(manager, "manager-timeline-details")
+    detail.ids_toggle.setChecked(False)
+    rows = list(page.rows)
+    page.show_rows([replace(r, created_at=r.created_at - timedelta(days=n // 3)) for n, r in enumerate(rows)])
+    await settle()
+    save(manager, "manager-receipts-days")
+    page.search()
+    for language in (Language.EN, Language.ES):
+        detail.asker.show_question(Channel.SMS, "+12175550188", language)
+        detail.asker.resize(1280, 800)
+        await settle()
+        save(detail.asker, f"manager-consent-ask-{language.value}")
+    detail.asker.hide()
 
 
 # -- the customer screen, every page in English and Spanish (suffix -en / -es) -------------------------
@@ -483,6 +524,37 @@ async def shoot_setup_steps(assistant: SetupAssistant, sandbox_url: str) -> None
     await until(lambda: bool(assistant.banner.message))
     await settle()
     save(assistant, "setup-5-kiosk-pin")
+
+
+# -- the cashier at the counter: a failed text's alert at 1366 x 768, then "Send another way" -----------
+
+
+async def shoot_cashier_counter(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app: Any) -> None:
+    """A text the provider refused: its banner on the sale with Retry and "Send another way", the count in
+    the status bar; then "Send another way" pressed: email chosen, the cursor in its field."""
+    cashier, panel, faults = shell.cashier, shell.cashier.panel, sandbox_app.state.faults
+    cashier.showNormal()
+    cashier.resize(1366, 768)
+    walk_in = await post(runtime, rng, customer=None)
+    await until(lambda: cashier.sales.model.find(walk_in) >= 0)
+    cashier.show_newest()
+    await until(lambda: panel.sale is not None and panel.sale.receipt_id == walk_in)
+    faults.configure(error_rate=1.0, error_status=400, providers=["twilio"])
+    panel.set_choice(ReceiptChoice.SMS)
+    panel.consent.setChecked(True)
+    panel.phone.setText("(217) 555-0142")
+    panel.send()
+    await until(lambda: any(a.receipt_id == walk_in for a in cashier.alerts.alerts))
+    faults.clear()
+    await settle()
+    save(cashier, "cashier-failure-alert-1366x768")
+    cashier.alerts.rows[0].switch_button.click()
+    await until(lambda: panel.choice() is ReceiptChoice.EMAIL)
+    panel.email.setText("maria.lopez@gmail.com")
+    await settle()
+    save(cashier, "cashier-send-another-way-1366x768")
+    panel.email.clear()
+    panel.set_choice(ReceiptChoice.NONE)
 
 
 if __name__ == "__main__":

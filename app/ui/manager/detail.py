@@ -229,7 +229,8 @@ class DetailPanel(QWidget):
         rows: list[tuple[datetime, QTreeWidgetItem]] = [(u.recorded_at, _update_item(u)) for u in detail.updates]
         for d in detail.deliveries:
             update = carried.get(d.id)
-            what = f"{channel_word(d.channel)} to {d.recipient}"
+            to = phone(d.recipient) if d.channel in TEXT_CHANNELS else d.recipient
+            what = f"{channel_word(d.channel)} to {to}"
             item = QTreeWidgetItem(
                 (
                     date_time(d.created_at),

@@ -173,6 +173,9 @@ class ReceiptsPage(QWidget):
         self.table.blockSignals(False)
         self.table.viewport().update()
         self.table.resizeColumnsToContents()
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)  # sized to contents, the last column fills the rest again
+        header.setStretchLastSection(True)
         more = " (first 500)" if len(rows) == 500 else ""
         self.count.setText(f"{len(rows)} receipt{'s' if len(rows) != 1 else ''}{more}")
 
