@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -19,6 +21,8 @@ from app.ui.formatting import age_text
 from app.ui.tasks import TaskOwner
 
 POLL_MS = 3000
+SHOWN_ERROR_S = 60.0
+"""How long an error shown to someone stays in the status bars when nobody dismisses it."""
 SETTLE_MS = 400
 UNREACHABLE = ("could not be reached", "did not answer", "dropped before it answered", "request failed")
 """How `app.providers.base.translate_http_errors` words a provider that cannot be reached."""
@@ -145,7 +149,7 @@ class StatusPanel(QWidget):
 
     Two kinds of error show as "Last error": a provider failing now (from each health check, gone
     as soon as that provider sends again) and a message `show_error` just showed (gone when the
-    window's banner is dismissed). The newer of the two is shown.
+    window's banner is dismissed, or at the first health check a minute later). The newer shows.
     """
 
     def __init__(self, monitor: HealthMonitor, parent: QWidget | None = None) -> None:
@@ -159,6 +163,8 @@ class StatusPanel(QWidget):
         self._error.setProperty("hint", "bad")
         self._problem: str | None = None
         self._shown: str | None = None
+        self._shown_at = 0.0
+        self.clock: Callable[[], float] = time.monotonic
         self._newest: str | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -188,6 +194,8 @@ class StatusPanel(QWidget):
         if problem is not None and problem != self._problem:
             self._newest = problem
         self._problem = problem
+        if self._shown is not None and self.clock() - self._shown_at >= SHOWN_ERROR_S:
+            self._shown = None
         self._show_error()
 
     def _show_failed(self, message: str) -> None:
@@ -197,6 +205,7 @@ class StatusPanel(QWidget):
     def show_last_error(self, message: str) -> None:
         """Show an error just shown to someone, until `clear_shown_error`."""
         self._shown = self._newest = message
+        self._shown_at = self.clock()
         self._show_error()
 
     def clear_shown_error(self) -> None:

@@ -10,13 +10,16 @@ from PySide6.QtGui import QEnterEvent
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
+from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
-from app.services.kiosk import ReceiptChoice
+from app.services.kiosk import DeliveryView, ReceiptChoice
+from app.ui.cashier.alerts import FailureAlert
 from app.ui.cashier.window import CashierWindow
 from app.ui.widgets.touch import MIN_BUTTON_PX, MIN_CHOICE_PX
 from tests.ui.conftest import Kiosk, from_loop, until
 
 WALK_IN: dict[str, Any] = {"customer": None}
+FAILED = DeliveryState.FAILED
 
 
 def shown(cashier: CashierWindow) -> str | None:
@@ -197,6 +200,14 @@ def test_the_window_fits_a_till_screen_and_its_controls_are_big_enough(drive: An
         panel = cashier.panel
         sale = await kiosk.post_sale(customer={"name": "Ana Garcia", "email": "ana.garcia@example.com"})
         await until(lambda: shown(cashier) == sale.receipt_id)
+        cashier.alerts.sound = lambda: None
+        long_problem = "Twilio answered 400: The 'To' number +12175550142 is not a valid phone number (error 21211)."
+        for n in range(3):  # more failures than are shown at once
+            alert = FailureAlert(
+                f"d{n}", sale.receipt_id, sale.sale_id, Channel.SMS, "(***) ***-0142", FAILED, long_problem
+            )
+            cashier.alerts.raise_alert(alert)
+        panel.deliveries.set_deliveries((DeliveryView("d0", Channel.SMS, "(***) ***-0142", FAILED, 1, long_problem),))
         table = cashier.sales.table
         for width, height in ((1280, 800), (1366, 768)):
             await from_loop(lambda w=width, h=height: (cashier.resize(w, h), QApplication.processEvents()))

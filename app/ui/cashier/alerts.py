@@ -19,8 +19,9 @@ from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.ui.formatting import RETRYABLE
 
-SHOWN = 3
-"""At most this many failures are shown at once (the newest); the rest are counted."""
+SHOWN = 2
+"""At most this many failures are shown at once (the newest), so the window still fits a 768 px
+screen; the status bar counts them all, and the next shows as one is dealt with."""
 
 CHANNEL_NOUNS: dict[Channel, str] = {
     Channel.EMAIL: "email",
@@ -79,7 +80,7 @@ class AlertRow(QFrame):
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.setAccessibleName("Dismiss this alert")
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setContentsMargins(8, 2, 8, 2)
         layout.addWidget(self.label, 1)
         for button in (self.retry_button, self.switch_button, self.dismiss_button):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
@@ -104,12 +105,9 @@ class FailureAlerts(QWidget):
         """What plays when a failure arrives (a test may swap it)."""
         self._alerts: list[FailureAlert] = []
         self._rows: list[AlertRow] = []
-        self._more = QLabel()
-        self._more.setProperty("hint", "bad")
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
-        self._layout.addWidget(self._more)
         self.hide()
 
     @property
@@ -162,9 +160,6 @@ class FailureAlerts(QWidget):
             row.dismiss_button.clicked.connect(lambda _=False, a=alert: self.dismiss(a))
             self._layout.insertWidget(at, row)
             self._rows.append(row)
-        more = len(self._alerts) - SHOWN
-        self._more.setText(f"and {more} more failed receipt{'s' if more != 1 else ''}" if more > 0 else "")
-        self._more.setVisible(more > 0)
         self.setVisible(bool(self._alerts))
         self.sig_count.emit(len(self._alerts))
 

@@ -181,16 +181,15 @@ class SalePanel(QWidget):
         self.sale_tag.setTextFormat(Qt.TextFormat.PlainText)  # a customer's name is text, never HTML
         self.sale_tag.setAccessibleName("Sending the receipt of")
         self.sale_tag.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.sale_tag.setWordWrap(True)  # a long name wraps beside Send rather than widening the window
+        self.sale_tag.setMinimumWidth(1)  # a long name is cut beside Send rather than widening the window
         theme.set_font(self.sale_tag, 1.1, bold=True)
         self.offer_button = QPushButton("Ask the &customer")
         self.offer_button.setToolTip("Show the receipt choice on the customer screen")
-        self.offer_button.clicked.connect(self._offer)
+        self.offer_button.clicked.connect(self._offer)  # placed by the window, beside "Customer screen"
         form = QFormLayout()
         form.addRow("Email", self.email)
         form.addRow("Mobile", self.phone)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.offer_button)
         buttons.addWidget(self.sale_tag, 1)
         buttons.addWidget(self.send_button)
         layout = QVBoxLayout(box)
@@ -325,7 +324,7 @@ class SalePanel(QWidget):
         self.customer_label.setText(describe_customer(customer))
         if self.sale is not None:
             sale = self.sale
-            self.sale_tag.setText(f"Sale {sale.sale_id} \u00b7 {money(sale.total)} \u00b7 {customer_name(customer)}")
+            self.sale_tag.setText(f"Sale {sale.sale_id} \u00b7 {money(sale.total)}\n{customer_name(customer)}")
         self.email.setPlaceholderText(
             f"On file: {customer.masked_email}" if customer and customer.masked_email else "Type the customer's email"
         )

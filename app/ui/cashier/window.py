@@ -74,6 +74,7 @@ class CashierWindow(QMainWindow):
         manager.clicked.connect(self.sig_manager)
         top = QHBoxLayout()
         top.addWidget(title, 1)
+        top.addWidget(self.panel.offer_button)
         top.addWidget(customer)
         top.addWidget(manager)
         splitter = QSplitter(Qt.Orientation.Horizontal)

@@ -14,6 +14,7 @@ from app.ui import theme
 from app.ui.formatting import channel_word, state_word
 
 COLUMNS = ("Channel", "To", "State", "Attempts", "Problem")
+TO, PROBLEM = 1, 4
 
 
 class DeliveryTable(QTableWidget):
@@ -30,8 +31,13 @@ class DeliveryTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().hide()
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column in (TO, PROBLEM):  # the long ones share what is left, cut short (the tooltip has it all)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(1)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setTabKeyNavigation(False)
         self._rows: list[DeliveryView] = []
         self.itemSelectionChanged.connect(lambda: self.sig_selection.emit(self.selected()))
