@@ -157,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--channel", choices=("email", "sms", "print"), required=True)
     resend.add_argument("--to", help="email address or phone number (not for print: the lane's printer)")
     resend.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    resend.add_argument(
+        "--customer-agreed",
+        action="store_true",
+        help="the customer agreed, at the desk, to this receipt by text (needed for a number that never agreed)",
+    )
 
     queue = sub.add_parser("queue", help="the outbox").add_subparsers(dest="action", required=True)
     queue.add_parser("status", help="deliveries by state, oldest pending").add_argument(

@@ -27,6 +27,7 @@ from app.main import Runtime
 from app.services.audit_log import AuditLog
 from app.services.catalogue import ProviderCatalogue
 from app.services.health import STALLED_AFTER_S, Health
+from app.services.receipts import AGREED_AT_DESK_TEXT, ConsentSource, ResendConsent
 
 # -- receipts, queue, audit --------------------------------------------------------------------
 
@@ -122,7 +123,17 @@ def receipts_resend(args: argparse.Namespace) -> int:
     actor = os_actor()
 
     async def body(r: Runtime) -> str:
-        delivery = await r.receipts.resend(args.receipt_id, channel, args.to or "", reason=args.reason, actor=actor)
+        agreed = ResendConsent(AGREED_AT_DESK_TEXT, ConsentSource.MANAGER_DESK) if args.customer_agreed else None
+        try:
+            delivery = await r.receipts.resend(
+                args.receipt_id, channel, args.to or "", reason=args.reason, actor=actor, consent=agreed
+            )
+        except ValidationFailed as refused:
+            if refused.field != "consent":
+                raise
+            raise ValidationFailed(
+                "This number has not agreed to texts: ask the customer, then add --customer-agreed.", field="consent"
+            ) from None
         return delivery
 
     delivery_id = with_runtime(args, body)

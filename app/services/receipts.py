@@ -44,6 +44,9 @@ class ResendConsent:
     source: ConsentSource
 
 
+AGREED_AT_DESK_TEXT = "The customer asked a manager at the desk for this receipt by text message."
+"""What the customer agreed to when a manager confirms it from the command line (no screen to show)."""
+
 NO_CONSENT = (
     "This number has not agreed to texts: ask the customer, then tick \u201cThe customer agreed to texts at "
     "the desk\u201d or ask on the customer screen."

@@ -103,6 +103,7 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
             "(217) 555-0199",
             "--reason",
             "customer asked",
+            "--customer-agreed",
             config=config,
             data_dir=data,
         )
