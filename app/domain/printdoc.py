@@ -1,9 +1,9 @@
 """A printed receipt, described independently of any printer.
 
 A `PrintDocument` is an ordered tuple of blocks: styled lines of text, rules, a barcode or a QR code,
-paper feed and a cut. Layout (`app.rendering.print_receipt`) builds one; an encoder for a printer
-language (`app.devices.escpos`) turns it into bytes. `columns` is the width the text was laid out
-for (48 on 80 mm paper with font A, 32 on 58 mm); no line of text is longer.
+an image (the store's logo), paper feed and a cut. Layout (`app.rendering.print_receipt`) builds one;
+an encoder for a printer language (`app.devices.escpos`) turns it into bytes. `columns` is the width
+the text was laid out for (48 on 80 mm paper with font A, 32 on 58 mm); no line of text is longer.
 """
 
 from __future__ import annotations
@@ -103,6 +103,20 @@ class QrCode:
 
 
 @dataclass(frozen=True, slots=True)
+class Raster:
+    """A black-and-white image, centred (the store's logo): `height` rows of `width_bytes` bytes each, the
+    leftmost dot in the high bit, a set bit printed. At most the paper's dots wide (`Paper.dots_at`)."""
+
+    width_bytes: int
+    height: int
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if self.width_bytes < 1 or self.height < 1 or len(self.data) != self.width_bytes * self.height:
+            raise ValueError("a raster needs width_bytes x height bytes of data")
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
     """Blank lines."""
 
@@ -117,7 +131,7 @@ class Cut:
     partial: bool = True
 
 
-Block = TextLine | Rule | Barcode | QrCode | Feed | Cut
+Block = TextLine | Rule | Barcode | QrCode | Raster | Feed | Cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +162,8 @@ class PrintDocument:
                 out.append(f"[{block.kind.value} {block.data}]".center(self.columns).rstrip())
             elif isinstance(block, QrCode):
                 out.append(f"[QR {block.data}]".center(self.columns).rstrip())
+            elif isinstance(block, Raster):
+                out.append(f"[image {block.width_bytes * 8}x{block.height}]".center(self.columns).rstrip())
             elif isinstance(block, Feed):
                 out.extend([""] * block.lines)
         return "\n".join(out) + "\n"

@@ -14,6 +14,7 @@ from app.domain.barcodes import BarcodeRules
 from app.domain.capture import build_layout
 from app.domain.errors import ConfigurationError
 from app.domain.printdoc import Paper, SaleCode
+from app.rendering.print_logo import printed_logo
 from app.services.bus import EventBus
 from app.services.capture import ByteSource, CaptureService
 from app.services.checkout import CheckoutService
@@ -51,8 +52,16 @@ def build_printer(settings: Settings, db: Database, bus: EventBus, data: str | P
     if not p.enabled:
         return None
     device = build_printer_device(p, data)
+    paper = Paper(p.paper)
     return PrinterAdapter(
-        db, device, settings.store.profile(), paper=Paper(p.paper), codes=SaleCode(p.codes), dpi=p.dpi, bus=bus
+        db,
+        device,
+        settings.store.profile(),
+        paper=paper,
+        codes=SaleCode(p.codes),
+        dpi=p.dpi,
+        bus=bus,
+        logo=printed_logo(settings.store.logo, paper, p.dpi),  # read once, at start-up
     )
 
 

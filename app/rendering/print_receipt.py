@@ -29,6 +29,7 @@ from app.domain.printdoc import (
     Paper,
     PrintDocument,
     QrCode,
+    Raster,
     Rule,
     SaleCode,
     TextLine,
@@ -51,17 +52,26 @@ def print_receipt(
     paper: Paper = Paper.MM80,
     codes: SaleCode = SaleCode.BARCODE,
     dpi: int = 203,
+    logo: Raster | None = None,
 ) -> PrintDocument:
-    """The printed form of `sale` in `language` for `paper` on a head of `dpi`."""
-    return layout_receipt(build_summary(sale, store, language), paper=paper, codes=codes, dpi=dpi)
+    """The printed form of `sale` in `language` for `paper` on a head of `dpi`, under the store's `logo`."""
+    return layout_receipt(build_summary(sale, store, language), paper=paper, codes=codes, dpi=dpi, logo=logo)
 
 
 def layout_receipt(
-    s: ReceiptSummary, *, paper: Paper = Paper.MM80, codes: SaleCode = SaleCode.BARCODE, dpi: int = 203
+    s: ReceiptSummary,
+    *,
+    paper: Paper = Paper.MM80,
+    codes: SaleCode = SaleCode.BARCODE,
+    dpi: int = 203,
+    logo: Raster | None = None,
 ) -> PrintDocument:
-    """Lay `s` out for `paper` on a head of `dpi`; `codes` picks how the sale id is printed for scanning."""
+    """Lay `s` out for `paper` on a head of `dpi`; `codes` picks how the sale id is printed for scanning.
+    `logo` (`app.rendering.print_logo`) prints first, when it fits the paper."""
     out = _Lines(paper.columns)
     t = s.t
+    if logo is not None and logo.width_bytes * 8 <= paper.dots_at(dpi):
+        out.blocks.extend((logo, Feed()))
     out.centered(s.store.name, bold=True, double_height=True)
     for part in (s.store.address, s.store.phone, s.store.website):
         if part:

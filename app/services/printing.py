@@ -23,7 +23,7 @@ from app.domain.doubt import Lookup
 from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import OutboundMessage, SendResult, SendStatus
 from app.domain.plugins import SecretField, SettingField
-from app.domain.printdoc import Paper, PrintDocument, SaleCode
+from app.domain.printdoc import Paper, PrintDocument, Raster, SaleCode
 from app.domain.receipt import StoreProfile
 from app.providers.base import Capabilities
 from app.rendering.print_receipt import print_receipt
@@ -56,7 +56,10 @@ class PrinterAdapter:
         codes: SaleCode = SaleCode.BARCODE,
         dpi: int = 203,
         bus: EventBus | None = None,
+        logo: Raster | None = None,
     ) -> None:
+        self.logo = logo
+        """The store's logo, printed atop each receipt (`app.rendering.print_logo`)."""
         self._db = db
         self.printer = printer
         self._store = store
@@ -72,7 +75,7 @@ class PrinterAdapter:
         """The paper form of a recorded receipt. Raises `PermanentProviderError` when it is not on record."""
         source = await self._source(receipt_id, sale_id)
         return print_receipt(
-            source.sale, self._store, source.language, paper=self.paper, codes=self.codes, dpi=self.dpi
+            source.sale, self._store, source.language, paper=self.paper, codes=self.codes, dpi=self.dpi, logo=self.logo
         )
 
     async def send(self, message: OutboundMessage) -> SendResult:
