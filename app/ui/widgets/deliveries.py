@@ -14,7 +14,7 @@ from app.ui import theme
 from app.ui.formatting import channel_word, state_word
 
 COLUMNS = ("Channel", "To", "State", "Attempts", "Problem")
-TO, PROBLEM = 1, 4
+PROBLEM = 4
 
 
 class DeliveryTable(QTableWidget):
@@ -33,8 +33,7 @@ class DeliveryTable(QTableWidget):
         self.verticalHeader().hide()
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for column in (TO, PROBLEM):  # the long ones share what is left, cut short (the tooltip has it all)
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PROBLEM, QHeaderView.ResizeMode.Stretch)  # cut short; the tooltip has it all
         header.setMinimumSectionSize(1)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
