@@ -80,6 +80,47 @@ def save(widget: QWidget, name: str) -> None:
     print(path)
 
 
+async def shoot_look(shell: KioskShell) -> None:
+    """The date picker's calendar, the high-contrast palette, and the one-screen demo's tiling."""
+    from PySide6.QtCore import QPoint, QRect, Qt
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QDateEdit
+
+    cashier = shell.cashier
+    day = cashier.findChildren(QDateEdit)[0]
+    QTest.mouseClick(
+        day, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(day.width() - 6, day.height() // 2)
+    )
+    await until(lambda: day.calendarWidget().window().isVisible())
+    save(day.calendarWidget().window(), "cashier-date-picker")
+    day.calendarWidget().window().hide()
+    shell.contrast.action.trigger()
+    await settle()
+    for window, name in ((cashier, "cashier"), (shell.customer, "customer"), (shell.manager, "manager")):
+        save(window, f"{name}-high-contrast")
+    shell.contrast.action.trigger()
+    await until(lambda: not shell.ctx.prefs.high_contrast)
+    windows = (cashier, shell.customer, shell.manager)
+    for width, height in ((1366, 768), (1920, 1080)):
+        shell.arrange_windows(QRect(0, 0, width, height))
+        for window in windows:
+            window.show()
+            window.layout().activate()
+        await settle()
+        screen = QPixmap(width, height)
+        screen.fill(QColor("#3b4048"))
+        painter = QPainter(screen)
+        for window in windows:
+            frame = window.geometry().adjusted(-8, -32, 8, 8)
+            painter.fillRect(frame, QColor("#9aa4ae"))
+            painter.drawPixmap(window.geometry().topLeft(), window.grab())
+        painter.end()
+        path = OUT / f"demo-tiled-{width}x{height}.png"
+        screen.save(str(path))
+        print(path)
+
+
 async def main() -> None:
     rng = random.Random(11)
     with tempfile.TemporaryDirectory(prefix="receiptdesk-shots-") as tmp:
@@ -107,6 +148,7 @@ async def main() -> None:
             await shoot_manager_actions(shell, runtime)
             await shoot_customer_languages(shell, rng, runtime)
             await shoot_cashier_waiting(shell, rng, runtime)
+            await shoot_look(shell)
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()

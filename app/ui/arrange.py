@@ -16,6 +16,8 @@ FRAME = 8
 """Room for a window's side and bottom borders (px)."""
 TITLE_BAR = 32
 """Room for a window's title bar (px)."""
+SIDE_WIDTH = 480
+"""The least width the customer's and the manager's windows keep when the cashier's asks for more."""
 
 
 class Rect(NamedTuple):
@@ -58,11 +60,18 @@ def _inside_frame(tile: Rect) -> Rect:
     return Rect(tile.x + FRAME, tile.y + TITLE_BAR, tile.width - 2 * FRAME, tile.height - TITLE_BAR - FRAME)
 
 
-def arrange(screen: Rect) -> Arrangement:
-    """Tiles for cashier, customer and manager on `screen` (its available area), none overlapping."""
+def arrange(screen: Rect, cashier_width: int = 0) -> Arrangement:
+    """Tiles for cashier, customer and manager on `screen` (its available area), none overlapping.
+
+    The cashier's window is the one the counter works in: it gets at least `cashier_width` (its
+    minimum, inside the frame) as far as the customer and the manager keep `SIDE_WIDTH`.
+    """
     x, y, width, height = screen
-    if width >= WIDE:
-        cashier_w = width * 2 // 5
+    wide = width >= WIDE
+    share = width * 2 // 5 if wide else width * 11 // 20
+    columns = 2 if wide else 1
+    cashier_w = min(max(share, cashier_width + 2 * FRAME), width - columns * (SIDE_WIDTH + 2 * FRAME))
+    if wide:
         side_w = (width - cashier_w) // 2
         tiles = (
             Rect(x, y, cashier_w, height),
@@ -70,7 +79,6 @@ def arrange(screen: Rect) -> Arrangement:
             Rect(x + cashier_w + side_w, y, width - cashier_w - side_w, height),
         )
     else:
-        cashier_w = width * 11 // 20
         side_w = width - cashier_w
         customer_h = height * 3 // 5
         tiles = (

@@ -93,7 +93,8 @@ class KioskShell(QObject):
 
     def arrange_windows(self, room: QRect) -> None:
         """Tile cashier, customer and manager over `room` (see `app.ui.arrange`)."""
-        tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()))
+        cashier_width = self.cashier.minimumSizeHint().width()
+        tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()), cashier_width)
         for window, tile in zip((self.cashier, self.customer, self.manager), tiles, strict=True):
             # Three windows' natural minimums add up to more than one screen: in the demo each takes
             # its tile, a little tighter than it would like, rather than lie over the next one.
