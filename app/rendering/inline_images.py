@@ -116,6 +116,11 @@ def place_images(html: str, images: Mapping[str, Attachment], *, carry: bool) ->
     return _BLOCK.sub(keep_or_drop, html), tuple(used.values())
 
 
+def without_inline_images(html: str) -> str:
+    """`html` with every inline-image block removed: for a view that has no attachments (a preview)."""
+    return _BLOCK.sub("", html)
+
+
 def _png_size(content: bytes) -> tuple[int, int] | None:
     # The IHDR chunk comes first: width and height, 4 bytes each (PNG specification § 11.2.1).
     if not content.startswith(SIGNATURE) or content[12:16] != b"IHDR" or len(content) < 24:

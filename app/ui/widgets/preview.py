@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
+from app.rendering.inline_images import without_inline_images
 from app.services.kiosk import ReceiptPreview
 
 
@@ -56,6 +57,7 @@ class ReceiptPreviewView(QTabWidget):
             self.sms_info.clear()
             return
         self.subject.setText(f"Subject: {preview.subject}")
-        self.email.setHtml(preview.html)
+        # The logo and barcode travel as attachments when the e-mail is sent; the preview shows the code's text.
+        self.email.setHtml(without_inline_images(preview.html))
         self.sms.setPlainText(preview.sms_body)
         self.sms_info.setText(sms_facts(preview))
