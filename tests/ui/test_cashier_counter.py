@@ -15,6 +15,7 @@ from app.domain.delivery import DeliveryState
 from app.services.kiosk import DeliveryView, ReceiptChoice
 from app.ui.cashier.alerts import FailureAlert
 from app.ui.cashier.window import CashierWindow
+from app.ui.status import SHOWN_ERROR_S
 from app.ui.widgets.touch import MIN_BUTTON_PX, MIN_CHOICE_PX
 from tests.ui.conftest import Kiosk, from_loop, until
 
@@ -176,20 +177,38 @@ def test_retry_on_the_alert_itself_and_the_status_bar_clears_once_the_provider_s
         faults.configure(error_rate=1.0, error_status=400, providers=["twilio"])
         sale = await kiosk.post_sale(**WALK_IN)
         await until(lambda: shown(cashier) == sale.receipt_id)
+        status = cashier.status_panel
         panel.set_choice(ReceiptChoice.SMS)
-        panel.consent.setChecked(True)
         panel.phone.setText("(217) 555-0142")
+        await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))  # no consent yet
+        await until(lambda: "text message" in status.texts[2], what="the shown error in the status bar")
+        cashier.banner.dismiss()
+        assert status.texts[2] == ""  # read and dismissed: no longer a status
+
+        await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))
+        await until(lambda: "text message" in status.texts[2])
+        now = [1000.0]
+        status.clock = lambda: now[0]
+        status.show_last_error(cashier.banner.message)
+        now[0] += SHOWN_ERROR_S
+        monitor = kiosk.shell.monitor
+        assert monitor.latest is not None
+        status.show_health(monitor.latest)
+        assert status.texts[2] == ""  # undismissed, it goes a minute later
+        cashier.banner.dismiss()
+
+        panel.consent.setChecked(True)
         await from_loop(lambda: qtbot.mouseClick(panel.send_button, Qt.MouseButton.LeftButton))
         await until(lambda: cashier.alerts.alerts, what="the failure alert")
         assert panel.deliveries.selected() is None and panel.retry_button.isEnabled()  # no row to select first
-        await until(lambda: "twilio" in cashier.status_panel.texts[2], timeout=10, what="the error in the status bar")
+        await until(lambda: "twilio" in status.texts[2], timeout=10, what="the error in the status bar")
 
         faults.clear()
         (row,) = cashier.alerts.rows
         await from_loop(lambda: qtbot.mouseClick(row.retry_button, Qt.MouseButton.LeftButton))
         await until(lambda: any(d.state is DeliveryState.SENT for d in panel.deliveries.deliveries), what="resent")
         assert not cashier.alerts.alerts
-        await until(lambda: cashier.status_panel.texts[2] == "", timeout=10, what="the status bar's error cleared")
+        await until(lambda: status.texts[2] == "", timeout=10, what="the status bar's error cleared")
 
     drive(body)
 

@@ -120,8 +120,9 @@ class SaleFeedModel(QAbstractTableModel):
         self.endResetModel()
 
     def put(self, sale: KioskSale, decision: ReceiptChoice | None = None) -> int:
-        """Add `sale` at the bottom, or refresh its row; the number of rows dropped from the top to stay
-        within `MAX_ROWS` (a caller keeping the view still scrolls up by that many)."""
+        """Add `sale` in time order (a new one at the bottom), or refresh its row. Returns the number of
+        rows dropped from the top to stay within `MAX_ROWS` (a caller keeping the view still scrolls up
+        by that many)."""
         at = self.find(sale.receipt_id)
         if at >= 0:
             old = self._rows[at]
@@ -129,11 +130,13 @@ class SaleFeedModel(QAbstractTableModel):
             self._rows[at].decision = decision or old.decision
             self.dataChanged.emit(self.index(at, 0), self.index(at, len(COLUMNS) - 1))
             return 0
-        end = len(self._rows)
+        end = len(self._rows)  # a new sale goes last; an older one (a scanned paper receipt) in its place
+        while end > 0 and self._rows[end - 1].sale.created_at > sale.created_at:
+            end -= 1
         self.beginInsertRows(QModelIndex(), end, end)
         row = row_for(sale)
         row.decision = decision
-        self._rows.append(row)
+        self._rows.insert(end, row)
         self._by_id[sale.receipt_id] = row
         self.endInsertRows()
         extra = len(self._rows) - MAX_ROWS
