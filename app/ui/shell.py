@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QObject, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLayout, QWidget
@@ -37,7 +39,7 @@ class KioskShell(QObject):
         self._windowed = customer_windowed
         install_us_locale()  # before any widget: date pickers and calendars take the default locale
         app = QApplication.instance()
-        if isinstance(app, QApplication) and ctx.prefs.high_contrast != theme.high_contrast:
+        if isinstance(app, QApplication):
             theme.apply(app, high=ctx.prefs.high_contrast)
         self.bridge = EventBridge(ctx.bus, self)
         self.monitor = HealthMonitor(ctx.health, self.bridge, self)
@@ -75,6 +77,10 @@ class KioskShell(QObject):
         """Show the cashier (and the customer screen when it has its own), start polling health."""
         self.cashier.show()
         self._place_customer()
+        gui = QGuiApplication.instance()
+        if isinstance(gui, QGuiApplication):  # a customer display switched on (or off) after the kiosk started
+            gui.screenAdded.connect(self._screens_changed)
+            gui.screenRemoved.connect(self._screens_changed)
         self.monitor.start()
         self.cashier.load_today()
 
@@ -103,6 +109,21 @@ class KioskShell(QObject):
                 layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
             window.setMinimumSize(0, 0)
             window.setGeometry(QRect(*tile))
+
+    def _screens_changed(self, _screen: object = None) -> None:
+        """Place the customer window again: onto a screen that appeared, or back onto the cashier's
+        (shown only in the customer's turn) when its own went away."""
+        if self._windowed:
+            return
+        had_own = self.dedicated_screen
+        self.dedicated_screen = False
+        self._place_customer()
+        if had_own and not self.dedicated_screen:
+            self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, False)
+            if self.customer.in_turn and not self.manager.isVisible():
+                self.show_customer()
+            else:
+                self.customer.hide()
 
     def show_customer(self) -> None:
         """Bring the customer screen up (on the same screen: the cashier hands it over)."""
@@ -209,6 +230,11 @@ class KioskShell(QObject):
         if self._closed:
             return
         self._closed = True
+        gui = QGuiApplication.instance()
+        if isinstance(gui, QGuiApplication):
+            for signal in (gui.screenAdded, gui.screenRemoved):
+                with contextlib.suppress(RuntimeError, TypeError):  # never connected: the kiosk was not shown
+                    signal.disconnect(self._screens_changed)
         if self.wedge is not None:
             self.wedge.close()
         await self.monitor.stop()

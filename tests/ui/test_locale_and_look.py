@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QDate, QPoint, QRect, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QTextLayout
+from PySide6.QtGui import QFont, QFontMetricsF, QPalette, QTextLayout
 from PySide6.QtWidgets import QApplication, QDateEdit, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -168,7 +168,9 @@ def test_the_palette_switch_changes_colours_and_style_sheet(qapp: QApplication, 
     assert theme.high_contrast and palette.HIGH_CONTRAST["INK"] == theme.INK
     assert theme.STATE_COLOURS["sent"] == palette.HIGH_CONTRAST_STATES["sent"]
     assert palette.HIGH_CONTRAST["SELECTION"] in qapp.styleSheet()
+    assert qapp.palette().color(QPalette.ColorRole.PlaceholderText).name() == palette.HIGH_CONTRAST["MUTED"]
     theme.apply(qapp, high=False)
+    assert qapp.palette().color(QPalette.ColorRole.PlaceholderText).name() == palette.STANDARD["MUTED"]
     assert palette.STANDARD["INK"] == theme.INK and qapp.styleSheet() == theme.STYLE_SHEET
     assert palette.HIGH_CONTRAST["SELECTION"] not in qapp.styleSheet()
 
