@@ -56,15 +56,36 @@ class InlineImage:
         return self.attachment.content_id or self.attachment.filename
 
 
+@dataclass(frozen=True, slots=True)
+class ImageSlot:
+    """Where an inline image goes in the HTML: its Content-ID and the size it is shown at."""
+
+    cid: str
+    width: int
+    height: int
+
+
+def return_code_slot(code: str) -> ImageSlot | None:
+    """The return barcode's place in the HTML (its size, without drawing it); None when CODE128 cannot write it."""
+    if not encodable(code):
+        return None
+    total = plan(code).modules
+    return ImageSlot(RETURN_CODE_ID, total * _module_px(total), BARCODE_HEIGHT_PX)
+
+
 def return_code_image(code: str) -> InlineImage | None:
     """`code` (e.g. `RD-S-1001`) as a CODE128 PNG; None when CODE128 cannot write it."""
     if not encodable(code):
         return None
     bars = modules(plan(code))
-    module_px = max(1, min(3, BARCODE_MAX_PX // len(bars)))
+    module_px = _module_px(len(bars))
     png = bars_png(bars, module_px=module_px, height_px=BARCODE_HEIGHT_PX)
     attachment = Attachment(RETURN_CODE_ID, "image/png", png, content_id=RETURN_CODE_ID)
     return InlineImage(attachment, len(bars) * module_px, BARCODE_HEIGHT_PX)
+
+
+def _module_px(modules_wide: int) -> int:
+    return max(1, min(3, BARCODE_MAX_PX // modules_wide))
 
 
 def load_logo(path: Path) -> InlineImage:

@@ -16,7 +16,7 @@ from app.domain.channels import Language
 from app.domain.receipt import RenderedReceipt, StoreProfile
 from app.domain.sale import Sale
 from app.rendering.environment import RenderingEnvironment
-from app.rendering.inline_images import InlineImage, return_code_image
+from app.rendering.inline_images import InlineImage, return_code_slot
 from app.rendering.sms import make_sms
 from app.rendering.summary import build_summary
 from app.rendering.template_data import build_template_data, dumps
@@ -82,7 +82,7 @@ class ReceiptRenderer:
             "s": summary,
             "t": summary.t,
             "logo": self.logo,
-            "barcode": return_code_image(summary.return_code),
+            "barcode": return_code_slot(summary.return_code),
         }
         html = self._inliner.inline(self._html.render(context))
         text = "\n".join(line.rstrip() for line in self._text.render(context).splitlines()) + "\n"

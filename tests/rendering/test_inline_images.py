@@ -27,6 +27,7 @@ from app.rendering.inline_images import (
     load_logo,
     place_images,
     return_code_image,
+    return_code_slot,
 )
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox.pos import make_sale
@@ -197,3 +198,10 @@ def test_a_send_attaches_the_barcode_of_its_sale_and_the_logo_when_the_provider_
     assert [a.content_id for a in forgotten.attachments] == ["return-code.png"] and "cid:store-logo" not in (
         forgotten.html or ""
     )
+
+
+@pytest.mark.parametrize("code", ["RD-S-1", "RD-0042-20261128-000123", "RD-x" * 30])
+def test_the_html_reserves_the_barcodes_exact_size(code: str) -> None:
+    slot, image = return_code_slot(code), return_code_image(code)
+    assert slot is not None and image is not None
+    assert (slot.cid, slot.width, slot.height) == (image.cid, image.width, image.height)
