@@ -313,3 +313,18 @@ def test_remember_my_choice_answers_a_tap_anywhere_on_its_48_px_row(drive: Drive
         assert remember.isChecked()
 
     drive(body)
+
+
+def test_when_the_customer_display_goes_away_the_window_waits_for_the_customers_turn(drive: Drive) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        shell = kiosk.shell
+        shell.dedicated_screen = True  # as if it had its own display ...
+        shell.customer.show()
+        await from_loop(shell._screens_changed)  # ... which was switched off: one screen is left
+        assert not shell.dedicated_screen
+        assert not shell.customer.isVisible()  # not left over the cashier's window between customers
+        await kiosk.post_sale(customer=None)
+        await until(lambda: shell.customer.step is Step.CHOOSE, what="the sale to be offered")
+        assert shell.customer.isVisible()  # the customer's turn on the shared screen
+
+    drive(body)
