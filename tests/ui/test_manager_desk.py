@@ -62,6 +62,20 @@ def test_times_carry_their_date_only_when_the_results_span_days() -> None:
     assert moment(datetime(2025, 3, 12, 0, 5).astimezone(), today) == "Mar 12, 2025, 12:05 AM"
 
 
+def test_the_managers_date_pickers_read_as_us_dates_with_weeks_from_sunday(drive: Drive, qtbot: QtBot) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        manager = await signed_in(kiosk, qtbot)
+        pickers = (manager.receipts.first, manager.receipts.last, manager.export.first, manager.export.last)
+        for picker in pickers:
+            calendar = picker.calendarWidget()
+            assert calendar.firstDayOfWeek() == Qt.DayOfWeek.Sunday
+            assert picker.text() == picker.date().toString("MMM d, yyyy")  # `Dec 5, 2026`, never `5 12 2026`
+            rows = 7  # the weekday header and six weeks: the last row is not cut off
+            assert calendar.minimumHeight() >= calendar.fontMetrics().height() * rows
+
+    drive(body)
+
+
 # -- the receipts list and the timeline ------------------------------------------------------------
 
 

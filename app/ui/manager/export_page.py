@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
-    QDateEdit,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -22,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.ui.context import KioskContext
 from app.ui.manager.receipts_page import day_range
 from app.ui.tasks import TaskOwner, action, busy
+from app.ui.widgets.dates import us_date_edit
 
 
 class ExportPage(QWidget):
@@ -31,11 +30,9 @@ class ExportPage(QWidget):
         super().__init__(parent)
         self._ctx = ctx
         self.tasks = tasks
-        self.first = QDateEdit(QDate.currentDate())
-        self.first.setCalendarPopup(True)
+        self.first = us_date_edit()
         self.first.setAccessibleName("Export from date")
-        self.last = QDateEdit(QDate.currentDate())
-        self.last.setCalendarPopup(True)
+        self.last = us_date_edit()
         self.last.setAccessibleName("Export to date")
         self.path = QLineEdit()
         self.path.setAccessibleName("Export file")

@@ -8,7 +8,6 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +30,7 @@ from app.ui.formatting import channel_word, money, state_word
 from app.ui.manager.detail import DetailPanel
 from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
+from app.ui.widgets.dates import us_date_edit
 
 COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
 
@@ -59,11 +59,9 @@ class ReceiptsPage(QWidget):
         self.query.setPlaceholderText("Sale id, phone, email or last four")
         self.query.setAccessibleName("Search receipts")
         self.query.returnPressed.connect(self.search)
-        self.first = QDateEdit(QDate.currentDate())
-        self.first.setCalendarPopup(True)
+        self.first = us_date_edit()
         self.first.setAccessibleName("From date")
-        self.last = QDateEdit(QDate.currentDate())
-        self.last.setCalendarPopup(True)
+        self.last = us_date_edit()
         self.last.setAccessibleName("To date")
         self.state = QComboBox()
         self.state.setAccessibleName("Delivery state")
