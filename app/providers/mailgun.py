@@ -154,7 +154,7 @@ class MailgunAdapter(HttpAdapter):
         fields.extend((f"v:{name}", str(value)) for name, value in custom.items())
         # Each file is one repeated `attachment` part (mailgun-python builders.attach_file).
         # An inline image is an `inline` part instead, shown by <img src="cid:<its file name>"> (docs:
-        # https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/#sending-inline-images).
+        # https://documentation.mailgun.com/docs/mailgun/user-manual/sending-messages/send-attachments).
         files: list[FilePart] = [
             ("inline" if a.content_id else "attachment", (a.content_id or a.filename, a.content, a.content_type))
             for a in message.attachments
