@@ -110,8 +110,10 @@ def state_colour(state: str) -> QColor:
 
 
 def style_sheet() -> str:
-    """The kiosk's style sheet: `kiosk.qss` among the resources, with the palette above put in."""
-    return Template(read_resource("kiosk.qss")).substitute(PALETTE)
+    """The kiosk's style sheet: `kiosk.qss` among the resources, with the palette above put in
+    (and `$ICONS`, the folder of its icons)."""
+    icons = resource_path("chevron-down.svg").parent.as_posix()
+    return Template(read_resource("kiosk.qss")).substitute(PALETTE, ICONS=icons)
 
 
 def app_icon() -> QIcon:

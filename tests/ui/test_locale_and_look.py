@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from PySide6.QtCore import QDate, QPoint, QRect, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPalette, QTextLayout
-from PySide6.QtWidgets import QApplication, QDateEdit, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QDateEdit, QLineEdit, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.domain.channels import Language
@@ -160,7 +160,7 @@ def test_the_style_sheet_takes_every_colour_from_the_palette() -> None:
     sheet = read_resource("kiosk.qss")
     assert re.findall(r"#[0-9a-fA-F]{3,8}\b", sheet) == []
     assert re.findall(r"\b(?:white|black|red|green|gray|grey)\b", sheet) == []
-    assert set(re.findall(r"(?<!\$)\$([A-Z_]+)", sheet)) <= palette.STANDARD.keys()
+    assert set(re.findall(r"(?<!\$)\$([A-Z_]+)", sheet)) <= {*palette.STANDARD.keys(), "ICONS"}
 
 
 def test_the_palette_switch_changes_colours_and_style_sheet(qapp: QApplication, standard_palette: None) -> None:
@@ -256,3 +256,13 @@ def test_the_kiosk_starts_in_high_contrast_when_it_was_left_so(
         await until(lambda: palette.HIGH_CONTRAST["SELECTION"] in qapp.styleSheet(), what="the high-contrast sheet")
 
     drive(body)
+
+
+def test_placeholder_text_is_the_muted_colour_not_half_transparent_ink(qapp: QApplication, qtbot: QtBot) -> None:
+    theme.apply(qapp, high=False)
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    field.setPlaceholderText("Sale id, time (2:05 PM), last four, phone or email")
+    field.ensurePolished()
+    placeholder = field.palette().color(QPalette.ColorRole.PlaceholderText)
+    assert (placeholder.name(), placeholder.alpha()) == (palette.STANDARD["MUTED"], 255)
