@@ -169,8 +169,11 @@ class CashierWindow(QMainWindow):
         self.sales.select(self.panel.sale.receipt_id if self.panel.sale is not None else None)
 
     def refresh_sale(self, sale: KioskSale, decision: ReceiptChoice | None = None) -> None:
-        """A sale changed elsewhere (the customer chose): refresh its row, and the panel if it shows it."""
+        """A sale changed elsewhere (the customer chose): refresh its row, and the panel if it shows it.
+        A choice made on the customer screen deals with the sale's failures as the cashier's would."""
         self.sales.put(sale, decision)
+        if decision is not None:
+            self.alerts.clear_receipt(sale.receipt_id)
         if self.panel.sale is not None and self.panel.sale.receipt_id == sale.receipt_id:
             self.panel.show_sale(sale)
 

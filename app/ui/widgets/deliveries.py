@@ -13,7 +13,7 @@ from app.services.kiosk import DeliveryView
 from app.ui import theme
 from app.ui.formatting import channel_word, state_word
 
-COLUMNS = ("Channel", "To", "State", "Attempts", "Problem")
+COLUMNS = ("Channel", "To", "State", "Tries", "Problem")
 PROBLEM = 4
 
 
