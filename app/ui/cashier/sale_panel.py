@@ -267,7 +267,13 @@ class SalePanel(QWidget):
         self.tasks.start(self._load(receipt_id), "load")
 
     async def _load(self, receipt_id: str) -> None:
-        sale = await self._ctx.kiosk.sale(receipt_id)
+        try:
+            sale = await self._ctx.kiosk.sale(receipt_id)
+        except Exception:
+            if self._wanted == receipt_id:  # still showing the sale before: the list highlights it again
+                self._wanted = self.sale.receipt_id if self.sale is not None else None
+                self.sig_shown.emit(self._wanted)
+            raise
         if self._wanted == receipt_id:
             self.show_sale(sale)
 
