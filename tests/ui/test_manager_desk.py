@@ -95,6 +95,7 @@ def test_a_resend_refreshes_the_list_and_says_what_it_did(drive: Drive, qtbot: Q
         assert detail.notice.text() == f"Sale {result.sale_id}'s receipt is on its way by email to jon@gmail.com."
         await until(lambda: "j***@gmail.com" in page.table.item(0, 5).text(), what="the list row to follow")
         assert page.chosen() == result.receipt_id  # the receipt stays chosen through the refresh
+        await until(lambda: page.table.item(0, 6).text() == "Sent, Sent", what="the row to follow the resend out")
         assert detail.notice.isVisible()
 
     drive(body)

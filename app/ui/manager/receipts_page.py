@@ -147,21 +147,7 @@ class ReceiptsPage(QWidget):
         self.table.setRowCount(len(rows))
         times = list_times(r.created_at for r in rows)
         for row, r in enumerate(rows):
-            values = (
-                times[row],
-                r.lane,
-                r.sale_id,
-                money(r.total),
-                ", ".join(channel_word(c) for c in r.channels) or "\u2014",
-                ", ".join(mask_contact(x) for x in r.recipients) or "\u2014",
-                ", ".join(state_word(s) for s in r.states) or "No delivery",
-            )
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setToolTip(value)
-                if column in (1, 3):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(row, column, item)
+            self._fill(row, r, times[row])
         again = next((n for n, r in enumerate(rows) if r.receipt_id == chosen), None)
         if again is not None:
             self.table.setCurrentCell(again, 0)
@@ -176,6 +162,23 @@ class ReceiptsPage(QWidget):
         header.setStretchLastSection(True)
         more = " (first 500)" if len(rows) == 500 else ""
         self.count.setText(f"{len(rows)} receipt{'s' if len(rows) != 1 else ''}{more}")
+
+    def _fill(self, row: int, r: ReceiptSummary, when: str) -> None:
+        values = (
+            when,
+            r.lane,
+            r.sale_id,
+            money(r.total),
+            ", ".join(channel_word(c) for c in r.channels) or "\u2014",
+            ", ".join(mask_contact(x) for x in r.recipients) or "\u2014",
+            ", ".join(state_word(s) for s in r.states) or "No delivery",
+        )
+        for column, value in enumerate(values):
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)
+            if column in (1, 3):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(row, column, item)
 
     def chosen(self) -> str | None:
         """The receipt id of the row chosen, if any."""
@@ -198,7 +201,21 @@ class ReceiptsPage(QWidget):
             self.detail.open(shown)
 
     def update_delivery(self, event: DeliveryChanged) -> None:
-        """Reload the receipt shown below when one of its deliveries moved on."""
+        """Reload the receipt shown below, and its row in the list, when one of its deliveries moved on."""
         shown = self.detail.detail
         if shown is not None and shown.summary.receipt_id == event.receipt_id:
             self.detail.open(event.receipt_id)
+        if any(r.receipt_id == event.receipt_id for r in self.rows):
+            self.tasks.start(self._refresh_row(event.receipt_id), "row")
+
+    async def _refresh_row(self, receipt_id: str) -> None:
+        """Show the listed receipt's deliveries as they are now, in its row (the rest stays as it is)."""
+        summary = (await self._ctx.receipts.get(receipt_id)).summary
+        row = next((n for n, r in enumerate(self.rows) if r.receipt_id == receipt_id), None)
+        if row is None:
+            return  # the list changed meanwhile
+        self.rows[row] = summary
+        when = self.table.item(row, 0)
+        self.table.blockSignals(True)
+        self._fill(row, summary, when.text() if when is not None else "")
+        self.table.blockSignals(False)
