@@ -67,11 +67,12 @@ def apply(app: QApplication, *, high: bool) -> None:
     """Use the high-contrast palette (or the standard one) in every window of `app`, now.
 
     Widgets that paint themselves read the colours at paint time; everything else follows the
-    application's style sheet.
+    application's style sheet, except a widget given its own style sheet from these colours when it
+    was built, which changes at the next start.
     """
     use_palette(high=high)
     colours = app.palette()
-    # Qt's own placeholder grey is about 3.9:1 on white, below AA; the style sheet cannot reach it.
+    # Qt's placeholder grey is below AA on white; kiosk.qss sets `placeholder-text-color` for styled widgets.
     colours.setColor(QPalette.ColorRole.PlaceholderText, QColor(MUTED))
     app.setPalette(colours)
     app.setStyleSheet(STYLE_SHEET)
