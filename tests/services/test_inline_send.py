@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from app.demo.wiring import sandbox_secrets
+from app.config.settings import Settings
+from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
@@ -47,6 +49,29 @@ async def test_a_receipt_goes_out_with_the_stores_logo_and_its_barcode(
     assert [d.state for d in detail.deliveries] == [DeliveryState.SENT]
     [sent] = sandbox.app.state.store.messages(provider="sendgrid")
     assert sent.html_sha256 == hashlib.sha256(detail.html.encode()).hexdigest()  # both images went with it
+
+
+@pytest.mark.parametrize("provider", ["mailgun", "postmark", "mandrill", "ses", "gmail", "msgraph"])
+async def test_every_email_stand_in_takes_the_inline_images(
+    tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload, provider: str
+) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(bars_png([True, False] * 20, module_px=1, height_px=20))
+    settings = sandbox_settings(Settings(), sandbox.url, routing={Channel.EMAIL: provider})
+    settings = settings.model_copy(update={"store": settings.store.model_copy(update={"logo": str(logo)})})
+    rt = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
+    try:
+        payload = sale_payload(f"S-{provider}", with_customer=True)
+        payload["customer"] = dict(EMAIL_ONLY)
+        event = TriggerEvent("pos-api", f"e-{provider}", parse_sale(payload), datetime.now(UTC))
+        accepted = await rt.checkout.accept(event)
+        rt.start_dispatching()
+        await wait_until(lambda: drained(rt))
+        detail = await rt.receipts.get(accepted.receipt_id)
+    finally:
+        await rt.close()
+    assert "cid:store-logo.png" in detail.html and "cid:return-code.png" in detail.html
+    assert [(d.provider, d.state) for d in detail.deliveries] == [(provider, DeliveryState.SENT)]
 
 
 def test_an_unusable_logo_is_logged_once_and_receipts_go_without_it(
