@@ -101,9 +101,10 @@ class KioskShell(QObject):
         """Tile cashier, customer and manager over `room` (see `app.ui.arrange`)."""
         cashier_width = self.cashier.minimumSizeHint().width()
         tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()), cashier_width)
-        for window, tile in zip((self.cashier, self.customer, self.manager), tiles, strict=True):
-            # Three windows' natural minimums add up to more than one screen: in the demo each takes
-            # its tile, a little tighter than it would like, rather than lie over the next one.
+        self.cashier.setGeometry(QRect(*tiles.cashier))  # its tile is at least as wide as its minimum
+        for window, tile in ((self.customer, tiles.customer), (self.manager, tiles.manager)):
+            # The three windows' natural minimums add up to more than one screen: in the demo these two
+            # take their tiles, a little tighter than they would like, rather than lie over another.
             layout = window.layout()
             if layout is not None:
                 layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
