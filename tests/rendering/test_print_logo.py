@@ -94,7 +94,7 @@ def test_the_raster_keeps_the_picture_and_its_shape() -> None:
 @pytest.mark.parametrize("language", list(Language))
 def test_the_logo_prints_first_within_the_paper(tmp_path: Path, paper: Paper, language: Language) -> None:
     path = tmp_path / "logo.png"
-    path.write_bytes(png_of(drawing(1000, 250)))
+    path.write_bytes(png_of(drawing(700, 175)))
     logo = printed_logo(str(path), paper, 203)
     assert logo is not None and logo.width_bytes * 8 <= paper.dots * WIDTH_SHARE + 8
     sale = parse_sale(make_sale(random.Random(5), sale_id="S-LOGO"))
