@@ -36,7 +36,7 @@ from sqlalchemy import update
 from app.config.secrets import SecretStore
 from app.config.settings import PrinterSettings, Settings
 from app.config.settings_writer import SettingsStore
-from app.demo.wiring import sandbox_secrets, sandbox_settings
+from app.demo.kiosk import start_kiosk_demo
 from app.domain.channels import Channel, Language
 from app.domain.clock import utcnow
 from app.domain.delivery import DeliveryState
@@ -46,7 +46,6 @@ from app.main import HTTP_TIMEOUT, build_printer_device, build_runtime
 from app.sandbox import credentials
 from app.sandbox.memory_keyring import MemoryKeyring
 from app.sandbox.pos import make_sale
-from app.sandbox.server import start_sandbox
 from app.services.catalogue import ProviderCatalogue
 from app.services.devices import DeviceService
 from app.services.kiosk import ReceiptChoice
@@ -125,10 +124,10 @@ async def main() -> None:
     rng = random.Random(11)
     with tempfile.TemporaryDirectory(prefix="receiptdesk-shots-") as tmp:
         data = Path(tmp)
-        sandbox = await start_sandbox()
-        runtime = build_runtime(
-            sandbox_settings(Settings(), sandbox.url), data=data, secrets=sandbox_secrets(sandbox.url)
-        )
+        demo = await start_kiosk_demo(Settings(), bounce_rate=0.0, callback_delay=0.05)  # Sent, then Delivered
+        sandbox = demo.sandbox
+        runtime = build_runtime(demo.settings, data=data, secrets=demo.secrets)
+        demo.serve(runtime)
         runtime.start_dispatching()
         ctx = build_context(
             runtime,
@@ -142,8 +141,8 @@ async def main() -> None:
         await ctx.managers.add("Ana Lee", "739154", actor="screenshots")
         shell = KioskShell(ctx)
         try:
-            await shoot(shell, rng, runtime, sandbox.app)
-            await shoot_cashier_counter(shell, rng, runtime, sandbox.app)
+            await shoot(shell, rng, runtime, demo.sandbox_app)
+            await shoot_cashier_counter(shell, rng, runtime, demo.sandbox_app)
             await shoot_other_tabs(shell)
             await shoot_manager_actions(shell, runtime)
             await shoot_customer_languages(shell, rng, runtime)
@@ -152,8 +151,9 @@ async def main() -> None:
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
+            await demo.stop_api()
             await runtime.close()
-            await sandbox.stop()
+            await demo.stop()
 
 
 async def post(runtime: Any, rng: random.Random, **changes: Any) -> str:
