@@ -171,7 +171,6 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     cashier, customer, manager, settings = shell.cashier, shell.customer, shell.manager, shell.settings
     shell.show()
     customer.resize(1280, 800)
-    save(customer, "customer-welcome")
     faults = sandbox_app.state.faults
     for n in range(5):
         await post(runtime, rng, customer={"email": f"shopper{n}@example.com", "channels": ["email"]})
@@ -186,25 +185,23 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     customer.resize(1280, 800)
     await settle()
     save(cashier, "cashier")
-    save(customer, "customer-choose")
+    save(customer, "customer-choose-known-email-en")
     customer.choose.buttons[ReceiptChoice.EMAIL].click()
     await settle()
-    save(customer, "customer-known-prefill")
+    save(customer, "customer-confirm-on-file-en")
     customer.confirm.not_me.click()
     customer.email.field.setText("jordan.lee@gmial.com")
     await settle()
-    save(customer, "customer-email-typo-help")
+    save(customer, "customer-email-typo-hint-en")
     customer.email.suggestion.click()
     customer.email.back.click()
     customer.toggle_language()
     customer.choose.buttons[ReceiptChoice.SMS].click()
     customer.phone.field.setText("2175550123")
     customer.phone.next.click()
-    await settle()
-    save(customer, "customer-text-consent-es")
+    await settle()  # the consent and done pages are shot in both languages below (shoot_customer_languages)
     customer.confirm.send.click()
     await until(lambda: customer.step is Step.DONE)
-    save(customer, "customer-done-es")
 
     # the customer screen at the counter: one tap for the contacts on file, the typo question, what was typed
     customer.reset()
