@@ -2,11 +2,17 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshots.py
 
-Runs the real kiosk over a temporary database and the in-process provider sandbox, walks each
-screen into a telling state (a sale with its preview, the customer typing with typo help, the
-SMS consent, the manager's timeline with attempts in doubt, export, health with held messages to send
-or drop, settings) and saves each window;
-then the first-run set-up assistant, step by step, with its test sends answered by the sandbox.
+Runs the real kiosk over a temporary database as the kiosk demo wires it (the in-process provider
+sandbox, whose status callbacks reach the local API, so receipts show Delivered), walks each screen
+into a telling state (a sale with its preview and a failure alert, new sales waiting, the customer
+typing with typo help, the SMS consent, the manager's timeline with attempts in doubt, a resend
+confirmed, export, health with held messages to send or drop, audit, every settings tab) and saves
+each window; then the first-run set-up assistant, step by step, with its test sends answered by the
+sandbox. Takes about 20 s.
+
+Names: `<window>-<state>`, then `-en`/`-es` where the language shows (every customer page is shot
+in both) and `-<width>x<height>` where the size is the point. Each part of the kiosk adds its shots
+as one function of its own, called from `main`.
 """
 
 from __future__ import annotations
@@ -103,6 +109,7 @@ async def shoot_look(shell: KioskShell) -> None:
     windows = (cashier, shell.customer, shell.manager)
     for width, height in ((1366, 768), (1920, 1080)):
         shell.arrange_windows(QRect(0, 0, width, height))
+        print("DEBUG", cashier.minimumSizeHint(), cashier.minimumWidth(), cashier.geometry(), cashier.sizeHint())
         for window in windows:
             window.show()
             window.layout().activate()
