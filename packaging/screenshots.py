@@ -109,7 +109,6 @@ async def shoot_look(shell: KioskShell) -> None:
     windows = (cashier, shell.customer, shell.manager)
     for width, height in ((1366, 768), (1920, 1080)):
         shell.arrange_windows(QRect(0, 0, width, height))
-        print("DEBUG", cashier.minimumSizeHint(), cashier.minimumWidth(), cashier.geometry(), cashier.sizeHint())
         for window in windows:
             window.show()
             window.layout().activate()

@@ -16,7 +16,7 @@ FRAME = 8
 """Room for a window's side and bottom borders (px)."""
 TITLE_BAR = 32
 """Room for a window's title bar (px)."""
-SIDE_WIDTH = 480
+SIDE_WIDTH = 400
 """The least width the customer's and the manager's windows keep when the cashier's asks for more."""
 
 

@@ -99,15 +99,18 @@ class KioskShell(QObject):
 
     def arrange_windows(self, room: QRect) -> None:
         """Tile cashier, customer and manager over `room` (see `app.ui.arrange`)."""
-        cashier_width = self.cashier.minimumSizeHint().width()
+        layout = self.cashier.layout()
+        if layout is not None:
+            layout.activate()  # its minimum as laid out now (banners included), not as first built
+        cashier_width = max(self.cashier.minimumSizeHint().width(), self.cashier.minimumWidth())
         tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()), cashier_width)
         self.cashier.setGeometry(QRect(*tiles.cashier))  # its tile is at least as wide as its minimum
         for window, tile in ((self.customer, tiles.customer), (self.manager, tiles.manager)):
             # The three windows' natural minimums add up to more than one screen: in the demo these two
             # take their tiles, a little tighter than they would like, rather than lie over another.
-            layout = window.layout()
-            if layout is not None:
-                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            relaxed = window.layout()
+            if relaxed is not None:
+                relaxed.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
             window.setMinimumSize(0, 0)
             window.setGeometry(QRect(*tile))
 

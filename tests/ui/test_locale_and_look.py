@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from app.domain.channels import Language
 from app.support.package_data import read_resource
 from app.ui import formatting, palette, theme
-from app.ui.arrange import Rect, arrange
+from app.ui.arrange import FRAME, SIDE_WIDTH, TITLE_BAR, Rect, arrange
 from app.ui.prefs import load_prefs
 from app.ui.widgets.dates import polish_date_edits, us_date_edit
 from tests.ui.conftest import Drive, Kiosk, until
@@ -193,7 +193,7 @@ def test_the_demo_windows_do_not_overlap(screen: Rect, cashier_width: int) -> No
     tiles = arrange(screen, cashier_width)
     for i, first in enumerate(tiles):
         assert screen.contains(first)
-        assert first.width >= 480 and first.height >= 240
+        assert first.width >= SIDE_WIDTH and first.height >= 240
         for second in tiles[i + 1 :]:
             assert not first.intersects(second), (first, second)
     assert tiles.cashier.width >= max(tiles.customer.width, tiles.manager.width)
@@ -202,8 +202,6 @@ def test_the_demo_windows_do_not_overlap(screen: Rect, cashier_width: int) -> No
 
 
 def test_framed_windows_do_not_overlap_either() -> None:
-    from app.ui.arrange import FRAME, TITLE_BAR
-
     def framed(r: Rect) -> Rect:
         return Rect(r.x - FRAME, r.y - TITLE_BAR, r.width + 2 * FRAME, r.height + TITLE_BAR + FRAME)
 
@@ -240,7 +238,8 @@ def test_the_kiosk_pickers_toggle_and_tiling(drive: Drive, standard_palette: Non
         shell.manager.open()
         for window in (shell.cashier, shell.customer, shell.manager):
             window.layout().activate()  # a shown window's layout would push it back to its minimum size
-        shown = [shell.cashier.geometry(), shell.customer.geometry(), shell.manager.geometry()]
+        frame = (-FRAME, -TITLE_BAR, FRAME, FRAME)  # as a window manager would frame them
+        shown = [w.geometry().adjusted(*frame) for w in (shell.cashier, shell.customer, shell.manager)]
         assert not any(a.intersects(b) for i, a in enumerate(shown) for b in shown[i + 1 :]), shown
         assert shown[0].width() >= shell.cashier.minimumSizeHint().width()  # the counter's window is not squeezed
 
