@@ -410,7 +410,7 @@ def translate_http_errors(provider: str) -> Iterator[None]:
     try:
         yield
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise TransientProviderError(f"{provider} could not be reached: {type(exc).__name__}") from exc
+        raise TransientProviderError(f"{provider} could not be reached: no connection could be made.") from exc
     except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
         raise TransientProviderError(f"{provider} did not answer in time.", ambiguous=True) from exc
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:  # a dropped line, not a timeout

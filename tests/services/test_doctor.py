@@ -192,7 +192,7 @@ async def test_an_unreachable_provider_or_one_not_built_fails(tmp_path: Path) ->
             }
         )
     assert [(c.status, c.message) for c in checks] == [
-        (Status.FAIL, "SendGrid could not be reached: ConnectError."),
+        (Status.FAIL, "SendGrid could not be reached: no connection could be made."),
         (Status.FAIL, "Not checked: Mailgun: missing domain. Set it in [providers.mailgun]."),
         (Status.SKIP, "Not checked: a secret it needs is not set."),
     ]

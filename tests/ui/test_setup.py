@@ -64,7 +64,7 @@ def launch(
             if configure is not None:
                 configure(sandbox.url)
             settings = load_settings(config)
-            kiosk = asyncio.ensure_future(ui_launch._run(settings, data, False, config))
+            kiosk = asyncio.ensure_future(ui_launch._run(settings, data, False, config, 0))
             try:
                 await asyncio.wait_for(body(sandbox, kiosk), 60)
             finally:
@@ -281,7 +281,7 @@ def test_an_unreachable_provider_is_reported_in_one_line(
         sendgrid.settings["base_url"].setText("http://127.0.0.1:9")  # nothing listens there
         sendgrid.secrets["api_key"].setText("any")
         answer = await send_test(qtbot, email, "owner@example.com")
-        assert answer == "SendGrid could not be reached: ConnectError"
+        assert answer == "SendGrid could not be reached: no connection could be made."
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{sandbox.url}/_sandbox/messages")).json()["count"] == 0
         assistant.close()

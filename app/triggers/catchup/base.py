@@ -145,7 +145,7 @@ async def request_json(
     try:
         response = await client.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
-        raise TransientProviderError(f"{platform} could not be reached: {type(exc).__name__}") from exc
+        raise TransientProviderError(f"{platform} could not be reached: the request did not go through.") from exc
     status = response.status_code
     if status in (401, 403):
         raise ConfigurationError(f"{platform} refused the API credentials ({status})")
