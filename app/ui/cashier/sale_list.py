@@ -47,7 +47,7 @@ class SaleList(QWidget):
         title = QLabel("Sales")
         theme.set_font(title, 1.3, bold=True)
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Sale id, time (14:05), last four, phone or email")
+        self.search_box.setPlaceholderText("Sale id, time (2:05 PM), last four, phone or email")
         self.search_box.setAccessibleName("Find a receipt")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.returnPressed.connect(self.search)

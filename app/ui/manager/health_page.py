@@ -3,6 +3,8 @@ to new numbers, providers, last error, the messages held for a manager (Send or 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -20,7 +22,7 @@ from app.domain.delivery import DeliveryState
 from app.services.health import Health
 from app.ui import theme
 from app.ui.context import KioskContext
-from app.ui.formatting import age_text, channel_word
+from app.ui.formatting import age_text, channel_word, moment
 from app.ui.manager.held_box import HeldBox
 from app.ui.status import HealthMonitor, online_text
 from app.ui.tasks import TaskOwner
@@ -55,7 +57,7 @@ def sync_text(health: Health) -> str:
     """One line per polled platform: its state, last successful sync (local time) and last error."""
     lines = []
     for s in health.platform_sync:
-        when = s.last_success_at.astimezone().strftime("%H:%M:%S") if s.last_success_at else "never"
+        when = moment(s.last_success_at, datetime.now(UTC)) if s.last_success_at else "never"
         error = f" \u2013 {s.last_error}" if s.last_error else ""
         lines.append(f"{s.platform}: {s.state}" if s.detail else f"{s.platform}: {s.state}, last synced {when}{error}")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from app.domain.delivery import DeliveryState
 from app.services.kiosk import DeliveryView
 from app.ui import theme
-from app.ui.formatting import channel_word, state_word
+from app.ui.formatting import channel_word, nowrap, state_word
 
 COLUMNS = ("Channel", "To", "State", "Tries", "Problem")
 PROBLEM = 4
@@ -71,7 +71,13 @@ class DeliveryTable(QTableWidget):
         return self._rows[row] if 0 <= row < len(self._rows) and self.selectionModel().hasSelection() else None
 
     def _fill(self, row: int, d: DeliveryView) -> None:
-        values = (channel_word(d.channel), d.masked_recipient, state_word(d.state), str(d.attempts), d.last_error or "")
+        values = (
+            channel_word(d.channel),
+            nowrap(d.masked_recipient),
+            state_word(d.state),
+            str(d.attempts),
+            d.last_error or "",
+        )
         for column, value in enumerate(values):
             item = QTableWidgetItem(value)
             item.setToolTip(value)
