@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -230,5 +231,22 @@ def test_printer_and_capture_fields_follow_the_kind_and_mode(drive: Drive, qtbot
         assert shown(devices.capture_form, *serial, *tcp) == [True] * 3 + [False] * 4
         choose(devices.capture_mode, "tcp")
         assert shown(devices.capture_form, *serial, *tcp) == [False] * 3 + [True] * 4
+
+    drive(body)
+
+
+def test_the_store_logo_is_set_from_the_store_page(drive: Drive, qtbot: QtBot) -> None:
+    logo = str(Path(__file__).resolve().parents[2] / "resources" / "receiptdesk.png")
+
+    async def body(kiosk: Kiosk) -> None:
+        window = await open_settings(kiosk, qtbot)
+        field = window.store.fields["logo"]
+        assert field.text() == "" and "PNG or SVG" in field.placeholderText()
+        await from_loop(lambda: qtbot.keyClicks(field, logo))
+        await save(window, qtbot)
+        assert load_settings(kiosk.config_path, must_exist=True).store.logo == logo
+        field.clear()
+        await save(window, qtbot)
+        assert load_settings(kiosk.config_path, must_exist=True).store.logo is None  # cleared: no logo
 
     drive(body)

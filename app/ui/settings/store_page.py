@@ -13,7 +13,7 @@ LANGUAGES = ((Language.EN, "English"), (Language.ES, "Español"))
 
 
 class StorePage(QWidget):
-    """Name, address, phone, website, footer, preferences link, default language."""
+    """Name, address, phone, website, preferences link, logo, footer, default language."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -28,9 +28,12 @@ class StorePage(QWidget):
             ("phone", "&Phone"),
             ("website", "&Website"),
             ("preferences_url", "Receipt p&references link"),
+            ("logo", "L&ogo file"),
         ):
             field = QLineEdit()
             field.setAccessibleName(label.replace("&", ""))
+            if key == "logo":
+                field.setPlaceholderText("Full path of a PNG or SVG file, at most 512 KB (atop e-mail receipts)")
             form.addRow(label, field)
             self.fields[key] = field
         self.footer = QPlainTextEdit()
@@ -57,7 +60,7 @@ class StorePage(QWidget):
         store = dict(current)
         for key, field in self.fields.items():
             text = field.text().strip()
-            store[key] = text or (None if key in ("website", "preferences_url") else "")
+            store[key] = text or (None if key in ("website", "preferences_url", "logo") else "")
         store["footer"] = self.footer.toPlainText().strip()
         store["default_language"] = Language(self.language.currentData()).value
         return {k: v for k, v in store.items() if v is not None}
