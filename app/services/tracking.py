@@ -119,6 +119,10 @@ class TrackingService:
         recipient = known.phone if other is Channel.SMS else known.email
         if recipient is None or (other is Channel.SMS and not tracking.has_consent(session, customer_id, other)):
             return 0
+        # The receipt already went there (chosen at the till, or an earlier fallback): not twice, and
+        # never back and forth when both of the customer's contacts bounce.
+        if tracking.already_sent_there(session, item.receipt_id, other, recipient):
+            return 0
         now = self._clock()
         refused = check_text(session, other, recipient, self._texts, now=now).refusal
         if refused is not None:

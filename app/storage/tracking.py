@@ -88,6 +88,14 @@ def customer_of_receipt(session: Session, receipt_id: str) -> int | None:
     return session.connection().execute(query).scalar()
 
 
+def already_sent_there(session: Session, receipt_id: str, channel: Channel, recipient: str) -> bool:
+    """Whether the receipt already has a delivery on `channel` to `recipient` (sent, or on its way)."""
+    query = select(DeliveryRow.id).where(
+        DeliveryRow.receipt_id == receipt_id, DeliveryRow.channel == channel.value, DeliveryRow.recipient == recipient
+    )
+    return session.connection().execute(query.limit(1)).first() is not None
+
+
 def has_consent(session: Session, customer_id: int, channel: Channel) -> bool:
     """Whether the newest consent the customer gave for `channel` is a yes."""
     query = (

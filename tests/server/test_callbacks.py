@@ -135,8 +135,11 @@ async def test_a_sendgrid_bounce_falls_back_to_text_with_consent(
     served: tuple[Runtime, httpx.AsyncClient], sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
     runtime, client = served
+    earlier = sale_payload("S-1000")  # an earlier receipt by text: the customer's SMS consent
+    earlier["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["sms"]}
+    await sent_delivery(runtime, client, earlier, "sms")
     payload = sale_payload()
-    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
+    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email"]}
     email = await sent_delivery(runtime, client, payload, "email")
     events = [
         {
@@ -165,7 +168,8 @@ async def test_a_sendgrid_bounce_falls_back_to_text_with_consent(
     assert bounced is not None and bounced.state == "bounced" and "mailbox unavailable" in (bounced.reason or "")
     await wait_until(lambda: drained(runtime))
     sms = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "sms")).all())
-    assert len(sms) == 2  # the one chosen at the till, and the fallback after the bounce
+    assert len(sms) == 2  # the earlier receipt's, and this one's fallback after the bounce
+    assert sms[0].receipt_id != sms[1].receipt_id == email.receipt_id
     entries = await runtime.db.read(lambda s: audit.recent(s, action="delivery.bounce_fallback"))
     assert entries and entries[0].detail["bounced"] == email.id
     tampered = body.replace(b"bounce", b"delivered")
@@ -176,9 +180,12 @@ async def test_a_sendgrid_bounce_falls_back_to_text_with_consent(
 async def test_a_bounce_fallback_keeps_to_the_text_limits(
     served: tuple[Runtime, httpx.AsyncClient], sale_payload: Payload
 ) -> None:
-    runtime, client = served  # one text a day per number: the till's text used it up
+    runtime, client = served  # one text a day per number: the earlier receipt's text used it up
+    earlier = sale_payload("S-1000")
+    earlier["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["sms"]}
+    await sent_delivery(runtime, client, earlier, "sms")
     payload = sale_payload()
-    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
+    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email"]}
     email = await sent_delivery(runtime, client, payload, "email")
     body, headers = signed_sendgrid(
         [
@@ -193,9 +200,36 @@ async def test_a_bounce_fallback_keeps_to_the_text_limits(
     )
     assert (await client.post("/webhooks/sendgrid/events", content=body, headers=headers)).status_code == 200
     sms = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "sms")).all())
-    assert len(sms) == 1  # only the till's
+    assert len(sms) == 1  # only the earlier receipt's
     refused = await runtime.db.read(lambda s: audit.recent(s, action="delivery.bounce_fallback_refused"))
     assert refused and refused[0].detail["bounced"] == email.id and "+12175550142" not in str(refused[0].detail)
+
+
+async def test_no_fallback_where_the_receipt_already_went(
+    served: tuple[Runtime, httpx.AsyncClient], sale_payload: Payload
+) -> None:
+    """Email and text chosen at the till: the email bounces, the text is not sent a second time."""
+    runtime, client = served
+    payload = sale_payload()
+    payload["customer"] = {"email": "gone@example.com", "phone": "+12175550142", "channels": ["email", "sms"]}
+    email = await sent_delivery(runtime, client, payload, "email")
+    body, headers = signed_sendgrid(
+        [
+            {
+                "event": "bounce",
+                "sg_event_id": "ev-both",
+                "sg_message_id": f"{email.provider_message_id}.filter0001",
+                "timestamp": int(time.time()),
+                "reason": "550 5.1.1 mailbox unavailable",
+            }
+        ]
+    )
+    assert (await client.post("/webhooks/sendgrid/events", content=body, headers=headers)).status_code == 200
+    bounced = await runtime.db.read(lambda s: s.get(DeliveryRow, email.id))
+    assert bounced is not None and bounced.state == "bounced"
+    sms = await runtime.db.read(lambda s: s.scalars(select(DeliveryRow).where(DeliveryRow.channel == "sms")).all())
+    assert len(sms) == 1  # the till's text only
+    assert await runtime.db.read(lambda s: audit.recent(s, action="delivery.bounce_fallback")) == []
 
 
 async def test_no_fallback_to_text_without_sms_consent(
