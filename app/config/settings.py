@@ -11,6 +11,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -45,10 +46,25 @@ class StoreSettings(_Section):
     footer: str = ""
     preferences_url: str | None = None
     default_language: Language = Language.EN
+    timezone: str | None = Field(
+        default=None,
+        description="The store's time zone (e.g. America/Chicago), in which the windows show times; "
+        "None: this computer's.",
+    )
     logo: str | None = Field(
         default=None,
         description="The store's logo, a PNG or SVG file (absolute path, at most 512 KB), shown atop e-mail receipts.",
     )
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not a time zone; use a name such as America/Chicago") from None
+        return value
 
     def profile(self) -> StoreProfile:
         return StoreProfile(self.name, self.address, self.phone, self.website, self.footer, self.preferences_url)

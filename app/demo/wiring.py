@@ -15,9 +15,13 @@ from app.domain.receipt import StoreProfile
 from app.sandbox.accounts import accounts as sandbox_accounts
 from app.sandbox.callbacks import SENDGRID_WEBHOOK_PUBLIC_KEY
 from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
+from app.sandbox.pos import STORE_TZ
 
 DEMO_STORE = StoreSettings(
-    name="ReceiptDesk Demo Market", address="100 Main Street, Springfield, IL 62701", phone="(217) 555-0100"
+    name="ReceiptDesk Demo Market",
+    address="100 Main Street, Springfield, IL 62701",
+    phone="(217) 555-0100",
+    timezone=STORE_TZ.key,  # the simulated register's clock
 )
 """The demo's store. Only the demo's settings get it (when the user's settings name no store)."""
 
@@ -29,7 +33,7 @@ def demo_store(settings: Settings) -> Settings:
     """`settings` as they are when they name a store; else with the demo store's name, address and phone."""
     if not settings.store.missing():
         return settings
-    identity = {key: getattr(DEMO_STORE, key) for key in STORE_IDENTITY}
+    identity = {key: getattr(DEMO_STORE, key) for key in (*STORE_IDENTITY, "timezone")}
     return settings.model_copy(update={"store": settings.store.model_copy(update=identity)})
 
 

@@ -9,8 +9,9 @@ never wraps it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from PySide6.QtCore import QDate, QLocale, QTime
@@ -76,8 +77,18 @@ def money(amount: Decimal, language: Language = Language.EN) -> str:
     return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
 
 
+_ZONE: tzinfo | None = None
+"""The store's time zone, in which every window shows times (`use_zone`); None: this computer's."""
+
+
+def use_zone(name: str | None) -> None:
+    """Show times in the store's zone `name` (`[store] timezone`), or this computer's when None."""
+    global _ZONE
+    _ZONE = ZoneInfo(name) if name else None
+
+
 def _local(when: datetime) -> datetime:
-    return when.astimezone()
+    return when.astimezone(_ZONE)
 
 
 def short_date(when: date | datetime, language: Language = Language.EN) -> str:

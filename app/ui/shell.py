@@ -18,7 +18,7 @@ from app.ui.context import KioskContext
 from app.ui.contrast import ContrastSwitch
 from app.ui.customer.placement import facing_screen
 from app.ui.customer.window import CustomerWindow
-from app.ui.formatting import install_us_locale
+from app.ui.formatting import install_us_locale, use_zone
 from app.ui.manager.window import ManagerWindow
 from app.ui.settings.window import SettingsWindow
 from app.ui.status import HealthMonitor, ScannerStatus
@@ -38,6 +38,7 @@ class KioskShell(QObject):
         self.ctx = ctx
         self._windowed = customer_windowed
         install_us_locale()  # before any widget: date pickers and calendars take the default locale
+        use_zone(ctx.settings.store.timezone)  # times as the store's clocks show them
         app = QApplication.instance()
         if isinstance(app, QApplication):
             theme.apply(app, high=ctx.prefs.high_contrast)

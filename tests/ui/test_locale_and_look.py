@@ -14,6 +14,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QPalette, QTextLayout
 from PySide6.QtWidgets import QApplication, QDateEdit, QLineEdit, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.config.settings import StoreSettings
 from app.domain.channels import Language
 from app.support.package_data import read_resource
 from app.ui import formatting, palette, theme
@@ -265,3 +266,15 @@ def test_placeholder_text_is_the_muted_colour_not_half_transparent_ink(qapp: QAp
     field.ensurePolished()
     placeholder = field.palette().color(QPalette.ColorRole.PlaceholderText)
     assert (placeholder.name(), placeholder.alpha()) == (palette.STANDARD["MUTED"], 255)
+
+
+def test_times_show_in_the_stores_zone_when_it_is_set() -> None:
+    evening = datetime(2026, 12, 5, 1, 40, tzinfo=UTC)  # 7:40 PM in Springfield, IL
+    try:
+        formatting.use_zone("America/Chicago")
+        assert formatting.clock_time(evening) == "7:40 PM"  # as the receipt, not this computer (UTC), says
+        assert formatting.short_date(evening) == "Dec 4, 2026"
+    finally:
+        formatting.use_zone(None)
+    with pytest.raises(ValueError, match="not a time zone"):
+        StoreSettings(timezone="Mars/Olympus")
