@@ -38,15 +38,15 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-# Two workers, one per core. The kiosk's window tests run in processes of their own, after the rest:
+# Three workers on two cores: many tests wait on the processes they start, so a third keeps the cores busy. The kiosk's window tests run in processes of their own, after the rest:
 # a process that has run them holds Qt objects that no other test's event processing should touch.
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --ignore=tests/ui -m "not exhaustive"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --ignore=tests/ui -m "not exhaustive"
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/ui
 
 # Every crash point against every provider setup, on SQLite and PostgreSQL (about 6 minutes).
 test-crash: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist load -m exhaustive tests/system/test_crash_points.py tests/system/test_crash_points_postgres.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist load -m exhaustive tests/system/test_crash_points.py tests/system/test_crash_points_postgres.py tests/system/test_crash_recovery.py
 
 screenshots: system $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/screenshots.py

@@ -23,6 +23,7 @@ from tests.system import processes
 LET_THROUGH = 10
 
 
+@pytest.mark.exhaustive  # the crash points (test_crash_points.py) kill at each point; this is the blunt version
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
     sandbox, sandbox_url = processes.start("sandbox", "--port", "0")
