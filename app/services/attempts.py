@@ -262,7 +262,7 @@ class AttemptRunner:
                 started,
                 "permanent",
                 DeliveryState.FAILED,
-                error=f"Provider {provider!r} is not configured.",
+                error=f"{provider} is not set up here: set it up in Settings, Providers, then retry.",
                 reason="provider not configured",
                 recorded=claim.recorded,
                 doubt=doubt,
