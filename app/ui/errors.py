@@ -42,6 +42,8 @@ class ErrorFeed(QObject):
 
     sig_error = Signal(str)
     """Fires with the message each time `show_error` shows one."""
+    sig_resolved = Signal(str)
+    """Fires with a message shown earlier once what it said no longer holds (a lockout ended in a sign-in)."""
 
 
 _feed: ErrorFeed | None = None

@@ -174,6 +174,7 @@ class StatusPanel(QWidget):
         monitor.sig_health.connect(self.show_health)
         monitor.sig_failed.connect(self._show_failed)
         error_feed().sig_error.connect(self.show_last_error)
+        error_feed().sig_resolved.connect(self._resolved)
         if monitor.latest is not None:
             self.show_health(monitor.latest)
 
@@ -207,6 +208,10 @@ class StatusPanel(QWidget):
         self._shown = self._newest = message
         self._shown_at = self.clock()
         self._show_error()
+
+    def _resolved(self, message: str) -> None:
+        if self._shown == message:
+            self.clear_shown_error()
 
     def clear_shown_error(self) -> None:
         """The person dismissed the error they were shown: it is no longer a status."""

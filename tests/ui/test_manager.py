@@ -67,10 +67,13 @@ def test_pin_lockout_after_five_wrong_pins(drive: Drive, qtbot: QtBot) -> None:
         assert not manager.unlocked and manager.banner.message.startswith("Locked for")
         kiosk.clock.advance(61)
         await until(lambda: manager.pin.field.isEnabled(), timeout=3, what="the lockout to end")
+        status = kiosk.shell.cashier.status_panel
+        assert status.texts[2] == "Last error: Locked for 1 minute after too many wrong PINs."
         await type_pin(qtbot, manager, PIN)
         assert manager.unlocked
         assert manager.title.text() == f"Manager: {MANAGER}"
         assert not manager.pin.countdown.isActive()
+        assert "wrong PIN" not in status.texts[2]  # signed in: the lockout is no status any more
         actions = [a for a, _ in await audit_actions(kiosk)]
         assert actions[-7:] == ["manager.pin_failed"] * 5 + ["manager.locked", "manager.unlocked"]  # none while locked
         assert await audit_actors(kiosk, "manager.unlocked") == [MANAGER]

@@ -11,7 +11,7 @@ from app.domain.pins import describe_wait
 from app.services.kiosk import AccessDenied
 from app.ui import theme
 from app.ui.context import KioskContext
-from app.ui.errors import show_error
+from app.ui.errors import describe_error, error_feed, show_error
 from app.ui.tasks import TaskOwner, busy
 from app.ui.widgets.keypad import Keypad
 
@@ -30,6 +30,7 @@ class PinPage(QWidget):
         self.tasks = tasks
         self.checking = False
         self._locked_until: datetime | None = None
+        self._refusals: list[str] = []  # what was shown since the last sign-in
         title = QLabel("Manager sign-in")
         theme.set_font(title, 1.8, bold=True)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -142,10 +143,14 @@ class PinPage(QWidget):
             self._locked_until = denied.locked_until
             self._tick()
             show_error(denied, self)
+            self._refusals.append(describe_error(denied))
             return
         finally:
             self.checking = False
         self._locked_until = None
+        for message in self._refusals:  # signed in: the refusals shown on the way are no status any more
+            error_feed().sig_resolved.emit(message)
+        self._refusals.clear()
         self.sig_unlocked.emit(name)
 
     def _tick(self) -> None:
