@@ -27,9 +27,16 @@ def shown(cashier: CashierWindow) -> str | None:
     return cashier.panel.sale.receipt_id if cashier.panel.sale is not None else None
 
 
+def pointer_off_the_list(cashier: CashierWindow) -> CashierWindow:
+    """Start with the pointer away from the list: a pointer an earlier test left where this window
+    opened would hold the panel, as a real one does."""
+    QApplication.sendEvent(cashier.sales.table.viewport(), QEvent(QEvent.Type.Leave))
+    return cashier
+
+
 async def second_sale_waits(kiosk: Kiosk, held: str) -> str:
     """Ring up a sale; assert it is listed and counted as waiting while the panel keeps `held`."""
-    cashier = kiosk.shell.cashier
+    cashier = pointer_off_the_list(kiosk.shell.cashier)
     rows = cashier.sales.model.rowCount()
     new = await kiosk.post_sale(**WALK_IN)
     await until(lambda: cashier.sales.model.rowCount() == rows + 1, what="the new sale listed")
@@ -42,7 +49,7 @@ async def second_sale_waits(kiosk: Kiosk, held: str) -> str:
 
 def test_a_new_sale_waits_while_the_cashier_types_and_the_new_button_jumps_to_it(drive: Any, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         panel = cashier.panel
         first = await kiosk.post_sale(**WALK_IN)
         await until(lambda: shown(cashier) == first.receipt_id, what="the first sale shown")
@@ -61,7 +68,7 @@ def test_a_new_sale_waits_while_the_cashier_types_and_the_new_button_jumps_to_it
 
 def test_a_new_sale_waits_while_a_delivery_is_selected(drive: Any, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         panel = cashier.panel
         first = await kiosk.post_sale(**WALK_IN)
         await until(lambda: shown(cashier) == first.receipt_id)
@@ -80,7 +87,7 @@ def test_after_choosing_an_older_sale_a_new_one_waits_and_the_highlight_stays_on
     drive: Any,
 ) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         first = await kiosk.post_sale(**WALK_IN)
         second = await kiosk.post_sale(**WALK_IN)
         await until(lambda: shown(cashier) == second.receipt_id, what="the newest sale followed while idle")
@@ -97,7 +104,7 @@ def test_after_choosing_an_older_sale_a_new_one_waits_and_the_highlight_stays_on
 
 def test_the_list_never_moves_the_row_under_the_pointer(drive: Any) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         table = cashier.sales.table
         for _ in range(3):
             await kiosk.post_sale(**WALK_IN)
@@ -122,7 +129,7 @@ def test_the_list_never_moves_the_row_under_the_pointer(drive: Any) -> None:
 
 def test_a_failed_text_raises_an_alert_and_is_sent_another_way_in_three_clicks(drive: Any, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         panel = cashier.panel
         beeps: list[None] = []
         cashier.alerts.sound = lambda: beeps.append(None)
@@ -170,7 +177,7 @@ def test_a_failed_text_raises_an_alert_and_is_sent_another_way_in_three_clicks(d
 
 def test_retry_on_the_alert_itself_and_the_status_bar_clears_once_the_provider_sends(drive: Any, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         panel = cashier.panel
         cashier.alerts.sound = lambda: None
         faults = kiosk.sandbox.app.state.faults  # type: ignore[attr-defined]
@@ -215,7 +222,7 @@ def test_retry_on_the_alert_itself_and_the_status_bar_clears_once_the_provider_s
 
 def test_the_window_fits_a_till_screen_and_its_controls_are_big_enough(drive: Any, qtbot: QtBot) -> None:
     async def body(kiosk: Kiosk) -> None:
-        cashier = kiosk.shell.cashier
+        cashier = pointer_off_the_list(kiosk.shell.cashier)
         panel = cashier.panel
         sale = await kiosk.post_sale(customer={"name": "Ana Garcia", "email": "ana.garcia@example.com"})
         await until(lambda: shown(cashier) == sale.receipt_id)
