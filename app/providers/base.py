@@ -246,24 +246,37 @@ class HttpAdapter(ABC):
         request = self.lookup_request(message, sent_after=sent_after)
         if request is None:
             return None
+        response = await self._ask(request, self.lookup_refused, "a lookup", "about sent messages")
+        if response is None or isinstance(response, str):  # cannot be asked; or ask again later
+            return None if response is None else Lookup(found=None, detail=response)
+        if not response.is_success:
+            return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
+        return self.parse_lookup(response, message)
+
+    async def _ask(
+        self, request: HttpRequest, refused: frozenset[int], question: str, about: str
+    ) -> httpx.Response | str | None:
+        """Put a read-only question (a lookup, a status check) to the provider: its answer; the sentence
+        of a transient failure (ask again later); or None when this account can never be asked (an
+        answer in `refused`, or an OAuth grant without the reading scope)."""
         try:
             with translate_http_errors(self.display_name):
                 response = await self.transmit(request)
         except TransientProviderError as exc:
-            return Lookup(found=None, detail=exc.message)
-        except PermanentProviderError as exc:  # an OAuth grant without the reading scope
-            log.warning("%s cannot be asked about sent messages: %s", self.display_name, exc.message)
+            return exc.message
+        except PermanentProviderError as exc:
+            log.warning("%s cannot be asked %s: %s", self.display_name, about, exc.message)
             return None
-        if response.status_code in self.lookup_refused:
+        if response.status_code in refused:
             log.warning(
-                "%s refused a lookup (%s): this account cannot be asked about sent messages",
+                "%s refused %s (%s): this account cannot be asked %s",
                 self.display_name,
+                question,
                 response.status_code,
+                about,
             )
             return None
-        if not response.is_success:
-            return Lookup(found=None, detail=f"{self.display_name} answered {response.status_code} to the lookup")
-        return self.parse_lookup(response, message)
+        return response
 
     # --- the status of a message the provider accepted (docs/providers.md § Asking for a status) ----
 
@@ -296,21 +309,9 @@ class HttpAdapter(ABC):
         request = self.status_request(provider_message_id, reference=reference)
         if request is None:
             return None
-        try:
-            with translate_http_errors(self.display_name):
-                response = await self.transmit(request)
-        except TransientProviderError as exc:
-            return StatusCheck(error=exc.message)
-        except PermanentProviderError as exc:  # an OAuth grant without the reading scope
-            log.warning("%s cannot be asked for a message's status: %s", self.display_name, exc.message)
-            return None
-        if response.status_code in self.status_refused:
-            log.warning(
-                "%s refused a status check (%s): this account cannot be asked for a message's status",
-                self.display_name,
-                response.status_code,
-            )
-            return None
+        response = await self._ask(request, self.status_refused, "a status check", "for a message's status")
+        if response is None or isinstance(response, str):  # cannot be asked; or ask again later
+            return None if response is None else StatusCheck(error=response)
         if self.status_not_found(response):
             detail = f"{self.display_name} has no message {provider_message_id}"
             return StatusCheck(StatusAnswer(EventKind.UNKNOWN, "not found", detail, raw=_short(response)))
