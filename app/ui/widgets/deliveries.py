@@ -39,6 +39,8 @@ class DeliveryTable(QTableWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setTabKeyNavigation(False)
         self._rows: list[DeliveryView] = []
+        self._early: dict[str, tuple[DeliveryState, str | None]] = {}
+        """States of deliveries not shown yet: a send can go out before its result lists the deliveries."""
         self.itemSelectionChanged.connect(lambda: self.sig_selection.emit(self.selected()))
 
     @property
@@ -47,12 +49,23 @@ class DeliveryTable(QTableWidget):
         return tuple(self._rows)
 
     def set_deliveries(self, deliveries: tuple[DeliveryView, ...]) -> None:
-        """Show these deliveries (replacing the list)."""
-        self._rows = list(deliveries)
+        """Show these deliveries (replacing the list), moved on by any state that arrived before them."""
+        early, self._early = self._early, {}
+        self._rows = [
+            replace(d, state=early[d.id][0], last_error=early[d.id][1])
+            if d.id in early and d.state in (DeliveryState.QUEUED, DeliveryState.SENDING)
+            else d
+            for d in deliveries
+        ]
         self.setRowCount(len(self._rows))
         for row, delivery in enumerate(self._rows):
             self._fill(row, delivery)
         self.sig_selection.emit(self.selected())
+
+    def expect(self, delivery_id: str, state: DeliveryState, error: str | None) -> None:
+        """Keep `state` for a delivery of the sale shown that is not listed yet (`set_deliveries` applies it)."""
+        if len(self._early) < 64:
+            self._early[delivery_id] = (state, error)
 
     def update_state(self, delivery_id: str, state: DeliveryState, error: str | None) -> bool:
         """Move one delivery to `state`; False when it is not shown here."""
