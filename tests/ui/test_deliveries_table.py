@@ -22,7 +22,8 @@ def test_a_state_that_came_before_its_delivery_was_listed_is_shown(qtbot: QtBot)
     table.expect("d-1", DeliveryState.SENT, None)
     table.set_deliveries((view("d-1", DeliveryState.QUEUED), view("d-2", DeliveryState.QUEUED)))
     assert [d.state for d in table.deliveries] == [DeliveryState.SENT, DeliveryState.QUEUED]
-    assert table.item(0, 2).text() != table.item(1, 2).text()
+    words = [item.text() for item in (table.item(0, 2), table.item(1, 2)) if item is not None]
+    assert len(words) == 2 and words[0] != words[1]  # the row shows it too
 
 
 def test_an_early_state_never_takes_a_listed_state_back(qtbot: QtBot) -> None:
