@@ -21,7 +21,6 @@ first. Nothing here blocks: the round runs as one background task owned by this 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from app.domain.attempt_words import status_check_given_up_words, status_check_w
 from app.domain.clock import Clock, utcnow
 from app.domain.tracking import EventKind, StatusAnswer, StatusCheck, status_check_event
 from app.providers.base import HttpAdapter, ProviderAdapter
+from app.services.background import BackgroundTasks
 from app.services.ratelimit import RateLimiter
 from app.services.tracking import TrackingService
 from app.storage import status_checks
@@ -92,7 +92,7 @@ class StatusCheckService:
         self._tries: Counter[str] = Counter()  # delivery id → rounds without an answer
         self._refused: set[str] = set()  # providers that will not be asked (until restart)
         self._round = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = BackgroundTasks("status checks")
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -101,24 +101,15 @@ class StatusCheckService:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return len(self._tasks) > 0
 
     def start(self) -> None:
         """Run a round now, then every `interval`; nothing happens when no provider can be asked."""
         if self._adapters and not self.running:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="status-checks")
-            self._task.add_done_callback(self._done)
+            self._tasks.start(self._loop(), "status-checks")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("the status-check loop stopped", exc_info=task.exception())
+        await self._tasks.cancel_all()
 
     async def _loop(self) -> None:
         while True:
