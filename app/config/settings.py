@@ -247,6 +247,14 @@ class TextSettings(_Section):
     new_number_alarm_per_hour: Annotated[int, Field(ge=1, le=100_000)] = Field(
         default=60, description="Texts to numbers never texted before, per hour, above which health raises an alarm."
     )
+    text_in: bool = Field(
+        default=True,
+        description="Show a QR code on the customer screen: texting its sale code to the store sends the receipt.",
+    )
+    text_in_number: str | None = Field(
+        default=None,
+        description="The number customers text (E.164); None: the Twilio provider's from_number.",
+    )
 
 
 class ManagerSettings(_Section):
@@ -255,6 +263,34 @@ class ManagerSettings(_Section):
     max_tries: Annotated[int, Field(ge=1, le=20)] = 5
     first_lockout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     max_lockout_seconds: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] = 24 * 3600.0
+
+
+class RetentionSettings(_Section):
+    """How long each kind of record is kept; the daily purge removes what is older (a legal hold keeps it).
+
+    The defaults, and why, are in the README ("What is kept, and for how long").
+    """
+
+    enabled: bool = Field(default=True, description="Run the purge once a day.")
+    purge_at: time = Field(default=time(3, 30), description="Local time of the store when the daily purge runs.")
+    receipts_days: Annotated[int, Field(ge=30, le=36_500)] = Field(
+        default=7 * 365, description="Receipts as sent, their sales, deliveries and attempts (financial records)."
+    )
+    contacts_after_revocation_days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        default=30, description="A customer's contact details after they revoked every consent."
+    )
+    contacts_idle_days: Annotated[int, Field(ge=30, le=36_500)] = Field(
+        default=2 * 365, description="A customer's contact details after their last visit."
+    )
+    provider_payloads_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=90, description="Raw provider payloads (status callbacks, provider errors)."
+    )
+    captures_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=30, description="Print streams captured from a legacy POS."
+    )
+    inbound_messages_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=90, description="Texts customers sent the store."
+    )
 
 
 def _default_routing() -> dict[Channel, str | list[str]]:
@@ -273,6 +309,7 @@ class Settings(_Section):
     capture: CaptureSettings = CaptureSettings()
     texts: TextSettings = TextSettings()
     managers: ManagerSettings = ManagerSettings()
+    retention: RetentionSettings = RetentionSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",

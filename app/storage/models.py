@@ -48,6 +48,7 @@ class CustomerRow(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # erased at the customer's request
 
 
 class ContactRow(Base):
@@ -75,7 +76,13 @@ class ChannelPreferenceRow(Base):
 
 
 class ConsentRow(Base):
-    """What the customer agreed to, with the exact text shown; append-only."""
+    """The consent ledger: every grant and revocation, append-only.
+
+    A grant keeps the exact text shown (`text_shown`, its `text_version` and `language`); `source`
+    says where or how it came (the customer screen, staff, a STOP reply, an email link), `lane` and
+    `staff` where and by whom. `purpose` is what it covers (`receipts`, `order_updates`); `contact`
+    the address or number it covers (None in rows older than the ledger).
+    """
 
     __tablename__ = "consents"
 
@@ -87,6 +94,94 @@ class ConsentRow(Base):
     text_shown: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    purpose: Mapped[str] = mapped_column(String(16), default="receipts", server_default="receipts")
+    contact: Mapped[str | None] = mapped_column(String(254), index=True)
+    text_version: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    staff: Mapped[str | None] = mapped_column(String(64))
+
+
+class OptOutRow(Base):
+    """A contact that stopped a channel group (`text`, `email`): kept by the SHA-256 of the normalised
+    contact, so the opt-out outlives a customer's erasure without keeping the contact itself."""
+
+    __tablename__ = "opt_outs"
+
+    channel_group: Mapped[str] = mapped_column(String(8), primary_key=True)
+    contact_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    via: Mapped[str] = mapped_column(String(32))
+
+
+class InboundMessageRow(Base):
+    """A text a customer sent the store; `keyword` is what it was taken as (stop, start, help, code) or None
+    (kept for the manager until `handled_at`)."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40))
+    message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sender: Mapped[str] = mapped_column(String(254), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    keyword: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class TextInCodeRow(Base):
+    """A short code shown on the customer screen: texted to the store, it sends this receipt there (once)."""
+
+    __tablename__ = "text_in_codes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
+    lane: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UnsubscribeLinkRow(Base):
+    """The token in a receipt email's List-Unsubscribe link and mailto address, naming the address it stops."""
+
+    __tablename__ = "unsubscribe_links"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LegalHoldRow(Base):
+    """A hold that stops the purge (and erasure) of what it covers: a customer, a sale, or a date range."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    sale_pk: Mapped[int | None] = mapped_column(ForeignKey("sales.id"))
+    from_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    to_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PurgeRunRow(Base):
+    """One run of the retention purge; `counts` is JSON (records removed per kind), empty while it runs."""
+
+    __tablename__ = "purge_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counts: Mapped[str | None] = mapped_column(Text)
 
 
 class AppDeviceRow(Base):
