@@ -45,6 +45,10 @@ class StoreSettings(_Section):
     website: str | None = None
     footer: str = ""
     preferences_url: str | None = None
+    unsubscribe_email: str | None = Field(
+        default=None,
+        description="The mailbox List-Unsubscribe's mailto: names (its inbound webhook stops the sender's e-receipts).",
+    )
     default_language: Language = Language.EN
     timezone: str | None = Field(
         default=None,
