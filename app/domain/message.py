@@ -27,7 +27,8 @@ class OutboundMessage:
 
     `idempotency_key` is stable across every retry of one delivery. `provider_extra` holds
     provider-specific options (e.g. a template id); an adapter ignores keys it does not know and
-    puts on the wire only the options that were set.
+    puts on the wire only the options that were set. `headers` are extra e-mail headers (e.g.
+    `List-Unsubscribe`, RFC 2369 and RFC 8058), in the order they go on the message.
     """
 
     channel: Channel
@@ -41,6 +42,7 @@ class OutboundMessage:
     attachments: tuple[Attachment, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     provider_extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class SendStatus(StrEnum):
