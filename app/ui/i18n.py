@@ -80,6 +80,10 @@ EN: Final[dict[str, str]] = {
     # The consent page a manager's resend by text asks for on the customer screen.
     "resend_consent_title": "The store would like to text you this receipt",
     "resend_decline": "No, thanks",
+    # text-in: the QR code on the choice screen, and its words for a phone that cannot scan
+    "text_in_scan": "Scan to get your receipt by text",
+    "text_in_manual": "or text {body} to {number}",
+    "text_in_code_name": "QR code: opens a text message to {number} that says {body}",
 }
 
 ES: Final[dict[str, str]] = {
@@ -152,6 +156,10 @@ ES: Final[dict[str, str]] = {
     # The consent page a manager's resend by text asks for on the customer screen.
     "resend_consent_title": "La tienda quiere enviarle este recibo por mensaje",
     "resend_decline": "No, gracias",
+    # text-in: the QR code on the choice screen, and its words for a phone that cannot scan
+    "text_in_scan": "Escanee para recibir su recibo por mensaje de texto",
+    "text_in_manual": "o envíe {body} por mensaje al {number}",
+    "text_in_code_name": "Código QR: abre un mensaje de texto al {number} que dice {body}",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str]]] = {Language.EN: EN, Language.ES: ES}
