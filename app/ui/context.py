@@ -16,6 +16,7 @@ from app.services.kiosk import AccessDenied, KioskService, ManagerLock
 from app.services.managers import ManagerService
 from app.services.receipts import ReceiptService
 from app.services.scanning import ScanningService
+from app.services.text_in import TextInService
 from app.ui.prefs import KioskPrefs
 
 
@@ -44,6 +45,7 @@ class KioskContext:
     demo: bool = False
     scanning: ScanningService | None = None
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
+    text_in: TextInService | None = None  # the customer screen's text-in codes, when `[texts] text_in`
     signed_in: str | None = None  # the manager who unlocked the manager window, until it locks
     demo_manager: tuple[str, str] | None = None  # the demo's manager and PIN, shown on the sign-in page
 
