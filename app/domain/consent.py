@@ -11,6 +11,7 @@ import hashlib
 from enum import StrEnum
 
 from app.domain.channels import Channel
+from app.domain.errors import ValidationFailed
 
 
 class Purpose(StrEnum):
@@ -53,3 +54,31 @@ class ConsentSource(StrEnum):
 def contact_digest(contact: str) -> str:
     """The key of a contact's opt-out: SHA-256 of the normalised contact (E.164, or the address lower-cased)."""
     return hashlib.sha256(contact.strip().lower().encode("utf-8")).hexdigest()
+
+
+def wording_version(text: str) -> str:
+    """The version of a consent's wording: the first 12 hex digits of the SHA-256 of the exact text shown.
+
+    The same words give the same version on every lane, and anyone holding the text can check it.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+OPTED_OUT_SENTENCE = {
+    ChannelGroup.TEXT: (
+        "This number opted out of texts: the customer can opt back in by replying START or by choosing a text "
+        "receipt on the customer screen."
+    ),
+    ChannelGroup.EMAIL: "This email address opted out of email receipts: no receipt is emailed to it.",
+}
+"""Why nothing was queued to a contact that opted out, in one sentence a cashier can act on."""
+
+NO_TEXT_GRANT = "This number has not agreed to texts: ask the customer to choose a text receipt on the customer screen."
+"""Why a text was not queued to a number with no grant for it."""
+
+
+class ConsentRefused(ValidationFailed):
+    """Nothing was queued: the contact opted out, or a text has no grant that covers it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="consent")

@@ -7,15 +7,18 @@ erasure of the customer.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.consent import ChannelGroup, ConsentSource, Purpose, contact_digest
-from app.storage.models import ConsentRow, OptOutRow
+from app.domain.delivery import DeliveryState
+from app.storage.models import ConsentRow, ContactRow, DeliveryRow, OptOutRow, ReceiptRow, SaleRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,143 @@ def opt_in(session: Session, group: ChannelGroup, contact: str) -> bool:
         )
     )
     return bool(result.rowcount)
+
+
+def covers(
+    session: Session,
+    channel: Channel,
+    contact: str,
+    *,
+    purpose: Purpose = Purpose.RECEIPTS,
+    customer_id: int | None = None,
+) -> bool:
+    """Whether the newest ledger row for `contact` on `channel` and `purpose` is a grant.
+
+    Rows older than the ledger name no contact: when no row names this one, the newest of those of
+    the contact's owner (or `customer_id`) decides. An opt-out is not read here (`opted_out`).
+    """
+    return latest(session, channel, contact, purpose=purpose, customer_id=customer_id) is True
+
+
+def latest(
+    session: Session,
+    channel: Channel,
+    contact: str,
+    *,
+    purpose: Purpose = Purpose.RECEIPTS,
+    customer_id: int | None = None,
+) -> bool | None:
+    """The newest answer for `contact` on `channel` and `purpose`: True a grant, False a revocation, None none.
+
+    See `covers` for the rows that name no contact.
+    """
+    connection = session.connection()
+    key = {"channel": channel.value, "purpose": purpose.value}
+    found = connection.execute(_LATEST.where(ConsentRow.contact == contact), key).first()
+    if found is not None:
+        return bool(found.granted)
+    owner = customer_id if customer_id is not None else _owner(session, contact)
+    if owner is None:
+        return None
+    found = connection.execute(
+        _LATEST.where(ConsentRow.customer_id == owner, ConsentRow.contact.is_(None)), key
+    ).first()
+    return None if found is None else bool(found.granted)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where a receipt's sale happened, as a grant given for it records: the lane, the cashier, the order."""
+
+    lane: str | None
+    cashier: str | None
+    order_id: str | None
+
+
+def where_of_receipt(session: Session, receipt_id: str) -> Where:
+    """The lane, cashier and order of the sale `receipt_id` was rendered for (all None for no such receipt)."""
+    found = (
+        session.connection()
+        .execute(
+            select(SaleRow.lane, SaleRow.cashier, SaleRow.order_id)
+            .join(ReceiptRow, ReceiptRow.sale_pk == SaleRow.id)
+            .where(ReceiptRow.id == receipt_id)
+        )
+        .first()
+    )
+    return Where(None, None, None) if found is None else Where(found.lane, found.cashier, found.order_id)
+
+
+_LATEST = (
+    select(ConsentRow.granted)
+    .where(ConsentRow.channel == bindparam("channel"), ConsentRow.purpose == bindparam("purpose"))
+    .order_by(ConsentRow.recorded_at.desc(), ConsentRow.id.desc())
+    .limit(1)
+)
+
+
+def _owner(session: Session, contact: str) -> int | None:
+    kind = "email" if "@" in contact else "phone"
+    found = session.connection().execute(
+        select(ContactRow.customer_id).where(ContactRow.kind == kind, ContactRow.value == contact)
+    )
+    return found.scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A delivery an opt-out stopped before it left."""
+
+    delivery_id: str
+    receipt_id: str | None
+    channel: Channel
+    provider: str
+
+
+CANCELLABLE = (DeliveryState.QUEUED.value, DeliveryState.HELD.value)
+"""Deliveries that have not left: queued (due now, or waiting for a retry) and held for a manager."""
+
+ORDER_UPDATE_KIND = "order_update"
+"""The `metadata.kind` of an order update's delivery (`app.services.lifecycle`)."""
+
+
+def cancel_pending(
+    session: Session,
+    contact: str,
+    channels: Sequence[Channel],
+    purpose: Purpose | None,
+    *,
+    now: datetime,
+    reason: str,
+) -> tuple[Cancelled, ...]:
+    """Turn `dead`, with `reason`, every delivery to `contact` on `channels` (for `purpose`, or any) that has
+    not left yet; return them."""
+    d = DeliveryRow.__table__.c
+    rows = session.connection().execute(
+        select(d.id, d.receipt_id, d.channel, d.provider, d.context).where(
+            d.recipient == contact,  # ix_deliveries_recipient_created
+            d.channel.in_([c.value for c in channels]),
+            d.state.in_(CANCELLABLE),
+        )
+    )
+    chosen = [r for r in rows if purpose is None or purpose_of(r.context) is purpose]
+    if not chosen:
+        return ()
+    session.connection().execute(
+        update(DeliveryRow)
+        .where(d.id.in_([r.id for r in chosen]), d.state.in_(CANCELLABLE))
+        .values(state=DeliveryState.DEAD.value, reason=reason, lease_owner=None, updated_at=now)
+    )
+    return tuple(Cancelled(r.id, r.receipt_id, Channel(r.channel), r.provider) for r in chosen)
+
+
+def purpose_of(context: str | None) -> Purpose:
+    """What a delivery is for: an order update says so in its metadata; everything else is a receipt."""
+    if context:
+        metadata = json.loads(context).get("metadata") or {}
+        if metadata.get("kind") == ORDER_UPDATE_KIND:
+            return Purpose.ORDER_UPDATES
+    return Purpose.RECEIPTS
 
 
 def history(session: Session, customer_id: int) -> list[ConsentRecord]:
