@@ -35,6 +35,7 @@ from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
+from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.lifecycle import LifecycleService
 from app.services.printing import PRINTER_PROVIDER
@@ -42,6 +43,7 @@ from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
 from app.services.retry import RetryPolicy
 from app.services.status_checks import StatusCheckService
+from app.services.text_in import TextInService
 from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
 from app.services.whatsapp_inbound import WhatsAppInboundService
@@ -81,6 +83,8 @@ class Runtime:
     routing: Routing = field(default_factory=Routing)  # as built: the settings' plus the printer
     status_checks: StatusCheckService | None = None  # asks providers for statuses that never came
     whatsapp_inbound: WhatsAppInboundService | None = None  # customers' WhatsApp messages open their window
+    inbound_texts: InboundTextService | None = None  # customers' texts to the store: STOP, START, HELP, codes
+    text_in: TextInService | None = None  # the customer screen's text-in codes
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -117,6 +121,7 @@ class Runtime:
             intake=self.intake if webhooks else None,
             devices=self.devices,
             whatsapp_inbound=self.whatsapp_inbound if webhooks else None,
+            inbound_texts=self.inbound_texts if webhooks else None,
         )
 
     async def close(self) -> None:
@@ -279,11 +284,17 @@ def build_runtime(
         if "twilio_whatsapp" in adapters
         else None
     )
+    text_in, inbound_texts = _texts_in(settings, db, bus, adapters, texts, secrets)
     health = HealthService(
         receipts,
         dispatcher,
         tuple(adapters),
-        rejected=(intake.rejected, callbacks.rejected, *([whatsapp_inbound.rejected] if whatsapp_inbound else [])),
+        rejected=(
+            intake.rejected,
+            callbacks.rejected,
+            *([whatsapp_inbound.rejected] if whatsapp_inbound else []),
+            *([inbound_texts.rejected] if inbound_texts else []),
+        ),
         reconcile=reconcile,
         capture=capture if capture_input is not None else None,
     )
@@ -308,7 +319,43 @@ def build_runtime(
         routing=routing,
         status_checks=status_checks,
         whatsapp_inbound=whatsapp_inbound,
+        inbound_texts=inbound_texts,
+        text_in=text_in,
     )
+
+
+def _texts_in(
+    settings: Settings,
+    db: Database,
+    bus: EventBus,
+    adapters: dict[str, ProviderAdapter],
+    texts: TextLimits,
+    secrets: Secrets | None,
+) -> tuple[TextInService | None, InboundTextService | None]:
+    """Text-in codes and the store number's incoming texts, when the twilio provider is set up."""
+    if "twilio" not in adapters:
+        return None, None
+    store = settings.store
+    sms = "twilio"  # answers and text-in receipts go from the number the customer texted
+    number = settings.texts.text_in_number or _text(settings.providers.get("twilio", {}).get("from_number"))
+    text_in = TextInService(
+        db, enabled=settings.texts.text_in, number=number, store_name=store.name, sms_provider=sms, limits=texts
+    )
+    inbound = InboundTextService(
+        db,
+        bus,
+        auth_token=secret_getter(secrets)("twilio", "auth_token"),
+        store_name=store.name,
+        store_phone=store.phone,
+        sms_provider=sms,
+        text_in=text_in,
+        limits=texts,
+    )
+    return text_in, inbound
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _safe_url(url: str) -> str:

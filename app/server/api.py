@@ -38,12 +38,15 @@ from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
+from app.server.twilio_inbound import twilio_inbound_router
 from app.server.webhooks import callback_router
 from app.server.whatsapp_inbound import whatsapp_inbound_router
 from app.services.app_devices import AppDeviceService
 from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
 from app.services.health import HealthService
+from app.services.inbound_texts import PATH as TWILIO_INBOUND
+from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
 from app.services.whatsapp_inbound import PATH as WHATSAPP_INBOUND
@@ -80,6 +83,7 @@ def create_api(
     intake: IntakeService | None = None,
     devices: AppDeviceService | None = None,
     whatsapp_inbound: WhatsAppInboundService | None = None,
+    inbound_texts: InboundTextService | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The FastAPI application; in front of it, outermost first: the last word on unexpected errors (a
@@ -169,6 +173,8 @@ def create_api(
         api.include_router(callback_router(callbacks, public_url=public_url))
     if whatsapp_inbound is not None:
         api.include_router(whatsapp_inbound_router(whatsapp_inbound, public_url=public_url))
+    if inbound_texts is not None:
+        api.include_router(twilio_inbound_router(inbound_texts, public_url=public_url))
     if intake is not None:
         api.include_router(platform_router(intake, public_url=public_url))
 
@@ -186,7 +192,9 @@ def create_api(
     api.add_middleware(
         WebhookRateLimit,
         budget=SourceBudget(settings.webhook_requests_per_minute, clock=clock),
-        sources=_webhook_sources(callbacks, intake) + ([WHATSAPP_INBOUND] if whatsapp_inbound is not None else []),
+        sources=_webhook_sources(callbacks, intake)
+        + ([WHATSAPP_INBOUND] if whatsapp_inbound is not None else [])
+        + ([TWILIO_INBOUND] if inbound_texts is not None else []),
     )
     api.add_middleware(TokenAuth, tokens=tokens, budget=RequestBudget(settings.requests_per_minute, clock=clock))
     if policy.origins:
