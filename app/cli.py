@@ -226,6 +226,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1, help="which simulated order (for fire)")
     sandbox.add_argument("--sandbox", default="http://127.0.0.1:8766", help="the sandbox keeping the order (for fire)")
     sandbox.add_argument("--missed", action="store_true", help="record the order but send no webhook (for fire)")
+    sandbox.add_argument("--from", dest="sender", help="the customer's number (for fire twilio inbound)")
+    sandbox.add_argument("--body", help="the customer's text (for fire twilio inbound)")
 
     health = sub.add_parser(
         "health", help="the outbox, providers and platform syncs, from the database; exit 1 if not ok"
@@ -280,7 +282,7 @@ def _fired_platforms() -> str:
     """The platforms the sandbox plays, from its registry of stand-ins."""
     from app.sandbox.platforms.registry import STAND_INS
 
-    return _one_of(sorted(STAND_INS))
+    return _one_of([*sorted(STAND_INS), "twilio (inbound: a customer's text)"])
 
 
 def _fired_topics() -> str:

@@ -38,6 +38,9 @@ def sandbox_fire(args: argparse.Namespace) -> int:
     if not args.platform:
         raise ValidationFailed(f"Say which platform to fire: {', '.join(sorted(STAND_INS))}.")
 
+    if args.platform == "twilio":
+        return _fire_twilio_text(args)
+
     async def body() -> tuple[list[str], bool]:
         async with httpx.AsyncClient(timeout=30) as client:
             return await fire(
@@ -58,6 +61,27 @@ def sandbox_fire(args: argparse.Namespace) -> int:
         raise ConfigurationError(
             f"Cannot reach ReceiptDesk at {args.to} or the sandbox at {args.sandbox}: {type(exc).__name__}"
         ) from None
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _fire_twilio_text(args: argparse.Namespace) -> int:
+    """`sandbox fire twilio inbound --from NUMBER --body TEXT`: a customer's text to the store's number."""
+    import httpx
+
+    from app.sandbox.fire import fire_twilio_text
+
+    if args.topic != "inbound" or not args.sender or args.body is None:
+        raise ValidationFailed("Fire a customer's text with: sandbox fire twilio inbound --from +1... --body TEXT.")
+
+    async def body() -> tuple[list[str], bool]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await fire_twilio_text(client, app_url=args.to, sender=args.sender, body=args.body)
+
+    try:
+        lines, ok = asyncio.run(body())
+    except httpx.HTTPError as exc:
+        raise ConfigurationError(f"Cannot reach ReceiptDesk at {args.to}: {type(exc).__name__}") from None
     print("\n".join(lines))
     return 0 if ok else 1
 

@@ -12,10 +12,13 @@ been offline. Each platform's part (secrets, settings, signing, sample events) i
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import httpx
 
+from app.sandbox import credentials
+from app.sandbox.callbacks import twilio_signature
 from app.sandbox.platforms.base import Prepared, SettingValue
 from app.sandbox.platforms.registry import STAND_INS
 
@@ -76,3 +79,39 @@ async def fire(
     response = await client.post(prepared.url, content=prepared.body, headers=prepared.headers)
     lines.append(f"{platform} -> {prepared.url}: {response.status_code} {response.text[:300]}")
     return lines, ok and response.is_success
+
+
+TWILIO_INBOUND_PATH = "/webhooks/twilio/inbound"
+
+
+def twilio_text(*, app_url: str, sender: str, body: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(url, form, headers) of Twilio's signed incoming-message webhook for a text from `sender` to the store.
+
+    The fields Twilio posts for an SMS (twilio.com/docs/messaging/guides/webhook-request), signed with
+    the Auth Token the demo gives the twilio provider.
+    """
+    url = app_url.rstrip("/") + TWILIO_INBOUND_PATH
+    form = {
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "SmsSid": "",
+        "AccountSid": credentials.TWILIO_ACCOUNT_SID,
+        "MessagingServiceSid": "",
+        "From": sender,
+        "To": credentials.TWILIO_FROM,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }
+    form["SmsSid"] = form["SmsMessageSid"] = form["MessageSid"]
+    return url, form, {"X-Twilio-Signature": twilio_signature(url, form)}
+
+
+async def fire_twilio_text(
+    client: httpx.AsyncClient, *, app_url: str, sender: str, body: str
+) -> tuple[list[str], bool]:
+    """Send a customer's text to the app as Twilio would; the line to print and whether the app took it."""
+    url, form, headers = twilio_text(app_url=app_url, sender=sender, body=body)
+    response = await client.post(url, data=form, headers=headers)
+    line = f"twilio text {form['MessageSid']} -> {url}: {response.status_code} {response.text[:300]}"
+    return [line], response.is_success
