@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
-from PySide6.QtCore import QObject, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLayout, QWidget
 
 from app.services.bus import DeliveryChanged, ReceiptCreated, ScanReceived
 from app.services.kiosk import KioskSale, SendOutcome
 from app.ui import theme
-from app.ui.arrange import Rect, arrange
+from app.ui.arrange import Arrangement, Rect, arrange
 from app.ui.bridge import EventBridge
 from app.ui.cashier.window import CashierWindow
 from app.ui.context import KioskContext
@@ -54,6 +54,9 @@ class KioskShell(QObject):
         self.contrast = ContrastSwitch(ctx, self.cashier)
         self.contrast.attach(*self.windows)
         self.dedicated_screen = False
+        self.arrangement: Arrangement | None = None
+        """The one-screen demo's places for the windows (None: the customer has a screen of its own, or
+        the kiosk shows the customer's window in turn, maximised)."""
         self._waiting: str | None = None
         self._closed = False
         self.bridge.sig_receipt_created.connect(self._receipt_created)
@@ -93,27 +96,57 @@ class KioskShell(QObject):
             self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)  # the cashier keeps the keys
             self.customer.setGeometry(screen.geometry())
             self.customer.showFullScreen()
-        elif self._windowed:  # the demo on one screen: the three windows tiled, none over another
-            self.dedicated_screen = True
+        elif self._windowed:  # the demo on one screen: each window where it can be used, none over another
             self.arrange_windows(cashier_screen.availableGeometry())
-            self.customer.show()
+            if self.dedicated_screen:
+                self.customer.show()
 
     def arrange_windows(self, room: QRect) -> None:
-        """Tile cashier, customer and manager over `room` (see `app.ui.arrange`)."""
-        layout = self.cashier.layout()
-        if layout is not None:
-            layout.activate()  # its minimum as laid out now (banners included), not as first built
-        cashier_width = max(self.cashier.minimumSizeHint().width(), self.cashier.minimumWidth())
-        tiles = arrange(Rect(room.x(), room.y(), room.width(), room.height()), cashier_width)
-        self.cashier.setGeometry(QRect(*tiles.cashier))  # its tile is at least as wide as its minimum
-        for window, tile in ((self.customer, tiles.customer), (self.manager, tiles.manager)):
-            # The three windows' natural minimums add up to more than one screen: in the demo these two
-            # take their tiles, a little tighter than they would like, rather than lie over another.
-            relaxed = window.layout()
+        """Place cashier, customer and manager over `room` (see `app.ui.arrange`): side by side where it
+        has room, else the customer's and the manager's windows take the cashier's place in turn."""
+        self._windowed = True
+        placed = arrange(Rect(room.x(), room.y(), room.width(), room.height()))
+        if self.arrangement is None:
+            self.customer.installEventFilter(self)  # shown or hidden: the cashier's window steps aside or back
+            self.manager.installEventFilter(self)
+        self.arrangement = placed
+        self.dedicated_screen = not placed.customer_in_turn
+        self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, self.dedicated_screen)
+        tiles: tuple[tuple[QWidget, Rect], ...] = (
+            (self.cashier, placed.cashier),
+            (self.customer, placed.customer),
+            (self.manager, placed.manager),
+        )
+        for placed_window, tile in tiles:
+            # The windows' natural minimums add up to more than one screen: each takes its tile (never
+            # smaller than it is usable at, see `app.ui.arrange`) rather than lie over another.
+            relaxed = placed_window.layout()
             if relaxed is not None:
                 relaxed.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-            window.setMinimumSize(0, 0)
-            window.setGeometry(QRect(*tile))
+            placed_window.setMinimumSize(0, 0)
+            placed_window.setGeometry(QRect(*tile))
+        if self.customer.isVisible() and not self.dedicated_screen and not self.customer.in_turn:
+            self.customer.hide()  # on one screen it shows only during the customer's turn
+        self._take_turns()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide) and watched in (self.customer, self.manager):
+            self._take_turns()
+        return False
+
+    def _take_turns(self) -> None:
+        """In the one-screen demo, the cashier's window steps aside while a window in turn is up."""
+        placed = self.arrangement
+        if placed is None or self._closed:
+            return
+        manager = self.manager.isVisible()
+        customer = self.customer.isVisible()
+        if placed.customer_in_turn and not manager and not customer and self.customer.in_turn:
+            self.show_customer()  # the customer's turn, held while the manager's window was up
+            return
+        shown = placed.shown(customer=customer, manager=manager)
+        if ("cashier" in shown) != self.cashier.isVisible():
+            self.cashier.setVisible("cashier" in shown)
 
     def _screens_changed(self, _screen: object = None) -> None:
         """Place the customer window again: onto a screen that appeared, or back onto the cashier's
@@ -132,6 +165,9 @@ class KioskShell(QObject):
 
     def show_customer(self) -> None:
         """Bring the customer screen up (on the same screen: the cashier hands it over)."""
+        placed = self.arrangement
+        if placed is not None and placed.customer_in_turn and self.manager.isVisible():
+            return  # in the one-screen demo never over the manager: the turn comes when it closes
         if self._windowed:
             self.customer.showNormal()
         elif self.dedicated_screen:

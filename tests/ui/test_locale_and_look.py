@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QDate, QPoint, QRect, Qt
+from PySide6.QtCore import QDate, QPoint, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPalette, QTextLayout
 from PySide6.QtWidgets import QApplication, QDateEdit, QLineEdit, QTableView, QWidget
 from pytestqt.qtbot import QtBot
@@ -18,7 +18,7 @@ from app.config.settings import StoreSettings
 from app.domain.channels import Language
 from app.support.package_data import read_resource
 from app.ui import formatting, palette, theme
-from app.ui.arrange import FRAME, SIDE_WIDTH, TITLE_BAR, Rect, arrange
+from app.ui.arrange import COUNTER_WIDTH, CUSTOMER_WIDTH, FRAME, MANAGER_SIZE, TITLE_BAR, Rect, arrange
 from app.ui.prefs import load_prefs
 from app.ui.widgets.dates import polish_date_edits, us_date_edit
 from tests.ui.conftest import Drive, Kiosk, until
@@ -183,39 +183,69 @@ def test_the_type_scale_grows_step_by_step() -> None:
 
 # -- the demo's windows --------------------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    "screen",
-    [Rect(0, 0, 1366, 768), Rect(0, 0, 1920, 1080), Rect(0, 0, 1280, 800), Rect(1920, 27, 1920, 1053)],
-    ids=["1366x768", "1920x1080", "1280x800", "second-screen-with-panel"],
-)
-@pytest.mark.parametrize("cashier_width", [0, 826, 2000])
-def test_the_demo_windows_do_not_overlap(screen: Rect, cashier_width: int) -> None:
-    tiles = arrange(screen, cashier_width)
-    for i, first in enumerate(tiles):
-        assert screen.contains(first)
-        assert first.width >= SIDE_WIDTH and first.height >= 240
-        for second in tiles[i + 1 :]:
-            assert not first.intersects(second), (first, second)
-    assert tiles.cashier.width >= max(tiles.customer.width, tiles.manager.width)
-    if cashier_width <= screen.width // 2:
-        assert tiles.cashier.width >= cashier_width
+SCREENS = [Rect(0, 0, 1366, 768), Rect(0, 0, 1280, 800), Rect(0, 0, 1920, 1080), Rect(1920, 27, 1920, 1053)]
+SCREEN_IDS = ["1366x768", "1280x800", "1920x1080", "second-screen-with-panel"]
+STATES = [(False, False), (True, False), (False, True), (True, True)]
+"""(customer's window up, manager's window up)"""
 
 
-def test_framed_windows_do_not_overlap_either() -> None:
-    def framed(r: Rect) -> Rect:
-        return Rect(r.x - FRAME, r.y - TITLE_BAR, r.width + 2 * FRAME, r.height + TITLE_BAR + FRAME)
+def framed(r: Rect) -> Rect:
+    """The window as a window manager frames it."""
+    return Rect(r.x - FRAME, r.y - TITLE_BAR, r.width + 2 * FRAME, r.height + TITLE_BAR + FRAME)
 
-    for screen in (Rect(0, 0, 1366, 768), Rect(0, 0, 1920, 1080)):
-        tiles = [framed(t) for t in arrange(screen)]
-        assert all(screen.contains(t) for t in tiles)
-        assert not any(a.intersects(b) for i, a in enumerate(tiles) for b in tiles[i + 1 :])
+
+@pytest.mark.parametrize("screen", SCREENS, ids=SCREEN_IDS)
+def test_each_demo_window_gets_a_size_it_can_be_used_at(screen: Rect) -> None:
+    placed = arrange(screen)
+    for tile in placed[:3]:
+        assert screen.contains(framed(tile))
+    assert placed.cashier.width >= COUNTER_WIDTH
+    assert placed.manager.width >= MANAGER_SIZE[0] and placed.manager.height >= MANAGER_SIZE[1]
+    if not placed.customer_in_turn:
+        assert placed.customer.width >= CUSTOMER_WIDTH
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=SCREEN_IDS)
+@pytest.mark.parametrize(("customer", "manager"), STATES)
+def test_the_demo_windows_shown_never_overlap(screen: Rect, customer: bool, manager: bool) -> None:
+    shown = arrange(screen).shown(customer=customer, manager=manager)
+    tiles = [framed(tile) for tile in shown.values()]
+    assert not any(a.intersects(b) for i, a in enumerate(tiles) for b in tiles[i + 1 :]), shown
+    if manager:
+        assert "manager" in shown  # never covered, never put aside
+    assert shown  # the screen is never left empty
+
+
+def test_on_a_laptop_screen_the_windows_take_turns() -> None:
+    for screen in (Rect(0, 0, 1366, 768), Rect(0, 0, 1280, 800)):
+        placed = arrange(screen)
+        assert placed.customer_in_turn and placed.manager_in_turn
+        assert (
+            placed.cashier
+            == placed.customer
+            == placed.manager
+            == Rect(FRAME, TITLE_BAR, screen.width - 16, screen.height - 40)
+        )
+        assert placed.shown(customer=False, manager=False).keys() == {"cashier"}
+        assert placed.shown(customer=True, manager=False).keys() == {"customer"}  # the customer's turn
+        assert placed.shown(customer=True, manager=True).keys() == {"manager"}  # never over the manager
+
+
+def test_on_a_wide_screen_the_customer_stands_beside_the_cashier() -> None:
+    placed = arrange(Rect(0, 0, 1920, 1080))
+    assert not placed.customer_in_turn and placed.manager_in_turn
+    assert placed.customer.x > placed.cashier.right
+    assert placed.shown(customer=True, manager=False).keys() == {"cashier", "customer"}
+    assert placed.shown(customer=True, manager=True).keys() == {"manager", "customer"}  # in the cashier's place
+    very_wide = arrange(Rect(0, 0, 3440, 1440))
+    assert not very_wide.manager_in_turn
+    assert very_wide.shown(customer=True, manager=True).keys() == {"cashier", "customer", "manager"}
 
 
 # -- in the kiosk --------------------------------------------------------------------------------
 
 
-def test_the_kiosk_pickers_toggle_and_tiling(drive: Drive, standard_palette: None) -> None:
+def test_the_kiosk_pickers_and_toggle(drive: Drive, standard_palette: None) -> None:
     async def body(kiosk: Kiosk) -> None:
         shell = kiosk.shell
         for window in (shell.cashier, shell.manager):
@@ -233,16 +263,6 @@ def test_the_kiosk_pickers_toggle_and_tiling(drive: Drive, standard_palette: Non
         shell.contrast.action.trigger()
         await until(lambda: saved == [True, False], what="the preference saved again")
         assert not theme.high_contrast and load_prefs(shell.ctx.prefs_path).high_contrast is False
-
-        shell.arrange_windows(QRect(0, 0, 1366, 768))
-        shell.customer.show()
-        shell.manager.open()
-        for window in (shell.cashier, shell.customer, shell.manager):
-            window.layout().activate()  # a shown window's layout would push it back to its minimum size
-        frame = (-FRAME, -TITLE_BAR, FRAME, FRAME)  # as a window manager would frame them
-        shown = [w.geometry().adjusted(*frame) for w in (shell.cashier, shell.customer, shell.manager)]
-        assert not any(a.intersects(b) for i, a in enumerate(shown) for b in shown[i + 1 :]), shown
-        assert shown[0].width() >= shell.cashier.minimumSizeHint().width()  # the counter's window is not squeezed
 
     drive(body)
 
