@@ -22,7 +22,7 @@ from app.config.paths import default_config_file
 from app.config.secrets import SecretStore
 from app.config.settings import ManagerSettings, PrinterSettings, Settings, store_problem
 from app.config.settings_writer import SettingsStore, changed_settings
-from app.demo.kiosk import KioskDemo, start_kiosk_demo
+from app.demo.kiosk import DEMO_TEXTER, KioskDemo, start_kiosk_demo
 from app.demo.register import DEFAULT_SALE_EVERY, DemoRegister
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.pins import LockoutPolicy
@@ -45,6 +45,7 @@ from app.services.setup import SetupService
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.errors import show_error
+from app.ui.formatting import phone
 from app.ui.prefs import load_prefs, prefs_path
 from app.ui.setup.assistant import FirstRun, SetupAssistant
 from app.ui.shell import KioskShell
@@ -105,6 +106,7 @@ def build_context(
         demo=demo,
         scanning=build_scanning(runtime.settings, runtime.bus),
         capture=runtime.capture,
+        text_in=runtime.text_in,
     )
 
 
@@ -218,6 +220,8 @@ async def _run(
             register.start()
             stack.push_async_callback(register.stop)
             demo_register_controls(shell, register)
+            if back_office is not None:
+                demo_text_in_control(shell, back_office)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, closed.set)
         await closed.wait()
@@ -231,6 +235,36 @@ def demo_register_controls(shell: KioskShell, register: DemoRegister) -> QPushBu
     button.clicked.connect(register.ring_up)
     shell.cashier.statusBar().addPermanentWidget(button)
     QShortcut(QKeySequence("Ctrl+N"), shell.cashier, register.ring_up)
+    return button
+
+
+def demo_text_in_control(shell: KioskShell, back_office: KioskDemo) -> QPushButton:
+    """The demo's "Customer texts the code" button on the cashier's status bar: a demo customer's phone
+    texts the code on the customer screen to the store (enabled while a code is shown)."""
+    button = QPushButton("Customer texts the code (demo)")
+    button.setToolTip(
+        f"A demo customer's phone ({phone(DEMO_TEXTER)}) texts the code on the customer screen to the store, "
+        "as `receiptdesk sandbox fire twilio inbound` does; the receipt goes out by text"
+    )
+    button.setEnabled(shell.customer.text_in_offer is not None)
+    shell.customer.choose.sig_text_in.connect(lambda offer: button.setEnabled(offer is not None))
+
+    async def text() -> None:
+        offer = shell.customer.text_in_offer
+        if offer is None:
+            return
+        button.setEnabled(False)
+        try:
+            took = await back_office.customer_texts(offer.body)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"The demo's text did not reach the kiosk ({type(exc).__name__}); try again.") from exc
+        finally:
+            button.setEnabled(shell.customer.text_in_offer is not None)  # still shown: the code can be texted again
+        if not took:
+            raise Unavailable("The kiosk refused the demo's text; the cashier can still send the receipt.")
+
+    button.clicked.connect(lambda: shell.tasks.start(text(), "demo_text_in"))
+    shell.cashier.statusBar().addPermanentWidget(button)
     return button
 
 

@@ -6,6 +6,10 @@ this machine: the API listens on a free loopback port before the runtime is buil
 the `public_url` the adapters give the sandbox; once the runtime exists, `serve(runtime)` puts its API
 (webhook routes included) behind that address. Deliveries then go Sent -> Delivered, and now and then
 one bounces and the receipt falls back to the customer's other channel, as in a store.
+
+Text-in needs a phone: `customer_texts` plays the customer's, sending the code on the customer
+screen to the store's number the way `receiptdesk sandbox fire twilio inbound` does (Twilio's signed
+incoming-message webhook, to this API), so the receipt goes out by SMS with no phone at hand.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +28,7 @@ from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
 from app.main import Runtime
 from app.providers.callback_registry import CALLBACKS
 from app.sandbox.app import create_sandbox_app
+from app.sandbox.fire import fire_twilio_text
 from app.sandbox.server import start_sandbox
 from app.support.asgi_server import RunningServer, start_asgi_server
 
@@ -32,6 +38,8 @@ DEMO_BOUNCE_RATE = 0.1
 """The share of the demo's messages the sandbox's providers report as bounced (the fallback shows)."""
 DEMO_CALLBACK_DELAY = 1.5
 """Seconds between a message accepted and each of its callbacks: Sent, then Delivered, one can watch."""
+DEMO_TEXTER = "+12175550188"
+"""The demo customer's phone that texts the customer screen's code (555-01xx: numbers kept for fiction)."""
 
 
 class LateApp:
@@ -73,6 +81,16 @@ class KioskDemo:
         """Stop the API, then the sandbox (its callbacks in flight are cancelled)."""
         await self.api.stop()
         await self.sandbox.stop()
+
+    async def customer_texts(self, body: str, *, sender: str = DEMO_TEXTER) -> bool:
+        """The demo customer texts `body` to the store, as Twilio delivers a text; whether the app took it.
+
+        Raises `httpx.HTTPError` when the demo's API cannot be reached.
+        """
+        async with httpx.AsyncClient(timeout=10) as client:
+            lines, ok = await fire_twilio_text(client, app_url=self.api.url, sender=sender, body=body)
+        log.info("demo: %s", lines[0])
+        return ok
 
     def configure_callbacks(self, **values: Any) -> None:
         """Change the sandbox's callbacks: `bounce_rate` (0..1), `delay` (seconds)."""

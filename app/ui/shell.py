@@ -9,7 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLayout, QWidget
 
 from app.services.bus import DeliveryChanged, ReceiptCreated, ScanReceived
-from app.services.kiosk import KioskSale, SendOutcome
+from app.services.kiosk import KioskSale, ReceiptChoice, SendOutcome
 from app.ui import theme
 from app.ui.arrange import Arrangement, Rect, arrange
 from app.ui.bridge import EventBridge
@@ -68,6 +68,7 @@ class KioskShell(QObject):
         self.cashier.sig_closed.connect(self._cashier_closed)
         self.customer.sig_done.connect(self._customer_done)
         self.customer.sig_idle.connect(self._customer_idle)
+        self.customer.sig_texted_in.connect(self._customer_texted_in)
         self.manager.sig_settings.connect(self.settings.open)
         self.manager.sig_locked.connect(self.settings.close)
         self._wire_scanner()
@@ -221,6 +222,12 @@ class KioskShell(QObject):
     async def _refresh(self, outcome: SendOutcome) -> None:
         self.cashier.refresh_sale(await self.ctx.kiosk.sale(outcome.receipt_id), outcome.choice)
 
+    def _customer_texted_in(self, receipt_id: str) -> None:
+        self.tasks.start(self._refresh_texted_in(receipt_id), "refresh_texted_in")
+
+    async def _refresh_texted_in(self, receipt_id: str) -> None:
+        self.cashier.refresh_sale(await self.ctx.kiosk.sale(receipt_id), ReceiptChoice.SMS)
+
     def _customer_idle(self) -> None:
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
@@ -240,6 +247,7 @@ class KioskShell(QObject):
     def _delivery_changed(self, event: DeliveryChanged) -> None:
         self.cashier.update_delivery(event)
         self.manager.update_delivery(event)
+        self.customer.delivery_changed(event)
 
     # -- scanning ------------------------------------------------------------------------------
 

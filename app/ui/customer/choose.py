@@ -1,5 +1,6 @@
 """'How would you like your receipt?': five choices (six with WhatsApp) of the same size and look, and
-above them, for a customer on file, their masked contacts: one tap sends there."""
+above them, for a customer on file, their masked contacts: one tap sends there. Below them, where the
+store takes receipts by text-in, the QR code that texts the store for the receipt."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWi
 
 from app.domain.channels import Language
 from app.services.kiosk import ReceiptChoice
+from app.services.text_in import TextInOffer
 from app.ui import theme
 from app.ui.customer.page import Page, big_button
+from app.ui.customer.text_in import TextInPanel
 from app.ui.formatting import money
 from app.ui.i18n import tr
 
@@ -36,7 +39,8 @@ KEYS = {
 class ChoosePage(Page):
     """Email, Text, Both, (WhatsApp,) Print, No receipt, on equal terms.
 
-    WhatsApp is offered only with `whatsapp=True`: when routing has a WhatsApp provider.
+    WhatsApp is offered only with `whatsapp=True`: when routing has a WhatsApp provider. With
+    `text_in=True` the room for the text-in code is kept below the choices (`show_text_in` fills it).
     """
 
     sig_chosen = Signal(object)
@@ -45,7 +49,10 @@ class ChoosePage(Page):
     sig_quick = Signal(object)
     """Fires with `ReceiptChoice.EMAIL` or `.SMS` when the customer tapped their contact on file."""
 
-    def __init__(self, parent: QWidget | None = None, *, whatsapp: bool = False) -> None:
+    sig_text_in = Signal(object)
+    """Fires with the `TextInOffer` whose code came on screen, or None when the code went away."""
+
+    def __init__(self, parent: QWidget | None = None, *, whatsapp: bool = False, text_in: bool = False) -> None:
         super().__init__(parent)
         self.total = QLabel()
         self.total.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -89,7 +96,14 @@ class ChoosePage(Page):
         self.body.addWidget(self.quick_consent)
         self.body.addSpacing(12)
         self.body.addLayout(grid)
-        self.body.addStretch(2)
+        self.text_in: TextInPanel | None = None
+        if text_in:
+            self.text_in = TextInPanel()
+            self.body.addStretch(1)
+            self.body.addWidget(self.text_in)
+            self.body.addStretch(1)
+        else:
+            self.body.addStretch(2)
 
     def set_total(self, amount: Decimal) -> None:
         """Show the sale's total under the question."""
@@ -104,6 +118,17 @@ class ChoosePage(Page):
             button.setVisible(choice in self._known)
         self.quick_consent.setVisible(ReceiptChoice.SMS in self._known)
         self.retranslate(self.language)
+
+    def show_text_in(self, offer: TextInOffer | None, *, store: str = "") -> None:
+        """Show the text-in code of `offer` for `store` under the choices (None: hide it; its room stays)."""
+        if self.text_in is not None and (offer is not None or self.text_in.offer is not None):
+            self.text_in.show_offer(offer, store=store)
+            self.sig_text_in.emit(offer)
+
+    @property
+    def text_in_shown(self) -> TextInOffer | None:
+        """The text-in offer whose code is on screen, if any."""
+        return self.text_in.offer if self.text_in is not None and not self.text_in.isHidden() else None
 
     @property
     def quick_consent_shown(self) -> str | None:
@@ -125,3 +150,5 @@ class ChoosePage(Page):
             self.quick_consent.setText(tr("quick_sms_consent", language, store=self._store, contact=contact))
         if self._amount is not None:
             self.total.setText(tr("total", language, total=money(self._amount)))
+        if self.text_in is not None:
+            self.text_in.retranslate(language)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QLabel, QLineEdit, QStackedWidget, QVBoxLayout, QWidget
 
 from app.domain.channels import Channel, Language
-from app.domain.errors import ValidationFailed
+from app.domain.delivery import DeliveryState
+from app.domain.errors import ReceiptDeskError, ValidationFailed
+from app.services.bus import DeliveryChanged
 from app.services.kiosk import KioskSale, ReceiptChoice, SendOutcome
+from app.services.text_in import TextInOffer
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.customer.choose import ChoosePage
@@ -21,6 +26,13 @@ from app.ui.customer.welcome import WelcomePage
 from app.ui.errors import ErrorBanner
 from app.ui.i18n import other, tr
 from app.ui.tasks import TaskOwner, action, busy
+
+log = logging.getLogger(__name__)
+
+ON_ITS_WAY = frozenset(
+    {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.UNKNOWN}
+)
+"""Delivery states in which a texted-in receipt is on its way (a failure leaves the choices on screen)."""
 
 
 class CustomerBanner(ErrorBanner):
@@ -46,11 +58,15 @@ class CustomerWindow(QWidget):
     sig_idle = Signal()
     """Fires when the screen went back to welcome (finished, timed out, or handled by the cashier)."""
 
+    sig_texted_in = Signal(str)
+    """Fires with the receipt id when the customer's turn ended because they texted its code in."""
+
     def __init__(self, ctx: KioskContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
         self.tasks = TaskOwner(self, "customer")
         self.session: CustomerSession | None = None
+        self._sending = False
         self.language = ctx.settings.store.default_language
         self.setWindowTitle(f"{ctx.store_name} \u2014 receipts")
         self.setAccessibleName("Customer screen")
@@ -64,7 +80,7 @@ class CustomerWindow(QWidget):
         top.addWidget(store, 1)
         top.addWidget(self.language_button)
         self.welcome = WelcomePage(ctx.store_name)
-        self.choose = ChoosePage(whatsapp=ctx.kiosk.offers(Channel.WHATSAPP))
+        self.choose = ChoosePage(whatsapp=ctx.kiosk.offers(Channel.WHATSAPP), text_in=self.text_in_on)
         self.email = EntryPage("email")
         self.phone = EntryPage("phone")
         self.confirm = ConfirmPage(ctx.store_name)
@@ -122,6 +138,11 @@ class CustomerWindow(QWidget):
         return next(step for step, p in self._steps.items() if p is page)
 
     @property
+    def text_in_on(self) -> bool:
+        """Whether this kiosk offers text-in (`[texts] text_in` on, a number to text, a provider to answer)."""
+        return self._ctx.text_in is not None and self._ctx.text_in.enabled
+
+    @property
     def in_turn(self) -> bool:
         """Whether a customer is being served (anything but the welcome page)."""
         return self.step is not Step.WELCOME
@@ -171,7 +192,43 @@ class CustomerWindow(QWidget):
         self.set_language(language)
         self.choose.set_total(sale.total)
         self.choose.set_known(self._ctx.store_name, email=self.session.email_on_file, phone=self.session.phone_on_file)
+        self.choose.show_text_in(None)
         self.go(Step.CHOOSE)
+        if self.text_in_on:
+            self.tasks.start(self._text_in(sale), "text_in")
+
+    async def _text_in(self, sale: KioskSale) -> None:
+        """Ask for the sale's text-in code off the event loop's way and show it, if the sale is still
+        the one on screen. A code that cannot be made leaves the other choices, as without text-in."""
+        service = self._ctx.text_in
+        if service is None:
+            return
+        try:
+            offer = await service.offer(sale.receipt_id, lane=sale.lane)
+        except ReceiptDeskError as exc:
+            log.warning("customer screen: no text-in code for this sale: %s", exc.message)
+            return
+        if self.session is not None and self.session.sale.receipt_id == sale.receipt_id:
+            self.choose.show_text_in(offer, store=self._ctx.store_name)
+
+    @property
+    def text_in_offer(self) -> TextInOffer | None:
+        """The text-in offer on screen for the sale being served, if any."""
+        return self.choose.text_in_shown if self.session is not None else None
+
+    def delivery_changed(self, event: DeliveryChanged) -> None:
+        """A delivery moved on: when it is the text the customer asked for by texting the code in,
+        their receipt is on its way and their turn is over."""
+        session, offer = self.session, self.text_in_offer
+        if session is None or offer is None or self._sending or session.sale.receipt_id != event.receipt_id:
+            return
+        if event.channel is not Channel.SMS or event.state not in ON_ITS_WAY:
+            return
+        self.session = None
+        self.choose.show_text_in(None)
+        self.done.show_message("done_sent")
+        self.go(Step.DONE)
+        self.sig_texted_in.emit(event.receipt_id)
 
     def show_auto_sent(self, sale: KioskSale) -> None:
         """A returning customer's receipt went out by their saved choice: say where, ask nothing."""
@@ -189,12 +246,14 @@ class CustomerWindow(QWidget):
         """The cashier sent this sale's receipt: finish the customer's turn."""
         if self.session is not None and self.session.sale.receipt_id == receipt_id:
             self.session = None
+            self.choose.show_text_in(None)
             self.done.show_message("done_sent")
             self.go(Step.DONE)
 
     def reset(self) -> None:
         """Back to welcome, everything typed forgotten."""
         self.session = None
+        self.choose.show_text_in(None)
         for page in (self.email, self.phone):
             page.start()
         self.go(Step.WELCOME)
@@ -252,14 +311,17 @@ class CustomerWindow(QWidget):
         request = session.request(consent_text=consent, remember=remember)
         with busy(self.confirm.send, self.confirm.back, *self.choose.buttons.values(), *self.choose.quick.values()):
             self.confirm.send.setText(tr("sending", self.language))
+            self._sending = True
             try:
                 outcome = await self._ctx.kiosk.send(session.sale.receipt_id, request)
             finally:
+                self._sending = False
                 self.confirm.retranslate(self.language)
         self._finished(outcome)
 
     def _finished(self, outcome: SendOutcome) -> None:
         self.session = None
+        self.choose.show_text_in(None)
         key = {ReceiptChoice.PRINT: "done_print", ReceiptChoice.NONE: "done_none"}.get(outcome.choice, "done_sent")
         self.done.show_message(key)
         self.go(Step.DONE)
