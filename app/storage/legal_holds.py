@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, true, update
+from sqlalchemy import SQLColumnExpression, and_, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.storage.models import LegalHoldRow
+from app.storage.models import LegalHoldRow, SaleRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,9 @@ def place(
     to_at: datetime | None = None,
 ) -> int:
     """Add a hold on exactly one of: a customer, a sale, a date range (either end may be open). Returns its id."""
+    scopes = (customer_id is not None) + (sale_pk is not None) + (from_at is not None or to_at is not None)
+    if scopes != 1:
+        raise ValueError("a hold covers exactly one of: a customer, a sale, a range of dates")
     values = {
         "customer_id": customer_id,
         "sale_pk": sale_pk,
@@ -68,6 +72,25 @@ def release(session: Session, hold_id: int, *, released_by: str, now: datetime) 
     return bool(result.rowcount)
 
 
+def get(session: Session, hold_id: int) -> LegalHold | None:
+    row = session.get(LegalHoldRow, hold_id)
+    return _hold(row) if row is not None else None
+
+
+def sales_named(session: Session, sale_id: str) -> list[tuple[int, str]]:
+    """The sales the POS called `sale_id`: (key, store id), one per store that has one."""
+    query = select(SaleRow.id, SaleRow.store_id).where(SaleRow.sale_id == sale_id).order_by(SaleRow.id)
+    return [(r.id, r.store_id) for r in session.connection().execute(query)]
+
+
+def sale_names(session: Session, sale_pks: list[int]) -> dict[int, str]:
+    """The POS's own id of each of these sales (a sale purged since is missing)."""
+    if not sale_pks:
+        return {}
+    query = select(SaleRow.id, SaleRow.sale_id).where(SaleRow.id.in_(sale_pks))
+    return {r.id: r.sale_id for r in session.connection().execute(query)}
+
+
 def listed(session: Session, *, include_released: bool = False) -> list[LegalHold]:
     query = select(LegalHoldRow).order_by(LegalHoldRow.placed_at, LegalHoldRow.id)
     if not include_released:
@@ -87,13 +110,16 @@ def covering_customer(session: Session, customer_id: int) -> list[LegalHold]:
 def covers_sale(holds: list[LegalHold], *, sale_pk: int, customer_id: int | None, occurred_at: datetime) -> bool:
     """Whether any of `holds` covers a sale (its own hold, its customer's, or a range its time falls in)."""
     return any(
-        (h.sale_pk is not None and h.sale_pk == sale_pk)
-        or (h.customer_id is not None and h.customer_id == customer_id)
-        or (
-            h.sale_pk is None
-            and h.customer_id is None
-            and (h.from_at is None or occurred_at >= h.from_at)
-            and (h.to_at is None or occurred_at < h.to_at)
+        h.released_at is None
+        and (
+            (h.sale_pk is not None and h.sale_pk == sale_pk)
+            or (h.customer_id is not None and h.customer_id == customer_id)
+            or (
+                h.sale_pk is None
+                and h.customer_id is None
+                and (h.from_at is None or occurred_at >= h.from_at)
+                and (h.to_at is None or occurred_at < h.to_at)
+            )
         )
         for h in holds
     )
@@ -102,21 +128,28 @@ def covers_sale(holds: list[LegalHold], *, sale_pk: int, customer_id: int | None
 def not_held(
     holds: list[LegalHold],
     *,
-    sale_pk: ColumnElement[int],
-    customer_id: ColumnElement[int | None],
-    at: ColumnElement[datetime],
+    sale_pk: SQLColumnExpression[Any],
+    customer_id: SQLColumnExpression[Any],
+    at: SQLColumnExpression[Any],
 ) -> ColumnElement[bool]:
-    """A SQL condition true for records of sales no active hold covers (for the purge's DELETE statements)."""
+    """A SQL condition true for records of sales no active hold covers (for the purge's statements).
+
+    Never NULL: a record without a sale, a customer or a time (an outer join's NULL) is simply not
+    covered by a hold on that; a NULL inside NOT (...) would otherwise hide the record from the purge.
+    """
     held: list[ColumnElement[bool]] = []
     for h in holds:
+        if h.released_at is not None:
+            continue
         if h.sale_pk is not None:
-            held.append(sale_pk == h.sale_pk)
+            held.append(and_(sale_pk.is_not(None), sale_pk == h.sale_pk))
         elif h.customer_id is not None:
-            held.append(func.coalesce(customer_id, -1) == h.customer_id)  # a sale without a customer is not theirs
+            held.append(and_(customer_id.is_not(None), customer_id == h.customer_id))
         else:
-            bounds = [at >= h.from_at] if h.from_at is not None else []
+            bounds: list[ColumnElement[bool]] = [at.is_not(None)]
+            bounds += [at >= h.from_at] if h.from_at is not None else []
             bounds += [at < h.to_at] if h.to_at is not None else []
-            held.append(and_(*bounds) if bounds else true())
+            held.append(and_(*bounds))
     return ~or_(*held) if held else true()
 
 
