@@ -107,6 +107,7 @@ def build_context(
         scanning=build_scanning(runtime.settings, runtime.bus),
         capture=runtime.capture,
         text_in=runtime.text_in,
+        inbound_texts=runtime.inbound_texts,
     )
 
 

@@ -12,6 +12,7 @@ from app.services.capture import CaptureService
 from app.services.catalogue import ProviderCatalogue
 from app.services.devices import DeviceService
 from app.services.health import HealthService
+from app.services.inbound_texts import InboundTextService
 from app.services.kiosk import AccessDenied, KioskService, ManagerLock
 from app.services.managers import ManagerService
 from app.services.receipts import ReceiptService
@@ -46,6 +47,7 @@ class KioskContext:
     scanning: ScanningService | None = None
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
     text_in: TextInService | None = None  # the customer screen's text-in codes, when `[texts] text_in`
+    inbound_texts: InboundTextService | None = None  # customers' texts to the store, for the manager's inbox
     signed_in: str | None = None  # the manager who unlocked the manager window, until it locks
     demo_manager: tuple[str, str] | None = None  # the demo's manager and PIN, shown on the sign-in page
 

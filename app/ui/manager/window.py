@@ -28,6 +28,7 @@ from app.ui.manager.audit_page import AuditPage
 from app.ui.manager.captures_page import CapturesPage
 from app.ui.manager.export_page import ExportPage
 from app.ui.manager.health_page import HealthPage
+from app.ui.manager.inbox_page import InboxPage
 from app.ui.manager.pin_page import PinPage
 from app.ui.manager.receipts_page import ReceiptsPage
 from app.ui.status import HealthMonitor, StatusPanel
@@ -67,6 +68,9 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.health, "&Health")
         if ctx.capture is not None and ctx.settings.capture.enabled:  # print-stream capture is set up
             self.tabs.addTab(CapturesPage(ctx.capture, self.tasks, actor=lambda: ctx.actor), "Ca&ptures")
+        self.inbox = InboxPage(ctx.inbound_texts, self.tasks, actor=lambda: ctx.actor) if ctx.inbound_texts else None
+        if self.inbox is not None:  # customers' texts to the store's number
+            self.tabs.addTab(self.inbox, "&Inbox")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.title = QLabel("Manager")
         self.title.setAccessibleName("Signed in")
@@ -143,6 +147,8 @@ class ManagerWindow(QMainWindow):
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.health:
             self.tasks.start(self.health.refresh_chart(), "chart")
+        elif self.inbox is not None and self.tabs.widget(index) is self.inbox:
+            self.tasks.start(self.inbox.load(), "inbox")
 
     def update_delivery(self, event: DeliveryChanged) -> None:
         """Live updates for the receipt shown."""
