@@ -20,8 +20,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.config.settings import RetentionSettings
 from app.domain.clock import Clock, utcnow
@@ -427,6 +428,13 @@ def _contacts_due(session: UnitOfWork, holds: list[LegalHold], cut: Cutoffs) -> 
     for i in range(0, len(due), 500):
         held |= retention.customers_with_held_sales(session, holds, due[i : i + 500])
     return [c for c in due if c not in held]
+
+
+def store_zone(name: str | None) -> tzinfo:
+    """The store's time zone (`[store] timezone`), or this computer's when none is set."""
+    if name:
+        return ZoneInfo(name)
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def _contact(raw: str) -> str:
