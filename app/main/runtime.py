@@ -41,6 +41,7 @@ from app.services.lifecycle import LifecycleService
 from app.services.printing import PRINTER_PROVIDER
 from app.services.receipts import ReceiptService
 from app.services.reconcile import ReconcileService
+from app.services.retention import RetentionService, store_zone
 from app.services.retry import RetryPolicy
 from app.services.status_checks import StatusCheckService
 from app.services.text_in import TextInService
@@ -85,6 +86,7 @@ class Runtime:
     whatsapp_inbound: WhatsAppInboundService | None = None  # customers' WhatsApp messages open their window
     inbound_texts: InboundTextService | None = None  # customers' texts to the store: STOP, START, HELP, codes
     text_in: TextInService | None = None  # the customer screen's text-in codes
+    retention: RetentionService | None = None  # the daily purge at [retention] purge_at, and legal holds
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -105,6 +107,8 @@ class Runtime:
                 self.reconcile.start()  # polls now (start-up), then every interval
             if self.status_checks is not None:
                 self.status_checks.start()  # a round now, then every interval
+            if self.retention is not None:
+                self.retention.start()  # the daily purge, at the store's purge_at
 
     def local_api(self, *, webhooks: bool = True) -> FastAPI:
         """The local HTTP API over this runtime's services, guarded by `[api]` and the API's tokens.
@@ -133,6 +137,8 @@ class Runtime:
             await self.lifecycle.stop()
         if self.status_checks is not None:
             await self.status_checks.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.tokens.flush()
@@ -321,6 +327,7 @@ def build_runtime(
         whatsapp_inbound=whatsapp_inbound,
         inbound_texts=inbound_texts,
         text_in=text_in,
+        retention=RetentionService(db, settings.retention, zone=store_zone(store.timezone), store_id=store.id),
     )
 
 
