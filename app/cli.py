@@ -270,6 +270,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     tokens.add_parser("list", help="every client: scopes, created, last used, revoked (never a token)")
     tokens.add_parser("revoke", help="revoke a client's token at once").add_argument("name")
+
+    retention = sub.add_parser("retention", help="what is kept how long, and the purge").add_subparsers(
+        dest="action", required=True
+    )
+    retention.add_parser("show", help="the retention periods, the last purge, and what the next one would remove")
+    retention.add_parser("purge", help="remove now what retention says is due (legal holds keep theirs)").add_argument(
+        "--dry-run", action="store_true", help="only count what would be removed; change nothing"
+    )
+    holds = sub.add_parser("holds", help="legal holds: what they cover is never purged").add_subparsers(
+        dest="action", required=True
+    )
+    place = holds.add_parser("place", help="hold a customer's records, one sale, or the sales of a range of dates")
+    place.add_argument("--customer", metavar="PHONE|EMAIL", help="the customer's phone number or email address")
+    place.add_argument("--sale", metavar="SALE_ID", help="the sale's id, as the POS gave it")
+    place.add_argument("--from", dest="since", metavar="DATE", help="first day of the range (YYYY-MM-DD, store time)")
+    place.add_argument("--to", dest="until", metavar="DATE", help="last day of the range, included")
+    place.add_argument("--reason", required=True, help="why (kept with the hold and in the audit log)")
+    holds.add_parser("list", help="the active holds")
+    release = holds.add_parser("release", help="release a hold: the next purge removes what it kept, where due")
+    release.add_argument("hold_id", type=int, metavar="ID", help="the hold's id (see `receiptdesk holds list`)")
+    release.add_argument("--reason", help="why (kept in the audit log)")
     return parser
 
 

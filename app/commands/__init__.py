@@ -25,6 +25,7 @@ from app.commands.records import (
     receipts_resend,
     receipts_show,
 )
+from app.commands.retention import holds_list, holds_place, holds_release, retention_purge, retention_show
 from app.commands.serving import demo, serve
 from app.commands.tokens import tokens_create, tokens_list, tokens_revoke
 from app.commands.tools import (
@@ -85,4 +86,9 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("tokens", "create"): tokens_create,
     ("tokens", "list"): tokens_list,
     ("tokens", "revoke"): tokens_revoke,
+    ("retention", "show"): retention_show,
+    ("retention", "purge"): retention_purge,
+    ("holds", "place"): holds_place,
+    ("holds", "list"): holds_list,
+    ("holds", "release"): holds_release,
 }
