@@ -214,6 +214,30 @@ def _parser() -> argparse.ArgumentParser:
     ):
         captures.add_parser(action, help=text).add_argument("capture_id", help="the id, or its first characters")
 
+    customers = sub.add_parser(
+        "customers", help="a customer's rights: find what is held about them, export it, forget them"
+    ).add_subparsers(dest="action", required=True)
+    find = customers.add_parser("find", help="the customer a phone number or email address belongs to")
+    find.add_argument("contact", metavar="PHONE|EMAIL")
+    find.add_argument("--json", action="store_true", help="as a JSON list (contacts masked)")
+    export = customers.add_parser("export", help="write FILE.json and FILE.html: receipts, deliveries, consents")
+    export.add_argument("contact", metavar="PHONE|EMAIL")
+    export.add_argument("--out", required=True, metavar="FILE", help="where to write (FILE.json and FILE.html)")
+    forget = customers.add_parser("forget", help="erase the customer's contacts and name (refused under legal hold)")
+    forget.add_argument("contact", metavar="PHONE|EMAIL")
+    forget.add_argument("--reason", required=True, metavar="WHY", help="why (kept in the audit log)")
+
+    archive = sub.add_parser(
+        "archive", help="an archive for auditors, checked with nothing but the file"
+    ).add_subparsers(dest="action", required=True)
+    archive_export = archive.add_parser("export", help="one zip: receipts, deliveries, consents, audit segment")
+    archive_export.add_argument("--from", dest="since", required=True, metavar="DATE", help="first day (or time)")
+    archive_export.add_argument("--to", dest="until", required=True, metavar="DATE", help="last day, included")
+    archive_export.add_argument("--out", required=True, metavar="FILE", help="the zip to write")
+    archive.add_parser("verify", help="check an archive; one line per problem, exit 1 if any").add_argument(
+        "file", metavar="FILE"
+    )
+
     sandbox = sub.add_parser(
         "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
     )

@@ -10,6 +10,13 @@ from collections.abc import Callable
 
 from app.commands.captures import captures_discard, captures_list, captures_release, captures_show
 from app.commands.common import kiosk_runner, settings_of
+from app.commands.customers import (
+    archive_export,
+    archive_verify,
+    customers_export,
+    customers_find,
+    customers_forget,
+)
 from app.commands.managers import managers_add, managers_list, managers_remove, managers_reset
 from app.commands.records import (
     audit_show,
@@ -57,6 +64,11 @@ _COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], in
     ("captures", "show"): captures_show,
     ("captures", "release"): captures_release,
     ("captures", "discard"): captures_discard,
+    ("customers", "find"): customers_find,
+    ("customers", "export"): customers_export,
+    ("customers", "forget"): customers_forget,
+    ("archive", "export"): archive_export,
+    ("archive", "verify"): archive_verify,
     ("serve", None): serve,
     ("demo", None): demo,
     ("receipts", "list"): receipts_list,

@@ -151,11 +151,21 @@ async def test_retention_lists_the_idle_and_the_revoked_but_not_the_held(
         customer_id
     ]
 
-    def revoke(s: Any) -> None:
-        grant = consents.Grant(customer_id, Channel.SMS, "+12175550186", "STOP", ConsentSource.STOP_REPLY)
-        consents.record(s, grant, granted=False, now=future - timedelta(days=1))
+    def revoke(s: Any, *, only_one: bool) -> None:
+        granted = sorted({(r.channel, r.purpose) for r in consents.history(s, customer_id) if r.granted})
+        assert granted
+        for channel, purpose in granted[:1] if only_one else granted:
+            grant = consents.Grant(customer_id, channel, "x", "STOP", ConsentSource.STOP_REPLY, purpose=purpose)
+            consents.record(s, grant, granted=False, now=future - timedelta(days=1))
 
-    await db.write(revoke)
+    await db.write(
+        lambda s: consents.record(
+            s, consents.Grant(customer_id, Channel.EMAIL, "x", "Yes", "staff"), granted=True, now=past
+        )
+    )
+    await db.write(lambda s: revoke(s, only_one=True))
+    assert await db.read(lambda s: customers_past_retention(s, revoked_before=future, idle_before=past)) == []
+    await db.write(lambda s: revoke(s, only_one=False))
     assert await db.read(lambda s: customers_past_retention(s, revoked_before=future, idle_before=past)) == [
         customer_id
     ]
