@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
+from app.domain.consent import ConsentSource
 from app.domain.contacts import mask_contact, normalise_email, normalise_phone
 from app.domain.errors import SaleConflict, ValidationFailed
 from app.domain.events import TriggerEvent
@@ -35,6 +36,8 @@ from app.storage.database import Database, UnitOfWork
 log = logging.getLogger(__name__)
 SMS_CONSENT_AT_TILL = "Customer asked the cashier for a text-message receipt for this purchase."
 WHATSAPP_CONSENT_AT_TILL = "Customer asked the cashier for a WhatsApp receipt for this purchase."
+EMAIL_CONSENT_AT_TILL = "Customer asked the cashier for an email receipt for this purchase."
+"""The register's standard wordings: what the ledger keeps as the text of a grant the POS passed on."""
 T = TypeVar("T")
 
 
@@ -228,9 +231,21 @@ class CheckoutService:
                 warnings.append(f"No provider is set up for {channel.value} receipts.")
                 continue
             sends.extend(Send(channel, provider, recipient) for recipient in recipients)
-        # The register asked for these channels: the customer's text consents are the till's standard wording.
+        # The register asked for these channels: the customer's grants are the till's standard wording,
+        # given at the sale's lane to its cashier. An order (one that can ship, be refunded or cancelled)
+        # gets its updates on the same channels: the grants cover them too.
         consent = (
-            SmsConsent(customer.id, SMS_CONSENT_AT_TILL, event.source, whatsapp_text=WHATSAPP_CONSENT_AT_TILL)
+            SmsConsent(
+                customer.id,
+                SMS_CONSENT_AT_TILL,
+                ConsentSource.REGISTER,
+                whatsapp_text=WHATSAPP_CONSENT_AT_TILL,
+                email_text=EMAIL_CONSENT_AT_TILL,
+                language=Language.EN.value,
+                lane=sale.lane,
+                staff=sale.cashier,
+                order_updates=sale.order_id is not None,
+            )
             if customer and chosen
             else None
         )

@@ -23,6 +23,7 @@ from typing import Any
 
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
+from app.domain.consent import NO_TEXT_GRANT, OPTED_OUT_SENTENCE, Purpose, group_of
 from app.domain.contacts import mask_contact
 from app.domain.intake import stored_sale
 from app.domain.lifecycle import (
@@ -37,13 +38,13 @@ from app.domain.lifecycle import (
 )
 from app.domain.reasons import stored_reason
 from app.domain.receipt import StoreProfile
-from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
+from app.domain.text_limits import DEFAULT_LIMITS, TextLimits, is_text
 from app.rendering.updates import UpdateRenderer, build_update_view
 from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, EventBus, ReceiptCreated
 from app.services.intake import UpdateResult
 from app.services.text_limits import check_text
-from app.storage import audit, order_updates, outbox, sales
+from app.storage import audit, consents, order_updates, outbox, sales
 from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -242,8 +243,10 @@ class LifecycleService:
         queued = 0
         for target in order_updates.recipients(session, receipt.receipt_id, CUSTOMER_CHANNELS):
             channel = Channel(target.channel)
-            refusal = check_text(session, channel, target.recipient, self._texts, now=now).refusal
-            if refusal is not None:  # a text the limits refuse: the update goes out on the other channels
+            refusal = _consent_refusal(session, channel, target.recipient) or (
+                check_text(session, channel, target.recipient, self._texts, now=now).refusal
+            )
+            if refusal is not None:  # refused by consent or the text limits: it goes out on the other channels
                 log.warning(
                     "%s notice of order %s to %s not queued: %s",
                     channel.value,
@@ -278,6 +281,27 @@ class LifecycleService:
             )
             queued += 1
         return status, queued
+
+
+def _consent_refusal(session: UnitOfWork, channel: Channel, recipient: str) -> str | None:
+    """Why the consent ledger stops an order update to `recipient` on `channel`, or None.
+
+    An update goes where the receipt of the same order went: it is a message about the purchase the
+    customer asked that receipt for. An opt-out stops it; so does a revocation of order updates (the
+    newest order-updates row of the contact). A text needs a grant: for order updates when one was
+    recorded (a sale that is an order records it with the receipt's grant), else the receipt's.
+    """
+    group = group_of(channel)
+    if group is None:
+        return None
+    if consents.opted_out(session, group, recipient):
+        return OPTED_OUT_SENTENCE[group]
+    answer = consents.latest(session, channel, recipient, purpose=Purpose.ORDER_UPDATES)
+    if answer is False:
+        return "The customer stopped order updates on this channel."
+    if is_text(channel) and answer is None and not consents.covers(session, channel, recipient):
+        return NO_TEXT_GRANT
+    return None
 
 
 def _decimal(value: Any) -> Decimal:

@@ -12,15 +12,16 @@ from app.domain.audit import ChainReport
 from app.domain.cards import contains_card_number
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
+from app.domain.consent import OPTED_OUT_SENTENCE, ChannelGroup, ConsentRefused, group_of, wording_version
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.records import HeldDelivery, QueueStatus, ReceiptDetail, ReceiptSummary
 from app.domain.text_limits import DEFAULT_LIMITS, NewNumberTexts, TextLimits, TextRefused, country_refusal, is_text
 from app.services.bus import DeliveriesQueued, EventBus
-from app.services.queueing import CONSENT_KIND
+from app.services.consent import lift
 from app.services.text_limits import check_text, new_number_texts
-from app.storage import audit, customers, outbox, receipts, sales
+from app.storage import audit, consents, customers, outbox, receipts, sales
 from app.storage.database import Database, UnitOfWork
 from app.storage.text_counts import NEW_NUMBER
 
@@ -113,9 +114,12 @@ class ReceiptService:
 
         On PRINT (a reprint) there is no contact: it goes to the lane's printer.
 
-        A text (SMS or WhatsApp) to a number whose owner has not agreed to that channel needs `consent`
-        (refused with `ValidationFailed`, nothing queued, without it); the consent is recorded in the
-        customer's ledger with its source, in the same unit of work as the delivery.
+        A text (SMS or WhatsApp) to a number no grant in the ledger covers for that channel, or that
+        opted out, needs `consent` (refused with `ValidationFailed`, nothing queued, without it); the
+        consent is recorded in the ledger of the number's owner with its source (customer screen or at
+        the desk) and the manager as staff, in the same unit of work as the delivery, and, given in
+        person, lifts the number's opt-out. An email to an address that opted out is refused
+        (`ConsentRefused`).
 
         A text goes only where and as often as the text limits allow (`TextRefused`, nothing queued).
         A reason holding a card number is refused: the audit log keeps no card numbers.
@@ -149,31 +153,45 @@ class ReceiptService:
             check = check_text(session, channel, recipient, self._texts, now=now, resend=True)
             if check.refusal is not None:
                 raise TextRefused(check.refusal)
-            kind = CONSENT_KIND.get(channel)
-            agreed = kind is None or customers.has_consent(session, recipient, kind)
-            if kind is not None and not agreed:
+            group = group_of(channel)
+            stopped = group is not None and consents.opted_out(session, group, recipient)
+            texting = is_text(channel)
+            if stopped and not texting:
+                raise ConsentRefused(OPTED_OUT_SENTENCE[ChannelGroup.EMAIL])
+            agreed = not texting or (not stopped and consents.covers(session, channel, recipient))
+            if not agreed:
                 if consent is None or not consent.text.strip():
                     raise ValidationFailed(NO_CONSENT, field="consent")
                 customer_id = customers.upsert(
                     session, now=now, name=None, loyalty_id=None, language=None, email=None, phone=recipient
                 )
-                customers.record_consent(
-                    session,
-                    customer_id=customer_id,
-                    channel=channel,
-                    kind=kind,
-                    granted=True,
-                    text=consent.text,
-                    source=consent.source.value,
-                    now=now,
+                if stopped and group is not None:
+                    lift(
+                        session,
+                        recipient,
+                        group,
+                        via=consent.source.value,
+                        actor=actor,
+                        now=now,
+                        customer_id=customer_id,
+                    )
+                grant = consents.Grant(
+                    customer_id,
+                    channel,
+                    recipient,
+                    consent.text,
+                    consent.source.value,
+                    text_version=wording_version(consent.text),
+                    staff=actor,
                 )
+                consents.record(session, grant, granted=True, now=now)
             row = outbox.new_delivery(
                 session, receipt_id=receipt_id, channel=channel, provider=provider, recipient=recipient, now=now
             )
             detail: dict[str, object] = {"delivery_id": row.id, "channel": channel.value, "reason": reason.strip()}
             if check.new_number is not None:
                 detail[NEW_NUMBER] = check.new_number
-            if kind is not None and not agreed and consent is not None:
+            if not agreed and consent is not None:
                 detail["consent"] = consent.source.value
             audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id, detail=detail)
             return row.id

@@ -1,7 +1,8 @@
 """Delivery tracking: provider callbacks become one timeline per delivery.
 
 A bounced email or an undelivered text can fall back to the customer's other channel (email needs
-an address on file; a text also needs the customer's SMS consent). The fallback is a new delivery of
+an address on file; a text also needs a grant in the consent ledger covering the number; neither goes
+to a contact that opted out, and such a refusal is audited). The fallback is a new delivery of
 the same receipt snapshot, recorded in the audit log, and shown to the manager like any other.
 """
 
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
+from app.domain.consent import OPTED_OUT_SENTENCE, group_of
 from app.domain.delivery import DeliveryState
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.domain.tracking import NOT_RECEIVED, StatusEvent
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.text_limits import check_text
-from app.storage import audit, customers, outbox, status_checks, tracking
+from app.storage import audit, consents, customers, outbox, status_checks, tracking
 from app.storage.database import Database, UnitOfWork
 
 OTHER_CHANNEL = {Channel.EMAIL: Channel.SMS, Channel.SMS: Channel.EMAIL}
@@ -117,14 +119,20 @@ class TrackingService:
             return 0
         known = customers.load(session, customer_id)
         recipient = known.phone if other is Channel.SMS else known.email
-        if recipient is None or (other is Channel.SMS and not tracking.has_consent(session, customer_id, other)):
+        if recipient is None:
             return 0
         # The receipt already went there (chosen at the till, or an earlier fallback): not twice, and
         # never back and forth when both of the customer's contacts bounce.
         if tracking.already_sent_there(session, item.receipt_id, other, recipient):
             return 0
         now = self._clock()
-        refused = check_text(session, other, recipient, self._texts, now=now).refusal
+        group = group_of(other)
+        if group is not None and consents.opted_out(session, group, recipient):
+            refused: str | None = OPTED_OUT_SENTENCE[group]
+        elif other is Channel.SMS and not consents.covers(session, other, recipient, customer_id=customer_id):
+            return 0  # the customer never agreed to texts: nothing to refuse, only nothing to do
+        else:
+            refused = check_text(session, other, recipient, self._texts, now=now).refusal
         if refused is not None:
             audit.append(
                 session,

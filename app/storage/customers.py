@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel, Language
-from app.storage.models import ChannelPreferenceRow, ConsentRow, ContactRow, CustomerRow
+from app.storage.models import ChannelPreferenceRow, ContactRow, CustomerRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,48 +167,3 @@ def set_preferences(
                 for c in dict.fromkeys(channels)
             ],
         )
-
-
-def has_consent(session: Session, value: str, kind: str) -> bool:
-    """Whether the owner of contact `value` (a phone or email) last answered `kind` consent with a grant."""
-    owner = session.connection().execute(_CONTACT_OWNER, {"kind": "phone", "value": value}).scalar()
-    if owner is None:
-        owner = session.connection().execute(_CONTACT_OWNER, {"kind": "email", "value": value}).scalar()
-    if owner is None:
-        return False
-    latest = (
-        session.connection()
-        .execute(
-            select(ConsentRow.granted)
-            .where(ConsentRow.customer_id == owner, ConsentRow.kind == kind)
-            .order_by(ConsentRow.recorded_at.desc(), ConsentRow.id.desc())
-            .limit(1)
-        )
-        .scalar()
-    )
-    return bool(latest)
-
-
-def record_consent(
-    session: Session,
-    *,
-    customer_id: int,
-    channel: Channel,
-    kind: str,
-    granted: bool,
-    text: str,
-    source: str,
-    now: datetime,
-) -> None:
-    session.connection().execute(
-        insert(ConsentRow),
-        {
-            "customer_id": customer_id,
-            "channel": channel.value,
-            "kind": kind,
-            "granted": granted,
-            "text_shown": text,
-            "source": source,
-            "recorded_at": now,
-        },
-    )

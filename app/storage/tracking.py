@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, desc, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
 from app.domain.delivery import DeliveryState
 from app.domain.tracking import StatusEvent, next_state
-from app.storage.models import ConsentRow, DeliveryEventRow, DeliveryRow, ReceiptRow, SaleRow
+from app.storage.models import DeliveryEventRow, DeliveryRow, ReceiptRow, SaleRow
 
 _SEEN = select(DeliveryEventRow.id).where(
     DeliveryEventRow.provider == bindparam("provider"), DeliveryEventRow.event_id == bindparam("event_id")
@@ -94,17 +94,6 @@ def already_sent_there(session: Session, receipt_id: str, channel: Channel, reci
         DeliveryRow.receipt_id == receipt_id, DeliveryRow.channel == channel.value, DeliveryRow.recipient == recipient
     )
     return session.connection().execute(query.limit(1)).first() is not None
-
-
-def has_consent(session: Session, customer_id: int, channel: Channel) -> bool:
-    """Whether the newest consent the customer gave for `channel` is a yes."""
-    query = (
-        select(ConsentRow.granted)
-        .where(ConsentRow.customer_id == customer_id, ConsentRow.channel == channel.value)
-        .order_by(desc(ConsentRow.recorded_at), desc(ConsentRow.id))
-        .limit(1)
-    )
-    return bool(session.connection().execute(query).scalar())
 
 
 def events_for(session: Session, delivery_ids: list[str]) -> dict[str, list[DeliveryEventRow]]:

@@ -95,7 +95,7 @@ async def test_a_whatsapp_sale_outside_the_window_reaches_twilio_as_the_template
     assert delivery["channel"] == "whatsapp" and delivery["provider"] == "twilio_whatsapp"
     assert delivery["recipient"] == "(***) ***-0142"
     [consent] = await rows(rt, ConsentRow)
-    assert (consent.channel, consent.kind) == ("whatsapp", "transactional_whatsapp")
+    assert (consent.channel, consent.purpose, consent.source) == ("whatsapp", "receipts", "register")
     assert "WhatsApp" in consent.text_shown
     await sent(rt)
     [message] = sandbox.app.state.store.messages("twilio")

@@ -47,8 +47,12 @@ async def test_a_sale_becomes_one_receipt_and_one_delivery_per_channel(
     assert {d.masked_recipient for d in result.deliveries} == {"a***@example.com", "(***) ***-0142"}
     recipients = await db.read(lambda s: sorted(s.scalars(select(DeliveryRow.recipient)).all()))
     assert recipients == ["+12175550142", "ana@example.com"]
-    consent = await db.read(lambda s: s.scalars(select(ConsentRow)).one())
-    assert consent.channel == "sms" and consent.text_shown and consent.source == "pos-api"
+    grants = await db.read(lambda s: list(s.scalars(select(ConsentRow).order_by(ConsentRow.id))))
+    assert [(g.channel, g.contact, g.purpose, g.source, g.granted) for g in grants] == [
+        ("email", "ana@example.com", "receipts", "register", True),
+        ("sms", "+12175550142", "receipts", "register", True),
+    ]
+    assert all(g.text_shown and g.text_version and g.language == "en" and g.lane == payload["lane"] for g in grants)
 
 
 async def test_the_same_event_twice_gives_one_receipt(

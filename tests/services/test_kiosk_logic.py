@@ -72,7 +72,10 @@ async def test_send_refuses_a_text_without_consent_and_records_the_consent_given
     assert [d.channel for d in outcome.deliveries] == [Channel.EMAIL, Channel.SMS]
     assert [d.masked_recipient for d in outcome.deliveries] == ["x***@example.com", "(***) ***-0101"]
     consents = await runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
-    assert [(c.text_shown, c.source) for c in consents] == [("I agree.", "test")]
+    assert [(c.channel, c.text_shown, c.source, c.language) for c in consents if c.channel == "sms"] == [
+        ("sms", "I agree.", "test", "es")
+    ]
+    assert [c.contact for c in consents if c.channel == "email"] == ["x@example.com"]
     sale = await kiosk.sale(receipt_id)
     assert sale.customer is not None and sale.customer.auto_send and sale.customer.language is Language.ES
     assert set(sale.customer.preferred) == {Channel.EMAIL, Channel.SMS}

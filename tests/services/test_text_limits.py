@@ -28,8 +28,9 @@ from app.services.bus import EventBus
 from app.services.checkout import CheckoutResult, CheckoutService
 from app.services.kiosk import KioskService, ReceiptChoice, SendRequest
 from app.services.lifecycle import LifecycleService
-from app.services.queueing import AuditNote, Send, queue_receipt
+from app.services.queueing import AuditNote, Send, SmsConsent, queue_receipt
 from app.services.receipts import ConsentSource, ReceiptService, ResendConsent
+from app.storage import sales
 from app.storage.database import Database
 from app.storage.models import AuditRow, ConsentRow, DeliveryRow
 
@@ -176,10 +177,13 @@ async def test_the_eleventh_text_to_a_number_in_24_hours_is_refused_and_allowed_
 async def test_whatsapp_counts_with_sms_against_the_same_number(store: Store) -> None:
     sold = await store.sell(email="ana@example.com", channels=["email"])
     note = AuditNote("test", "receipt.whatsapp", lambda queued: {"ids": [d.id for d in queued]})
+    sale = await store.db.read(lambda s: sales.sale_of_receipt(s, sold.receipt_id))
+    assert sale is not None and sale.customer_id is not None
+    agreed = SmsConsent(sale.customer_id, "Yes, text me.", "test")
 
     def queue(channel: Channel, number: str) -> Callable[[Any], Any]:
         sends = [Send(channel, ROUTING[channel], number)]
-        return lambda s: queue_receipt(s, sold.receipt_id, sends, consent=None, note=note, now=store.clock())
+        return lambda s: queue_receipt(s, sold.receipt_id, sends, consent=agreed, note=note, now=store.clock())
 
     for index in range(10):
         channel = Channel.SMS if index % 2 else Channel.WHATSAPP
@@ -253,12 +257,13 @@ async def test_a_resend_by_text_to_a_new_number_needs_the_customers_consent_and_
     )
     rows = await store.db.read(
         lambda s: [
-            (r.channel, r.kind, r.source, r.text_shown) for r in s.scalars(select(ConsentRow).order_by(ConsentRow.id))
+            (r.channel, r.contact, r.purpose, r.source, r.staff, r.text_shown)
+            for r in s.scalars(select(ConsentRow).order_by(ConsentRow.id))
         ]
     )
     assert rows[-2:] == [
-        ("sms", "transactional_sms", "manager_resend:customer_screen", screen.text),
-        ("whatsapp", "transactional_whatsapp", "manager_resend:at_desk", AGREED.text),
+        ("sms", TORONTO, "receipts", "manager_resend:customer_screen", "m", screen.text),
+        ("whatsapp", "+13125550123", "receipts", "manager_resend:at_desk", "m", AGREED.text),
     ]
     assert [r.get("consent") for r in await store.audit("receipt.resent")] == [
         "manager_resend:customer_screen",

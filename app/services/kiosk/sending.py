@@ -15,13 +15,19 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.channels import Channel, Language
+from app.domain.consent import ConsentSource
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.errors import ConfigurationError, NotFound, ValidationFailed
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
 from app.services.kiosk.views import DeliveryView, queued_view
 from app.services.queueing import CONTACT_KIND, AuditNote, Send, SmsConsent, queue_receipt, recipient_for
-from app.storage import customers, outbox, sales
+from app.storage import consents, customers, outbox, sales
 from app.storage.database import UnitOfWork
+
+CUSTOMER_SCREEN = "kiosk-customer"
+"""`SendRequest.source` of the customer screen."""
+CASHIER = "kiosk-cashier"
+"""`SendRequest.source` of the cashier's sale panel."""
 
 
 class ReceiptChoice(StrEnum):
@@ -151,11 +157,7 @@ def send_receipt(
         customers.set_preferences(session, customer_id, channels, auto_send=request.remember, now=now)
         if request.remember and request.language is not None:
             customers.set_language(session, customer_id, request.language)
-    consent = (
-        SmsConsent(customer_id, request.consent_text, request.source)
-        if customer_id is not None and request.consent_text
-        else None
-    )
+    consent = _consent(session, receipt_id, customer_id, request) if customer_id is not None else None
 
     def detail(queued: Sequence[outbox.NewDelivery]) -> dict[str, Any]:
         return {"delivery_ids": [d.id for d in queued], "remember": request.remember, "customer_id": customer_id}
@@ -163,6 +165,37 @@ def send_receipt(
     note = AuditNote(request.source, f"receipt.kiosk_{request.choice.value}", detail)
     queued = queue_receipt(session, receipt_id, sends, consent=consent, note=note, now=now, limits=limits)
     return SendOutcome(receipt_id, request.choice, tuple(queued_view(d) for d in queued))
+
+
+EMAIL_AT_SCREEN = "The customer chose a receipt by email on the customer screen and confirmed the address shown."
+EMAIL_AT_TILL = "The customer asked the cashier for a receipt by email and the cashier typed or confirmed the address."
+"""What asking for an email receipt at the till means, as the ledger keeps it (an email needs no more)."""
+
+SCREEN_SOURCES = {CUSTOMER_SCREEN: ConsentSource.CUSTOMER_SCREEN, CASHIER: ConsentSource.CASHIER}
+"""The ledger's source for each kiosk face (`SendRequest.source`); another word is kept as it is."""
+
+
+def _consent(session: UnitOfWork, receipt_id: str, customer_id: int, request: SendRequest) -> SmsConsent:
+    """The grants of a send from the till, as given: the words shown, their language, the lane and who.
+
+    Only the customer screen, where the customer reads the words and taps, is a grant in person that
+    lifts an earlier opt-out; the cashier's tick records the customer's request but does not.
+    """
+    where = consents.where_of_receipt(session, receipt_id)
+    source = SCREEN_SOURCES.get(request.source, request.source)
+    on_screen = source is ConsentSource.CUSTOMER_SCREEN
+    texted = (request.consent_text or "").strip() or None
+    return SmsConsent(
+        customer_id,
+        texted,
+        source,
+        email_text=EMAIL_AT_SCREEN if on_screen else EMAIL_AT_TILL,
+        language=(request.language or Language.EN).value,
+        lane=where.lane,
+        staff=(where.cashier or request.source) if source is ConsentSource.CASHIER else None,
+        in_person=on_screen,
+        order_updates=where.order_id is not None,
+    )
 
 
 def _resolve_customer(
