@@ -118,25 +118,30 @@ class PurgeCounts:
         return sum(self.counts.values())
 
 
-COUNT_WORDS: dict[str, str] = {
-    "receipts": "receipts",
-    "sales": "sales",
-    "deliveries": "deliveries",
-    "attempts": "delivery attempts",
-    "delivery_events": "delivery events",
-    "order_updates": "order updates",
-    "text_in_codes": "text-in codes",
-    "inbound_events": "webhook event ids",
-    "payloads": "provider payloads blanked",
-    "captures": "captured print streams",
-    "inbound_messages": "texts from customers",
-    "contacts": "customers' contact details erased",
+COUNT_WORDS: dict[str, tuple[str, str]] = {
+    "receipts": ("receipt", "receipts"),
+    "sales": ("sale", "sales"),
+    "deliveries": ("delivery", "deliveries"),
+    "attempts": ("delivery attempt", "delivery attempts"),
+    "delivery_events": ("delivery event", "delivery events"),
+    "order_updates": ("order update", "order updates"),
+    "text_in_codes": ("text-in code", "text-in codes"),
+    "inbound_events": ("webhook event id", "webhook event ids"),
+    "payloads": ("raw provider payload", "raw provider payloads"),
+    "captures": ("captured print stream", "captured print streams"),
+    "inbound_messages": ("text from a customer", "texts from customers"),
+    "contacts": ("customer's contact details", "customers' contact details"),
 }
 
 
 def count_words(counts: dict[str, int]) -> str:
-    """`12 receipts, 3 captured print streams`, or `nothing`."""
-    parts = [f"{n:,} {COUNT_WORDS.get(name, name.replace('_', ' '))}" for name, n in counts.items() if n]
+    """`12 receipts, 1 captured print stream`, or `nothing` (in the order of `COUNT_WORDS`)."""
+    parts = []
+    for name in sorted(counts, key=lambda k: (list(COUNT_WORDS).index(k) if k in COUNT_WORDS else len(COUNT_WORDS), k)):
+        n = counts[name]
+        if n:
+            one, many = COUNT_WORDS.get(name, (name.replace("_", " "),) * 2)
+            parts.append(f"{n:,} {one if n == 1 else many}")
     return ", ".join(parts) or "nothing"
 
 
