@@ -178,6 +178,7 @@ class ClaimedDelivery:
     recorded: bool = False  # the claim wrote its attempt (`sending`) already: it starts now
     template_data: str | None = None  # the receipt's data (JSON) for a store's provider template
     own_design: bool = False  # a template send of this delivery was refused: send our own rendering
+    unsubscribe_token: str | None = None  # a receipt e-mail's List-Unsubscribe token (app.domain.unsubscribe)
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,6 +150,9 @@ class MailgunAdapter(HttpAdapter):
             fields.append(("h:Reply-To", self._reply_to))
         # The same Message-ID on every attempt of one delivery (h: sets a MIME header, docs above).
         fields.append(("h:Message-Id", mime.message_id(message.idempotency_key, self._from_email)))
+        # Extra headers (List-Unsubscribe) as `h:` fields too: "h:X-My-Header ... appends a custom MIME header"
+        # (https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages).
+        fields.extend((f"h:{name}", value) for name, value in message.headers.items())
         custom = {**message.metadata, IDEMPOTENCY_VAR: message.idempotency_key}
         fields.extend((f"v:{name}", str(value)) for name, value in custom.items())
         # Each file is one repeated `attachment` part (mailgun-python builders.attach_file).

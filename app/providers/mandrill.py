@@ -148,6 +148,9 @@ class MandrillAdapter(HttpAdapter):
         mail["headers"] = {"Message-Id": mime.message_id(message.idempotency_key, self._from_email)}
         if self._reply_to:
             mail["headers"]["Reply-To"] = self._reply_to
+        # Extra headers (List-Unsubscribe): message.headers takes "most headers"
+        # (https://mailchimp.com/developer/transactional/api/messages/send-new-message/).
+        mail["headers"].update(message.headers)
         tags = extra.get("tags")
         if tags:
             mail["tags"] = [str(t) for t in tags]

@@ -5,7 +5,7 @@ the last part is the preferred one, RFC 2046 § 5.1.4); inside multipart/mixed w
 attachments; an inline image (`Attachment.content_id`) sits with the html part in multipart/related.
 Headers: From, To, Subject (RFC 2047-encoded when not ASCII), Date, a Message-ID
 derived from the idempotency key (a retry is recognisably the same message), `X-ReceiptDesk-Key`,
-and Reply-To only when one is set.
+Reply-To only when one is set, and the message's extra `headers` (List-Unsubscribe).
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def build_email(
         mail["Date"] = email.utils.format_datetime(now or datetime.now(UTC))
         mail["Message-ID"] = message_id(message.idempotency_key, sender)
         mail[IDEMPOTENCY_HEADER] = message.idempotency_key
+        for name, value in message.headers.items():  # e.g. List-Unsubscribe (RFC 2369), -Post (RFC 8058)
+            mail[name] = value
         if message.text:
             mail.set_content(message.text)
             if message.html:

@@ -138,6 +138,9 @@ class MsGraphAdapter(OAuthAdapter):
                 }
                 for a in message.attachments
             ]
+        # Only `x-` headers may be set here ("internetMessageHeaders ... must begin with x-",
+        # https://learn.microsoft.com/en-us/graph/api/resources/message): List-Unsubscribe cannot travel
+        # through sendMail's JSON, so a Graph e-mail's way out is the footer's line (docs/providers.md).
         mail["internetMessageHeaders"] = [{"name": IDEMPOTENCY_HEADER, "value": message.idempotency_key}]
         # The same Message-ID on every attempt of one delivery: internetMessageId is writable while the
         # message is a draft, as a message handed to sendMail is (docs: resources/message).

@@ -180,6 +180,9 @@ class PostmarkAdapter(HttpAdapter):
             ]
         # The same Message-ID on every attempt of one delivery (custom `Headers`, docs: send-email-with-api).
         body["Headers"] = [{"Name": "Message-ID", "Value": mime.message_id(message.idempotency_key, self._from_email)}]
+        # Extra headers (List-Unsubscribe, List-Unsubscribe-Post) in the same list
+        # (https://postmarkapp.com/developer/api/email-api#send-a-single-email, "Headers").
+        body["Headers"] += [{"Name": name, "Value": value} for name, value in message.headers.items()]
         body["Metadata"] = {**message.metadata, IDEMPOTENCY_META: message.idempotency_key}
         body["MessageStream"] = self._stream
         return (TEMPLATE_PATH if templated else EMAIL_PATH), body

@@ -172,6 +172,9 @@ class SendGridAdapter(HttpAdapter):
             body["reply_to"] = {"email": self._reply_to}
         # The same Message-ID on every attempt of one delivery (top-level `headers`, tsg_mail_v3.json).
         body["headers"] = {"Message-ID": mime.message_id(message.idempotency_key, self._from_email)}
+        # Extra headers (List-Unsubscribe, List-Unsubscribe-Post) go in the same object; only a few are reserved
+        # (https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send, "headers").
+        body["headers"].update(message.headers)
         return PATH, body
 
     def request(self, message: OutboundMessage) -> HttpRequest:

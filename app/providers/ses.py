@@ -176,7 +176,12 @@ class SesAdapter(HttpAdapter):
             parts["Text"] = {"Data": message.text, "Charset": CHARSET}
         if message.html:
             parts["Html"] = {"Data": message.html, "Charset": CHARSET}
-        return {"Simple": {"Subject": {"Data": message.subject, "Charset": CHARSET}, "Body": parts}}
+        simple: dict[str, Any] = {"Subject": {"Data": message.subject, "Charset": CHARSET}, "Body": parts}
+        if message.headers:
+            # Simple.Headers (sesv2 model MessageHeaderList), e.g. List-Unsubscribe
+            # (https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_Message.html).
+            simple["Headers"] = [{"Name": name, "Value": value} for name, value in message.headers.items()]
+        return {"Simple": simple}
 
     def mime(self, message: OutboundMessage) -> bytes:
         """The message as RFC 5322 bytes with CRLF line ends (lines ≤ 998 octets, as SES requires)."""
@@ -189,6 +194,8 @@ class SesAdapter(HttpAdapter):
         mime[mime_headers.IDEMPOTENCY_HEADER] = message.idempotency_key
         if self._reply_to:
             mime["Reply-To"] = self._reply_to
+        for name, value in message.headers.items():
+            mime[name] = value
         if message.text:
             mime.set_content(message.text)
             if message.html:

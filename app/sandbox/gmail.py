@@ -26,7 +26,7 @@ from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
 from app.sandbox.oauth_tokens import TOKENS, TokenRegistry, TokenRejected, adapter_account
 from app.sandbox.stand_ins import SandboxAccount
-from app.sandbox.store import MessageRecord, MessageStore
+from app.sandbox.store import MessageRecord, MessageStore, mime_headers
 
 PROVIDER_ID = "gmail"
 IDEMPOTENCY_HEADER = "X-ReceiptDesk-Key"
@@ -121,6 +121,7 @@ def record_of(message_id: str, mail: EmailMessage, user: str) -> MessageRecord:
         html_sha256=html_sha256,
         custom_args={"message_id": str(mail.get("Message-ID", "")), "attachments": attachments},
         idempotency_key=str(key) if key is not None else None,
+        headers=mime_headers(list(mail.items())),
     )
 
 

@@ -135,6 +135,7 @@ def record_of(message_id: str, fields: Form) -> MessageRecord:
         template_id=first.get("template"),
         custom_args=custom,
         idempotency_key=custom.get(IDEMPOTENCY_VAR),
+        headers={name[2:]: value for name, value in fields if name.startswith("h:")},
     )
 
 

@@ -112,6 +112,7 @@ def record_of(result: dict[str, Any], payload: dict[str, Any]) -> MessageRecord:
         template_data=_merge_vars(message) if payload.get("template_name") else None,
         custom_args=metadata,
         idempotency_key=key if isinstance(key, str) else None,
+        headers={str(k): str(v) for k, v in (message.get("headers") or {}).items()},
     )
 
 

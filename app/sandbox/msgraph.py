@@ -137,6 +137,7 @@ def record_of(message: dict[str, Any], sender: str, *, saved: bool = True) -> Me
             "saved_to_sent_items": saved,
         },
         idempotency_key=headers.get(IDEMPOTENCY_HEADER),
+        headers={str(h["name"]): str(h.get("value", "")) for h in message.get("internetMessageHeaders") or ()},
     )
 
 

@@ -125,6 +125,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
         template_data=payload.get("TemplateModel") if template is not None else None,
         custom_args=metadata,
         idempotency_key=key if isinstance(key, str) else None,
+        headers={str(h.get("Name")): str(h.get("Value", "")) for h in payload.get("Headers") or () if h.get("Name")},
     )
 
 

@@ -210,6 +210,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
         template_data=personalizations[0].get("dynamic_template_data") if payload.get("template_id") else None,
         custom_args=custom_args,
         idempotency_key=key if isinstance(key, str) else None,
+        headers={str(k): str(v) for k, v in (payload.get("headers") or {}).items()},
     )
 
 

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from app.sandbox.callbacks import CallbackSender
 from app.sandbox.faults import Fault, Faults
 from app.sandbox.stand_ins import SandboxAccount, api_account
-from app.sandbox.store import MessageRecord, MessageStore
+from app.sandbox.store import MessageRecord, MessageStore, mime_headers
 from app.support import sigv4  # the adapter's own signer: one implementation to trust
 
 # --- the credentials the sandbox accepts (they open only the local sandbox) ----------------------
@@ -162,13 +162,16 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
     content, tags = payload["Content"], {t["Name"]: t["Value"] for t in payload.get("EmailTags") or []}
     to = list((payload.get("Destination") or {}).get("ToAddresses") or [])
     subject = text = html = template = None
+    headers: dict[str, str] = {}
     if "Simple" in content:
         simple = content["Simple"]
         subject = simple["Subject"]["Data"]
+        headers = {str(h["Name"]): str(h["Value"]) for h in simple.get("Headers") or ()}
         text = (simple["Body"].get("Text") or {}).get("Data")
         html = (simple["Body"].get("Html") or {}).get("Data")
     elif "Raw" in content and (mime := parse_raw(content["Raw"]["Data"])) is not None:
         subject = str(mime.get("Subject", "")) or None
+        headers = mime_headers(list(mime.items()))
         to = to or [address for _, address in getaddresses(mime.get_all("To", []))]
         plain, rich = mime.get_body(("plain",)), mime.get_body(("html",))
         text = plain.get_content() if isinstance(plain, EmailMessage) else None
@@ -188,6 +191,7 @@ def record_of(message_id: str, payload: dict[str, Any]) -> MessageRecord:
         template_id=template,
         custom_args=tags,
         idempotency_key=tags.get(IDEMPOTENCY_TAG),
+        headers=headers,
     )
 
 

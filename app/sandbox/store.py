@@ -23,6 +23,8 @@ class MessageRecord:
 
     `to` is always a list (one number for Twilio, every `to` address for SendGrid). HTML is
     kept only as its length and SHA-256, to bound memory; text and SMS bodies are kept whole.
+    `headers` are the e-mail headers the request set besides From, To, Subject and the MIME structure
+    (Message-ID, List-Unsubscribe, ...), as `mime_headers` picks them from a whole message.
     """
 
     provider: str
@@ -39,6 +41,7 @@ class MessageRecord:
     media_urls: tuple[str, ...] = ()
     custom_args: dict[str, Any] = field(default_factory=dict)
     idempotency_key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # the extra e-mail headers it carried, as named
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @staticmethod
@@ -66,6 +69,7 @@ class MessageRecord:
             "media_urls": list(self.media_urls),
             "custom_args": self.custom_args,
             "idempotency_key": self.idempotency_key,
+            "headers": self.headers,
         }
 
 
@@ -116,3 +120,16 @@ class MessageStore:
     def find(self, *, idempotency_key: str) -> list[MessageRecord]:
         """Held records carrying `idempotency_key` (more than one means a duplicate send)."""
         return [record for record in self._records if record.idempotency_key == idempotency_key]
+
+
+_STRUCTURE = frozenset({"from", "to", "cc", "bcc", "subject", "date", "mime-version", "content-type"})
+_STRUCTURE_PREFIX = "content-"
+
+
+def mime_headers(items: list[tuple[str, str]]) -> dict[str, str]:
+    """The headers of a whole MIME message a record keeps (not From/To/Subject/Date or the MIME structure)."""
+    return {
+        name: str(value)
+        for name, value in items
+        if name.lower() not in _STRUCTURE and not name.lower().startswith(_STRUCTURE_PREFIX)
+    }

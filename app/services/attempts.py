@@ -41,6 +41,7 @@ from app.domain.errors import PermanentProviderError, TransientProviderError
 from app.domain.message import Attachment, OutboundMessage, SendResult, SendStatus
 from app.domain.records import TEMPLATE_REFUSED, ClaimedDelivery, DoubtSettlement, Settlement
 from app.domain.routing import Routing
+from app.domain.unsubscribe import UnsubscribeRoute
 from app.domain.whatsapp import SESSION_UNTIL, session_open
 from app.providers.base import ProviderAdapter
 from app.providers.templates import RECEIPT_DATA, ReceiptTemplates, template_of
@@ -48,6 +49,7 @@ from app.rendering.inline_images import place_images, return_code_image
 from app.services.breaker import CircuitBreaker
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
+from app.services.unsubscribe import with_unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +215,10 @@ class AttemptRunner:
         intend: Intend,
         in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
         inline_images: Mapping[str, Attachment] | None = None,
+        unsubscribe: UnsubscribeRoute | None = None,
     ) -> None:
         self._inline_images = dict(inline_images or {})
+        self._unsubscribe = unsubscribe
         self._intend = intend
         self._in_doubt = in_doubt
         self._adapters = adapters
@@ -275,6 +279,7 @@ class AttemptRunner:
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None
         message = with_inline_images(build_message(claim, started), claim, adapter, self._inline_images)
+        message = with_unsubscribe(message, claim, self._unsubscribe)
         try:
             result = await adapter.send(message)
         except PermanentProviderError as exc:

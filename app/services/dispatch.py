@@ -29,6 +29,7 @@ from app.domain.doubt import DEFAULT_IN_DOUBT, InDoubtPolicy
 from app.domain.message import Attachment
 from app.domain.records import ClaimedDelivery, Settlement
 from app.domain.routing import Routing
+from app.domain.unsubscribe import UnsubscribeRoute
 from app.providers.base import ProviderAdapter
 from app.services.app_devices import forget_unregistered
 from app.services.attempts import AttemptRunner, DispatchStats, Intent, attempt_entry
@@ -36,6 +37,7 @@ from app.services.breaker import CircuitBreaker
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
 from app.services.ratelimit import RateLimiter
 from app.services.retry import RetryPolicy
+from app.services.unsubscribe import attach_tokens
 from app.storage import audit, outbox
 from app.storage.database import Database, UnitOfWork
 
@@ -67,8 +69,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         in_doubt: Mapping[Channel, InDoubtPolicy] = DEFAULT_IN_DOUBT,
         inline_images: Mapping[str, Attachment] | None = None,
+        unsubscribe: UnsubscribeRoute | None = None,
     ) -> None:
         self._db = db
+        self._unsubscribe_route = unsubscribe
         self._bus = bus
         limiter = RateLimiter(
             rates if rates is not None else {pid: a.capabilities.rate_per_sec for pid, a in adapters.items()}
@@ -87,6 +91,7 @@ class Dispatcher:
             intend=self._intend,
             in_doubt=in_doubt,
             inline_images=inline_images,  # the store's logo, by Content-ID (app.rendering.inline_images)
+            unsubscribe=unsubscribe,  # List-Unsubscribe and the footer line of customer e-mails
         )
         self._concurrency = concurrency
         self._claim_batch = claim_batch
@@ -212,11 +217,16 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         now = self._clock()
-        return await self._db.write(
-            lambda s: outbox.claim_due(
-                s, owner=self.owner, now=now, lease=self._lease, limit=limit, skip_locked=self._skip_locked
+
+        def job(session: UnitOfWork) -> list[ClaimedDelivery]:
+            claimed = outbox.claim_due(
+                session, owner=self.owner, now=now, lease=self._lease, limit=limit, skip_locked=self._skip_locked
             )
-        )
+            if self._unsubscribe_route is None:
+                return claimed
+            return attach_tokens(session, claimed, now=now)  # each customer e-mail's List-Unsubscribe token
+
+        return await self._db.write(job)
 
     async def _renew_loop(self) -> None:
         """Every third of a lease, extend the leases of every claim still in flight, in one statement."""
