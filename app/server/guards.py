@@ -82,10 +82,16 @@ class NetworkPolicy:
         return sorted(self.origins)
 
 
+OPEN_TO_PAGES = "/unsubscribe/"
+"""Paths any web page may post to: the unsubscribe page's own button, and a mail app's one-click POST. The
+token in the path is the only authority there (no cookie or session rides along), so a cross-site post gains
+nothing; the host name is checked all the same."""
+
+
 class NetworkGuard:
     """Refuses, before the application sees it, a request for another host name (421) and one sent by a
-    web page of an origin that is not allowed (403). Webhooks are guarded too: a provider calls the host
-    of `public_url`, which is allowed."""
+    web page of an origin that is not allowed (403), except on `OPEN_TO_PAGES`. Webhooks are guarded too: a
+    provider calls the host of `public_url`, which is allowed."""
 
     def __init__(self, app: ASGIApp, policy: NetworkPolicy) -> None:
         self.app = app
@@ -112,7 +118,8 @@ class NetworkGuard:
             )
             return
         origin = headers.get("origin")
-        if origin is not None and origin_of(origin) not in self.policy.origins:
+        open_to_pages = str(scope.get("path", "")).startswith(OPEN_TO_PAGES)
+        if origin is not None and not open_to_pages and origin_of(origin) not in self.policy.origins:
             await refuse(
                 send,
                 403,
