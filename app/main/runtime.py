@@ -22,6 +22,7 @@ from app.domain.routing import Routing
 from app.domain.text_limits import TextLimits
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
+from app.main.unsubscribe import build_unsubscribe, unsubscribe_route
 from app.providers.base import ProviderAdapter
 from app.rendering.inline_images import store_logo
 from app.rendering.receipts import ReceiptRenderer
@@ -47,6 +48,7 @@ from app.services.status_checks import StatusCheckService
 from app.services.text_in import TextInService
 from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
+from app.services.unsubscribe import UnsubscribeService
 from app.services.whatsapp_inbound import WhatsAppInboundService
 from app.storage import schema
 from app.storage.database import Database
@@ -87,6 +89,7 @@ class Runtime:
     inbound_texts: InboundTextService | None = None  # customers' texts to the store: STOP, START, HELP, codes
     text_in: TextInService | None = None  # the customer screen's text-in codes
     retention: RetentionService | None = None  # the daily purge at [retention] purge_at, and legal holds
+    unsubscribe: UnsubscribeService | None = None  # receipt e-mails' unsubscribe pages and inbound mailbox
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -125,6 +128,7 @@ class Runtime:
             intake=self.intake if webhooks else None,
             devices=self.devices,
             whatsapp_inbound=self.whatsapp_inbound if webhooks else None,
+            unsubscribe=self.unsubscribe if webhooks else None,
             inbound_texts=self.inbound_texts if webhooks else None,
         )
 
@@ -241,6 +245,7 @@ def build_runtime(
         in_doubt=d.in_doubt,
         owner=owner or f"{socket.gethostname()}-{os.getpid()}",
         inline_images={logo.cid: logo.attachment} if logo else None,
+        unsubscribe=unsubscribe_route(settings, routing),  # List-Unsubscribe on customer e-mails
     )
     texts = TextLimits.of(settings.texts)
     checkout = CheckoutService(
@@ -325,6 +330,7 @@ def build_runtime(
         routing=routing,
         status_checks=status_checks,
         whatsapp_inbound=whatsapp_inbound,
+        unsubscribe=build_unsubscribe(settings, db, bus, secrets),
         inbound_texts=inbound_texts,
         text_in=text_in,
         retention=RetentionService(db, settings.retention, zone=store_zone(store.timezone), store_id=store.id),

@@ -30,6 +30,7 @@ from app.domain.errors import (
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.sale import Sale
 from app.domain.tokens import Scope
+from app.providers.mailgun_inbound import PATH as MAILGUN_INBOUND
 from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, declare_security
 from app.server.devices import device_router
 from app.server.errors import UnexpectedErrors
@@ -39,6 +40,7 @@ from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
 from app.server.twilio_inbound import twilio_inbound_router
+from app.server.unsubscribe import unsubscribe_router
 from app.server.webhooks import callback_router
 from app.server.whatsapp_inbound import whatsapp_inbound_router
 from app.services.app_devices import AppDeviceService
@@ -49,6 +51,7 @@ from app.services.inbound_texts import PATH as TWILIO_INBOUND
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.receipts import ReceiptService
+from app.services.unsubscribe import UnsubscribeService
 from app.services.whatsapp_inbound import PATH as WHATSAPP_INBOUND
 from app.services.whatsapp_inbound import WhatsAppInboundService
 from app.support.json_limits import JsonRejected, loads
@@ -83,6 +86,7 @@ def create_api(
     intake: IntakeService | None = None,
     devices: AppDeviceService | None = None,
     whatsapp_inbound: WhatsAppInboundService | None = None,
+    unsubscribe: UnsubscribeService | None = None,
     inbound_texts: InboundTextService | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
@@ -177,6 +181,9 @@ def create_api(
         api.include_router(twilio_inbound_router(inbound_texts, public_url=public_url))
     if intake is not None:
         api.include_router(platform_router(intake, public_url=public_url))
+    if unsubscribe is not None:  # public pages, paced per address like the webhooks
+        pages_budget = SourceBudget(settings.webhook_requests_per_minute, clock=clock)
+        api.include_router(unsubscribe_router(unsubscribe, budget=pages_budget, public_url=public_url))
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
@@ -194,6 +201,7 @@ def create_api(
         budget=SourceBudget(settings.webhook_requests_per_minute, clock=clock),
         sources=_webhook_sources(callbacks, intake)
         + ([WHATSAPP_INBOUND] if whatsapp_inbound is not None else [])
+        + ([MAILGUN_INBOUND] if unsubscribe is not None else [])
         + ([TWILIO_INBOUND] if inbound_texts is not None else []),
     )
     api.add_middleware(TokenAuth, tokens=tokens, budget=RequestBudget(settings.requests_per_minute, clock=clock))
