@@ -93,7 +93,7 @@ TEXT_GROUNDS: Final = ("CARD", "ROW_ALT", "SELECTION")
 
 PAIRS: Final[tuple[tuple[str, str, Use], ...]] = (
     *((fg, bg, "text") for fg in ("INK", "MUTED") for bg in ("PAPER", "CARD", "ROW_ALT", "SELECTION", "HEADER")),
-    *((fg, bg, "text") for fg in ("WARN", "BAD", "GOOD") for bg in ("PAPER", *TEXT_GROUNDS)),
+    *((fg, bg, "text") for fg in ("WARN", "BAD", "GOOD") for bg in ("PAPER", "HEADER", *TEXT_GROUNDS)),
     ("ON_ACCENT", "ACCENT", "text"),
     ("ON_ACCENT", "ACCENT_DARK", "text"),
     ("INK", "PRESSED", "text"),

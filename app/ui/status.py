@@ -131,7 +131,7 @@ class ScannerStatus(QLabel):
         self.setText(words + (f" \u00b7 {self._scan}" if self._scan else ""))
         self.setToolTip(detail or "")
         bad = self._state == "reconnecting" or not self._ok
-        self.setStyleSheet(f"color: {theme.BAD};" if bad else "")
+        theme.hint(self, "bad" if bad else None)
 
 
 def current_problem(health: Health) -> str | None:
@@ -187,7 +187,7 @@ class StatusPanel(QWidget):
         """Show a fresh health snapshot."""
         words, ok = online_text(health)
         self._online.setText(("\u25cf " if ok else "\u25b2 ") + words)
-        self._online.setStyleSheet(f"color: {theme.GOOD if ok else theme.BAD};")
+        theme.hint(self._online, "good" if ok else "bad")
         age = health.oldest_pending_age_s
         oldest = f", oldest waiting {age_text(age)}" if age is not None and age >= 1 else ""
         self._queue.setText(f"Queue: {health.queue_depth}{oldest}")
@@ -201,7 +201,7 @@ class StatusPanel(QWidget):
 
     def _show_failed(self, message: str) -> None:
         self._online.setText("\u25b2 Offline: " + message)
-        self._online.setStyleSheet(f"color: {theme.BAD};")
+        theme.hint(self._online, "bad")
 
     def show_last_error(self, message: str) -> None:
         """Show an error just shown to someone, until `clear_shown_error`."""

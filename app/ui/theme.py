@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from string import Template
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPalette
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QTreeWidgetItemIterator,
+    QWidget,
+)
 
 from app.support.package_data import read_resource, resource_path
 from app.ui.palette import HIGH_CONTRAST, HIGH_CONTRAST_STATES, STANDARD, STANDARD_STATES
@@ -66,9 +75,10 @@ def use_palette(*, high: bool) -> None:
 def apply(app: QApplication, *, high: bool) -> None:
     """Use the high-contrast palette (or the standard one) in every window of `app`, now.
 
-    Widgets that paint themselves read the colours at paint time; everything else follows the
-    application's style sheet, except a widget given its own style sheet from these colours when it
-    was built, which changes at the next start.
+    Widgets that paint themselves read the colours at paint time; widgets marked with `hint` (and
+    frames named in the sheet) follow the application's style sheet; table and tree items coloured
+    with `colour_item` are coloured again here. No widget keeps a colour of its own: a switch shows
+    everywhere at once, without a restart.
     """
     use_palette(high=high)
     colours = app.palette()
@@ -76,8 +86,59 @@ def apply(app: QApplication, *, high: bool) -> None:
     colours.setColor(QPalette.ColorRole.PlaceholderText, QColor(MUTED))
     app.setPalette(colours)
     app.setStyleSheet(STYLE_SHEET)
+    for widget in app.allWidgets():
+        if isinstance(widget, QTableWidget | QTreeWidget):
+            _recolour_items(widget)
     for widget in app.topLevelWidgets():
         widget.update()
+
+
+def hint(widget: QWidget, kind: str | None, *, bold: bool | None = None) -> None:
+    """Colour `widget`'s text by the style sheet's `hint` rule (`"bad"`, `"warn"`, `"good"`; None for plain
+    text), in whichever palette is in use and through any switch; `bold` makes it bold or not."""
+    if widget.property("hint") != kind:
+        widget.setProperty("hint", kind)
+        widget.style().unpolish(widget)  # a dynamic property the sheet selects on: polish again
+        widget.style().polish(widget)
+    if bold is not None and widget.font().bold() != bold:
+        bolder = QFont(widget.font())
+        bolder.setBold(bold)
+        widget.setFont(bolder)
+
+
+COLOUR_ROLE = Qt.ItemDataRole.UserRole + 77
+"""Where an item coloured by `colour_item` keeps the name of its colour, to be coloured again on a switch."""
+
+
+def colour_of(name: str) -> QColor:
+    """A colour of the palette in use by its name: a palette name (`"BAD"`) or a delivery state (`"failed"`)."""
+    return QColor(PALETTE.get(name) or STATE_COLOURS.get(name) or INK)
+
+
+def colour_item(item: QTableWidgetItem | QTreeWidgetItem, name: str, column: int = 0) -> None:
+    """Give an item's text (a tree item's `column`) the colour `name` (see `colour_of`), kept through a switch."""
+    if isinstance(item, QTreeWidgetItem):
+        item.setData(column, COLOUR_ROLE, name)
+        item.setForeground(column, colour_of(name))
+    else:
+        item.setData(COLOUR_ROLE, name)
+        item.setForeground(colour_of(name))
+
+
+def _recolour_items(widget: QTableWidget | QTreeWidget) -> None:
+    if isinstance(widget, QTableWidget):
+        for row in range(widget.rowCount()):
+            for column in range(widget.columnCount()):
+                item = widget.item(row, column)
+                if item is not None and isinstance(name := item.data(COLOUR_ROLE), str):
+                    item.setForeground(colour_of(name))
+        return
+    iterator = QTreeWidgetItemIterator(widget)
+    while (tree_item := iterator.value()) is not None:
+        for column in range(tree_item.columnCount()):
+            if isinstance(name := tree_item.data(column, COLOUR_ROLE), str):
+                tree_item.setForeground(column, colour_of(name))
+        iterator += 1
 
 
 def role_font(role: str, *, bold: bool = False) -> QFont:

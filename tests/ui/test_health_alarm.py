@@ -42,14 +42,15 @@ def test_the_health_page_shows_texts_to_new_numbers_and_raises_the_alarm(drive: 
     async def body(kiosk: Kiosk) -> None:
         page = kiosk.shell.manager.health
         await until(lambda: page.facts["new_numbers"].text() == "0 in the last hour (alarm above 60)", what="a count")
-        assert page.facts["alarm"].text() == "none" and page.facts["alarm"].styleSheet() == ""
+        assert page.facts["alarm"].text() == "none" and page.facts["alarm"].property("hint") is None
 
         await kiosk.runtime.db.write(texted(61))
         kiosk.shell.monitor.refresh()
         await until(lambda: page.facts["alarm"].text() == ALARM, what="the alarm on the health page")
         assert page.facts["new_numbers"].text() == "61 in the last hour (alarm above 60)"
         assert page.facts["status"].text().endswith(", with an alarm")
-        assert theme.BAD in page.facts["alarm"].styleSheet()
+        alarm = page.facts["alarm"]
+        assert alarm.property("hint") == "bad" and alarm.palette().color(alarm.foregroundRole()).name() == theme.BAD
         latest = kiosk.shell.monitor.latest
         assert latest is not None and not latest.ok
 

@@ -60,10 +60,7 @@ class ConfirmPage(Page):
         self.not_me = big_button(1.3)
         self.not_me.clicked.connect(self.sig_not_me)
         self.consent_box = QFrame()
-        self.consent_box.setObjectName("consent")
-        self.consent_box.setStyleSheet(
-            f"QFrame#consent {{ background: {theme.CARD}; border: 1px solid {theme.LINE}; border-radius: 8px; }}"
-        )
+        self.consent_box.setObjectName("consent")  # its card look is the style sheet's, so a switch shows at once
         self.consent_heading = QLabel()
         theme.set_font(self.consent_heading, 1.4, bold=True)
         self.consent_text = QLabel()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -241,7 +241,7 @@ class DetailPanel(QWidget):
             )
             item.setData(0, Qt.ItemDataRole.UserRole, d.id)
             item.setData(1, Qt.ItemDataRole.UserRole, d.state.value)
-            item.setForeground(2, theme.state_colour(d.state.value))
+            theme.colour_item(item, d.state.value, 2)
             for a in detail.attempts.get(d.id, ()):
                 item.addChild(self._attempt_item(a))
             for e in detail.events.get(d.id, ()):
@@ -298,9 +298,9 @@ class DetailPanel(QWidget):
         cleared = a.settled_by in (SettledBy.LOOKUP_FOUND, SettledBy.LOOKUP_NOT_FOUND)  # the provider told us
         doubtful = a.possible_duplicate or (a.outcome == AttemptOutcome.IN_DOUBT and not cleared)
         if a.settled_by == SettledBy.DROPPED or a.outcome == AttemptOutcome.PERMANENT:
-            child.setForeground(2, QColor(theme.BAD))
+            theme.colour_item(child, "BAD", 2)
         elif doubtful or a.settled_by == SettledBy.HELD:
-            child.setForeground(2, QColor(theme.WARN))
+            theme.colour_item(child, "WARN", 2)
         return child
 
     def _selected_delivery(self) -> tuple[str, DeliveryState] | None:

@@ -127,10 +127,10 @@ class HealthPage(QWidget):
         self.facts["status"].setText(f"{words}, with an alarm" if health.alarms else words)
         alarm = self.facts["alarm"]
         alarm.setText("\n".join(health.alarms) or "none")
-        alarm.setStyleSheet(f"color: {theme.BAD}; font-weight: bold;" if health.alarms else "")
+        theme.hint(alarm, "bad" if health.alarms else None, bold=bool(health.alarms))
         warning = self.facts["warning"]
         warning.setText("\n".join(health.warnings) or "none")
-        warning.setStyleSheet(f"color: {theme.WARN}; font-weight: bold;" if health.warnings else "")
+        theme.hint(warning, "warn" if health.warnings else None, bold=bool(health.warnings))
         self.facts["duplicates"].setText(self.duplicates_text(health))
         self.held.show_held(health.held)
         self.facts["new_numbers"].setText(new_numbers_text(health))

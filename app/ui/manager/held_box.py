@@ -148,7 +148,7 @@ class HeldBox(QGroupBox):
         self.reason_label.setText(
             f"Why drop the {channel_word(found.channel).lower()} to {found.recipient}? It will not be sent again."
         )
-        self.reason_label.setStyleSheet(f"color: {theme.WARN}; font-weight: bold;")
+        theme.hint(self.reason_label, "warn", bold=True)
         self.reason.clear()
         self.drop_form.show()
         self.reason.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from app.domain.delivery import DeliveryState
@@ -95,7 +94,7 @@ class DeliveryTable(QTableWidget):
             item = QTableWidgetItem(value)
             item.setToolTip(value)
             if column == 2:
-                item.setForeground(QColor(theme.STATE_COLOURS.get(d.state.value, theme.INK)))
+                theme.colour_item(item, d.state.value)
                 font = item.font()
                 font.setBold(True)
                 item.setFont(font)
