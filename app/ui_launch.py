@@ -37,6 +37,8 @@ from app.main import (
     settle_heap,
 )
 from app.services.catalogue import ProviderCatalogue
+from app.services.consent import ConsentService
+from app.services.customer_rights import CustomerRightsService
 from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
@@ -108,6 +110,8 @@ def build_context(
         capture=runtime.capture,
         text_in=runtime.text_in,
         inbound_texts=runtime.inbound_texts,
+        customers=CustomerRightsService(runtime.db, store_name=runtime.settings.store.name),
+        consent=ConsentService(runtime.db, runtime.bus),
     )
 
 

@@ -10,6 +10,8 @@ from app.config.settings_writer import SettingsStore
 from app.services.bus import EventBus
 from app.services.capture import CaptureService
 from app.services.catalogue import ProviderCatalogue
+from app.services.consent import ConsentService
+from app.services.customer_rights import CustomerRightsService
 from app.services.devices import DeviceService
 from app.services.health import HealthService
 from app.services.inbound_texts import InboundTextService
@@ -48,6 +50,8 @@ class KioskContext:
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
     text_in: TextInService | None = None  # the customer screen's text-in codes, when `[texts] text_in`
     inbound_texts: InboundTextService | None = None  # customers' texts to the store, for the manager's inbox
+    customers: CustomerRightsService | None = None  # find, export and forget a customer (the Customers tab)
+    consent: ConsentService | None = None  # the consent ledger: a manager stops a customer's texts or emails
     signed_in: str | None = None  # the manager who unlocked the manager window, until it locks
     demo_manager: tuple[str, str] | None = None  # the demo's manager and PIN, shown on the sign-in page
 

@@ -26,6 +26,7 @@ from app.ui.context import KioskContext
 from app.ui.errors import ErrorBanner
 from app.ui.manager.audit_page import AuditPage
 from app.ui.manager.captures_page import CapturesPage
+from app.ui.manager.customers_page import CustomersPage
 from app.ui.manager.export_page import ExportPage
 from app.ui.manager.health_page import HealthPage
 from app.ui.manager.inbox_page import InboxPage
@@ -68,6 +69,14 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.health, "&Health")
         if ctx.capture is not None and ctx.settings.capture.enabled:  # print-stream capture is set up
             self.tabs.addTab(CapturesPage(ctx.capture, self.tasks, actor=lambda: ctx.actor), "Ca&ptures")
+        self.customers = (
+            CustomersPage(ctx.customers, ctx.consent, self.tasks, actor=lambda: ctx.actor, export_dir=ctx.export_dir)
+            if ctx.customers is not None
+            else None
+        )
+        if self.customers is not None:  # a customer's rights: find, export, stop, forget
+            self.tabs.addTab(self.customers, "Customer&s")
+            self.customers.sig_forgotten.connect(self.receipts.search)  # their receipts lost their contacts
         self.inbox = InboxPage(ctx.inbound_texts, self.tasks, actor=lambda: ctx.actor) if ctx.inbound_texts else None
         if self.inbox is not None:  # customers' texts to the store's number
             self.tabs.addTab(self.inbox, "&Inbox")
