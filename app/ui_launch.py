@@ -108,6 +108,7 @@ def build_context(
         demo=demo,
         scanning=build_scanning(runtime.settings, runtime.bus),
         capture=runtime.capture,
+        retention=runtime.retention,
         text_in=runtime.text_in,
         inbound_texts=runtime.inbound_texts,
         customers=CustomerRightsService(runtime.db, store_name=runtime.settings.store.name),

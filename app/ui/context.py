@@ -18,6 +18,7 @@ from app.services.inbound_texts import InboundTextService
 from app.services.kiosk import AccessDenied, KioskService, ManagerLock
 from app.services.managers import ManagerService
 from app.services.receipts import ReceiptService
+from app.services.retention import RetentionService
 from app.services.scanning import ScanningService
 from app.services.text_in import TextInService
 from app.ui.prefs import KioskPrefs
@@ -50,6 +51,7 @@ class KioskContext:
     capture: CaptureService | None = None  # receipts read from a legacy POS's print stream
     text_in: TextInService | None = None  # the customer screen's text-in codes, when `[texts] text_in`
     inbound_texts: InboundTextService | None = None  # customers' texts to the store, for the manager's inbox
+    retention: RetentionService | None = None  # retention periods, purges and legal holds (the Records tab)
     customers: CustomerRightsService | None = None  # find, export and forget a customer (the Customers tab)
     consent: ConsentService | None = None  # the consent ledger: a manager stops a customer's texts or emails
     signed_in: str | None = None  # the manager who unlocked the manager window, until it locks

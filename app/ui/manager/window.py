@@ -32,6 +32,7 @@ from app.ui.manager.health_page import HealthPage
 from app.ui.manager.inbox_page import InboxPage
 from app.ui.manager.pin_page import PinPage
 from app.ui.manager.receipts_page import ReceiptsPage
+from app.ui.manager.records_page import RecordsPage
 from app.ui.status import HealthMonitor, StatusPanel
 from app.ui.tasks import TaskOwner
 
@@ -67,6 +68,8 @@ class ManagerWindow(QMainWindow):
         self.tabs.addTab(self.export, "E&xport")
         self.tabs.addTab(self.audit, "A&udit")
         self.tabs.addTab(self.health, "&Health")
+        if ctx.retention is not None:  # retention periods, the last purge, legal holds
+            self.tabs.addTab(RecordsPage(ctx.retention, self.tasks, actor=lambda: ctx.actor), "Recor&ds")
         if ctx.capture is not None and ctx.settings.capture.enabled:  # print-stream capture is set up
             self.tabs.addTab(CapturesPage(ctx.capture, self.tasks, actor=lambda: ctx.actor), "Ca&ptures")
         self.customers = (
