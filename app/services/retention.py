@@ -21,10 +21,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from app.config.settings import RetentionSettings
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import mask_contact, normalise_email, normalise_phone
 from app.domain.errors import NotFound, ValidationFailed
@@ -89,13 +88,34 @@ class RetentionOverview:
     holds: list[HoldView]
 
 
+class Periods(Protocol):
+    """How long each kind is kept and when the daily purge runs: `[retention]` of the settings."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def purge_at(self) -> time: ...
+    @property
+    def receipts_days(self) -> int: ...
+    @property
+    def contacts_after_revocation_days(self) -> int: ...
+    @property
+    def contacts_idle_days(self) -> int: ...
+    @property
+    def provider_payloads_days(self) -> int: ...
+    @property
+    def captures_days(self) -> int: ...
+    @property
+    def inbound_messages_days(self) -> int: ...
+
+
 class RetentionService:
     """The retention periods of `[retention]`, the purge, and legal holds."""
 
     def __init__(
         self,
         db: Database,
-        settings: RetentionSettings,
+        settings: Periods,
         *,
         zone: tzinfo,
         store_id: str | None = None,
