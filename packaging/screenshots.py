@@ -86,9 +86,8 @@ def save(widget: QWidget, name: str) -> None:
 
 
 async def shoot_look(shell: KioskShell) -> None:
-    """The date picker's calendar, the high-contrast palette, and the one-screen demo's tiling."""
-    from PySide6.QtCore import QPoint, QRect, Qt
-    from PySide6.QtGui import QColor, QPainter, QPixmap
+    """The date picker's calendar, the high-contrast palette, and the one-screen demo's windows."""
+    from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QDateEdit
 
@@ -106,24 +105,44 @@ async def shoot_look(shell: KioskShell) -> None:
         save(window, f"{name}-high-contrast")
     shell.contrast.action.trigger()
     await until(lambda: not shell.ctx.prefs.high_contrast)
-    windows = (cashier, shell.customer, shell.manager)
-    for width, height in ((1366, 768), (1920, 1080)):
+    await shoot_one_screen_demo(shell)
+
+
+async def shoot_one_screen_demo(shell: KioskShell) -> None:
+    """The demo's windows on one screen as a window manager frames them, in each turn: the counter, the
+    customer's turn, the manager's window open; at 1366x768, 1280x800 and 1920x1080."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QPainter, QPixmap
+
+    cashier, customer, manager = shell.cashier, shell.customer, shell.manager
+    sale = cashier.sales.model.rows()[0].sale
+    for width, height in ((1366, 768), (1280, 800), (1920, 1080)):
+        manager.hide()
+        customer.reset()
         shell.arrange_windows(QRect(0, 0, width, height))
-        for window in windows:
-            window.show()
-            window.layout().activate()
-        await settle()
-        screen = QPixmap(width, height)
-        screen.fill(QColor("#3b4048"))
-        painter = QPainter(screen)
-        for window in windows:
-            frame = window.geometry().adjusted(-8, -32, 8, 8)
-            painter.fillRect(frame, QColor("#9aa4ae"))
-            painter.drawPixmap(window.geometry().topLeft(), window.grab())
-        painter.end()
-        path = OUT / f"demo-tiled-{width}x{height}.png"
-        screen.save(str(path))
-        print(path)
+        if shell.dedicated_screen:
+            customer.show()
+        for turn in ("counter", "customer-turn", "manager"):
+            if turn == "customer-turn":
+                customer.offer(sale)
+                shell.show_customer()
+            elif turn == "manager":
+                manager.show()
+            await settle()
+            screen = QPixmap(width, height)
+            screen.fill(QColor("#3b4048"))
+            painter = QPainter(screen)
+            for window in (cashier, customer, manager):
+                if window.isVisible():
+                    frame = window.geometry().adjusted(-8, -32, 8, 8)
+                    painter.fillRect(frame, QColor("#9aa4ae"))
+                    painter.drawPixmap(window.geometry().topLeft(), window.grab())
+            painter.end()
+            path = OUT / f"demo-{width}x{height}-{turn}.png"
+            screen.save(str(path))
+            print(path)
+    manager.hide()
+    customer.reset()
 
 
 async def main() -> None:
@@ -132,7 +151,10 @@ async def main() -> None:
         data = Path(tmp)
         demo = await start_kiosk_demo(Settings(), bounce_rate=0.0, callback_delay=0.05)  # Sent, then Delivered
         sandbox = demo.sandbox
-        runtime = build_runtime(demo.settings, data=data, secrets=demo.secrets)
+        # The held messages of the health page include a WhatsApp one, which a manager sends: route
+        # WhatsApp to the sandbox's Twilio WhatsApp too, so it goes out as it would in a store using it.
+        routing = {**demo.settings.routing, Channel.WHATSAPP: "twilio_whatsapp"}
+        runtime = build_runtime(demo.settings.model_copy(update={"routing": routing}), data=data, secrets=demo.secrets)
         demo.serve(runtime)
         runtime.start_dispatching()
         ctx = build_context(
@@ -154,6 +176,7 @@ async def main() -> None:
             await shoot_customer_languages(shell, rng, runtime)
             await shoot_cashier_waiting(shell, rng, runtime)
             await shoot_look(shell)
+            await shoot_text_in(shell, rng, runtime, demo)
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
@@ -239,7 +262,7 @@ async def shoot(shell: KioskShell, rng: random.Random, runtime: Any, sandbox_app
     customer.reset()
 
     manager.open()
-    manager.resize(1366, 860)
+    manager.resize(1366, 728)  # a 1366 x 768 screen less its task bar, as the cashier's
     await until(lambda: manager.pin.who.count() == 2)
     manager.pin.who.setCurrentIndex(manager.pin.who.findText(DEMO_MANAGER))
     await settle()
@@ -427,11 +450,18 @@ async def shoot_cashier_waiting(shell: KioskShell, rng: random.Random, runtime: 
     for n in range(2):
         await post(runtime, rng, customer={"email": f"next{n}@example.com", "channels": ["email"]})
     await until(lambda: cashier.waiting == 2)
+    dealt_with(cashier)
     for width, height in ((1366, 768), (1280, 800)):
         cashier.resize(width, height)
         await settle()
         save(cashier, f"cashier-2-new-waiting-{width}x{height}")
     cashier.panel.email.clear()
+
+
+def dealt_with(cashier: Any) -> None:
+    """The cashier dismissed the failure alerts of the shots before (each shot shows its own state)."""
+    for alert in cashier.alerts.alerts:
+        cashier.alerts.dismiss(alert)
 
 
 async def record_doubts(runtime: Any, doubted: str, held_receipt: str) -> None:
@@ -580,6 +610,7 @@ async def shoot_cashier_counter(shell: KioskShell, rng: random.Random, runtime: 
     cashier, panel, faults = shell.cashier, shell.cashier.panel, sandbox_app.state.faults
     cashier.showNormal()
     cashier.resize(1366, 768)
+    dealt_with(cashier)
     walk_in = await post(runtime, rng, customer=None)
     await until(lambda: cashier.sales.model.find(walk_in) >= 0)
     cashier.show_newest()
@@ -600,6 +631,53 @@ async def shoot_cashier_counter(shell: KioskShell, rng: random.Random, runtime: 
     save(cashier, "cashier-send-another-way-1366x768")
     panel.email.clear()
     panel.set_choice(ReceiptChoice.NONE)
+
+
+# -- text-in: the QR code on the choice screen, the demo's customer texting it, Delivered at the till --------
+
+
+async def shoot_text_in(shell: KioskShell, rng: random.Random, runtime: Any, demo: Any) -> None:
+    """The choice screen with its text-in code for a walk-in and for a known customer (the fullest page), in
+    both languages at both laptop sizes; then the demo's customer texts the code: the thank-you, and the
+    cashier's panel with the text Delivered."""
+    from app.ui_launch import demo_text_in_control
+
+    customer, cashier = shell.customer, shell.cashier
+    button = demo_text_in_control(shell, demo)
+    maria = {"name": "Maria Lopez", "email": "maria.lopez@gmail.com", "phone": "+12175557998", "language": "en"}
+    for who, name in ((None, "walk-in"), (maria, "known")):
+        customer.reset()
+        await post(runtime, rng, customer=who)
+        await until(lambda: customer.step is Step.CHOOSE and customer.text_in_offer is not None)
+        customer.showNormal()
+        for width, height in ((1280, 800), (1366, 768)):
+            customer.resize(width, height)
+            for _ in range(2):
+                await settle()
+                save(customer, f"customer-choose-text-in-{name}-{customer.language.value}-{width}x{height}")
+                customer.toggle_language()
+    customer.toggle_language()  # the customer reads Spanish when they text the code
+    receipt = customer.session.sale.receipt_id if customer.session else ""
+    button.click()
+    await until(lambda: customer.step is Step.DONE)
+    save(customer, "customer-text-in-done-es")
+    cashier.showNormal()
+    cashier.resize(1366, 768)
+    await until(lambda: cashier.sales.model.find(receipt) >= 0)
+    cashier.show_newest()
+
+    def delivered() -> bool:
+        sale = cashier.panel.sale
+        return (
+            sale is not None
+            and sale.receipt_id == receipt
+            and any(d.state is DeliveryState.DELIVERED for d in cashier.panel.deliveries.deliveries)
+        )
+
+    await until(delivered)
+    await settle()
+    save(cashier, "cashier-text-in-delivered-1366x768")
+    customer.reset()
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ class QrCode(QWidget):
         self._room = room
         self._min_scale = min_scale
         self._scale = scale
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        # Its width holds (words beside it wrap first); its height gives way down to `min_scale` on a short screen.
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
     @property
     def text(self) -> str | None:
