@@ -15,18 +15,24 @@ import pytest
 from sqlalchemy import select
 
 from app.demo.wiring import DEMO_PROFILE
-from app.domain.channels import Channel
-from app.domain.consent import OPTED_OUT_SENTENCE, ChannelGroup, ConsentSource, Purpose
+from app.domain.channels import Channel, Language
+from app.domain.consent import OPTED_OUT_SENTENCE, ChannelGroup, ConsentRefused, ConsentSource, Purpose, wording_version
 from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
+from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.rendering.receipts import ReceiptRenderer
+from app.rendering.updates import UpdateRenderer
 from app.services import consent
 from app.services.bus import DeliveryChanged, EventBus
 from app.services.checkout import CheckoutResult, CheckoutService
 from app.services.consent import OPTED_OUT, ConsentService
+from app.services.kiosk import KioskService, ReceiptChoice, SendRequest
+from app.services.kiosk.sending import CASHIER
+from app.services.kiosk.sending import CUSTOMER_SCREEN as SCREEN
+from app.services.lifecycle import LifecycleService
 from app.storage.database import Database
-from app.storage.models import AuditRow, DeliveryRow
+from app.storage.models import AuditRow, ConsentRow, DeliveryRow
 
 Payload = Callable[..., dict[str, Any]]
 ROUTING = {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio", Channel.WHATSAPP: "twilio_whatsapp"}
@@ -58,10 +64,13 @@ class Store:
         self._payload = sale_payload
         self._sales = 0
 
-    async def sell(self, **customer: Any) -> CheckoutResult:
+    async def sell(self, order_id: str | None = None, **customer: Any) -> CheckoutResult:
         self._sales += 1
         payload = self._payload(f"S-{self._sales}", seed=self._sales)
         payload["customer"] = {"name": "Ana Garcia", **customer}
+        if order_id is not None:
+            payload["order_id"] = order_id
+        self.lane, self.cashier, self.store_id = payload["lane"], payload.get("cashier"), payload["store_id"]
         return await self.checkout.accept(TriggerEvent("pos-api", f"evt-{self._sales}", parse_sale(payload), START))
 
     async def states(self) -> dict[str, tuple[str, str, str | None]]:
@@ -161,3 +170,79 @@ async def test_revoking_order_updates_only_keeps_receipts(store: Store) -> None:
     assert {state for _, state, _ in (await store.states()).values()} == {DeliveryState.QUEUED.value}
     again = await store.sell(phone=PHONE, channels=["sms"])
     assert [d.channel for d in again.deliveries] == [Channel.SMS]
+
+
+def kiosk(store: Store) -> KioskService:
+    return KioskService(store.db, ROUTING, store.bus, clock=store.clock)
+
+
+async def ledger(store: Store) -> list[ConsentRow]:
+    return await store.db.read(lambda s: list(s.scalars(select(ConsentRow).order_by(ConsentRow.id))))
+
+
+async def test_every_grant_source_lands_in_the_ledger_with_its_words_and_where(store: Store) -> None:
+    sold = await store.sell(phone=PHONE, email=EMAIL, channels=["sms", "email"], order_id="WEB-1")
+    shown = "By tapping \u201cI agree, send it\u201d you ask the store to text this receipt. Reply STOP to stop."
+    on_screen = SendRequest(ReceiptChoice.SMS, phone=PHONE, consent_text=shown, language=Language.ES, source=SCREEN)
+    await kiosk(store).send(sold.receipt_id, on_screen)
+    await kiosk(store).send(sold.receipt_id, SendRequest(ReceiptChoice.EMAIL, email=EMAIL, source=CASHIER))
+    rows = await ledger(store)
+    assert [(r.source, r.channel, r.purpose, r.contact, r.language) for r in rows] == [
+        ("register", "sms", "receipts", PHONE, "en"),
+        ("register", "sms", "order_updates", PHONE, "en"),
+        ("register", "email", "receipts", EMAIL, "en"),
+        ("register", "email", "order_updates", EMAIL, "en"),
+        ("customer_screen", "sms", "receipts", PHONE, "es"),
+        ("customer_screen", "sms", "order_updates", PHONE, "es"),
+        ("cashier", "email", "receipts", EMAIL, "en"),
+        ("cashier", "email", "order_updates", EMAIL, "en"),
+    ]
+    assert all(r.granted and r.text_version == wording_version(r.text_shown) for r in rows)
+    lane = store.lane
+    assert {r.lane for r in rows} == {lane}
+    assert rows[4].text_shown == shown and rows[4].staff is None
+    assert rows[0].staff == rows[6].staff == store.cashier  # the register's and the cashier's grants name them
+
+
+async def test_the_customer_screen_lifts_a_stop_and_the_cashier_cannot(store: Store) -> None:
+    sold = await store.sell(email=EMAIL, channels=["email"])
+    await store.consent.revoke(PHONE, ChannelGroup.TEXT, via=ConsentSource.STOP_REPLY, actor="twilio")
+    ticked = SendRequest(ReceiptChoice.SMS, phone=PHONE, consent_text="Asked the cashier.", source=CASHIER)
+    with pytest.raises(ConsentRefused) as refused:
+        await kiosk(store).send(sold.receipt_id, ticked)
+    assert refused.value.message == OPTED_OUT_SENTENCE[ChannelGroup.TEXT]
+    assert await store.consent.opted_out(PHONE, ChannelGroup.TEXT)
+    tapped = SendRequest(ReceiptChoice.SMS, phone=PHONE, consent_text="I agree, text me.", source=SCREEN)
+    outcome = await kiosk(store).send(sold.receipt_id, tapped)
+    assert [d.channel for d in outcome.deliveries] == [Channel.SMS]
+    assert not await store.consent.opted_out(PHONE, ChannelGroup.TEXT)
+    assert [r["via"] for r in await store.audit("consent.restored")] == ["customer_screen"]
+
+
+async def test_order_updates_stop_at_an_opt_out_and_at_a_revocation_of_order_updates(store: Store) -> None:
+    await store.sell(phone=PHONE, email=EMAIL, channels=["sms", "email"], order_id="WEB-1")
+    updates = LifecycleService(store.db, UpdateRenderer(), DEMO_PROFILE, ROUTING, store.bus, clock=store.clock)
+
+    def shipped(n: int) -> OrderUpdate:
+        at = store.clock()
+        return OrderUpdate(
+            source="shopify",
+            event_id=f"e{n}",
+            store_id=store.store_id,
+            order_id="WEB-1",
+            status=OrderStatus.SHIPPED,
+            occurred_at=at,
+            received_at=at,
+            update_key=f"shipped-{n}",
+        )
+
+    await store.consent.revoke(EMAIL, ChannelGroup.EMAIL, via=ConsentSource.EMAIL_LINK, actor="email")
+    assert (await updates.apply(shipped(1))).deliveries == 1  # the text only
+    await store.consent.revoke(
+        PHONE, ChannelGroup.TEXT, via=ConsentSource.MANAGER, actor="maria", purpose=Purpose.ORDER_UPDATES
+    )
+    assert (await updates.apply(shipped(2))).deliveries == 0
+    refused = await store.audit("order.text_refused")
+    assert refused[0]["why"] == OPTED_OUT_SENTENCE[ChannelGroup.EMAIL]
+    assert "The customer stopped order updates on this channel." in [r["why"] for r in refused[1:]]
+    assert (await store.sell(phone=PHONE, channels=["sms"])).deliveries  # receipts still go

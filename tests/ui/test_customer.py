@@ -107,8 +107,8 @@ def test_text_receipt_shows_consent_in_full_and_records_it(drive: Drive, qtbot: 
         consents = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
         (consent,) = consents
         assert consent.text_shown == shown
-        assert consent.source == "kiosk-customer"
-        assert consent.granted and consent.recorded_at is not None
+        assert (consent.source, consent.language, consent.contact) == ("customer_screen", "es", "+12175550199")
+        assert consent.granted and consent.recorded_at is not None and consent.text_version
         assert await recipients(kiosk) == ["+12175550199"]
 
     drive(body)
@@ -200,7 +200,7 @@ def test_a_whatsapp_receipt_shows_its_own_consent_and_records_it(drive: Drive, q
         await tap(qtbot, screen.confirm.send)
         await until(lambda: screen.step is Step.DONE, what="thank you")
         (consent,) = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
-        assert (consent.channel, consent.kind) == ("whatsapp", "transactional_whatsapp")
+        assert (consent.channel, consent.purpose, consent.language) == ("whatsapp", "receipts", "en")
         assert consent.text_shown == tr("whatsapp_consent", Language.EN, store=store)
         channels = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(DeliveryRow.channel))))
         assert channels == ["whatsapp"] and await recipients(kiosk) == ["+12175550188"]

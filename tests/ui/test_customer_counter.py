@@ -79,7 +79,7 @@ def test_one_tap_text_to_the_number_on_file_records_the_consent_shown_beside_it(
         await until(lambda: screen.step is Step.DONE, what="thank you")
         assert len(taps) == 1
         (consent,) = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
-        assert consent.text_shown == shown and consent.source == "kiosk-customer"
+        assert consent.text_shown == shown and consent.source == "customer_screen"
         assert await recipients(kiosk) == ["+12175557998"]
 
     drive(body)

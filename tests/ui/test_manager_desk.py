@@ -202,7 +202,7 @@ def test_a_text_to_a_new_number_needs_the_customers_consent(drive: Drive, qtbot:
         await until(lambda: detail.detail is not None and len(detail.detail.deliveries) == 2, what="the resend")
         rows = await kiosk.runtime.db.read(lambda s: list(s.scalars(select(ConsentRow))))
         desk = [r for r in rows if r.source == "manager_resend:at_desk"]
-        assert len(desk) == 1 and desk[0].kind == "transactional_sms" and desk[0].granted
+        assert len(desk) == 1 and desk[0].purpose == "receipts" and desk[0].granted and desk[0].staff
         assert "Reply STOP" in desk[0].text_shown  # the kiosk's own consent wording
         resent = [d for a, d in await audit_actions(kiosk) if a == "receipt.resent"]
         assert len(resent) == 1 and "manager_resend:at_desk" in resent[0]
