@@ -21,7 +21,8 @@ What erasure does, table by table (`erase_customer` returns the count of each):
   `context`, `last_error` and `reason` are scrubbed.
 - `delivery_attempts.error` is scrubbed (providers quote the recipient in errors);
   `delivery_events.raw` is blanked (payloads quote the address) and `detail` scrubbed.
-- `order_updates` and `captures` of their receipts: text scrubbed.
+- `order_updates` and `captures` of their receipts: text scrubbed; so are the reasons of (released)
+  legal holds that were on them.
 The audit log is not touched (it is hash-chained, and its entries carry contacts only masked).
 """
 
@@ -156,6 +157,14 @@ def erase_customer(session: Session, customer_id: int, *, now: datetime) -> dict
                 update(ConsentRow).where(ConsentRow.id == grant.id).values(contact=None, text_shown=text)
             )
             count("consents", 1)
+
+    for hold in connection.execute(
+        select(LegalHoldRow.id, LegalHoldRow.reason).where(LegalHoldRow.customer_id == customer_id)
+    ).all():  # released holds (an active one refuses the erasure) keep their reason without the name
+        reason = needles.scrub(hold.reason)
+        if reason != hold.reason:
+            connection.execute(update(LegalHoldRow).where(LegalHoldRow.id == hold.id).values(reason=reason))
+            count("legal_holds", 1)
 
     connection.execute(
         update(CustomerRow)

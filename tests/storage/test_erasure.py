@@ -91,6 +91,8 @@ def leave_traces(s: Session, customer_id: int, now: datetime) -> None:
         update(ReceiptRow).values(html=ReceiptRow.html + "<p>Thanks, Marisol!</p>", template_data='{"to": "Marisol"}')
     )
     delivery_id = s.scalars(select(DeliveryRow.id)).first()
+    hold = legal_holds.place(s, reason="Claim by Marisol Quintero", placed_by="ops", now=now, customer_id=customer_id)
+    legal_holds.release(s, hold, released_by="ops", now=now)
     s.add_all(
         [
             InboundMessageRow(provider="twilio", sender="+12175550186", body="HELP", received_at=now),
