@@ -7,6 +7,7 @@ of the other kinds written as their storage writes them, one clock per test.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -110,7 +111,7 @@ class Store:
             raw_status="bounce", occurred_at=when, received_at=when, raw='{"email": "ana@example.com"}',
         )  # fmt: skip
         await self.add(
-            OrderUpdateRow, id=f"u-{receipt_id}", store_id="store-0042", order_id=f"o-{receipt_id}", update_key="k",
+            OrderUpdateRow, id=str(uuid.uuid4()), store_id="store-0042", order_id=f"o-{receipt_id}", update_key="k",
             receipt_id=receipt_id, source="shopify", event_id=f"e-{receipt_id}", status="shipped", occurred_at=when,
             detail="{}", created_at=when,
         )  # fmt: skip
