@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.unsubscribe import new_token, normalise_address
@@ -27,7 +27,11 @@ class UnsubscribeLink:
 
 
 def ensure(session: Session, addresses: Iterable[str], *, now: datetime) -> dict[str, str]:
-    """The token of each address (normalised), made for those without one; keyed by the address as given."""
+    """The token of each address, made for those without one; keyed by the address as given.
+
+    Addresses are matched without regard to case (`Ana@x` and `ana@x` share a token); a new row keeps the
+    address as first written, the form the customer's contact has, so the owner is found when it is used.
+    """
     wanted = {address: normalise_address(address) for address in addresses}
     if not wanted:
         return {}
@@ -35,18 +39,20 @@ def ensure(session: Session, addresses: Iterable[str], *, now: datetime) -> dict
     known: dict[str, str] = {}
     for row in conn.execute(
         select(UnsubscribeLinkRow.address, UnsubscribeLinkRow.token)
-        .where(UnsubscribeLinkRow.address.in_(set(wanted.values())))
+        .where(func.lower(UnsubscribeLinkRow.address).in_(set(wanted.values())))
         .order_by(UnsubscribeLinkRow.created_at, UnsubscribeLinkRow.token)
     ):
-        known.setdefault(row.address, row.token)
-    missing = sorted(set(wanted.values()) - set(known))
-    if missing:
-        fresh = {address: new_token() for address in missing}
+        known.setdefault(normalise_address(row.address), row.token)
+    fresh: dict[str, tuple[str, str]] = {}
+    for given, normal in sorted(wanted.items()):
+        if normal not in known and normal not in fresh:
+            fresh[normal] = (given.strip(), new_token())
+    if fresh:
         conn.execute(
             insert(UnsubscribeLinkRow),
-            [{"token": token, "address": address, "created_at": now} for address, token in fresh.items()],
+            [{"token": token, "address": address, "created_at": now} for address, token in fresh.values()],
         )
-        known.update(fresh)
+        known.update({normal: token for normal, (_, token) in fresh.items()})
     return {given: known[normal] for given, normal in wanted.items()}
 
 
