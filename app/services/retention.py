@@ -306,6 +306,8 @@ class RetentionService:
         if from_day and to_day and to_day < from_day:
             raise ValidationFailed("The range of dates ends before it starts.")
         contact = _contact(customer) if customer else None
+        for typed in {customer or "", contact or ""} - {""}:  # the contact stays out of the audit log
+            reason = reason.replace(typed, mask_contact(typed))
         from_at = datetime.combine(from_day, time(0), tzinfo=self.zone) if from_day else None
         to_at = datetime.combine(to_day + timedelta(days=1), time(0), tzinfo=self.zone) if to_day else None
         now = self._clock()

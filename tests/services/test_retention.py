@@ -181,7 +181,7 @@ async def test_a_purge_removes_what_is_due_keeps_the_young_and_the_held_and_the_
 
     r = store.retention
     await r.place_hold(reason="dispute 12", actor="manager:ana", sale_id=held_sale)
-    await r.place_hold(reason="subpoena", actor="manager:ana", customer="kept@example.com")
+    await r.place_hold(reason="subpoena for kept@example.com", actor="manager:ana", customer="kept@example.com")
     await r.place_hold(reason="audit 2018", actor="manager:ana", from_day=date(2018, 6, 1), to_day=date(2018, 6, 30))
     released = await r.place_hold(reason="mistake", actor="manager:ana", sale_id=gone_sale)
     await r.release_hold(released.hold.id, actor="manager:ana", reason="wrong sale")
@@ -228,6 +228,7 @@ async def test_a_purge_removes_what_is_due_keeps_the_young_and_the_held_and_the_
     again = await r.purge(actor="tests")
     assert [x.counts for x in again] == [{}]
     assert len(await store.audit_entries("retention.purged")) == 2
+    assert "kept@example.com" not in json.dumps(await store.audit_entries("hold.placed"))  # the contact masked
     placed = [h["scope"] for _, h in await store.audit_entries("hold.placed")]
     assert placed == ["sale", "customer", "dates", "sale"]
     assert len(await store.audit_entries("hold.released")) == 1
