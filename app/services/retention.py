@@ -135,11 +135,16 @@ class RetentionService:
 
     def start(self) -> None:
         """Purge every day at `purge_at`, the store's time, while the app runs (nothing when not `enabled`)."""
-        if self.settings.enabled and not self._tasks:
+        if self.settings.enabled and not self.running:
             self._tasks.start(self._daily(), "daily-purge")
 
     async def stop(self) -> None:
         await self._tasks.cancel_all()
+
+    @property
+    def running(self) -> bool:
+        """Whether the daily purge is scheduled."""
+        return len(self._tasks) > 0
 
     def next_at(self) -> datetime | None:
         return next_purge(self._clock(), self.settings.purge_at, self.zone) if self.settings.enabled else None

@@ -289,3 +289,14 @@ def test_the_daily_purge_runs_at_the_stores_time_across_a_clock_change() -> None
     assert next_purge(datetime(2026, 11, 28, 3, 29, tzinfo=ZONE), at, ZONE) == datetime(
         2026, 11, 28, 3, 30, tzinfo=ZONE
     )
+
+
+async def test_the_daily_purge_is_owned_by_the_service_and_off_when_disabled(db: Database) -> None:
+    on = RetentionService(db, RetentionSettings(), zone=ZONE, clock=Clock())
+    off = RetentionService(db, RetentionSettings(enabled=False), zone=ZONE, clock=Clock())
+    on.start()
+    off.start()
+    assert on.running and not off.running and off.next_at() is None
+    assert on.next_at() == datetime(2026, 11, 29, 3, 30, tzinfo=ZONE)
+    await on.stop()
+    assert not on.running
