@@ -109,7 +109,10 @@ def scrub_json(text: str, needles: Needles) -> str:
         data = json.loads(text)
     except ValueError:
         return needles.scrub(text)
-    return json.dumps(_scrub_value(data, needles), separators=(",", ":"), ensure_ascii=False)
+    scrubbed = _scrub_value(data, needles)
+    if scrubbed == data:  # nothing of theirs: the text stays as it was written
+        return text
+    return json.dumps(scrubbed, separators=(",", ":"), ensure_ascii=False)
 
 
 def _scrub_value(value: Any, needles: Needles) -> Any:
