@@ -4,9 +4,9 @@ A pure function of the screen's free area. The cashier's window is the one the c
 so it keeps `COUNTER_WIDTH` (its sale list and receipt preview without sideways scrolling). What
 is left decides the rest:
 
-- room for the customer beside it (`CUSTOMER_WIDTH`, 1920 px screens): the customer's window
+- room for the customer beside it (`CUSTOMER_WIDTH`, 2560 px screens): the customer's window
   takes the right-hand column and stays up, as on a second screen;
-- no room (1366 x 768, 1280 x 800): the customer's window takes the cashier's place, and shows
+- no room (1366 x 768, 1280 x 800, 1920 x 1080): the customer's window takes the cashier's place, and shows
   only during the customer's turn, as on a kiosk with one screen;
 - room for the manager too (`MANAGER_SIZE` beside both, rare): a column of its own; otherwise,
   when open, the manager's window takes the cashier's place, and nothing comes over it.
@@ -24,12 +24,13 @@ FRAME = 8
 """Room for a window's side and bottom borders (px)."""
 TITLE_BAR = 32
 """Room for a window's title bar (px)."""
-COUNTER_WIDTH = 1180
-"""The cashier's window at this width (inside the frame) shows its sale list and the receipt preview
-with no sideways scrolling and no word broken across lines."""
-CUSTOMER_WIDTH = 680
-"""The least width (inside the frame) at which the customer's window stands beside the cashier's:
-its keyboard's eleven keys stay at least 48 px wide."""
+COUNTER_WIDTH = 1264
+"""The cashier's window at this width (inside the frame: a 1280 px screen's) shows its sale list,
+deliveries and the receipt preview with no sideways scrolling and no word broken across lines;
+narrower, the preview breaks words and the list's last column slides off."""
+CUSTOMER_WIDTH = 724
+"""The least width (inside the frame) at which the customer's window stands beside the cashier's: its
+own minimum, where the choice buttons keep their words and the keyboard's keys stay over 48 px wide."""
 MANAGER_SIZE = (960, 600)
 """The least size (inside the frame) at which the manager's window is usable: its receipt list shows
 every column and the timeline shows beneath it. Never given less."""

@@ -183,8 +183,15 @@ def test_the_type_scale_grows_step_by_step() -> None:
 
 # -- the demo's windows --------------------------------------------------------------------------
 
-SCREENS = [Rect(0, 0, 1366, 768), Rect(0, 0, 1280, 800), Rect(0, 0, 1920, 1080), Rect(1920, 27, 1920, 1053)]
-SCREEN_IDS = ["1366x768", "1280x800", "1920x1080", "second-screen-with-panel"]
+SCREENS = [
+    Rect(0, 0, 1366, 768),
+    Rect(0, 0, 1280, 800),
+    Rect(0, 0, 1920, 1080),
+    Rect(1920, 27, 1920, 1053),
+    Rect(0, 0, 2560, 1440),
+    Rect(0, 0, 3440, 1440),
+]
+SCREEN_IDS = ["1366x768", "1280x800", "1920x1080", "second-screen-with-panel", "2560x1440", "3440x1440"]
 STATES = [(False, False), (True, False), (False, True), (True, True)]
 """(customer's window up, manager's window up)"""
 
@@ -216,8 +223,8 @@ def test_the_demo_windows_shown_never_overlap(screen: Rect, customer: bool, mana
     assert shown  # the screen is never left empty
 
 
-def test_on_a_laptop_screen_the_windows_take_turns() -> None:
-    for screen in (Rect(0, 0, 1366, 768), Rect(0, 0, 1280, 800)):
+def test_on_a_laptop_or_full_hd_screen_the_windows_take_turns() -> None:
+    for screen in (Rect(0, 0, 1366, 768), Rect(0, 0, 1280, 800), Rect(0, 0, 1920, 1080)):
         placed = arrange(screen)
         assert placed.customer_in_turn and placed.manager_in_turn
         assert (
@@ -232,7 +239,7 @@ def test_on_a_laptop_screen_the_windows_take_turns() -> None:
 
 
 def test_on_a_wide_screen_the_customer_stands_beside_the_cashier() -> None:
-    placed = arrange(Rect(0, 0, 1920, 1080))
+    placed = arrange(Rect(0, 0, 2560, 1440))
     assert not placed.customer_in_turn and placed.manager_in_turn
     assert placed.customer.x > placed.cashier.right
     assert placed.shown(customer=True, manager=False).keys() == {"cashier", "customer"}

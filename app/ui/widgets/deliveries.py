@@ -34,6 +34,7 @@ class DeliveryTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(PROBLEM, QHeaderView.ResizeMode.Stretch)  # cut short; the tooltip has it all
         header.setMinimumSectionSize(1)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)  # a narrow "Problem" reads "Prob…", never "robler"
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setTabKeyNavigation(False)
