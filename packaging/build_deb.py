@@ -50,8 +50,22 @@ KEPT_BUNDLES = 3
 """Frozen bundles kept in the cache (the newest); each is about 220 MB."""
 
 SOURCE_SKIPPED = {
-    ".git", ".venv", ".ci", "tests", "benchmarks", "screenshots", "docs", "build", "dist", "node_modules",
-    "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".data",
+    ".git",
+    ".venv",
+    ".ci",
+    "tests",
+    "benchmarks",
+    "screenshots",
+    "docs",
+    "build",
+    "dist",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    ".data",
 }
 
 
@@ -136,8 +150,20 @@ def install_wheel(python: Path, source: Path, into: Path) -> Path:
     """The app as its wheel installs it, in a folder of its own."""
     site = into / "site"
     run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "--no-compile", "--target", str(site), str(source)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-compile",
+            "--target",
+            str(site),
+            str(source),
+        ],
         cwd=into,
     )
     return site
@@ -162,9 +188,21 @@ def freeze(python: Path, env_key: str, site: Path, cache: Path | None, work: Pat
     started = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(site)}
     run(
-        [str(python), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-         "--distpath", str(work / "dist"), "--workpath", str(work / "pyinstaller"), str(spec)],
-        cwd=work, env=env,
+        [
+            str(python),
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(work / "dist"),
+            "--workpath",
+            str(work / "pyinstaller"),
+            str(spec),
+        ],
+        cwd=work,
+        env=env,
     )
     bundle = work / "dist" / "receiptdesk"
     log(f"frozen in {time.perf_counter() - started:.0f} s")
@@ -192,8 +230,19 @@ def lay_app(python: Path, site: Path, internal: Path) -> int:
     shutil.rmtree(target, ignore_errors=True)  # unlinks: the kept bundle's files stay as they were
     shutil.copytree(site / APP, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     run(
-        [str(python), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash",
-         "-s", str(internal), "-p", str(PREFIX / "_internal"), str(target)],
+        [
+            str(python),
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(internal),
+            "-p",
+            str(PREFIX / "_internal"),
+            str(target),
+        ],
     )
     return sum(1 for p in target.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
@@ -261,13 +310,17 @@ def stage(python: Path, bundle: Path, site: Path, root: Path, version: str) -> N
         if path.is_dir() and not path.is_symlink():
             path.chmod(0o755)
     installed_kib = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
-    control = (LINUX / "debian" / "control.in").read_text(encoding="utf-8").format(
-        version=version,
-        architecture=subprocess.run(
-            ["dpkg", "--print-architecture"], check=True, capture_output=True, text=True
-        ).stdout.strip(),
-        installed_size=installed_kib,
-        glibc=glibc_needed(opt),
+    control = (
+        (LINUX / "debian" / "control.in")
+        .read_text(encoding="utf-8")
+        .format(
+            version=version,
+            architecture=subprocess.run(
+                ["dpkg", "--print-architecture"], check=True, capture_output=True, text=True
+            ).stdout.strip(),
+            installed_size=installed_kib,
+            glibc=glibc_needed(opt),
+        )
     )
     (debian / "control").write_text(control, encoding="utf-8")
 
@@ -286,13 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", help="the package's version (default: the app's __version__)")
     parser.add_argument("--output", type=Path, default=HERE.parent / "dist", help="where the .deb goes")
     parser.add_argument(
-        "--cache", type=Path,
+        "--cache",
+        type=Path,
         default=Path(os.environ.get("RECEIPTDESK_BUILD_CACHE") or Path.home() / ".cache" / "receiptdesk-build"),
         help="where the build environment and frozen bundles are kept",
     )
     parser.add_argument("--no-cache", action="store_true", help="make the environment and the bundle afresh")
     parser.add_argument(
-        "--compression", choices=("zstd", "xz", "gzip", "none"), default="zstd",
+        "--compression",
+        choices=("zstd", "xz", "gzip", "none"),
+        default="zstd",
         help="dpkg-deb's compressor: zstd (default) takes seconds and every dpkg the bundle's glibc runs with "
         "reads it; xz makes a package 20%% smaller in minutes",
     )
@@ -327,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
         args.output.mkdir(parents=True, exist_ok=True)
         architecture = (root / "DEBIAN" / "control").read_text(encoding="utf-8").split("Architecture: ")[1].split()[0]
         deb = args.output.resolve() / f"receiptdesk_{version}_{architecture}.deb"
-        run(["dpkg-deb", "--root-owner-group", f"-Z{args.compression}", "--build", str(root), str(deb)],
-            stdout=subprocess.DEVNULL)
+        run(
+            ["dpkg-deb", "--root-owner-group", f"-Z{args.compression}", "--build", str(root), str(deb)],
+            stdout=subprocess.DEVNULL,
+        )
         timings["dpkg_deb_s"] = time.perf_counter() - t
     size_mb = deb.stat().st_size / 1e6
     log(f"{deb} ({size_mb:.1f} MB); " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))

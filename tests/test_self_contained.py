@@ -30,7 +30,9 @@ def repository_files() -> list[Path]:
     if (ROOT / ".git").exists() and shutil.which("git"):
         listed = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=ROOT, capture_output=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         ).stdout.decode("utf-8", "surrogateescape")
         paths = [ROOT / name for name in listed.split("\0") if name]
         return [p for p in paths if p.is_file() and p.suffix not in SKIPPED_SUFFIXES]

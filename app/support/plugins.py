@@ -36,4 +36,3 @@ def discover(package: ModuleType, kind: type[T], *, key: str) -> dict[str, type[
                 raise RuntimeError(f"two plug-ins claim {key} {name!r}: {claimed}")
             found[name] = member
     return found
-

@@ -193,7 +193,8 @@ def test_the_installed_program_runs_from_anywhere(packages: Packages, tmp_path: 
     started = time.perf_counter()
     demo = _run(
         ["receiptdesk", "--data-dir", str(tmp_path / "demo"), "demo", "--headless", "--sales", "20", "--json"],
-        cwd=tmp_path, timeout=300,
+        cwd=tmp_path,
+        timeout=300,
     )
     packages.timings["demo_s"] = time.perf_counter() - started
     figures = json.loads(demo.stdout[demo.stdout.index("{") :])
@@ -207,8 +208,12 @@ def test_the_installed_kiosk_opens_its_windows_and_takes_sales(packages: Package
     data = tmp_path / "kiosk"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     kiosk = subprocess.Popen(
-        ["receiptdesk", "--data-dir", str(data), "demo"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ["receiptdesk", "--data-dir", str(data), "demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     receipts = 0
     started = time.perf_counter()
@@ -294,8 +299,15 @@ class Served:
 def _serve_as_the_service() -> Served:
     command, env, user = _unit_command()
     process = subprocess.Popen(
-        command, env=env, user=user, group=user, extra_groups=[], cwd="/",
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        command,
+        env=env,
+        user=user,
+        group=user,
+        extra_groups=[],
+        cwd="/",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -374,8 +386,15 @@ def test_purge_removes_the_program_its_data_its_settings_and_its_user(packages: 
     _run(["dpkg", "--purge", "receiptdesk"])
     packages.timings["purge_s"] = time.perf_counter() - started
     assert _installed_version() is None
-    for gone in (Path("/opt/receiptdesk"), Path("/usr/bin/receiptdesk"), UNIT, STATE, Path("/var/log/receiptdesk"),
-                 Path("/etc/receiptdesk"), Path("/usr/share/applications/receiptdesk.desktop")):
+    for gone in (
+        Path("/opt/receiptdesk"),
+        Path("/usr/bin/receiptdesk"),
+        UNIT,
+        STATE,
+        Path("/var/log/receiptdesk"),
+        Path("/etc/receiptdesk"),
+        Path("/usr/share/applications/receiptdesk.desktop"),
+    ):
         assert not os.path.lexists(gone), f"{gone} is still there"
     with pytest.raises(KeyError):
         pwd.getpwnam("receiptdesk")

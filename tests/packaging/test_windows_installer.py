@@ -236,7 +236,13 @@ def test_a_new_import_means_a_new_freeze_and_a_code_change_does_not(tmp_path: Pa
         "def late():\n    import importlib\n    importlib.import_module('uvicorn.loops.auto')\n"
     )
     assert data.imported_names(source) == {
-        "os.path", "httpx", "sqlalchemy", "sqlalchemy.orm", "app.domain", "app.domain.sale", "importlib",
+        "os.path",
+        "httpx",
+        "sqlalchemy",
+        "sqlalchemy.orm",
+        "app.domain",
+        "app.domain.sale",
+        "importlib",
         "uvicorn.loops.auto",
     }
     package = tmp_path / "app"

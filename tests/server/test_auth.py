@@ -88,9 +88,7 @@ async def test_every_v1_route_but_the_health_needs_a_token(
     assert await sale_count(runtime) == 0
 
 
-async def test_without_a_token_the_health_says_only_whether_it_is_ok(
-    api: httpx.AsyncClient, runtime: Runtime
-) -> None:
+async def test_without_a_token_the_health_says_only_whether_it_is_ok(api: httpx.AsyncClient, runtime: Runtime) -> None:
     bare = await api.get("/v1/health")
     assert bare.status_code == 503 and bare.json() == {"ok": False}  # nothing dispatches yet
     selling = await api.get("/v1/health", headers=bearer(await token(runtime, "till", "sales:write")))

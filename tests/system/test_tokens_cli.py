@@ -83,12 +83,13 @@ def test_a_token_is_shown_once_kept_as_a_digest_and_revoked_at_once(tmp_path: Pa
     again = processes.run("tokens", "create", "till-1", "--scope", "admin", config=config, data_dir=data)
     assert again.returncode == 1
     assert one_line(again) == (
-        "receiptdesk: An API client named till-1 already exists: choose another name "
-        "(a revoked client keeps its name)."
+        "receiptdesk: An API client named till-1 already exists: choose another name (a revoked client keeps its name)."
     )
-    monitor = processes.run(
-        "tokens", "create", "monitor", "--scope", "receipts:read", config=config, data_dir=data
-    ).stdout.strip().splitlines()[-1]
+    monitor = (
+        processes.run("tokens", "create", "monitor", "--scope", "receipts:read", config=config, data_dir=data)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
     server, url = start_serve("--config", str(config), "--data-dir", str(data), "-vv", "serve")
     try:
@@ -153,7 +154,14 @@ def test_serve_refuses_plain_http_beyond_this_machine_unless_told(tmp_path: Path
     token = processes.api_headers(config=config, data_dir=data, scope="receipts:read")
     for _start in range(2):  # the warning comes at every start
         server, url = start_serve(
-            "--config", str(config), "--data-dir", str(data), "serve", "--host", "0.0.0.0", "--insecure-lan"  # noqa: S104
+            "--config",
+            str(config),
+            "--data-dir",
+            str(data),
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--insecure-lan",  # noqa: S104
         )
         try:
             assert url.startswith("http://0.0.0.0:")
