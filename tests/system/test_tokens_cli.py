@@ -160,8 +160,8 @@ def test_serve_refuses_plain_http_beyond_this_machine_unless_told(tmp_path: Path
             str(data),
             "serve",
             "--host",
-            "0.0.0.0",
-            "--insecure-lan",  # noqa: S104
+            "0.0.0.0",  # noqa: S104
+            "--insecure-lan",
         )
         try:
             assert url.startswith("http://0.0.0.0:")
