@@ -327,7 +327,7 @@ def _fired_platforms() -> str:
     """The platforms the sandbox plays, from its registry of stand-ins."""
     from app.sandbox.platforms.registry import STAND_INS
 
-    return _one_of([*sorted(STAND_INS), "twilio (inbound: a customer's text)"])
+    return f"{_one_of(sorted(STAND_INS))}; or twilio, with topic inbound: a customer's text to the store"
 
 
 def _fired_topics() -> str:

@@ -39,7 +39,7 @@ from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.checkout import CheckoutResult
 from app.services.kiosk import ManagerLock
 from app.triggers.pos import pos_event
-from app.ui import theme
+from app.ui import formatting, theme
 from app.ui.manager.window import ManagerWindow
 from app.ui.prefs import KioskPrefs
 from app.ui.shell import KioskShell
@@ -153,6 +153,14 @@ def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     yield event_loop
     event_loop.close()
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def machine_zone() -> Iterator[None]:
+    """Every test starts and ends showing times in this computer's zone (a kiosk sets the store's)."""
+    formatting.use_zone(None)
+    yield
+    formatting.use_zone(None)
 
 
 @pytest.fixture(autouse=True)
