@@ -64,6 +64,10 @@ def wording_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+OPTED_OUT = "Not sent: the customer opted out of these messages."
+"""The reason a delivery cancelled by an opt-out carries (a delivery's reason, not an order's:
+`app.domain.reasons` is the vocabulary of cancelled orders told to shoppers)."""
+
 OPTED_OUT_SENTENCE = {
     ChannelGroup.TEXT: (
         "This number opted out of texts: the customer can opt back in by replying START or by choosing a text "

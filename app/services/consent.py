@@ -11,7 +11,8 @@ unsubscribe link, the manager's screen) and never commit. A revocation:
   (due now, or waiting for its next retry) and `held` (an attempt in doubt waiting for a manager,
   whose "send again" would reach someone who said stop). They go `dead` with the reason
   `OPTED_OUT`. A delivery `sending` at that moment is in a provider's hands already and is not
-  touched. The outbox's claim reads no consent: cancelling here keeps the send path one query;
+  touched; should it come back for a retry, the outbox's claim finds the opt-out then (it reads
+  opt-outs only for retries, so a first send stays one query);
 - appends one audit entry, `consent.revoked`, with the contact masked.
 
 A revocation for one purpose only (`purpose=Purpose.ORDER_UPDATES`: "no more order updates, receipts
@@ -27,17 +28,13 @@ from typing import Any
 
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
-from app.domain.consent import ChannelGroup, ConsentSource, Purpose
+from app.domain.consent import OPTED_OUT, ChannelGroup, ConsentSource, Purpose
 from app.domain.contacts import mask_contact
 from app.domain.delivery import DeliveryState
 from app.services.bus import DeliveryChanged, EventBus
 from app.storage import audit, consents, customers
 from app.storage.consents import Cancelled, ConsentRecord, Grant
 from app.storage.database import Database, UnitOfWork
-
-OPTED_OUT = "Not sent: the customer opted out of these messages."
-"""The reason a cancelled delivery carries (a delivery's reason, not an order's: `app.domain.reasons`
-is the vocabulary of cancelled orders told to shoppers, and has no place for this)."""
 
 CHANNELS: dict[ChannelGroup, tuple[Channel, ...]] = {
     ChannelGroup.TEXT: (Channel.SMS, Channel.WHATSAPP),

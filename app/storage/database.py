@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,26 @@ class Database:
         outcomes: list[tuple[Any, BaseException | None]] = []
         with Session(self.write_engine, expire_on_commit=False, autoflush=True) as session, session.begin():
             for job in jobs:
-                try:
-                    with session.begin_nested():
-                        outcomes.append((job.fn(session), None))
-                except OperationalError:
-                    raise
-                except Exception as exc:
-                    outcomes.append((None, exc))
+                outcomes.append(_run_job(session, job))
         return outcomes
+
+
+def _run_job(session: Session, job: _Job) -> tuple[Any, BaseException | None]:
+    """Run one job in its own savepoint; a unique key another process took between the job's check and its
+    insert (a webhook retried to two hub processes at once) runs the job once more, when its check sees it."""
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return job.fn(session), None
+        except OperationalError:
+            raise
+        except IntegrityError as exc:
+            if attempt == 2:
+                return None, exc
+            log.info("a unique key was taken by another writer meanwhile; running the job again")
+        except Exception as exc:
+            return None, exc
+    raise AssertionError("unreachable")
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

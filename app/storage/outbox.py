@@ -23,9 +23,11 @@ from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
+from app.domain.consent import OPTED_OUT, contact_digest, group_of
 from app.domain.contacts import mask_contact
 from app.domain.delivery import ACTIVE, DeliveryState
 from app.domain.doubt import AttemptOutcome, SettledBy
+from app.domain.keywords import OPT_OUT_CONFIRMATION as _CONFIRMATION
 from app.domain.records import (
     TEMPLATE_REFUSED,
     AttemptRecord,
@@ -38,7 +40,7 @@ from app.domain.records import (
     Settlement,
 )
 from app.storage import audit
-from app.storage.models import AttemptRow, DeliveryRow, ReceiptRow, SaleRow
+from app.storage.models import AttemptRow, DeliveryRow, OptOutRow, ReceiptRow, SaleRow
 
 _ACTIVE = [s.value for s in ACTIVE]
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
@@ -212,6 +214,14 @@ def claim_due(
     if skip_locked:
         due = due.with_for_update(skip_locked=True, of=_DELIVERIES)
     found = connection.execute(due).all()
+    stopped = _opted_out(session, [row for row in found if row.attempts and row.state == DeliveryState.QUEUED.value])
+    if stopped:
+        connection.execute(
+            update(_DELIVERIES)
+            .where(_DELIVERIES.c.id.in_(stopped))
+            .values(state=DeliveryState.DEAD.value, reason=OPTED_OUT, lease_owner=None, updated_at=now)
+        )
+        found = [row for row in found if row.id not in stopped]
     if not found:
         return []
     doubts = _doubts(session, [row.id for row in found if row.state != DeliveryState.QUEUED.value])
@@ -284,6 +294,28 @@ def claim_due(
             )
         )
     return claims
+
+
+def _opted_out(session: Session, rows: Sequence[Any]) -> set[str]:
+    """Which of these retries go to a contact that opted out since they were queued.
+
+    A revocation cancels what is queued, but a delivery that was `sending` then comes back for a retry
+    later (or a manager retries it); a first send was checked when it was queued. The STOP's own
+    confirmation goes to the number that stopped, and is let through.
+    """
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        group = group_of(Channel(row.channel))
+        if group is None or (row.context and json.loads(row.context).get("metadata", {}).get("kind") == _CONFIRMATION):
+            continue
+        wanted.setdefault((group.value, contact_digest(row.recipient)), []).append(row.id)
+    if not wanted:
+        return set()
+    o = OptOutRow.__table__.c
+    found = session.connection().execute(
+        select(o.channel_group, o.contact_digest).where(tuple_(o.channel_group, o.contact_digest).in_(list(wanted)))
+    )
+    return {delivery_id for key in found for delivery_id in wanted[(key[0], key[1])]}
 
 
 def _template_refused(session: Session, delivery_ids: Sequence[str]) -> set[str]:

@@ -12,25 +12,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.demo.wiring import DEMO_PROFILE
 from app.domain.channels import Channel, Language
-from app.domain.consent import OPTED_OUT_SENTENCE, ChannelGroup, ConsentRefused, ConsentSource, Purpose, wording_version
+from app.domain.consent import (
+    OPTED_OUT,
+    OPTED_OUT_SENTENCE,
+    ChannelGroup,
+    ConsentRefused,
+    ConsentSource,
+    Purpose,
+    wording_version,
+)
 from app.domain.delivery import DeliveryState
 from app.domain.events import TriggerEvent
 from app.domain.intake import parse_sale
+from app.domain.keywords import OPT_OUT_CONFIRMATION
 from app.domain.lifecycle import OrderStatus, OrderUpdate
+from app.domain.records import Settlement
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
 from app.services import consent
 from app.services.bus import DeliveryChanged, EventBus
 from app.services.checkout import CheckoutResult, CheckoutService
-from app.services.consent import OPTED_OUT, ConsentService
+from app.services.consent import ConsentService
 from app.services.kiosk import KioskService, ReceiptChoice, SendRequest
 from app.services.kiosk.sending import CASHIER
 from app.services.kiosk.sending import CUSTOMER_SCREEN as SCREEN
 from app.services.lifecycle import LifecycleService
+from app.storage import outbox
 from app.storage.database import Database
 from app.storage.models import AuditRow, ConsentRow, DeliveryRow
 
@@ -246,3 +257,45 @@ async def test_order_updates_stop_at_an_opt_out_and_at_a_revocation_of_order_upd
     assert refused[0]["why"] == OPTED_OUT_SENTENCE[ChannelGroup.EMAIL]
     assert "The customer stopped order updates on this channel." in [r["why"] for r in refused[1:]]
     assert (await store.sell(phone=PHONE, channels=["sms"])).deliveries  # receipts still go
+
+
+async def test_a_text_in_flight_at_the_stop_is_not_retried_after_it(store: Store) -> None:
+    sale = await store.sell(phone=PHONE, channels=["sms"])
+    text_id = sale.deliveries[0].id
+    now = store.clock()
+
+    def claim(s: Any) -> list[outbox.ClaimedDelivery]:
+        return outbox.claim_due(
+            s, owner="w", now=store.clock(), lease=timedelta(minutes=1), limit=10, skip_locked=False
+        )
+
+    (claimed,) = await store.db.write(claim)  # in the provider's hands when the STOP arrives: left alone
+    assert await store.consent.revoke(PHONE, ChannelGroup.TEXT, via=ConsentSource.STOP_REPLY, actor="twilio")
+    assert (await store.states())[text_id][1] == DeliveryState.SENDING.value
+
+    def timed_out(s: Any) -> list[Settlement]:  # the provider did not answer: due again for a retry
+        settled = Settlement(
+            text_id, claimed.attempt, "twilio", now, now, "transient", DeliveryState.QUEUED, now, error="timeout"
+        )
+        return outbox.settle(s, [settled])
+
+    assert await store.db.write(timed_out)
+    assert await store.db.write(claim) == []  # the retry finds the opt-out
+    assert (await store.states())[text_id] == ("sms", DeliveryState.DEAD.value, OPTED_OUT)
+
+    # The STOP's own confirmation goes to the number that stopped, retries included.
+    def confirmation(s: Any) -> str:
+        d = outbox.new_delivery(
+            s,
+            receipt_id=None,
+            channel=Channel.SMS,
+            provider="twilio",
+            recipient=PHONE,
+            now=now,
+            context={"text": "You will get no more texts.", "metadata": {"kind": OPT_OUT_CONFIRMATION}},
+        )
+        s.execute(update(DeliveryRow).where(DeliveryRow.id == d.id).values(attempts=1))
+        return d.id
+
+    confirmation_id = await store.db.write(confirmation)
+    assert [c.id for c in await store.db.write(claim)] == [confirmation_id]
