@@ -98,8 +98,11 @@ class TextInService:
         """Whether codes are offered: `[texts] text_in` on, a number to text, and a provider to answer."""
         return self._enabled
 
-    async def offer(self, receipt_id: str, *, lane: str | None) -> TextInOffer | None:
+    async def offer(self, receipt_id: str, *, lane: str | None, language: Language | None = None) -> TextInOffer | None:
         """A code for `receipt_id` (the live one again if there is one); None when text-in is off.
+
+        `language` is the one the customer screen shows the code's words in: the consent recorded when
+        the code comes back is those words, in that language.
 
         Raises `NotFound` for a receipt that does not exist.
         """
@@ -111,6 +114,8 @@ class TextInService:
         def job(session: UnitOfWork) -> TextInOffer:
             live = inbound_texts.live_code(session, receipt_id, now=now)
             if live is not None:
+                if language is not None and live.language != language.value:
+                    inbound_texts.show_code_in(session, live.code, language.value)
                 return _offer(live.code, number, live.expires_at)
             if inbound_texts.receipt_lane(session, receipt_id) is None:
                 raise NotFound(f"There is no receipt {receipt_id}.")
@@ -121,7 +126,15 @@ class TextInService:
             else:  # pragma: no cover - 20 clashes in a row over 2^30 codes
                 raise RuntimeError("no free text-in code")
             expires = now + VALID_FOR
-            inbound_texts.add_code(session, code=code, receipt_id=receipt_id, lane=lane, now=now, expires_at=expires)
+            inbound_texts.add_code(
+                session,
+                code=code,
+                receipt_id=receipt_id,
+                lane=lane,
+                language=language.value if language else None,
+                now=now,
+                expires_at=expires,
+            )
             return _offer(code, number, expires)
 
         return await self._db.write(job)

@@ -37,7 +37,7 @@ class TextInCode:
     used_at: datetime | None
     sale_pk: int
     customer_id: int | None
-    language: str
+    language: str  # the customer screen's when the code was shown, else the receipt's
 
 
 def seen(session: Session, provider: str, message_sid: str) -> bool:
@@ -130,12 +130,31 @@ def code_exists(session: Session, code: str) -> bool:
 
 
 def add_code(
-    session: Session, *, code: str, receipt_id: str, lane: str | None, now: datetime, expires_at: datetime
+    session: Session,
+    *,
+    code: str,
+    receipt_id: str,
+    lane: str | None,
+    language: str | None,
+    now: datetime,
+    expires_at: datetime,
 ) -> None:
     session.connection().execute(
         insert(TextInCodeRow),
-        {"code": code, "receipt_id": receipt_id, "lane": lane, "created_at": now, "expires_at": expires_at},
+        {
+            "code": code,
+            "receipt_id": receipt_id,
+            "lane": lane,
+            "language": language,
+            "created_at": now,
+            "expires_at": expires_at,
+        },
     )
+
+
+def show_code_in(session: Session, code: str, language: str) -> None:
+    """The customer screen now shows the code's words in `language` (the customer switched)."""
+    session.connection().execute(update(TextInCodeRow).where(TextInCodeRow.code == code).values(language=language))
 
 
 def find_code(session: Session, code: str) -> TextInCode | None:
@@ -175,6 +194,7 @@ _CODES = (
         TextInCodeRow.used_at,
         ReceiptRow.sale_pk,
         ReceiptRow.language,
+        TextInCodeRow.language.label("shown_in"),
         SaleRow.customer_id,
     )
     .select_from(TextInCodeRow)
@@ -193,5 +213,5 @@ def _code(r: Any) -> TextInCode:  # a Row of _CODES
         used_at=r.used_at,
         sale_pk=r.sale_pk,
         customer_id=r.customer_id,
-        language=r.language,
+        language=r.shown_in or r.language,
     )

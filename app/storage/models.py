@@ -139,6 +139,7 @@ class TextInCodeRow(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
     lane: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))  # the customer screen's, when the code was shown
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,6 +17,7 @@ import zxingcpp
 from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
 from app.demo.kiosk import DEMO_TEXTER, KioskDemo
 from app.domain.channels import Channel, Language
@@ -29,9 +30,11 @@ from app.sandbox.pos import make_sale
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import ReceiptChoice
 from app.services.text_in import TextInOffer
+from app.storage.models import ConsentRow, TextInCodeRow
 from app.triggers.pos import pos_event
 from app.ui.customer.choose import ChoosePage
 from app.ui.customer.flow import Step
+from app.ui.customer.window import TEXT_IN_IDLE_MS
 from app.ui.i18n import tr
 from app.ui.shell import KioskShell
 from app.ui.widgets.qr import QUIET_ZONE, QrCode
@@ -167,8 +170,17 @@ def test_the_demo_customer_texts_the_code_the_receipt_goes_by_text_and_the_scree
         await until(lambda: screen.step is Step.CHOOSE and screen.text_in_offer is not None, what="the code")
         offer = screen.text_in_offer
         assert offer is not None and button.isEnabled()
+        assert screen.idle.isActive() and screen.idle.interval() == TEXT_IN_IDLE_MS  # time to text it
         assert read_qr(screen.choose.text_in.code.grab().toImage()) == [offer.sms_uri]  # type: ignore[union-attr]
         screen.toggle_language()
+
+        async def shown_in_spanish() -> bool:
+            language = await runtime.db.read(
+                lambda s: s.scalar(select(TextInCodeRow.language).where(TextInCodeRow.code == offer.code))
+            )
+            return bool(language == Language.ES.value)
+
+        await wait_until(shown_in_spanish)  # the words the customer now reads are the ones recorded
         for other, state in ((f"{receipt}-other", DeliveryState.SENT), (receipt, DeliveryState.FAILED)):
             screen.delivery_changed(DeliveryChanged("d", other, Channel.SMS, "twilio", state, None))
         assert screen.step is Step.CHOOSE  # another sale's text, or a text that failed, ends nothing
@@ -180,6 +192,13 @@ def test_the_demo_customer_texts_the_code_the_receipt_goes_by_text_and_the_scree
         async with httpx.AsyncClient(base_url=demo.sandbox.url) as inbox:
             texts = (await inbox.get("/_sandbox/messages", params={"provider": "twilio"})).json()["messages"]
         assert [m["to"] for m in texts] == [[DEMO_TEXTER]]
+        grants = await runtime.db.read(
+            lambda s: list(
+                s.execute(select(ConsentRow.language, ConsentRow.text_shown).where(ConsentRow.source == "text_in"))
+            )
+        )
+        words = consent_wording(Language.ES, store=shell.ctx.store_name, body=body_for(offer.code), number=offer.number)
+        assert [(g.language, g.text_shown) for g in grants] == [(Language.ES.value, words)]
 
         def delivered() -> bool:
             panel = cashier.panel

@@ -34,6 +34,10 @@ ON_ITS_WAY = frozenset(
 )
 """Delivery states in which a texted-in receipt is on its way (a failure leaves the choices on screen)."""
 
+TEXT_IN_IDLE_MS = 3 * 60 * 1000
+"""With a text-in code on screen the customer may be texting it: their turn waits this long untouched
+(the next sale replaces it at once)."""
+
 
 class CustomerBanner(ErrorBanner):
     """The customer never reads a staff message: they get a kind sentence in their language."""
@@ -104,7 +108,8 @@ class CustomerWindow(QWidget):
         self._wire()
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
-        self.idle.setInterval(int(ctx.prefs.idle_timeout_s * 1000))
+        self._idle_ms = int(ctx.prefs.idle_timeout_s * 1000)
+        self.idle.setInterval(self._idle_ms)
         self.idle.timeout.connect(self.reset)
         self.finish = QTimer(self)
         self.finish.setSingleShot(True)
@@ -159,13 +164,14 @@ class CustomerWindow(QWidget):
         if step is Step.WELCOME:
             self.idle.stop()
         else:
-            self.idle.start()
+            self.idle.start(self._idle_ms)
         if step is Step.DONE:
             self.finish.start()
 
     def _touched(self, *_args: object) -> None:
         if self.step is not Step.WELCOME and self.step is not Step.DONE:
-            self.idle.start()
+            waiting_for_a_text = self.step is Step.CHOOSE and self.text_in_offer is not None
+            self.idle.start(max(self._idle_ms, TEXT_IN_IDLE_MS) if waiting_for_a_text else self._idle_ms)
 
     def set_language(self, language: Language) -> None:
         """Show every page in `language`."""
@@ -178,8 +184,10 @@ class CustomerWindow(QWidget):
             page.retranslate(language)
 
     def toggle_language(self) -> None:
-        """English <-> Spanish."""
+        """English <-> Spanish (a text-in code on screen is shown again, its words now in that language)."""
         self.set_language(other(self.language))
+        if self.session is not None and self.text_in_offer is not None:
+            self.tasks.start(self._text_in(self.session.sale), "text_in")
 
     # -- driven by the shell -------------------------------------------------------------------
 
@@ -204,12 +212,14 @@ class CustomerWindow(QWidget):
         if service is None:
             return
         try:
-            offer = await service.offer(sale.receipt_id, lane=sale.lane)
+            offer = await service.offer(sale.receipt_id, lane=sale.lane, language=self.language)
         except ReceiptDeskError as exc:
             log.warning("customer screen: no text-in code for this sale: %s", exc.message)
             return
         if self.session is not None and self.session.sale.receipt_id == sale.receipt_id:
             self.choose.show_text_in(offer, store=self._ctx.store_name)
+            if offer is not None and self.idle.isActive():  # someone may be texting: wait longer for them
+                self.idle.start(max(self.idle.interval(), TEXT_IN_IDLE_MS))
 
     @property
     def text_in_offer(self) -> TextInOffer | None:

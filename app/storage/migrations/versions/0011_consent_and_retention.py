@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=16), primary_key=True),
         sa.Column("receipt_id", sa.String(length=36), sa.ForeignKey("receipts.id"), nullable=False),
         sa.Column("lane", sa.String(length=64), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
