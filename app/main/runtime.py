@@ -296,6 +296,7 @@ def build_runtime(
         else None
     )
     text_in, inbound_texts = _texts_in(settings, db, bus, adapters, texts, secrets)
+    unsubscribe = build_unsubscribe(settings, db, bus, secrets)
     health = HealthService(
         receipts,
         dispatcher,
@@ -305,6 +306,7 @@ def build_runtime(
             callbacks.rejected,
             *([whatsapp_inbound.rejected] if whatsapp_inbound else []),
             *([inbound_texts.rejected] if inbound_texts else []),
+            unsubscribe.rejected,
         ),
         reconcile=reconcile,
         capture=capture if capture_input is not None else None,
@@ -330,7 +332,7 @@ def build_runtime(
         routing=routing,
         status_checks=status_checks,
         whatsapp_inbound=whatsapp_inbound,
-        unsubscribe=build_unsubscribe(settings, db, bus, secrets),
+        unsubscribe=unsubscribe,
         inbound_texts=inbound_texts,
         text_in=text_in,
         retention=RetentionService(db, settings.retention, zone=store_zone(store.timezone), store_id=store.id),

@@ -153,6 +153,7 @@ async def test_a_signed_mailgun_forward_of_a_reply_unsubscribes_and_a_bad_signat
 
     forged = await client.post(path, content=mailgun_form(mailbox, "unsubscribe", key="not-the-key"), headers=form)
     assert forged.status_code == 401 and not forged.content
+    assert (await runtime.health.check()).rejected_webhooks == {"mailgun inbound": 1}  # counted for health
     unknown = await client.post(path, content=mailgun_form("unsubscribe@demo-market.example", "hello"), headers=form)
     assert unknown.status_code == 406
     assert not await runtime.db.read(lambda s: consents.opted_out(s, ChannelGroup.EMAIL, ANA))
