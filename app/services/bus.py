@@ -37,7 +37,7 @@ class DeliveriesQueued:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryChanged:
-    """A delivery moved to `state` after an attempt."""
+    """A delivery moved to `state`: after an attempt (`attempt`, its number), a provider's report or a cancellation."""
 
     delivery_id: str
     receipt_id: str
@@ -45,6 +45,7 @@ class DeliveryChanged:
     provider: str
     state: DeliveryState
     error: str | None
+    attempt: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,6 +350,7 @@ class Dispatcher:
                         claim.provider,
                         settlement.new_state,
                         settlement.error,
+                        settlement.attempt if settlement.counts else None,
                     )
                 )
 

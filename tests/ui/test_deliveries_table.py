@@ -34,3 +34,16 @@ def test_an_early_state_never_takes_a_listed_state_back(qtbot: QtBot) -> None:
     assert [d.state for d in table.deliveries] == [DeliveryState.DELIVERED]
     table.set_deliveries((view("d-1", DeliveryState.QUEUED),))  # the early state was used once
     assert [d.state for d in table.deliveries] == [DeliveryState.QUEUED]
+
+
+def test_tries_count_attempts_not_reports(qtbot: QtBot) -> None:
+    """Sent then Delivered is one try: a provider's report is no attempt."""
+    table = DeliveryTable()
+    qtbot.addWidget(table)
+    table.set_deliveries((view("d-1", DeliveryState.QUEUED),))
+    assert table.update_state("d-1", DeliveryState.QUEUED, "timeout", attempt=1)  # a retry is due
+    assert table.update_state("d-1", DeliveryState.SENT, None, attempt=2)
+    assert table.update_state("d-1", DeliveryState.DELIVERED, None)
+    assert [d.attempts for d in table.deliveries] == [2]
+    item = table.item(0, 3)
+    assert item is not None and item.text() == "2"

@@ -394,7 +394,7 @@ class SalePanel(QWidget):
     def update_delivery(self, event: DeliveryChanged) -> None:
         """A delivery moved on; update it when it belongs to the sale shown."""
         if self.sale is not None and event.receipt_id == self.sale.receipt_id:
-            if not self.deliveries.update_state(event.delivery_id, event.state, event.error):
+            if not self.deliveries.update_state(event.delivery_id, event.state, event.error, event.attempt):
                 self.deliveries.expect(event.delivery_id, event.state, event.error)  # sent before listed
             self._update_buttons()
 

@@ -67,11 +67,15 @@ class DeliveryTable(QTableWidget):
         if len(self._early) < 64:
             self._early[delivery_id] = (state, error)
 
-    def update_state(self, delivery_id: str, state: DeliveryState, error: str | None) -> bool:
-        """Move one delivery to `state`; False when it is not shown here."""
+    def update_state(
+        self, delivery_id: str, state: DeliveryState, error: str | None, attempt: int | None = None
+    ) -> bool:
+        """Move one delivery to `state` (after its attempt number `attempt`, if one was made); False when it is
+        not shown here. A provider's report (delivered, bounced) is no attempt and counts no try."""
         for row, delivery in enumerate(self._rows):
             if delivery.id == delivery_id:
-                self._rows[row] = replace(delivery, state=state, last_error=error, attempts=delivery.attempts + 1)
+                tries = max(delivery.attempts, attempt or 0)
+                self._rows[row] = replace(delivery, state=state, last_error=error, attempts=tries)
                 self._fill(row, self._rows[row])
                 if self.currentRow() == row:
                     self.sig_selection.emit(self._rows[row])
