@@ -9,7 +9,7 @@ never wraps it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -89,6 +89,29 @@ def use_zone(name: str | None) -> None:
 
 def _local(when: datetime) -> datetime:
     return when.astimezone(_ZONE)
+
+
+def in_store_zone(when: datetime) -> datetime:
+    """`when` on the store's clocks (the zone every window shows)."""
+    return _local(when)
+
+
+def store_today() -> date:
+    """Today's date on the store's clocks: the day a list of "today" means, whatever this computer's zone."""
+    return datetime.now(_ZONE).date()
+
+
+def store_qdate() -> QDate:
+    """`store_today` for a date picker."""
+    today = store_today()
+    return QDate(today.year, today.month, today.day)
+
+
+def store_time(day: date, at: time) -> datetime:
+    """The moment `day` at `at` on the store's clocks, time-zone aware (midnight: the start of that store day)."""
+    if _ZONE is None:
+        return datetime.combine(day, at).astimezone()
+    return datetime.combine(day, at, tzinfo=_ZONE)
 
 
 def short_date(when: date | datetime, language: Language = Language.EN) -> str:

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.domain.delivery import DeliveryState
 from app.services.kiosk import ReceiptChoice
+from app.ui.formatting import in_store_zone
 from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
 WALK_IN: dict[str, Any] = {"customer": None}
@@ -117,7 +118,7 @@ def test_earlier_receipts_are_found_by_sale_id_and_time(drive: Drive, qtbot: QtB
         assert sales.model.rows()[0].sale.sale_id == first.sale_id
         assert not sales.live
         sales.search_box.clear()
-        minute = sales.model.rows()[0].sale.created_at.astimezone().strftime("%H:%M")
+        minute = in_store_zone(sales.model.rows()[0].sale.created_at).strftime("%H:%M")  # as the cashier reads it
         await from_loop(lambda: qtbot.keyClicks(sales.search_box, minute))
         await from_loop(lambda: qtbot.keyClick(sales.search_box, Qt.Key.Key_Return))
         await until(lambda: sales.model.rowCount() == 2, what="both sales of this minute")

@@ -305,3 +305,20 @@ def test_times_show_in_the_stores_zone_when_it_is_set() -> None:
         formatting.use_zone(None)
     with pytest.raises(ValueError, match="not a time zone"):
         StoreSettings(timezone="Mars/Olympus")
+
+
+def test_days_are_the_stores_days_whatever_the_zone_of_this_computer() -> None:
+    """A store in Chicago at 9:03 PM on Dec 4 is on Dec 4, though this computer's clock (UTC) says Dec 5."""
+    from app.ui.cashier.search import WINDOW, parse_search
+    from app.ui.manager.receipts_page import day_range
+    from app.ui.manager.when import all_today
+
+    formatting.use_zone("America/Chicago")
+    evening = datetime(2026, 12, 5, 3, 3, tzinfo=UTC)
+    assert day_range(QDate(2026, 12, 4), QDate(2026, 12, 4)) == (
+        datetime(2026, 12, 4, 6, tzinfo=UTC),
+        datetime(2026, 12, 5, 6, tzinfo=UTC),
+    )
+    assert all_today([evening], today=date(2026, 12, 4))
+    assert parse_search("9:03 pm", date(2026, 12, 4)).since == evening - WINDOW
+    assert formatting.store_today() == datetime.now(formatting.in_store_zone(evening).tzinfo).date()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -23,6 +21,7 @@ from app.services.kiosk import KioskSale, KioskService, ReceiptChoice
 from app.ui import theme
 from app.ui.cashier.feed import SaleFeedModel
 from app.ui.cashier.search import parse_search
+from app.ui.formatting import store_qdate, store_today
 from app.ui.manager.receipts_page import qdate
 from app.ui.tasks import TaskOwner, action, busy
 
@@ -51,7 +50,7 @@ class SaleList(QWidget):
         self.search_box.setAccessibleName("Find a receipt")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.returnPressed.connect(self.search)
-        self.day = QDateEdit(QDate.currentDate())
+        self.day = QDateEdit(store_qdate())
         self.day.setCalendarPopup(True)
         self.day.setAccessibleName("Day to search")
         self.find_button = QPushButton("&Find")
@@ -180,8 +179,8 @@ class SaleList(QWidget):
     async def reload_today(self) -> None:
         """Today's live list again, the search cleared."""
         self.search_box.clear()
-        self.day.setDate(QDate.currentDate())
-        wanted = parse_search("", date.today())
+        self.day.setDate(store_qdate())
+        wanted = parse_search("", store_today())
         with busy(self.today_button):
             found = await self._kiosk.search(since=wanted.since, until=wanted.until, limit=100)
         self.live = True
@@ -189,7 +188,7 @@ class SaleList(QWidget):
         self._count()
 
     def _is_today(self) -> bool:
-        return self.day.date() == QDate.currentDate()
+        return self.day.date() == store_qdate()
 
     def _count(self, *, searched: bool = False) -> None:
         n = self.model.rowCount()

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from app.ui.formatting import store_time
+
 _TIME = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*([ap]\.?m\.?)?\s*$", re.IGNORECASE)
 WINDOW = timedelta(minutes=5)
 
@@ -21,7 +23,7 @@ class Search:
 
 def parse_search(text: str, day: date) -> Search:
     """`14:05` or `2:05 pm` searches five minutes either side on `day`; other text searches the whole day."""
-    start = datetime.combine(day, time()).astimezone()
+    start = store_time(day, time())
     whole_day = Search(text.strip() or None, start, start + timedelta(days=1))
     match = _TIME.match(text)
     if not match:
@@ -34,5 +36,5 @@ def parse_search(text: str, day: date) -> Search:
         hour = 0
     if hour > 23 or minute > 59:
         return whole_day
-    at = datetime.combine(day, time(hour, minute)).astimezone()
+    at = store_time(day, time(hour, minute))
     return Search(None, at - WINDOW, at + WINDOW)

@@ -140,8 +140,11 @@ class DetailPanel(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.ids_row)
         layout.addWidget(self.notice)
-        layout.addWidget(tabs, 1)
-        layout.addWidget(self._resend_box())
+        # Side by side: on a laptop's 768 px the form under the timeline left the list three rows.
+        body = QHBoxLayout()
+        body.addWidget(tabs, 3)
+        body.addWidget(self._resend_box(), 2, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(body, 1)
         self.show_detail(None)
         self._show_consent()
 

@@ -26,7 +26,7 @@ from app.domain.records import ReceiptSummary
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import search_text
 from app.ui.context import KioskContext
-from app.ui.formatting import channel_word, money, state_word
+from app.ui.formatting import channel_word, money, state_word, store_time
 from app.ui.manager.detail import DetailPanel
 from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
@@ -41,10 +41,8 @@ def qdate(value: QDate) -> date:
 
 
 def day_range(first: QDate, last: QDate) -> tuple[datetime, datetime]:
-    """Local midnight of `first` to the midnight after `last`."""
-    start = datetime.combine(qdate(first), time()).astimezone()
-    end = datetime.combine(qdate(last), time()).astimezone() + timedelta(days=1)
-    return start, end
+    """The store's midnight starting `first` to the one ending `last`."""
+    return store_time(qdate(first), time()), store_time(qdate(last) + timedelta(days=1), time())
 
 
 class ReceiptsPage(QWidget):

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.domain.errors import ValidationFailed
 from app.domain.retention import count_words
 from app.services.retention import HoldView, RetentionService
-from app.ui.formatting import date_time
+from app.ui.formatting import date_time, store_today
 from app.ui.tasks import TaskOwner, action, busy
 
 HOLD_COLUMNS = ("Hold", "Covers", "Reason", "Placed by", "Placed")
@@ -84,7 +84,7 @@ class RecordsPage(QWidget):
         self.scope.currentIndexChanged.connect(lambda _index: self._scope_changed())
         self.subject = QLineEdit()
         self.subject.setAccessibleName("Customer or sale")
-        today = date.today()
+        today = store_today()
         self.from_day = _date_edit("From", today - timedelta(days=30))
         self.to_day = _date_edit("To, included", today)
         self.reason = QLineEdit()

@@ -10,23 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time
 
-from app.ui.formatting import clock_time
+from app.ui.formatting import clock_time, in_store_zone, store_time, store_today
 from app.ui.formatting import moment as shortest
 
 
 def moment(when: datetime, today: date | None = None) -> str:
     """`Dec 4, 3:10 PM`: a moment whose day matters, always with its day (the year when not this one)."""
-    on = today or date.today()
+    on = today or store_today()
+    local = in_store_zone(when)
     # Measured from another day of the same year, `shortest` always writes the day.
-    other = date(on.year, 1, 1) if when.astimezone().date() != date(on.year, 1, 1) else date(on.year, 12, 31)
-    reference = datetime.combine(other if when.astimezone().year == on.year else on, time(12)).astimezone()
+    other = date(on.year, 1, 1) if local.date() != date(on.year, 1, 1) else date(on.year, 12, 31)
+    reference = store_time(other if local.year == on.year else on, time(12))
     return shortest(when, reference)
 
 
 def all_today(moments: Iterable[datetime], today: date | None = None) -> bool:
-    """Whether every moment falls on today (local time)."""
-    on = today or date.today()
-    return all(m.astimezone().date() == on for m in moments)
+    """Whether every moment falls on today (the store's day)."""
+    on = today or store_today()
+    return all(in_store_zone(m).date() == on for m in moments)
 
 
 def list_times(moments: Iterable[datetime], today: date | None = None) -> list[str]:

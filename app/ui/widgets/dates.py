@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QTextCharFormat
 from PySide6.QtWidgets import QCalendarWidget, QDateEdit, QWidget
 
 from app.ui import theme
-from app.ui.formatting import DATE_FORMAT, qt_locale
+from app.ui.formatting import DATE_FORMAT, qt_locale, store_qdate
 
 
 def us_calendar(calendar: QCalendarWidget) -> None:
@@ -46,7 +46,7 @@ def make_us_date_edit(edit: QDateEdit) -> QDateEdit:
 
 def us_date_edit(day: QDate | None = None, parent: QWidget | None = None) -> QDateEdit:
     """A date picker showing `day` (today when None) as `Dec 4, 2026`."""
-    return make_us_date_edit(QDateEdit(day if day is not None else QDate.currentDate(), parent))
+    return make_us_date_edit(QDateEdit(day if day is not None else store_qdate(), parent))
 
 
 def polish_date_edits(root: QWidget) -> int:
