@@ -7,9 +7,11 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 
 from app.domain.delivery import DeliveryState
 from app.services.kiosk import ReceiptChoice
+from app.storage.models import ConsentRow
 from app.ui.formatting import in_store_zone
 from tests.ui.conftest import Drive, Kiosk, from_loop, until
 
@@ -138,5 +140,26 @@ def test_a_new_sale_does_not_take_the_panel_from_a_busy_cashier(drive: Drive, qt
         await until(lambda: kiosk.shell.cashier.sales.model.rowCount() == 2, what="the second sale listed")
         assert panel.sale is not None and panel.sale.receipt_id == first.receipt_id
         assert panel.email.text() == "typing@exam"
+
+    drive(body)
+
+
+def test_the_customer_tells_the_cashier_to_stop_texts_and_the_ledger_records_it(drive: Drive) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        panel = kiosk.shell.cashier.panel
+        customer = {"name": "Ana Garcia", "phone": "+12175550177", "channels": ["sms"]}
+        sale = await kiosk.post_sale(customer=customer)
+        await until(lambda: panel.sale is not None and panel.sale.receipt_id == sale.receipt_id)
+        await until(lambda: panel.stop_button.isEnabled(), what="the stop button")
+        assert panel.stop_texts.isEnabled() and not panel.stop_emails.isEnabled()  # no e-mail on file
+
+        panel.stop_texts.trigger()
+        await until(lambda: panel.reprint_result.text() == "No more texts will go to (***) ***-0177.")
+        rows = await kiosk.runtime.db.read(
+            lambda s: list(s.execute(select(ConsentRow.source, ConsentRow.staff).where(ConsentRow.granted.is_(False))))
+        )
+        assert {(r.source, r.staff) for r in rows} == {("cashier", "kiosk-cashier")}
+        panel.stop_texts.trigger()
+        await until(lambda: panel.reprint_result.text() == "(***) ***-0177 had already stopped texts.")
 
     drive(body)

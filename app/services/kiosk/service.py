@@ -13,10 +13,12 @@ from pathlib import Path
 
 from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
+from app.domain.consent import ChannelGroup, ConsentSource
 from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.delivery import DeliveryState
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.text_limits import DEFAULT_LIMITS, TextLimits
+from app.services import consent
 from app.services.bus import DeliveriesQueued, EventBus
 from app.services.export import ExportResult, export_receipts_csv
 from app.services.kiosk.sending import SendOutcome, SendRequest, check_request, send_receipt
@@ -137,6 +139,26 @@ class KioskService:
         if outcome.deliveries:
             self._bus.publish(DeliveriesQueued(len(outcome.deliveries)))
         return outcome
+
+    async def stop_messages(self, customer_id: int, group: ChannelGroup, *, actor: str) -> bool:
+        """The customer told the cashier to stop texts (or e-mails): the revocation is theirs, recorded as the
+        cashier's, and cancels what is queued. False when that contact had already opted out.
+
+        Raises `ValidationFailed` when the customer has no contact of that kind on file.
+        """
+        now = self._clock()
+
+        def job(session: UnitOfWork) -> consent.Revocation:
+            known = customers.load(session, customer_id)
+            contact = known.phone if group is ChannelGroup.TEXT else known.email
+            if contact is None:
+                kind = "phone number" if group is ChannelGroup.TEXT else "e-mail address"
+                raise ValidationFailed(f"This customer has no {kind} on file: nothing to stop.", field="customer")
+            return consent.revoke_and_cancel(session, contact, group, via=ConsentSource.CASHIER, actor=actor, now=now)
+
+        revocation = await self._db.write(job)
+        consent.announce(self._bus, revocation)
+        return revocation.newly
 
     async def deliveries_today(self) -> dict[Channel, dict[DeliveryState, int]]:
         """Today's deliveries (local midnight onwards) counted by channel and state."""

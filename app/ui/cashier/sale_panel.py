@@ -13,13 +13,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.channels import Channel
+from app.domain.consent import ChannelGroup
 from app.domain.errors import ValidationFailed
 from app.services.bus import DeliveryChanged
 from app.services.checkout import SMS_CONSENT_AT_TILL
@@ -219,8 +222,17 @@ class SalePanel(QWidget):
         self.reprint_result.setWordWrap(True)
         self.reprint_result.setAccessibleName("Reprint result")
         QShortcut(QKeySequence("Ctrl+P"), self, self.reprint)
+        self.stop_button = QToolButton()
+        self.stop_button.setText("Customer says sto&p")
+        self.stop_button.setAccessibleName("The customer asked for no more texts or e-mails")
+        self.stop_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        stop_menu = QMenu(self.stop_button)
+        self.stop_texts = stop_menu.addAction("No more texts", self.stop_texting)
+        self.stop_emails = stop_menu.addAction("No more e-mails", self.stop_emailing)
+        self.stop_button.setMenu(stop_menu)
         buttons = QHBoxLayout()
         buttons.addWidget(self.reprint_button)
+        buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.switch_button)
@@ -390,6 +402,10 @@ class SalePanel(QWidget):
     def _update_buttons(self) -> None:
         self.retry_button.setEnabled(self.failed_delivery() is not None)
         self.switch_button.setEnabled(self._switch_target() is not None)
+        customer = self.sale.customer if self.sale is not None else None
+        self.stop_texts.setEnabled(customer is not None and customer.masked_phone is not None)
+        self.stop_emails.setEnabled(customer is not None and customer.masked_email is not None)
+        self.stop_button.setEnabled(self.stop_texts.isEnabled() or self.stop_emails.isEnabled())
 
     def update_delivery(self, event: DeliveryChanged) -> None:
         """A delivery moved on; update it when it belongs to the sale shown."""
@@ -496,6 +512,31 @@ class SalePanel(QWidget):
             self._acting -= 1
         if self.sale is not None and self.sale.receipt_id == receipt_id:
             self.show_sale(sale)
+
+    @action
+    async def stop_texting(self) -> None:
+        """The customer asked for no more texts."""
+        await self._stop(ChannelGroup.TEXT)
+
+    @action
+    async def stop_emailing(self) -> None:
+        """The customer asked for no more e-mails."""
+        await self._stop(ChannelGroup.EMAIL)
+
+    async def _stop(self, group: ChannelGroup) -> None:
+        """Record the customer's stop in the consent ledger as the cashier's, cancelling what is still queued
+        to that contact, and say so under the deliveries."""
+        customer = self.sale.customer if self.sale is not None else None
+        if customer is None:
+            return
+        contact = customer.masked_phone if group is ChannelGroup.TEXT else customer.masked_email
+        what = "texts" if group is ChannelGroup.TEXT else "e-mails"
+        self.reprint_result.clear()
+        with busy(self.stop_button):
+            newly = await self._ctx.kiosk.stop_messages(customer.id, group, actor="kiosk-cashier")
+        self.reprint_result.setText(
+            f"No more {what} will go to {contact}." if newly else f"{contact} had already stopped {what}."
+        )
 
     @action
     async def reprint(self) -> None:
