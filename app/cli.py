@@ -7,7 +7,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -37,6 +37,7 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._later_help: dict[argparse.Action, Callable[[], str]] = {}
         _global_options(self, top=top)
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
@@ -46,6 +47,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(ExitCode.USAGE, f"receiptdesk: {message} (see `{self.prog} --help`)\n")
+
+    def help_later(self, action: argparse.Action, text: Callable[[], str]) -> None:
+        """`text()` becomes the help of `action` when this parser's help is shown, not before: a help
+        text read from a registry then costs no other command the registry's import."""
+        self._later_help[action] = text
+
+    def format_help(self) -> str:
+        for action, text in self._later_help.items():
+            action.help = text()
+        self._later_help.clear()
+        return super().format_help()
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -242,8 +254,8 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the provider sandbox on its own, or `sandbox fire PLATFORM` to send a signed webhook"
     )
     sandbox.add_argument("action", nargs="?", choices=("fire",), help="fire a platform webhook at the app")
-    sandbox.add_argument("platform", nargs="?", help=_fired_platforms())
-    sandbox.add_argument("topic", nargs="?", help=_fired_topics())
+    sandbox.help_later(sandbox.add_argument("platform", nargs="?"), _fired_platforms)
+    sandbox.help_later(sandbox.add_argument("topic", nargs="?"), _fired_topics)
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=_port, default=8766)
     sandbox.add_argument("--to", default="http://127.0.0.1:8765", help="the app's local API (for fire)")
@@ -263,7 +275,9 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="a JSON list of {name, status, message}")
 
     sync = sub.add_parser("sync", help="catch up now: poll the platforms for sales whose webhooks were missed")
-    sync.add_argument("platform", nargs="?", help=f"{_polled_platforms()} (default: every configured one)")
+    sync.help_later(
+        sync.add_argument("platform", nargs="?"), lambda: f"{_polled_platforms()} (default: every configured one)"
+    )
 
     schema = sub.add_parser("schema", help="print a JSON Schema").add_subparsers(dest="action", required=True)
     schema.add_parser("sale", help="the canonical sale a POS posts")

@@ -1,106 +1,85 @@
 """What each `receiptdesk` command does; `cli.py` only parses.
 
-One module per group of commands; `run` picks the handler.
+One module per group of commands; `run` picks the handler, and imports its module only then: a
+command loads what it uses and nothing more (`schema sale` no database, `managers list` no web
+framework, providers or devices).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
-
-from app.commands.captures import captures_discard, captures_list, captures_release, captures_show
-from app.commands.common import kiosk_runner, settings_of
-from app.commands.customers import (
-    archive_export,
-    archive_verify,
-    customers_export,
-    customers_find,
-    customers_forget,
-)
-from app.commands.managers import managers_add, managers_list, managers_remove, managers_reset
-from app.commands.records import (
-    audit_show,
-    audit_verify,
-    doctor,
-    health,
-    queue_drop_held,
-    queue_held,
-    queue_retry,
-    queue_send_held,
-    queue_status,
-    receipts_list,
-    receipts_resend,
-    receipts_show,
-)
-from app.commands.retention import holds_list, holds_place, holds_release, retention_purge, retention_show
-from app.commands.serving import demo, serve
-from app.commands.tokens import tokens_create, tokens_list, tokens_revoke
-from app.commands.tools import (
-    db_upgrade,
-    sandbox,
-    sandbox_fire,
-    schema_sale,
-    secrets_check,
-    secrets_list,
-    secrets_set,
-    sync,
-)
-from app.config.instance import InstanceLock
-from app.config.paths import data_dir, default_config_file
+from typing import cast
 
 
 def run(args: argparse.Namespace) -> int:
-    handler = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
-    if handler is None:  # no command: the kiosk
-        run_kiosk = kiosk_runner()
-        settings = settings_of(args)
-        with InstanceLock(data_dir(args.data_dir)):
-            return run_kiosk(settings, args.data_dir, demo=False, config_path=args.config or default_config_file())
-    return handler(args)
+    name = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
+    if name is None:  # no command: the kiosk
+        return _kiosk(args)
+    return handler(name)(args)
 
 
-_COMMANDS: dict[tuple[str | None, str | None], Callable[[argparse.Namespace], int]] = {
-    ("captures", "list"): captures_list,
-    ("captures", "show"): captures_show,
-    ("captures", "release"): captures_release,
-    ("captures", "discard"): captures_discard,
-    ("customers", "find"): customers_find,
-    ("customers", "export"): customers_export,
-    ("customers", "forget"): customers_forget,
-    ("archive", "export"): archive_export,
-    ("archive", "verify"): archive_verify,
-    ("serve", None): serve,
-    ("demo", None): demo,
-    ("receipts", "list"): receipts_list,
-    ("receipts", "show"): receipts_show,
-    ("receipts", "resend"): receipts_resend,
-    ("queue", "status"): queue_status,
-    ("queue", "retry"): queue_retry,
-    ("queue", "held"): queue_held,
-    ("queue", "send-held"): queue_send_held,
-    ("queue", "drop-held"): queue_drop_held,
-    ("health", None): health,
-    ("doctor", None): doctor,
-    ("audit", "verify"): audit_verify,
-    ("audit", "show"): audit_show,
-    ("managers", "add"): managers_add,
-    ("managers", "list"): managers_list,
-    ("managers", "remove"): managers_remove,
-    ("managers", "reset"): managers_reset,
-    ("sandbox", None): sandbox,
-    ("sandbox", "fire"): sandbox_fire,
-    ("sync", None): sync,
-    ("schema", "sale"): schema_sale,
-    ("db", "upgrade"): db_upgrade,
-    ("secrets", "set"): secrets_set,
-    ("secrets", "list"): secrets_list,
-    ("secrets", "check"): secrets_check,
-    ("tokens", "create"): tokens_create,
-    ("tokens", "list"): tokens_list,
-    ("tokens", "revoke"): tokens_revoke,
-    ("retention", "show"): retention_show,
-    ("retention", "purge"): retention_purge,
-    ("holds", "place"): holds_place,
-    ("holds", "list"): holds_list,
-    ("holds", "release"): holds_release,
+def handler(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function a `module:function` of the table names, its module (in this package) imported now."""
+    module, _, function = name.partition(":")
+    return cast(Callable[[argparse.Namespace], int], getattr(importlib.import_module(f"{__name__}.{module}"), function))
+
+
+def _kiosk(args: argparse.Namespace) -> int:
+    from app.commands.common import kiosk_runner, settings_of
+    from app.config.instance import InstanceLock
+    from app.config.paths import data_dir, default_config_file
+
+    run_kiosk = kiosk_runner()
+    settings = settings_of(args)
+    with InstanceLock(data_dir(args.data_dir)):
+        return run_kiosk(settings, args.data_dir, demo=False, config_path=args.config or default_config_file())
+
+
+_COMMANDS: dict[tuple[str | None, str | None], str] = {
+    ("captures", "list"): "captures:captures_list",
+    ("captures", "show"): "captures:captures_show",
+    ("captures", "release"): "captures:captures_release",
+    ("captures", "discard"): "captures:captures_discard",
+    ("customers", "find"): "customers:customers_find",
+    ("customers", "export"): "customers:customers_export",
+    ("customers", "forget"): "customers:customers_forget",
+    ("archive", "export"): "customers:archive_export",
+    ("archive", "verify"): "customers:archive_verify",
+    ("serve", None): "serving:serve",
+    ("demo", None): "serving:demo",
+    ("receipts", "list"): "records:receipts_list",
+    ("receipts", "show"): "records:receipts_show",
+    ("receipts", "resend"): "records:receipts_resend",
+    ("queue", "status"): "records:queue_status",
+    ("queue", "retry"): "records:queue_retry",
+    ("queue", "held"): "records:queue_held",
+    ("queue", "send-held"): "records:queue_send_held",
+    ("queue", "drop-held"): "records:queue_drop_held",
+    ("health", None): "records:health",
+    ("doctor", None): "records:doctor",
+    ("audit", "verify"): "records:audit_verify",
+    ("audit", "show"): "records:audit_show",
+    ("managers", "add"): "managers:managers_add",
+    ("managers", "list"): "managers:managers_list",
+    ("managers", "remove"): "managers:managers_remove",
+    ("managers", "reset"): "managers:managers_reset",
+    ("sandbox", None): "tools:sandbox",
+    ("sandbox", "fire"): "tools:sandbox_fire",
+    ("sync", None): "tools:sync",
+    ("schema", "sale"): "tools:schema_sale",
+    ("db", "upgrade"): "tools:db_upgrade",
+    ("secrets", "set"): "tools:secrets_set",
+    ("secrets", "list"): "tools:secrets_list",
+    ("secrets", "check"): "tools:secrets_check",
+    ("tokens", "create"): "tokens:tokens_create",
+    ("tokens", "list"): "tokens:tokens_list",
+    ("tokens", "revoke"): "tokens:tokens_revoke",
+    ("retention", "show"): "retention:retention_show",
+    ("retention", "purge"): "retention:retention_purge",
+    ("holds", "place"): "retention:holds_place",
+    ("holds", "list"): "retention:holds_list",
+    ("holds", "release"): "retention:holds_release",
 }
+"""Each command's handler, as `module:function` of this package: the module is imported when the command runs."""

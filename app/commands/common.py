@@ -1,4 +1,9 @@
-"""What every command shares: the settings, the runtime, the data folder's lock, times."""
+"""What every command shares: the settings, the runtime, the data folder's lock, times.
+
+A command that only reads and writes records runs `with_database` (the settings and the database);
+one that sends, serves or reaches a device runs `with_runtime` (every service). Neither loads its
+modules until a command asks for it, so that every command starts as fast as what it uses allows.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,16 @@ import getpass
 import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app.config.instance import InstanceLock
 from app.config.paths import data_dir, default_config_file
 from app.config.settings import Settings, load_settings
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.main import Runtime, build_runtime
+
+if TYPE_CHECKING:
+    from app.main.database_only import DatabaseRuntime
+    from app.main.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -45,12 +53,29 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 
 def with_runtime(args: argparse.Namespace, fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run `fn` over every service (sending nothing: providers not set up are left out), then close them."""
+    from app.main.runtime import build_runtime
+
     async def body() -> T:
         runtime = build_runtime(settings_of(args), data=args.data_dir, sending=False)
         try:
             return await fn(runtime)
         finally:
             await runtime.close()
+
+    return asyncio.run(body())
+
+
+def with_database(args: argparse.Namespace, fn: Callable[[DatabaseRuntime], Awaitable[T]]) -> T:
+    """Run `fn` over the settings and the database (opened and migrated as for `with_runtime`), then close it."""
+    from app.main.database_only import open_database_runtime
+
+    async def body() -> T:
+        runtime = open_database_runtime(settings_of(args), args.data_dir)
+        try:
+            return await fn(runtime)
+        finally:
+            runtime.close()
 
     return asyncio.run(body())
 

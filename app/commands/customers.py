@@ -7,20 +7,24 @@ import json
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.commands.common import os_actor, with_runtime
+from app.commands.common import os_actor, with_database
 from app.domain.errors import ValidationFailed
-from app.main import Runtime
-from app.services.archive import export_archive, verify_archive
-from app.services.customer_rights import CustomerRightsService
+
+if TYPE_CHECKING:
+    from app.main.database_only import DatabaseRuntime
+    from app.services.customer_rights import CustomerRightsService
 
 
-def rights(runtime: Runtime) -> CustomerRightsService:
+def rights(runtime: DatabaseRuntime) -> CustomerRightsService:
+    from app.services.customer_rights import CustomerRightsService
+
     return CustomerRightsService(runtime.db, store_name=runtime.settings.store.name)
 
 
 def customers_find(args: argparse.Namespace) -> int:
-    found = with_runtime(args, lambda r: rights(r).find(args.contact, actor=os_actor()))
+    found = with_database(args, lambda r: rights(r).find(args.contact, actor=os_actor()))
     if args.json:
         print(
             json.dumps(
@@ -52,13 +56,13 @@ def customers_find(args: argparse.Namespace) -> int:
 
 
 def customers_export(args: argparse.Namespace) -> int:
-    done = with_runtime(args, lambda r: rights(r).export(args.contact, Path(args.out), actor=os_actor()))
+    done = with_database(args, lambda r: rights(r).export(args.contact, Path(args.out), actor=os_actor()))
     print(f"Wrote {done.json_path} and {done.html_path}: {done.receipts} receipt(s) of {done.customers} customer(s).")
     return 0
 
 
 def customers_forget(args: argparse.Namespace) -> int:
-    done = with_runtime(args, lambda r: rights(r).forget(args.contact, reason=args.reason, actor=os_actor()))
+    done = with_database(args, lambda r: rights(r).forget(args.contact, reason=args.reason, actor=os_actor()))
     counts = ", ".join(f"{table} {n}" for table, n in sorted(done.counts.items()))
     who = ", ".join(str(i) for i in done.customer_ids)
     print(f"Forgot customer {who}: contact details and name erased; receipts kept without them ({counts}).")
@@ -66,6 +70,8 @@ def customers_forget(args: argparse.Namespace) -> int:
 
 
 def archive_export(args: argparse.Namespace) -> int:
+    from app.services.archive import export_archive
+
     since, until = day_start(args.since, "from"), day_start(args.until, "to", end=True)
     shown = sys.stderr.isatty()
 
@@ -73,7 +79,7 @@ def archive_export(args: argparse.Namespace) -> int:
         if shown:
             print(f"\rArchiving receipts: {done} of {total}", end="", file=sys.stderr, flush=True)
 
-    result = with_runtime(
+    result = with_database(
         args,
         lambda r: export_archive(r.db, Path(args.out), since=since, until=until, actor=os_actor(), progress=progress),
     )
@@ -87,6 +93,8 @@ def archive_export(args: argparse.Namespace) -> int:
 
 
 def archive_verify(args: argparse.Namespace) -> int:
+    from app.services.archive import verify_archive
+
     problems = verify_archive(Path(args.file))
     for problem in problems:
         print(problem)

@@ -6,12 +6,15 @@ import argparse
 import getpass
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from app.commands.common import os_actor, with_runtime
+from app.commands.common import os_actor, with_database
 from app.domain.clock import utcnow
 from app.domain.errors import ValidationFailed
-from app.main import Runtime
 from app.services.managers import ManagerService
+
+if TYPE_CHECKING:
+    from app.main.database_only import DatabaseRuntime
 
 
 def read_pin(name: str) -> str:
@@ -29,26 +32,26 @@ def read_pin(name: str) -> str:
 
 def managers_add(args: argparse.Namespace) -> int:
     pin = read_pin(args.name)
-    added = with_runtime(args, lambda r: ManagerService(r.db).add(args.name, pin, actor=os_actor()))
+    added = with_database(args, lambda r: ManagerService(r.db).add(args.name, pin, actor=os_actor()))
     print(f"Manager {added.name} added; they sign in at the kiosk with their name and PIN.")
     return 0
 
 
 def managers_reset(args: argparse.Namespace) -> int:
     pin = read_pin(args.name)
-    with_runtime(args, lambda r: ManagerService(r.db).reset_pin(args.name, pin, actor=os_actor()))
+    with_database(args, lambda r: ManagerService(r.db).reset_pin(args.name, pin, actor=os_actor()))
     print(f"{args.name} has a new PIN; any lockout is lifted.")
     return 0
 
 
 def managers_remove(args: argparse.Namespace) -> int:
-    with_runtime(args, lambda r: ManagerService(r.db).remove(args.name, actor=os_actor()))
+    with_database(args, lambda r: ManagerService(r.db).remove(args.name, actor=os_actor()))
     print(f"Manager {args.name} removed; their PIN opens nothing now.")
     return 0
 
 
 def managers_list(args: argparse.Namespace) -> int:
-    async def body(r: Runtime) -> tuple[list[dict[str, object]], list[str]]:
+    async def body(r: DatabaseRuntime) -> tuple[list[dict[str, object]], list[str]]:
         states = await ManagerService(r.db).current()
         now = utcnow()
         rows, lines = [], []
@@ -68,7 +71,7 @@ def managers_list(args: argparse.Namespace) -> int:
             lines.append(f"{state.manager.name:<24} added {state.manager.created_at.astimezone():%Y-%m-%d}  {status}")
         return rows, lines
 
-    rows, lines = with_runtime(args, body)
+    rows, lines = with_database(args, body)
     if args.json:
         print(json.dumps(rows, indent=2))
     elif not lines:

@@ -9,8 +9,9 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from app.commands.common import os_actor, parse_time, with_runtime
+from app.commands.common import os_actor, parse_time, with_database, with_runtime
 from app.config.paths import default_config_file
 from app.config.settings import routing_of
 from app.domain.attempt_words import attempt_fate
@@ -23,11 +24,11 @@ from app.domain.delivery import DeliveryState
 from app.domain.errors import ValidationFailed
 from app.domain.receipt_design import receipt_design
 from app.domain.records import AttemptRecord, ReceiptDetail, ReceiptSummary
-from app.main import Runtime
-from app.services.audit_log import AuditLog
-from app.services.catalogue import ProviderCatalogue
-from app.services.health import STALLED_AFTER_S, Health
-from app.services.receipts import AGREED_AT_DESK_TEXT, ConsentSource, ResendConsent
+
+if TYPE_CHECKING:
+    from app.main.database_only import DatabaseRuntime
+    from app.main.runtime import Runtime
+    from app.services.health import Health
 
 # -- receipts, queue, audit --------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ from app.services.receipts import AGREED_AT_DESK_TEXT, ConsentSource, ResendCons
 def receipts_list(args: argparse.Namespace) -> int:
     state = DeliveryState(args.state) if args.state else None
     since, until = parse_time(args.since, "since"), parse_time(args.until, "until")
-    rows = with_runtime(
+    rows = with_database(
         args, lambda r: r.receipts.list(since=since, until=until, query=args.query, state=state, limit=args.limit)
     )
     if args.json:
@@ -61,13 +62,13 @@ def receipts_list(args: argparse.Namespace) -> int:
 
 
 def receipts_show(args: argparse.Namespace) -> int:
-    async def body(r: Runtime) -> tuple[ReceiptDetail, str]:
+    async def body(r: DatabaseRuntime) -> tuple[ReceiptDetail, str]:
         detail = await r.receipts.get(args.receipt_id)
         email = routing_of(r.settings).chains.get(Channel.EMAIL, ())
         primary = email[0] if email else None
         return detail, receipt_design(detail, primary=primary, providers=r.settings.providers, name=provider_names())
 
-    detail, design = with_runtime(args, body)
+    detail, design = with_database(args, body)
     if args.form != "summary":
         print({"text": detail.text, "sms": detail.sms_body, "html": detail.html}[args.form])
         return 0
@@ -96,6 +97,8 @@ def receipts_show(args: argparse.Namespace) -> int:
 
 def provider_names() -> Callable[[str], str]:
     """A provider id as people know it (`twilio` → `Twilio`); an id no adapter has, as it is."""
+    from app.services.catalogue import ProviderCatalogue
+
     known = {p.id: p.display_name for p in ProviderCatalogue().providers()}
     return lambda provider: known.get(provider, provider)
 
@@ -123,6 +126,8 @@ def receipts_resend(args: argparse.Namespace) -> int:
     actor = os_actor()
 
     async def body(r: Runtime) -> str:
+        from app.services.receipts import AGREED_AT_DESK_TEXT, ConsentSource, ResendConsent
+
         agreed = ResendConsent(AGREED_AT_DESK_TEXT, ConsentSource.MANAGER_DESK) if args.customer_agreed else None
         try:
             delivery = await r.receipts.resend(
@@ -164,7 +169,7 @@ def _iso(when: datetime | None) -> str | None:
 
 
 def queue_status(args: argparse.Namespace) -> int:
-    status = with_runtime(args, lambda r: r.receipts.queue_status())
+    status = with_database(args, lambda r: r.receipts.queue_status())
     total = sum(status.by_state.values())
     if args.json:
         queue = {
@@ -185,7 +190,7 @@ def queue_status(args: argparse.Namespace) -> int:
 
 def queue_retry(args: argparse.Namespace) -> int:
     actor = os_actor()
-    moved = with_runtime(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor=actor))
+    moved = with_database(args, lambda r: r.receipts.retry(args.delivery_ids or None, actor=actor))
     if args.delivery_ids and not moved:
         print("receiptdesk: None of those deliveries is failed or dead: nothing was queued again.", file=sys.stderr)
         return 1
@@ -195,7 +200,7 @@ def queue_retry(args: argparse.Namespace) -> int:
 
 def queue_held(args: argparse.Namespace) -> int:
     """Deliveries held for a manager, longest waiting first: id, since when, channel, masked recipient, provider."""
-    held = with_runtime(args, lambda r: r.receipts.held())
+    held = with_database(args, lambda r: r.receipts.held())
     if args.json:
         listing = [
             {
@@ -229,7 +234,7 @@ def queue_held(args: argparse.Namespace) -> int:
 
 def queue_send_held(args: argparse.Namespace) -> int:
     actor = os_actor()
-    with_runtime(args, lambda r: r.receipts.send_held(args.delivery_id, actor=actor))
+    with_database(args, lambda r: r.receipts.send_held(args.delivery_id, actor=actor))
     print(f"Delivery {args.delivery_id} is queued again; a running `receiptdesk serve` or kiosk sends it.")
     return 0
 
@@ -238,7 +243,7 @@ def queue_drop_held(args: argparse.Namespace) -> int:
     if contains_card_number(args.reason):  # the audit log keeps the reason for good: never a card number
         raise ValidationFailed("--reason looks like it holds a card number; say why without it.", field="reason")
     actor = os_actor()
-    with_runtime(args, lambda r: r.receipts.drop_held(args.delivery_id, actor=actor, reason=args.reason))
+    with_database(args, lambda r: r.receipts.drop_held(args.delivery_id, actor=actor, reason=args.reason))
     print(f"Delivery {args.delivery_id} is dropped: it will not be sent again.")
     return 0
 
@@ -267,7 +272,9 @@ def audit_show(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
     if args.limit < 1:
         raise ValidationFailed("--limit: show at least 1 entry.")
-    found = with_runtime(
+    from app.services.audit_log import AuditLog
+
+    found = with_database(
         args, lambda r: AuditLog(r.db).entries(since=since, action=args.audit_action, limit=args.limit)
     )
     if args.json:
@@ -301,7 +308,7 @@ def _cut(text: str, width: int) -> str:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    report = with_runtime(args, lambda r: r.receipts.verify_audit())
+    report = with_database(args, lambda r: r.receipts.verify_audit())
     if report.ok:
         print(f"Audit log intact: {report.entries} entries, chain verified.")
         return 0
@@ -329,6 +336,8 @@ def health(args: argparse.Namespace) -> int:
 
 
 def _health_lines(h: Health) -> list[str]:
+    from app.services.health import STALLED_AFTER_S
+
     waited = h.oldest_due_age_s or 0.0
     if h.ok:
         lines = ["Ok: nothing has waited past its due time for long, and no alarm is up."]

@@ -5,23 +5,26 @@ from __future__ import annotations
 import argparse
 import time
 from datetime import date
+from typing import TYPE_CHECKING
 
-from app.commands.common import os_actor, with_runtime
-from app.domain.errors import ConfigurationError, ValidationFailed
+from app.commands.common import os_actor, with_database
+from app.domain.errors import ValidationFailed
 from app.domain.retention import count_words
-from app.main import Runtime
-from app.services.retention import HoldView, PurgeReport, RetentionOverview, RetentionService
+
+if TYPE_CHECKING:
+    from app.main.database_only import DatabaseRuntime
+    from app.services.retention import HoldView, PurgeReport, RetentionOverview
 
 PROGRESS_EVERY_S = 1.0
 """A long purge says where it stands at most this often (and at each new kind, and at each kind's end)."""
 
 
 def retention_show(args: argparse.Namespace) -> int:
-    async def body(r: Runtime) -> tuple[RetentionOverview, PurgeReport]:
-        service = _service(r)
+    async def body(r: DatabaseRuntime) -> tuple[RetentionOverview, PurgeReport]:
+        service = r.retention
         return await service.overview(), await service.preview()
 
-    overview, preview = with_runtime(args, body)
+    overview, preview = with_database(args, body)
     print("What is kept, and for how long ([retention] in the settings file):")
     for period in overview.periods:
         years = f" ({period.days / 365:.4g} years)" if period.days >= 365 else ""
@@ -53,7 +56,9 @@ def retention_purge(args: argparse.Namespace) -> int:
 
     if not args.dry_run:
         print("Purging what retention says is due (legal holds keep what they cover)\u2026", flush=True)
-    reports = with_runtime(args, lambda r: _service(r).purge(actor=os_actor(), progress=progress, dry_run=args.dry_run))
+    reports = with_database(
+        args, lambda r: r.retention.purge(actor=os_actor(), progress=progress, dry_run=args.dry_run)
+    )
     for report in reports:
         if report.dry_run:
             print(f"A purge now would remove: {count_words(report.counts)}. Nothing was changed.")
@@ -67,8 +72,8 @@ def retention_purge(args: argparse.Namespace) -> int:
 def holds_place(args: argparse.Namespace) -> int:
     from_day, to_day = _day(args.since, "from"), _day(args.until, "to")
 
-    async def body(r: Runtime) -> HoldView:
-        return await _service(r).place_hold(
+    async def body(r: DatabaseRuntime) -> HoldView:
+        return await r.retention.place_hold(
             reason=args.reason,
             actor=os_actor(),
             customer=args.customer,
@@ -77,13 +82,13 @@ def holds_place(args: argparse.Namespace) -> int:
             to_day=to_day,
         )
 
-    view = with_runtime(args, body)
+    view = with_database(args, body)
     print(f"Hold {view.hold.id} placed on {view.covers}: the purge keeps it until the hold is released.")
     return 0
 
 
 def holds_list(args: argparse.Namespace) -> int:
-    views = with_runtime(args, lambda r: _service(r).holds())
+    views = with_database(args, lambda r: r.retention.holds())
     if not views:
         print("No active legal holds.")
         return 0
@@ -97,15 +102,9 @@ def holds_list(args: argparse.Namespace) -> int:
 
 
 def holds_release(args: argparse.Namespace) -> int:
-    with_runtime(args, lambda r: _service(r).release_hold(args.hold_id, actor=os_actor(), reason=args.reason or ""))
+    with_database(args, lambda r: r.retention.release_hold(args.hold_id, actor=os_actor(), reason=args.reason or ""))
     print(f"Hold {args.hold_id} released: the next purge removes what it kept, where that is due.")
     return 0
-
-
-def _service(r: Runtime) -> RetentionService:
-    if r.retention is None:
-        raise ConfigurationError("This installation has no retention service.")
-    return r.retention
 
 
 def _day(value: str | None, name: str) -> date | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from app.commands.common import os_actor, settings_of
-from app.main import open_database
+from app.main.database_only import open_database
 from app.services.tokens import TokenService
 
 T = TypeVar("T")

@@ -1,4 +1,7 @@
-"""`sandbox`, `sync`, `schema`, `db` and `secrets`: tools for set-up and maintenance."""
+"""`sandbox`, `sync`, `schema`, `db` and `secrets`: tools for set-up and maintenance.
+
+Each tool imports what it alone needs (the keyring, the registries, the migrations) when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,14 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from app.commands.common import settings_of, with_runtime
 from app.config.paths import data_dir, database_url
-from app.config.secrets import SecretStore, keyring_problem
 from app.domain.errors import ConfigurationError, Unavailable, ValidationFailed
-from app.domain.sale import Sale
-from app.main import Runtime, open_database
-from app.services.secret_owners import check_secret_name, secret_owners
-from app.storage import schema
+
+if TYPE_CHECKING:
+    from app.main.runtime import Runtime
 
 # -- sandbox, schema, db, secrets ---------------------------------------------------------------
 
@@ -102,11 +104,16 @@ def sync(args: argparse.Namespace) -> int:
 
 
 def schema_sale(_args: argparse.Namespace) -> int:
+    from app.domain.sale import Sale
+
     print(json.dumps(Sale.model_json_schema(), indent=2))
     return 0
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
+    from app.main.database_only import open_database
+    from app.storage import schema
+
     settings = settings_of(args)
     db = open_database(settings, args.data_dir)
     try:
@@ -119,6 +126,9 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 
 def secrets_set(args: argparse.Namespace) -> int:
+    from app.config.secrets import SecretStore
+    from app.services.secret_owners import check_secret_name
+
     owner, field = args.provider.lower(), args.field.lower()
     check_secret_name(owner, field)
     if sys.stdin.isatty():
@@ -133,6 +143,8 @@ def secrets_set(args: argparse.Namespace) -> int:
 
 
 def secrets_list(_args: argparse.Namespace) -> int:
+    from app.services.secret_owners import secret_owners
+
     for owner, fields in secret_owners().items():
         names = ", ".join(f.name if f.required else f"{f.name} (optional)" for f in fields)
         print(f"{owner}: {names}")
@@ -140,6 +152,8 @@ def secrets_list(_args: argparse.Namespace) -> int:
 
 
 def secrets_check(_args: argparse.Namespace) -> int:
+    from app.config.secrets import keyring_problem
+
     problem = keyring_problem()
     if problem:
         print(f"receiptdesk: {problem}", file=sys.stderr)

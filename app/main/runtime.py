@@ -13,13 +13,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from app.config.paths import data_dir, database_url
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
-from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.domain.routing import Routing
 from app.domain.text_limits import TextLimits
+from app.main.database_only import open_database
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
 from app.main.unsubscribe import build_unsubscribe, unsubscribe_route
@@ -50,7 +49,6 @@ from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
 from app.services.unsubscribe import UnsubscribeService
 from app.services.whatsapp_inbound import WhatsAppInboundService
-from app.storage import schema
 from app.storage.database import Database
 from app.triggers.catchup import build_pollers
 from app.triggers.registry import build_triggers
@@ -159,40 +157,6 @@ def settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def open_database(settings: Settings, data: str | Path | None = None) -> Database:
-    """Open (and migrate) the configured database."""
-    url = database_url(data_dir(data), settings.database.url)
-    try:
-        db = Database(url)
-    except Exception as exc:
-        raise _database_problem(url, exc) from exc
-    try:
-        schema.upgrade(db.write_engine)
-    except Exception as exc:
-        db.close()
-        raise _database_problem(url, exc) from exc
-    return db
-
-
-def _database_problem(url: str, exc: Exception) -> ReceiptDeskError:
-    """One line for a database that cannot be opened; `Unavailable` when its server cannot be reached."""
-    from sqlalchemy import exc as sql
-
-    where = _safe_url(url)
-    if isinstance(exc, ImportError):
-        return ConfigurationError(f"The database {where} needs a driver that is not installed ({exc.name}).")
-    if isinstance(exc, sql.ArgumentError | sql.NoSuchModuleError):
-        return ConfigurationError(
-            f"The database URL {where} is not one ReceiptDesk can use: "
-            "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME."
-        )
-    cause = exc.orig if isinstance(exc, sql.DBAPIError) and exc.orig is not None else exc
-    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), type(cause).__name__)
-    if isinstance(exc, sql.OperationalError) and not url.startswith("sqlite"):
-        return Unavailable(f"Cannot reach the database {where}: {first}")
-    return ConfigurationError(f"Cannot open the database ({where}): {type(cause).__name__}: {first}")
 
 
 def build_runtime(
@@ -371,11 +335,3 @@ def _texts_in(
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
