@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -392,8 +391,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _failed(exc.message, exit_code_for(exc), exc, log_file, json_lines)
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
-    except asyncio.CancelledError:
-        return ExitCode.FAILED
     except BrokenPipeError:  # `receiptdesk receipts list | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.FAILED
@@ -403,6 +400,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return _failed(f"Unexpected error: {text}", ExitCode.INTERNAL, exc, log_file, json_lines)
+    except BaseException as exc:
+        if _cancelled(exc):
+            return ExitCode.FAILED
+        raise
+
+
+def _cancelled(error: BaseException) -> bool:
+    """Whether `error` is asyncio's CancelledError; when no command imported asyncio, it cannot be one
+    (and `--help` or `schema sale` starts without importing it)."""
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(error, asyncio.CancelledError)
 
 
 def _refuse_unreadable_text(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

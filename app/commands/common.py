@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 from app.config.instance import InstanceLock
 from app.config.paths import data_dir, default_config_file
-from app.config.settings import Settings, load_settings
 from app.domain.errors import ConfigurationError, ValidationFailed
 
 if TYPE_CHECKING:
+    from app.config.settings import Settings
     from app.main.database_only import DatabaseRuntime
     from app.main.runtime import Runtime
 
@@ -48,6 +48,8 @@ def kiosk_runner() -> Callable[..., int]:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
+    from app.config.settings import load_settings
+
     path = args.config or default_config_file()
     return load_settings(path, must_exist=args.config is not None)
 
