@@ -297,6 +297,23 @@ class RetentionSettings(_Section):
     )
 
 
+class HubSettings(_Section):
+    """This lane's hub: where its records go and its customers' preferences come from (`receiptdesk serve
+    --hub` runs one). The lane keeps working alone when the hub is away, and catches up after."""
+
+    url: str | None = Field(default=None, description="The hub's base URL (https://hub.store.lan:8765); none: no hub.")
+    lane: str = Field(
+        default="1", max_length=30, description="This terminal's lane; the hub knows it as <store id>/<lane>."
+    )
+    push_every_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=2.0, description="How often new records are pushed (at once after a sale, at most this far apart)."
+    )
+    pull_every_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=15.0, description="How often customers' preferences, consents and opt-outs are pulled."
+    )
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = Field(default=500, description="Records per push.")
+
+
 def _default_routing() -> dict[Channel, str | list[str]]:
     return {Channel.EMAIL: "sendgrid", Channel.SMS: "twilio"}
 
@@ -314,6 +331,7 @@ class Settings(_Section):
     texts: TextSettings = TextSettings()
     managers: ManagerSettings = ManagerSettings()
     retention: RetentionSettings = RetentionSettings()
+    hub: HubSettings = HubSettings()
     routing: dict[Channel, str | list[str]] = Field(
         default_factory=lambda: _default_routing(),
         description="Per channel a provider, or an ordered list: the primary first, then fallbacks.",

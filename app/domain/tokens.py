@@ -28,6 +28,8 @@ class Scope(StrEnum):
     """Read receipts and the full health (`GET /v1/receipts/...`, `GET /v1/health`)."""
     DEVICES_WRITE = "devices:write"
     """Register and unregister customers' app devices for push receipts (`/v1/customers/devices`)."""
+    HUB_SYNC = "hub:sync"
+    """A lane pushing its records to the hub and pulling customers' profiles from it (`/v1/hub/...`)."""
     ADMIN = "admin"
     """Everything the API offers."""
 

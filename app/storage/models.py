@@ -441,3 +441,163 @@ class LockoutRow(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- many lanes, one hub (migration 0012) ------------------------------------------------------------
+
+
+class SyncFeedRow(Base):
+    """One row: whether this database's triggers write the change feed (1 on a lane that has a hub)."""
+
+    __tablename__ = "sync_feed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enabled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ChangeFeedRow(Base):
+    """A record of this lane that changed (`op`: upsert or delete), in order: the hub's copy follows it.
+
+    Written by triggers on the fed tables (`migrations/versions/0012_lanes_and_hub.FED`), in the same
+    transaction as the change; `seq` is never reused.
+    """
+
+    __tablename__ = "change_feed"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    op: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncStateRow(Base):
+    """How far this lane's push (`acked_seq`, the hub's acknowledgement) and pull (`pulled_seq`) got."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    acked_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pulled_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_pull_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    hub_skew_ms: Mapped[int | None] = mapped_column(Integer)
+    settings_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class SyncParkedRow(Base):
+    """A record the hub refused: kept aside (and shown), never blocking the ones behind it."""
+
+    __tablename__ = "sync_parked"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    parked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncClockRow(Base):
+    """The hybrid logical clock of the newest change applied to a record shared across lanes."""
+
+    __tablename__ = "sync_clocks"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hlc: Mapped[str] = mapped_column(String(40))
+
+
+class HubLaneRow(Base):
+    """A lane the hub serves: how far its feed is applied, when it was last seen, what it runs."""
+
+    __tablename__ = "hub_lanes"
+
+    lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    acked_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    version: Mapped[str | None] = mapped_column(String(40))
+    backlog: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skew_ms: Mapped[int | None] = mapped_column(Integer)
+    settings_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class HubRecordRow(Base):
+    """A lane's record as the hub keeps it: the row's columns as JSON, from the lane's feed entry `seq`."""
+
+    __tablename__ = "hub_records"
+
+    lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HubReceiptRow(Base):
+    """A receipt of any lane, as the hub's lists and searches read it."""
+
+    __tablename__ = "hub_receipts"
+    __table_args__ = (
+        Index("ix_hub_receipts_occurred_at", "occurred_at"),
+        Index("ix_hub_receipts_sale_id", "sale_id"),
+        Index("ix_hub_receipts_card_last4", "card_last4"),
+        Index("ix_hub_receipts_customer_key", "customer_key"),
+    )
+
+    lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    sale_id: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    total: Mapped[str] = mapped_column(String(24))
+    card_last4: Mapped[str | None] = mapped_column(String(40))
+    customer_key: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str | None] = mapped_column(String(16))
+
+
+class HubParkedRow(Base):
+    """A lane's record the hub could not apply: kept with why, counted, shown on both sides."""
+
+    __tablename__ = "hub_parked"
+
+    lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HubProfileChangeRow(Base):
+    """A change to a customer's preferences, consents or opt-outs, handed back to every other lane in order."""
+
+    __tablename__ = "hub_profile_changes"
+    __table_args__ = (Index("ix_hub_profile_changes_key", "kind", "key"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin_lane: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(160))
+    hlc: Mapped[str] = mapped_column(String(40))
+    data: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HubSettingsRow(Base):
+    """A store's settings managed on the hub (branding, routing, retention), each version numbered."""
+
+    __tablename__ = "hub_settings"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(64))
