@@ -5,10 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected
-from app.domain.inbound import InboundRequest
-from app.server.public_url import called_url
+from app.server.public_url import inbound_request
 from app.services.intake import IntakeService
 
 
@@ -18,12 +16,7 @@ def platform_router(intake: IntakeService, *, public_url: str | None) -> APIRout
 
     @router.post("/{platform}", summary="A sale or order event from a commerce platform")
     async def receive(platform: str, request: Request) -> Response:
-        inbound = InboundRequest(
-            url=called_url(request, public_url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            received_at=utcnow(),
-        )
+        inbound = await inbound_request(request, public_url)
         try:
             result = await intake.receive(platform, inbound)
         except SignatureRejected:

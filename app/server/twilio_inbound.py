@@ -11,10 +11,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected, ValidationFailed
-from app.domain.inbound import InboundRequest
-from app.server.public_url import called_url
+from app.server.public_url import inbound_request
 from app.server.whatsapp_inbound import EMPTY_TWIML
 from app.services.inbound_texts import PATH, InboundTextService
 
@@ -32,12 +30,7 @@ def twilio_inbound_router(service: InboundTextService, *, public_url: str | None
         response_class=Response,
     )
     async def twilio_incoming(request: Request) -> Response:
-        inbound = InboundRequest(
-            url=called_url(request, public_url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            received_at=utcnow(),
-        )
+        inbound = await inbound_request(request, public_url)
         try:
             await service.receive(inbound)
         except SignatureRejected:

@@ -16,13 +16,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.domain.channels import Language
-from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected
-from app.domain.inbound import InboundRequest
 from app.domain.unsubscribe import TOKEN_RE
 from app.providers.mailgun_inbound import PATH as MAILGUN_INBOUND
 from app.rendering.i18n import catalogue
-from app.server.public_url import called_url
+from app.server.public_url import inbound_request
 from app.server.rate_limit import SourceBudget
 from app.services.unsubscribe import UnsubscribeService
 
@@ -119,12 +117,7 @@ def unsubscribe_router(service: UnsubscribeService, *, budget: SourceBudget, pub
         },
     )
     async def mailgun_inbound(request: Request) -> Response:
-        inbound = InboundRequest(
-            url=called_url(request, public_url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            received_at=utcnow(),
-        )
+        inbound = await inbound_request(request, public_url)
         try:
             done = await service.mailgun_inbound(inbound)
         except SignatureRejected:

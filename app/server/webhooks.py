@@ -14,10 +14,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected
-from app.domain.inbound import InboundRequest
-from app.server.public_url import called_url
+from app.server.public_url import inbound_request
 from app.services.callbacks import CallbackService
 
 _REFUSED: dict[int | str, dict[str, Any]] = {
@@ -38,12 +36,7 @@ def callback_router(callbacks: CallbackService, *, public_url: str | None) -> AP
     router = APIRouter(tags=["provider callbacks"])
 
     async def receive(provider_id: str, request: Request) -> Response:
-        inbound = InboundRequest(
-            url=called_url(request, public_url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            received_at=utcnow(),
-        )
+        inbound = await inbound_request(request, public_url)
         try:
             result = await callbacks.receive(provider_id, inbound)
         except SignatureRejected:

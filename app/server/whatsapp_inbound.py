@@ -10,10 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.domain.clock import utcnow
 from app.domain.errors import SignatureRejected, ValidationFailed
-from app.domain.inbound import InboundRequest
-from app.server.public_url import called_url
+from app.server.public_url import inbound_request
 from app.services.whatsapp_inbound import PATH, WhatsAppInboundService
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -29,12 +27,7 @@ def whatsapp_inbound_router(service: WhatsAppInboundService, *, public_url: str 
         response_class=Response,
     )
     async def whatsapp_incoming(request: Request) -> Response:
-        inbound = InboundRequest(
-            url=called_url(request, public_url),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-            received_at=utcnow(),
-        )
+        inbound = await inbound_request(request, public_url)
         try:
             await service.receive(inbound)
         except SignatureRejected:
