@@ -12,15 +12,19 @@ from app.domain.errors import ValidationFailed
 from app.domain.plugins import SecretField
 from app.providers.callback_registry import CALLBACKS
 from app.providers.registry import ADAPTERS
+from app.services.hub_push import HUB_OWNER, HUB_TOKEN
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.triggers.catchup import POLLERS
 from app.triggers.registry import TRIGGERS
 
 
 def secret_owners() -> dict[str, tuple[SecretField, ...]]:
-    """Every provider and platform that keeps secrets (and the kiosk's manager PIN), in name order."""
+    """Every provider and platform that keeps secrets, the kiosk's manager PIN and the hub token, in name order."""
     kinds: Iterable[Mapping[str, type]] = (ADAPTERS, CALLBACKS, TRIGGERS, POLLERS)
-    owners: dict[str, dict[str, SecretField]] = {PIN_OWNER: {PIN_SECRET.name: PIN_SECRET}}
+    owners: dict[str, dict[str, SecretField]] = {
+        PIN_OWNER: {PIN_SECRET.name: PIN_SECRET},
+        HUB_OWNER: {HUB_TOKEN.name: HUB_TOKEN},
+    }
     for registry in kinds:
         for owner, plugin in registry.items():
             for secret in getattr(plugin, "secret_fields", ()):
