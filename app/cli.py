@@ -135,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="listen beyond this machine over plain HTTP, without [api] tls_cert and tls_key (warns at each start)",
     )
+    serve.add_argument(
+        "--hub",
+        action="store_true",
+        help="run as the lanes' hub too ([database] url: PostgreSQL; several processes may share it)",
+    )
 
     demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
     demo.add_argument("--headless", action="store_true", help="no windows: post sales and print figures")

@@ -10,7 +10,7 @@ import signal
 
 from app.commands.common import hold_data_folder, kiosk_runner, settings_of
 from app.config.instance import InstanceLock
-from app.config.paths import data_dir, default_config_file
+from app.config.paths import data_dir, database_url, default_config_file
 from app.config.settings import require_store
 from app.domain.errors import Unavailable, ValidationFailed
 from app.main import build_runtime, settle_heap
@@ -21,12 +21,19 @@ from app.main.local_api import start_local_api, transport_for
 
 def serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    require_store(settings, args.config or default_config_file())  # no receipt goes out without the store's name
+    hub = bool(getattr(args, "hub", False))
+    if not hub:  # a hub sends no receipt of its own unless a store is set up on it
+        require_store(settings, args.config or default_config_file())  # no receipt goes out without the store's name
     host = args.host or settings.api.host
     transport = transport_for(settings.api, host, insecure_lan=args.insecure_lan, flag="--insecure-lan")
 
     async def body() -> None:
-        runtime = build_runtime(settings, data=args.data_dir)
+        # a hub builds only the providers whose credentials are set, and takes no platform webhooks
+        runtime = build_runtime(settings, data=args.data_dir, sending=not hub)
+        if hub:
+            from app.services.hub import HubService
+
+            runtime.hub = HubService(runtime.db)
         try:
             server = await start_local_api(
                 runtime, host, settings.api.port if args.port is None else args.port, transport
@@ -36,7 +43,8 @@ def serve(args: argparse.Namespace) -> int:
             raise Unavailable(f"Cannot listen on port {args.port or settings.api.port}: {exc.strerror}") from None
         runtime.start_dispatching()
         settle_heap()
-        print(f"ReceiptDesk serving on {server.url} (database {data_dir(args.data_dir)})", flush=True)
+        where = _shown(runtime.db.url) if hub else data_dir(args.data_dir)
+        print(f"ReceiptDesk {'hub ' if hub else ''}serving on {server.url} (database {where})", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -48,9 +56,18 @@ def serve(args: argparse.Namespace) -> int:
             await server.stop()
             await runtime.close()
 
+    if hub and not database_url(data_dir(args.data_dir), settings.database.url).startswith("sqlite"):
+        asyncio.run(body())  # hub processes share PostgreSQL and keep nothing of their own: no folder to hold
+        return 0
     with InstanceLock(data_dir(args.data_dir)):
         asyncio.run(body())
     return 0
+
+
+def _shown(url: str) -> str:
+    """The database URL without its user and password."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}" if sep else url
 
 
 # -- demo --------------------------------------------------------------------------------------

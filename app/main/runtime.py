@@ -35,6 +35,7 @@ from app.services.checkout import CheckoutService
 from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
+from app.services.hub import HubService
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.lifecycle import LifecycleService
@@ -88,6 +89,7 @@ class Runtime:
     text_in: TextInService | None = None  # the customer screen's text-in codes
     retention: RetentionService | None = None  # the daily purge at [retention] purge_at, and legal holds
     unsubscribe: UnsubscribeService | None = None  # receipt e-mails' unsubscribe pages and inbound mailbox
+    hub: HubService | None = None  # `serve --hub`: the lanes' batches and their state
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -128,6 +130,7 @@ class Runtime:
             whatsapp_inbound=self.whatsapp_inbound if webhooks else None,
             unsubscribe=self.unsubscribe if webhooks else None,
             inbound_texts=self.inbound_texts if webhooks else None,
+            hub=self.hub,
         )
 
     async def close(self) -> None:

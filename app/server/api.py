@@ -35,6 +35,7 @@ from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, 
 from app.server.devices import device_router
 from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
+from app.server.hub import hub_router
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
@@ -47,6 +48,7 @@ from app.services.app_devices import AppDeviceService
 from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
 from app.services.health import HealthService
+from app.services.hub import HubService
 from app.services.inbound_texts import PATH as TWILIO_INBOUND
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
@@ -88,6 +90,7 @@ def create_api(
     whatsapp_inbound: WhatsAppInboundService | None = None,
     unsubscribe: UnsubscribeService | None = None,
     inbound_texts: InboundTextService | None = None,
+    hub: HubService | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The FastAPI application; in front of it, outermost first: the last word on unexpected errors (a
@@ -173,6 +176,8 @@ def create_api(
 
     if devices is not None:
         api.include_router(device_router(devices))
+    if hub is not None:  # `serve --hub`: the lanes' batches and their state
+        api.include_router(hub_router(hub))
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
     if whatsapp_inbound is not None:

@@ -14,6 +14,9 @@ MIGRATIONS = package_data.package_folder(package_data.MIGRATIONS)
 """Alembic's environment and revisions, shipped as the package `app.storage.migrations`."""
 
 
+MIGRATION_LOCK = 0x52445343  # "RDSC": PostgreSQL's advisory lock key for the migrations
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -24,6 +27,8 @@ def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration; return the revision the database is now at."""
     config = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # processes starting together migrate one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return current_revision(engine)

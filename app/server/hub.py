@@ -1,0 +1,130 @@
+"""The hub's routes (served by `receiptdesk serve --hub` only), as `docs/hub.md` describes them.
+
+`POST /v1/hub/batches` (scope `hub:sync`) takes a lane's batch: `200` with `{"acked", "parked", "hub_time"}`,
+`409` with `{"acked"}` when the batch starts beyond what the hub has, `422` (one line) when it is malformed.
+`GET /v1/hub/lanes` (scope `receipts:read`) lists the lanes: last seen, acknowledged seq, backlog, parked
+records, version, clock skew.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.domain.clock import utcnow
+from app.server.auth import PREFIX
+from app.services.hub import HubService, LaneHealth
+from app.storage.hub import Conflict
+from app.support.json_limits import JsonRejected, loads
+
+BATCHES = f"{PREFIX}/hub/batches"
+LANES = f"{PREFIX}/hub/lanes"
+
+
+class LaneOut(BaseModel):
+    lane_id: str
+    store_id: str
+    last_seen_at: str
+    acked_seq: int
+    backlog: int
+    parked: int
+    version: str | None
+    skew_ms: int | None
+    quiet: bool
+
+    @classmethod
+    def of(cls, lane: LaneHealth) -> LaneOut:
+        return cls(
+            lane_id=lane.lane_id,
+            store_id=lane.store_id,
+            last_seen_at=lane.last_seen_at.isoformat(),
+            acked_seq=lane.acked_seq,
+            backlog=lane.backlog,
+            parked=lane.parked,
+            version=lane.version,
+            skew_ms=lane.skew_ms,
+            quiet=lane.quiet,
+        )
+
+
+class ParkedOut(BaseModel):
+    seq: int
+    reason: str
+
+
+class BatchApplied(BaseModel):
+    acked: int
+    parked: list[ParkedOut]
+    hub_time: str
+
+
+class BatchConflict(BaseModel):
+    acked: int
+
+
+_BATCH_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["lane_id", "store_id", "sent_at", "after", "records"],
+    "properties": {
+        "lane_id": {"type": "string", "maxLength": 80},
+        "store_id": {"type": "string", "maxLength": 64},
+        "version": {"type": "string", "maxLength": 40},
+        "sent_at": {"type": "string", "format": "date-time"},
+        "after": {"type": "integer", "minimum": 0},
+        "backlog": {"type": "integer", "minimum": 0, "description": "Feed entries the lane holds beyond this batch"},
+        "records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["seq", "kind", "key", "op", "at"],
+                "properties": {
+                    "seq": {"type": "integer", "minimum": 1},
+                    "kind": {"type": "string"},
+                    "key": {"type": "string", "maxLength": 128},
+                    "op": {"type": "string", "enum": ["upsert", "delete"]},
+                    "at": {"type": "string", "format": "date-time"},
+                    "data": {"type": ["object", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+def hub_router(hub: HubService) -> APIRouter:
+    """The lanes' batches and the lanes' state, over `hub`."""
+    router = APIRouter(tags=["hub"])
+
+    @router.post(
+        BATCHES,
+        response_model=BatchApplied,
+        summary="Apply a lane's batch of changed records (idempotent by lane and seq)",
+        responses={
+            409: {"model": BatchConflict, "description": "The batch starts beyond what the hub has: resend"},
+            422: {"description": "Malformed batch"},
+        },
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _BATCH_BODY}}}},
+    )
+    async def post_batch(request: Request) -> Response:
+        try:
+            payload = loads(await request.body())
+        except JsonRejected as exc:
+            return JSONResponse({"error": f"Body is not acceptable JSON: {exc.message}."}, status_code=422)
+        result = await hub.apply(payload)
+        if isinstance(result, Conflict):
+            return JSONResponse(BatchConflict(acked=result.acked).model_dump(), status_code=409)
+        body = BatchApplied(
+            acked=result.acked,
+            parked=[ParkedOut(seq=p.seq, reason=p.reason) for p in result.parked],
+            hub_time=utcnow().isoformat(timespec="milliseconds"),
+        )
+        return JSONResponse(body.model_dump())
+
+    @router.get(LANES, response_model=list[LaneOut], summary="The lanes this hub serves and their sync state")
+    async def get_lanes() -> list[LaneOut]:
+        return [LaneOut.of(lane) for lane in await hub.lanes()]
+
+    return router

@@ -1,0 +1,172 @@
+"""The hub: lanes' batches taken in (their JSON shape checked first: a malformed batch changes nothing),
+and the lanes' state for health.
+
+The protocol is `docs/hub.md`. A hub process keeps nothing of its own between requests: every lane's
+progress is in the database, so several processes can share one PostgreSQL behind a load balancer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.domain.clock import Clock, utcnow
+from app.domain.errors import ValidationFailed
+from app.storage import hub
+from app.storage.database import Database, UnitOfWork
+
+MAX_RECORDS = 5000
+"""Records in one batch, at most (the lane's `[hub] batch_size` stays well below it)."""
+
+QUIET_AFTER = timedelta(minutes=15)
+"""A lane not heard from for this long is named in health's warnings."""
+
+SKEWED_MS = 60_000
+"""A lane whose clock is further off than this (a minute) is named in health's warnings."""
+
+
+@dataclass(frozen=True, slots=True)
+class LaneHealth:
+    lane_id: str
+    store_id: str
+    last_seen_at: datetime
+    acked_seq: int
+    backlog: int
+    parked: int
+    version: str | None
+    skew_ms: int | None
+    quiet: bool  # not heard from for `QUIET_AFTER`
+
+
+class HubService:
+    """Applies lanes' batches and reports their state; all of it through the database."""
+
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def apply(self, payload: object) -> hub.Applied | hub.Conflict:
+        """Apply one batch (`POST /v1/hub/batches`); `ValidationFailed` (one line) when its shape is wrong."""
+        batch = parse_batch(payload)
+        now = self._clock()
+
+        def job(session: UnitOfWork) -> hub.Applied | hub.Conflict:
+            return hub.apply(session, batch, now=now)
+
+        return await self._db.write(job)
+
+    async def lanes(self) -> list[LaneHealth]:
+        """Every lane the hub serves: last seen, how far it got, its backlog, parked records, version, skew."""
+        now = self._clock()
+        rows = await self._db.read(hub.lanes)
+        return [
+            LaneHealth(
+                r.lane_id,
+                r.store_id,
+                r.last_seen_at,
+                r.acked_seq,
+                r.backlog,
+                r.parked,
+                r.version,
+                r.skew_ms,
+                quiet=now - r.last_seen_at > QUIET_AFTER,
+            )
+            for r in rows
+        ]
+
+
+def lane_warnings(lanes: list[LaneHealth]) -> list[str]:
+    """One sentence per lane that needs a look: quiet, parked records, or a clock that is off."""
+    out: list[str] = []
+    for lane in lanes:
+        if lane.quiet:
+            out.append(
+                f"Lane {lane.lane_id} has not reached the hub since {lane.last_seen_at:%Y-%m-%d %H:%M} UTC: "
+                "check that it is on and online."
+            )
+        if lane.parked:
+            out.append(
+                f"Lane {lane.lane_id} has {lane.parked} record(s) the hub parked: "
+                "see `receiptdesk health` on that lane for why."
+            )
+        if lane.skew_ms is not None and abs(lane.skew_ms) > SKEWED_MS:
+            out.append(
+                f"Lane {lane.lane_id}'s clock is {abs(lane.skew_ms) / 1000:.0f} s "
+                f"{'ahead' if lane.skew_ms > 0 else 'behind'}: set it to synchronise its time (NTP)."
+            )
+    return out
+
+
+# -- the batch's shape ------------------------------------------------------------------------------
+
+
+def parse_batch(payload: object) -> hub.Batch:
+    """The batch `payload` (parsed JSON) describes; `ValidationFailed` naming the first thing wrong."""
+    if not isinstance(payload, Mapping):
+        raise ValidationFailed("The batch is not a JSON object.")
+    lane_id = _text(payload, "lane_id", 80)
+    store_id = _text(payload, "store_id", 64)
+    version = payload.get("version")
+    if version is not None and not (isinstance(version, str) and len(version) <= 40):
+        raise ValidationFailed("version is not text of at most 40 characters.", "version")
+    sent_at = _time(payload.get("sent_at"), "sent_at")
+    after = _count(payload.get("after"), "after")
+    backlog = payload.get("backlog")
+    if backlog is not None:
+        backlog = _count(backlog, "backlog")
+    raw = payload.get("records")
+    if not isinstance(raw, list):
+        raise ValidationFailed("records is not a list.", "records")
+    if len(raw) > MAX_RECORDS:
+        raise ValidationFailed(f"A batch holds at most {MAX_RECORDS} records; send fewer at a time.", "records")
+    records = [_record(item, i) for i, item in enumerate(raw)]
+    for i in range(1, len(records)):
+        if records[i].seq <= records[i - 1].seq:
+            raise ValidationFailed("Records are not in ascending seq.", f"records.{i}.seq")
+    return hub.Batch(lane_id, store_id, version, sent_at, after, records, backlog)
+
+
+def _record(item: object, i: int) -> hub.Record:
+    where = f"records.{i}"
+    if not isinstance(item, Mapping):
+        raise ValidationFailed(f"{where} is not a JSON object.", where)
+    seq = _count(item.get("seq"), f"{where}.seq")
+    if seq < 1:
+        raise ValidationFailed(f"{where}.seq is not a positive whole number.", f"{where}.seq")
+    kind, key, op = (_text(item, name, 200, where=where) for name in ("kind", "key", "op"))
+    data = item.get("data")
+    return hub.Record(
+        seq,
+        kind,
+        key,
+        op,
+        _time(item.get("at"), f"{where}.at"),
+        data if isinstance(data, Mapping) else None,  # a non-object is parked as an upsert without data
+    )
+
+
+def _text(source: Mapping[str, Any], name: str, longest: int, *, where: str | None = None) -> str:
+    value = source.get(name)
+    path = f"{where}.{name}" if where else name
+    if not isinstance(value, str) or not 0 < len(value) <= longest:
+        raise ValidationFailed(f"{path} is not text of 1 to {longest} characters.", path)
+    return value
+
+
+def _count(value: object, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ValidationFailed(f"{path} is not a whole number from 0.", path)
+    return value
+
+
+def _time(value: object, path: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    raise ValidationFailed(f"{path} is not an ISO 8601 date and time with its offset.", path)
