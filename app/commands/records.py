@@ -325,13 +325,19 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def health(args: argparse.Namespace) -> int:
     """The health as the database and the settings show it (exit 1 when not ok); `--json`: `/v1/health`'s body."""
+    from app.server.hub import lane_lines, with_lanes
     from app.server.schemas import HealthOut
+    from app.services.hub import HubService
 
-    health = with_runtime(args, lambda r: r.health.recorded())
+    async def both(r: Runtime) -> tuple[Health, HealthOut]:
+        recorded = await r.health.recorded()
+        return recorded, await with_lanes(HealthOut.of(recorded), HubService(r.db))  # a hub's lanes, if any
+
+    health, body = with_runtime(args, both)
     if args.json:
-        print(json.dumps(HealthOut.of(health).model_dump(mode="json"), indent=2))
+        print(json.dumps(body.model_dump(mode="json"), indent=2))
     else:
-        print("\n".join(_health_lines(health)))
+        print("\n".join(_health_lines(health) + lane_lines(body)))
     return 0 if health.ok else 1
 
 

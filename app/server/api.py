@@ -35,7 +35,7 @@ from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, 
 from app.server.devices import device_router
 from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
-from app.server.hub import hub_router
+from app.server.hub import hub_router, with_lanes
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
@@ -168,6 +168,8 @@ def create_api(
         Without a token, or with one lacking `receipts:read`, the body is only `{"ok": true|false}`.
         """
         body = HealthOut.of(await health.check())
+        if hub is not None:  # a hub: each lane's sync state
+            body = await with_lanes(body, hub)
         status = 200 if body.ok else 503
         client = client_of(request)
         if client is None or not client.allows(Scope.RECEIPTS_READ):

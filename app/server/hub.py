@@ -8,7 +8,7 @@ records, version, clock skew.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -16,9 +16,12 @@ from pydantic import BaseModel
 
 from app.domain.clock import utcnow
 from app.server.auth import PREFIX
-from app.services.hub import HubService, LaneHealth
+from app.services.hub import HubService, LaneHealth, lane_warnings
 from app.storage.hub import Conflict
 from app.support.json_limits import JsonRejected, loads
+
+if TYPE_CHECKING:
+    from app.server.schemas import HealthOut
 
 BATCHES = f"{PREFIX}/hub/batches"
 LANES = f"{PREFIX}/hub/lanes"
@@ -128,3 +131,26 @@ def hub_router(hub: HubService) -> APIRouter:
         return [LaneOut.of(lane) for lane in await hub.lanes()]
 
     return router
+
+
+async def with_lanes(body: HealthOut, hub: HubService) -> HealthOut:
+    """The health `body` with the lanes the hub serves (none on a lane) and a warning for each that needs a look."""
+    lanes = await hub.lanes()
+    if not lanes:
+        return body
+    return body.model_copy(
+        update={"lanes": [LaneOut.of(lane) for lane in lanes], "warnings": [*body.warnings, *lane_warnings(lanes)]}
+    )
+
+
+def lane_lines(body: HealthOut) -> list[str]:
+    """One line per lane of the hub's health, for `receiptdesk health`."""
+    lines = [f"Lanes: {len(body.lanes)} served by this hub." if body.lanes else ""]
+    for lane in body.lanes:
+        skew = "unknown" if lane.skew_ms is None else f"{lane.skew_ms:+,} ms"
+        lines.append(
+            f"Lane {lane.lane_id}: last seen {lane.last_seen_at[:19].replace('T', ' ')} UTC, "
+            f"acknowledged up to {lane.acked_seq:,}, backlog {lane.backlog:,}, parked {lane.parked:,}, "
+            f"version {lane.version or 'unknown'}, clock skew {skew}{' (quiet)' if lane.quiet else ''}."
+        )
+    return [line for line in lines if line]

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from app.domain.contacts import mask_contact
 from app.domain.records import ReceiptDetail
+from app.server.hub import LaneOut
 from app.services.checkout import CheckoutResult
 from app.services.health import Health
 
@@ -224,6 +225,7 @@ class HealthOut(BaseModel):
     oldest_due_age_s: float | None = None  # how long the longest-waiting delivery due now has waited
     texts_to_new_numbers_last_hour: int | None = None  # numbers texted for the first time in the last hour
     alarms: list[str] = []  # one sentence each; any alarm makes `ok` false
+    lanes: list[LaneOut] = []  # on a hub: each lane it serves, with its sync state
     held: int = 0  # deliveries waiting for a manager to send or drop them (`receiptdesk queue held`)
     possible_duplicates_today: dict[str, int] = {}  # by provider: deliveries sent again in doubt since midnight
     warnings: list[str] = []  # one sentence each; a warning leaves `ok` as it is
