@@ -261,26 +261,41 @@ def _find(session: UnitOfWork, data: Mapping[str, Any]) -> int | None:
 
 
 def _ensure(session: UnitOfWork, data: Mapping[str, Any], when: datetime, *, details: bool = False) -> int:
-    """The customer the change is about, found by loyalty id or contact, created with its contacts if new."""
+    """The customer the change is about, found by loyalty id or contact, created with its contacts if new.
+
+    A customer (or contact) created here is this lane's own record from then on, so it goes to the hub like
+    any other: without it the hub could not name this lane's later changes of that customer.
+    """
     contacts = _contacts(data)
     customer = _find(session, data)
-    if customer is None or details:
-        email = next((v for k, v in contacts if k == "email"), None)
-        phone = next((v for k, v in contacts if k == "phone"), None)
-        name = data.get("name") if details else None
-        customer = customers.upsert(
-            session,
-            now=when,
-            name=name if isinstance(name, str) and name else None,
-            loyalty_id=data.get("loyalty_id") or None,
-            language=_language(data.get("language")) if details else None,
-            email=email,
-            phone=phone,
-        )
+    if customer is None:  # this lane's own customer from now on: fed, so the hub can name this lane's changes
+        with lane_profiles.feed_resumed(session):
+            customer = _create(session, data, contacts, when, details=details)
+    elif details:
+        customer = _create(session, data, contacts, when, details=True)
     for kind, value in contacts:  # the rest of their contacts, those nobody here has
         email, phone = (value, None) if kind == "email" else (None, value)
         if customers.find(session, loyalty_id=None, email=email, phone=phone) is None:
-            customers.attach_contact(session, customer, kind, value, now=when)
+            with lane_profiles.feed_resumed(session):
+                customers.attach_contact(session, customer, kind, value, now=when)
+    return customer
+
+
+def _create(
+    session: UnitOfWork, data: Mapping[str, Any], contacts: list[tuple[str, str]], when: datetime, *, details: bool
+) -> int:
+    email = next((v for k, v in contacts if k == "email"), None)
+    phone = next((v for k, v in contacts if k == "phone"), None)
+    name = data.get("name") if details else None
+    customer = customers.upsert(
+        session,
+        now=when,
+        name=name if isinstance(name, str) and name else None,
+        loyalty_id=data.get("loyalty_id") or None,
+        language=_language(data.get("language")) if details else None,
+        email=email,
+        phone=phone,
+    )
     return customer
 
 

@@ -19,7 +19,9 @@ the lane wrote the row (its `updated_at`, `recorded_at`, `since` or `created_at`
 `at` when given, for a delete), but never later than the hub's `now`: a change cannot have been made
 after the hub received it, so a lane whose clock runs ahead cannot overrule the others by it. A lane's
 changes to one record keep their order: a change that would not sort after the lane's previous change
-to the same record gets that stamp's counter plus one (the lane's feed order is the truth).
+to the same record gets that stamp's counter plus one (the lane's feed order is the truth). A change
+with no time of its own (a delete, when the caller gives no `at`) follows the lane's previous change
+to the record that way, or takes the hub's `now` when there is none.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def record_profile_change(
         if op == "upsert" and data is not None and data.get("customer_id") is not None:
             customer = str(data["customer_id"])
             lane.customer(customer)
-            lane.preference(customer)  # preferences set before the customer had a contact
+            lane.preference(customer, only_if_any=True)  # preferences set before the customer had a contact
     elif kind == "channel_preferences":
         lane.preference(key.split("|", 1)[0])
     elif kind == "consents":
@@ -179,12 +181,14 @@ class _Lane:
         data = {"name": row.get("name"), "language": row.get("language"), **identity}
         self._append(CUSTOMER, key, data, times)
 
-    def preference(self, customer: str) -> None:
+    def preference(self, customer: str, *, only_if_any: bool = False) -> None:
         who = self._who(customer, self._data("customers", customer))
         if who is None:
             return
         key, identity = who
-        rows = [r for r in self._rows_with_prefix("channel_preferences", f"{customer}|")]
+        rows = list(self._rows_with_prefix("channel_preferences", f"{customer}|"))
+        if only_if_any and not rows:
+            return
         channels = sorted({str(r["channel"]) for r in rows if r.get("channel")})
         times = [parse_time(r.get("updated_at")) for r in rows] or [self.at]
         data = {"channels": channels, "auto_send": any(_truthy(r.get("auto_send")) for r in rows), **identity}
@@ -277,8 +281,7 @@ class _Lane:
 
     def _append(self, kind: str, key: str, data: dict[str, Any], times: list[datetime | None]) -> None:
         known = [t for t in times if t is not None]
-        when = min(max(known) if known else self.now, self.now)
-        stamp = stamp_of(when, self.lane_id)
+        stamp = stamp_of(min(max(known), self.now) if known else _EPOCH, self.lane_id)
         previous = self.session.execute(
             select(CHANGES.c.hlc)
             .where(CHANGES.c.kind.in_(_FAMILY[kind]), CHANGES.c.key == key[:160], CHANGES.c.origin_lane == self.lane_id)
@@ -289,6 +292,8 @@ class _Lane:
             before = Stamp.parse(previous)
             if before >= stamp:
                 stamp = Stamp(before.wall_ms, before.counter + 1, self.lane_id)
+        elif not known:
+            stamp = stamp_of(self.now, self.lane_id)
         self.session.execute(
             insert(CHANGES).values(
                 origin_lane=self.lane_id,

@@ -73,6 +73,19 @@ def feed_rows(session: Session) -> int:
 
 
 @contextmanager
+def feed_resumed(session: Session) -> Iterator[None]:
+    """Inside `feed_paused`, the feed written again (a customer this lane creates is its own record)."""
+    session.execute(update(SyncFeedRow).where(SyncFeedRow.id == 1).values(enabled=_PAUSED_WAS))
+    try:
+        yield
+    finally:
+        session.execute(update(SyncFeedRow).where(SyncFeedRow.id == 1).values(enabled=0))
+
+
+_PAUSED_WAS = 1
+
+
+@contextmanager
 def feed_paused(session: Session) -> Iterator[None]:
     """Inside, this transaction's writes add nothing to the change feed.
 
@@ -84,6 +97,7 @@ def feed_paused(session: Session) -> Iterator[None]:
     if not before:
         yield
         return
+    assert before == _PAUSED_WAS
     session.execute(update(SyncFeedRow).where(SyncFeedRow.id == 1).values(enabled=0))
     try:
         yield
