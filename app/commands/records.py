@@ -373,6 +373,11 @@ def _health_lines(h: Health) -> list[str]:
         when = f", last synced {s.last_success_at.astimezone():%Y-%m-%d %H:%M:%S}" if s.last_success_at else ""
         why = s.last_error or s.detail
         lines.append(f"Platform {s.platform}: {s.state}{when}" + (f" ({why})" if why else "") + ".")
+    if h.hub_sync is not None:
+        hub = h.hub_sync
+        pushed = f"last push {hub.last_push_at.astimezone():%Y-%m-%d %H:%M:%S}" if hub.last_push_at else "no push yet"
+        skew = f", clock {hub.skew_ms:+,} ms from the hub's" if hub.skew_ms is not None else ""
+        lines.append(f"Hub {h.hub_url}: {hub.backlog:,} records wait, {hub.parked:,} parked, {pushed}{skew}.")
     return lines
 
 

@@ -36,6 +36,7 @@ from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.hub import HubService
+from app.services.hub_push import HUB_OWNER, HUB_TOKEN, HubPushService
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.lifecycle import LifecycleService
@@ -90,6 +91,7 @@ class Runtime:
     retention: RetentionService | None = None  # the daily purge at [retention] purge_at, and legal holds
     unsubscribe: UnsubscribeService | None = None  # receipt e-mails' unsubscribe pages and inbound mailbox
     hub: HubService | None = None  # `serve --hub`: the lanes' batches and their state
+    hub_push: HubPushService | None = None  # this lane's records to its hub, when `[hub] url` is set
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -112,6 +114,8 @@ class Runtime:
                 self.status_checks.start()  # a round now, then every interval
             if self.retention is not None:
                 self.retention.start()  # the daily purge, at the store's purge_at
+            if self.hub_push is not None:
+                self.hub_push.start()  # the change feed on, then pushes after sales and every few seconds
 
     def local_api(self, *, webhooks: bool = True) -> FastAPI:
         """The local HTTP API over this runtime's services, guarded by `[api]` and the API's tokens.
@@ -144,6 +148,8 @@ class Runtime:
             await self.status_checks.stop()
         if self.retention is not None:
             await self.retention.stop()
+        if self.hub_push is not None:
+            await self.hub_push.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.tokens.flush()
@@ -264,6 +270,7 @@ def build_runtime(
     )
     text_in, inbound_texts = _texts_in(settings, db, bus, adapters, texts, secrets)
     unsubscribe = build_unsubscribe(settings, db, bus, secrets)
+    hub_push = _hub_push(settings, db, http, bus, secrets)
     health = HealthService(
         receipts,
         dispatcher,
@@ -277,6 +284,7 @@ def build_runtime(
         ),
         reconcile=reconcile,
         capture=capture if capture_input is not None else None,
+        hub=hub_push,
     )
     return Runtime(
         settings,
@@ -303,6 +311,28 @@ def build_runtime(
         inbound_texts=inbound_texts,
         text_in=text_in,
         retention=RetentionService(db, settings.retention, zone=store_zone(store.timezone), store_id=store.id),
+        hub_push=hub_push,
+    )
+
+
+def _hub_push(
+    settings: Settings, db: Database, http: httpx.AsyncClient, bus: EventBus, secrets: Secrets | None
+) -> HubPushService | None:
+    """The push of this lane's records to its hub, when `[hub] url` is set (it turns the change feed on)."""
+    hub, store = settings.hub, settings.store
+    if not hub.url:
+        return None
+    return HubPushService(
+        db,
+        http,
+        bus,
+        url=hub.url,
+        token=secret_getter(secrets)(HUB_OWNER, HUB_TOKEN.name),
+        lane_id=f"{store.id}/{hub.lane}",
+        store_id=store.id,
+        every=hub.push_every_seconds,
+        batch_size=hub.batch_size,
+        zone=store_zone(store.timezone),
     )
 
 

@@ -210,6 +210,18 @@ class PlatformSyncOut(BaseModel):
     events_found: int  # sales the catch-up found that no webhook had brought
 
 
+class HubSyncOut(BaseModel):
+    """This lane's push to its hub."""
+
+    url: str
+    acked_seq: int  # the hub has every record up to this feed seq
+    backlog: int  # feed entries waiting for the hub
+    parked: int  # records the hub refused (kept on both sides)
+    last_push_at: datetime | None  # the hub's last acknowledgement
+    last_error: str | None
+    skew_ms: int | None  # the hub's clock minus this lane's
+
+
 class HealthOut(BaseModel):
     ok: bool
     dispatcher_running: bool
@@ -229,6 +241,7 @@ class HealthOut(BaseModel):
     held: int = 0  # deliveries waiting for a manager to send or drop them (`receiptdesk queue held`)
     possible_duplicates_today: dict[str, int] = {}  # by provider: deliveries sent again in doubt since midnight
     warnings: list[str] = []  # one sentence each; a warning leaves `ok` as it is
+    hub: HubSyncOut | None = None  # this lane's push to its hub, when `[hub] url` is set
 
     @classmethod
     def of(cls, h: Health) -> HealthOut:
@@ -248,6 +261,17 @@ class HealthOut(BaseModel):
             held=len(h.held),
             possible_duplicates_today=h.possible_duplicates_today,
             warnings=list(h.warnings),
+            hub=HubSyncOut(
+                url=h.hub_url,
+                acked_seq=h.hub_sync.acked_seq,
+                backlog=h.hub_sync.backlog,
+                parked=h.hub_sync.parked,
+                last_push_at=h.hub_sync.last_push_at,
+                last_error=h.hub_sync.last_error,
+                skew_ms=h.hub_sync.skew_ms,
+            )
+            if h.hub_sync is not None and h.hub_url is not None
+            else None,
             platform_sync=[
                 PlatformSyncOut(
                     platform=s.platform,

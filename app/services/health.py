@@ -23,8 +23,10 @@ from app.domain.delivery import ACTIVE
 from app.domain.records import HeldDelivery
 from app.domain.text_limits import NewNumberTexts
 from app.services.dispatch import Dispatcher
+from app.services.hub_push import HubPushService
 from app.services.receipts import ReceiptService
 from app.services.reconcile import PlatformSync, ReconcileService
+from app.storage.change_feed import LaneSync
 
 STALLED_AFTER_S = 300.0
 """A delivery due this long with nobody sending it: no dispatcher is running on this database, or it is stuck."""
@@ -62,6 +64,8 @@ class Health:
     held: tuple[HeldDelivery, ...] = ()  # deliveries waiting for a manager to send or drop them, longest first
     possible_duplicates_today: dict[str, int] = field(default_factory=dict)  # by provider, since local midnight
     warnings: tuple[str, ...] = ()  # one sentence each; a warning leaves the health ok
+    hub_url: str | None = None  # this lane's hub, when it has one
+    hub_sync: LaneSync | None = None  # how far its push got: backlog, parked, last push, skew
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -102,7 +106,9 @@ class HealthService:
         clock: Clock = utcnow,
         reconcile: ReconcileService | None = None,
         capture: CaptureState | None = None,
+        hub: HubPushService | None = None,
     ) -> None:
+        self._hub = hub
         self._reconcile = reconcile
         self._capture = capture
         self._rejected = rejected
@@ -145,6 +151,8 @@ class HealthService:
         alarms = tuple(a for a in (texts.alarm,) if a is not None)
         held = tuple(await self._receipts.held())
         duplicates = await self._receipts.possible_duplicates(start_of_day(now))
+        hub_sync = await self._hub.status() if self._hub is not None else None
+        hub_words = self._hub.warnings(hub_sync, now) if self._hub is not None and hub_sync is not None else []
         return Health(
             ok=running
             and all(p.state != "failing" for p in providers)
@@ -165,7 +173,9 @@ class HealthService:
             alarms=alarms,
             held=held,
             possible_duplicates_today=dict(sorted(duplicates.items())),
-            warnings=tuple(w for w in (held_warning(len(held)),) if w is not None),
+            warnings=tuple(w for w in (held_warning(len(held)), *hub_words) if w is not None),
+            hub_url=self._hub.url if self._hub is not None else None,
+            hub_sync=hub_sync,
         )
 
     async def recorded(self) -> Health:

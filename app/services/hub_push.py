@@ -2,8 +2,8 @@
 
 One background task owns it. It turns the change feed on (with its backfill when the hub has nothing
 yet), then sends the records changed since the hub's last acknowledgement in batches of
-`batch_size`, oldest first, until none waits; again soon after a sale (a new delivery wakes it, a
-short pause gathers what comes with it) and at most `every` seconds apart.
+`batch_size`, oldest first, until none waits; again soon after a sale (a new receipt or delivery wakes
+it, a short pause gathers what comes with it) and at most `every` seconds apart.
 
 - `200`: the hub applied the batch. Its acknowledgement (`acked`) moves this lane's, the feed is
   pruned up to it, the records it refused are recorded as parked (they never block the ones
@@ -35,7 +35,7 @@ from app import __version__
 from app.domain.clock import Clock, utcnow
 from app.domain.plugins import SecretField
 from app.services.background import BackgroundTasks
-from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus
+from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus, ReceiptCreated
 from app.storage import change_feed
 from app.storage.change_feed import FeedRecord, LaneSync, Parked
 from app.storage.database import Database
@@ -146,7 +146,7 @@ class HubPushService:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         if self._bus is not None:
-            for event in (DeliveriesQueued, DeliveryChanged):
+            for event in (ReceiptCreated, DeliveriesQueued, DeliveryChanged):
                 self._unsubscribe.append(self._bus.subscribe(event, lambda _e: self.poke()))
         self._tasks.start(self._run(), "hub-push")
 

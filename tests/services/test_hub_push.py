@@ -9,9 +9,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,13 +20,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.config.settings import HubSettings
+from app.demo.wiring import sandbox_secrets
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.main import Runtime, build_runtime
+from app.sandbox.server import RunningSandbox
+from app.server.schemas import HealthOut
 from app.services.bus import DeliveriesQueued, EventBus
 from app.services.hub_push import HubPushService, backoff, sync_warnings
 from app.storage import change_feed, schema
 from app.storage.change_feed import LaneSync
 from app.storage.database import Database
 from app.storage.models import CustomerRow, SyncParkedRow
-from tests.conftest import wait_until
+from tests.conftest import fast_settings, wait_until
 from tests.services.hub_double import HubDouble
 
 LANE = "store-1/1"
@@ -237,3 +245,37 @@ async def test_a_lane_killed_mid_push_resumes_and_the_hub_has_each_record_once(t
         second.send_signal(signal.SIGKILL)
         second.wait(10)
     assert [seq for _l, seq, *_ in hub.applied] == list(range(1, 31))  # each record exactly once
+
+
+async def test_a_lane_with_a_hub_pushes_its_sales_and_health_shows_the_sync(
+    tmp_path: Path, sandbox: RunningSandbox, hub: HubDouble, sale_payload: Callable[..., dict[str, Any]]
+) -> None:
+    base = fast_settings(sandbox.url)
+    settings = base.model_copy(update={"hub": HubSettings(url=hub.url, lane="3", push_every_seconds=60)})
+    rt = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), "hub": {"token": TOKEN}})
+    try:
+        assert rt.hub_push is not None and rt.hub_push.lane_id == f"{settings.store.id}/3"
+        rt.hub_push.debounce = 0.0
+        rt.start_dispatching()
+        await wait_until(lambda: rt.db.read_sync(change_feed.enabled))
+        result = await rt.checkout.accept(
+            TriggerEvent("pos-api", "evt-hub-1", parse_sale(sale_payload("S-HUB-1")), datetime.now(UTC))
+        )
+        lane = rt.hub_push.lane_id
+        await wait_until(lambda: result.receipt_id in hub.keys(lane, "receipts"))
+        await wait_until(lambda: hub.keys(lane, "sales") and hub.keys(lane, "audit_log"))
+        sales = [data for (ln, kind, _key), data in hub.records.items() if ln == lane and kind == "sales"]
+        assert [s["sale_id"] for s in sales] == ["S-HUB-1"]
+        health = await rt.health.check()
+        assert health.hub_url == hub.url and health.hub_sync is not None
+        assert health.hub_sync.last_push_at is not None and health.hub_sync.parked == 0
+        assert HealthOut.of(health).hub is not None
+    finally:
+        await rt.close()
+
+
+async def test_without_a_hub_url_nothing_is_pushed_and_the_feed_stays_off(runtime: Runtime) -> None:
+    assert runtime.hub_push is None
+    runtime.start_dispatching()
+    assert not runtime.db.read_sync(change_feed.enabled)
+    assert (await runtime.health.check()).hub_sync is None
