@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config.paths import data_dir, database_url
 from app.config.settings import Settings
+from app.domain.capture import Layout, build_layout
 from app.domain.errors import ConfigurationError, ReceiptDeskError, Unavailable
 from app.storage import schema
 from app.storage.database import Database
@@ -68,8 +70,45 @@ class DatabaseRuntime:
 
 
 def open_database_runtime(settings: Settings, data: str | Path | None = None) -> DatabaseRuntime:
-    """The settings and the configured database, opened (and migrated) as `build_runtime` opens it."""
-    return DatabaseRuntime(settings, open_database(settings, data))
+    """The settings and the configured database, opened (and migrated) as `build_runtime` opens it, and
+    refused for the settings it refuses (see `refuse_provider_settings` and `capture_reading`)."""
+    db = open_database(settings, data)
+    try:
+        refuse_provider_settings(settings)
+        capture_reading(settings)
+    except Exception:
+        db.close()
+        raise
+    return DatabaseRuntime(settings, db)
+
+
+def refuse_provider_settings(settings: Settings) -> None:
+    """Refuse, in the same line, what `build_runtime` refuses even when it sends nothing: a provider the
+    settings route or follow up through that ReceiptDesk does not know, and a `[providers.<id>]` section
+    holding one of its secrets (whose place is the keyring).
+
+    The providers' registry is imported only when the settings file names a provider ([routing],
+    [followups] or a [providers.<id>] section): the default routing's providers are the registry's own,
+    and with no section there is no secret to find.
+    """
+    f = settings.followups
+    if not ("routing" in settings.model_fields_set or f.after_delivery or f.daily_summary or settings.providers):
+        return
+    from app.main.edges import adapter_section, configured_providers
+
+    for provider_id in configured_providers(settings):
+        adapter_section(settings, provider_id)
+
+
+def capture_reading(settings: Settings) -> tuple[ZoneInfo | None, Layout]:
+    """How print-stream capture reads a receipt: `[capture] timezone` and `[capture.layout]`; a wrong one is
+    refused in one line (by every command that builds the runtime, whether or not capture is on)."""
+    c = settings.capture
+    try:
+        tz = ZoneInfo(c.timezone) if c.timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"[capture] timezone {c.timezone!r} is not a known time zone.") from None
+    return tz, build_layout(c.layout.preset, c.layout.patterns)
 
 
 def open_database(settings: Settings, data: str | Path | None = None) -> Database:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.config.paths import data_dir
 from app.config.settings import PrinterSettings, Settings
@@ -11,9 +10,9 @@ from app.devices.passthrough import SerialDevice, SerialPassthrough, TcpPassthro
 from app.devices.printer import DummyPrinter, NetworkPrinter, Printer, SerialPrinter
 from app.devices.scanner import SerialScanner, parse_terminator
 from app.domain.barcodes import BarcodeRules
-from app.domain.capture import build_layout
 from app.domain.errors import ConfigurationError
 from app.domain.printdoc import Paper, SaleCode
+from app.main.database_only import capture_reading
 from app.rendering.print_logo import printed_logo
 from app.services.bus import EventBus
 from app.services.capture import ByteSource, CaptureService
@@ -28,11 +27,7 @@ def build_capture(
 ) -> tuple[CaptureService, ByteSource | None]:
     """Print-stream capture of `[capture]`; the pass-through only when enabled and `listen` (not for CLI tools)."""
     c = settings.capture
-    try:
-        tz = ZoneInfo(c.timezone) if c.timezone else None
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"[capture] timezone {c.timezone!r} is not a known time zone.") from None
-    layout = build_layout(c.layout.preset, c.layout.patterns)
+    tz, layout = capture_reading(settings)
     service = CaptureService(db, checkout, layout, name=c.name, store_id=settings.store.id, lane=c.lane, tz=tz)
     if not (c.enabled and listen):
         return service, None
