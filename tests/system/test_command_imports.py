@@ -93,3 +93,12 @@ def test_commands_over_records_open_the_database_alone(tmp_path: Path, command: 
     assert "app.storage.database" in modules  # it did open the database, and migrated it
     assert (tmp_path / "data" / "receiptdesk.db").is_file()
     assert loaded(modules, SERVING) == []
+
+
+def test_commands_over_records_refuse_the_settings_the_whole_runtime_refuses(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text('[providers.sendgrid]\nfrom_email = "a@b.example"\napi_key = "SG.leaked"\n', encoding="utf-8")
+    done, modules = imported("--config", str(config), "--data-dir", str(tmp_path / "data"), "managers", "list")
+    assert done.returncode == 1 and "receiptdesk secrets set sendgrid api_key" in done.stderr
+    assert "SG.leaked" not in done.stderr + done.stdout and "No managers" not in done.stdout
+    assert loaded(modules, ("fastapi", "app.main.runtime", "app.devices", "app.triggers")) == []
