@@ -149,3 +149,75 @@ def test_a_preference_and_a_stop_at_one_lane_reach_the_other(lanes: tuple[Lane, 
     assert b.db.read_sync(lambda s: consents.opted_out(s, ChannelGroup.TEXT, PHONE))
     assert b.db.read_sync(lambda s: consents.latest(s, Channel.SMS, PHONE)) is False
     assert b.feed() == before
+
+
+def _known_at_both(a: Lane, b: Lane, hub_db: Database) -> None:
+    """The customer set up at A (SMS, auto-send, a grant) and learnt by B, every change settled."""
+    _set_preference(a, (Channel.SMS,), T0, grant=True)
+    a.push(hub_db)
+    b.pull(hub_db)
+    b.push(hub_db)
+    a.pull(hub_db)
+
+
+def _prefer(lane: Lane, channels: tuple[Channel, ...], at: datetime) -> None:
+    def job(s: Session) -> None:
+        cid = customers.find(s, loyalty_id=None, email=None, phone=PHONE)
+        assert cid is not None
+        customers.set_preferences(s, cid, channels, auto_send=True, now=at)
+
+    _write(lane.db, job)
+
+
+def _now() -> datetime:
+    """The lane's clock: the one its database's feed triggers read too (`change_feed.at`)."""
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("pushed_first", ["later", "earlier"])
+def test_two_lanes_change_one_preference_the_later_wins_at_both(
+    lanes: tuple[Lane, Lane], hub_db: Database, pushed_first: str
+) -> None:
+    a, b = lanes
+    _known_at_both(a, b, hub_db)
+    _prefer(a, (Channel.WHATSAPP,), _now())  # A chooses WhatsApp, then B e-mail
+    _prefer(b, (Channel.EMAIL,), _now() + timedelta(milliseconds=2))
+    for lane in (b, a) if pushed_first == "later" else (a, b):
+        lane.push(hub_db)
+    for lane in (a, b) if pushed_first == "later" else (b, a):
+        lane.pull(hub_db)
+    assert a.preference(PHONE) == ((Channel.EMAIL,), True)
+    assert b.preference(PHONE) == ((Channel.EMAIL,), True)
+
+
+def test_a_revocation_beats_a_grant_of_the_same_moment(lanes: tuple[Lane, Lane], hub_db: Database) -> None:
+    a, b = lanes
+    _known_at_both(a, b, hub_db)
+    # the number stopped at A a while ago; B has not heard of it yet
+    stop = _now() - timedelta(minutes=5)
+    _write(a.db, lambda s: consents.opt_out(s, ChannelGroup.TEXT, PHONE, via=ConsentSource.STOP_REPLY, now=stop))
+    # then, within the same second: a STOP at B, and the customer says yes again at A (a START), a little later
+    _write(
+        b.db,
+        lambda s: consent_service.revoke(
+            s, PHONE, ChannelGroup.TEXT, via=ConsentSource.STOP_REPLY, actor="sms", now=_now()
+        ),
+    )
+    _write(
+        a.db,
+        lambda s: consent_service.restore(
+            s,
+            PHONE,
+            ChannelGroup.TEXT,
+            via=ConsentSource.START_REPLY,
+            actor="sms",
+            now=_now() + timedelta(milliseconds=5),
+            text_shown="START",
+        ),
+    )
+    a.push(hub_db)
+    b.push(hub_db)
+    a.pull(hub_db)
+    b.pull(hub_db)
+    for lane in (a, b):
+        assert lane.db.read_sync(lambda s: consents.opted_out(s, ChannelGroup.TEXT, PHONE)), lane.lane_id
