@@ -266,6 +266,7 @@ async def test_a_lane_with_a_hub_pushes_its_sales_and_health_shows_the_sync(
         await wait_until(lambda: hub.keys(lane, "sales") and hub.keys(lane, "audit_log"))
         sales = [data for (ln, kind, _key), data in hub.records.items() if ln == lane and kind == "sales"]
         assert [s["sale_id"] for s in sales] == ["S-HUB-1"]
+        await wait_until(lambda: rt.db.read_sync(change_feed.status).backlog == 0)  # the answer recorded too
         health = await rt.health.check()
         assert health.hub_url == hub.url and health.hub_sync is not None
         assert health.hub_sync.last_push_at is not None and health.hub_sync.parked == 0
