@@ -7,7 +7,7 @@ token, and JSON bodies only.
 | `GET /v1/receipts/...` | `receipts:read` |
 | `POST /v1/customers/devices`, `DELETE /v1/customers/devices/{id}` | `devices:write` |
 | `GET /v1/health` | nothing for `{"ok": ...}`; `receipts:read` for the whole health |
-| `POST /v1/hub/batches` (a hub) | `hub:sync` |
+| `POST /v1/hub/batches`, `GET /v1/hub/profiles` (a hub) | `hub:sync` |
 | `GET /v1/hub/lanes` (a hub) | `receipts:read` |
 | anything else under `/v1` | `admin` |
 
@@ -77,6 +77,8 @@ def needed_scope(method: str, path: str) -> TokenScope | None:
     if method in _READ_METHODS and route.startswith(f"{PREFIX}/receipts/"):
         return TokenScope.RECEIPTS_READ
     if method == "POST" and route == f"{PREFIX}/hub/batches":
+        return TokenScope.HUB_SYNC
+    if method in _READ_METHODS and route == f"{PREFIX}/hub/profiles":
         return TokenScope.HUB_SYNC
     if method in _READ_METHODS and route == f"{PREFIX}/hub/lanes":
         return TokenScope.RECEIPTS_READ

@@ -47,6 +47,11 @@ class HubService:
         self._db = db
         self._clock = clock
 
+    @property
+    def db(self) -> Database:
+        """The hub's database (its profile changes are read from it: `app.server.hub_profiles`)."""
+        return self._db
+
     async def apply(self, payload: object) -> hub.Applied | hub.Conflict:
         """Apply one batch (`POST /v1/hub/batches`); `ValidationFailed` (one line) when its shape is wrong."""
         batch = parse_batch(payload)
