@@ -1,5 +1,6 @@
 """Is everything well: online, alarms, warnings, possible duplicates today, queue, oldest waiting, texts
-to new numbers, providers, last error, the messages held for a manager (Send or Drop), and today's chart."""
+to new numbers, providers, last error, the lane's sync with its hub, the messages held for a manager (Send or
+Drop), and today's chart."""
 
 from __future__ import annotations
 
@@ -63,6 +64,27 @@ def sync_text(health: Health) -> str:
     return "\n".join(lines)
 
 
+def hub_text(health: Health, now: datetime | None = None) -> str:
+    """`12 records wait, none parked, last push 3:10 PM, clock 40 ms behind the hub's`; empty without a hub."""
+    sync = health.hub_sync
+    if sync is None:
+        return ""
+    waiting = (
+        "nothing waits"
+        if not sync.backlog
+        else "1 record waits"
+        if sync.backlog == 1
+        else f"{sync.backlog:,} records wait"
+    )
+    parked = f"{sync.parked:,} parked" if sync.parked else "none parked"
+    pushed = f"last push {moment(sync.last_push_at, now or datetime.now(UTC))}" if sync.last_push_at else "no push yet"
+    words = [waiting, parked, pushed]
+    if sync.skew_ms is not None:
+        side = "behind" if sync.skew_ms > 0 else "ahead of"
+        words.append(f"clock {abs(sync.skew_ms):,} ms {side} the hub's")
+    return ", ".join(words)
+
+
 class HealthPage(QWidget):
     """Refreshed with every health check while it is shown."""
 
@@ -73,7 +95,7 @@ class HealthPage(QWidget):
         self._ctx = ctx
         self.tasks = tasks
         self.facts: dict[str, QLabel] = {}
-        facts = QFormLayout()
+        facts = self._facts = QFormLayout()
         for key, label in (
             ("status", "Status"),
             ("alarm", "Alarm"),
@@ -85,6 +107,7 @@ class HealthPage(QWidget):
             ("new_numbers", "Texts to new numbers"),
             ("error", "Last error"),
             ("sync", "Platform sync"),
+            ("hub", "Hub sync"),
             ("capture", "Receipt capture"),
         ):
             value = QLabel("\u2026")
@@ -140,6 +163,8 @@ class HealthPage(QWidget):
         self.facts["error"].setText(health.last_error or "none")
         self.facts["sync"].setText(sync_text(health) or "no platforms polled")
         self.facts["capture"].setText(health.capture or "off")
+        self.facts["hub"].setText(hub_text(health))
+        self._facts.setRowVisible(self.facts["hub"], health.hub_sync is not None)
         self.providers.setRowCount(len(health.providers))
         for row, p in enumerate(health.providers):
             values = (p.provider, p.state, str(p.sent), str(p.failed), str(p.transient), p.last_error or "")
