@@ -36,6 +36,7 @@ from app.services.dispatch import Dispatcher
 from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.hub import HubService
+from app.services.hub_pull import HubPullService
 from app.services.hub_push import HUB_OWNER, HUB_TOKEN, HubPushService
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
@@ -92,6 +93,7 @@ class Runtime:
     unsubscribe: UnsubscribeService | None = None  # receipt e-mails' unsubscribe pages and inbound mailbox
     hub: HubService | None = None  # `serve --hub`: the lanes' batches and their state
     hub_push: HubPushService | None = None  # this lane's records to its hub, when `[hub] url` is set
+    hub_pull: HubPullService | None = None  # other lanes' customer choices from the hub, when `[hub] url` is set
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -116,6 +118,8 @@ class Runtime:
                 self.retention.start()  # the daily purge, at the store's purge_at
             if self.hub_push is not None:
                 self.hub_push.start()  # the change feed on, then pushes after sales and every few seconds
+            if self.hub_pull is not None:
+                self.hub_pull.start()  # other lanes' preferences, consents and opt-outs, every pull_every_seconds
 
     def local_api(self, *, webhooks: bool = True) -> FastAPI:
         """The local HTTP API over this runtime's services, guarded by `[api]` and the API's tokens.
@@ -150,6 +154,8 @@ class Runtime:
             await self.retention.stop()
         if self.hub_push is not None:
             await self.hub_push.stop()
+        if self.hub_pull is not None:
+            await self.hub_pull.stop()
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.tokens.flush()
@@ -271,6 +277,7 @@ def build_runtime(
     text_in, inbound_texts = _texts_in(settings, db, bus, adapters, texts, secrets)
     unsubscribe = build_unsubscribe(settings, db, bus, secrets)
     hub_push = _hub_push(settings, db, http, bus, secrets)
+    hub_pull = _hub_pull(settings, db, http, bus, secrets)
     health = HealthService(
         receipts,
         dispatcher,
@@ -285,6 +292,7 @@ def build_runtime(
         reconcile=reconcile,
         capture=capture if capture_input is not None else None,
         hub=hub_push,
+        hub_pull=hub_pull,
     )
     return Runtime(
         settings,
@@ -312,6 +320,7 @@ def build_runtime(
         text_in=text_in,
         retention=RetentionService(db, settings.retention, zone=store_zone(store.timezone), store_id=store.id),
         hub_push=hub_push,
+        hub_pull=hub_pull,
     )
 
 
@@ -333,6 +342,25 @@ def _hub_push(
         every=hub.push_every_seconds,
         batch_size=hub.batch_size,
         zone=store_zone(store.timezone),
+    )
+
+
+def _hub_pull(
+    settings: Settings, db: Database, http: httpx.AsyncClient, bus: EventBus, secrets: Secrets | None
+) -> HubPullService | None:
+    """The pull of other lanes' customer choices from this lane's hub, when `[hub] url` is set (same token)."""
+    hub, store = settings.hub, settings.store
+    if not hub.url:
+        return None
+    token = secret_getter(secrets)(HUB_OWNER, HUB_TOKEN.name)
+    return HubPullService(
+        db,
+        bus,
+        http,
+        url=hub.url,
+        lane_id=f"{store.id}/{hub.lane}",
+        token=lambda: token,
+        every=timedelta(seconds=hub.pull_every_seconds),
     )
 
 

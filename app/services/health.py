@@ -23,6 +23,7 @@ from app.domain.delivery import ACTIVE
 from app.domain.records import HeldDelivery
 from app.domain.text_limits import NewNumberTexts
 from app.services.dispatch import Dispatcher
+from app.services.hub_pull import HubPullService
 from app.services.hub_push import HubPushService
 from app.services.receipts import ReceiptService
 from app.services.reconcile import PlatformSync, ReconcileService
@@ -107,8 +108,10 @@ class HealthService:
         reconcile: ReconcileService | None = None,
         capture: CaptureState | None = None,
         hub: HubPushService | None = None,
+        hub_pull: HubPullService | None = None,
     ) -> None:
         self._hub = hub
+        self._hub_pull = hub_pull
         self._reconcile = reconcile
         self._capture = capture
         self._rejected = rejected
@@ -153,6 +156,9 @@ class HealthService:
         duplicates = await self._receipts.possible_duplicates(start_of_day(now))
         hub_sync = await self._hub.status() if self._hub is not None else None
         hub_words = self._hub.warnings(hub_sync, now) if self._hub is not None and hub_sync is not None else []
+        pull_words = self._hub_pull.warning() if self._hub_pull is not None else None
+        if pull_words is not None:  # the pull's own failure, beside the push's
+            hub_words = [*hub_words, pull_words]
         return Health(
             ok=running
             and all(p.state != "failing" for p in providers)

@@ -100,7 +100,8 @@ class HubPullService:
         self.every = every
         self._clock = clock
         self._tasks = BackgroundTasks("hub pull")
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # the last pull's failure, in memory (the push keeps its own)
+        self.last_pull_at: datetime | None = None
 
     @property
     def running(self) -> bool:
@@ -119,6 +120,9 @@ class HubPullService:
                 await self.pull()
             except PullFailed as exc:
                 log.warning("hub pull: %s", exc)
+            except Exception:  # a storage hiccup must not end the pull
+                log.exception("a pull from the hub failed")
+                self.last_error = "Applying them on this lane failed; see the log."
             await asyncio.sleep(self.every.total_seconds())
 
     async def pull(self) -> PullReport:
@@ -143,7 +147,14 @@ class HubPullService:
             self.last_error = str(exc)
             raise
         self.last_error = None
+        self.last_pull_at = self._clock()
         return report
+
+    def warning(self) -> str | None:
+        """What health shows of the pull: its last failure, in one sentence, or None."""
+        if self.last_error is None:
+            return None
+        return f"Customers' choices from other lanes are not arriving: {self.last_error}"
 
     async def _page(self, after: int) -> tuple[list[Change], int]:
         token = self._token()
