@@ -22,21 +22,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.storage import hub_profiles
 from app.storage.models import HubLaneRow, HubParkedRow, HubReceiptRow, HubRecordRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LANES: Table = HubLaneRow.__table__  # type: ignore[assignment]
 RECORDS: Table = HubRecordRow.__table__  # type: ignore[assignment]
@@ -139,7 +140,11 @@ class Unusable(ValueError):
 
 
 def apply(session: Session, batch: Batch, *, now: datetime) -> Applied | Conflict:
-    """Apply `batch` (records in ascending seq) for its lane; the caller commits."""
+    """Apply `batch` (records in ascending seq) for its lane; the caller commits.
+
+    The records are written set-wise (a few statements per batch, not per record). Should the database
+    refuse one anyway, the batch is applied again record by record, and the one it refuses is parked.
+    """
     lane = _locked_lane(session, batch, now)
     acked = int(lane.acked_seq)
     skew = round((batch.sent_at - now).total_seconds() * 1000)
@@ -147,32 +152,46 @@ def apply(session: Session, batch: Batch, *, now: datetime) -> Applied | Conflic
     if batch.after > acked:
         session.execute(update(LANES).where(LANES.c.lane_id == batch.lane_id).values(**seen))
         return Conflict(acked)
-    parked: list[Parked] = []
-    applied = 0
-    last = acked
-    for record in batch.records:
-        if record.seq <= acked:
-            continue  # applied by an earlier copy of this batch
-        last = max(last, record.seq)
+    fresh = [r for r in batch.records if r.seq > acked]  # the rest was applied by an earlier copy of this batch
+    refused: list[tuple[Record, str]] = []
+    good: list[Record] = []
+    for record in fresh:
         try:
-            with session.begin_nested():
-                _apply_one(session, batch.lane_id, batch.store_id, record, now)
-            applied += 1
-        except (Unusable, DataError, ValueError, TypeError, KeyError) as exc:
-            reason = str(exc)[:MAX_REASON] if isinstance(exc, Unusable) else _refused(exc)
-            if _park(session, batch.lane_id, record, reason, now):
-                parked.append(Parked(record.seq, reason))
-    values: dict[str, Any] = {**seen, "acked_seq": last, "parked": LANES.c.parked + len(parked)}
+            _check(record)
+            good.append(record)
+        except Unusable as exc:
+            refused.append((record, str(exc)[:MAX_REASON]))
+    try:
+        with session.begin_nested():
+            _apply_all(session, batch.lane_id, batch.store_id, good, now)
+    except REFUSALS as exc:
+        log.warning("a lane's batch was refused as a whole (%s); applying it record by record", type(exc).__name__)
+        for record in list(good):
+            try:
+                with session.begin_nested():
+                    _apply_all(session, batch.lane_id, batch.store_id, [record], now)
+            except REFUSALS as one:
+                good.remove(record)
+                refused.append((record, _refused(one)))
+    parked = [Parked(r.seq, reason) for r, reason in sorted(refused, key=lambda x: x[0].seq)]
+    newly = sum(_park(session, batch.lane_id, r, reason, now) for r, reason in refused)
+    last = max([acked, *(r.seq for r in fresh)])
+    values: dict[str, Any] = {**seen, "acked_seq": last, "parked": LANES.c.parked + newly}
     if batch.backlog is not None:
         values["backlog"] = max(0, batch.backlog)
     session.execute(update(LANES).where(LANES.c.lane_id == batch.lane_id).values(**values))
-    return Applied(last, parked, applied)
+    return Applied(last, parked, len(good))
+
+
+REFUSALS = (DataError, IntegrityError, ValueError, TypeError, KeyError)
+"""What applying a checked record can still meet: a value the database will not hold, or data whose shape
+the profile changes cannot read. Anything else (a lost connection, a deadlock) fails the batch, to be retried."""
 
 
 def _refused(exc: Exception) -> str:
     """The reason a record whose data the hub could not take is parked with (logged with its error)."""
     log.warning("a lane's record is parked: %s: %s", type(exc).__name__, str(exc)[:200])
-    if isinstance(exc, DataError):
+    if isinstance(exc, DataError | IntegrityError):
         return "the hub's database refused its data (a value too long or of the wrong type)"
     return f"its data is not what a record of its kind holds ({type(exc).__name__})"
 
@@ -220,58 +239,68 @@ def _park(session: Session, lane_id: str, record: Record, reason: str, now: date
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _apply_one(session: Session, lane_id: str, store_id: str, record: Record, now: datetime) -> None:
-    if record.kind not in KINDS:
-        raise Unusable(f"unknown kind {record.kind[:40]!r}")
-    if record.op not in OPS:
-        raise Unusable(f"unknown op {record.op[:20]!r}")
-    if not record.key or len(record.key) > 128:
-        raise Unusable("the key is empty or longer than 128 characters")
-    if record.op == "delete":
-        _delete(session, lane_id, record)
-    else:
-        if not isinstance(record.data, Mapping):
-            raise Unusable("an upsert without its record's data")
-        _validate(record)
-        _upsert(session, lane_id, record.kind, record.key, record.seq, _dumps(record.data), now)
-        _index(session, lane_id, store_id, record, now)
-    if record.kind in PROFILE_KINDS:  # what other lanes take back of it (`GET /v1/hub/profiles`)
-        hub_profiles.record_profile_change(
-            session,
-            lane_id=lane_id,
-            kind=record.kind,
-            key=record.key,
-            op=record.op,
-            data=None if record.data is None else dict(record.data),
-            now=now,
-            at=record.at,
+def _apply_all(session: Session, lane_id: str, store_id: str, records: list[Record], now: datetime) -> None:
+    """Write checked `records` (ascending seq): each record's newest state, then what is derived from them."""
+    newest = {(r.kind, r.key): r for r in records}  # a record twice in a batch: its later entry wins
+    final = sorted(newest.values(), key=lambda r: r.seq)
+    upserts = [r for r in final if r.op == "upsert"]
+    deletes = [r for r in final if r.op == "delete"]
+    gone_contacts = _datas(session, lane_id, "contacts", [r.key for r in deletes if r.kind == "contacts"])
+    rows = [
+        {
+            "lane_id": lane_id,
+            "kind": r.kind,
+            "key": r.key,
+            "seq": r.seq,
+            "data": _dumps(r.data or {}),
+            "updated_at": now,
+        }
+        for r in upserts
+    ]
+    _upsert_rows(session, RECORDS, rows, ("lane_id", "kind", "key"))
+    for kind in {r.kind for r in deletes}:
+        keys = [r.key for r in deletes if r.kind == kind]
+        for chunk in _chunks(keys, 500):
+            session.execute(
+                delete(RECORDS).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == kind, RECORDS.c.key.in_(chunk))
+            )
+            if kind == "receipts":
+                session.execute(delete(RECEIPTS).where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.receipt_id.in_(chunk)))
+    _customer_keys(session, lane_id, final, gone_contacts, now)
+    _index_receipts(session, lane_id, store_id, upserts, now)
+    _delivery_states(session, lane_id, upserts)
+    for record in final:
+        if record.kind in PROFILE_KINDS:  # what other lanes take back of it (`GET /v1/hub/profiles`)
+            hub_profiles.record_profile_change(
+                session,
+                lane_id=lane_id,
+                kind=record.kind,
+                key=record.key,
+                op=record.op,
+                data=None if record.data is None else dict(record.data),
+                now=now,
+                at=record.at,
+            )
+
+
+def _upsert_rows(session: Session, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c not in keys]
+    per_statement = 1000 if session.get_bind().dialect.name == "postgresql" else max(1, 900 // len(rows[0]))
+    for chunk in _chunks(rows, per_statement):
+        stmt = _insert(session, table).values(chunk)
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns})
         )
 
 
-def _upsert(session: Session, lane_id: str, kind: str, key: str, seq: int, data: str, now: datetime) -> None:
-    stmt = _insert(session, RECORDS).values(lane_id=lane_id, kind=kind, key=key, seq=seq, data=data, updated_at=now)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["lane_id", "kind", "key"],
-            set_={"seq": stmt.excluded.seq, "data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
-        )
-    )
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
-def _delete(session: Session, lane_id: str, record: Record) -> None:
-    where = and_(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == record.kind, RECORDS.c.key == record.key)
-    if record.kind == "receipts":
-        session.execute(delete(RECEIPTS).where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.receipt_id == record.key))
-    elif record.kind == "contacts":
-        old = _data(session, lane_id, "contacts", record.key)
-        if old is not None:
-            _forget_key(session, lane_id, str(old.get("customer_id")), f"{old.get('kind')}:{old.get('value')}")
-    elif record.kind == "customers":
-        _forget_key(session, lane_id, record.key, None)
-    session.execute(delete(RECORDS).where(where))
-
-
-# -- validation and the search index -----------------------------------------------------------------
+# -- checks, customer keys and the search index ------------------------------------------------------
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "sales": ("id", "sale_id", "occurred_at", "total"),
@@ -282,21 +311,41 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _validate(record: Record) -> None:
+def _check(record: Record) -> None:
+    """`Unusable` when the record cannot be applied (so it is parked)."""
+    if record.kind not in KINDS:
+        raise Unusable(f"unknown kind {record.kind[:40]!r}")
+    if record.op not in OPS:
+        raise Unusable(f"unknown op {record.op[:20]!r}")
+    if not record.key or len(record.key) > 128 or "\x00" in record.key:
+        raise Unusable("the key is empty, longer than 128 characters, or holds a NUL character")
+    if record.op == "delete":
+        return
     data = record.data
-    assert data is not None
+    if not isinstance(data, Mapping):
+        raise Unusable("an upsert without its record's data")
     for name in _REQUIRED.get(record.kind, ()):
         if data.get(name) is None:
             raise Unusable(f"{record.kind} record without {name}")
     if record.kind == "sales":
         _when(data["occurred_at"], "occurred_at")
         _money(data["total"])
-        if not isinstance(data["sale_id"], str) or not 0 < len(data["sale_id"]) <= 64:
-            raise Unusable("sale_id is not text of 1 to 64 characters")
+        for name, longest in (("sale_id", 64), ("lane", 64), ("card_last4", 40), ("store_id", 64)):
+            value = data.get(name)
+            if value is None and name != "sale_id":
+                continue
+            if not isinstance(value, str) or not 0 < len(value) <= longest or "\x00" in value:
+                raise Unusable(f"{name} is not text of 1 to {longest} characters")
+        if data.get("customer_id") is not None and not isinstance(data["customer_id"], int | str):
+            raise Unusable("customer_id is not a customer's id")
     if record.kind == "receipts" and (str(data["id"]) != record.key or len(record.key) > 36):
         raise Unusable("the receipt's id is not its key, or is longer than 36 characters")
-    if record.kind == "contacts" and data["kind"] not in ("phone", "email"):
+    if record.kind == "contacts" and (
+        data["kind"] not in ("phone", "email") or not isinstance(data["value"], str) or "\x00" in data["value"]
+    ):
         raise Unusable("a contact is neither a phone nor an email")
+    if record.kind == "customers" and not isinstance(data.get("loyalty_id") or "", str):
+        raise Unusable("loyalty_id is not text")
 
 
 def _when(value: Any, name: str) -> datetime:
@@ -321,99 +370,166 @@ def _money(value: Any) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-def _index(session: Session, lane_id: str, store_id: str, record: Record, now: datetime) -> None:
-    """Keep `hub_receipts` and the lane's customer keys in step with the record just applied."""
-    data = record.data
-    assert data is not None
-    if record.kind == "receipts":
-        sale = _data(session, lane_id, "sales", str(data["sale_pk"]))
-        if sale is not None:
-            _index_receipt(session, lane_id, store_id, record.key, sale)
-        else:  # its sale comes later in the feed (a coalesced change): the sale fills the row then
-            waiting = _data(session, lane_id, WAITING, str(data["sale_pk"])) or {}
-            ids = sorted({*waiting.get("receipts", []), record.key})
-            _upsert(session, lane_id, WAITING, str(data["sale_pk"]), record.seq, _dumps({"receipts": ids}), now)
-    elif record.kind == "sales":
-        for receipt_id in _receipts_of_sale(session, lane_id, record.key, str(data["sale_id"])):
-            _index_receipt(session, lane_id, store_id, receipt_id, data)
-    elif record.kind == "contacts":
-        customer = str(data["customer_id"])
-        if _customer_key(session, lane_id, customer) is None:
-            _set_key(session, lane_id, customer, f"{data['kind']}:{data['value']}", record.seq, now)
-    elif record.kind == "customers":
-        if data.get("forgotten_at"):
-            _forget_key(session, lane_id, record.key, None)
-        elif isinstance(data.get("loyalty_id"), str) and data["loyalty_id"]:
-            _set_key(session, lane_id, record.key, f"loyalty:{data['loyalty_id']}", record.seq, now)
-    elif record.kind == "deliveries" and isinstance(data.get("receipt_id"), str):
-        state = data.get("state")
+def _customer_keys(
+    session: Session, lane_id: str, final: list[Record], gone_contacts: dict[str, dict[str, Any]], now: datetime
+) -> None:
+    """Keep each customer's key across lanes (module docstring) as their records come, in feed order."""
+    touched = [r for r in final if r.kind in ("customers", "contacts")]
+    if not touched:
+        return
+
+    def owner(r: Record) -> str | None:
+        if r.kind == "customers":
+            return r.key
+        data = r.data if r.op == "upsert" else gone_contacts.get(r.key)
+        return None if data is None or data.get("customer_id") is None else str(data["customer_id"])
+
+    owners = sorted({o for r in touched if (o := owner(r)) is not None})
+    keys: dict[str, str | None] = {c: d.get("key") for c, d in _datas(session, lane_id, CUSTOMER_KEY, owners).items()}
+    before = dict(keys)
+    for r in touched:
+        customer = owner(r)
+        if customer is None:
+            continue
+        current = keys.get(customer)
+        data = r.data or {}
+        if r.kind == "contacts" and r.op == "upsert":
+            if current is None:
+                keys[customer] = f"{data['kind']}:{data['value']}"
+        elif r.kind == "contacts":  # deleted: its key goes with it
+            old = gone_contacts.get(r.key) or {}
+            if current == f"{old.get('kind')}:{old.get('value')}":
+                keys[customer] = None
+        elif r.op == "delete" or data.get("forgotten_at"):
+            keys[customer] = None
+        elif data.get("loyalty_id"):
+            keys[customer] = f"loyalty:{data['loyalty_id']}"
+    changed = {c: k for c, k in keys.items() if k != before.get(c)}
+    if not changed:
+        return
+    rows = [
+        {"lane_id": lane_id, "kind": CUSTOMER_KEY, "key": c, "seq": 0, "data": _dumps({"key": k}), "updated_at": now}
+        for c, k in changed.items()
+        if k is not None
+    ]
+    _upsert_rows(session, RECORDS, rows, ("lane_id", "kind", "key"))
+    dropped = [c for c, k in changed.items() if k is None]
+    old_keys = [k for c in changed if (k := before.get(c)) is not None]
+    for chunk in _chunks(dropped, 500):
+        session.execute(
+            delete(RECORDS).where(
+                RECORDS.c.lane_id == lane_id, RECORDS.c.kind == CUSTOMER_KEY, RECORDS.c.key.in_(chunk)
+            )
+        )
+    for chunk in _chunks(old_keys, 500):  # the lane's receipts no longer name a key it has given up
         session.execute(
             update(RECEIPTS)
-            .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.receipt_id == data["receipt_id"])
-            .values(state=str(state)[:16] if state is not None else None)
+            .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.customer_key.in_(chunk))
+            .values(customer_key=None)
         )
 
 
-def _index_receipt(session: Session, lane_id: str, store_id: str, receipt_id: str, sale: Mapping[str, Any]) -> None:
-    customer = sale.get("customer_id")
-    key = None if customer is None else _customer_key(session, lane_id, str(customer))
-    values = {
-        "store_id": str(sale.get("store_id") or store_id)[:64],
-        "sale_id": str(sale["sale_id"])[:64],
-        "lane": None if sale.get("lane") is None else str(sale["lane"])[:64],
-        "occurred_at": _when(sale["occurred_at"], "occurred_at"),
-        "total": str(_money(sale["total"])),
-        "card_last4": None if sale.get("card_last4") is None else str(sale["card_last4"])[:40],
-        "customer_key": None if key is None else key[:80],
-    }
-    stmt = _insert(session, RECEIPTS).values(lane_id=lane_id, receipt_id=receipt_id, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=["lane_id", "receipt_id"], set_=values))
-
-
-def _receipts_of_sale(session: Session, lane_id: str, sale_pk: str, sale_id: str) -> list[str]:
-    """The lane's receipts of the sale: those already searchable, and those that came before it."""
-    known = session.execute(
-        select(RECEIPTS.c.receipt_id).where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.sale_id == sale_id)
-    ).scalars()
-    waiting = _data(session, lane_id, WAITING, sale_pk)
-    if waiting is not None:
-        session.execute(
-            delete(RECORDS).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == WAITING, RECORDS.c.key == sale_pk)
-        )
-    return sorted({*known, *(waiting or {}).get("receipts", [])})
-
-
-def _data(session: Session, lane_id: str, kind: str, key: str) -> dict[str, Any] | None:
-    text = session.execute(
-        select(RECORDS.c.data).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == kind, RECORDS.c.key == key)
-    ).scalar_one_or_none()
-    if text is None:
-        return None
-    value = json.loads(text)
-    return value if isinstance(value, dict) else None
-
-
-def _customer_key(session: Session, lane_id: str, customer: str) -> str | None:
-    entry = _data(session, lane_id, CUSTOMER_KEY, customer)
-    key = None if entry is None else entry.get("key")
-    return key if isinstance(key, str) else None
-
-
-def _set_key(session: Session, lane_id: str, customer: str, key: str, seq: int, now: datetime) -> None:
-    _upsert(session, lane_id, CUSTOMER_KEY, customer, seq, _dumps({"key": key}), now)
-
-
-def _forget_key(session: Session, lane_id: str, customer: str, only: str | None) -> None:
-    """Take the customer's key off the lane's receipts (all of it, or only when it is `only`)."""
-    key = _customer_key(session, lane_id, customer)
-    if key is None or (only is not None and key != only):
+def _index_receipts(session: Session, lane_id: str, store_id: str, upserts: list[Record], now: datetime) -> None:
+    """Fill `hub_receipts` for the receipts of this batch, and for earlier receipts of this batch's sales."""
+    sales = {r.key: dict(r.data or {}) for r in upserts if r.kind == "sales"}
+    receipts = {r.key: str((r.data or {})["sale_pk"]) for r in upserts if r.kind == "receipts"}
+    if not sales and not receipts:
         return
-    session.execute(
-        delete(RECORDS).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == CUSTOMER_KEY, RECORDS.c.key == customer)
-    )
-    session.execute(
-        update(RECEIPTS).where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.customer_key == key).values(customer_key=None)
-    )
+    sales.update(_datas(session, lane_id, "sales", sorted(set(receipts.values()) - set(sales))))
+    of_sale: dict[str, dict[str, Any]] = {}  # receipt id -> its sale
+    waiting: dict[str, set[str]] = {}  # sale pk -> receipts that came before it
+    for receipt_id, sale_pk in receipts.items():
+        if sale_pk in sales:
+            of_sale[receipt_id] = sales[sale_pk]
+        else:  # its sale comes later in the feed (a coalesced change): the sale fills the row then
+            waiting.setdefault(sale_pk, set()).add(receipt_id)
+    batch_sales = [r.key for r in upserts if r.kind == "sales"]
+    if batch_sales:
+        by_sale_id = {str(sales[pk]["sale_id"]): pk for pk in batch_sales}
+        for chunk in _chunks(sorted(by_sale_id), 500):
+            known = session.execute(
+                select(RECEIPTS.c.receipt_id, RECEIPTS.c.sale_id).where(
+                    RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.sale_id.in_(chunk)
+                )
+            )
+            for receipt_id, sale_id in known:
+                of_sale.setdefault(receipt_id, sales[by_sale_id[sale_id]])
+        earlier = _datas(session, lane_id, WAITING, batch_sales)
+        for pk, entry in earlier.items():
+            for receipt_id in entry.get("receipts", []):
+                of_sale.setdefault(str(receipt_id), sales[pk])
+        for chunk in _chunks(sorted(earlier), 500):
+            session.execute(
+                delete(RECORDS).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == WAITING, RECORDS.c.key.in_(chunk))
+            )
+    if waiting:
+        for pk, entry in _datas(session, lane_id, WAITING, sorted(waiting)).items():
+            waiting[pk].update(str(r) for r in entry.get("receipts", []))
+        rows = [
+            {
+                "lane_id": lane_id,
+                "kind": WAITING,
+                "key": pk,
+                "seq": 0,
+                "updated_at": now,
+                "data": _dumps({"receipts": sorted(ids)}),
+            }
+            for pk, ids in waiting.items()
+        ]
+        _upsert_rows(session, RECORDS, rows, ("lane_id", "kind", "key"))
+    customers = sorted({str(s["customer_id"]) for s in of_sale.values() if s.get("customer_id") is not None})
+    keys = {c: d.get("key") for c, d in _datas(session, lane_id, CUSTOMER_KEY, customers).items()}
+    rows = []
+    for receipt_id, sale in of_sale.items():
+        key = keys.get(str(sale.get("customer_id")))
+        rows.append(
+            {
+                "lane_id": lane_id,
+                "receipt_id": receipt_id,
+                "store_id": str(sale.get("store_id") or store_id)[:64],
+                "sale_id": str(sale["sale_id"])[:64],
+                "lane": None if sale.get("lane") is None else str(sale["lane"])[:64],
+                "occurred_at": _when(sale["occurred_at"], "occurred_at"),
+                "total": str(_money(sale["total"])),
+                "card_last4": None if sale.get("card_last4") is None else str(sale["card_last4"])[:40],
+                "customer_key": key[:80] if isinstance(key, str) else None,
+            }
+        )
+    _upsert_rows(session, RECEIPTS, rows, ("lane_id", "receipt_id"))
+
+
+def _delivery_states(session: Session, lane_id: str, upserts: list[Record]) -> None:
+    """A receipt's state in the lists: its newest delivery's."""
+    state_of: dict[str, str | None] = {}
+    for r in upserts:
+        data = r.data or {}
+        if r.kind == "deliveries" and isinstance(data.get("receipt_id"), str):
+            state = data.get("state")
+            state_of[data["receipt_id"]] = None if state is None else str(state)[:16]
+    for state in set(state_of.values()):
+        ids = sorted(k for k, v in state_of.items() if v == state)
+        for chunk in _chunks(ids, 500):
+            session.execute(
+                update(RECEIPTS)
+                .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.receipt_id.in_(chunk))
+                .values(state=state)
+            )
+
+
+def _datas(session: Session, lane_id: str, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The lane's records of `kind` with these keys, as JSON objects, by key."""
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(keys)), 500):
+        rows = session.execute(
+            select(RECORDS.c.key, RECORDS.c.data).where(
+                RECORDS.c.lane_id == lane_id, RECORDS.c.kind == kind, RECORDS.c.key.in_(chunk)
+            )
+        )
+        for key, text in rows:
+            value = json.loads(text)
+            if isinstance(value, dict):
+                out[key] = value
+    return out
 
 
 def _dumps(data: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from app.domain.errors import ValidationFailed
 from app.services.hub import HubService
-from app.storage import hub, schema
+from app.storage import hub, hub_profiles, schema
 from app.storage.database import Database
 from app.storage.models import HubParkedRow, HubReceiptRow, HubRecordRow
 from tests.storage.hub_batches import batch, customer_records, record, sale_records
@@ -121,6 +121,36 @@ async def test_receipts_are_searchable_by_sale_id_last_four_and_customer(pg: Dat
     # the contact deleted (an erasure): the customer's key leaves the lane's receipts
     await service.apply(batch("store-1/5", 5, [record(6, "contacts", "70", None, op="delete")]))
     assert find(sale_id="S-4") == [("store-1/5", "S-4", None)]
+
+
+async def test_a_record_the_database_refuses_is_parked_and_the_batch_applied_record_by_record(
+    pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = hub_profiles.record_profile_change
+
+    def refusing(session: Any, **change: Any) -> None:
+        if change["key"] == "71":
+            raise ValueError("a contact this hub cannot read")
+        recorded(session, **change)
+
+    monkeypatch.setattr(hub_profiles, "record_profile_change", refusing)
+    odd = record(3, "contacts", "71", {"id": 71, "customer_id": 7, "kind": "email", "value": "a@example.com"})
+    result = await HubService(pg).apply(batch("store-1/10", 0, [*customer_records(1), odd, *sale_records(4, 2)]))
+    assert isinstance(result, hub.Applied)
+    assert (result.acked, [p.seq for p in result.parked], result.applied) == (7, [3], 6)
+    assert count(pg, HubReceiptRow, lane_id="store-1/10", customer_key="phone:+12175550100") == 2
+
+
+async def test_a_record_twice_in_a_batch_keeps_its_later_state(pg: Database) -> None:
+    service = HubService(pg)
+    sale = sale_records(1, 1)
+    changed = {**sale[0]["data"], "card_last4": "0005"}
+    delivery = {"id": "d-1", "receipt_id": "r-1", "state": "delivered"}
+    await service.apply(
+        batch("store-1/11", 0, [*sale, record(3, "sales", "1", changed), record(4, "deliveries", "d-1", delivery)])
+    )
+    rows = pg.read_sync(lambda s: s.execute(select(HubReceiptRow.card_last4, HubReceiptRow.state)).all())
+    assert [tuple(r) for r in rows] == [("0005", "delivered")]
 
 
 async def test_profile_changes_are_kept_for_the_other_lanes(pg: Database) -> None:
