@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
@@ -124,7 +125,7 @@ async def test_an_upsert_whose_row_is_gone_by_push_time_goes_as_a_delete(db: Dat
 async def test_acknowledge_prunes_records_parked_and_status_counts(db: Database) -> None:
     await db.write(lambda s: change_feed.enable(s, at=NOW))
     for cid in (1, 2, 3):
-        await db.write(lambda s, cid=cid: _customer(s, cid))
+        await db.write(partial(_customer, cid=cid))
     status = await db.read(change_feed.status)
     assert (status.enabled, status.acked_seq, status.newest_seq, status.backlog, status.parked) == (True, 0, 3, 3, 0)
 
@@ -147,7 +148,7 @@ async def test_acknowledge_prunes_records_parked_and_status_counts(db: Database)
 async def test_a_hub_that_lost_acknowledged_records_gets_everything_again(db: Database) -> None:
     await db.write(lambda s: change_feed.enable(s, at=NOW))
     for cid in (1, 2):
-        await db.write(lambda s, cid=cid: _customer(s, cid))
+        await db.write(partial(_customer, cid=cid))
     await db.write(lambda s: change_feed.acknowledge(s, 2, at=NOW))
     assert await db.write(lambda s: change_feed.rewind(s, 2, at=NOW)) == 0  # nothing lost: nothing re-sent
     assert await db.write(lambda s: change_feed.rewind(s, 0, at=NOW)) == 2  # the hub has nothing: all again
