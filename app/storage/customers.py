@@ -156,14 +156,23 @@ def set_language(session: Session, customer_id: int, language: Language) -> None
 def set_preferences(
     session: Session, customer_id: int, channels: tuple[Channel, ...], *, auto_send: bool, now: datetime
 ) -> None:
-    """Replace the customer's preferred channels."""
+    """Replace the customer's preferred channels.
+
+    The channels kept are updated and the new ones added before those dropped are deleted, so the
+    customer is never without preferences in between: the hub, which reads a lane's changes one row at
+    a time, never sees a moment with none, and stamps the change with the time it was made (`now`).
+    """
     connection = session.connection()
-    connection.execute(delete(ChannelPreferenceRow).where(ChannelPreferenceRow.customer_id == customer_id))
-    if channels:
-        connection.execute(
-            insert(ChannelPreferenceRow),
-            [
-                {"customer_id": customer_id, "channel": c.value, "auto_send": auto_send, "updated_at": now}
-                for c in dict.fromkeys(channels)
-            ],
-        )
+    wanted = [c.value for c in dict.fromkeys(channels)]
+    mine = ChannelPreferenceRow.customer_id == customer_id
+    have = set(connection.execute(select(ChannelPreferenceRow.channel).where(mine)).scalars())
+    for channel in wanted:
+        values = {"auto_send": auto_send, "updated_at": now}
+        if channel in have:
+            connection.execute(
+                update(ChannelPreferenceRow).where(mine, ChannelPreferenceRow.channel == channel).values(**values)
+            )
+        else:
+            connection.execute(insert(ChannelPreferenceRow), {"customer_id": customer_id, "channel": channel, **values})
+    if have - set(wanted):
+        connection.execute(delete(ChannelPreferenceRow).where(mine, ChannelPreferenceRow.channel.not_in(wanted)))

@@ -174,17 +174,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.mark.parametrize("pushed_first", ["later", "earlier"])
+@pytest.mark.parametrize("first", ["later", "earlier"])
 def test_two_lanes_change_one_preference_the_later_wins_at_both(
-    lanes: tuple[Lane, Lane], hub_db: Database, pushed_first: str
+    lanes: tuple[Lane, Lane], hub_db: Database, first: str
 ) -> None:
     a, b = lanes
     _known_at_both(a, b, hub_db)
-    _prefer(a, (Channel.WHATSAPP,), _now())  # A chooses WhatsApp, then B e-mail
-    _prefer(b, (Channel.EMAIL,), _now() + timedelta(milliseconds=2))
-    for lane in (b, a) if pushed_first == "later" else (a, b):
+    # A chooses WhatsApp at minute 10, B e-mail at minute 20: written, pushed and pulled later first, or not
+    changes = [(b, (Channel.EMAIL,), T0 + timedelta(minutes=20)), (a, (Channel.WHATSAPP,), T0 + timedelta(minutes=10))]
+    for lane, channels, at in changes if first == "later" else changes[::-1]:
+        _prefer(lane, channels, at)
+    for lane in (b, a) if first == "later" else (a, b):
         lane.push(hub_db)
-    for lane in (a, b) if pushed_first == "later" else (b, a):
+    for lane in (a, b) if first == "later" else (b, a):
         lane.pull(hub_db)
     assert a.preference(PHONE) == ((Channel.EMAIL,), True)
     assert b.preference(PHONE) == ((Channel.EMAIL,), True)
