@@ -3,15 +3,26 @@ batches applied once, a 409 carrying the acknowledgement, a one-line 422, and th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from app.main import Runtime
+from app.config.settings import HubSettings
+from app.demo.wiring import sandbox_secrets
+from app.domain.events import TriggerEvent
+from app.domain.intake import parse_sale
+from app.main import Runtime, build_runtime
+from app.sandbox.server import RunningSandbox
 from app.services.hub import HubService
+from app.storage import change_feed
+from app.storage.models import HubReceiptRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised
+from tests.conftest import EMAIL_ONLY, authorised, fast_settings, wait_until
 from tests.storage.hub_batches import batch, customer_records, record, sale_records
 
 
@@ -68,3 +79,41 @@ async def test_the_hub_refuses_bad_tokens_and_malformed_batches(runtime: Runtime
         garbage = await http.post("/v1/hub/batches", content=b"{", headers={**lane, "Content-Type": "application/json"})
         assert garbage.status_code == 422
         assert (await http.get("/v1/hub/lanes", headers=reader)).json() == []  # nothing was applied
+
+
+async def test_a_lane_pushes_its_sale_to_the_hub_and_it_is_searchable_there(
+    runtime: Runtime,
+    hub_url: str,
+    tmp_path: Path,
+    sandbox: RunningSandbox,
+    sale_payload: Callable[..., dict[str, Any]],
+) -> None:
+    """A lane's own push (its runtime, its SQLite feed) to this hub, end to end."""
+    token = (await runtime.tokens.create("lane-3", ["hub:sync"], actor="tests")).token
+    base = fast_settings(sandbox.url)
+    settings = base.model_copy(update={"hub": HubSettings(url=hub_url, lane="3", push_every_seconds=60)})
+    lane = build_runtime(
+        settings, data=tmp_path / "lane", secrets={**sandbox_secrets(sandbox.url), "hub": {"token": token}}
+    )
+    try:
+        assert lane.hub_push is not None
+        lane.hub_push.debounce = 0.0
+        lane.start_dispatching()
+        await wait_until(lambda: lane.db.read_sync(change_feed.enabled))
+        payload = sale_payload("S-LANE-3")
+        payload["customer"] = dict(EMAIL_ONLY)
+        result = await lane.checkout.accept(
+            TriggerEvent("pos-api", "evt-lane-3", parse_sale(payload), datetime.now(UTC))
+        )
+
+        def searchable() -> list[tuple[str, str, str | None]]:
+            query = select(HubReceiptRow.receipt_id, HubReceiptRow.sale_id, HubReceiptRow.customer_key)
+            return [tuple(r) for r in runtime.db.read_sync(lambda s: s.execute(query).all())]  # type: ignore[misc]
+
+        await wait_until(lambda: searchable() != [])
+        assert searchable() == [(result.receipt_id, "S-LANE-3", "email:ana.garcia@example.com")]
+        await wait_until(lambda: lane.db.read_sync(change_feed.status).backlog == 0)
+        [served] = await HubService(runtime.db).lanes()
+        assert (served.lane_id, served.parked) == (lane.hub_push.lane_id, 0)
+    finally:
+        await lane.close()
