@@ -22,8 +22,9 @@ from app.main import build_runtime
 from app.main.runtime import Runtime
 from app.sandbox.server import RunningSandbox
 from app.services import consent as consent_service
+from app.services.health import HealthService
 from app.services.hub import HubService
-from app.services.hub_pull import HubPullService
+from app.services.hub_pull import HubPullService, PullFailed
 from app.services.hub_push import HubPushService
 from app.storage import change_feed, consents, customers, schema
 from app.storage.consents import Grant
@@ -64,6 +65,7 @@ class Lane:
     def __init__(self, rt: Runtime, lane: str, hub_url: str, token: str) -> None:
         self.rt = rt
         self.lane = lane
+        self.hub_url = hub_url
         lane_id = f"store-0042/{lane}"
         self.push = HubPushService(
             rt.db, rt.http, None, url=hub_url, token=token, lane_id=lane_id, store_id="store-0042"
@@ -138,3 +140,11 @@ async def test_a_choice_and_a_stop_at_one_lane_reach_the_other_over_http(
     assert await b.states(queued) == ["dead"], "B's queued text was not cancelled"
     assert await b.rt.db.read(lambda s: consents.opted_out(s, ChannelGroup.TEXT, PHONE))
     assert await b.sale(payload("B-2", 2), 2) == (), "B texted a number that said STOP at A"
+
+    # a lane whose token the hub refuses: health says so in one sentence, beside the push's
+    refused = HubPullService(b.rt.db, b.rt.bus, b.rt.http, url=b.hub_url, lane_id="store-0042/2", token=lambda: "x")
+    with pytest.raises(PullFailed):
+        await refused.pull()
+    health = HealthService(b.rt.receipts, b.rt.dispatcher, (), hub=b.push, hub_pull=refused)
+    words = (await health.check()).warnings
+    assert any("refused this lane's token" in w and w.startswith("Customers' choices") for w in words), words
