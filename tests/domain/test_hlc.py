@@ -24,7 +24,7 @@ def test_stamps_sort_as_text_as_they_do_as_stamps() -> None:
     stamps = [first, second, third]
     assert sorted(stamps) == stamps and sorted(s.text for s in stamps) == [s.text for s in stamps]
     assert Stamp.parse(third.text) == third
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a clock stamp"):
         Stamp.parse("12-3-x")
 
 
