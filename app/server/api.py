@@ -35,7 +35,7 @@ from app.server.auth import Authenticator, RequestBudget, TokenAuth, client_of, 
 from app.server.devices import device_router
 from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
-from app.server.hub import hub_router, with_lanes
+from app.server.hub import BATCH_MAX_BYTES, BATCHES, hub_router, with_lanes
 from app.server.hub_profiles import hub_profiles_router
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
@@ -204,7 +204,8 @@ def create_api(
 
     api.openapi = openapi  # type: ignore[method-assign]
     policy = NetworkPolicy.of(settings.allowed_hosts, settings.allowed_origins, public_url)
-    api.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    batches = {BATCHES: max(settings.max_body_bytes, BATCH_MAX_BYTES)} if hub is not None else {}
+    api.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=batches)
     api.add_middleware(
         WebhookRateLimit,
         budget=SourceBudget(settings.webhook_requests_per_minute, clock=clock),

@@ -1,7 +1,8 @@
 """The hub's routes (served by `receiptdesk serve --hub` only), as `docs/hub.md` describes them.
 
 `POST /v1/hub/batches` (scope `hub:sync`) takes a lane's batch: `200` with `{"acked", "parked", "hub_time"}`,
-`409` with `{"acked"}` when the batch starts beyond what the hub has, `422` (one line) when it is malformed.
+`409` with `{"acked"}` when the batch starts beyond what the hub has, `422` (one line) when it is malformed,
+`413` beyond `BATCH_MAX_BYTES`.
 `GET /v1/hub/lanes` (scope `receipts:read`) lists the lanes: last seen, acknowledged seq, backlog, parked
 records, version, clock skew.
 """
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from app.server.schemas import HealthOut
 
 BATCHES = f"{PREFIX}/hub/batches"
+BATCH_MAX_BYTES = 32 * 1024 * 1024
+"""A batch's body, at most: a lane's records include its receipts as rendered (some 20 KB each), so a
+batch of a few hundred records is larger than the API's other bodies (`[api] max_body_bytes`)."""
 LANES = f"{PREFIX}/hub/lanes"
 
 

@@ -22,17 +22,19 @@ class BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """Answers 413 when a body is declared or turns out larger than `max_bytes`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = per_path or {}  # routes whose bodies may be larger (a hub's batches)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.per_path.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await _reject(send, self.max_bytes)
+            if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+                await _reject(send, max_bytes)
                 return
         seen = 0
         exceeded = False
@@ -45,7 +47,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     exceeded = True
                     raise BodyTooLarge
             return message
@@ -64,7 +66,7 @@ class BodyLimitMiddleware:
             if not exceeded or started:
                 raise
         if exceeded and not started:
-            await _reject(send, self.max_bytes)
+            await _reject(send, max_bytes)
 
 
 async def _reject(send: Send, limit: int) -> None:

@@ -17,8 +17,8 @@ from app.domain.errors import ValidationFailed
 from app.storage import hub
 from app.storage.database import Database, UnitOfWork
 
-MAX_RECORDS = 5000
-"""Records in one batch, at most (the lane's `[hub] batch_size` stays well below it)."""
+MAX_RECORDS = 10_000
+"""Records in one batch, at most: the most a lane's `[hub] batch_size` allows."""
 
 QUIET_AFTER = timedelta(minutes=15)
 """A lane not heard from for this long is named in health's warnings."""

@@ -3,6 +3,7 @@ batches applied once, a 409 carrying the acknowledgement, a one-line 422, and th
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,24 @@ async def test_a_lane_pushes_batches_and_health_shows_it(runtime: Runtime, hub_u
         health = (await http.get("/v1/health", headers=reader)).json()
         assert [x["lane_id"] for x in health["lanes"]] == ["store-1/1"]
         assert any("1 record(s) the hub parked" in w for w in health["warnings"])
+
+
+async def test_a_batch_of_rendered_receipts_may_be_larger_than_the_apis_other_bodies(
+    runtime: Runtime, hub_url: str
+) -> None:
+    lane = await authorised(runtime, "hub:sync")
+    records = sale_records(1, 100)
+    for r in records:
+        if r["kind"] == "receipts":
+            r["data"]["html"] = "<p>" + "x" * 20_000 + "</p>"  # about a receipt's size as rendered
+    body = batch("store-1/1", 0, records)
+    assert len(json.dumps(body)) > runtime.settings.api.max_body_bytes
+    async with httpx.AsyncClient(base_url=hub_url) as http:
+        answer = await http.post("/v1/hub/batches", json=body, headers=lane)
+        assert (answer.status_code, answer.json()["acked"]) == (200, 200)
+        other = {**(await authorised(runtime)), "Content-Type": "application/json"}
+        sale = await http.post("/v1/sales", content=json.dumps(body), headers=other)
+        assert sale.status_code == 413  # the other routes keep their limit
 
 
 async def test_the_hub_refuses_bad_tokens_and_malformed_batches(runtime: Runtime, hub_url: str) -> None:
