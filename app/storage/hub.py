@@ -14,8 +14,9 @@ The customer key (`hub_receipts.customer_key`) names a customer the same way at 
 `loyalty:<loyalty id>` when the customer has a loyalty id, otherwise the first contact the lane recorded
 for them, `phone:<E.164 number>` or `email:<address>` (lanes store contacts normalised). Lanes number
 customers on their own, so the hub keeps, per lane, which key each lane's customer has: an entry of kind
-`hub:customer_key` in `hub_records`, derived by the hub (no lane sends that kind). A contact deleted, or a
-customer forgotten, takes their key off the lane's receipts.
+`hub:customer_key` in `hub_records`, derived by the hub (no lane sends that kind). A customer who gets a
+loyalty id is found by it, also by their earlier receipts at that lane; a contact deleted, or a customer
+forgotten, takes their key off the lane's receipts.
 """
 
 from __future__ import annotations
@@ -414,19 +415,20 @@ def _customer_keys(
     ]
     _upsert_rows(session, RECORDS, rows, ("lane_id", "kind", "key"))
     dropped = [c for c, k in changed.items() if k is None]
-    old_keys = [k for c in changed if (k := before.get(c)) is not None]
     for chunk in _chunks(dropped, 500):
         session.execute(
             delete(RECORDS).where(
                 RECORDS.c.lane_id == lane_id, RECORDS.c.kind == CUSTOMER_KEY, RECORDS.c.key.in_(chunk)
             )
         )
-    for chunk in _chunks(old_keys, 500):  # the lane's receipts no longer name a key it has given up
-        session.execute(
-            update(RECEIPTS)
-            .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.customer_key.in_(chunk))
-            .values(customer_key=None)
-        )
+    for customer, key in changed.items():  # the lane's receipts follow: a new key (a loyalty id), or none
+        given_up = before.get(customer)
+        if given_up is not None:
+            session.execute(
+                update(RECEIPTS)
+                .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.customer_key == given_up)
+                .values(customer_key=None if key is None else key[:80])
+            )
 
 
 def _index_receipts(session: Session, lane_id: str, store_id: str, upserts: list[Record], now: datetime) -> None:

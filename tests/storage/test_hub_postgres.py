@@ -118,9 +118,21 @@ async def test_receipts_are_searchable_by_sale_id_last_four_and_customer(pg: Dat
     assert find(sale_id="S-4") == [("store-1/5", "S-4", "phone:+12175550100")]
     assert find(customer_key="loyalty:L-77") == [("store-1/6", "S-10", "loyalty:L-77")]
     assert len(find(card_last4="4242")) == 2
-    # the contact deleted (an erasure): the customer's key leaves the lane's receipts
-    await service.apply(batch("store-1/5", 5, [record(6, "contacts", "70", None, op="delete")]))
+    # the customer gets a loyalty id: their receipts at the lane are found by it from then on
+    joined = record(6, "customers", "7", {"id": 7, "loyalty_id": "L-9"})
+    await service.apply(batch("store-1/5", 5, [joined]))
+    assert find(sale_id="S-4") == [("store-1/5", "S-4", "loyalty:L-9")]
+    # the customer forgotten (an erasure): their key leaves the lane's receipts
+    forgotten = record(7, "customers", "7", {"id": 7, "loyalty_id": None, "forgotten_at": "2026-12-05T10:00:00+00:00"})
+    await service.apply(batch("store-1/5", 6, [forgotten]))
     assert find(sale_id="S-4") == [("store-1/5", "S-4", None)]
+    await service.apply(batch("store-1/5", 7, customer_records(8, customer=7)))  # a new contact: a new key
+    assert find(sale_id="S-4") == [("store-1/5", "S-4", None)]  # older receipts are not re-tied to it
+    # the contact deleted: the customer's key leaves the lane's receipts
+    await service.apply(batch("store-1/5", 9, sale_records(20, 1)))
+    assert find(sale_id="S-20") == [("store-1/5", "S-20", "phone:+12175550100")]
+    await service.apply(batch("store-1/5", 21, [record(22, "contacts", "70", None, op="delete")]))
+    assert find(sale_id="S-20") == [("store-1/5", "S-20", None)]
 
 
 async def test_a_record_the_database_refuses_is_parked_and_the_batch_applied_record_by_record(
