@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -52,6 +53,7 @@ from app.services.tokens import TokenService
 from app.services.tracking import TrackingService
 from app.services.unsubscribe import UnsubscribeService
 from app.services.whatsapp_inbound import WhatsAppInboundService
+from app.storage import change_feed
 from app.storage.database import Database
 from app.triggers.catchup import build_pollers
 from app.triggers.registry import build_triggers
@@ -94,6 +96,7 @@ class Runtime:
     hub: HubService | None = None  # `serve --hub`: the lanes' batches and their state
     hub_push: HubPushService | None = None  # this lane's records to its hub, when `[hub] url` is set
     hub_pull: HubPullService | None = None  # other lanes' customer choices from the hub, when `[hub] url` is set
+    leaving_hub: asyncio.Future[None] | None = field(default=None, init=False)  # feed off: the lane left its hub
     tokens: TokenService = field(init=False)  # the API's clients
     devices: AppDeviceService = field(init=False)  # customers' app installs for push receipts
 
@@ -118,6 +121,8 @@ class Runtime:
                 self.retention.start()  # the daily purge, at the store's purge_at
             if self.hub_push is not None:
                 self.hub_push.start()  # the change feed on, then pushes after sales and every few seconds
+            elif self.settings.hub.url is None and self.hub is None:  # a lane that left its hub feeds no more
+                self.leaving_hub = asyncio.ensure_future(self.db.write(change_feed.leave_hub))
             if self.hub_pull is not None:
                 self.hub_pull.start()  # other lanes' preferences, consents and opt-outs, every pull_every_seconds
 
@@ -156,6 +161,8 @@ class Runtime:
             await self.hub_push.stop()
         if self.hub_pull is not None:
             await self.hub_pull.stop()
+        if self.leaving_hub is not None:
+            await self.leaving_hub
         await self.followups.stop()
         await self.dispatcher.stop()
         await self.tokens.flush()

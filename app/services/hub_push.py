@@ -89,6 +89,10 @@ class _Failed(Exception):
         self.refused = refused
 
 
+class _TooLarge(Exception):
+    """The hub answered 413: the batch is more than it takes in one request."""
+
+
 class HubPushService:
     """Pushes the lane's change feed to its hub; `status()` and `warnings()` are what health shows."""
 
@@ -209,12 +213,21 @@ class HubPushService:
             batches = records = parked = 0
             acked = await self._db.read(change_feed.acked_seq)
             conflicts = 0
+            limit = self.batch_size
             while True:
-                batch = await self._db.read(partial(change_feed.next_batch, after=acked, limit=self.batch_size))
+                batch = await self._db.read(partial(change_feed.next_batch, after=acked, limit=limit))
                 if not batch:
                     return PushReport(batches, records, parked, acked)
+                newest = await self._db.read(change_feed.newest_seq)
                 try:
-                    answer = await self._send(acked, batch)
+                    answer = await self._send(acked, batch, backlog=max(0, newest - batch[-1].seq))
+                except _TooLarge:
+                    if limit > 1:  # halve until it fits; a batch that fit was not the problem
+                        limit = max(1, len(batch) // 2)
+                        continue
+                    words = f"The hub at {self.url} refuses record {batch[0].kind} {batch[0].key} as too large."
+                    await self._db.write(partial(change_feed.record_failure, error=words))
+                    return PushReport(batches, records, parked, acked, words)
                 except _Failed as failed:
                     words, refused = failed.words, failed.refused
                     await self._db.write(partial(change_feed.record_failure, error=words))
@@ -239,13 +252,14 @@ class HubPushService:
                 parked += len(answer.parked)
                 acked = answer.acked
 
-    async def _send(self, after: int, batch: list[FeedRecord]) -> _Applied | _Conflict:
+    async def _send(self, after: int, batch: list[FeedRecord], *, backlog: int) -> _Applied | _Conflict:
         body = {
             "lane_id": self.lane_id,
             "store_id": self.store_id,
             "version": self._version,
             "sent_at": self._clock().isoformat(timespec="milliseconds"),
             "after": after,
+            "backlog": backlog,
             "records": [record.wire() for record in batch],
         }
         started = self._clock()
@@ -258,6 +272,8 @@ class HubPushService:
         ended = self._clock()
         if response.status_code in (401, 403):
             raise _Failed(refused_words(self.url), refused=True)
+        if response.status_code == 413:
+            raise _TooLarge
         if response.status_code == 409:
             return _Conflict(_int(_json(response).get("acked"), f"The hub at {self.url} answered 409 without acked."))
         if response.status_code != 200:

@@ -164,6 +164,12 @@ def disable(session: Session) -> None:
     session.execute(delete(ChangeFeedRow))
 
 
+def leave_hub(session: Session) -> None:
+    """`disable`, when the feed is on: a lane whose `[hub] url` was removed stops writing a feed nobody reads."""
+    if enabled(session):
+        disable(session)
+
+
 def backfill(session: Session, *, at: datetime) -> int:
     """Enqueue one upsert per existing row of each fed table (one statement per table, in key order)."""
     total = 0
@@ -300,6 +306,11 @@ def rewind(session: Session, acked: int, *, at: datetime) -> int:
 def record_failure(session: Session, error: str) -> None:
     """The last push failed: `error` is shown until a push succeeds."""
     _state(session).last_error = error[:MAX_REASON]
+
+
+def newest_seq(session: Session) -> int:
+    """The newest feed entry's seq (0: none)."""
+    return int(session.execute(select(func.max(ChangeFeedRow.seq))).scalar() or 0)
 
 
 def record_skew(session: Session, skew_ms: int) -> None:

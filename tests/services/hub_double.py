@@ -29,13 +29,18 @@ class HubDouble:
         self.park: set[tuple[str, str]] = set()  # (kind, key) refused
         self.skew = timedelta(0)  # the hub's clock minus the real one
         self.hold: threading.Event | None = None  # when set up, wait on it before answering
+        self.max_records: int | None = None  # a batch with more is answered 413
+        self.backlogs: list[int] = []  # what each applied batch said still waits behind it
         self.received = threading.Event()  # a batch was applied
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
 
     def batch(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         lane, after = body["lane_id"], int(body["after"])
+        if self.max_records is not None and len(body["records"]) > self.max_records:
+            return 413, {"error": "The batch is larger than the hub takes."}
         with self.lock:
+            self.backlogs.append(int(body.get("backlog", -1)))
             acked = self.acked.get(lane, 0)
             if after > acked:
                 return 409, {"acked": acked}

@@ -277,6 +277,28 @@ async def test_a_lane_with_a_hub_pushes_its_sales_and_health_shows_the_sync(
 
 async def test_without_a_hub_url_nothing_is_pushed_and_the_feed_stays_off(runtime: Runtime) -> None:
     assert runtime.hub_push is None
+    await runtime.db.write(lambda s: change_feed.enable(s, at=NOW))  # the lane had a hub, and left it
     runtime.start_dispatching()
+    assert runtime.leaving_hub is not None
+    await runtime.leaving_hub
     assert not runtime.db.read_sync(change_feed.enabled)
+    assert runtime.db.read_sync(change_feed.newest_seq) == 0  # a feed nobody reads is not kept
     assert (await runtime.health.check()).hub_sync is None
+
+
+async def test_a_batch_too_large_for_the_hub_is_halved_and_each_says_what_waits_behind_it(
+    db: Database, http: httpx.AsyncClient, hub: HubDouble
+) -> None:
+    await db.write(lambda s: _customers(s, range(1, 21)))
+    await db.write(lambda s: change_feed.enable(s, at=NOW))
+    hub.max_records = 6
+    report = await _service(db, http, hub).push_pending()  # 10 would go at once: the hub takes 6
+    assert (report.error, report.records, report.acked) == (None, 20, 20)
+    assert [seq for _lane, seq, *_ in hub.applied] == list(range(1, 21))
+    assert hub.backlogs == [15, 10, 5, 0]
+
+    hub.max_records = 0  # not even one record fits: said plainly, nothing lost
+    await db.write(lambda s: _customers(s, range(21, 22)))
+    report = await _service(db, http, hub).push_pending()
+    assert report.error == f"The hub at {hub.url} refuses record customers 21 as too large."
+    assert (await db.read(change_feed.status)).backlog == 1
