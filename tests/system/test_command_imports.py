@@ -93,6 +93,9 @@ def test_commands_over_records_open_the_database_alone(tmp_path: Path, command: 
     assert "app.storage.database" in modules  # it did open the database, and migrated it
     assert (tmp_path / "data" / "receiptdesk.db").is_file()
     assert loaded(modules, SERVING) == []
+    again, modules = imported("--data-dir", str(tmp_path / "data"), *command)
+    assert again.returncode == 0, again.stderr
+    assert loaded(modules, ("alembic",)) == []  # a database already at the newest schema needs no migrating
 
 
 def test_commands_over_records_refuse_the_settings_the_whole_runtime_refuses(tmp_path: Path) -> None:
