@@ -1,11 +1,14 @@
 """Bringing a database to the current schema with Alembic.
 
-A database already at `HEAD` needs nothing: one read of `alembic_version` says so, and Alembic (a
-tenth of a second or two to import) is loaded only when there is something to migrate.
+A database already at the newest revision needs nothing: one read of `alembic_version`, beside the
+revisions named in the migration files (`head_on_disk`), says so, and Alembic (a tenth of a second
+or two to import) is loaded only when there is something to migrate.
 """
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
@@ -19,8 +22,7 @@ if TYPE_CHECKING:
 MIGRATIONS = package_data.package_folder(package_data.MIGRATIONS)
 """Alembic's environment and revisions, shipped as the package `app.storage.migrations`."""
 
-HEAD = "0012"
-"""The newest migration's revision (a test holds it to Alembic's own head)."""
+_REVISION = re.compile(r'^(revision|down_revision)\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)
 
 MIGRATION_LOCK = 0x52445343  # "RDSC": PostgreSQL's advisory lock key for the migrations
 
@@ -35,8 +37,9 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration; return the revision the database is now at."""
-    if _recorded_revision(engine) == HEAD:
-        return HEAD
+    head = head_on_disk()
+    if head is not None and _recorded_revision(engine) == head:
+        return head
     from alembic import command
 
     config = alembic_config()
@@ -46,6 +49,19 @@ def upgrade(engine: Engine) -> str | None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return current_revision(engine)
+
+
+@cache
+def head_on_disk() -> str | None:
+    """The one revision no migration file builds on, read from the files' `revision = "..."` lines;
+    None when that is not one revision (Alembic then decides)."""
+    revisions: set[str] = set()
+    below: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (revisions if name == "revision" else below).add(value)
+    heads = revisions - below
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _recorded_revision(engine: Engine) -> str | None:
