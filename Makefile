@@ -38,11 +38,14 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-# Three workers on two cores: many tests wait on the processes they start, so a third keeps the cores busy. The kiosk's window tests run in processes of their own, after the rest:
-# a process that has run them holds Qt objects that no other test's event processing should touch.
+# Three workers on two cores: many tests wait on the processes they start, so a third keeps the cores busy. The kiosk's window tests run in processes of their own
+# (a process that has run them holds Qt objects that no other test's event processing should touch), beside the rest: their report follows the rest's.
 pytest: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --ignore=tests/ui -m "not exhaustive"
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/ui
+	@ui_log=$$(mktemp); \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/ui > $$ui_log 2>&1 & ui=$$!; \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --ignore=tests/ui -m "not exhaustive"; rest=$$?; \
+	wait $$ui; windows=$$?; echo "--- the kiosk's window tests (tests/ui), run beside the rest ---"; cat $$ui_log; rm -f $$ui_log; \
+	test $$rest -eq 0 && test $$windows -eq 0
 
 # Every crash point against every provider setup, on SQLite and PostgreSQL (about 6 minutes).
 test-crash: $(STAMP)

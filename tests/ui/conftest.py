@@ -126,8 +126,8 @@ async def type_pin(qtbot: Any, manager: ManagerWindow, pin: str, name: str | Non
     await until(lambda: not page.checking, what="the PIN to be checked")
 
 
-async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
-    """Wait, letting the loop run, until `condition()` is truthy."""
+async def until(condition: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> None:
+    """Wait, letting the loop run, until `condition()` is truthy (the timeout is for a busy machine)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
