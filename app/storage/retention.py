@@ -122,37 +122,27 @@ def remove_bare_sales(session: Session, holds: list[LegalHold], *, before: datet
     return {"sales": _remove_sales(session, pks)}
 
 
+def _loose(id_: Any, owner: Any, at: SQLColumnExpression[Any], holds: list[LegalHold], before: datetime) -> Select[Any]:
+    """The ids of rows that belong to nothing (`owner` empty) and are older than `before`, where no date hold
+    covers their time."""
+    return select(id_).where(
+        owner.is_(None), at < before, not_held(_ranges(holds), sale_pk=_NO_SALE, customer_id=_NO_SALE, at=at)
+    )
+
+
 def _loose_deliveries(holds: list[LegalHold], before: datetime) -> Select[Any]:
     """Deliveries of no receipt (the end-of-day summary) older than `before`."""
-    d = DeliveryRow
-    at: SQLColumnExpression[Any] = d.created_at
-    return select(d.id).where(
-        d.receipt_id.is_(None),
-        d.created_at < before,
-        not_held(_ranges(holds), sale_pk=_NO_SALE, customer_id=_NO_SALE, at=at),
-    )
+    return _loose(DeliveryRow.id, DeliveryRow.receipt_id, DeliveryRow.created_at, holds, before)
 
 
 def _loose_updates(holds: list[LegalHold], before: datetime) -> Select[Any]:
     """Order updates that never found their sale, older than `before`."""
-    u = OrderUpdateRow
-    at: SQLColumnExpression[Any] = u.created_at
-    return select(u.id).where(
-        u.receipt_id.is_(None),
-        u.created_at < before,
-        not_held(_ranges(holds), sale_pk=_NO_SALE, customer_id=_NO_SALE, at=at),
-    )
+    return _loose(OrderUpdateRow.id, OrderUpdateRow.receipt_id, OrderUpdateRow.created_at, holds, before)
 
 
 def _loose_events(holds: list[LegalHold], before: datetime) -> Select[Any]:
     """Provider events that matched no delivery, older than `before`."""
-    e = DeliveryEventRow
-    at: SQLColumnExpression[Any] = e.received_at
-    return select(e.id).where(
-        e.delivery_id.is_(None),
-        e.received_at < before,
-        not_held(_ranges(holds), sale_pk=_NO_SALE, customer_id=_NO_SALE, at=at),
-    )
+    return _loose(DeliveryEventRow.id, DeliveryEventRow.delivery_id, DeliveryEventRow.received_at, holds, before)
 
 
 def remove_loose(session: Session, holds: list[LegalHold], *, before: datetime, limit: int) -> dict[str, int]:
