@@ -41,10 +41,9 @@ from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
 from app.server.rate_limit import SourceBudget, WebhookRateLimit
 from app.server.schemas import HealthOut, ReceiptOut, SaleAccepted
-from app.server.twilio_inbound import twilio_inbound_router
+from app.server.twilio_incoming import twilio_incoming_router
 from app.server.unsubscribe import unsubscribe_router
 from app.server.webhooks import callback_router
-from app.server.whatsapp_inbound import whatsapp_inbound_router
 from app.services.app_devices import AppDeviceService
 from app.services.callbacks import CallbackService
 from app.services.checkout import CheckoutService
@@ -185,9 +184,25 @@ def create_api(
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
     if whatsapp_inbound is not None:
-        api.include_router(whatsapp_inbound_router(whatsapp_inbound, public_url=public_url))
+        api.include_router(
+            twilio_incoming_router(
+                whatsapp_inbound.receive,
+                path=WHATSAPP_INBOUND,
+                summary="Twilio incoming WhatsApp message (X-Twilio-Signature): opens the 24-hour window",
+                missing="No WhatsApp sender",
+                public_url=public_url,
+            )
+        )
     if inbound_texts is not None:
-        api.include_router(twilio_inbound_router(inbound_texts, public_url=public_url))
+        api.include_router(
+            twilio_incoming_router(
+                inbound_texts.receive,
+                path=TWILIO_INBOUND,
+                summary="Twilio incoming text (X-Twilio-Signature): STOP, START, HELP, a text-in code, or kept",
+                missing="No MessageSid, From or Body",
+                public_url=public_url,
+            )
+        )
     if intake is not None:
         api.include_router(platform_router(intake, public_url=public_url))
     if unsubscribe is not None:  # public pages, paced per address like the webhooks
