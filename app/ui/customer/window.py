@@ -218,8 +218,8 @@ class CustomerWindow(QWidget):
             return
         if self.session is not None and self.session.sale.receipt_id == sale.receipt_id:
             self.choose.show_text_in(offer, store=self._ctx.store_name)
-            if offer is not None and self.idle.isActive():  # someone may be texting: wait longer for them
-                self.idle.start(max(self.idle.interval(), TEXT_IN_IDLE_MS))
+            if offer is not None and self.step is Step.CHOOSE and self.idle.isActive():  # they may be texting it
+                self.idle.start(max(self._idle_ms, TEXT_IN_IDLE_MS))
 
     @property
     def text_in_offer(self) -> TextInOffer | None:
