@@ -165,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="a JSON list: ISO times in UTC, money as strings")
+    listing.add_argument("--hub", action="store_true", help="every lane's receipts, from this lane's hub ([hub] url)")
     show = receipts.add_parser("show", help="one receipt and its delivery timeline")
     show.add_argument("receipt_id")
     show.add_argument("--as", dest="form", choices=("summary", "text", "sms", "html"), default="summary")

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 
 def receipts_list(args: argparse.Namespace) -> int:
+    if getattr(args, "hub", False):  # the whole store's, from this lane's hub
+        from app.commands.hub_list import receipts_list_hub
+
+        return receipts_list_hub(args)
     state = DeliveryState(args.state) if args.state else None
     since, until = parse_time(args.since, "since"), parse_time(args.until, "until")
     rows = with_database(

@@ -31,9 +31,13 @@ def serve(args: argparse.Namespace) -> int:
         # a hub builds only the providers whose credentials are set, and takes no platform webhooks
         runtime = build_runtime(settings, data=args.data_dir, sending=not hub)
         if hub:
+            from datetime import UTC
+            from zoneinfo import ZoneInfo
+
             from app.services.hub import HubService
 
-            runtime.hub = HubService(runtime.db)
+            zone = ZoneInfo(settings.store.timezone) if settings.store.timezone else UTC  # the store's day
+            runtime.hub = HubService(runtime.db, zone=zone)
         try:
             server = await start_local_api(
                 runtime, host, settings.api.port if args.port is None else args.port, transport

@@ -5,10 +5,14 @@
 `413` beyond `BATCH_MAX_BYTES`.
 `GET /v1/hub/lanes` (scope `receipts:read`) lists the lanes: last seen, acknowledged seq, backlog, parked
 records, version, clock skew.
+`GET /v1/hub/receipts?q=&since=&until=&lane=&limit=` (scope `receipts:read`) lists receipts of every lane,
+newest first: today's (the store's day) by default, or those whose sale id, card's last four, phone or email
+is `q`; `422` (one line) on a bad parameter.
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +23,7 @@ from app.domain.clock import utcnow
 from app.server.auth import PREFIX
 from app.services.hub import HubService, LaneHealth, lane_warnings
 from app.storage.hub import Conflict
+from app.storage.hub_search import HubReceipt
 from app.support.json_limits import JsonRejected, loads
 
 if TYPE_CHECKING:
@@ -29,6 +34,7 @@ BATCH_MAX_BYTES = 32 * 1024 * 1024
 """A batch's body, at most: a lane's records include its receipts as rendered (some 20 KB each), so a
 batch of a few hundred records is larger than the API's other bodies (`[api] max_body_bytes`)."""
 LANES = f"{PREFIX}/hub/lanes"
+RECEIPTS = f"{PREFIX}/hub/receipts"
 
 
 class LaneOut(BaseModel):
@@ -54,6 +60,32 @@ class LaneOut(BaseModel):
             version=lane.version,
             skew_ms=lane.skew_ms,
             quiet=lane.quiet,
+        )
+
+
+class HubReceiptOut(BaseModel):
+    lane_id: str
+    receipt_id: str
+    store_id: str
+    sale_id: str
+    lane: str | None
+    occurred_at: str
+    total: str
+    card_last4: str | None
+    state: str | None
+
+    @classmethod
+    def of(cls, r: HubReceipt) -> HubReceiptOut:
+        return cls(
+            lane_id=r.lane_id,
+            receipt_id=r.receipt_id,
+            store_id=r.store_id,
+            sale_id=r.sale_id,
+            lane=r.lane,
+            occurred_at=r.occurred_at.astimezone(UTC).isoformat(),
+            total=f"{r.total:.2f}",
+            card_last4=r.card_last4,
+            state=r.state,
         )
 
 
@@ -133,6 +165,16 @@ def hub_router(hub: HubService) -> APIRouter:
     @router.get(LANES, response_model=list[LaneOut], summary="The lanes this hub serves and their sync state")
     async def get_lanes() -> list[LaneOut]:
         return [LaneOut.of(lane) for lane in await hub.lanes()]
+
+    @router.get(
+        RECEIPTS,
+        response_model=list[HubReceiptOut],
+        summary="Receipts of every lane, newest first: today's, or found by sale id, last four, phone or email",
+        responses={422: {"description": "A bad parameter (one line)"}},
+    )
+    async def get_receipts(request: Request) -> list[HubReceiptOut]:
+        params = {k: v for k, v in request.query_params.items() if k in ("q", "since", "until", "lane", "limit")}
+        return [HubReceiptOut.of(r) for r in await hub.receipts(params)]
 
     return router
 

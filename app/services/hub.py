@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from app.domain.clock import Clock, utcnow
+from app.domain.contacts import normalise_email, normalise_phone
 from app.domain.errors import ValidationFailed
-from app.storage import hub
+from app.storage import hub, hub_search
 from app.storage.database import Database, UnitOfWork
 
 MAX_RECORDS = 10_000
@@ -25,6 +26,9 @@ QUIET_AFTER = timedelta(minutes=15)
 
 SKEWED_MS = 60_000
 """A lane whose clock is further off than this (a minute) is named in health's warnings."""
+
+MAX_LISTED = 500
+"""Receipts in one answer of `GET /v1/hub/receipts`, at most (50 unless `limit` says)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +47,10 @@ class LaneHealth:
 class HubService:
     """Applies lanes' batches and reports their state; all of it through the database."""
 
-    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, *, clock: Clock = utcnow, zone: tzinfo = UTC) -> None:
         self._db = db
         self._clock = clock
+        self._zone = zone  # the store's (`[store] timezone`): where "today" begins and ends
 
     @property
     def db(self) -> Database:
@@ -81,6 +86,15 @@ class HubService:
             for r in rows
         ]
 
+    async def receipts(self, params: Mapping[str, str]) -> list[hub_search.HubReceipt]:
+        """`GET /v1/hub/receipts`: receipts of every lane, newest first (`parse_search`)."""
+        what = parse_search(params, now=self._clock(), zone=self._zone)
+
+        def job(session: UnitOfWork) -> list[hub_search.HubReceipt]:
+            return hub_search.search(session, what)
+
+        return await self._db.read(job)
+
 
 def lane_warnings(lanes: list[LaneHealth]) -> list[str]:
     """One sentence per lane that needs a look: quiet, parked records, or a clock that is off."""
@@ -102,6 +116,63 @@ def lane_warnings(lanes: list[LaneHealth]) -> list[str]:
                 f"{'ahead' if lane.skew_ms > 0 else 'behind'}: set it to synchronise its time (NTP)."
             )
     return out
+
+
+# -- a search's words ------------------------------------------------------------------------------
+
+
+def parse_search(params: Mapping[str, str], *, now: datetime, zone: tzinfo) -> hub_search.Search:
+    """The search `params` ask for; `ValidationFailed` (one line) naming the first thing wrong.
+
+    `q` is a sale id, the last four digits of a card, a phone number or an email address: a receipt
+    matching any reading of it is found. Without `q`, `since` and `until`, the list is today's (the day
+    in `zone`); with `q` alone, every day's.
+    """
+    q = (params.get("q") or "").strip()
+    if len(q) > 64:
+        raise ValidationFailed("q is longer than 64 characters: give a sale id, last four digits, phone or email.", "q")
+    since = _search_time(params.get("since"), "since", zone)
+    until = _search_time(params.get("until"), "until", zone)
+    if since is not None and until is not None and until <= since:
+        raise ValidationFailed("until is not after since: give a later until.", "until")
+    if not q and since is None and until is None:
+        start = datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
+        since, until = start, datetime.combine(start.date() + timedelta(days=1), time(), tzinfo=zone)
+    lane = params.get("lane") or None
+    if lane is not None and len(lane) > 80:
+        raise ValidationFailed("lane is longer than 80 characters: give a lane id such as store-1/2.", "lane")
+    raw_limit = params.get("limit") or "50"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LISTED:
+        raise ValidationFailed(f"limit is not a whole number from 1 to {MAX_LISTED}.", "limit")
+    return hub_search.Search(
+        limit=int(raw_limit),
+        since=since,
+        until=until,
+        lane_id=lane,
+        sale_id=q or None,
+        card_last4=q if len(q) == 4 and q.isdigit() else None,
+        customer_key=_customer_key(q),
+    )
+
+
+def _customer_key(q: str) -> str | None:
+    """The customer key (`app.storage.hub`) a phone number or email address in `q` names, if it is one."""
+    if not q:
+        return None
+    try:
+        return f"email:{normalise_email(q)}" if "@" in q else f"phone:{normalise_phone(q)}"
+    except ValidationFailed:
+        return None  # not a contact: a sale id or last four, then
+
+
+def _search_time(value: str | None, name: str, zone: tzinfo) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(f"{name} is not an ISO 8601 date or date and time.", name) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)  # a bare date: the store's
 
 
 # -- the batch's shape ------------------------------------------------------------------------------
