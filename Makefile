@@ -57,6 +57,7 @@ screenshots: system $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_cli_start.py
+	$(BIN)/python benchmarks/bench_hub.py --quick
 	$(BIN)/receiptdesk demo --headless --sales 2000
 
 # The wheel, installed with its core dependencies into a fresh environment outside the tree, runs the
