@@ -27,7 +27,9 @@ demo: system $(STAMP)
 demo-headless: $(STAMP)
 	$(BIN)/receiptdesk demo --headless --sales 2000
 
-test: system $(STAMP) lint typecheck layers pytest
+# The checks and the tests at once: the checks are quick and mostly on one core, the tests wait on processes.
+test: system $(STAMP)
+	@$(MAKE) --no-print-directory -j4 lint typecheck layers pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests packaging benchmarks setup.py
