@@ -11,10 +11,7 @@ from typing import Any
 
 from app.commands.common import parse_time, settings_of
 from app.domain.errors import ConfigurationError, Unavailable, ValidationFailed
-
-HUB_OWNER, HUB_TOKEN = "hub", "token"
-"""Where the lane's hub token is kept: `app.services.hub_push.HUB_OWNER` and `HUB_TOKEN.name` (not imported
-from there, so this command starts without the push's machinery)."""
+from app.domain.hub_token import HUB_OWNER, HUB_TOKEN
 
 RECEIPTS = "/v1/hub/receipts"
 TIMEOUT_SECONDS = 10.0
@@ -39,7 +36,7 @@ def receipts_list_hub(args: argparse.Namespace) -> int:
         raise ConfigurationError(NO_HUB)
     from app.config.secrets import SecretStore
 
-    token = SecretStore().get(HUB_OWNER, HUB_TOKEN)
+    token = SecretStore().get(HUB_OWNER, HUB_TOKEN.name)
     if not token:
         raise ConfigurationError(NO_CREDENTIAL)
     params = {"limit": str(args.limit)}

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
 from app.domain.channels import Channel
+from app.domain.hub_token import HUB_OWNER, HUB_TOKEN
 from app.domain.routing import Routing
 from app.domain.text_limits import TextLimits
 from app.main.database_only import open_database
@@ -38,7 +39,7 @@ from app.services.followups import FollowUpService
 from app.services.health import HealthService
 from app.services.hub import HubService
 from app.services.hub_pull import HubPullService
-from app.services.hub_push import HUB_OWNER, HUB_TOKEN, HubPushService
+from app.services.hub_push import HubPushService
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.lifecycle import LifecycleService

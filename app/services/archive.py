@@ -34,7 +34,7 @@ from app.domain.audit import entry_hash
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import mask_contact
 from app.domain.errors import ConfigurationError, ValidationFailed
-from app.storage import audit, record_docs
+from app.storage import audit, receipts, record_docs
 from app.storage.database import Database, UnitOfWork
 
 FORMAT = "receiptdesk-archive/1"
@@ -151,7 +151,7 @@ def _write(
     try:
         with archive:
             files: dict[str, dict[str, Any]] = {}
-            total = db.read_sync(lambda s: record_docs.count_receipts(s, since=since, until=until))
+            total = db.read_sync(lambda s: receipts.count_created(s, since=since, until=until))
             if progress is not None:
                 progress(0, total)
             files[RECEIPTS] = _member(archive, RECEIPTS, _receipts(db, since, until, total, progress, page))

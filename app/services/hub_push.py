@@ -33,7 +33,6 @@ import httpx
 
 from app import __version__
 from app.domain.clock import Clock, utcnow
-from app.domain.plugins import SecretField
 from app.services.background import BackgroundTasks
 from app.services.bus import DeliveriesQueued, DeliveryChanged, EventBus, ReceiptCreated
 from app.storage import change_feed
@@ -42,9 +41,6 @@ from app.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-HUB_OWNER = "hub"
-HUB_TOKEN = SecretField("token", "This lane's API token at its hub (scope hub:sync)")
-"""`receiptdesk secrets set hub token`, or RECEIPTDESK_HUB_TOKEN in a service's environment."""
 
 BATCHES = "/v1/hub/batches"
 SKEW_WARNING_MS = 120_000

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from app.domain.errors import ValidationFailed
+from app.domain.hub_token import HUB_OWNER, HUB_TOKEN
 from app.domain.plugins import SecretField
 from app.providers.callback_registry import CALLBACKS
 from app.providers.registry import ADAPTERS
-from app.services.hub_push import HUB_OWNER, HUB_TOKEN
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.triggers.catchup import POLLERS
 from app.triggers.registry import TRIGGERS

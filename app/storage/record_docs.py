@@ -135,15 +135,6 @@ def receipts_page(
     return _receipt_docs(session, session.execute(query).all())
 
 
-def count_receipts(session: Session, *, since: datetime, until: datetime) -> int:
-    query = (
-        select(func.count())
-        .select_from(ReceiptRow)
-        .where(ReceiptRow.created_at >= since, ReceiptRow.created_at < until)
-    )
-    return int(session.scalar(query) or 0)
-
-
 def consent_docs(
     session: Session,
     *,

@@ -19,7 +19,6 @@ import pytest
 from app.cli import main
 from app.commands import hub_list
 from app.main import Runtime
-from app.services import hub_push
 from app.services.hub import HubService
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import authorised
@@ -114,7 +113,6 @@ def _lane_config(tmp_path: Path, url: str | None) -> str:
 async def test_receipts_list_hub_prints_the_stores_receipts_with_their_lanes(
     runtime: Runtime, hub_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (hub_push.HUB_OWNER, hub_push.HUB_TOKEN.name) == (hub_list.HUB_OWNER, hub_list.HUB_TOKEN)
     issued = await runtime.tokens.create("lane-1", ["hub:sync", "receipts:read"], actor="tests")
     monkeypatch.setenv("RECEIPTDESK_HUB_TOKEN", issued.token)
     config = _lane_config(tmp_path, hub_url)
