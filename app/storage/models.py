@@ -524,6 +524,7 @@ class HubLaneRow(Base):
     parked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     skew_ms: Mapped[int | None] = mapped_column(Integer)
     settings_version: Mapped[int | None] = mapped_column(Integer)
+    token_name: Mapped[str | None] = mapped_column(String(64))  # the token the lane pushes with; no other may
 
 
 class HubRecordRow(Base):
@@ -601,3 +602,59 @@ class HubSettingsRow(Base):
     settings: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class HubRequestRow(Base):
+    """Work asked of a lane through the hub (a resend of a receipt the lane owns), and how it went."""
+
+    __tablename__ = "hub_requests"
+    __table_args__ = (Index("ix_hub_requests_lane_state", "lane_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lane_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    receipt_id: Mapped[str] = mapped_column(String(36))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    contact: Mapped[str | None] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    detail: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HubReceiptKeyRow(Base):
+    """Every key a hub receipt's customer is known by (loyalty id, phone, email), for the searches."""
+
+    __tablename__ = "hub_receipt_keys"
+    __table_args__ = (Index("ix_hub_receipt_keys_key", "customer_key"),)
+
+    lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_key: Mapped[str] = mapped_column(String(330), primary_key=True)
+
+
+class SyncRequestRow(Base):
+    """A request from the hub this lane carried out (once: its id is the key), and whether the hub heard."""
+
+    __tablename__ = "sync_requests"
+
+    request_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    receipt_id: Mapped[str] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[str | None] = mapped_column(Text)
+    delivery_id: Mapped[str | None] = mapped_column(String(36))
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncSettingsRow(Base):
+    """The store settings this lane last pulled from its hub, with their version."""
+
+    __tablename__ = "sync_settings"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[str] = mapped_column(Text)
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime())
