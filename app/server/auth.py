@@ -8,7 +8,7 @@ token, and JSON bodies only.
 | `POST /v1/customers/devices`, `DELETE /v1/customers/devices/{id}` | `devices:write` |
 | `GET /v1/health` | nothing for `{"ok": ...}`; `receipts:read` for the whole health |
 | `POST /v1/hub/batches`, `GET /v1/hub/profiles` (a hub) | `hub:sync` |
-| `GET /v1/hub/lanes`, `GET /v1/hub/receipts` (a hub) | `receipts:read` |
+| `GET /v1/hub/lanes`, `GET /v1/hub/receipts`, `GET /v1/hub/receipts/{id}` (a hub) | `receipts:read` |
 | anything else under `/v1` | `admin` |
 
 `admin` implies every scope. A route added under `/v1` and not listed here needs `admin` until it is.
@@ -81,6 +81,8 @@ def needed_scope(method: str, path: str) -> TokenScope | None:
     if method in _READ_METHODS and route == f"{PREFIX}/hub/profiles":
         return TokenScope.HUB_SYNC
     if method in _READ_METHODS and route in (f"{PREFIX}/hub/lanes", f"{PREFIX}/hub/receipts"):
+        return TokenScope.RECEIPTS_READ
+    if method in _READ_METHODS and route.startswith(f"{PREFIX}/hub/receipts/"):  # one receipt across lanes
         return TokenScope.RECEIPTS_READ
     if (method == "POST" and route == DEVICES) or (method == "DELETE" and route.startswith(f"{DEVICES}/")):
         return TokenScope.DEVICES_WRITE
