@@ -30,6 +30,8 @@ class Scope(StrEnum):
     """Register and unregister customers' app devices for push receipts (`/v1/customers/devices`)."""
     HUB_SYNC = "hub:sync"
     """A lane pushing its records to the hub and pulling customers' profiles from it (`/v1/hub/...`)."""
+    RECEIPTS_RESEND = "receipts:resend"
+    """Ask the hub for a resend of a receipt, carried out by the lane that owns it (`POST /v1/hub/requests`)."""
     ADMIN = "admin"
     """Everything the API offers."""
 

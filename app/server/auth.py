@@ -82,11 +82,27 @@ def needed_scope(method: str, path: str) -> TokenScope | None:
         return TokenScope.HUB_SYNC
     if method in _READ_METHODS and route in (f"{PREFIX}/hub/lanes", f"{PREFIX}/hub/receipts"):
         return TokenScope.RECEIPTS_READ
+    if (requests := _hub_requests_scope(method, route)) is not None:
+        return requests
     if method in _READ_METHODS and route.startswith(f"{PREFIX}/hub/receipts/"):  # one receipt across lanes
         return TokenScope.RECEIPTS_READ
     if (method == "POST" and route == DEVICES) or (method == "DELETE" and route.startswith(f"{DEVICES}/")):
         return TokenScope.DEVICES_WRITE
     return TokenScope.ADMIN
+
+
+def _hub_requests_scope(method: str, route: str) -> TokenScope | None:
+    """`/v1/hub/requests`: asking is `receipts:resend`, reading one `receipts:read`, a lane's side `hub:sync`."""
+    base = f"{PREFIX}/hub/requests"
+    if route == base and method == "POST":
+        return TokenScope.RECEIPTS_RESEND
+    if route == base and method in _READ_METHODS:
+        return TokenScope.HUB_SYNC
+    if route.startswith(f"{base}/") and route.endswith("/outcome") and method == "POST":
+        return TokenScope.HUB_SYNC
+    if route.startswith(f"{base}/") and method in _READ_METHODS:
+        return TokenScope.RECEIPTS_READ
+    return None
 
 
 def is_api_path(path: str) -> bool:
@@ -179,7 +195,7 @@ def declare_security(schema: dict[str, Any]) -> dict[str, Any]:
         "type": "http",
         "scheme": "bearer",
         "description": "An API client's token: `receiptdesk tokens create NAME --scope SCOPE` makes one. "
-        "Scopes: sales:write, receipts:read, devices:write, admin (all of them).",
+        f"Scopes: {', '.join(s.value for s in TokenScope)} (all of them).",
     }
     for path, operations in schema.get("paths", {}).items():
         if not is_api_path(path):

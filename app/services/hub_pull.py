@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -54,6 +54,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 class PullFailed(Exception):
     """The hub could not be asked, or its answer could not be read: one sentence to act on."""
+
+
+class WithEachPull(Protocol):
+    """Work a lane does with each pull beside the profiles (its requests from the hub): `after_pull` runs once
+    per pull, whether or not the profiles came, and keeps its own failures; `warning` says them for health."""
+
+    async def after_pull(self) -> None: ...
+
+    def warning(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +111,7 @@ class HubPullService:
         self._tasks = BackgroundTasks("hub pull")
         self.last_error: str | None = None  # the last pull's failure, in memory (the push keeps its own)
         self.last_pull_at: datetime | None = None
+        self.also: list[WithEachPull] = []  # run after each pull of the loop, in order
 
     @property
     def running(self) -> bool:
@@ -123,6 +133,11 @@ class HubPullService:
             except Exception:  # a storage hiccup must not end the pull
                 log.exception("a pull from the hub failed")
                 self.last_error = "Applying them on this lane failed; see the log."
+            for extra in self.also:
+                try:
+                    await extra.after_pull()
+                except Exception:  # its own failure is its own: the pull goes on
+                    log.exception("work done with a pull from the hub failed")
             await asyncio.sleep(self.every.total_seconds())
 
     async def pull(self) -> PullReport:
@@ -151,9 +166,10 @@ class HubPullService:
         return report
 
     def warning(self) -> str | None:
-        """What health shows of the pull: its last failure, in one sentence, or None."""
+        """What health shows of the pull: its last failure, in one sentence, or None (then the first of the
+        work done with each pull that has one)."""
         if self.last_error is None:
-            return None
+            return next((w for w in (extra.warning() for extra in self.also) if w is not None), None)
         return f"Customers' choices from other lanes are not arriving: {self.last_error}"
 
     async def _page(self, after: int) -> tuple[list[Change], int]:
