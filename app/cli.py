@@ -334,6 +334,19 @@ def _parser() -> argparse.ArgumentParser:
     release = holds.add_parser("release", help="release a hold: the next purge removes what it kept, where due")
     release.add_argument("hold_id", type=int, metavar="ID", help="the hold's id (see `receiptdesk holds list`)")
     release.add_argument("--reason", help="why (kept in the audit log)")
+
+    hub = sub.add_parser("hub", help="on the hub: what it manages for the stores it serves").add_subparsers(
+        dest="action", required=True
+    )
+    store_settings = hub.add_parser(
+        "settings", help="a store's branding, routing and retention, which its lanes pull"
+    ).add_subparsers(dest="settings_action", required=True)
+    put = store_settings.add_parser("set", help="make FILE.toml ([store], [routing], [retention]) the next version")
+    put.add_argument("store_id", metavar="STORE_ID", help="the store's id ([store] id of its lanes)")
+    put.add_argument("file", metavar="FILE.toml", help="a TOML file with any of [store], [routing] and [retention]")
+    store_settings.add_parser("show", help="the store's settings and their version").add_argument(
+        "store_id", metavar="STORE_ID"
+    )
     return parser
 
 

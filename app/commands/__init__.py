@@ -81,5 +81,6 @@ _COMMANDS: dict[tuple[str | None, str | None], str] = {
     ("holds", "place"): "retention:holds_place",
     ("holds", "list"): "retention:holds_list",
     ("holds", "release"): "retention:holds_release",
+    ("hub", "settings"): "hub_settings:hub_settings",
 }
 """Each command's handler, as `module:function` of this package: the module is imported when the command runs."""

@@ -33,6 +33,7 @@ CLIENT_KEY = "receiptdesk.api_client"
 
 PREFIX = "/v1"
 DEVICES = f"{PREFIX}/customers/devices"
+HUB_SETTINGS = f"{PREFIX}/hub/settings/"
 SECURITY_SCHEME = "bearer"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -82,6 +83,8 @@ def needed_scope(method: str, path: str) -> TokenScope | None:
         return TokenScope.HUB_SYNC
     if method in _READ_METHODS and route in (f"{PREFIX}/hub/lanes", f"{PREFIX}/hub/receipts"):
         return TokenScope.RECEIPTS_READ
+    if method in _READ_METHODS and route.startswith(HUB_SETTINGS):
+        return TokenScope.HUB_SYNC  # or receipts:read (`also_allowed`)
     if (requests := _hub_requests_scope(method, route)) is not None:
         return requests
     if method in _READ_METHODS and route.startswith(f"{PREFIX}/hub/receipts/"):  # one receipt across lanes
@@ -101,6 +104,14 @@ def _hub_requests_scope(method: str, route: str) -> TokenScope | None:
     if route.startswith(f"{base}/") and route.endswith("/outcome") and method == "POST":
         return TokenScope.HUB_SYNC
     if route.startswith(f"{base}/") and method in _READ_METHODS:
+        return TokenScope.RECEIPTS_READ
+    return None
+
+
+def also_allowed(method: str, path: str) -> TokenScope | None:
+    """A second scope that lets a `/v1` request through besides `needed_scope`'s: a store's settings on the hub
+    are read by its lanes (`hub:sync`) and by people and tools that read receipts (`receipts:read`)."""
+    if method in _READ_METHODS and path.rstrip("/").startswith(HUB_SETTINGS):
         return TokenScope.RECEIPTS_READ
     return None
 
@@ -163,7 +174,8 @@ class TokenAuth:
             challenge = 'Bearer error="invalid_token"' if token is not None else "Bearer"
             await refuse(send, 401, REFUSED if token is not None else MISSING, [("WWW-Authenticate", challenge)])
             return
-        if needed is not None and not client.allows(needed):
+        also = also_allowed(method, scope["path"])
+        if needed is not None and not client.allows(needed) and not (also is not None and client.allows(also)):
             await refuse(
                 send,
                 403,
