@@ -47,6 +47,7 @@ class LaneOut(BaseModel):
     version: str | None
     skew_ms: int | None
     quiet: bool
+    settings_version: int | None = None  # the store settings' version the lane pulled from the hub
 
     @classmethod
     def of(cls, lane: LaneHealth) -> LaneOut:
@@ -60,6 +61,7 @@ class LaneOut(BaseModel):
             version=lane.version,
             skew_ms=lane.skew_ms,
             quiet=lane.quiet,
+            settings_version=lane.settings_version,
         )
 
 
@@ -197,6 +199,11 @@ def lane_lines(body: HealthOut) -> list[str]:
         lines.append(
             f"Lane {lane.lane_id}: last seen {lane.last_seen_at[:19].replace('T', ' ')} UTC, "
             f"acknowledged up to {lane.acked_seq:,}, backlog {lane.backlog:,}, parked {lane.parked:,}, "
-            f"version {lane.version or 'unknown'}, clock skew {skew}{' (quiet)' if lane.quiet else ''}."
+            f"version {lane.version or 'unknown'}, store settings {_settings(lane.settings_version)}, "
+            f"clock skew {skew}{' (quiet)' if lane.quiet else ''}."
         )
     return [line for line in lines if line]
+
+
+def _settings(version: int | None) -> str:
+    return "the lane's own" if version is None else f"version {version} from the hub"

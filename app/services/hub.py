@@ -42,6 +42,7 @@ class LaneHealth:
     version: str | None
     skew_ms: int | None
     quiet: bool  # not heard from for `QUIET_AFTER`
+    settings_version: int | None = None  # the store settings' version the lane last reported
 
 
 class HubService:
@@ -82,6 +83,7 @@ class HubService:
                 r.version,
                 r.skew_ms,
                 quiet=now - r.last_seen_at > QUIET_AFTER,
+                settings_version=r.settings_version,
             )
             for r in rows
         ]
@@ -192,6 +194,9 @@ def parse_batch(payload: object) -> hub.Batch:
     backlog = payload.get("backlog")
     if backlog is not None:
         backlog = _count(backlog, "backlog")
+    settings_version = payload.get("settings_version")
+    if settings_version is not None:
+        settings_version = _count(settings_version, "settings_version")
     raw = payload.get("records")
     if not isinstance(raw, list):
         raise ValidationFailed("records is not a list.", "records")
@@ -201,7 +206,7 @@ def parse_batch(payload: object) -> hub.Batch:
     for i in range(1, len(records)):
         if records[i].seq <= records[i - 1].seq:
             raise ValidationFailed("Records are not in ascending seq.", f"records.{i}.seq")
-    return hub.Batch(lane_id, store_id, version, sent_at, after, records, backlog)
+    return hub.Batch(lane_id, store_id, version, sent_at, after, records, backlog, settings_version)
 
 
 def _record(item: object, i: int) -> hub.Record:

@@ -97,6 +97,7 @@ class Batch:
     after: int
     records: Sequence[Record]
     backlog: int | None = None  # feed entries the lane still holds beyond this batch, when it says
+    settings_version: int | None = None  # the store settings' version the lane pulled from the hub, when it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,8 @@ def apply(session: Session, batch: Batch, *, now: datetime) -> Applied | Conflic
     values: dict[str, Any] = {**seen, "acked_seq": last, "parked": LANES.c.parked + newly}
     if batch.backlog is not None:
         values["backlog"] = max(0, batch.backlog)
+    if batch.settings_version is not None:
+        values["settings_version"] = batch.settings_version
     session.execute(update(LANES).where(LANES.c.lane_id == batch.lane_id).values(**values))
     return Applied(last, parked, len(good))
 
