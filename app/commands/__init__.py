@@ -15,6 +15,8 @@ from typing import cast
 
 def run(args: argparse.Namespace) -> int:
     name = _COMMANDS.get((args.command, getattr(args, "action", None))) or _COMMANDS.get((args.command, None))
+    if name == "records:receipts_show" and getattr(args, "hub", False):  # a receipt of any lane, from the hub
+        name = "hub_list:receipts_show_hub"
     if name is None:  # no command: the kiosk
         return _kiosk(args)
     return handler(name)(args)

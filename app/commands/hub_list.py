@@ -1,28 +1,28 @@
-"""`receipts list --hub`: the store's receipts across lanes, read from this lane's hub
-(`GET /v1/hub/receipts`, docs/hub.md) with the token the lane pushes with (`receiptdesk secrets set hub token`)."""
+"""`receipts list --hub` and `receipts show --hub`: the store's receipts across lanes, read from this lane's
+hub (`GET /v1/hub/receipts`, `GET /v1/hub/receipts/{id}`, docs/hub.md) with the token the lane pushes with
+(`receiptdesk secrets set hub token`), through `app.services.hub_client` (imported when the command runs)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.commands.common import parse_time, settings_of
-from app.domain.errors import ConfigurationError, Unavailable, ValidationFailed
+from app.domain.contacts import mask_contact
+from app.domain.errors import ConfigurationError, ValidationFailed
 from app.domain.hub_token import HUB_OWNER, HUB_TOKEN
 
-RECEIPTS = "/v1/hub/receipts"
-TIMEOUT_SECONDS = 10.0
+if TYPE_CHECKING:
+    from app.services.hub_client import HubClient
+
+T = TypeVar("T")
 
 NO_HUB = (
     "This lane has no hub: set [hub] url in its settings file to read the whole store's receipts, "
-    "or leave out --hub to list this lane's own."
-)
-NO_CREDENTIAL = (
-    "This lane has no token for its hub: create one on the hub with the hub:sync and receipts:read scopes and "
-    "set it here with `receiptdesk secrets set hub token`."
+    "or leave out --hub to read this lane's own."
 )
 
 
@@ -31,21 +31,9 @@ def receipts_list_hub(args: argparse.Namespace) -> int:
     if args.state:
         raise ValidationFailed("--state is not available with --hub: leave it out, or leave out --hub.", "state")
     since, until = parse_time(args.since, "since"), parse_time(args.until, "until")
-    url = settings_of(args).hub.url
-    if not url:
-        raise ConfigurationError(NO_HUB)
-    from app.config.secrets import SecretStore
-
-    token = SecretStore().get(HUB_OWNER, HUB_TOKEN.name)
-    if not token:
-        raise ConfigurationError(NO_CREDENTIAL)
-    params = {"limit": str(args.limit)}
-    for name, value in (("q", args.query), ("since", since), ("until", until)):
-        if value:
-            params[name] = value.isoformat() if isinstance(value, datetime) else value
-    rows = fetch(url.rstrip("/"), token, params)
+    rows = _ask(args, lambda hub: hub.receipts(args.query, since, until, limit=args.limit))
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([dict(r.raw) for r in rows], indent=2))
         return 0
     if not rows:
         print("No receipts of any lane match.")
@@ -53,59 +41,43 @@ def receipts_list_hub(args: argparse.Namespace) -> int:
     print(f"{'occurred':<19}  {'receipt':<36}  {'sale':<12} {'lane':>4} {'total':>10}  {'state':<10}  from lane")
     for r in rows:
         print(
-            f"{datetime.fromisoformat(r['occurred_at']).astimezone():%Y-%m-%d %H:%M:%S}  {r['receipt_id']:<36}  "
-            f"{r['sale_id']:<12} {r['lane'] or '':>4} {'$' + format(_money(r['total']), ',.2f'):>10}  "
-            f"{r['state'] or 'none':<10}  {r['lane_id']}"
+            f"{r.occurred_at.astimezone():%Y-%m-%d %H:%M:%S}  {r.receipt_id:<36}  "
+            f"{r.sale_id:<12} {r.lane or '':>4} {'$' + format(r.total, ',.2f'):>10}  "
+            f"{r.state or 'none':<10}  {r.lane_id}"
         )
     return 0
 
 
-def fetch(url: str, token: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    """The hub's answer to `GET /v1/hub/receipts`; one plain sentence (an error) when it gives none."""
-    import httpx
-
-    try:
-        answer = httpx.get(
-            url + RECEIPTS, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT_SECONDS
+def receipts_show_hub(args: argparse.Namespace) -> int:
+    """Print one receipt of any lane as the hub holds it: the sale, its deliveries (masked) and requests."""
+    if getattr(args, "form", "summary") != "summary":
+        raise ValidationFailed("--as is not available with --hub: leave it out, or leave out --hub.", "as")
+    found = _ask(args, lambda hub: hub.receipt(args.receipt_id, args.lane))
+    if args.json:
+        print(json.dumps(dict(found.raw), indent=2))
+        return 0
+    r = found.receipt
+    print(f"Receipt {r.receipt_id} of lane {r.lane_id}")
+    print(f"  sale {r.sale_id}, {r.occurred_at.astimezone():%Y-%m-%d %H:%M:%S}, ${r.total:,.2f}", end="")
+    print(f", card ending {r.card_last4}" if r.card_last4 else "")
+    print("  deliveries:" if found.deliveries else "  no deliveries")
+    for d in found.deliveries:
+        print(
+            f"    {d.get('channel')} to {mask_contact(str(d.get('recipient') or ''))}: {d.get('state')}, "
+            f"{d.get('attempts')} attempt(s)"
         )
-    except httpx.HTTPError:
-        raise Unavailable(
-            f"The hub at {url} did not answer: check that it is running and that this lane can reach it "
-            "(leave out --hub to list this lane's own receipts)."
-        ) from None
-    if answer.status_code in (401, 403):
-        raise ConfigurationError(
-            f"The hub at {url} refused this lane's token for reading receipts: on the hub, make one with the "
-            "hub:sync and receipts:read scopes and set it here with `receiptdesk secrets set hub token`."
-        )
-    body = _json(answer)
-    if answer.status_code == 422 and isinstance(body, dict) and isinstance(body.get("error"), str):
-        raise ValidationFailed(f"The hub refused the search: {body['error']}")
-    if answer.status_code != 200 or not isinstance(body, list) or not all(_is_receipt(r) for r in body):
-        raise Unavailable(
-            f"The hub at {url} did not give the receipts (HTTP {answer.status_code}): try again in a minute."
-        )
-    return body
+    for q in found.requests:
+        what = f"{q.channel} to {q.to}" if q.to else str(q.channel)
+        print(f"  request {q.id}: {what}, {q.state}" + (f" ({q.detail})" if q.detail else ""))
+    return 0
 
 
-def _json(answer: Any) -> Any:
-    try:
-        return answer.json()
-    except ValueError:
-        return None
+def _ask(args: argparse.Namespace, call: Callable[[HubClient], Coroutine[Any, Any, T]]) -> T:
+    url = settings_of(args).hub.url
+    if not url:
+        raise ConfigurationError(NO_HUB)
+    from app.config.secrets import SecretStore
+    from app.services.hub_client import HubClient
 
-
-def _is_receipt(row: Any) -> bool:
-    names = ("lane_id", "receipt_id", "sale_id", "occurred_at", "total")
-    if not isinstance(row, dict) or not all(isinstance(row.get(n), str) for n in names):
-        return False
-    try:
-        datetime.fromisoformat(row["occurred_at"])
-        _money(row["total"])
-    except (ValueError, InvalidOperation):
-        return False
-    return True
-
-
-def _money(text: str) -> Decimal:
-    return Decimal(text)
+    hub = HubClient(url, lambda: SecretStore().get(HUB_OWNER, HUB_TOKEN.name))
+    return asyncio.run(call(hub))

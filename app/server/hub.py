@@ -8,6 +8,9 @@ records, version, clock skew.
 `GET /v1/hub/receipts?q=&since=&until=&lane=&limit=` (scope `receipts:read`) lists receipts of every lane,
 newest first: today's (the store's day) by default, or those whose sale id, card's last four, phone or email
 is `q`; `422` (one line) on a bad parameter.
+`GET /v1/hub/receipts/{receipt_id}?lane_id=` (scope `receipts:read`) answers one receipt with its sale,
+deliveries and requests, recipients masked; `404` when the hub has none, `409` when two lanes have it and
+`lane_id` is missing.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from pydantic import BaseModel
 
 from app.domain.clock import utcnow
 from app.server.auth import PREFIX
-from app.services.hub import HubService, LaneHealth, lane_warnings
+from app.services.hub import AmbiguousReceipt, HubService, LaneHealth, lane_warnings
 from app.storage.hub import Conflict
+from app.storage.hub_detail import HubDelivery, HubReceiptDetail, HubRequest
 from app.storage.hub_search import HubReceipt
 from app.support.json_limits import JsonRejected, loads
 
@@ -88,6 +92,73 @@ class HubReceiptOut(BaseModel):
             total=f"{r.total:.2f}",
             card_last4=r.card_last4,
             state=r.state,
+        )
+
+
+class HubDeliveryOut(BaseModel):
+    id: str
+    channel: str
+    recipient: str
+    state: str
+    attempts: int
+    updated_at: str | None
+
+    @classmethod
+    def of(cls, d: HubDelivery) -> HubDeliveryOut:
+        return cls(
+            id=d.id,
+            channel=d.channel,
+            recipient=d.recipient,
+            state=d.state,
+            attempts=d.attempts,
+            updated_at=d.updated_at,
+        )
+
+
+class HubRequestOut(BaseModel):
+    id: int
+    lane_id: str
+    receipt_id: str
+    kind: str
+    channel: str | None
+    to: str | None
+    reason: str
+    requested_by: str
+    requested_at: str
+    state: str
+    detail: str | None
+    updated_at: str
+
+    @classmethod
+    def of(cls, r: HubRequest) -> HubRequestOut:
+        return cls(
+            id=r.id,
+            lane_id=r.lane_id,
+            receipt_id=r.receipt_id,
+            kind=r.kind,
+            channel=r.channel,
+            to=r.to,
+            reason=r.reason,
+            requested_by=r.requested_by,
+            requested_at=r.requested_at.astimezone(UTC).isoformat(),
+            state=r.state,
+            detail=r.detail,
+            updated_at=r.updated_at.astimezone(UTC).isoformat(),
+        )
+
+
+class HubReceiptDetailOut(HubReceiptOut):
+    sale: dict[str, Any]
+    deliveries: list[HubDeliveryOut]
+    requests: list[HubRequestOut]
+
+    @classmethod
+    def of_detail(cls, d: HubReceiptDetail) -> HubReceiptDetailOut:
+        return cls(
+            **HubReceiptOut.of(d.receipt).model_dump(),
+            sale=d.sale,
+            deliveries=[HubDeliveryOut.of(x) for x in d.deliveries],
+            requests=[HubRequestOut.of(x) for x in d.requests],
         )
 
 
@@ -177,6 +248,22 @@ def hub_router(hub: HubService) -> APIRouter:
     async def get_receipts(request: Request) -> list[HubReceiptOut]:
         params = {k: v for k, v in request.query_params.items() if k in ("q", "since", "until", "lane", "limit")}
         return [HubReceiptOut.of(r) for r in await hub.receipts(params)]
+
+    @router.get(
+        RECEIPTS + "/{receipt_id}",
+        response_model=HubReceiptDetailOut,
+        summary="One receipt of any lane: its sale, deliveries (recipients masked) and the requests made for it",
+        responses={
+            404: {"description": "The hub has no such receipt (one line)"},
+            409: {"description": "Two lanes have this receipt id: give lane_id"},
+        },
+    )
+    async def get_receipt(receipt_id: str, lane_id: str | None = None) -> Response:
+        try:
+            found = await hub.receipt(receipt_id, lane_id or None)
+        except AmbiguousReceipt as exc:
+            return JSONResponse({"error": exc.message}, status_code=409)
+        return JSONResponse(HubReceiptDetailOut.of_detail(found).model_dump())
 
     return router
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import normalise_email, normalise_phone
-from app.domain.errors import ValidationFailed
-from app.storage import hub, hub_search
+from app.domain.errors import NotFound, ValidationFailed
+from app.storage import hub, hub_detail, hub_search
 from app.storage.database import Database, UnitOfWork
 
 MAX_RECORDS = 10_000
@@ -96,6 +96,38 @@ class HubService:
             return hub_search.search(session, what)
 
         return await self._db.read(job)
+
+    async def receipt(self, receipt_id: str, lane_id: str | None = None) -> hub_detail.HubReceiptDetail:
+        """`GET /v1/hub/receipts/{id}`: one receipt with its sale, deliveries and requests, recipients masked.
+
+        `NotFound` (one sentence) when the hub has no such receipt; `AmbiguousReceipt` when `lane_id` is
+        left out and two lanes have that receipt id.
+        """
+        if not receipt_id or len(receipt_id) > 36:
+            raise NotFound("The hub has no receipt with that id: copy it from the list of receipts.")
+        if lane_id is not None and len(lane_id) > 80:
+            raise ValidationFailed("lane_id is longer than 80 characters: give a lane id such as store-1/2.", "lane_id")
+
+        def job(session: UnitOfWork) -> hub_detail.HubReceiptDetail | None:
+            lane = lane_id
+            if lane is None:
+                lanes = hub_detail.lanes_with(session, receipt_id)
+                if len(lanes) > 1:
+                    raise AmbiguousReceipt(
+                        f"Lanes {lanes[0]} and {lanes[1]} both have receipt {receipt_id}: say which with lane_id."
+                    )
+                lane = lanes[0] if lanes else None
+            return None if lane is None else hub_detail.detail(session, lane, receipt_id)
+
+        found = await self._db.read(job)
+        if found is None:
+            where = f" of lane {lane_id}" if lane_id else ""
+            raise NotFound(f"The hub has no receipt {receipt_id}{where}: check the id and the lane.")
+        return found
+
+
+class AmbiguousReceipt(ValidationFailed):
+    """Two lanes have a receipt with the id asked for, and the request did not say which (`409`)."""
 
 
 def lane_warnings(lanes: list[LaneHealth]) -> list[str]:
