@@ -37,6 +37,7 @@ from app.server.errors import UnexpectedErrors
 from app.server.guards import NetworkGuard, NetworkPolicy
 from app.server.hub import BATCH_MAX_BYTES, BATCHES, hub_router, with_lanes
 from app.server.hub_profiles import hub_profiles_router
+from app.server.hub_requests import hub_requests_router
 from app.server.hub_settings import hub_settings_router
 from app.server.limits import BodyLimitMiddleware
 from app.server.platforms import platform_router
@@ -182,6 +183,7 @@ def create_api(
     if hub is not None:  # `serve --hub`: the lanes' batches and their state
         api.include_router(hub_router(hub))
         api.include_router(hub_profiles_router(hub.db))  # what lanes pull: other lanes' profile changes
+        api.include_router(hub_requests_router(hub.db))  # resends carried out by the lane owning the receipt
         api.include_router(hub_settings_router(hub.db))  # stores' settings, which their lanes pull
     if callbacks is not None:
         api.include_router(callback_router(callbacks, public_url=public_url))
