@@ -40,6 +40,7 @@ from app.services.health import HealthService
 from app.services.hub import HubService
 from app.services.hub_pull import HubPullService
 from app.services.hub_push import HubPushService
+from app.services.hub_requests import HubRequestService
 from app.services.inbound_texts import InboundTextService
 from app.services.intake import IntakeService
 from app.services.lifecycle import LifecycleService
@@ -286,6 +287,8 @@ def build_runtime(
     unsubscribe = build_unsubscribe(settings, db, bus, secrets)
     hub_push = _hub_push(settings, db, http, bus, secrets)
     hub_pull = _hub_pull(settings, db, http, bus, secrets)
+    if hub_pull is not None:  # with each pull, the resends the hub holds for this lane (each carried out once)
+        hub_pull.also.append(_hub_requests(settings, db, http, receipts, secrets))
     health = HealthService(
         receipts,
         dispatcher,
@@ -370,6 +373,16 @@ def _hub_pull(
         token=lambda: token,
         every=timedelta(seconds=hub.pull_every_seconds),
     )
+
+
+def _hub_requests(
+    settings: Settings, db: Database, http: httpx.AsyncClient, receipts: ReceiptService, secrets: Secrets | None
+) -> HubRequestService:
+    """The resends other lanes ask of this lane through the hub, carried out with each pull (same token)."""
+    hub, store = settings.hub, settings.store
+    assert hub.url is not None
+    token = secret_getter(secrets)(HUB_OWNER, HUB_TOKEN.name)
+    return HubRequestService(db, receipts, http, url=hub.url, lane_id=f"{store.id}/{hub.lane}", token=lambda: token)
 
 
 def _texts_in(

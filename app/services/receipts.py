@@ -21,7 +21,7 @@ from app.domain.text_limits import DEFAULT_LIMITS, NewNumberTexts, TextLimits, T
 from app.services.bus import DeliveriesQueued, EventBus
 from app.services.consent import lift
 from app.services.text_limits import check_text, new_number_texts
-from app.storage import audit, consents, customers, outbox, receipts, sales
+from app.storage import audit, consents, customers, hub_requests, outbox, receipts, sales
 from app.storage.database import Database, UnitOfWork
 from app.storage.text_counts import NEW_NUMBER
 
@@ -109,6 +109,7 @@ class ReceiptService:
         reason: str,
         actor: str,
         consent: ResendConsent | None = None,
+        request_id: int | None = None,
     ) -> str:
         """Queue the same receipt snapshot again to `contact` on `channel`; the reason goes to the audit log.
 
@@ -123,6 +124,9 @@ class ReceiptService:
 
         A text goes only where and as often as the text limits allow (`TextRefused`, nothing queued).
         A reason holding a card number is refused: the audit log keeps no card numbers.
+
+        `request_id` (a request from the hub) goes into `sync_requests` in the same unit of work as the
+        delivery, so the request is carried out at most once (a second time fails, nothing queued).
         """
         if not reason.strip():
             raise ValidationFailed("Say why the receipt is sent again.", field="reason")
@@ -193,6 +197,17 @@ class ReceiptService:
                 detail[NEW_NUMBER] = check.new_number
             if not agreed and consent is not None:
                 detail["consent"] = consent.source.value
+            if request_id is not None:
+                detail["hub_request"] = request_id
+                hub_requests.record_carried(
+                    session,
+                    request_id,
+                    receipt_id=receipt_id,
+                    state=hub_requests.DONE,
+                    detail=None,
+                    delivery_id=row.id,
+                    now=now,
+                )
             audit.append(session, at=now, actor=actor, action="receipt.resent", subject=receipt_id, detail=detail)
             return row.id
 
