@@ -109,6 +109,8 @@ def _text(payload: Mapping[str, Any], name: str, *, most: int, required: bool = 
         raise ValidationFailed(f"Give {name}: it may not be empty.", field=name)
     if len(value) > most:
         raise ValidationFailed(f"{name} is too long: at most {most} characters.", field=name)
+    if "\x00" in value:  # PostgreSQL text cannot hold it (a query string may carry it)
+        raise ValidationFailed(f"{name} holds a character text cannot hold.", field=name)
     return value
 
 
@@ -207,9 +209,10 @@ def hub_requests_router(db: Database, *, clock: Clock = utcnow) -> APIRouter:
 
     @router.get(REQUESTS, response_model=list[RequestOut], summary="A lane's pending requests, oldest first")
     async def get_pending(
-        lane_id: Annotated[str, Query(min_length=1, max_length=80, description="The lane asking")],
+        lane_id: Annotated[str | None, Query(description="The lane asking")] = None,
     ) -> list[RequestOut]:
-        rows = await db.read(lambda s: hub_requests.pending(s, lane_id, limit=MAX_PENDING))
+        lane = _text({"lane_id": lane_id}, "lane_id", most=80)
+        rows = await db.read(lambda s: hub_requests.pending(s, lane, limit=MAX_PENDING))
         return [RequestOut.of(r, masked=False) for r in rows]
 
     @router.get(

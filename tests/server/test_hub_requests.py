@@ -121,6 +121,9 @@ async def test_a_request_is_listed_to_its_lane_answered_once_and_read_back_maske
         answer = await http.post("/v1/hub/requests", json=bad, headers=asker)
         assert answer.status_code == 422, (bad, answer.text)
         assert list(answer.json()) == ["error"] and "\n" not in answer.json()["error"]
+    for lane_id in ({}, {"lane_id": ""}, {"lane_id": "a\x00b"}):
+        listed = await http.get("/v1/hub/requests", params=lane_id, headers=lane)
+        assert listed.status_code == 422 and list(listed.json()) == ["error"], listed.text
     bad_outcome = await http.post(f"{path}/outcome", json={**done, "state": "maybe"}, headers=lane)
     assert bad_outcome.status_code == 422
     assert await rt.db.read(lambda s: s.scalar(select(func.count()).select_from(HubRequestRow))) == count
