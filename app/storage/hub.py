@@ -273,30 +273,26 @@ def _apply_all(session: Session, lane_id: str, store_id: str, records: list[Reco
     _customer_keys(session, lane_id, final, gone_contacts, now)
     _index_receipts(session, lane_id, store_id, upserts, now)
     _delivery_states(session, lane_id, upserts)
-    for record in final:
-        if record.kind in PROFILE_KINDS:  # what other lanes take back of it (`GET /v1/hub/profiles`)
-            hub_profiles.record_profile_change(
-                session,
-                lane_id=lane_id,
-                kind=record.kind,
-                key=record.key,
-                op=record.op,
-                data=None if record.data is None else dict(record.data),
-                now=now,
-                at=record.at,
-            )
+    profile = [
+        hub_profiles.LaneChange(r.kind, r.key, r.op, None if r.data is None else dict(r.data), r.at)
+        for r in final
+        if r.kind in PROFILE_KINDS
+    ]
+    if profile:  # what other lanes take back of them (`GET /v1/hub/profiles`)
+        hub_profiles.record_profile_changes(session, lane_id=lane_id, changes=profile, now=now)
 
 
 def _upsert_rows(session: Session, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    """Insert or update `rows` (all with the same columns) in one executemany: the statement is compiled
+    once and its rows sent a page at a time (SQLAlchemy's "insertmanyvalues")."""
     if not rows:
         return
+    stmt = _insert(session, table)
     columns = [c for c in rows[0] if c not in keys]
-    per_statement = 1000 if session.get_bind().dialect.name == "postgresql" else max(1, 900 // len(rows[0]))
-    for chunk in _chunks(rows, per_statement):
-        stmt = _insert(session, table).values(chunk)
-        session.execute(
-            stmt.on_conflict_do_update(index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns})
-        )
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}),
+        rows,
+    )
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

@@ -1,6 +1,6 @@
 """The hub's profile changes: what other lanes learn of a customer's preferences, consents and opt-outs.
 
-`app.storage.hub.apply` calls `record_profile_change` right after it applies a lane's record of kind
+`app.storage.hub.apply` calls `record_profile_changes` right after it applies a lane's records of kinds
 customers, contacts, channel_preferences, consents or opt_outs; lanes read the changes back, oldest
 first, with `changes_after` (`GET /v1/hub/profiles`). Functions take the caller's session; it commits.
 
@@ -27,15 +27,16 @@ to the record that way, or takes the hub's `now` when there is none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from app.domain.channels import Channel
 from app.domain.hlc import Stamp
 from app.storage.models import HubProfileChangeRow, HubRecordRow
 
@@ -55,6 +56,8 @@ CUSTOMER_KEY = "hub:customer_key"
 
 PAGE = 500
 """The most changes one pull answers."""
+
+T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAMILY = {CUSTOMER: (CUSTOMER,), PREFERENCE: (PREFERENCE,), CONSENT: (CONSENT,), OPT_OUT: (OPT_OUT, OPT_IN)}
@@ -83,37 +86,45 @@ class ProfileChange:
         }
 
 
-def record_profile_change(
-    session: Session,
-    *,
-    lane_id: str,
-    kind: str,
-    key: str,
-    op: str,
-    data: dict[str, Any] | None,
-    now: datetime,
-    at: datetime | None = None,
-) -> None:
-    """Append what other lanes need of the lane record just applied (`kind`/`key`, `data` None for a delete).
+@dataclass(frozen=True, slots=True)
+class LaneChange:
+    """A lane record just applied, as `record_profile_changes` reads it (`data` None for a delete)."""
 
-    `at` is the feed entry's time at the lane, when the caller has it (used for deletes, whose row is gone).
+    kind: str
+    key: str
+    op: str
+    data: dict[str, Any] | None
+    at: datetime | None = None  # the feed entry's time at the lane (used for deletes, whose row is gone)
+
+
+def record_profile_changes(session: Session, *, lane_id: str, changes: list[LaneChange], now: datetime) -> None:
+    """Append what other lanes need of the lane records just applied (in feed order).
+
+    Everything the changes read (customers, their keys and contacts, preferences, the lane's previous
+    stamps) is read for the whole list at once, and the changes are written in one statement: a few
+    round trips per batch, not several per record.
     """
-    lane = _Lane(session, lane_id, now, at)
-    if kind == "customers":
-        if op == "upsert" and data is not None:
-            lane.customer(key)
-    elif kind == "contacts":
-        if op == "upsert" and data is not None and data.get("customer_id") is not None:
-            customer = str(data["customer_id"])
-            lane.customer(customer)
-            lane.preference(customer, only_if_any=True)  # preferences set before the customer had a contact
-    elif kind == "channel_preferences":
-        lane.preference(key.split("|", 1)[0])
-    elif kind == "consents":
-        if op == "upsert" and data is not None:
-            lane.consent(data)
-    elif kind == "opt_outs":
-        lane.opt(key, data if op == "upsert" else None)
+    lane = _Lane(session, lane_id, now)
+    lane.load(changes)
+    for change in changes:
+        lane.at = change.at
+        kind, key, data = change.kind, change.key, change.data
+        if kind == "customers":
+            if change.op == "upsert" and data is not None:
+                lane.customer(key)
+        elif kind == "contacts":
+            if change.op == "upsert" and data is not None and data.get("customer_id") is not None:
+                customer = str(data["customer_id"])
+                lane.customer(customer)
+                lane.preference(customer, only_if_any=True)  # preferences set before the customer had a contact
+        elif kind == "channel_preferences":
+            lane.preference(key.split("|", 1)[0])
+        elif kind == "consents":
+            if change.op == "upsert" and data is not None:
+                lane.consent(data)
+        elif kind == "opt_outs":
+            lane.opt(key, data if change.op == "upsert" else None)
+    lane.flush()
 
 
 def changes_after(session: Session, *, lane_id: str, after: int, limit: int = PAGE) -> list[ProfileChange]:
@@ -157,18 +168,40 @@ def contact_key(contact: str) -> str:
 
 
 class _Lane:
-    """The records of one lane the hub holds, read to build that lane's changes."""
+    """The records of one lane the hub holds, read once per batch to build that lane's changes."""
 
-    def __init__(self, session: Session, lane_id: str, now: datetime, at: datetime | None) -> None:
+    def __init__(self, session: Session, lane_id: str, now: datetime) -> None:
         self.session = session
         self.lane_id = lane_id
         self.now = now
-        self.at = at
+        self.at: datetime | None = None
+        self._customers: dict[str, dict[str, Any]] = {}
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._contacts: dict[str, list[dict[str, Any]]] = {}
+        self._preferences: dict[str, list[dict[str, Any]]] = {}
+        self._previous: dict[tuple[str, str], Stamp] = {}  # (family's first kind, key) -> the lane's last stamp
+        self._rows: list[dict[str, Any]] = []
+
+    def load(self, changes: list[LaneChange]) -> None:
+        """Read what `changes` will need: their customers' records, keys, contacts and preferences."""
+        customers: set[str] = set()
+        for c in changes:
+            if c.kind in ("customers", "channel_preferences"):
+                customers.add(c.key.split("|", 1)[0])
+            elif c.kind in ("contacts", "consents") and c.data is not None and c.data.get("customer_id") is not None:
+                customers.add(str(c.data["customer_id"]))
+        wanted = sorted(customers)
+        self._customers = self._datas("customers", wanted)
+        self._keys = self._datas(CUSTOMER_KEY, wanted)
+        self._contacts = self._contacts_of(wanted)
+        choices = [f"{c}|{channel.value}" for c in wanted for channel in Channel]
+        for key, row in self._datas("channel_preferences", choices).items():
+            self._preferences.setdefault(key.split("|", 1)[0], []).append(row)
 
     # -- the kinds ---------------------------------------------------------------------------------
 
     def customer(self, customer: str) -> None:
-        row = self._data("customers", customer)
+        row = self._customers.get(customer)
         if row is not None and row.get("forgotten_at"):
             return  # an erased customer's details go nowhere
         who = self._who(customer, row)
@@ -177,16 +210,16 @@ class _Lane:
         key, identity = who
         row = row or {}
         times = [parse_time(row.get("updated_at"))]
-        times += [parse_time(c.get("created_at")) for c in self._contacts(customer)]
+        times += [parse_time(c.get("created_at")) for c in self._contacts.get(customer, [])]
         data = {"name": row.get("name"), "language": row.get("language"), **identity}
         self._append(CUSTOMER, key, data, times)
 
     def preference(self, customer: str, *, only_if_any: bool = False) -> None:
-        who = self._who(customer, self._data("customers", customer))
+        who = self._who(customer, self._customers.get(customer))
         if who is None:
             return
         key, identity = who
-        rows = list(self._rows_with_prefix("channel_preferences", f"{customer}|"))
+        rows = self._preferences.get(customer, [])
         if only_if_any and not rows:
             return
         channels = sorted({str(r["channel"]) for r in rows if r.get("channel")})
@@ -198,7 +231,7 @@ class _Lane:
         customer = None if row.get("customer_id") is None else str(row["customer_id"])
         identity: dict[str, Any] = {"contacts": [], "loyalty_id": None}
         if customer is not None:
-            who = self._who(customer, self._data("customers", customer))
+            who = self._who(customer, self._customers.get(customer))
             if who is not None:
                 identity = who[1]
         contact = row.get("contact")
@@ -230,11 +263,11 @@ class _Lane:
         """The customer's key across lanes and what identifies them; None while they have neither."""
         contacts = [
             {"kind": str(c["kind"]), "value": str(c["value"])}
-            for c in sorted(self._contacts(customer), key=lambda c: int(c.get("id") or 0))
+            for c in sorted(self._contacts.get(customer, []), key=lambda c: int(c.get("id") or 0))
             if c.get("kind") in ("phone", "email") and c.get("value")
         ]
         loyalty = None if row is None else row.get("loyalty_id") or None
-        entry = self._data(CUSTOMER_KEY, customer)
+        entry = self._keys.get(customer)
         key = None if entry is None else entry.get("key")
         if not isinstance(key, str):
             if loyalty:
@@ -245,65 +278,89 @@ class _Lane:
                 return None
         return key, {"contacts": contacts, "loyalty_id": loyalty}
 
-    def _data(self, kind: str, key: str) -> dict[str, Any] | None:
-        text = self.session.execute(
-            select(RECORDS.c.data).where(
-                RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == kind, RECORDS.c.key == key
+    def _datas(self, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(keys, 500):
+            rows = self.session.execute(
+                select(RECORDS.c.key, RECORDS.c.data).where(
+                    RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == kind, RECORDS.c.key.in_(chunk)
+                )
             )
-        ).scalar_one_or_none()
-        value = None if text is None else json.loads(text)
-        return value if isinstance(value, dict) else None
+            for key, text in rows:
+                if isinstance(value := json.loads(text), dict):
+                    out[key] = value
+        return out
 
-    def _rows_with_prefix(self, kind: str, prefix: str) -> Iterable[dict[str, Any]]:
-        rows = self.session.execute(
-            select(RECORDS.c.data).where(
-                RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == kind, RECORDS.c.key.startswith(prefix)
-            )
-        )
-        for (text,) in rows:
-            value = json.loads(text)
-            if isinstance(value, dict):
-                yield value
-
-    def _contacts(self, customer: str) -> list[dict[str, Any]]:
-        """The lane's contacts of `customer` (read from their JSON: a lane has few per customer)."""
+    def _contacts_of(self, customers: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The lane's contacts of each of `customers` (read from their JSON: a lane has few per customer)."""
         data = RECORDS.c.data
         if self.session.get_bind().dialect.name == "postgresql":
             owner = func.cast(data, postgresql.JSONB)["customer_id"].astext
         else:
             owner = func.cast(func.json_extract(data, "$.customer_id"), RECORDS.c.key.type)
-        rows = self.session.execute(
-            select(data).where(RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == "contacts", owner == customer)
-        )
-        return [value for (text,) in rows if isinstance(value := json.loads(text), dict)]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for chunk in _chunks(customers, 500):
+            rows = self.session.execute(
+                select(owner, data).where(
+                    RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == "contacts", owner.in_(chunk)
+                )
+            )
+            for customer, text in rows:
+                if isinstance(value := json.loads(text), dict):
+                    out.setdefault(str(customer), []).append(value)
+        return out
+
+    def _previous_stamps(self) -> None:
+        """The lane's last stamp of each record the changes name (its changes to one record keep their order)."""
+        keys = sorted({row["key"] for row in self._rows})
+        for chunk in _chunks(keys, 500):
+            rows = self.session.execute(
+                select(CHANGES.c.kind, CHANGES.c.key, CHANGES.c.hlc)
+                .where(CHANGES.c.kind.in_(KINDS), CHANGES.c.key.in_(chunk), CHANGES.c.origin_lane == self.lane_id)
+                .order_by(CHANGES.c.seq)
+            )
+            for kind, key, hlc in rows:
+                self._previous[(_FAMILY[kind][0], key)] = Stamp.parse(hlc)
 
     # -- writing -----------------------------------------------------------------------------------
 
     def _append(self, kind: str, key: str, data: dict[str, Any], times: list[datetime | None]) -> None:
         known = [t for t in times if t is not None]
-        stamp = stamp_of(min(max(known), self.now) if known else _EPOCH, self.lane_id)
-        previous = self.session.execute(
-            select(CHANGES.c.hlc)
-            .where(CHANGES.c.kind.in_(_FAMILY[kind]), CHANGES.c.key == key[:160], CHANGES.c.origin_lane == self.lane_id)
-            .order_by(CHANGES.c.seq.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if previous is not None:
-            before = Stamp.parse(previous)
-            if before >= stamp:
-                stamp = Stamp(before.wall_ms, before.counter + 1, self.lane_id)
-        elif not known:
-            stamp = stamp_of(self.now, self.lane_id)
-        self.session.execute(
-            insert(CHANGES).values(
-                origin_lane=self.lane_id,
-                kind=kind,
-                key=key[:160],
-                hlc=stamp.text,
-                data=json.dumps(data, separators=(",", ":"), default=str),
-                at=self.now,
-            )
+        self._rows.append(
+            {
+                "origin_lane": self.lane_id,
+                "kind": kind,
+                "key": key[:160],
+                "wall": min(max(known), self.now) if known else None,
+                "data": json.dumps(data, separators=(",", ":"), default=str),
+                "at": self.now,
+            }
         )
+
+    def flush(self) -> None:
+        """Stamp the changes, in order, after the lane's earlier ones to the same record, and write them."""
+        if not self._rows:
+            return
+        self._previous_stamps()
+        for row in self._rows:
+            wall = row.pop("wall")
+            stamp = stamp_of(wall or _EPOCH, self.lane_id)
+            family = (_FAMILY[row["kind"]][0], row["key"])
+            before = self._previous.get(family)
+            if before is not None:
+                if before >= stamp:
+                    stamp = Stamp(before.wall_ms, before.counter + 1, self.lane_id)
+            elif wall is None:
+                stamp = stamp_of(self.now, self.lane_id)
+            self._previous[family] = stamp
+            row["hlc"] = stamp.text
+        self.session.execute(insert(CHANGES), self._rows)  # one executemany, in order
+        self._rows = []
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def _truthy(value: Any) -> bool:

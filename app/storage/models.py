@@ -506,7 +506,7 @@ class SyncClockRow(Base):
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    hlc: Mapped[str] = mapped_column(String(40))
+    hlc: Mapped[str] = mapped_column(String(112))  # ends with the lane id (up to 80 characters)
 
 
 class HubLaneRow(Base):
@@ -587,7 +587,7 @@ class HubProfileChangeRow(Base):
     origin_lane: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(24))
     key: Mapped[str] = mapped_column(String(160))
-    hlc: Mapped[str] = mapped_column(String(40))
+    hlc: Mapped[str] = mapped_column(String(112))  # ends with the lane id (up to 80 characters)
     data: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -138,14 +138,14 @@ async def test_receipts_are_searchable_by_sale_id_last_four_and_customer(pg: Dat
 async def test_a_record_the_database_refuses_is_parked_and_the_batch_applied_record_by_record(
     pg: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorded = hub_profiles.record_profile_change
+    recorded = hub_profiles.record_profile_changes
 
-    def refusing(session: Any, **change: Any) -> None:
-        if change["key"] == "71":
+    def refusing(session: Any, **given: Any) -> None:
+        if any(change.key == "71" for change in given["changes"]):
             raise ValueError("a contact this hub cannot read")
-        recorded(session, **change)
+        recorded(session, **given)
 
-    monkeypatch.setattr(hub_profiles, "record_profile_change", refusing)
+    monkeypatch.setattr(hub_profiles, "record_profile_changes", refusing)
     odd = record(3, "contacts", "71", {"id": 71, "customer_id": 7, "kind": "email", "value": "a@example.com"})
     result = await HubService(pg).apply(batch("store-1/10", 0, [*customer_records(1), odd, *sale_records(4, 2)]))
     assert isinstance(result, hub.Applied)
@@ -165,10 +165,13 @@ async def test_a_record_twice_in_a_batch_keeps_its_later_state(pg: Database) -> 
     assert [tuple(r) for r in rows] == [("0005", "delivered")]
 
 
-async def test_profile_changes_are_kept_for_the_other_lanes(pg: Database) -> None:
-    await HubService(pg).apply(batch("store-1/7", 0, customer_records(1)))
-    kinds = pg.read_sync(lambda s: s.execute(text("SELECT kind, key FROM hub_profile_changes")).all())
-    assert ("customer", "phone:+12175550100") in [tuple(k) for k in kinds]
+@pytest.mark.parametrize("lane_id", ["store-1/7", "store-1/" + "7" * 72])  # the longest lane id the hub takes
+async def test_profile_changes_are_kept_for_the_other_lanes(pg: Database, lane_id: str) -> None:
+    result = await HubService(pg).apply(batch(lane_id, 0, customer_records(1)))
+    assert isinstance(result, hub.Applied) and result.parked == []
+    kinds = pg.read_sync(lambda s: s.execute(text("SELECT kind, key, hlc FROM hub_profile_changes")).all())
+    assert ("customer", "phone:+12175550100") in [(k, key) for k, key, _ in kinds]
+    assert all(hlc.endswith(lane_id) for _, _, hlc in kinds)  # the stamp names its lane in full
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,15 @@ out happen once), store settings pulled from the hub (`sync_settings` on the lan
 lane pushes with (`hub_lanes.token_name`), and every contact and loyalty id a hub receipt's customer
 is known by (`hub_receipt_keys`), so a search by phone finds a customer keyed by loyalty id.
 
+A hybrid-logical-clock stamp ends with its lane's id (up to 80 characters), so the columns that keep
+stamps grow from 40 characters (which held lane ids of 15 at most) to 112.
+
 Revision ID: 0013
 Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0013"
 down_revision = "0012"
@@ -45,6 +47,9 @@ def upgrade() -> None:
     op.create_index("ix_hub_receipt_keys_key", "hub_receipt_keys", ["customer_key"])
     with op.batch_alter_table("hub_lanes") as batch:
         batch.add_column(sa.Column("token_name", sa.String(length=64), nullable=True))
+    for table in ("hub_profile_changes", "sync_clocks"):
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column("hlc", type_=sa.String(length=112), existing_type=sa.String(length=40))
     # -- the lane's side ------------------------------------------------------------------------
     op.create_table(
         "sync_requests",
@@ -68,6 +73,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("sync_settings")
     op.drop_table("sync_requests")
+    for table in ("hub_profile_changes", "sync_clocks"):
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column("hlc", type_=sa.String(length=40), existing_type=sa.String(length=112))
     with op.batch_alter_table("hub_lanes") as batch:
         batch.drop_column("token_name")
     op.drop_index("ix_hub_receipt_keys_key", table_name="hub_receipt_keys")
