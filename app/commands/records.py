@@ -382,6 +382,8 @@ def _health_lines(h: Health) -> list[str]:
         pushed = f"last push {hub.last_push_at.astimezone():%Y-%m-%d %H:%M:%S}" if hub.last_push_at else "no push yet"
         skew = f", clock {hub.skew_ms:+,} ms from the hub's" if hub.skew_ms is not None else ""
         lines.append(f"Hub {h.hub_url}: {hub.backlog:,} records wait, {hub.parked:,} parked, {pushed}{skew}.")
+        if h.hub_settings_version is not None:
+            lines.append(f"Store settings: version {h.hub_settings_version} from the hub.")
     return lines
 
 

@@ -23,6 +23,7 @@ from app.domain.text_limits import TextLimits
 from app.main.database_only import open_database
 from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
+from app.main.store_settings import at_start, store_settings_pull
 from app.main.unsubscribe import build_unsubscribe, unsubscribe_route
 from app.providers.base import ProviderAdapter
 from app.rendering.inline_images import store_logo
@@ -198,6 +199,8 @@ def build_runtime(
     commands): providers and platforms whose credentials are missing are then left out.
     """
     db = db or open_database(settings, data)
+    file_settings = settings
+    settings, settings_version, settings_note = at_start(file_settings, db)  # the hub's last pulled, if any
     http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
     try:
         adapters, rates = build_adapters(
@@ -305,7 +308,7 @@ def build_runtime(
         hub=hub_push,
         hub_pull=hub_pull,
     )
-    return Runtime(
+    runtime = Runtime(
         settings,
         db,
         http,
@@ -333,6 +336,11 @@ def build_runtime(
         hub_push=hub_push,
         hub_pull=hub_pull,
     )
+    if hub_pull is not None:  # with each pull, the store's settings managed on the hub
+        token = secret_getter(secrets)(HUB_OWNER, HUB_TOKEN.name)
+        pull = store_settings_pull(runtime, file_settings, token=token, version=settings_version, note=settings_note)
+        hub_pull.also.append(pull)
+    return runtime
 
 
 def _hub_push(

@@ -220,6 +220,7 @@ class HubSyncOut(BaseModel):
     last_push_at: datetime | None  # the hub's last acknowledgement
     last_error: str | None
     skew_ms: int | None  # the hub's clock minus this lane's
+    settings_version: int | None = None  # the store settings' version pulled from the hub (None: the file's own)
 
 
 class HealthOut(BaseModel):
@@ -269,6 +270,7 @@ class HealthOut(BaseModel):
                 last_push_at=h.hub_sync.last_push_at,
                 last_error=h.hub_sync.last_error,
                 skew_ms=h.hub_sync.skew_ms,
+                settings_version=h.hub_settings_version,
             )
             if h.hub_sync is not None and h.hub_url is not None
             else None,

@@ -67,6 +67,7 @@ class Health:
     warnings: tuple[str, ...] = ()  # one sentence each; a warning leaves the health ok
     hub_url: str | None = None  # this lane's hub, when it has one
     hub_sync: LaneSync | None = None  # how far its push got: backlog, parked, last push, skew
+    hub_settings_version: int | None = None  # the store settings' version pulled from the hub (None: the file's own)
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -182,6 +183,7 @@ class HealthService:
             warnings=tuple(w for w in (held_warning(len(held)), *hub_words) if w is not None),
             hub_url=self._hub.url if self._hub is not None else None,
             hub_sync=hub_sync,
+            hub_settings_version=self._hub.settings_version if self._hub is not None else None,
         )
 
     async def recorded(self) -> Health:

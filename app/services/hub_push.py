@@ -134,6 +134,7 @@ class HubPushService:
         self._unsubscribe: list[Callable[[], None]] = []
         self._push = asyncio.Lock()
         self.stopped: str | None = None  # why the push stopped for good (a refused or missing token)
+        self.settings_version: int | None = None  # the store settings' version pulled from the hub, said in each batch
 
     @property
     def running(self) -> bool:
@@ -258,6 +259,8 @@ class HubPushService:
             "backlog": backlog,
             "records": [record.wire() for record in batch],
         }
+        if self.settings_version is not None:
+            body["settings_version"] = self.settings_version
         started = self._clock()
         try:
             response = await self._http.post(

@@ -34,7 +34,9 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
-async def hub(pg_url: str, tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple[str, dict[str, dict[str, str]]]]:
+async def hub(
+    pg_url: str, tmp_path: Path, sandbox: RunningSandbox
+) -> AsyncIterator[tuple[str, dict[str, dict[str, str]]]]:
     """The hub's API on PostgreSQL, and tokens by scope: admin, hub:sync, receipts:read, sales:write."""
     db = Database(pg_url)
     schema.upgrade(db.write_engine)

@@ -82,6 +82,8 @@ def hub_text(health: Health, now: datetime | None = None) -> str:
     if sync.skew_ms is not None:
         side = "behind" if sync.skew_ms > 0 else "ahead of"
         words.append(f"clock {abs(sync.skew_ms):,} ms {side} the hub's")
+    if health.hub_settings_version is not None:
+        words.append(f"store settings version {health.hub_settings_version} from the hub")
     return ", ".join(words)
 
 
