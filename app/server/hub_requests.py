@@ -30,7 +30,8 @@ from app.domain.channels import Channel
 from app.domain.clock import Clock, utcnow
 from app.domain.contacts import mask_contact, normalise_email, normalise_phone
 from app.domain.errors import NotFound, ValidationFailed
-from app.server.auth import PREFIX
+from app.domain.tokens import Scope
+from app.server.auth import PREFIX, client_of
 from app.storage import hub_requests
 from app.storage.database import Database
 from app.storage.hub_requests import HubRequest
@@ -175,6 +176,16 @@ _OUTCOME_BODY: dict[str, Any] = {
 }
 
 
+async def _not_the_lane(db: Database, request: Request, lane_id: str) -> JSONResponse | None:
+    """A 403 when the hub bound another token to `lane_id` (a lane reads and answers only its own requests)."""
+    bound = await db.read(lambda s: hub_requests.lane_token(s, lane_id))
+    client = client_of(request)
+    if bound is None or client is None or client.name == bound or client.allows(Scope.ADMIN):
+        return None
+    words = f"The API token of {client.name} is not the one lane {lane_id} pushes with: use that lane's token."
+    return JSONResponse({"error": words}, status_code=403)
+
+
 def hub_requests_router(db: Database, *, clock: Clock = utcnow) -> APIRouter:
     """The resend requests kept in `db` (the hub's)."""
     router = APIRouter(tags=["hub"])
@@ -207,11 +218,18 @@ def hub_requests_router(db: Database, *, clock: Clock = utcnow) -> APIRouter:
             raise NotFound(f"The hub has no receipt {new.receipt_id} of lane {new.lane_id}.")
         return JSONResponse(RequestOut.of(made).model_dump(), status_code=202)
 
-    @router.get(REQUESTS, response_model=list[RequestOut], summary="A lane's pending requests, oldest first")
+    @router.get(
+        REQUESTS,
+        response_model=list[RequestOut],
+        summary="A lane's pending requests, oldest first",
+        responses={403: {"description": "Another token is bound to that lane"}, **bad},
+    )
     async def get_pending(
-        lane_id: Annotated[str | None, Query(description="The lane asking")] = None,
-    ) -> list[RequestOut]:
+        request: Request, lane_id: Annotated[str | None, Query(description="The lane asking")] = None
+    ) -> Any:
         lane = _text({"lane_id": lane_id}, "lane_id", most=80)
+        if (refused := await _not_the_lane(db, request, lane)) is not None:
+            return refused
         rows = await db.read(lambda s: hub_requests.pending(s, lane, limit=MAX_PENDING))
         return [RequestOut.of(r, masked=False) for r in rows]
 
@@ -232,13 +250,19 @@ def hub_requests_router(db: Database, *, clock: Clock = utcnow) -> APIRouter:
         f"{REQUESTS}/{{request_id}}/outcome",
         response_model=RequestOut,
         summary="The owning lane says how a request went (repeating it changes nothing)",
-        responses={404: {"description": "The lane has no such request"}, **bad},
+        responses={
+            403: {"description": "Another token is bound to that lane"},
+            404: {"description": "The lane has no such request"},
+            **bad,
+        },
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _OUTCOME_BODY}}}},
     )
-    async def post_outcome(request_id: str, request: Request) -> RequestOut:
+    async def post_outcome(request_id: str, request: Request) -> Any:
         number = _request_id(request_id)
         payload = _object(await request.body())
         lane_id = _text(payload, "lane_id", most=80)
+        if (refused := await _not_the_lane(db, request, lane_id)) is not None:
+            return refused
         state = _text(payload, "state", most=12)
         if state not in hub_requests.OUTCOMES:
             raise ValidationFailed("state is done or failed.", field="state")

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.storage.models import HubReceiptRow, HubRequestRow, SyncRequestRow
+from app.storage.models import HubLaneRow, HubReceiptRow, HubRequestRow, SyncRequestRow
 
 PENDING = "pending"
 DONE = "done"
@@ -125,6 +125,11 @@ def pending(session: Session, lane_id: str, *, limit: int = 100) -> list[HubRequ
         .limit(limit)
     )
     return [_request(r) for r in rows]
+
+
+def lane_token(session: Session, lane_id: str) -> str | None:
+    """The name of the token the lane pushes with, when the hub has bound one to it (`hub_lanes.token_name`)."""
+    return session.scalar(select(HubLaneRow.token_name).where(HubLaneRow.lane_id == lane_id))
 
 
 def record_outcome(

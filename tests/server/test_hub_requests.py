@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.config.settings import Settings
 from app.main import Runtime, build_runtime
 from app.services.hub import HubService
 from app.storage import schema
 from app.storage.database import Database
-from app.storage.models import HubRequestRow
+from app.storage.models import HubLaneRow, HubRequestRow
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import authorised
 from tests.storage.hub_batches import batch, sale_records
@@ -129,3 +129,9 @@ async def test_a_request_is_listed_to_its_lane_answered_once_and_read_back_maske
     assert await rt.db.read(lambda s: s.scalar(select(func.count()).select_from(HubRequestRow))) == count
     reprint = await http.post("/v1/hub/requests", json={**ask, "channel": "print", "to": ""}, headers=asker)
     assert (reprint.status_code, reprint.json()["to"]) == (202, "")
+
+    # a lane bound to its own token: another lane's token neither reads nor answers its requests
+    await rt.db.write(lambda s: s.execute(update(HubLaneRow).values(token_name="lane-1-token")))
+    listed = await http.get("/v1/hub/requests", params={"lane_id": LANE}, headers=lane)
+    assert listed.status_code == 403 and "lane-1-token" not in listed.text
+    assert (await http.post(f"{path}/outcome", json=done, headers=lane)).status_code == 403
