@@ -69,12 +69,13 @@ class InUse:
         rt = self._runtime
         new, note = effective(self._file, sections, version)
         retention = rt.retention
-        if retention is not None and retention.settings != new.retention:
-            scheduled = rt.dispatcher.running  # the daily purge runs once the lane has started its work
-            await retention.stop()
-            retention.settings = new.retention
-            if scheduled:
-                retention.start()
+        if retention is not None:
+            old, retention.settings = retention.settings, new.retention  # the periods: at the next purge
+            if (old.enabled, old.purge_at) != (new.retention.enabled, new.retention.purge_at):
+                scheduled = rt.dispatcher.running  # the daily purge runs once the lane has started its work
+                await retention.stop()  # (a purge cut short carries on at the next one)
+                if scheduled:
+                    retention.start()
         if rt.hub_push is not None:
             rt.hub_push.settings_version = version
         rt.settings = new
