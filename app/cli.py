@@ -143,7 +143,15 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
     demo.add_argument("--headless", action="store_true", help="no windows: post sales and print figures")
-    demo.add_argument("--sales", type=int, default=2000, help="how many sales to post (headless)")
+    demo.add_argument(
+        "--sales", type=int, default=None, help="how many sales to post (headless: 2000; with --lanes: 300 per lane)"
+    )
+    demo.add_argument(
+        "--lanes",
+        type=int,
+        metavar="N",
+        help="headless: a hub and N lanes (2 to 8) as processes of their own; one lane loses its hub for a while",
+    )
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.add_argument("--in-process-sandbox", action="store_true", help="run the sandbox in this process")
     demo.add_argument(

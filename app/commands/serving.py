@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 
 from app.commands.common import hold_data_folder, kiosk_runner, settings_of
 from app.config.instance import InstanceLock
 from app.config.paths import data_dir, database_url, default_config_file
 from app.config.settings import require_store
 from app.domain.errors import Unavailable, ValidationFailed
+from app.domain.exit_codes import ExitCode
 from app.main import build_runtime, settle_heap
 from app.main.local_api import start_local_api, transport_for
 
@@ -81,13 +83,19 @@ def demo(args: argparse.Namespace) -> int:
     from app.demo import headless as demo
 
     if not args.headless:
+        if args.lanes is not None:
+            raise ValidationFailed("--lanes runs the headless demo: add --headless.")
         run_kiosk = kiosk_runner()
         settings = settings_of(args)
         pace = {} if args.sale_every is None else {"sale_every": args.sale_every}
         with hold_data_folder(args):
             return run_kiosk(settings, args.data_dir, demo=True, **pace)
+    if args.lanes is not None:
+        return _lanes_demo(args)
     if args.sale_every is not None:
         raise ValidationFailed("--sale-every paces the kiosk demo; the headless demo keeps its own pace.")
+    if args.sales is None:
+        args.sales = 2000
     if args.sales < 1:
         raise ValidationFailed("--sales must be at least 1.")
     options = demo.DemoOptions(
@@ -102,3 +110,31 @@ def demo(args: argparse.Namespace) -> int:
         figures = asyncio.run(demo.run_headless(options))
     print(json.dumps(figures, indent=2) if args.json else demo.format_report(figures))
     return 0 if not figures["pos_errors"] else 1
+
+
+def _lanes_demo(args: argparse.Namespace) -> int:
+    """`demo --headless --lanes N`: a hub and N lanes as processes, in a temporary folder of their own."""
+    from app.demo.lane_options import lanes_options
+
+    options = lanes_options(
+        args.lanes,
+        sales=args.sales,
+        headless=args.headless,
+        in_process_sandbox=args.in_process_sandbox,
+        sale_every=args.sale_every is not None,
+    )
+    from app.demo import lane_figures, lanes
+
+    if not args.json:
+        print(
+            f"Starting a hub and {options.lanes} lanes, {options.sales} sales at each; lane 2 loses its hub "
+            "for a while...",
+            flush=True,
+        )
+    try:
+        figures = asyncio.run(lanes.run_lanes(options))
+    except (KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C or SIGTERM: every process is stopped by now
+        print("The lanes demo was stopped; the hub, the lanes and the sandbox have ended.", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    print(json.dumps(figures, indent=2) if args.json else lane_figures.format_lanes_report(figures))
+    return 0 if lane_figures.consistent(figures) else 1
