@@ -35,7 +35,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.storage import hub_profiles
-from app.storage.models import HubLaneRow, HubParkedRow, HubReceiptRow, HubRecordRow
+from app.storage.models import HubCustomerAliasRow, HubLaneRow, HubParkedRow, HubReceiptRow, HubRecordRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,6 +44,7 @@ LANES: Table = HubLaneRow.__table__  # type: ignore[assignment]
 RECORDS: Table = HubRecordRow.__table__  # type: ignore[assignment]
 RECEIPTS: Table = HubReceiptRow.__table__  # type: ignore[assignment]
 PARKED: Table = HubParkedRow.__table__  # type: ignore[assignment]
+ALIASES: Table = HubCustomerAliasRow.__table__  # type: ignore[assignment]
 
 KINDS = frozenset(
     {
@@ -404,6 +405,7 @@ def _customer_keys(
             keys[customer] = None
         elif data.get("loyalty_id"):
             keys[customer] = f"loyalty:{data['loyalty_id']}"
+    _aliases(session, lane_id, owners, keys, before)
     changed = {c: k for c, k in keys.items() if k != before.get(c)}
     if not changed:
         return
@@ -428,6 +430,29 @@ def _customer_keys(
                 .where(RECEIPTS.c.lane_id == lane_id, RECEIPTS.c.customer_key == given_up)
                 .values(customer_key=None if key is None else key[:80])
             )
+
+
+def _aliases(
+    session: Session, lane_id: str, owners: list[str], keys: dict[str, str | None], before: dict[str, str | None]
+) -> None:
+    """Every key `owners` are known by (loyalty id, each contact) beside the key their receipts carry, anew."""
+    stale = sorted({k[:80] for c in owners for k in (keys.get(c), before.get(c)) if k is not None})
+    for chunk in _chunks(stale, 500):
+        session.execute(delete(ALIASES).where(ALIASES.c.lane_id == lane_id, ALIASES.c.customer_key.in_(chunk)))
+    customers = _datas(session, lane_id, "customers", owners)
+    contacts = hub_profiles.contacts_of(session, lane_id, owners)
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for customer in owners:
+        key = keys.get(customer)
+        if key is None:
+            continue
+        loyalty = (customers.get(customer) or {}).get("loyalty_id")
+        known = [f"loyalty:{loyalty}"] if loyalty else []
+        known += [f"{c['kind']}:{c['value']}" for c in contacts.get(customer, []) if c.get("kind") and c.get("value")]
+        for alias in known:
+            rows[(alias[:330], key[:80])] = {"lane_id": lane_id, "alias": alias[:330], "customer_key": key[:80]}
+    if rows:
+        session.execute(_insert(session, ALIASES).on_conflict_do_nothing(), list(rows.values()))
 
 
 def _index_receipts(session: Session, lane_id: str, store_id: str, upserts: list[Record], now: datetime) -> None:

@@ -193,7 +193,7 @@ class _Lane:
         wanted = sorted(customers)
         self._customers = self._datas("customers", wanted)
         self._keys = self._datas(CUSTOMER_KEY, wanted)
-        self._contacts = self._contacts_of(wanted)
+        self._contacts = contacts_of(self.session, self.lane_id, wanted)
         choices = [f"{c}|{channel.value}" for c in wanted for channel in Channel]
         for key, row in self._datas("channel_preferences", choices).items():
             self._preferences.setdefault(key.split("|", 1)[0], []).append(row)
@@ -291,25 +291,6 @@ class _Lane:
                     out[key] = value
         return out
 
-    def _contacts_of(self, customers: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """The lane's contacts of each of `customers` (read from their JSON: a lane has few per customer)."""
-        data = RECORDS.c.data
-        if self.session.get_bind().dialect.name == "postgresql":
-            owner = func.cast(data, postgresql.JSONB)["customer_id"].astext
-        else:
-            owner = func.cast(func.json_extract(data, "$.customer_id"), RECORDS.c.key.type)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for chunk in _chunks(customers, 500):
-            rows = self.session.execute(
-                select(owner, data).where(
-                    RECORDS.c.lane_id == self.lane_id, RECORDS.c.kind == "contacts", owner.in_(chunk)
-                )
-            )
-            for customer, text in rows:
-                if isinstance(value := json.loads(text), dict):
-                    out.setdefault(str(customer), []).append(value)
-        return out
-
     def _previous_stamps(self) -> None:
         """The lane's last stamp of each record the changes name (its changes to one record keep their order)."""
         keys = sorted({row["key"] for row in self._rows})
@@ -356,6 +337,24 @@ class _Lane:
             row["hlc"] = stamp.text
         self.session.execute(insert(CHANGES), self._rows)  # one executemany, in order
         self._rows = []
+
+
+def contacts_of(session: Session, lane_id: str, customers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The lane's contacts of each of `customers` (read from their JSON: a lane has few per customer)."""
+    data = RECORDS.c.data
+    if session.get_bind().dialect.name == "postgresql":
+        owner = func.cast(data, postgresql.JSONB)["customer_id"].astext
+    else:
+        owner = func.cast(func.json_extract(data, "$.customer_id"), RECORDS.c.key.type)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for chunk in _chunks(customers, 500):
+        rows = session.execute(
+            select(owner, data).where(RECORDS.c.lane_id == lane_id, RECORDS.c.kind == "contacts", owner.in_(chunk))
+        )
+        for customer, text in rows:
+            if isinstance(value := json.loads(text), dict):
+                out.setdefault(str(customer), []).append(value)
+    return out
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

@@ -1,5 +1,6 @@
 """The hub's lists and searches across lanes: `hub_receipts` (filled as lanes' batches are applied,
-`app.storage.hub`) read by time, sale id, last four digits of a card or customer key, newest first."""
+`app.storage.hub`) read by time, sale id, last four digits of a card or customer key (or any contact or
+loyalty id the customer is known by at that lane: `hub_customer_aliases`), newest first."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.storage.hub import RECEIPTS
+from app.storage.hub import ALIASES, RECEIPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +56,10 @@ def search(session: Session, what: Search) -> list[HubReceipt]:
         matches.append(c.sale_id == what.sale_id)
     if what.card_last4 is not None:
         matches.append(c.card_last4 == what.card_last4)
-    if what.customer_key is not None:
+    if what.customer_key is not None:  # the key their receipts carry, or any other they are known by
+        known_as = select(ALIASES.c.lane_id, ALIASES.c.customer_key).where(ALIASES.c.alias == what.customer_key)
         matches.append(c.customer_key == what.customer_key)
+        matches.append(tuple_(c.lane_id, c.customer_key).in_(known_as))
     if matches:
         query = query.where(or_(*matches))
     query = query.order_by(c.occurred_at.desc(), c.lane_id, c.receipt_id).limit(what.limit)

@@ -624,15 +624,19 @@ class HubRequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class HubReceiptKeyRow(Base):
-    """Every key a hub receipt's customer is known by (loyalty id, phone, email), for the searches."""
+class HubCustomerAliasRow(Base):
+    """Each key a lane's customer is known by (loyalty id, every phone and email), beside the one key their
+    receipts carry (`hub_receipts.customer_key`): a search by any of them finds the receipts."""
 
-    __tablename__ = "hub_receipt_keys"
-    __table_args__ = (Index("ix_hub_receipt_keys_key", "customer_key"),)
+    __tablename__ = "hub_customer_aliases"
+    __table_args__ = (
+        Index("ix_hub_customer_aliases_key", "lane_id", "customer_key"),
+        Index("ix_hub_customer_aliases_alias", "alias"),
+    )
 
     lane_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    receipt_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    customer_key: Mapped[str] = mapped_column(String(330), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(330), primary_key=True)
+    customer_key: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
 class SyncRequestRow(Base):

@@ -9,7 +9,7 @@ import pytest
 
 from app.services.hub import HubService, parse_search
 from app.storage.database import Database
-from tests.storage.hub_batches import batch, customer_records, sale_records
+from tests.storage.hub_batches import batch, customer_records, record, sale_records
 from tests.storage.pg_cluster import unavailable_reason
 from tests.storage.test_hub_postgres import pg, pg_url, two_processes
 
@@ -33,5 +33,10 @@ async def test_the_search_finds_receipts_across_lanes_on_postgresql(pg: Database
     assert await found(q="4242", lane="store-1/2") == [("S-3", "store-1/2")]
     assert await found(q="217-555-0100") == both
     assert await found(since="2026-12-06T00:00:00+00:00") == []
+    # at a third lane the same customer has a loyalty id, which their receipts there carry: the phone finds them
+    loyal = [*customer_records(1, customer=9), record(3, "customers", "9", {"id": 9, "loyalty_id": "L-5"})]
+    await service.apply(batch("store-1/3", 0, [*loyal, *sale_records(4, 1, customer=9)]))
+    assert ("S-4", "store-1/3") in await found(q="+1 217 555 0100")
+    assert await found(q="+1 217 555 0199") == []
     what = parse_search({"q": "S-4"}, now=NOW, zone=UTC)
     assert (what.since, what.until, what.card_last4, what.customer_key) == (None, None, None, None)

@@ -1,8 +1,8 @@
 """The hub hands work and settings back to lanes: resend requests a manager makes on the hub for a
 receipt another lane owns (`hub_requests`, and on the lane `sync_requests`, which makes carrying one
 out happen once), store settings pulled from the hub (`sync_settings` on the lane), the token each
-lane pushes with (`hub_lanes.token_name`), and every contact and loyalty id a hub receipt's customer
-is known by (`hub_receipt_keys`), so a search by phone finds a customer keyed by loyalty id.
+lane pushes with (`hub_lanes.token_name`), and every contact and loyalty id a lane's customer is
+known by (`hub_customer_aliases`), so a search by phone finds a customer keyed by loyalty id.
 
 A hybrid-logical-clock stamp ends with its lane's id (up to 80 characters), so the columns that keep
 stamps grow from 40 characters (which held lane ids of 15 at most) to 112.
@@ -39,12 +39,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_hub_requests_lane_state", "hub_requests", ["lane_id", "state", "id"])
     op.create_table(
-        "hub_receipt_keys",
+        "hub_customer_aliases",
         sa.Column("lane_id", sa.String(length=80), primary_key=True),
-        sa.Column("receipt_id", sa.String(length=36), primary_key=True),
-        sa.Column("customer_key", sa.String(length=330), primary_key=True),
+        sa.Column("alias", sa.String(length=330), primary_key=True),
+        sa.Column("customer_key", sa.String(length=80), primary_key=True),
     )
-    op.create_index("ix_hub_receipt_keys_key", "hub_receipt_keys", ["customer_key"])
+    op.create_index("ix_hub_customer_aliases_key", "hub_customer_aliases", ["lane_id", "customer_key"])
+    op.create_index("ix_hub_customer_aliases_alias", "hub_customer_aliases", ["alias"])
     with op.batch_alter_table("hub_lanes") as batch:
         batch.add_column(sa.Column("token_name", sa.String(length=64), nullable=True))
     for table in ("hub_profile_changes", "sync_clocks"):
@@ -78,7 +79,8 @@ def downgrade() -> None:
             batch.alter_column("hlc", type_=sa.String(length=40), existing_type=sa.String(length=112))
     with op.batch_alter_table("hub_lanes") as batch:
         batch.drop_column("token_name")
-    op.drop_index("ix_hub_receipt_keys_key", table_name="hub_receipt_keys")
-    op.drop_table("hub_receipt_keys")
+    op.drop_index("ix_hub_customer_aliases_alias", table_name="hub_customer_aliases")
+    op.drop_index("ix_hub_customer_aliases_key", table_name="hub_customer_aliases")
+    op.drop_table("hub_customer_aliases")
     op.drop_index("ix_hub_requests_lane_state", table_name="hub_requests")
     op.drop_table("hub_requests")
