@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import __version__  # noqa: E402
 from app.config.settings import HubSettings, Settings  # noqa: E402
+from app.demo.processes import Child, receiptdesk_command  # noqa: E402
 from app.demo.wiring import sandbox_secrets, sandbox_settings  # noqa: E402
 from app.domain.events import TriggerEvent  # noqa: E402
 from app.domain.intake import parse_sale  # noqa: E402
@@ -140,12 +141,12 @@ class Hub:
             f'[database]\nurl = "{db_url}"\n\n[api]\nport = 0\nrequests_per_minute = 100000\n', encoding="utf-8"
         )
         self.where = ["--config", str(self.config), "--data-dir", str(folder / "hub")]
-        self.proc: subprocess.Popen[str] | None = None
+        self.child = Child("hub", [*self.where, "serve", "--hub"], log=folder / "hub.log")
         self.url = ""
 
     def token(self) -> str:
         made = subprocess.run(
-            [*receiptdesk(), *self.where, "tokens", "create", "bench-lanes", "--scope", "hub:sync"],
+            [*receiptdesk_command(), *self.where, "tokens", "create", "bench-lanes", "--scope", "hub:sync"],
             capture_output=True,
             text=True,
             check=True,
@@ -154,38 +155,11 @@ class Hub:
         return made.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [*receiptdesk(), *self.where, "serve", "--hub"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            cwd=self.folder,
-            env=env,
-        )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if "hub serving" in line:
-                self.url = next(word for word in line.split() if word.startswith("http://")).rstrip("/")
-                return
-            if not line and self.proc.poll() is not None:
-                raise SystemExit("The hub process ended before it served; run it by hand to see why.")
-        raise SystemExit("The hub did not start within a minute.")
+        self.child.spawn()
+        self.url = asyncio.run(self.child.ready(" hub serving on ", limit_s=60))
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def receiptdesk() -> list[str]:
-    script = Path(sys.executable).with_name("receiptdesk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app"]
+        self.child.stop()
 
 
 class Lane:
