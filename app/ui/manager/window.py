@@ -33,6 +33,7 @@ from app.ui.manager.inbox_page import InboxPage
 from app.ui.manager.pin_page import PinPage
 from app.ui.manager.receipts_page import ReceiptsPage
 from app.ui.manager.records_page import RecordsPage
+from app.ui.manager.store_page import StorePage, hub_client
 from app.ui.status import HealthMonitor, StatusPanel
 from app.ui.tasks import TaskOwner
 
@@ -83,6 +84,13 @@ class ManagerWindow(QMainWindow):
         self.inbox = InboxPage(ctx.inbound_texts, self.tasks, actor=lambda: ctx.actor) if ctx.inbound_texts else None
         if self.inbox is not None:  # customers' texts to the store's number
             self.tabs.addTab(self.inbox, "&Inbox")
+        self.store = (
+            StorePage(hub_client(ctx.settings.hub.url), self.tasks, actor=lambda: ctx.actor)
+            if ctx.settings.hub.url
+            else None
+        )
+        if self.store is not None:  # the whole store's day, from this lane's hub
+            self.tabs.addTab(self.store, "S&tore")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.title = QLabel("Manager")
         self.title.setAccessibleName("Signed in")
@@ -161,6 +169,8 @@ class ManagerWindow(QMainWindow):
             self.tasks.start(self.health.refresh_chart(), "chart")
         elif self.inbox is not None and self.tabs.widget(index) is self.inbox:
             self.tasks.start(self.inbox.load(), "inbox")
+        elif self.store is not None and self.tabs.widget(index) is self.store:
+            self.tasks.start(self.store.reload(), "store")
 
     def update_delivery(self, event: DeliveryChanged) -> None:
         """Live updates for the receipt shown."""
