@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,7 @@ class HubRequestState:
     receipt_id: str
     channel: str | None
     to: str | None  # masked
+    requested_by: str | None
     state: str  # pending, done or failed
     detail: str | None
     raw: Mapping[str, Any]
@@ -149,7 +151,7 @@ class HubClient:
     async def receipt(self, receipt_id: str, lane_id: str | None = None) -> StoreReceiptDetail:
         """One receipt of any lane: its deliveries and the requests made for it through the hub."""
         params = {"lane_id": lane_id} if lane_id else {}
-        body = await self._get(f"/v1/hub/receipts/{receipt_id}", params)
+        body = await self._get(f"/v1/hub/receipts/{urllib.parse.quote(receipt_id, safe='')}", params)
         try:
             return StoreReceiptDetail(
                 _receipt(body),
@@ -292,6 +294,7 @@ def _request(x: Mapping[str, Any]) -> HubRequestState:
         str(x["receipt_id"]),
         x.get("channel"),
         x.get("to"),
+        x.get("requested_by"),
         str(x["state"]),
         x.get("detail"),
         x,

@@ -169,7 +169,7 @@ class StoreDetail(QWidget):
         self.none_sent.setVisible(not shown.deliveries)
         self.history.setText(
             "\n".join(
-                f"{_word(q.channel)}{' to ' + q.to if q.to else ''}, asked by {q.raw.get('requested_by', '?')}: "
+                f"{_word(q.channel)}{' to ' + q.to if q.to else ''}, asked by {q.requested_by or 'someone'}: "
                 f"{request_text(q, lane_name(r))}"
                 for q in shown.requests
             )
