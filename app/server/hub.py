@@ -23,9 +23,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.domain.clock import utcnow
-from app.server.auth import PREFIX
+from app.domain.tokens import Scope
+from app.server.auth import PREFIX, client_of
 from app.services.hub import AmbiguousReceipt, HubService, LaneHealth, lane_warnings
-from app.storage.hub import Conflict
+from app.storage.hub import Conflict, Refused
 from app.storage.hub_detail import HubDelivery, HubReceiptDetail, HubRequest
 from app.storage.hub_search import HubReceipt
 from app.support.json_limits import JsonRejected, loads
@@ -225,7 +226,15 @@ def hub_router(hub: HubService) -> APIRouter:
             payload = loads(await request.body())
         except JsonRejected as exc:
             return JSONResponse({"error": f"Body is not acceptable JSON: {exc.message}."}, status_code=422)
-        result = await hub.apply(payload)
+        client = client_of(request)
+        token = None if client is None or client.allows(Scope.ADMIN) else client.name
+        result = await hub.apply(payload, token=token)
+        if isinstance(result, Refused):
+            lane = payload.get("lane_id") if isinstance(payload, dict) else None
+            words = (
+                f"Lane {lane} pushes with another API token: push with that lane's own token, or give it a new lane id."
+            )
+            return JSONResponse({"error": words}, status_code=403)
         if isinstance(result, Conflict):
             return JSONResponse(BatchConflict(acked=result.acked).model_dump(), status_code=409)
         body = BatchApplied(

@@ -58,13 +58,14 @@ class HubService:
         """The hub's database (its profile changes are read from it: `app.server.hub_profiles`)."""
         return self._db
 
-    async def apply(self, payload: object) -> hub.Applied | hub.Conflict:
-        """Apply one batch (`POST /v1/hub/batches`); `ValidationFailed` (one line) when its shape is wrong."""
+    async def apply(self, payload: object, *, token: str | None = None) -> hub.Applied | hub.Conflict | hub.Refused:
+        """Apply one batch (`POST /v1/hub/batches`) that came with the API token named `token` (None: an
+        admin's); `ValidationFailed` (one line) when its shape is wrong."""
         batch = parse_batch(payload)
         now = self._clock()
 
-        def job(session: UnitOfWork) -> hub.Applied | hub.Conflict:
-            return hub.apply(session, batch, now=now)
+        def job(session: UnitOfWork) -> hub.Applied | hub.Conflict | hub.Refused:
+            return hub.apply(session, batch, now=now, token=token)
 
         return await self._db.write(job)
 

@@ -35,7 +35,14 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.storage import hub_profiles
-from app.storage.models import HubCustomerAliasRow, HubLaneRow, HubParkedRow, HubReceiptRow, HubRecordRow
+from app.storage.models import (
+    ApiTokenRow,
+    HubCustomerAliasRow,
+    HubLaneRow,
+    HubParkedRow,
+    HubReceiptRow,
+    HubRecordRow,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,6 +52,7 @@ RECORDS: Table = HubRecordRow.__table__  # type: ignore[assignment]
 RECEIPTS: Table = HubReceiptRow.__table__  # type: ignore[assignment]
 PARKED: Table = HubParkedRow.__table__  # type: ignore[assignment]
 ALIASES: Table = HubCustomerAliasRow.__table__  # type: ignore[assignment]
+TOKENS: Table = ApiTokenRow.__table__  # type: ignore[assignment]
 
 KINDS = frozenset(
     {
@@ -122,6 +130,13 @@ class Conflict:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """The lane pushes with another token (`token`): the batch was not applied."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lane:
     lane_id: str
     store_id: str
@@ -142,16 +157,26 @@ class Unusable(ValueError):
 # -- applying ----------------------------------------------------------------------------------------
 
 
-def apply(session: Session, batch: Batch, *, now: datetime) -> Applied | Conflict:
+def apply(session: Session, batch: Batch, *, now: datetime, token: str | None = None) -> Applied | Conflict | Refused:
     """Apply `batch` (records in ascending seq) for its lane; the caller commits.
+
+    `token` names the API token the batch came with: the first to push for a lane is bound to it
+    (`hub_lanes.token_name`), and a batch with another token changes nothing (`Refused`) until the bound
+    token is revoked; then the next token to push takes its place. None (an admin's token) neither binds
+    nor is checked.
 
     The records are written set-wise (a few statements per batch, not per record). Should the database
     refuse one anyway, the batch is applied again record by record, and the one it refuses is parked.
     """
     lane = _locked_lane(session, batch, now)
+    bound = lane.token_name
+    if token is not None and bound is not None and bound != token and not _revoked(session, bound):
+        return Refused(bound)
     acked = int(lane.acked_seq)
     skew = round((batch.sent_at - now).total_seconds() * 1000)
     seen: dict[str, Any] = {"last_seen_at": now, "version": batch.version, "skew_ms": skew}
+    if token is not None and bound != token:  # the lane's first push, or its new token after the old one's revoking
+        seen["token_name"] = token[:64]
     if batch.after > acked:
         session.execute(update(LANES).where(LANES.c.lane_id == batch.lane_id).values(**seen))
         return Conflict(acked)
@@ -223,7 +248,14 @@ def _locked_lane(session: Session, batch: Batch, now: datetime) -> Any:
         )
         .on_conflict_do_nothing(index_elements=["lane_id"])
     )
-    return session.execute(select(LANES.c.acked_seq).where(LANES.c.lane_id == batch.lane_id).with_for_update()).one()
+    query = select(LANES.c.acked_seq, LANES.c.token_name).where(LANES.c.lane_id == batch.lane_id)
+    return session.execute(query.with_for_update()).one()
+
+
+def _revoked(session: Session, token: str) -> bool:
+    """Whether the token named `token` is revoked (or gone): the lane it was bound to takes a new one."""
+    revoked_at = session.execute(select(TOKENS.c.revoked_at).where(TOKENS.c.name == token)).one_or_none()
+    return revoked_at is None or revoked_at[0] is not None
 
 
 def _park(session: Session, lane_id: str, record: Record, reason: str, now: datetime) -> bool:

@@ -98,6 +98,19 @@ async def test_the_hub_refuses_bad_tokens_and_malformed_batches(runtime: Runtime
         garbage = await http.post("/v1/hub/batches", content=b"{", headers={**lane, "Content-Type": "application/json"})
         assert garbage.status_code == 422
         assert (await http.get("/v1/hub/lanes", headers=reader)).json() == []  # nothing was applied
+        # the first token to push for a lane is its own: another lane's token cannot write its records
+        assert (await http.post("/v1/hub/batches", json=body, headers=lane)).status_code == 200
+        other = await authorised(runtime, "hub:sync")
+        later = batch("store-1/1", 2, sale_records(3, 1))
+        taken = await http.post("/v1/hub/batches", json=later, headers=other)
+        assert taken.status_code == 403
+        assert "store-1/1 pushes with another API token" in taken.json()["error"]
+        assert (await http.get("/v1/hub/lanes", headers=reader)).json()[0]["acked_seq"] == 2
+        assert (await http.post("/v1/hub/batches", json=later, headers=lane)).status_code == 200
+        # the lane's token revoked (a leak, a new terminal): the next token to push takes its place
+        await runtime.tokens.revoke(sorted(t.name for t in await runtime.tokens.list())[0], actor="tests")
+        again = batch("store-1/1", 4, sale_records(5, 1))
+        assert (await http.post("/v1/hub/batches", json=again, headers=other)).status_code == 200
 
 
 async def test_a_lane_pushes_its_sale_to_the_hub_and_it_is_searchable_there(
