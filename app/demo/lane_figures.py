@@ -78,6 +78,7 @@ def figures_of(
             "sales_while_offline": outage.sales_offline,
             "catch_up_records": outage.records_waiting,
             "catch_up_s": round(outage.caught_up_at - outage.restored_at, 2) if outage.restored_at else 0.0,
+            "first_push_after_s": round(outage.first_ack_at - outage.restored_at, 2) if outage.restored_at else 0.0,
         },
         "parked": sum(int(lane.get("parked", 0)) for lane in hub_lanes),
         "backlog_at_end": {lane: int(end.get("backlog", -1)) for lane, end in ends.items()},
@@ -118,7 +119,8 @@ def format_lanes_report(f: dict[str, Any]) -> str:
         + ", ".join(f"{lane} in {s} s" for lane, s in st["reached_s"].items())
         + f"; the next sale at lane 1 went by {', '.join(st['next_sale_channels']) or 'no text'}",
         f"{o['lane']} offline {o['offline_s']} s while ringing {o['sales_while_offline']} sales; back online, "
-        f"it caught up {o['catch_up_records']} records in {o['catch_up_s']} s",
+        f"it caught up {o['catch_up_records']} records in {o['catch_up_s']} s (its first push back went through "
+        f"after {o['first_push_after_s']} s: the lane's retry wait)",
         f"Took {f['seconds']} s in all",
     ]
     if f["pos_errors"]:

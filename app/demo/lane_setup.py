@@ -28,8 +28,8 @@ from app.storage.database import Database
 SYNC_EVERY = 0.5
 """The demo lanes' `[hub] push_every_seconds` and `pull_every_seconds`: short, so a run takes seconds."""
 
-_NOT_PASSED = ("RECEIPTDESK_DB_URL", "RECEIPTDESK_DATA_DIR")
-"""The caller's database and data folder: the demo's processes use their own."""
+_NOT_PASSED = ("RECEIPTDESK_DB_URL", "RECEIPTDESK_DATA_DIR", "RECEIPTDESK_LOG_DIR")
+"""The caller's database, data folder and log folder: the demo's processes use their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +129,13 @@ def write_lane_settings(plan: LanePlan, sandbox_url: str, hub_url: str) -> None:
     write_settings(plan.config, lane_settings(sandbox_url, hub_url, plan.number))
 
 
-def child_env(sandbox_url: str, hub_token: str | None = None) -> dict[str, str]:
-    """The environment of a demo process: the sandbox's secrets (and a lane's hub token) as variables."""
+def child_env(sandbox_url: str | None = None, hub_token: str | None = None) -> dict[str, str]:
+    """The environment of a demo process; a lane's holds the sandbox's secrets and its hub token as variables."""
     env = {k: v for k, v in os.environ.items() if k not in _NOT_PASSED}
-    for provider, fields in sandbox_secrets(sandbox_url).items():
-        for field, value in fields.items():
-            env[env_name(provider, field)] = value
+    if sandbox_url is not None:
+        for provider, fields in sandbox_secrets(sandbox_url).items():
+            for field, value in fields.items():
+                env[env_name(provider, field)] = value
     if hub_token is not None:
         env[env_name(HUB_OWNER, HUB_TOKEN.name)] = hub_token
     return env

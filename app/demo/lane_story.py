@@ -38,6 +38,7 @@ class Outage:
     lane_id: str = ""
     cut_at: float = 0.0  # monotonic
     restored_at: float = 0.0
+    first_ack_at: float = 0.0  # the hub's first answer after the restore (the lane waits out its back-off first)
     caught_up_at: float = 0.0
     sales_offline: int = 0
     records_waiting: int = 0
@@ -132,11 +133,17 @@ class Story:
         target = int(sync.get("acked_seq", 0)) + int(sync.get("backlog", 0))
         outage.records_waiting = int(sync.get("backlog", 0))
 
+        before = int(sync.get("acked_seq", 0))
+
         async def caught_up() -> bool:
-            return int((await lane.sync()).get("acked_seq", 0)) >= target
+            acked = int((await lane.sync()).get("acked_seq", 0))
+            if acked > before and not outage.first_ack_at:
+                outage.first_ack_at = time.monotonic()
+            return acked >= target
 
         await until(f"{lane.lane_id} did not catch up with the hub", caught_up)
         outage.caught_up_at = time.monotonic()
+        outage.first_ack_at = outage.first_ack_at or outage.caught_up_at
 
 
 async def _has_sms(run: LaneRun, loyalty: str) -> bool:

@@ -36,9 +36,10 @@ from app.demo.lane_figures import figures_of
 from app.demo.lane_options import LanesOptions
 from app.demo.lane_probe import LaneProbe
 from app.demo.lane_story import Story
-from app.demo.processes import Child, stop_all
+from app.demo.processes import Child, log_tail, stop_all
 from app.demo.relay import Relay
 from app.demo.waiting import until
+from app.domain.errors import Unavailable
 from app.sandbox.pos import make_sale
 
 OFFLINE_LANE = 2
@@ -80,17 +81,19 @@ class LaneRun:
 
 
 @contextlib.asynccontextmanager
-async def _store(folder: Path, lanes: int) -> AsyncIterator[tuple[list[LaneRun], httpx.AsyncClient, Relay]]:
+async def _store(
+    folder: Path, lanes: int
+) -> AsyncIterator[tuple[list[LaneRun], httpx.AsyncClient, Relay, list[Child]]]:
     """Sandbox, hub, relay and lanes up (started together); everything stopped on the way out."""
     children: list[Child] = []
     relay: Relay | None = None
     runs: list[LaneRun] = []
     try:
-        sandbox = Child("sandbox", ["sandbox", "--port", "0"], log=folder / "sandbox.log", env=lane_setup.child_env(""))
+        sandbox = Child("sandbox", ["sandbox", "--port", "0"], log=folder / "sandbox.log", env=lane_setup.child_env())
         children.append(sandbox)
         sandbox.spawn()
         hub_plan, hub_tokens = await lane_setup.plan_hub(folder / "hub", lanes)
-        hub = Child("hub", hub_plan.args(), log=folder / "hub.log", env=lane_setup.child_env(""))
+        hub = Child("hub", hub_plan.args(), log=folder / "hub.log", env=lane_setup.child_env())
         children.append(hub)
         hub.spawn()
         plans = [await lane_setup.plan_lane(folder / f"lane{n}", n, hub_tokens[n - 1]) for n in range(1, lanes + 1)]
@@ -116,7 +119,7 @@ async def _store(folder: Path, lanes: int) -> AsyncIterator[tuple[list[LaneRun],
         async with httpx.AsyncClient(
             base_url=hub_url, timeout=30, headers={"Authorization": f"Bearer {hub_plan.reader_token}"}
         ) as hub_client:
-            yield runs, hub_client, relay
+            yield runs, hub_client, relay, children
     finally:
         for run in runs:
             await run.client.aclose()
@@ -132,15 +135,14 @@ async def run_lanes(options: LanesOptions) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(minutes=1)  # the receipts on the hub are this run's (a new hub)
     _cancel_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="receiptdesk-lanes-") as tmp:
-        async with _store(Path(tmp), options.lanes) as (runs, hub_client, relay):
+        async with _store(Path(tmp), options.lanes) as (runs, hub_client, relay, children):
             watch = HubWatch(hub_client, [r.lane_id for r in runs])
             story = Story(runs, watch, relay, phone=PHONE, loyalty=LOYALTY)
             tasks = [asyncio.ensure_future(watch.run())]
             try:
                 ringing = [asyncio.ensure_future(_ring(run, options, watch, story)) for run in runs]
                 tasks += ringing
-                await story.tell()
-                await asyncio.gather(*ringing)
+                await asyncio.gather(story.tell(), *ringing)  # the first failure ends the wait
                 await until("Not every sale reached the hub", _async(watch.all_seen))
                 ends: dict[str, dict[str, Any]] = {}
 
@@ -151,12 +153,30 @@ async def run_lanes(options: LanesOptions) -> dict[str, Any]:
                 await until("The lanes still had records for the hub", all_pushed)
                 hub_lanes = (await hub_client.get("/v1/hub/lanes")).json()
                 on_hub = {run.lane_id: await watch.count(run.lane_id, since) for run in runs}
+            except httpx.TransportError as exc:
+                raise await _ended(children, exc) from None
             finally:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
             took = time.monotonic() - started
             return figures_of(runs, watch, story, hub_lanes, on_hub, ends, seconds=took, rate=options.rate)
+
+
+async def _ended(children: list[Child], exc: httpx.TransportError) -> Unavailable:
+    """The error to show when a demo process stopped answering: which one ended (given a moment to be seen
+    ended, as its connections drop first), with the end of its log."""
+    deadline = time.monotonic() + 3
+    while True:
+        for child in children:
+            if child.proc is not None and child.proc.poll() is not None:
+                return Unavailable(
+                    f"The {child.name} process ended during the demo (exit {child.proc.returncode}); "
+                    f"the end of its log:\n{log_tail(child.log)}"
+                )
+        if time.monotonic() > deadline:
+            return Unavailable(f"A process of the demo stopped answering ({type(exc).__name__}).")
+        await asyncio.sleep(0.05)
 
 
 async def _ring(run: LaneRun, options: LanesOptions, watch: HubWatch, story: Story) -> None:
