@@ -22,6 +22,18 @@ MAX_SKEW_MS = 5 * 60 * 1000
 SAME_MOMENT_MS = 1000
 """Changes less than this apart are at the same moment: there a revocation beats a grant."""
 
+CLOCK_OFF_MS = 5000
+"""A lane's clock measured this far or further from the hub's is off: the times of its changes are moved
+by the measured difference before they are stamped (at the hub) or compared (at the lane itself), so a
+lane whose clock runs ahead does not overrule a later change made elsewhere. Below it, the measurement
+is mostly network delay, and times are taken as they are."""
+
+
+def corrected_ms(skew_ms: int | None) -> int:
+    """The shift to add to a lane's times to make them the hub's: `skew_ms` (hub minus lane) once it
+    reaches `CLOCK_OFF_MS`, else 0."""
+    return skew_ms if skew_ms is not None and abs(skew_ms) >= CLOCK_OFF_MS else 0
+
 
 class ClockSkewed(ValueError):
     """A stamp from too far in the future: the lane that made it has a clock that is off."""

@@ -37,12 +37,12 @@ import httpx
 from app.domain.channels import Channel, Language
 from app.domain.clock import Clock, utcnow
 from app.domain.consent import ChannelGroup, ConsentSource, Purpose
-from app.domain.hlc import Stamp, later
+from app.domain.hlc import Stamp, corrected_ms, later
 from app.services import consent as consent_service
 from app.services.background import BackgroundTasks
 from app.services.bus import EventBus
 from app.services.consent import Revocation
-from app.storage import audit, consents, customers, lane_profiles
+from app.storage import audit, change_feed, consents, customers, lane_profiles
 from app.storage.consents import Grant
 from app.storage.database import Database, UnitOfWork
 
@@ -337,7 +337,7 @@ def _customer(session: UnitOfWork, change: Change) -> bool:
 def _preference(session: UnitOfWork, change: Change, lane_id: str) -> bool:
     existing = _find(session, change.data)
     here = None if existing is None else lane_profiles.preferences_changed_at(session, existing)
-    mine = None if here is None else _local(here, lane_id)
+    mine = None if here is None else _local(session, here, lane_id)
     if not _wins(change, False, (lane_profiles.clock(session, "preference", change.key), False), (mine, False)):
         return False
     channels = []
@@ -354,9 +354,12 @@ def _preference(session: UnitOfWork, change: Change, lane_id: str) -> bool:
     return True
 
 
-def _local(when: datetime, node: str) -> Stamp:
-    """The stamp a change made here at `when` has at the hub."""
-    return Stamp((when.astimezone(UTC) - _EPOCH) // timedelta(milliseconds=1), 0, node)
+def _local(session: UnitOfWork, when: datetime, node: str) -> Stamp:
+    """The stamp a change made here at `when` (this lane's clock) has at the hub: moved by the clock skew the
+    last push measured when the clock is off (`hlc.CLOCK_OFF_MS`), as the hub moves it, so a lane whose clock
+    runs ahead does not keep its own change over a later one from another lane."""
+    hub_when = when.astimezone(UTC) + timedelta(milliseconds=corrected_ms(change_feed.skew_ms(session)))
+    return Stamp((hub_when - _EPOCH) // timedelta(milliseconds=1), 0, node)
 
 
 def _consent(session: UnitOfWork, change: Change) -> bool:
@@ -396,7 +399,7 @@ def _opt_states(
     group = ChannelGroup(change.data["channel_group"])
     digest = str(change.data["contact_digest"])
     since = lane_profiles.opted_out_since(session, group, digest)
-    local = None if since is None else _local(since, lane_id)
+    local = None if since is None else _local(session, since, lane_id)
     states = [
         (lane_profiles.clock(session, "opt_out", change.key), True),
         (lane_profiles.clock(session, "opt_in", change.key), False),

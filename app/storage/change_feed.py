@@ -317,6 +317,12 @@ def record_skew(session: Session, skew_ms: int) -> None:
     _state(session).hub_skew_ms = skew_ms
 
 
+def skew_ms(session: Session) -> int:
+    """The hub's clock minus this lane's, as the last push measured it (0 before any)."""
+    state = session.get(SyncStateRow, HUB)
+    return int(state.hub_skew_ms or 0) if state is not None else 0
+
+
 def status(session: Session) -> LaneSync:
     state = session.get(SyncStateRow, HUB)
     acked = state.acked_seq if state is not None else 0

@@ -191,13 +191,13 @@ def apply(session: Session, batch: Batch, *, now: datetime, token: str | None = 
             refused.append((record, str(exc)[:MAX_REASON]))
     try:
         with session.begin_nested():
-            _apply_all(session, batch.lane_id, batch.store_id, good, now)
+            _apply_all(session, batch.lane_id, batch.store_id, good, now, skew)
     except REFUSALS as exc:
         log.warning("a lane's batch was refused as a whole (%s); applying it record by record", type(exc).__name__)
         for record in list(good):
             try:
                 with session.begin_nested():
-                    _apply_all(session, batch.lane_id, batch.store_id, [record], now)
+                    _apply_all(session, batch.lane_id, batch.store_id, [record], now, skew)
             except REFUSALS as one:
                 good.remove(record)
                 refused.append((record, _refused(one)))
@@ -276,7 +276,9 @@ def _park(session: Session, lane_id: str, record: Record, reason: str, now: date
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _apply_all(session: Session, lane_id: str, store_id: str, records: list[Record], now: datetime) -> None:
+def _apply_all(
+    session: Session, lane_id: str, store_id: str, records: list[Record], now: datetime, skew_ms: int = 0
+) -> None:
     """Write checked `records` (ascending seq): each record's newest state, then what is derived from them."""
     newest = {(r.kind, r.key): r for r in records}  # a record twice in a batch: its later entry wins
     final = sorted(newest.values(), key=lambda r: r.seq)
@@ -312,7 +314,7 @@ def _apply_all(session: Session, lane_id: str, store_id: str, records: list[Reco
         if r.kind in PROFILE_KINDS
     ]
     if profile:  # what other lanes take back of them (`GET /v1/hub/profiles`)
-        hub_profiles.record_profile_changes(session, lane_id=lane_id, changes=profile, now=now)
+        hub_profiles.record_profile_changes(session, lane_id=lane_id, changes=profile, now=now, skew_ms=skew_ms)
 
 
 def _upsert_rows(session: Session, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:

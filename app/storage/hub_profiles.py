@@ -16,8 +16,9 @@ and their preferences.
 
 **Stamps.** A change's hybrid-logical-clock stamp (`app.domain.hlc.Stamp`, node = the lane) is the time
 the lane wrote the row (its `updated_at`, `recorded_at`, `since` or `created_at`; the feed entry's
-`at` when given, for a delete), but never later than the hub's `now`: a change cannot have been made
-after the hub received it, so a lane whose clock runs ahead cannot overrule the others by it. A lane's
+`at` when given, for a delete), moved by the lane's measured clock skew when its clock is off
+(`hlc.CLOCK_OFF_MS`), and never later than the hub's `now`: a change cannot have been made after the
+hub received it, so a lane whose clock runs ahead cannot overrule the others by it. A lane's
 changes to one record keep their order: a change that would not sort after the lane's previous change
 to the same record gets that stamp's counter plus one (the lane's feed order is the truth). A change
 with no time of its own (a delete, when the caller gives no `at`) follows the lane's previous change
@@ -37,7 +38,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
-from app.domain.hlc import Stamp
+from app.domain.hlc import Stamp, corrected_ms
 from app.storage.models import HubProfileChangeRow, HubRecordRow
 
 RECORDS: Table = HubRecordRow.__table__  # type: ignore[assignment]
@@ -97,14 +98,19 @@ class LaneChange:
     at: datetime | None = None  # the feed entry's time at the lane (used for deletes, whose row is gone)
 
 
-def record_profile_changes(session: Session, *, lane_id: str, changes: list[LaneChange], now: datetime) -> None:
+def record_profile_changes(
+    session: Session, *, lane_id: str, changes: list[LaneChange], now: datetime, skew_ms: int = 0
+) -> None:
     """Append what other lanes need of the lane records just applied (in feed order).
+
+    `skew_ms` is the lane's clock minus the hub's, as its batch showed: a lane whose clock is off
+    (`hlc.CLOCK_OFF_MS`) has its times moved by it before they are stamped.
 
     Everything the changes read (customers, their keys and contacts, preferences, the lane's previous
     stamps) is read for the whole list at once, and the changes are written in one statement: a few
     round trips per batch, not several per record.
     """
-    lane = _Lane(session, lane_id, now)
+    lane = _Lane(session, lane_id, now, shift=timedelta(milliseconds=corrected_ms(-skew_ms)))
     lane.load(changes)
     for change in changes:
         lane.at = change.at
@@ -170,10 +176,11 @@ def contact_key(contact: str) -> str:
 class _Lane:
     """The records of one lane the hub holds, read once per batch to build that lane's changes."""
 
-    def __init__(self, session: Session, lane_id: str, now: datetime) -> None:
+    def __init__(self, session: Session, lane_id: str, now: datetime, *, shift: timedelta) -> None:
         self.session = session
         self.lane_id = lane_id
         self.now = now
+        self.shift = shift  # added to the lane's times to make them the hub's
         self.at: datetime | None = None
         self._customers: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, dict[str, Any]] = {}
@@ -306,7 +313,7 @@ class _Lane:
     # -- writing -----------------------------------------------------------------------------------
 
     def _append(self, kind: str, key: str, data: dict[str, Any], times: list[datetime | None]) -> None:
-        known = [t for t in times if t is not None]
+        known = [t + self.shift for t in times if t is not None]
         self._rows.append(
             {
                 "origin_lane": self.lane_id,

@@ -51,6 +51,7 @@ class Lane:
         _write(self.db, lambda s: change_feed.enable(s, at=T0))
         self.pushed = 0
         self.pulled = 0
+        self.ahead = timedelta(0)  # how far this lane's clock runs ahead of the hub's
 
     def push(self, hub_db: Database) -> None:
         records = self.db.read_sync(lambda s: change_feed.next_batch(s, self.pushed, 1000))
@@ -59,7 +60,7 @@ class Lane:
         body = {
             "lane_id": self.lane_id,
             "store_id": "store-1",
-            "sent_at": datetime.now(UTC).isoformat(),
+            "sent_at": (datetime.now(UTC) + self.ahead).isoformat(),
             "after": self.pushed,
             "records": [r.wire() for r in records],
         }
@@ -187,6 +188,24 @@ def test_two_lanes_change_one_preference_the_later_wins_at_both(
     for lane in (b, a) if first == "later" else (a, b):
         lane.push(hub_db)
     for lane in (a, b) if first == "later" else (b, a):
+        lane.pull(hub_db)
+    assert a.preference(PHONE) == ((Channel.EMAIL,), True)
+    assert b.preference(PHONE) == ((Channel.EMAIL,), True)
+
+
+def test_a_lane_whose_clock_runs_ahead_does_not_overrule_a_later_choice(
+    lanes: tuple[Lane, Lane], hub_db: Database
+) -> None:
+    a, b = lanes
+    _known_at_both(a, b, hub_db)
+    # A's clock runs an hour ahead (its pushes measured it): its choice at minute 10 reads minute 70 there
+    a.ahead = timedelta(hours=1)
+    _write(a.db, lambda s: change_feed.record_skew(s, -3_600_000))
+    _prefer(a, (Channel.WHATSAPP,), T0 + timedelta(minutes=70))
+    _prefer(b, (Channel.EMAIL,), T0 + timedelta(minutes=20))
+    for lane in (a, b):
+        lane.push(hub_db)
+    for lane in (a, b):
         lane.pull(hub_db)
     assert a.preference(PHONE) == ((Channel.EMAIL,), True)
     assert b.preference(PHONE) == ((Channel.EMAIL,), True)
