@@ -9,14 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.config.settings import Settings
 from app.main import Runtime, build_runtime
 from app.services.hub import HubService
 from app.storage import schema
 from app.storage.database import Database
-from app.storage.models import HubLaneRow, HubRequestRow
+from app.storage.models import HubRequestRow
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import authorised
 from tests.storage.hub_batches import batch, sale_records
@@ -28,8 +28,9 @@ LANE = "store-1/1"
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    """The hub's API on PostgreSQL (as `serve --hub` builds it) holding one receipt of LANE, `r-1`."""
+async def hub(tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient, dict[str, str]]]:
+    """The hub's API on PostgreSQL (as `serve --hub` builds it) holding one receipt of LANE, `r-1`, pushed
+    with LANE's token (whose header comes third: the hub bound it to LANE)."""
     with private_cluster() as url:
         db = Database(url)
         schema.upgrade(db.write_engine)
@@ -38,22 +39,20 @@ async def hub(tmp_path: Path) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]
         server = await start_asgi_server(rt.local_api(), name="hub")
         try:
             async with httpx.AsyncClient(base_url=server.url) as http:
-                pushed = await http.post(
-                    "/v1/hub/batches", json=batch(LANE, 0, sale_records(1, 1)), headers=await authorised(rt, "hub:sync")
-                )
+                lane = await authorised(rt, "hub:sync")
+                pushed = await http.post("/v1/hub/batches", json=batch(LANE, 0, sale_records(1, 1)), headers=lane)
                 assert pushed.status_code == 200, pushed.text
-                yield rt, http
+                yield rt, http, lane
         finally:
             await server.stop()
             await rt.close()
 
 
 async def test_a_request_is_listed_to_its_lane_answered_once_and_read_back_masked(
-    hub: tuple[Runtime, httpx.AsyncClient],
+    hub: tuple[Runtime, httpx.AsyncClient, dict[str, str]],
 ) -> None:
-    rt, http = hub
+    rt, http, lane = hub
     asker = await authorised(rt, "receipts:resend")
-    lane = await authorised(rt, "hub:sync")
     reader = await authorised(rt, "receipts:read")
     ask = {
         "lane_id": LANE,
@@ -130,8 +129,8 @@ async def test_a_request_is_listed_to_its_lane_answered_once_and_read_back_maske
     reprint = await http.post("/v1/hub/requests", json={**ask, "channel": "print", "to": ""}, headers=asker)
     assert (reprint.status_code, reprint.json()["to"]) == (202, "")
 
-    # a lane bound to its own token: another lane's token neither reads nor answers its requests
-    await rt.db.write(lambda s: s.execute(update(HubLaneRow).values(token_name="lane-1-token")))
+    # a lane bound to its own token (its first push): another lane's token neither reads nor answers its requests
+    lane = await authorised(rt, "hub:sync")
     listed = await http.get("/v1/hub/requests", params={"lane_id": LANE}, headers=lane)
-    assert listed.status_code == 403 and "lane-1-token" not in listed.text
+    assert listed.status_code == 403 and f"is not the one lane {LANE} pushes with" in listed.json()["error"]
     assert (await http.post(f"{path}/outcome", json=done, headers=lane)).status_code == 403
