@@ -292,6 +292,8 @@ def build_runtime(
     hub_pull = _hub_pull(settings, db, http, bus, secrets)
     if hub_pull is not None:  # with each pull, the resends the hub holds for this lane (each carried out once)
         hub_pull.also.append(_hub_requests(settings, db, http, receipts, secrets))
+        if hub_push is not None:  # the hub answers again: a push waiting out an outage goes at once
+            hub_pull.heard.append(hub_push.hub_answered)
     health = HealthService(
         receipts,
         dispatcher,

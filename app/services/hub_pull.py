@@ -112,6 +112,7 @@ class HubPullService:
         self.last_error: str | None = None  # the last pull's failure, in memory (the push keeps its own)
         self.last_pull_at: datetime | None = None
         self.also: list[WithEachPull] = []  # run after each pull of the loop, in order
+        self.heard: list[Callable[[], None]] = []  # told after each pull the hub answered (the push's retry)
 
     @property
     def running(self) -> bool:
@@ -163,6 +164,8 @@ class HubPullService:
             raise
         self.last_error = None
         self.last_pull_at = self._clock()
+        for tell in self.heard:
+            tell()
         return report
 
     def warning(self) -> str | None:

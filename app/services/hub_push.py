@@ -21,6 +21,7 @@ outbox never wait on it. Sales never wait on the hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -130,6 +131,7 @@ class HubPushService:
         self._rng = rng or random.Random()
         self._tasks = BackgroundTasks("hub push")
         self._wake: asyncio.Event | None = None
+        self._heard: asyncio.Event | None = None  # the hub answered a pull: retry a failed push now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._push = asyncio.Lock()
@@ -146,6 +148,7 @@ class HubPushService:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._heard = asyncio.Event()
         if self._bus is not None:
             for event in (ReceiptCreated, DeliveriesQueued, DeliveryChanged):
                 self._unsubscribe.append(self._bus.subscribe(event, lambda _e: self.poke()))
@@ -164,6 +167,14 @@ class HubPushService:
             return
         loop.call_soon_threadsafe(wake.set)
 
+    def hub_answered(self) -> None:
+        """The hub answered this lane (its pull): a push waiting out earlier failures tries again now, so a
+        lane back from a long outage does not sit out the rest of its backoff (callable from any thread)."""
+        loop, heard = self._loop, self._heard
+        if loop is None or heard is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(heard.set)
+
     async def _run(self) -> None:
         if not self._token:
             self.stopped = NO_CREDENTIAL
@@ -175,6 +186,8 @@ class HubPushService:
             log.info("the hub gets this lane's %d existing records first", backfilled)
         failures = 0
         while True:
+            assert self._heard is not None
+            self._heard.clear()  # from here on, the hub answering a pull cuts a failure's wait short
             try:
                 report = await self.push_pending()
             except Exception:  # a storage hiccup must not end the push
@@ -191,9 +204,10 @@ class HubPushService:
                 await self._pause(delay, wakeable=False)
 
     async def _pause(self, seconds: float, *, wakeable: bool) -> None:
-        assert self._wake is not None
-        if not wakeable:
-            await asyncio.sleep(seconds)
+        assert self._wake is not None and self._heard is not None
+        if not wakeable:  # after a failure: only the hub answering a pull since this push began cuts it short
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heard.wait(), timeout=seconds)
             return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)

@@ -100,6 +100,21 @@ async def test_a_backlog_from_an_outage_reaches_the_hub_in_order_once(
     assert push.warnings(sync) == []
 
 
+async def test_a_lane_back_from_an_outage_pushes_when_the_hub_answers_not_after_its_backoff(
+    db: Database, http: httpx.AsyncClient, hub: HubDouble
+) -> None:
+    await db.write(lambda s: change_feed.enable(s, at=NOW))
+    await db.write(lambda s: _customers(s, range(1, 4)))
+    push = _service(db, http, hub, backoff_base=3600.0, backoff_cap=3600.0)  # an hour's wait after a failure
+    hub.down = True
+    push.start()
+    await wait_until(lambda: hub.requests > 0)  # refused: the push now waits out its backoff
+    hub.down = False
+    push.hub_answered()  # the pull got through: the push does not sit out its hour
+    await wait_until(lambda: hub.keys(LANE, "customers") == {"1", "2", "3"})
+    await push.stop()
+
+
 async def test_a_batch_applied_whose_answer_was_lost_is_not_doubled(
     db: Database, http: httpx.AsyncClient, hub: HubDouble
 ) -> None:
