@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--hub",
         action="store_true",
-        help="run as the lanes' hub too ([database] url: PostgreSQL; several processes may share it)",
+        help="run as the lanes' hub too ([database] url: PostgreSQL, several processes may share it; SQLite to try)",
     )
 
     demo = sub.add_parser("demo", help="the whole flow with a simulated POS and the provider sandbox")
