@@ -10,9 +10,9 @@ import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from fastapi import FastAPI
 
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, routing_of
@@ -29,7 +29,6 @@ from app.providers.base import ProviderAdapter
 from app.rendering.inline_images import store_logo
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
-from app.server.api import create_api
 from app.services.app_devices import AppDeviceService
 from app.services.bus import EventBus
 from app.services.callbacks import CallbackService
@@ -60,6 +59,9 @@ from app.storage import change_feed
 from app.storage.database import Database
 from app.triggers.catchup import build_pollers
 from app.triggers.registry import build_triggers
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,8 @@ class Runtime:
 
         `webhooks=False` leaves out the providers' and platforms' webhook routes (the kiosk's API).
         """
+        from app.server.api import create_api  # the web framework loads when an API is served, not at start
+
         return create_api(
             self.checkout,
             self.receipts,
