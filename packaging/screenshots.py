@@ -175,6 +175,7 @@ async def main() -> None:
             await shoot_cashier_waiting(shell, rng, runtime)
             await shoot_look(shell)
             await shoot_text_in(shell, rng, runtime, demo)
+            await shoot_store(shell, runtime)
             await shoot_setup(data, sandbox.url)
         finally:
             await shell.aclose()
@@ -635,6 +636,76 @@ async def shoot_cashier_counter(shell: KioskShell, rng: random.Random, runtime: 
 
 
 # -- text-in: the QR code on the choice screen, the demo's customer texting it, Delivered at the till --------
+
+
+# -- the Store tab: the whole store's day from this lane's hub ------------------------------------------
+
+
+def hub_lane_records(lane: str, first: int, sales: int, *, minutes_ago: int) -> list[dict[str, Any]]:
+    """A lane's feed as it reaches the hub: each sale, its receipt and its e-mail delivery (docs/hub.md)."""
+    records: list[dict[str, Any]] = []
+    for n in range(sales):
+        pk, at = first + n, utcnow() - timedelta(minutes=minutes_ago - 7 * n)
+        sale = {"id": pk, "store_id": "store-0042", "sale_id": f"0042-{lane}-{pk:05d}", "lane": lane,
+                "occurred_at": at.isoformat(), "total": f"{12 + 3.17 * n:.2f}", "card_last4": f"{4242 + n}",
+                "customer_id": None, "currency": "USD"}  # fmt: skip
+        receipt = {"id": f"r-{lane}-{pk}", "sale_pk": pk, "language": "en"}
+        delivery = {"id": f"d-{lane}-{pk}", "receipt_id": receipt["id"], "channel": "email",
+                    "recipient": f"shopper{pk}@example.com", "state": "delivered", "attempts": 1}  # fmt: skip
+        for kind, key, data in (("sales", str(pk), sale), ("receipts", receipt["id"], receipt),
+                                ("deliveries", delivery["id"], delivery)):  # fmt: skip
+            records.append({"seq": len(records) + 1, "kind": kind, "key": key, "op": "upsert",
+                            "at": at.isoformat(), "data": data})  # fmt: skip
+    return records
+
+
+async def shoot_store(shell: KioskShell, runtime: Any) -> None:
+    """The Store tab of a lane whose hub serves three lanes (one of them behind), and a receipt of another
+    lane chosen, ready for a resend there. The hub is this kiosk's own runtime serving the hub's routes."""
+    from app import __version__
+    from app.services.hub import HubService
+    from app.support.asgi_server import start_asgi_server
+    from app.ui.manager.window import ManagerWindow
+
+    hub = runtime.hub = HubService(runtime.db)
+    for lane, first, sales, ago, backlog in (("1", 1, 4, 50, 0), ("2", 101, 3, 40, 0), ("3", 201, 3, 45, 212)):
+        body = {"lane_id": f"store-0042/{lane}", "store_id": "store-0042", "version": __version__,
+                "sent_at": utcnow().isoformat(), "after": 0, "backlog": backlog,
+                "records": hub_lane_records(lane, first, sales, minutes_ago=ago)}  # fmt: skip
+        await hub.apply(body)
+    server = await start_asgi_server(runtime.local_api(), name="hub")
+    issued = await runtime.tokens.create("lane-1", ["hub:sync", "receipts:read", "receipts:resend"], actor="shots")
+    os.environ["RECEIPTDESK_HUB_TOKEN"] = issued.token
+    ctx = shell.ctx
+    before = ctx.settings
+    ctx.settings = before.model_copy(update={"hub": before.hub.model_copy(update={"url": server.url})})
+    window = ManagerWindow(ctx, shell.monitor)
+    try:
+        window.open()
+        window.resize(1366, 728)
+        await until(lambda: window.pin.who.findText(DEMO_MANAGER) >= 0)
+        window.pin.who.setCurrentIndex(window.pin.who.findText(DEMO_MANAGER))
+        window.pin.field.setText(DEMO_PIN)
+        window.pin.unlock()
+        await until(lambda: window.unlocked)
+        page = window.store
+        assert page is not None
+        window.tabs.setCurrentWidget(page)
+        await until(lambda: page.table.rowCount() == 10)
+        await settle()
+        save(window, "manager-store")
+        page.table.setCurrentCell(1, 0)
+        await until(lambda: page.detail.shown is not None and page.detail.form.isEnabled())
+        page.detail.reason.setText("Customer asked at lane 1")
+        await settle()
+        save(window, "manager-store-receipt")
+    finally:
+        await window.tasks.close()
+        window.close()
+        window.deleteLater()
+        ctx.settings = before
+        os.environ.pop("RECEIPTDESK_HUB_TOKEN", None)
+        await server.stop()
 
 
 async def shoot_text_in(shell: KioskShell, rng: random.Random, runtime: Any, demo: Any) -> None:

@@ -86,6 +86,7 @@ class StoreDetail(QWidget):
         theme.set_font(self.title, 1.1, bold=True)
         self.deliveries = QTableWidget(0, len(DELIVERY_COLUMNS))
         self.deliveries.setHorizontalHeaderLabels(DELIVERY_COLUMNS)
+        self.deliveries.setMinimumHeight(96)  # a few deliveries in view; the list above keeps the room
         self.deliveries.setAccessibleName("Its deliveries")
         self.deliveries.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.deliveries.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -138,6 +139,7 @@ class StorePage(QWidget):
         self.lane_note.setAccessibleName("Lanes that need a look")
         lanes_box = QGroupBox("Lanes and their sync with the hub")
         lanes_layout = QVBoxLayout(lanes_box)
+        lanes_layout.setContentsMargins(6, 6, 6, 6)
         lanes_layout.addWidget(self.lane_table)
         lanes_layout.addWidget(self.lane_note)
         self.table = _table(RECEIPT_COLUMNS, "The store's receipts")
@@ -157,10 +159,17 @@ class StorePage(QWidget):
         splitter.addWidget(top)
         splitter.addWidget(self.detail)
         splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)  # the receipts take what the filters, lanes and detail leave
+        splitter.setStretchFactor(1, 0)
+        self._splitter, self._split = splitter, False
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._split:  # at first sight the detail takes no more than it needs; the divider moves it
+            self._split = True
+            self._splitter.setSizes([10_000, 1])
 
     @action
     async def refresh(self) -> None:
