@@ -152,6 +152,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="headless: a hub and N lanes (2 to 8) as processes of their own; one lane loses its hub for a while",
     )
+    demo.add_argument(
+        "--hub-database",
+        metavar="URL",
+        help="with --lanes: the hub's database (SQLite in the demo's folder unless a postgresql+psycopg:// URL)",
+    )
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.add_argument("--in-process-sandbox", action="store_true", help="run the sandbox in this process")
     demo.add_argument(

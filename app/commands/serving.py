@@ -82,6 +82,8 @@ def _shown(url: str) -> str:
 def demo(args: argparse.Namespace) -> int:
     from app.demo import headless as demo
 
+    if args.hub_database is not None and args.lanes is None:
+        raise ValidationFailed("--hub-database is the lanes demo's hub: add --headless --lanes 3.")
     if not args.headless:
         if args.lanes is not None:
             raise ValidationFailed("--lanes runs the headless demo: add --headless.")
@@ -122,6 +124,7 @@ def _lanes_demo(args: argparse.Namespace) -> int:
         headless=args.headless,
         in_process_sandbox=args.in_process_sandbox,
         sale_every=args.sale_every is not None,
+        hub_database=args.hub_database,
     )
     from app.demo import lane_figures, lanes
 

@@ -20,10 +20,17 @@ class LanesOptions:
     sales: int = DEFAULT_SALES
     rate: float = RATE
     seed: int = 7
+    hub_database: str | None = None  # the hub's database URL; None: SQLite in the demo's folder
 
 
 def lanes_options(
-    lanes: int, *, sales: int | None, headless: bool, in_process_sandbox: bool = False, sale_every: bool = False
+    lanes: int,
+    *,
+    sales: int | None,
+    headless: bool,
+    in_process_sandbox: bool = False,
+    sale_every: bool = False,
+    hub_database: str | None = None,
 ) -> LanesOptions:
     """The lanes demo's options, or `ValidationFailed` with one sentence saying what to change."""
     if not headless:
@@ -36,4 +43,8 @@ def lanes_options(
         raise ValidationFailed("The lanes demo runs the sandbox as a process of its own: drop --in-process-sandbox.")
     if sale_every:
         raise ValidationFailed("--sale-every paces the kiosk demo; the lanes demo keeps its own pace.")
-    return LanesOptions(lanes=lanes, sales=DEFAULT_SALES if sales is None else sales)
+    if hub_database is not None and not hub_database.startswith(("postgresql", "sqlite")):
+        raise ValidationFailed(
+            "--hub-database takes a database URL such as postgresql+psycopg://user@host/db or sqlite:///hub.db."
+        )
+    return LanesOptions(lanes=lanes, sales=DEFAULT_SALES if sales is None else sales, hub_database=hub_database)

@@ -77,10 +77,11 @@ def sqlite_url(data: Path) -> str:
     return database_url(data, None) if "RECEIPTDESK_DB_URL" not in os.environ else own
 
 
-async def issue(data: Path, name: str, scopes: list[str]) -> str:
-    """A token named `name` in the SQLite database of the data folder `data` (its schema brought up first)."""
+async def issue(data: Path, name: str, scopes: list[str], *, url: str | None = None) -> str:
+    """A token named `name` in the database at `url` (default: the SQLite database of the data folder
+    `data`), its schema brought up first."""
     await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
-    db = Database(sqlite_url(data))
+    db = Database(url or sqlite_url(data))
     try:
         schema.upgrade(db.write_engine)
         return (await TokenService(db).create(name, scopes, actor="demo")).token
@@ -88,13 +89,16 @@ async def issue(data: Path, name: str, scopes: list[str]) -> str:
         db.close()
 
 
-async def plan_hub(folder: Path, lanes: int) -> tuple[HubPlan, list[str]]:
-    """The hub's folder and settings, its reading token, and one hub:sync token per lane."""
+async def plan_hub(folder: Path, lanes: int, *, database: str | None = None) -> tuple[HubPlan, list[str]]:
+    """The hub's folder and settings (its database at `database`, else SQLite in its folder), its reading
+    token, and one hub:sync token per lane."""
     plan = HubPlan(folder, "")
-    text = dumps_toml({"api": {"port": 0, "requests_per_minute": 100_000}})
-    await asyncio.to_thread(_write, plan.config, text)
-    reader = await issue(plan.data, "demo-reader", ["receipts:read"])
-    lane_tokens = [await issue(plan.data, f"demo-lane-{n}", ["hub:sync"]) for n in range(1, lanes + 1)]
+    settings: dict[str, object] = {"api": {"port": 0, "requests_per_minute": 100_000}}
+    if database is not None:
+        settings["database"] = {"url": database}
+    await asyncio.to_thread(_write, plan.config, dumps_toml(settings))
+    reader = await issue(plan.data, "demo-reader", ["receipts:read"], url=database)
+    lane_tokens = [await issue(plan.data, f"demo-lane-{n}", ["hub:sync"], url=database) for n in range(1, lanes + 1)]
     return HubPlan(folder, reader), lane_tokens
 
 

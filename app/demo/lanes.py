@@ -82,7 +82,7 @@ class LaneRun:
 
 @contextlib.asynccontextmanager
 async def _store(
-    folder: Path, lanes: int
+    folder: Path, lanes: int, hub_database: str | None = None
 ) -> AsyncIterator[tuple[list[LaneRun], httpx.AsyncClient, Relay, list[Child]]]:
     """Sandbox, hub, relay and lanes up (started together); everything stopped on the way out."""
     children: list[Child] = []
@@ -92,7 +92,7 @@ async def _store(
         sandbox = Child("sandbox", ["sandbox", "--port", "0"], log=folder / "sandbox.log", env=lane_setup.child_env())
         children.append(sandbox)
         sandbox.spawn()
-        hub_plan, hub_tokens = await lane_setup.plan_hub(folder / "hub", lanes)
+        hub_plan, hub_tokens = await lane_setup.plan_hub(folder / "hub", lanes, database=hub_database)
         hub = Child("hub", hub_plan.args(), log=folder / "hub.log", env=lane_setup.child_env())
         children.append(hub)
         hub.spawn()
@@ -135,7 +135,7 @@ async def run_lanes(options: LanesOptions) -> dict[str, Any]:
     since = datetime.now(UTC) - timedelta(minutes=1)  # the receipts on the hub are this run's (a new hub)
     _cancel_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="receiptdesk-lanes-") as tmp:
-        async with _store(Path(tmp), options.lanes) as (runs, hub_client, relay, children):
+        async with _store(Path(tmp), options.lanes, options.hub_database) as (runs, hub_client, relay, children):
             watch = HubWatch(hub_client, [r.lane_id for r in runs])
             story = Story(runs, watch, relay, phone=PHONE, loyalty=LOYALTY)
             tasks = [asyncio.ensure_future(watch.run())]

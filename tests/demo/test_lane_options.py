@@ -31,3 +31,11 @@ def test_a_bad_option_is_refused_in_one_sentence(
         lanes_options(lanes, sales=sales, headless=headless, in_process_sandbox=in_process, sale_every=sale_every)
     assert refused.value.message.startswith(words)
     assert "\n" not in refused.value.message
+
+
+def test_the_hubs_database_is_a_database_url() -> None:
+    url = "postgresql+psycopg://receiptdesk@127.0.0.1:5432/hub"
+    assert lanes_options(3, sales=None, headless=True, hub_database=url).hub_database == url
+    with pytest.raises(ValidationFailed) as refused:
+        lanes_options(3, sales=None, headless=True, hub_database="db.internal")
+    assert refused.value.message.startswith("--hub-database takes a database URL")
