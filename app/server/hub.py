@@ -25,9 +25,10 @@ from pydantic import BaseModel
 from app.domain.clock import utcnow
 from app.domain.tokens import Scope
 from app.server.auth import PREFIX, client_of
+from app.server.hub_requests import RequestOut
 from app.services.hub import AmbiguousReceipt, HubService, LaneHealth, lane_warnings
 from app.storage.hub import Conflict, Refused
-from app.storage.hub_detail import HubDelivery, HubReceiptDetail, HubRequest
+from app.storage.hub_detail import HubDelivery, HubReceiptDetail
 from app.storage.hub_search import HubReceipt
 from app.support.json_limits import JsonRejected, loads
 
@@ -116,42 +117,10 @@ class HubDeliveryOut(BaseModel):
         )
 
 
-class HubRequestOut(BaseModel):
-    id: int
-    lane_id: str
-    receipt_id: str
-    kind: str
-    channel: str | None
-    to: str | None
-    reason: str
-    requested_by: str
-    requested_at: str
-    state: str
-    detail: str | None
-    updated_at: str
-
-    @classmethod
-    def of(cls, r: HubRequest) -> HubRequestOut:
-        return cls(
-            id=r.id,
-            lane_id=r.lane_id,
-            receipt_id=r.receipt_id,
-            kind=r.kind,
-            channel=r.channel,
-            to=r.to,
-            reason=r.reason,
-            requested_by=r.requested_by,
-            requested_at=r.requested_at.astimezone(UTC).isoformat(),
-            state=r.state,
-            detail=r.detail,
-            updated_at=r.updated_at.astimezone(UTC).isoformat(),
-        )
-
-
 class HubReceiptDetailOut(HubReceiptOut):
     sale: dict[str, Any]
     deliveries: list[HubDeliveryOut]
-    requests: list[HubRequestOut]
+    requests: list[RequestOut]
 
     @classmethod
     def of_detail(cls, d: HubReceiptDetail) -> HubReceiptDetailOut:
@@ -159,7 +128,7 @@ class HubReceiptDetailOut(HubReceiptOut):
             **HubReceiptOut.of(d.receipt).model_dump(),
             sale=d.sale,
             deliveries=[HubDeliveryOut.of(x) for x in d.deliveries],
-            requests=[HubRequestOut.of(x) for x in d.requests],
+            requests=[RequestOut.of(x) for x in d.requests],  # contacts masked
         )
 
 

@@ -1,6 +1,7 @@
 """One receipt across lanes, as the hub holds it (`GET /v1/hub/receipts/{id}`, docs/hub.md): its row in
 `hub_receipts`, its sale and deliveries from the lane's records in `hub_records`, and the requests made
-for it through the hub (`hub_requests`). Recipients leave here masked, as the manager window shows them.
+for it through the hub (`hub_requests`). Delivery recipients leave here masked, as the manager window shows
+them; the requests' contacts are masked where they are answered (`app.server.hub_requests.RequestOut`).
 
 A lane's deliveries are keyed by their own id, not the receipt's: they are found among the lane's
 `deliveries` records (the primary key's `lane_id, kind` prefix) whose text names the receipt id, then
@@ -11,19 +12,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.contacts import mask_contact
+from app.storage import hub_requests
 from app.storage.hub import RECEIPTS, RECORDS
+from app.storage.hub_requests import HubRequest
 from app.storage.hub_search import HubReceipt
-from app.storage.models import HubRequestRow
-
-REQUESTS: Table = HubRequestRow.__table__  # type: ignore[assignment]
 
 HIDDEN_SALE_FIELDS = frozenset({"payload", "payload_hash"})
 """Left out of the sale shown: the POS's own payload may carry the customer's contacts unmasked."""
@@ -37,22 +36,6 @@ class HubDelivery:
     state: str
     attempts: int
     updated_at: str | None  # as the lane wrote it
-
-
-@dataclass(frozen=True, slots=True)
-class HubRequest:
-    id: int
-    lane_id: str
-    receipt_id: str
-    kind: str
-    channel: str | None
-    to: str | None  # masked
-    reason: str
-    requested_by: str
-    requested_at: datetime
-    state: str
-    detail: str | None
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +74,7 @@ def detail(session: Session, lane_id: str, receipt_id: str) -> HubReceiptDetail 
     if sale_pk is not None:
         sale = {k: v for k, v in _data(session, lane_id, "sales", str(sale_pk)).items() if k not in HIDDEN_SALE_FIELDS}
     return HubReceiptDetail(
-        receipt, sale, deliveries(session, lane_id, receipt_id), requests(session, lane_id, receipt_id)
+        receipt, sale, deliveries(session, lane_id, receipt_id), hub_requests.for_receipt(session, lane_id, receipt_id)
     )
 
 
@@ -117,31 +100,6 @@ def deliveries(session: Session, lane_id: str, receipt_id: str) -> list[HubDeliv
             updated_at=None if d.get("updated_at") is None else str(d["updated_at"]),
         )
         for d in found
-    ]
-
-
-def requests(session: Session, lane_id: str, receipt_id: str) -> list[HubRequest]:
-    """The requests made through the hub for the receipt, oldest first, contacts masked."""
-    q = REQUESTS.c
-    rows = session.execute(
-        select(REQUESTS).where(q.lane_id == lane_id, q.receipt_id == receipt_id).order_by(q.id).limit(100)
-    )
-    return [
-        HubRequest(
-            id=row.id,
-            lane_id=row.lane_id,
-            receipt_id=row.receipt_id,
-            kind=row.kind,
-            channel=row.channel,
-            to=mask_contact(row.contact) if row.contact else None,
-            reason=row.reason,
-            requested_by=row.requested_by,
-            requested_at=row.requested_at,
-            state=row.state,
-            detail=row.detail,
-            updated_at=row.updated_at,
-        )
-        for row in rows
     ]
 
 

@@ -116,6 +116,17 @@ def get(session: Session, request_id: int) -> HubRequest | None:
     return None if row is None else _request(row)
 
 
+def for_receipt(session: Session, lane_id: str, receipt_id: str, *, limit: int = 100) -> list[HubRequest]:
+    """The requests made for one receipt of a lane, oldest first."""
+    rows = session.scalars(
+        select(HubRequestRow)
+        .where(HubRequestRow.lane_id == lane_id, HubRequestRow.receipt_id == receipt_id)
+        .order_by(HubRequestRow.id)
+        .limit(limit)
+    )
+    return [_request(row) for row in rows]
+
+
 def pending(session: Session, lane_id: str, *, limit: int = 100) -> list[HubRequest]:
     """The lane's pending requests, oldest first (`ix_hub_requests_lane_state`)."""
     rows = session.scalars(
