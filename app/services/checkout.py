@@ -66,6 +66,15 @@ class CheckoutResult:
 
 
 @dataclass(frozen=True, slots=True)
+class _Early:
+    """A receipt rendered before the transaction, in `language`: the render, or the error it raised."""
+
+    language: Language
+    rendered: RenderedReceipt | None
+    error: Exception | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Contacts:
     email: str | None
     phone: str | None
@@ -115,13 +124,34 @@ class CheckoutService:
         result and what `also` returned.
         """
         contacts = _normalise_contacts(event.sale)
+        early = self._render_early(event.sale)
 
         def work(session: UnitOfWork) -> tuple[CheckoutResult, T]:
-            result = self._checkout(session, event, contacts)
+            result = self._checkout(session, event, contacts, early)
             return result, also(session, result)
 
         result, extra = await self._db.write(work)
         self._announce(event, result)
+        if log.isEnabledFor(logging.INFO):
+            self._log_received(event, result)
+        return result, extra
+
+    def _render_early(self, sale: Sale) -> _Early:
+        """The receipt rendered before the transaction, in the language it will most likely have.
+
+        Rendering is pure, so it need not hold the single writer. The language is the sale's own, else the
+        default; a customer's stored language is only known inside the transaction, which renders again
+        when it is another. A render that fails is kept as its error and raised where the render would have
+        run, inside the transaction: a new sale fails as it always did, and a duplicate never renders.
+        """
+        info = sale.customer
+        language = (info.language if info else None) or self._default_language
+        try:
+            return _Early(language, self._renderer.render(sale, self._store, language), None)
+        except Exception as exc:
+            return _Early(language, None, exc)
+
+    def _log_received(self, event: TriggerEvent, result: CheckoutResult) -> None:
         log.info(
             "sale received: sale %s from %s, receipt %s%s, deliveries %s",
             result.sale_id,
@@ -141,7 +171,6 @@ class CheckoutService:
                 ],
             },
         )
-        return result, extra
 
     def _announce(self, event: TriggerEvent, result: CheckoutResult) -> None:
         """Tell the bus about a new receipt and its queued deliveries (once they are committed)."""
@@ -152,7 +181,9 @@ class CheckoutService:
             if ids:
                 self._bus.publish(DeliveriesQueued(len(ids)))
 
-    def _checkout(self, session: UnitOfWork, event: TriggerEvent, contacts: _Contacts) -> CheckoutResult:
+    def _checkout(
+        self, session: UnitOfWork, event: TriggerEvent, contacts: _Contacts, early: _Early | None = None
+    ) -> CheckoutResult:
         now = self._clock()
         sale = event.sale
         payload = sales.canonical_json(sale)
@@ -207,7 +238,13 @@ class CheckoutService:
             (info.language if info else None) or (customer.language if customer else None) or self._default_language
         )
 
-        rendered = self._renderer.render(sale, self._store, language)
+        if early is not None and early.language is language:
+            if early.error is not None:
+                raise early.error
+            assert early.rendered is not None
+            rendered = early.rendered
+        else:
+            rendered = self._renderer.render(sale, self._store, language)
         sale_pk = sales.add_sale(
             session, sale, payload=payload, source=event.source, customer_id=customer.id if customer else None, now=now
         )

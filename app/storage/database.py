@@ -3,17 +3,21 @@
 Writes go through a single writer thread that group-commits: jobs queued while a commit is in
 flight run together in the next transaction, each inside its own SAVEPOINT, so every job is atomic
 on its own (a failing job rolls back alone) while the disk sees one fsync for the whole group.
-Reads run on a small thread pool. The asyncio loop (and with it the Qt UI) never waits on SQL.
+Reads run on a few reader threads. The asyncio loop (and with it the Qt UI) never waits on SQL.
+
+Both hand work over the same light way, with no executor in between: the job goes on a queue, and its
+thread settles the caller's future with one `call_soon_threadsafe` (a token check reads on every API
+request, so each hop counts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -76,7 +80,12 @@ class Database:
         self.dialect = self.write_engine.dialect.name
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
+        self._read_queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._readers = [
+            threading.Thread(target=self._reader_loop, name=f"db-read_{n}", daemon=True) for n in range(readers)
+        ]
+        for reader in self._readers:
+            reader.start()
         self._thread = threading.Thread(target=self._writer_loop, name="db-writer", daemon=True)
         self._thread.start()
         self._closed = False
@@ -92,8 +101,12 @@ class Database:
 
     async def read(self, fn: Callable[[UnitOfWork], T]) -> T:
         """Run `fn` with a read-only session on the reader pool."""
+        if self._closed:
+            raise RuntimeError("database is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self.read_sync, fn)
+        future: asyncio.Future[T] = loop.create_future()
+        self._read_queue.put(_Job(fn, future, loop))
+        return await future
 
     def read_sync(self, fn: Callable[[UnitOfWork], T]) -> T:
         with Session(self.read_engine, expire_on_commit=False) as session, session.begin():
@@ -106,10 +119,24 @@ class Database:
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
-        self._readers.shutdown(wait=True)
+        for _ in self._readers:
+            self._read_queue.put(_STOP)
+        for reader in self._readers:
+            reader.join()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+    # -- reader threads ----------------------------------------------------------------------
+
+    def _reader_loop(self) -> None:
+        while (job := self._read_queue.get()) is not _STOP:
+            try:
+                value, error = self.read_sync(job.fn), None
+            except Exception as exc:
+                value, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting
+                job.loop.call_soon_threadsafe(_settle, job.future, value, error)
 
     # -- writer thread -----------------------------------------------------------------------
 
@@ -147,8 +174,13 @@ class Database:
                 log.exception("group commit failed")
                 outcomes = [(None, exc)] * len(jobs)
                 break
+        # One wake-up of each waiting loop for the whole group, rather than one per job.
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
         for job, (value, error) in zip(jobs, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+            settled.setdefault(job.loop, []).append((job.future, value, error))
+        for loop, results in settled.items():
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle_all, results)
 
     def _commit_group(self, jobs: list[_Job]) -> list[tuple[Any, BaseException | None]]:
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -174,6 +206,11 @@ def _run_job(session: Session, job: _Job) -> tuple[Any, BaseException | None]:
         except Exception as exc:
             return None, exc
     raise AssertionError("unreachable")
+
+
+def _settle_all(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in results:
+        _settle(future, value, error)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

@@ -55,6 +55,8 @@ _FIND_ORDER = (
     .limit(1)
 )
 _INSERT_SALE = insert(SaleRow).returning(SaleRow.id)
+_INSERT_EVENT = insert(InboundEventRow)
+_INSERT_RECEIPT = insert(ReceiptRow)
 _SALE_OF_RECEIPT = (
     select(SaleRow.id, SaleRow.customer_id)
     .join(ReceiptRow, ReceiptRow.sale_pk == SaleRow.id)
@@ -76,7 +78,7 @@ def seen_event(session: Session, source: str, event_id: str) -> str | None:
 
 def record_event(session: Session, *, source: str, event_id: str, receipt_id: str | None, now: datetime) -> None:
     session.connection().execute(
-        insert(InboundEventRow),
+        _INSERT_EVENT,
         {"source": source, "event_id": event_id, "receipt_id": receipt_id, "received_at": now},
     )
 
@@ -125,7 +127,7 @@ def add_receipt(session: Session, sale_pk: int, rendered: RenderedReceipt, *, no
     """Insert the rendered receipt (its template data with it: every send of it uses that snapshot); return its id."""
     receipt_id = str(uuid.uuid4())
     session.connection().execute(
-        insert(ReceiptRow),
+        _INSERT_RECEIPT,
         {
             "id": receipt_id,
             "sale_pk": sale_pk,
