@@ -67,8 +67,11 @@ class CheckoutResult:
 
 @dataclass(frozen=True, slots=True)
 class _Early:
-    """A receipt rendered before the transaction, in `language`: the render, or the error it raised."""
+    """What a sale's checkout needs that reads no database, worked out before its transaction: the sale's
+    canonical JSON and its hash, and its receipt rendered in `language` (or the error the render raised)."""
 
+    payload: str
+    digest: str
     language: Language
     rendered: RenderedReceipt | None
     error: Exception | None
@@ -137,19 +140,21 @@ class CheckoutService:
         return result, extra
 
     def _render_early(self, sale: Sale) -> _Early:
-        """The receipt rendered before the transaction, in the language it will most likely have.
+        """The sale's canonical JSON, and its receipt rendered in the language it will most likely have.
 
         Rendering is pure, so it need not hold the single writer. The language is the sale's own, else the
         default; a customer's stored language is only known inside the transaction, which renders again
         when it is another. A render that fails is kept as its error and raised where the render would have
         run, inside the transaction: a new sale fails as it always did, and a duplicate never renders.
         """
+        payload = sales.canonical_json(sale)
+        digest = sales.payload_hash(payload)
         info = sale.customer
         language = (info.language if info else None) or self._default_language
         try:
-            return _Early(language, self._renderer.render(sale, self._store, language), None)
+            return _Early(payload, digest, language, self._renderer.render(sale, self._store, language), None)
         except Exception as exc:
-            return _Early(language, None, exc)
+            return _Early(payload, digest, language, None, exc)
 
     def _log_received(self, event: TriggerEvent, result: CheckoutResult) -> None:
         log.info(
@@ -186,9 +191,10 @@ class CheckoutService:
     ) -> CheckoutResult:
         now = self._clock()
         sale = event.sale
-        payload = sales.canonical_json(sale)
+        payload = early.payload if early is not None else sales.canonical_json(sale)
+        digest = early.digest if early is not None else sales.payload_hash(payload)
         existing = sales.find_sale(session, sale.store_id, sale.sale_id)
-        if existing is not None and existing.payload_hash != sales.payload_hash(payload):
+        if existing is not None and existing.payload_hash != digest:
             raise SaleConflict(
                 f"Sale {sale.sale_id} of store {sale.store_id} is already recorded with different content; "
                 "send a correction as a new sale id."
@@ -246,7 +252,13 @@ class CheckoutService:
         else:
             rendered = self._renderer.render(sale, self._store, language)
         sale_pk = sales.add_sale(
-            session, sale, payload=payload, source=event.source, customer_id=customer.id if customer else None, now=now
+            session,
+            sale,
+            payload=payload,
+            digest=digest,
+            source=event.source,
+            customer_id=customer.id if customer else None,
+            now=now,
         )
         receipt_id = sales.add_receipt(session, sale_pk, rendered, now=now)
 

@@ -5,6 +5,11 @@ flight run together in the next transaction, each inside its own SAVEPOINT, so e
 on its own (a failing job rolls back alone) while the disk sees one fsync for the whole group.
 Reads run on a few reader threads. The asyncio loop (and with it the Qt UI) never waits on SQL.
 
+SQLite's write-ahead log is checkpointed by a thread of its own (`CHECKPOINT_EVERY`), never by the
+writer: a checkpoint copies the log into the database file and syncs it, and a sale whose commit
+happened to run one would wait for all of that. Every commit is still synced to the log before its
+caller hears of it; a checkpoint only moves what is already durable.
+
 Both hand work over the same light way, with no executor in between: the job goes on a queue, and its
 thread settles the caller's future with one `call_soon_threadsafe` (a token check reads on every API
 request, so each hop counts).
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -34,6 +39,8 @@ the group commit when writing) that the repositories of `app.storage` run their 
 Services name it by this type, hand it to repositories, and never run SQL on it themselves."""
 
 _STOP = object()
+CHECKPOINT_EVERY = 32
+"""Group commits between two checkpoints of SQLite's write-ahead log (a passive one: it waits for nobody)."""
 
 
 @dataclass(slots=True)
@@ -43,7 +50,7 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
-def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int, autocheckpoint: bool = True) -> Engine:
     engine = create_engine(url, pool_size=pool_size, max_overflow=0, connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -56,6 +63,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
+        if not autocheckpoint:  # the checkpoint thread does it
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -71,12 +80,22 @@ class Database:
 
     def __init__(self, url: str, *, batch_max: int = 256, readers: int = 2) -> None:
         self.url = url
+        self._checkpoints: Engine | None = None
         if url.startswith("sqlite"):
-            self.write_engine = _sqlite_engine(url, immediate=True, pool_size=1)
+            on_file = make_url(url).database not in (None, "", ":memory:")
+            self.write_engine = _sqlite_engine(url, immediate=True, pool_size=1, autocheckpoint=not on_file)
             self.read_engine = _sqlite_engine(url, immediate=False, pool_size=readers)
+            if on_file:
+                self._checkpoints = _sqlite_engine(url, immediate=False, pool_size=1)
         else:
             self.write_engine = create_engine(url, pool_size=2, pool_pre_ping=True)
             self.read_engine = self.write_engine
+        self._commits = 0
+        self._checkpoint_due = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        if self._checkpoints is not None:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="db-checkpoint", daemon=True)
+            self._checkpointer.start()
         self.dialect = self.write_engine.dialect.name
         self._batch_max = batch_max
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -119,6 +138,11 @@ class Database:
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
+        if self._checkpointer is not None:
+            self._checkpoint_due.set()  # a last one, then the thread ends (it sees `_closed`)
+            self._checkpointer.join()
+        if self._checkpoints is not None:
+            self._checkpoints.dispose()
         for _ in self._readers:
             self._read_queue.put(_STOP)
         for reader in self._readers:
@@ -137,6 +161,30 @@ class Database:
                 value, error = None, exc
             with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody is waiting
                 job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    # -- checkpoint thread -------------------------------------------------------------------
+
+    def _checkpoint_loop(self) -> None:
+        assert self._checkpoints is not None
+        while True:
+            self._checkpoint_due.wait()
+            self._checkpoint_due.clear()
+            try:
+                raw = self._checkpoints.raw_connection()
+                try:
+                    raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
+                finally:
+                    raw.close()
+            except Exception:  # the log only grows until the next one: a figure, not a fault
+                log.warning("could not checkpoint the database's write-ahead log", exc_info=True)
+            if self._closed:
+                return
+
+    def _committed(self) -> None:
+        self._commits += 1
+        if self._checkpointer is not None and self._commits >= CHECKPOINT_EVERY:
+            self._commits = 0
+            self._checkpoint_due.set()
 
     # -- writer thread -----------------------------------------------------------------------
 
@@ -164,6 +212,7 @@ class Database:
         for attempt in range(3):
             try:
                 outcomes = self._commit_group(jobs)
+                self._committed()
                 break
             except OperationalError as exc:  # e.g. "database is locked" beyond busy_timeout
                 if attempt == 2:

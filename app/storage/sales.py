@@ -55,6 +55,7 @@ _FIND_ORDER = (
     .limit(1)
 )
 _INSERT_SALE = insert(SaleRow).returning(SaleRow.id)
+_ORDER_ID_OF = select(SaleRow.order_id).where(SaleRow.id == bindparam("sale_pk"))
 _INSERT_EVENT = insert(InboundEventRow)
 _INSERT_RECEIPT = insert(ReceiptRow)
 _SALE_OF_RECEIPT = (
@@ -96,12 +97,21 @@ def find_order(session: Session, store_id: str, order_id: str) -> int | None:
 
 def order_id_of(session: Session, sale_pk: int) -> str | None:
     """The order id a stored sale carries, if any."""
-    found = session.connection().execute(select(SaleRow.order_id).where(SaleRow.id == sale_pk)).scalar()
+    found = session.connection().execute(_ORDER_ID_OF, {"sale_pk": sale_pk}).scalar()
     return None if found is None else str(found)
 
 
-def add_sale(session: Session, sale: Sale, *, payload: str, source: str, customer_id: int | None, now: datetime) -> int:
-    """Insert the sale; return its primary key."""
+def add_sale(
+    session: Session,
+    sale: Sale,
+    *,
+    payload: str,
+    source: str,
+    customer_id: int | None,
+    now: datetime,
+    digest: str | None = None,
+) -> int:
+    """Insert the sale (`digest`: `payload_hash(payload)`, when the caller has it already); return its key."""
     last4s = sorted({t.last4 for t in sale.tenders if t.last4 and t.type is not TenderType.CASH})
     values = {
         "store_id": sale.store_id,
@@ -115,7 +125,7 @@ def add_sale(session: Session, sale: Sale, *, payload: str, source: str, custome
         "total": sale.total,
         "card_last4": ",".join(last4s) or None,
         "payload": payload,
-        "payload_hash": payload_hash(payload),
+        "payload_hash": digest if digest is not None else payload_hash(payload),
         "customer_id": customer_id,
         "source": source,
         "created_at": now,
