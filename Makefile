@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-headless test test-crash lint typecheck layers pytest screenshots bench system package clean
 .PHONY: installed-check constraints icons
+.PHONY: bench-gate bench-soak
 
 # Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
 # at the versions constraints.txt pins: the ones the tests passed with.
@@ -60,7 +61,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_cli_start.py
 	$(BIN)/python benchmarks/bench_hub.py --quick
+	$(BIN)/python benchmarks/bench_search.py
+	$(BIN)/python benchmarks/bench_soak.py --seconds 120
 	$(BIN)/receiptdesk demo --headless --sales 2000
+
+# The hour-long memory soak of `serve` at 20 sales/s (`bench` runs two minutes of it).
+bench-soak: $(STAMP)
+	$(BIN)/python benchmarks/bench_soak.py
+
+# Every benchmark's --quick run, its ratios compared with benchmarks/baseline.json: fails on a ratio
+# more than its margin below the baseline. `python benchmarks/gate.py --record` writes a new baseline.
+bench-gate: $(STAMP)
+	$(BIN)/python benchmarks/gate.py
 
 # The wheel, installed with its core dependencies into a fresh environment outside the tree, runs the
 # headless demo and serves a sale (also part of `make test`).

@@ -4,26 +4,30 @@ Fills (once; then from the cache) a SQLite database with 1,000,000 receipts (`--
 `receipts_fill.py`), opens it as the product does (`Database`, WAL, its reader pool) and times the
 search the manager window, the kiosk and `receiptdesk receipts list -q` all call
 (`receipts.list_receipts`, with the text as the kiosk's `search_text` normalises it) by a customer's
-phone, email, a card's last four and a sale id: p50 and p99 of each. The in-run reference is the p99
-of reading one receipt with its sale and deliveries by its primary key (`receipts.sale_receipts`);
-the ratio `search_vs_pk_lookup` is that reference over the worst search kind's p99 (higher is better).
+phone, email, a card's last four and a sale id: p50 and p99 of each. The in-run reference is
+reading one receipt with its sale and deliveries by its primary key (`receipts.sale_receipts`);
+the ratio `search_vs_pk_lookup` is its p50 over the slowest search kind's p50 (higher is better; p50s,
+as a busy machine's p99s are its own pauses); the same of the p99s is printed beside it.
 Aim: every search under 50 ms at a million receipts.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from receipts_fill import Filled, fill
 
+from app.domain.records import ReceiptSummary
 from app.services.kiosk.service import search_text
 from app.storage import receipts
 from app.storage.database import Database, UnitOfWork
@@ -46,7 +50,15 @@ def timed(db: Database, fn: Callable[[UnitOfWork], object], rounds: int) -> list
     return times
 
 
-def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, object]:
+def _search(session: UnitOfWork, query: str | None) -> list[ReceiptSummary]:
+    return receipts.list_receipts(session, query=query, limit=200)
+
+
+def _lookup(session: UnitOfWork, receipt_id: str) -> list[receipts.SaleReceipt]:
+    return receipts.sale_receipts(session, [receipt_id])
+
+
+def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, Any]:
     db = Database(f"sqlite:///{filled.path}")
     try:
         kinds = {
@@ -60,9 +72,9 @@ def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, object]:
             times: list[float] = []
             found = 0
             for typed in texts:
-                query = search_text(typed)
-                found += len(db.read_sync(lambda s, q=query: receipts.list_receipts(s, query=q, limit=200)))
-                times += timed(db, lambda s, q=query: receipts.list_receipts(s, query=q, limit=200), rounds)
+                search = functools.partial(_search, query=search_text(typed))
+                found += len(db.read_sync(search))
+                times += timed(db, search, rounds)
             figures[kind] = {
                 "p50_ms": round(statistics.median(times), 3),
                 "p99_ms": round(percentile(times, 0.99), 3),
@@ -70,18 +82,22 @@ def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, object]:
             }
         pk: list[float] = []
         for receipt_id in filled.receipt_ids[: per_kind * 2]:
-            pk += timed(db, lambda s, r=receipt_id: receipts.sale_receipts(s, [r]), rounds)
+            lookup = functools.partial(_lookup, receipt_id=receipt_id)
+            db.read_sync(lookup)  # its pages read, as a search's are
+            pk += timed(db, lookup, rounds)
         reference = {"p50_ms": round(statistics.median(pk), 3), "p99_ms": round(percentile(pk, 0.99), 3)}
     finally:
         db.close()
     worst = max(f["p99_ms"] for f in figures.values())
+    slowest = max(f["p50_ms"] for f in figures.values())
     return {
         "receipts": filled.receipts,
         "search": figures,
         "pk_lookup": reference,
         "worst_p99_ms": worst,
         "aim_ms": AIM_MS,
-        "ratios": {"search_vs_pk_lookup": round(reference["p99_ms"] / worst, 4)},
+        "pk_p99_over_worst_p99": round(reference["p99_ms"] / worst, 4),
+        "ratios": {"search_vs_pk_lookup": round(reference["p50_ms"] / slowest, 4)},
     }
 
 
@@ -105,12 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"search over {count:,} stored receipts (database ready in {fill_s:.1f} s)")
     print(f"  {'by':<8} {'p50 ms':>9} {'p99 ms':>9} {'found':>7}")
-    for kind, f in result["search"].items():  # type: ignore[union-attr]
+    for kind, f in result["search"].items():
         print(f"  {kind:<8} {f['p50_ms']:>9.2f} {f['p99_ms']:>9.2f} {f['mean_found']:>7}")
     ref = result["pk_lookup"]
-    print(f"  reference: one receipt by its id p50 {ref['p50_ms']:.2f} ms, p99 {ref['p99_ms']:.2f} ms")  # type: ignore[index]
-    ratio = result["ratios"]["search_vs_pk_lookup"]  # type: ignore[index]
-    print(f"  search_vs_pk_lookup {ratio:.3f} (higher is better); aim: every p99 < {AIM_MS:.0f} ms")
+    print(f"  reference: one receipt by its id p50 {ref['p50_ms']:.2f} ms, p99 {ref['p99_ms']:.2f} ms")
+    ratio = result["ratios"]["search_vs_pk_lookup"]
+    print(f"  search_vs_pk_lookup {ratio:.3f} (p50s; p99s {result['pk_p99_over_worst_p99']:.3f}; higher is better)")
+    print(f"  aim: every p99 < {AIM_MS:.0f} ms")
     return 0
 
 
