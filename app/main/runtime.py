@@ -25,7 +25,7 @@ from app.main.devices import build_capture, build_printer
 from app.main.edges import Secrets, build_adapters, build_callbacks, secret_getter
 from app.main.store_settings import at_start, store_settings_pull
 from app.main.unsubscribe import build_unsubscribe, unsubscribe_route
-from app.providers.base import ProviderAdapter
+from app.providers.base import ProviderAdapter, provider_client
 from app.rendering.inline_images import store_logo
 from app.rendering.receipts import ReceiptRenderer
 from app.rendering.updates import UpdateRenderer
@@ -205,7 +205,7 @@ def build_runtime(
     db = db or open_database(settings, data)
     file_settings = settings
     settings, settings_version, settings_note = at_start(file_settings, db)  # the hub's last pulled, if any
-    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
+    http = provider_client(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS)
     try:
         adapters, rates = build_adapters(
             settings, http, secrets if secrets is not None else SecretStore(), strict=sending

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import ssl
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, Self
 from urllib.parse import urlsplit
 
+import anyio.abc
+import httpcore
 import httpx
+from httpcore._backends.anyio import AnyIOBackend, AnyIOStream
+from httpcore._utils import is_socket_readable
 
 from app.domain.channels import Channel
 from app.domain.doubt import Lookup
@@ -37,6 +42,75 @@ from app.domain.plugins import SecretField, SettingField, require_fields
 from app.domain.tracking import EventKind, StatusAnswer, StatusCheck
 
 log = logging.getLogger(__name__)
+
+
+# --- the connection pool providers are reached through ---------------------------------------------
+class _PooledStream(AnyIOStream):
+    """httpcore's anyio stream with its socket kept at hand.
+
+    Before every request the pool asks each idle keep-alive connection whether its socket is readable (a
+    provider that closed it); anyio answers by rebuilding every attribute of the socket, two system calls
+    included, each time. Kept here, the answer costs one `poll` of the socket, as httpcore itself does it.
+    """
+
+    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+        super().__init__(stream)
+        self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 (anyio, not Django)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return is_socket_readable(self._socket)
+        if info == "socket":
+            return self._socket
+        return super().get_extra_info(info)
+
+    async def start_tls(  # httpcore's signature
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        secured = await super().start_tls(ssl_context, server_hostname, timeout)
+        return _PooledStream(secured._stream) if isinstance(secured, AnyIOStream) else secured
+
+
+class _Backend(AnyIOBackend):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _PooledStream(stream._stream) if isinstance(stream, AnyIOStream) else stream
+
+
+class ProviderTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (HTTP/1.1 keep-alive, certificates checked, no proxy), on `_PooledStream`s.
+
+    The client every adapter shares is built on it (`provider_client`); anything httpx does with a
+    transport's answer (errors, streams, timeouts) is unchanged.
+    """
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_Backend(),
+        )
+
+
+def provider_client(*, timeout: httpx.Timeout, limits: httpx.Limits) -> httpx.AsyncClient:
+    """The one `httpx.AsyncClient` the adapters share (built and closed by the composition root)."""
+    return httpx.AsyncClient(timeout=timeout, transport=ProviderTransport(limits=limits))
+
+
+# --- end of the connection pool ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
@@ -53,35 +67,50 @@ _RESENT = (SettledBy.RESENT.value, SettledBy.SENT_BY_MANAGER.value)
 """Doubts settled by sending again: every later send of the delivery may be a second message."""
 
 
-_DUE = (
-    select(
-        _DELIVERIES.c.id,
-        _DELIVERIES.c.receipt_id,
-        _SALES.c.sale_id,
-        _DELIVERIES.c.channel,
-        _DELIVERIES.c.provider,
-        _DELIVERIES.c.recipient,
-        _DELIVERIES.c.state,
-        _DELIVERIES.c.attempts,
-        _DELIVERIES.c.idempotency_key,
-        _DELIVERIES.c.created_at,
-        _DELIVERIES.c.context,
-        _RECEIPTS.c.subject,
-        _RECEIPTS.c.html,
-        _RECEIPTS.c.text,
-        _RECEIPTS.c.sms_body,
-        _RECEIPTS.c.template_data,
+_CONTENT = select(
+    _DELIVERIES.c.id,
+    _DELIVERIES.c.receipt_id,
+    _SALES.c.sale_id,
+    _DELIVERIES.c.channel,
+    _DELIVERIES.c.provider,
+    _DELIVERIES.c.recipient,
+    _DELIVERIES.c.state,
+    _DELIVERIES.c.attempts,
+    _DELIVERIES.c.idempotency_key,
+    _DELIVERIES.c.created_at,
+    _DELIVERIES.c.context,
+    _RECEIPTS.c.subject,
+    _RECEIPTS.c.html,
+    _RECEIPTS.c.text,
+    _RECEIPTS.c.sms_body,
+    _RECEIPTS.c.template_data,
+).select_from(
+    _DELIVERIES.outerjoin(_RECEIPTS, _RECEIPTS.c.id == _DELIVERIES.c.receipt_id).outerjoin(
+        _SALES, _SALES.c.id == _RECEIPTS.c.sale_pk
     )
-    .select_from(
-        _DELIVERIES.outerjoin(_RECEIPTS, _RECEIPTS.c.id == _DELIVERIES.c.receipt_id).outerjoin(
-            _SALES, _SALES.c.id == _RECEIPTS.c.sale_pk
-        )
-    )
-    .where(_DELIVERIES.c.state.in_(_ACTIVE))
-    .order_by(_DELIVERIES.c.next_attempt_at)
 )
+_DUE = _CONTENT.where(_DELIVERIES.c.state.in_(_ACTIVE)).order_by(_DELIVERIES.c.next_attempt_at)
 """Due deliveries with what they send (a receipt's content, its sale's id), oldest due first: `claim_due`
-adds the time and the limit. Built once, as the statements below: they run for every few sends."""
+adds the time and the limit (on PostgreSQL; SQLite finds the ids with `_due_ids` and reads `_CONTENT` by
+key). Built once, as the statements below: they run for every few sends."""
+
+
+def _due_ids() -> Select[tuple[str]]:
+    d = _DELIVERIES.c
+    now = bindparam("now", type_=d.next_attempt_at.type)
+    limit = bindparam("limit", type_=Integer)
+    walks = [
+        select(d.id, d.next_attempt_at).where(d.state == state, d.next_attempt_at <= now).order_by(d.next_attempt_at)
+        for state in sorted(_ACTIVE)
+    ]
+    due = union_all(*(select(w.limit(limit).subquery()) for w in walks)).subquery()
+    return select(due.c.id).order_by(due.c.next_attempt_at).limit(limit)
+
+
+_DUE_IDS = _due_ids()
+"""The ids of the deliveries due first (`now`, `limit`): one ordered walk of `ix_deliveries_due` per active
+state. `state IN (...) ORDER BY next_attempt_at` cannot be read in order from that index: SQLite then reads,
+joins and sorts every due row, and with a backlog of thousands each claim cost milliseconds."""
 
 _TAKE = (
     update(_DELIVERIES)
@@ -210,10 +239,15 @@ def claim_due(
     with that attempt as its `doubt`; a `sending` one turns `in_doubt` in this same transaction.
     """
     connection = session.connection()
-    due = _DUE.where(_DELIVERIES.c.next_attempt_at <= now).limit(limit)
     if skip_locked:
-        due = due.with_for_update(skip_locked=True, of=_DELIVERIES)
-    found = connection.execute(due).all()
+        due = _DUE.where(_DELIVERIES.c.next_attempt_at <= now).limit(limit)
+        found = connection.execute(due.with_for_update(skip_locked=True, of=_DELIVERIES)).all()
+    else:  # the write lock is held (BEGIN IMMEDIATE): the ids first, each state along its index; then by key
+        ids = list(connection.execute(_DUE_IDS, {"now": now, "limit": limit}).scalars())
+        if not ids:
+            return []
+        order = {delivery_id: n for n, delivery_id in enumerate(ids)}
+        found = sorted(connection.execute(_CONTENT.where(_DELIVERIES.c.id.in_(ids))).all(), key=lambda r: order[r.id])
     stopped = _opted_out(session, [row for row in found if row.attempts and row.state == DeliveryState.QUEUED.value])
     if stopped:
         connection.execute(

@@ -239,3 +239,30 @@ async def test_resend_reuses_the_snapshot_and_is_audited(
     assert first.text.rsplit("\n\n", 1)[0] == second.text.rsplit("\n\n", 1)[0]
     entries = await runtime.db.read(lambda s: audit.recent(s, action="receipt.resent"))
     assert entries[0].actor == "manager" and entries[0].detail["reason"] == "typo at the till"
+
+
+async def test_a_claim_takes_the_deliveries_due_first_whatever_their_state(runtime: Runtime) -> None:
+    start = datetime.now(UTC)
+    made = await runtime.db.write(
+        lambda s: [
+            outbox.new_delivery(
+                s, receipt_id=None, channel=Channel.SMS, provider="twilio", recipient=f"+1217555{n:04d}", now=start
+            )
+            for n in range(6)
+        ]
+    )
+    # due at -5..0 minutes: a queued, an unknown (a timeout) and a sending one whose lease ran out, in turn
+    plan = [
+        (d.id, ("queued", "unknown", "sending")[n % 3], start - timedelta(minutes=5 - n)) for n, d in enumerate(made)
+    ]
+
+    def arrange(session: Any) -> None:
+        for delivery_id, state, due in plan:
+            row = session.get(DeliveryRow, delivery_id)
+            row.state, row.next_attempt_at, row.attempts = state, due, 0 if state == "queued" else 1
+
+    await runtime.db.write(arrange)
+    claimed = await runtime.db.write(
+        lambda s: outbox.claim_due(s, owner="o", now=start, lease=timedelta(seconds=60), limit=4, skip_locked=False)
+    )
+    assert [c.id for c in claimed] == [delivery_id for delivery_id, _, _ in plan[:4]]

@@ -1,0 +1,43 @@
+"""The client the adapters share keeps connections alive, and leaves one the provider closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from app.providers.base import provider_client
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+async def test_a_kept_connection_is_reused_and_one_the_provider_closed_is_not() -> None:
+    connections = 0
+    closed = asyncio.Event()
+
+    async def provider(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answers two requests on each connection, then closes it."""
+        nonlocal connections
+        connections += 1
+        for _ in range(2):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(ANSWER)
+            await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
+
+    server = await asyncio.start_server(provider, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    try:
+        async with provider_client(timeout=httpx.Timeout(5.0), limits=limits) as client:
+            first = await client.get(f"http://127.0.0.1:{port}/a")
+            second = await client.get(f"http://127.0.0.1:{port}/b")
+            assert (first.text, second.text, connections) == ("ok", "ok", 1)  # one connection, kept alive
+            await closed.wait()  # the provider has closed it: the pool sees it readable (at its end)
+            third = await client.get(f"http://127.0.0.1:{port}/c")
+            assert (third.text, connections) == ("ok", 2)
+    finally:
+        server.close()
+        await server.wait_closed()
