@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -64,12 +65,17 @@ async def start_asgi_server(
     name: str = "asgi",
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    sock: socket.socket | None = None,
 ) -> RunningServer:
     """Serve `app` on host:port (0 picks a free port) and return once it accepts connections.
 
     With `ssl_certfile` and `ssl_keyfile` (PEM files) it speaks HTTPS only, and its URL says so.
+    With `sock` (a listening socket from `listening_socket`) it serves there instead of binding.
     """
-    sock = listening_socket(host, port)
+    if sock is None:
+        sock = listening_socket(host, port)
+    else:  # a socket the caller bound and set listening earlier (its address is already known)
+        host = sock.getsockname()[0]
     bound_port: int = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
