@@ -10,27 +10,30 @@ one bounces and the receipt falls back to the customer's other channel, as in a 
 Text-in needs a phone: `customer_texts` plays the customer's, sending the code on the customer
 screen to the store's number the way `receiptdesk sandbox fire twilio inbound` does (Twilio's signed
 incoming-message webhook, to this API), so the receipt goes out by SMS with no phone at hand.
+
+Starting in two steps lets the kiosk show its first window before any web code loads:
+`reserve_kiosk_demo` only takes the two loopback ports (so the settings can name them), and
+`open_kiosk_demo` later loads the sandbox and serves both on them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
-from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from typing import TYPE_CHECKING, Any
 
 from app.config.settings import Settings
 from app.demo.wiring import demo_texts, sandbox_secrets, sandbox_settings
-from app.main import Runtime
-from app.providers.callback_registry import CALLBACKS
-from app.sandbox.app import create_sandbox_app
-from app.sandbox.fire import fire_twilio_text
-from app.sandbox.server import start_sandbox
-from app.support.asgi_server import RunningServer, start_asgi_server
+from app.support.listening import listening_socket
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from app.main import Runtime
+    from app.support.asgi_server import RunningServer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class LateApp:
         if self.target is not None:
             await self.target(scope, receive, send)
         elif scope["type"] == "http":
+            from starlette.responses import PlainTextResponse
+
             await PlainTextResponse("The demo is starting; try again in a moment.", status_code=503)(
                 scope, receive, send
             )
@@ -87,6 +92,10 @@ class KioskDemo:
 
         Raises `httpx.HTTPError` when the demo's API cannot be reached.
         """
+        import httpx
+
+        from app.sandbox.fire import fire_twilio_text
+
         async with httpx.AsyncClient(timeout=10) as client:
             lines, ok = await fire_twilio_text(client, app_url=self.api.url, sender=sender, body=body)
         log.info("demo: %s", lines[0])
@@ -97,24 +106,75 @@ class KioskDemo:
         self.sandbox_app.state.callbacks.configure(values)
 
 
-async def start_kiosk_demo(
-    settings: Settings, *, bounce_rate: float = DEMO_BOUNCE_RATE, callback_delay: float = DEMO_CALLBACK_DELAY
+@dataclass
+class DemoPorts:
+    """The demo's two loopback ports, taken and listening but not yet served, and the settings naming them."""
+
+    sandbox: socket.socket
+    api: socket.socket
+    settings: Settings
+    secrets: dict[str, dict[str, str]]
+
+    def close(self) -> None:
+        """Give the ports back (nothing happens once they are served: the servers own them then)."""
+        for sock in (self.sandbox, self.api):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+def reserve_kiosk_demo(settings: Settings) -> DemoPorts:
+    """Take the sandbox's and the API's loopback ports; the settings point every provider at the
+    sandbox and `[api] public_url` at the API. Loads no web code: `open_kiosk_demo` serves them."""
+    sandbox = listening_socket("127.0.0.1", 0)
+    try:
+        api = listening_socket("127.0.0.1", 0)
+    except BaseException:
+        sandbox.close()
+        raise
+    sandbox_url, api_url = _url(sandbox), _url(api)
+    runtime_settings = demo_texts(sandbox_settings(settings, sandbox_url, public_url=api_url))
+    return DemoPorts(sandbox, api, runtime_settings, sandbox_secrets(sandbox_url))
+
+
+async def open_kiosk_demo(
+    ports: DemoPorts, *, bounce_rate: float = DEMO_BOUNCE_RATE, callback_delay: float = DEMO_CALLBACK_DELAY
 ) -> KioskDemo:
-    """Start the sandbox and the loopback API address; the settings point every provider at the sandbox
-    and `[api] public_url` at that address, and the sandbox's SendGrid posts its events there."""
+    """Serve the sandbox and the API's address (503 until `serve`) on the reserved ports; the sandbox's
+    SendGrid posts its events there."""
+    from app.providers.callback_registry import CALLBACKS
+    from app.sandbox.app import create_sandbox_app
+    from app.support.asgi_server import start_asgi_server
+
     sandbox_app = create_sandbox_app()
-    sandbox = await start_sandbox(app=sandbox_app)
     door = LateApp()
     try:
-        api = await start_asgi_server(door, "127.0.0.1", 0, name="demo-api")
+        sandbox = await start_asgi_server(sandbox_app, name="sandbox", sock=ports.sandbox)
+        sandbox.on_stop = sandbox_app.state.callbacks.close  # as `start_sandbox` does
     except BaseException:
+        ports.close()
+        raise
+    try:
+        api = await start_asgi_server(door, name="demo-api", sock=ports.api)
+    except BaseException:
+        ports.api.close()
         await sandbox.stop()
         raise
-    runtime_settings = demo_texts(sandbox_settings(settings, sandbox.url, public_url=api.url))
-    demo = KioskDemo(sandbox, sandbox_app, api, runtime_settings, sandbox_secrets(sandbox.url), door)
+    demo = KioskDemo(sandbox, sandbox_app, api, ports.settings, ports.secrets, door)
     demo.configure_callbacks(
         sendgrid_event_url=api.url + CALLBACKS["sendgrid"].event_path(),
         bounce_rate=bounce_rate,
         delay=callback_delay,
     )
     return demo
+
+
+async def start_kiosk_demo(
+    settings: Settings, *, bounce_rate: float = DEMO_BOUNCE_RATE, callback_delay: float = DEMO_CALLBACK_DELAY
+) -> KioskDemo:
+    """Start the sandbox and the loopback API address at once (`reserve_kiosk_demo`, then `open_kiosk_demo`)."""
+    return await open_kiosk_demo(reserve_kiosk_demo(settings), bounce_rate=bounce_rate, callback_delay=callback_delay)

@@ -101,6 +101,11 @@ def store_today() -> date:
     return datetime.now(_ZONE).date()
 
 
+def qdate(value: QDate) -> date:
+    """A QDate as a Python date."""
+    return date(value.year(), value.month(), value.day())
+
+
 def store_qdate() -> QDate:
     """`store_today` for a date picker."""
     today = store_today()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -19,16 +20,23 @@ from app.ui.contrast import ContrastSwitch
 from app.ui.customer.placement import facing_screen
 from app.ui.customer.window import CustomerWindow
 from app.ui.formatting import install_us_locale, use_zone
-from app.ui.manager.window import ManagerWindow
-from app.ui.settings.window import SettingsWindow
 from app.ui.status import HealthMonitor, ScannerStatus
 from app.ui.tasks import TaskOwner
 from app.ui.wedge import KeyboardWedge
 from app.ui.widgets.dates import polish_date_edits
 
+if TYPE_CHECKING:
+    from app.ui.manager.window import ManagerWindow
+    from app.ui.settings.window import SettingsWindow
+
 
 class KioskShell(QObject):
-    """Owns the four windows, the event bridge and the health monitor."""
+    """Owns the four windows, the event bridge and the health monitor.
+
+    The cashier's and the customer's windows are built at once; the manager's and the settings
+    window the first time they are wanted (`manager`, `settings`), so the kiosk opens without
+    loading what only a manager uses.
+    """
 
     sig_closed = Signal()
     """Fires once when the cashier window closed: the kiosk should shut down."""
@@ -46,8 +54,9 @@ class KioskShell(QObject):
         self.monitor = HealthMonitor(ctx.health, self.bridge, self)
         self.cashier = CashierWindow(ctx, self.monitor)
         self.customer = CustomerWindow(ctx)
-        self.manager = ManagerWindow(ctx, self.monitor)
-        self.settings = SettingsWindow(ctx)
+        self._manager: ManagerWindow | None = None
+        self._settings: SettingsWindow | None = None
+        self._manager_tile: Rect | None = None
         self.tasks = TaskOwner(self.cashier, "shell")
         for window in self.windows:
             polish_date_edits(window)
@@ -61,7 +70,7 @@ class KioskShell(QObject):
         self._closed = False
         self.bridge.sig_receipt_created.connect(self._receipt_created)
         self.bridge.sig_delivery_changed.connect(self._delivery_changed)
-        self.cashier.sig_manager.connect(self.manager.open)
+        self.cashier.sig_manager.connect(self._open_manager)
         self.cashier.sig_customer_screen.connect(self.show_customer)
         self.cashier.sig_offer.connect(lambda receipt_id: self.tasks.start(self._offer(receipt_id), "offer"))
         self.cashier.sig_sent.connect(self._cashier_sent)
@@ -69,14 +78,58 @@ class KioskShell(QObject):
         self.customer.sig_done.connect(self._customer_done)
         self.customer.sig_idle.connect(self._customer_idle)
         self.customer.sig_texted_in.connect(self._customer_texted_in)
-        self.manager.sig_settings.connect(self.settings.open)
-        self.manager.sig_locked.connect(self.settings.close)
         self._wire_scanner()
 
     @property
     def windows(self) -> tuple[QWidget, ...]:
-        """Every window the kiosk owns."""
-        return self.cashier, self.customer, self.manager, self.settings
+        """Every window the kiosk has built (the manager's and the settings window once wanted)."""
+        built = (self.cashier, self.customer, self._manager, self._settings)
+        return tuple(window for window in built if window is not None)
+
+    @property
+    def manager(self) -> ManagerWindow:
+        """The manager's window, built the first time it is wanted."""
+        if self._manager is None:
+            from app.ui.manager.window import ManagerWindow
+
+            window = ManagerWindow(self.ctx, self.monitor)
+            self._adopt(window)
+            window.sig_settings.connect(self._open_settings)
+            window.sig_locked.connect(self._close_settings)
+            self._manager = window
+            if self._manager_tile is not None:
+                self._place_tile(window, self._manager_tile)
+                window.installEventFilter(self)
+        return self._manager
+
+    @property
+    def settings(self) -> SettingsWindow:
+        """The settings window, built the first time it is wanted."""
+        if self._settings is None:
+            from app.ui.settings.window import SettingsWindow
+
+            window = SettingsWindow(self.ctx)
+            self._adopt(window)
+            self._settings = window
+        return self._settings
+
+    def _adopt(self, window: QWidget) -> None:
+        """A window built after the kiosk opened gets what the first ones got at start."""
+        polish_date_edits(window)
+        self.contrast.attach(window)
+
+    def _open_manager(self) -> None:
+        self.manager.open()
+
+    def _open_settings(self) -> None:
+        self.settings.open()
+
+    def _close_settings(self) -> None:
+        if self._settings is not None:
+            self._settings.close()
+
+    def _manager_shown(self) -> bool:
+        return self._manager is not None and self._manager.isVisible()
 
     def show(self) -> None:
         """Show the cashier (and the customer screen when it has its own), start polling health."""
@@ -109,29 +162,33 @@ class KioskShell(QObject):
         placed = arrange(Rect(room.x(), room.y(), room.width(), room.height()))
         if self.arrangement is None:
             self.customer.installEventFilter(self)  # shown or hidden: the cashier's window steps aside or back
-            self.manager.installEventFilter(self)
+            if self._manager is not None:
+                self._manager.installEventFilter(self)
         self.arrangement = placed
         self.dedicated_screen = not placed.customer_in_turn
         self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, self.dedicated_screen)
-        tiles: tuple[tuple[QWidget, Rect], ...] = (
-            (self.cashier, placed.cashier),
-            (self.customer, placed.customer),
-            (self.manager, placed.manager),
-        )
+        self._manager_tile = placed.manager  # the manager's window takes it when built
+        tiles: list[tuple[QWidget, Rect]] = [(self.cashier, placed.cashier), (self.customer, placed.customer)]
+        if self._manager is not None:
+            tiles.append((self._manager, placed.manager))
         for placed_window, tile in tiles:
-            # The windows' natural minimums add up to more than one screen: each takes its tile (never
-            # smaller than it is usable at, see `app.ui.arrange`) rather than lie over another.
-            relaxed = placed_window.layout()
-            if relaxed is not None:
-                relaxed.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-            placed_window.setMinimumSize(0, 0)
-            placed_window.setGeometry(QRect(*tile))
+            self._place_tile(placed_window, tile)
         if self.customer.isVisible() and not self.dedicated_screen and not self.customer.in_turn:
             self.customer.hide()  # on one screen it shows only during the customer's turn
         self._take_turns()
 
+    @staticmethod
+    def _place_tile(window: QWidget, tile: Rect) -> None:
+        # The windows' natural minimums add up to more than one screen: each takes its tile (never
+        # smaller than it is usable at, see `app.ui.arrange`) rather than lie over another.
+        relaxed = window.layout()
+        if relaxed is not None:
+            relaxed.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        window.setMinimumSize(0, 0)
+        window.setGeometry(QRect(*tile))
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide) and watched in (self.customer, self.manager):
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide) and watched in (self.customer, self._manager):
             self._take_turns()
         return False
 
@@ -140,7 +197,7 @@ class KioskShell(QObject):
         placed = self.arrangement
         if placed is None or self._closed:
             return
-        manager = self.manager.isVisible()
+        manager = self._manager_shown()
         customer = self.customer.isVisible()
         if placed.customer_in_turn and not manager and not customer and self.customer.in_turn:
             self.show_customer()  # the customer's turn, held while the manager's window was up
@@ -159,7 +216,7 @@ class KioskShell(QObject):
         self._place_customer()
         if had_own and not self.dedicated_screen:
             self.customer.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, False)
-            if self.customer.in_turn and not self.manager.isVisible():
+            if self.customer.in_turn and not self._manager_shown():
                 self.show_customer()
             else:
                 self.customer.hide()
@@ -167,7 +224,7 @@ class KioskShell(QObject):
     def show_customer(self) -> None:
         """Bring the customer screen up (on the same screen: the cashier hands it over)."""
         placed = self.arrangement
-        if placed is not None and placed.customer_in_turn and self.manager.isVisible():
+        if placed is not None and placed.customer_in_turn and self._manager_shown():
             return  # in the one-screen demo never over the manager: the turn comes when it closes
         if self._windowed:
             self.customer.showNormal()
@@ -184,7 +241,7 @@ class KioskShell(QObject):
         if self.dedicated_screen:
             if not self.customer.isVisible():
                 self.customer.show()
-        elif not self.manager.isVisible():
+        elif not self._manager_shown():
             self.show_customer()
 
     # -- sales ---------------------------------------------------------------------------------
@@ -246,7 +303,8 @@ class KioskShell(QObject):
 
     def _delivery_changed(self, event: DeliveryChanged) -> None:
         self.cashier.update_delivery(event)
-        self.manager.update_delivery(event)
+        if self._manager is not None:
+            self._manager.update_delivery(event)
         self.customer.delivery_changed(event)
 
     # -- scanning ------------------------------------------------------------------------------
@@ -287,14 +345,9 @@ class KioskShell(QObject):
         if self.wedge is not None:
             self.wedge.close()
         await self.monitor.stop()
-        for owner in (
-            self.tasks,
-            self.contrast.tasks,
-            self.cashier.tasks,
-            self.customer.tasks,
-            self.manager.tasks,
-            self.settings.tasks,
-        ):
+        owners = [self.tasks, self.contrast.tasks, self.cashier.tasks, self.customer.tasks]
+        owners += [window.tasks for window in (self._manager, self._settings) if window is not None]
+        for owner in owners:
             await owner.close()
         self.bridge.close()
         for window in self.windows:

@@ -21,8 +21,7 @@ from app.services.kiosk import KioskSale, KioskService, ReceiptChoice
 from app.ui import theme
 from app.ui.cashier.feed import SaleFeedModel
 from app.ui.cashier.search import parse_search
-from app.ui.formatting import store_qdate, store_today
-from app.ui.manager.receipts_page import qdate
+from app.ui.formatting import qdate, store_qdate, store_today
 from app.ui.tasks import TaskOwner, action, busy
 
 COLUMN_SAMPLES = ("88:88 PM", "K00000000", "Lane", "$1,888.88", "Ana Garcia-Lo")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -26,18 +26,13 @@ from app.domain.records import ReceiptSummary
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import search_text
 from app.ui.context import KioskContext
-from app.ui.formatting import channel_word, money, state_word, store_time
+from app.ui.formatting import channel_word, money, qdate, state_word, store_time
 from app.ui.manager.detail import DetailPanel
 from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
 from app.ui.widgets.dates import us_date_edit
 
 COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
-
-
-def qdate(value: QDate) -> date:
-    """A QDate as a Python date."""
-    return date(value.year(), value.month(), value.day())
 
 
 def day_range(first: QDate, last: QDate) -> tuple[datetime, datetime]:
