@@ -4,10 +4,12 @@ Fills (once; then from the cache) a SQLite database with 1,000,000 receipts (`--
 `receipts_fill.py`), opens it as the product does (`Database`, WAL, its reader pool) and times the
 search the manager window, the kiosk and `receiptdesk receipts list -q` all call
 (`receipts.list_receipts`, with the text as the kiosk's `search_text` normalises it) by a customer's
-phone, email, a card's last four and a sale id: p50 and p99 of each. The in-run reference is
-reading one receipt with its sale and deliveries by its primary key (`receipts.sale_receipts`);
-the ratio `search_vs_pk_lookup` is its p50 over the slowest search kind's p50 (higher is better; p50s,
-as a busy machine's p99s are its own pauses); the same of the p99s is printed beside it.
+phone, email, a card's last four and a sale id: p50 and p99 of each. Two in-run references: listing
+the newest 200 receipts with no search (the Receipts tab as it opens: the same query and as many rows as
+a search may return), and reading one receipt with its sale and deliveries by its primary key
+(`receipts.sale_receipts`). Ratios (higher is better): `search_vs_newest_list`, the listing's p50 over
+the slowest search kind's p50 (the gate's: steady on a busy machine), and `search_vs_pk_lookup`, the
+primary-key read's p99 over the worst search kind's p99 (as the issue states it; noisier).
 Aim: every search under 50 ms at a million receipts.
 """
 
@@ -54,6 +56,10 @@ def _search(session: UnitOfWork, query: str | None) -> list[ReceiptSummary]:
     return receipts.list_receipts(session, query=query, limit=200)
 
 
+def _newest(session: UnitOfWork) -> list[ReceiptSummary]:
+    return receipts.list_receipts(session, limit=200)
+
+
 def _lookup(session: UnitOfWork, receipt_id: str) -> list[receipts.SaleReceipt]:
     return receipts.sale_receipts(session, [receipt_id])
 
@@ -80,12 +86,16 @@ def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, Any]:
                 "p99_ms": round(percentile(times, 0.99), 3),
                 "mean_found": round(found / len(texts), 1),
             }
+        newest: list[float] = []
+        for _ in range(per_kind):
+            newest += timed(db, _newest, rounds)
         pk: list[float] = []
         for receipt_id in filled.receipt_ids[: per_kind * 2]:
             lookup = functools.partial(_lookup, receipt_id=receipt_id)
             db.read_sync(lookup)  # its pages read, as a search's are
             pk += timed(db, lookup, rounds)
         reference = {"p50_ms": round(statistics.median(pk), 3), "p99_ms": round(percentile(pk, 0.99), 3)}
+        listing = {"p50_ms": round(statistics.median(newest), 3), "p99_ms": round(percentile(newest, 0.99), 3)}
     finally:
         db.close()
     worst = max(f["p99_ms"] for f in figures.values())
@@ -96,8 +106,11 @@ def run(filled: Filled, per_kind: int, rounds: int) -> dict[str, Any]:
         "pk_lookup": reference,
         "worst_p99_ms": worst,
         "aim_ms": AIM_MS,
-        "pk_p99_over_worst_p99": round(reference["p99_ms"] / worst, 4),
-        "ratios": {"search_vs_pk_lookup": round(reference["p50_ms"] / slowest, 4)},
+        "newest_200": listing,
+        "ratios": {
+            "search_vs_newest_list": round(listing["p50_ms"] / slowest, 4),
+            "search_vs_pk_lookup": round(reference["p99_ms"] / worst, 4),
+        },
     }
 
 
@@ -125,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {kind:<8} {f['p50_ms']:>9.2f} {f['p99_ms']:>9.2f} {f['mean_found']:>7}")
     ref = result["pk_lookup"]
     print(f"  reference: one receipt by its id p50 {ref['p50_ms']:.2f} ms, p99 {ref['p99_ms']:.2f} ms")
-    ratio = result["ratios"]["search_vs_pk_lookup"]
-    print(f"  search_vs_pk_lookup {ratio:.3f} (p50s; p99s {result['pk_p99_over_worst_p99']:.3f}; higher is better)")
+    new = result["newest_200"]
+    print(f"  reference: the newest 200 receipts listed p50 {new['p50_ms']:.2f} ms, p99 {new['p99_ms']:.2f} ms")
+    ratios = result["ratios"]
+    print(f"  search_vs_newest_list {ratios['search_vs_newest_list']:.3f} (p50s), ", end="")
+    print(f"search_vs_pk_lookup {ratios['search_vs_pk_lookup']:.3f} (p99s); higher is better")
     print(f"  aim: every p99 < {AIM_MS:.0f} ms")
     return 0
 
