@@ -10,10 +10,10 @@ the local API, the dispatcher and the windows, in one process), as a cashier wou
   `QT_QPA_PLATFORM=offscreen`, then under a real X display (`xvfb-run`, platform `xcb`) when
   `xvfb-run` is installed; each entry of `"start"` names its `"display"`. `kiosk_cpu_to_window_s`
   is the CPU the process used until then (less swayed by a busy machine than the wall clock).
-- **drain**: the worst event-loop stall while a backlog of deliveries (10,000; 1,500 with
-  `--quick`), queued through checkout before the kiosk starts, drains to the sandbox with the
+- **drain**: the worst event-loop stall while a backlog of deliveries (10,000; with
+  `--quick`: 600), queued through checkout before the kiosk starts, drains to the sandbox with the
   windows shown. From the kiosk's "started" log line, a coroutine asks to wake every 5 ms for
-  15 s (4 s with `--quick`); a stall is how late it woke. `sent_in_window` says how much drained.
+  15 s (3 s with `--quick`); a stall is how late it woke. `sent_in_window` says how much drained.
 
 References measured in the same run, so a busy machine slows both sides alike:
 - a bare Qt window (`QApplication`, one `QWidget` shown and painted): launch-to-paint and RSS,
@@ -293,7 +293,7 @@ def measure_drain(backlog: int, window_s: float) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, a smaller backlog, a shorter drain")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, a 600-delivery backlog watched for 3 s")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--backlog", type=int, default=None, help="deliveries queued before the drain")
     parser.add_argument("--window", type=float, default=None, help="seconds of draining watched for stalls")
@@ -302,8 +302,8 @@ def main() -> int:
     parser.add_argument("--child", choices=("start", "drain"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    backlog = args.backlog or (1500 if args.quick else 10_000)
-    window_s = args.window or (4.0 if args.quick else 15.0)
+    backlog = args.backlog or (600 if args.quick else 10_000)
+    window_s = args.window or (3.0 if args.quick else 15.0)
     global TREE
     TREE = (args.tree or ROOT).resolve()
     if args.child:
