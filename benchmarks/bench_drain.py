@@ -309,16 +309,16 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short run: 300 sales, 3 rounds")
+    parser.add_argument("--quick", action="store_true", help="a short run: 250 sales, 3 rounds")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    parser.add_argument("--sales", type=int, default=None, help="sales in the backlog (default 1200; 300 with --quick)")
+    parser.add_argument("--sales", type=int, default=None, help="sales in the backlog (default 1200; 250 with --quick)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds of reference + drain (default 5; 3 quick)")
     parser.add_argument("--plain-requests", type=int, default=PLAIN_REQUESTS, help="requests of the reference loop")
     parser.add_argument("--processes", type=int, default=0, help="drain with N `serve` processes on one database")
     parser.add_argument("--concurrency", type=int, default=None, help="the dispatcher's workers (default: settings)")
     parser.add_argument("--py-spy", type=Path, default=None, help="record the first round's drain with py-spy")
     options = parser.parse_args()
-    options.sales = options.sales or (300 if options.quick else 1200)
+    options.sales = options.sales or (250 if options.quick else 1200)
     options.rounds = options.rounds or (3 if options.quick else 5)
     if options.quick:
         options.plain_requests = min(options.plain_requests, 400)
