@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import time as datetime_time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -642,10 +643,15 @@ async def shoot_cashier_counter(shell: KioskShell, rng: random.Random, runtime: 
 
 
 def hub_lane_records(lane: str, first: int, sales: int, *, minutes_ago: int) -> list[dict[str, Any]]:
-    """A lane's feed as it reaches the hub: each sale, its receipt and its e-mail delivery (docs/hub.md)."""
+    """A lane's feed as it reaches the hub: each sale, its receipt and its e-mail delivery (docs/hub.md), the
+    sales on the store's today."""
+    from app.ui import formatting
+
+    store_midnight = formatting.store_time(formatting.store_today(), datetime_time(0, 0))
     records: list[dict[str, Any]] = []
     for n in range(sales):
         pk, at = first + n, utcnow() - timedelta(minutes=minutes_ago - 7 * n)
+        at = max(at, store_midnight + timedelta(minutes=first % 100 + 3 * n))  # today's, just past midnight too
         sale = {"id": pk, "store_id": "store-0042", "sale_id": f"0042-{lane}-{pk:05d}", "lane": lane,
                 "occurred_at": at.isoformat(), "total": f"{12 + 3.17 * n:.2f}", "card_last4": f"{4242 + n}",
                 "customer_id": None, "currency": "USD"}  # fmt: skip

@@ -5,7 +5,7 @@ and a resend asked of the owning lane whose state follows what that lane reports
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import httpx
@@ -15,16 +15,20 @@ from PySide6.QtWidgets import QTableWidget
 from app.domain.clock import utcnow
 from app.services.hub import HubService
 from app.support.asgi_server import start_asgi_server
+from app.ui import formatting
 from app.ui.manager.window import ManagerWindow
 from tests.conftest import bearer
 from tests.storage.hub_batches import batch, record, sale_records
 from tests.ui.conftest import PIN, Drive, Kiosk, type_pin, until
 
 
-def _today(records: list[dict[str, Any]], minutes_ago: int) -> list[dict[str, Any]]:
-    for r in records:
-        if r["kind"] == "sales":
-            r["data"]["occurred_at"] = (utcnow() - timedelta(minutes=minutes_ago)).isoformat()
+def _today(records: list[dict[str, Any]], minute: int) -> list[dict[str, Any]]:
+    """The sales of `records` on the store's today (whatever the hour: just past midnight too), the first at
+    `minute` past its midnight and each next a minute later."""
+    midnight = formatting.store_time(formatting.store_today(), time(0, 0))
+    sales = [r for r in records if r["kind"] == "sales"]
+    for n, r in enumerate(sales):
+        r["data"]["occurred_at"] = (midnight + timedelta(minutes=minute + n)).isoformat()
     return records
 
 
@@ -46,9 +50,9 @@ def test_the_store_tab_lists_every_lanes_day_searches_and_asks_the_owning_lane_t
             "state": "delivered",
             "attempts": 1,
         }
-        first = [*_today(sale_records(1, 2, customer=None, lane="1"), 30), record(5, "deliveries", "d-1", email)]
+        first = [*_today(sale_records(1, 2, customer=None, lane="1"), 10), record(5, "deliveries", "d-1", email)]
         await rt.hub.apply(batch("store-1/1", 0, first))
-        await rt.hub.apply(batch("store-1/2", 0, _today(sale_records(3, 1, customer=None, lane="2"), 5), backlog=7))
+        await rt.hub.apply(batch("store-1/2", 0, _today(sale_records(3, 1, customer=None, lane="2"), 20), backlog=7))
         await rt.hub.apply(batch("store-1/2", 4, []) | {"sent_at": (utcnow() + timedelta(minutes=3)).isoformat()})
         server = await start_asgi_server(rt.local_api(), name="hub")
         issued = await rt.tokens.create("lane-1", ["hub:sync", "receipts:read", "receipts:resend"], actor="tests")
