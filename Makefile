@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo demo-headless test test-crash lint typecheck layers pytest screenshots bench system package clean
 .PHONY: installed-check constraints icons
-.PHONY: bench-gate bench-soak
+.PHONY: bench-gate bench-soak bench-ci
 
 # Everything the kiosk, the hub and the checks need (`.[dev]` holds the kiosk and postgres extras),
 # at the versions constraints.txt pins: the ones the tests passed with.
@@ -30,7 +30,7 @@ demo-headless: $(STAMP)
 
 # The checks and the tests at once: the checks are quick and mostly on one core, the tests wait on processes.
 test: system $(STAMP)
-	@$(MAKE) --no-print-directory -j4 lint typecheck layers pytest
+	@$(MAKE) --no-print-directory -j4 lint typecheck layers pytest bench-ci
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests packaging benchmarks setup.py
@@ -73,6 +73,12 @@ bench-soak: $(STAMP)
 # more than its margin below the baseline. `python benchmarks/gate.py --record` writes a new baseline.
 bench-gate: $(STAMP)
 	$(BIN)/python benchmarks/gate.py
+
+# The gate's steady ratios (`gate.py --ci`, about a minute beside the tests), run by `make test`; its report is
+# printed in one piece when it ends.
+bench-ci: $(STAMP)
+	@out=$$($(BIN)/python benchmarks/gate.py --ci 2>&1); rc=$$?; \
+	printf '\n--- the benchmarks gate (benchmarks/gate.py --ci) ---\n%s\n' "$$out"; exit $$rc
 
 # The wheel, installed with its core dependencies into a fresh environment outside the tree, runs the
 # headless demo and serves a sale (also part of `make test`).

@@ -30,6 +30,17 @@ def test_a_ratio_fails_only_when_more_than_its_margin_below_its_baseline() -> No
     assert rows["gone"] == "FAIL (not printed)"
 
 
+def test_with_ci_only_the_steady_ratios_can_fail_and_each_is_in_the_baseline() -> None:
+    gate = _gate()
+    recorded = {"steady": {"baseline": 1.0}, "noisy": {"baseline": 1.0}, "gone": {"baseline": 1.0}}
+    rows = {
+        r.ratio: r.verdict for r in gate.judge("bench_x.py", {"steady": 0.5, "noisy": 0.1}, recorded, 0.3, ("steady",))
+    }
+    assert rows["steady"].startswith("FAIL") and rows["noisy"].startswith("shown") and "gone" not in rows
+    baseline = json.loads((ROOT / "benchmarks" / "baseline.json").read_text(encoding="utf-8"))["benchmarks"]
+    assert all(set(ratios) <= set(baseline[name]) for name, ratios in gate.CI.items())
+
+
 def test_the_committed_baseline_names_only_benchmarks_the_gate_runs() -> None:
     gate = _gate()
     baseline = json.loads((ROOT / "benchmarks" / "baseline.json").read_text(encoding="utf-8"))
