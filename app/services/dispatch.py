@@ -113,6 +113,7 @@ class Dispatcher:
         self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
         self._settle_ready = asyncio.Event()
         self._stopping = False
+        self._sends_over = False  # stopping, and every send in flight has ended: the settler may finish
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
@@ -123,7 +124,7 @@ class Dispatcher:
         """Start claiming and sending; a stopped dispatcher can be started again."""
         if self._loop_task is not None:
             return
-        self._stopping = False
+        self._stopping = self._sends_over = False
         self._stopped.clear()
         self._unsubscribe = self._bus.subscribe(DeliveriesQueued, lambda _e: self.wake())
         self._loop_task = self._own(self._claim_loop(), "dispatcher-claims")
@@ -163,6 +164,7 @@ class Dispatcher:
             for claim in unsent:
                 self._claimed.pop(claim.id, None)
         assert self._settler_task is not None
+        self._sends_over = True
         self._settle_ready.set()
         await self._settler_task
         self._settler_task = None
@@ -306,14 +308,15 @@ class Dispatcher:
         self._settle_ready.set()
 
     async def _settle_loop(self) -> None:
-        """Write every settled attempt back to the outbox, many per transaction."""
+        """Write every settled attempt back to the outbox, many per transaction; once the sends in flight
+        have ended at a stop, write what is left and end (whichever wake-up the last batch took)."""
         while True:
             await self._settle_ready.wait()
             self._settle_ready.clear()
             batch, self._settled = self._settled, []
             if batch:
                 await self._write_settlements(batch)
-            elif self._stopping:
+            if self._sends_over and not self._settled:
                 return
 
     async def _write_settlements(self, batch: list[tuple[ClaimedDelivery, Settlement]]) -> None:

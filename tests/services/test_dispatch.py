@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -266,3 +267,21 @@ async def test_a_claim_takes_the_deliveries_due_first_whatever_their_state(runti
         lambda s: outbox.claim_due(s, owner="o", now=start, lease=timedelta(seconds=60), limit=4, skip_locked=False)
     )
     assert [c.id for c in claimed] == [delivery_id for delivery_id, _, _ in plan[:4]]
+
+
+async def test_a_stop_whose_last_wake_up_also_brings_a_batch_still_ends(runtime: Runtime) -> None:
+    """The settler ends once the sends are over and nothing waits, even when the stop's wake-up is the one
+    that brought the last settlements (a close during a drain hung there, about every other time)."""
+    dispatcher = Dispatcher(runtime.db, runtime.adapters, runtime.bus)
+    written: list[list[Any]] = []
+
+    async def write(batch: list[Any]) -> None:
+        written.append(batch)
+
+    dispatcher._write_settlements = write  # type: ignore[method-assign]  # the wake-ups are the point here
+    settler = asyncio.ensure_future(dispatcher._settle_loop())
+    dispatcher._settled.append(("claim", "settlement"))  # type: ignore[arg-type]  # a send ended as the stop came
+    dispatcher._sends_over = True
+    dispatcher._settle_ready.set()  # one wake-up for both
+    await asyncio.wait_for(settler, 10)
+    assert written == [[("claim", "settlement")]]
