@@ -41,8 +41,9 @@ def copy_key_event(event: QKeyEvent) -> QKeyEvent:
 class KeyboardWedge(QObject):
     """Spots scanner bursts in the keystrokes of the windows it `watch()`es.
 
-    `clock` gives milliseconds; by default the keystrokes' own timestamps are used, which keep the
-    real spacing even when the event loop was busy and delivers them late.
+    `clock` gives milliseconds; by default (None) the keystrokes' own timestamps are used, which keep the
+    real spacing even when the event loop was busy and delivers them late. It may be set later (a test
+    types a scanner's burst at a known pace, whatever the machine's load).
     """
 
     sig_scan = Signal(str)
@@ -59,7 +60,7 @@ class KeyboardWedge(QObject):
         super().__init__(parent)
         self.max_gap_ms = max_gap_ms
         self.min_length = min_length
-        self._clock = clock
+        self.clock = clock
         self._held: list[tuple[QWindow, QKeyEvent]] = []
         self._chars: list[str] = []
         self._last = 0.0
@@ -106,7 +107,7 @@ class KeyboardWedge(QObject):
         return self._press(watched, event)
 
     def _now(self, event: QKeyEvent) -> float:
-        return self._clock() if self._clock is not None else float(event.timestamp())
+        return self.clock() if self.clock is not None else float(event.timestamp())
 
     def _press(self, window: QWindow, event: QKeyEvent) -> bool:
         now = self._now(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -183,8 +184,10 @@ async def scan_keys(kiosk: Kiosk, code: str) -> None:
     window events process pending events, which must not happen inside a running task.
     """
     window = kiosk.shell.cashier.windowHandle()
-    assert window is not None
+    wedge = kiosk.shell.wedge
+    assert window is not None and wedge is not None
     sent = asyncio.Event()
+    ticks = itertools.count(step=5)  # a scanner's pace, 5 ms a key, however busy this machine is
 
     def press() -> None:
         for char in code:
@@ -192,8 +195,12 @@ async def scan_keys(kiosk: Kiosk, code: str) -> None:
         QTest.keyClick(window, Qt.Key.Key_Return)
         sent.set()
 
-    asyncio.get_running_loop().call_soon(press)
-    await sent.wait()
+    wedge.clock = lambda: float(next(ticks))
+    try:
+        asyncio.get_running_loop().call_soon(press)
+        await sent.wait()
+    finally:
+        wedge.clock = None
 
 
 def test_scanned_loyalty_card_identifies_the_customer_with_their_channel(drive: Drive) -> None:
