@@ -120,6 +120,8 @@ class LifecycleService:
         self._tasks.start(self._attach(event.store_id, event.sale_id), f"order-updates-{event.sale_id}")
 
     async def _attach(self, store_id: str, sale_id: str) -> None:
+        if not await self._db.read(lambda session: _anything_waiting(session, store_id, sale_id)):
+            return  # nearly every sale: no update of its order came first, and the writer is spared a transaction
         queued = await self._db.write(lambda session: self._send_waiting_for_sale(session, store_id, sale_id))
         if queued:
             self._bus.publish(DeliveriesQueued(queued))
@@ -158,10 +160,9 @@ class LifecycleService:
         return queued
 
     def _send_waiting_for_sale(self, session: UnitOfWork, store_id: str, sale_id: str) -> int:
-        found = sales.find_sale(session, store_id, sale_id)
-        if found is None:
+        keys = _order_keys(session, store_id, sale_id)
+        if keys is None:
             return 0
-        keys = [k for k in (sales.order_id_of(session, found.pk), sale_id) if k]
         receipt = order_updates.receipt_for(session, store_id, order_id=keys[0], sale_id=sale_id)
         return 0 if receipt is None else self._send_waiting_for_receipt(session, store_id, keys, receipt)
 
@@ -281,6 +282,21 @@ class LifecycleService:
             )
             queued += 1
         return status, queued
+
+
+def _order_keys(session: UnitOfWork, store_id: str, sale_id: str) -> list[str] | None:
+    """The keys an update of this sale's order is filed under (its order id, its sale id); None: no such sale."""
+    found = sales.find_sale(session, store_id, sale_id)
+    if found is None:
+        return None
+    return [k for k in (sales.order_id_of(session, found.pk), sale_id) if k]
+
+
+def _anything_waiting(session: UnitOfWork, store_id: str, sale_id: str) -> bool:
+    """Whether an update of this sale's order waits for it. An update that comes after this look finds the
+    sale's receipt itself (the sale is committed before its receipt is announced)."""
+    keys = _order_keys(session, store_id, sale_id)
+    return keys is not None and order_updates.any_waiting(session, store_id, keys)
 
 
 def _consent_refusal(session: UnitOfWork, channel: Channel, recipient: str) -> str | None:

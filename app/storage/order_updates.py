@@ -111,6 +111,22 @@ def set_message(
     )
 
 
+def any_waiting(session: Session, store_id: str, order_ids: list[str]) -> bool:
+    """Whether an update of these orders was recorded before their sale arrived (the rare case)."""
+    if not order_ids:
+        return False
+    found = session.execute(
+        select(OrderUpdateRow.id)
+        .where(
+            OrderUpdateRow.store_id == store_id,
+            OrderUpdateRow.order_id.in_(order_ids),
+            OrderUpdateRow.receipt_id.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def waiting(session: Session, store_id: str, order_ids: list[str]) -> list[StoredUpdate]:
     """Updates recorded before their sale arrived, oldest first."""
     if not order_ids:
