@@ -310,8 +310,8 @@ def test_times_show_in_the_stores_zone_when_it_is_set() -> None:
 def test_days_are_the_stores_days_whatever_the_zone_of_this_computer() -> None:
     """A store in Chicago at 9:03 PM on Dec 4 is on Dec 4, though this computer's clock (UTC) says Dec 5."""
     from app.ui.cashier.search import WINDOW, parse_search
-    from app.ui.manager.receipts_page import day_range
     from app.ui.manager.when import all_today
+    from app.ui.widgets.dates import day_range
 
     formatting.use_zone("America/Chicago")
     evening = datetime(2026, 12, 5, 3, 3, tzinfo=UTC)

@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.context import KioskContext
-from app.ui.manager.receipts_page import day_range
 from app.ui.tasks import TaskOwner, action, busy
-from app.ui.widgets.dates import us_date_edit
+from app.ui.widgets.dates import DayRange
 
 
 class ExportPage(QWidget):
@@ -30,10 +29,8 @@ class ExportPage(QWidget):
         super().__init__(parent)
         self._ctx = ctx
         self.tasks = tasks
-        self.first = us_date_edit()
-        self.first.setAccessibleName("Export from date")
-        self.last = us_date_edit()
-        self.last.setAccessibleName("Export to date")
+        self.days = DayRange(what="Export")
+        self.first, self.last = self.days.first, self.days.last
         self.path = QLineEdit()
         self.path.setAccessibleName("Export file")
         self.first.dateChanged.connect(lambda _d: self._default_path())
@@ -94,7 +91,7 @@ class ExportPage(QWidget):
     @action
     async def export(self) -> None:
         """Write the chosen days' receipts to the file."""
-        since, until = day_range(self.first.date(), self.last.date())
+        since, until = self.days.moments()
         self.progress.setValue(0)
         with busy(self.export_button):
             done = await self._ctx.kiosk.export_csv(

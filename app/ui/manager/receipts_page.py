@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,18 +24,13 @@ from app.domain.records import ReceiptSummary
 from app.services.bus import DeliveryChanged
 from app.services.kiosk import search_text
 from app.ui.context import KioskContext
-from app.ui.formatting import channel_word, money, qdate, state_word, store_time
+from app.ui.formatting import channel_word, money, state_word
 from app.ui.manager.detail import DetailPanel
 from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
-from app.ui.widgets.dates import us_date_edit
+from app.ui.widgets.dates import DayRange
 
 COLUMNS = ("Time", "Lane", "Sale", "Total", "Channel", "Contact", "State")
-
-
-def day_range(first: QDate, last: QDate) -> tuple[datetime, datetime]:
-    """The store's midnight starting `first` to the one ending `last`."""
-    return store_time(qdate(first), time()), store_time(qdate(last) + timedelta(days=1), time())
 
 
 class ReceiptsPage(QWidget):
@@ -52,10 +45,8 @@ class ReceiptsPage(QWidget):
         self.query.setPlaceholderText("Sale id, phone, email or last four")
         self.query.setAccessibleName("Search receipts")
         self.query.returnPressed.connect(self.search)
-        self.first = us_date_edit()
-        self.first.setAccessibleName("From date")
-        self.last = us_date_edit()
-        self.last.setAccessibleName("To date")
+        self.days = DayRange()
+        self.first, self.last = self.days.first, self.days.last
         self.state = QComboBox()
         self.state.setAccessibleName("Delivery state")
         self.state.addItem("Any state", None)
@@ -68,10 +59,7 @@ class ReceiptsPage(QWidget):
         self.retry_all.clicked.connect(self.retry_failed)
         filters = QHBoxLayout()
         filters.addWidget(self.query, 2)
-        filters.addWidget(QLabel("From"))
-        filters.addWidget(self.first)
-        filters.addWidget(QLabel("to"))
-        filters.addWidget(self.last)
+        self.days.add_to(filters)
         filters.addWidget(self.state)
         filters.addWidget(self.search_button)
         filters.addWidget(self.retry_all)
@@ -124,7 +112,7 @@ class ReceiptsPage(QWidget):
 
     async def reload(self) -> None:
         """Read the receipts matching the filters again and show them."""
-        since, until = day_range(self.first.date(), self.last.date())
+        since, until = self.days.moments()
         state = self.state.currentData()
         with busy(self.search_button):
             rows = await self._ctx.receipts.list(

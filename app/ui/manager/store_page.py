@@ -31,11 +31,10 @@ from app.services.hub import SKEWED_MS
 from app.services.hub_client import HubClient, LaneState, StoreReceipt
 from app.ui import theme
 from app.ui.formatting import moment, money
-from app.ui.manager.receipts_page import day_range
 from app.ui.manager.store_detail import StoreDetail
 from app.ui.manager.when import list_times
 from app.ui.tasks import TaskOwner, action, busy
-from app.ui.widgets.dates import us_date_edit
+from app.ui.widgets.dates import DayRange
 
 LANE_COLUMNS = ("Lane", "Last seen", "Backlog", "Parked", "Version", "Clock skew")
 RECEIPT_COLUMNS = ("Time", "Lane", "Sale", "Total", "Card", "State")
@@ -114,10 +113,8 @@ class StorePage(QWidget):
         self.query.setPlaceholderText("Sale id, phone, email or last four, at any lane")
         self.query.setAccessibleName("Search the store's receipts")
         self.query.returnPressed.connect(self.refresh)
-        self.first = us_date_edit()
-        self.first.setAccessibleName("From date")
-        self.last = us_date_edit()
-        self.last.setAccessibleName("To date")
+        self.days = DayRange()
+        self.first, self.last = self.days.first, self.days.last
         self.search_button = QPushButton("&Search")
         self.search_button.clicked.connect(self.refresh)
         self.refresh_button = QPushButton("Re&fresh")
@@ -125,10 +122,7 @@ class StorePage(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         filters = QHBoxLayout()
         filters.addWidget(self.query, 2)
-        filters.addWidget(QLabel("From"))
-        filters.addWidget(self.first)
-        filters.addWidget(QLabel("to"))
-        filters.addWidget(self.last)
+        self.days.add_to(filters)
         filters.addWidget(self.search_button)
         filters.addWidget(self.refresh_button)
         self.lane_table = _table(LANE_COLUMNS, "Lanes")
@@ -178,7 +172,7 @@ class StorePage(QWidget):
 
     async def reload(self) -> None:
         """The lanes' state and the receipts of the chosen days (and search) as the hub has them now."""
-        since, until = day_range(self.first.date(), self.last.date())
+        since, until = self.days.moments()
         with busy(self.search_button, self.refresh_button):
             lanes = await self._hub.lanes()
             rows = await self._hub.receipts(self.query.text().strip() or None, since, until, limit=LISTED)

@@ -3,16 +3,19 @@
 A plain `QDateEdit` follows the machine's locale: under `C` it shows `3 12 2026` (read in the US
 as March 12) and its calendar starts on Monday. `us_date_edit` builds one right;
 `make_us_date_edit` fixes one already built; `polish_date_edits` fixes every one in a window.
+`DayRange` is the From … to pair the manager's lists filter by, read as the store's days.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QColor, QTextCharFormat
-from PySide6.QtWidgets import QCalendarWidget, QDateEdit, QWidget
+from PySide6.QtWidgets import QBoxLayout, QCalendarWidget, QDateEdit, QLabel, QWidget
 
 from app.ui import theme
-from app.ui.formatting import DATE_FORMAT, qt_locale, store_qdate
+from app.ui.formatting import DATE_FORMAT, qdate, qt_locale, store_qdate, store_time
 
 
 def us_calendar(calendar: QCalendarWidget) -> None:
@@ -55,3 +58,27 @@ def polish_date_edits(root: QWidget) -> int:
     for edit in edits:
         make_us_date_edit(edit)
     return len(edits)
+
+
+def day_range(first: QDate, last: QDate) -> tuple[datetime, datetime]:
+    """The store's midnight starting `first` to the one ending `last`."""
+    return store_time(qdate(first), time()), store_time(qdate(last) + timedelta(days=1), time())
+
+
+class DayRange:
+    """Two day pickers, From and to (today in each at first), and the moments they span on the store's clocks."""
+
+    def __init__(self, *, what: str = "") -> None:
+        self.first = us_date_edit()
+        self.first.setAccessibleName(f"{what} from date".strip().capitalize())
+        self.last = us_date_edit()
+        self.last.setAccessibleName(f"{what} to date".strip().capitalize())
+
+    def add_to(self, row: QBoxLayout) -> None:
+        """ "From [first] to [last]" at the end of `row`."""
+        for widget in (QLabel("From"), self.first, QLabel("to"), self.last):
+            row.addWidget(widget)
+
+    def moments(self) -> tuple[datetime, datetime]:
+        """From the store's midnight starting the first day to the one ending the last."""
+        return day_range(self.first.date(), self.last.date())
