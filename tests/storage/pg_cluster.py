@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -35,6 +36,28 @@ def unavailable_reason() -> str | None:
     return None
 
 
+_TEMPLATES: dict[str, Path] = {}
+"""The data folder `initdb` made in this process, by initdb binary: every cluster starts as a copy of it."""
+
+
+def _template(initdb: str, prefix: list[str]) -> Path:
+    made = _TEMPLATES.get(initdb)
+    if made is not None and made.exists():
+        return made
+    root = Path(tempfile.mkdtemp(prefix="receiptdesk-pg-template-"))
+    if prefix:
+        shutil.chown(root, "postgres")
+    data = root / "data"
+    subprocess.run(
+        [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    atexit.register(shutil.rmtree, root, True)
+    _TEMPLATES[initdb] = data
+    return data
+
+
 @contextmanager
 def private_cluster() -> Iterator[str]:
     """Start a throw-away cluster; yield a SQLAlchemy URL for it; stop and delete it afterwards."""
@@ -49,11 +72,8 @@ def private_cluster() -> Iterator[str]:
         shutil.chown(sock, "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
+    # A copy of a cluster this process made once: initdb takes about a second, a copy a twentieth.
+    subprocess.run([*prefix, "cp", "-a", str(_template(initdb, prefix)), str(data)], check=True, capture_output=True)
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off"
     subprocess.run(
         [*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"],
