@@ -3,7 +3,13 @@ the provider sandbox calling back the local API, and a simulated register at `--
 
 The cashier's window comes first: what it does not need waits until it has been painted (the web
 framework and the API, the demo's sandbox, the dispatcher, the scanner, the manager's and the
-settings windows, which are built when first opened)."""
+settings windows, which are built when first opened).
+
+The windows have Qt's loop to themselves: the dispatcher and the runtime's other background work,
+the local API and the demo's sandbox run on a loop of their own (`WORK_THREAD`), so a backlog
+draining or a burst of sales from the register never holds up a frame. The services the windows
+call are shared (the database hands each caller's result back to the caller's loop), and the event
+bus calls each subscriber on its own thread."""
 
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ from app.services.devices import DeviceService
 from app.services.kiosk import KioskService, ManagerLock
 from app.services.kiosk.lock import PIN_OWNER, PIN_SECRET
 from app.services.managers import ManagerService
+from app.support.loop_thread import LoopThread
 from app.ui import theme
 from app.ui.context import KioskContext
 from app.ui.errors import show_error
@@ -69,6 +76,9 @@ exposed, e.g. minimised, does not hold it up longer)."""
 STARTED = "kiosk started: first window in %.2f s, everything running in %.2f s"
 """Logged (info) once the kiosk has started everything, with the seconds each step took from the
 loop's start."""
+
+WORK_THREAD = "receiptdesk-work"
+"""The thread whose event loop runs the dispatcher, the background services, the API and the demo's sandbox."""
 
 DEMO_MANAGER, DEMO_PIN = "Demo manager", "1234"
 """The demo's own manager and PIN (shown on its sign-in page); a real kiosk's managers are added with
@@ -193,14 +203,17 @@ async def _run(
     settings: Settings, data_dir: Path | None, demo: bool, config_path: Path | None, sale_every: float
 ) -> int:
     began = time.perf_counter()
+    work = LoopThread(WORK_THREAD)
+    work.start()  # idle until the first window is up
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(work.stop)  # last: everything that runs there has been stopped through it
         runtime_settings, secrets, data = settings, None, data_dir
         ports: DemoPorts | None = None
         back_office: KioskDemo | None = None
 
         async def stop_back_office() -> None:  # the sandbox stops last, as in a store the providers stay up
             if back_office is not None:
-                await back_office.stop()
+                await work.run(back_office.stop())
 
         if demo:
             ports = reserve_kiosk_demo(settings)  # the addresses only: the sandbox loads after the first window
@@ -220,7 +233,7 @@ async def _run(
         except ReceiptDeskError as exc:
             await _tell(exc)
             return 1
-        stack.push_async_callback(runtime.close)
+        stack.push_async_callback(lambda: work.run(runtime.close()))  # its background work runs there
         export_dir = data if demo and data is not None else Path.home()
         ctx = build_context(runtime, file_settings=settings, config_path=config_path, export_dir=export_dir, demo=demo)
         if demo:
@@ -238,15 +251,15 @@ async def _run(
         await painted(shell.cashier, FIRST_PAINT_WAIT_S)  # the cashier sees the kiosk before the rest starts
         first_window = time.perf_counter() - began
         if ports is not None:
-            back_office = await open_kiosk_demo(ports)
-            back_office.serve(runtime)  # the sandbox's status callbacks reach this runtime
-            stack.push_async_callback(back_office.stop_api)  # and stop before it closes
-        runtime.start_dispatching()
+            back_office = opened = await work.run(open_kiosk_demo(ports))
+            await work.run(_serve_demo(opened, runtime))  # the sandbox's status callbacks reach this runtime
+            stack.push_async_callback(lambda: work.run(opened.stop_api()))  # and stop before it closes
+        await work.run(_start_dispatching(runtime))
         if ctx.scanning is not None:
             await ctx.scanning.start()
             stack.push_async_callback(ctx.scanning.stop)
         if not demo:
-            await _serve_api(stack, runtime, shell)
+            await _serve_api(stack, runtime, shell, work)
         else:
             register = DemoRegister(runtime.checkout, every=sale_every)
             register.start()
@@ -375,22 +388,34 @@ async def _first_run(settings: Settings, config_path: Path, data: Path | None) -
     return done
 
 
-async def _serve_api(stack: contextlib.AsyncExitStack, runtime: Runtime, shell: KioskShell) -> None:
-    """The local API the register posts sales to, guarded as `serve`'s is (tokens, hosts, origins, TLS beyond
-    loopback); a busy port or a refused setting is shown, the kiosk keeps running."""
+async def _start_dispatching(runtime: Runtime) -> None:
+    """`runtime.start_dispatching()`, as a coroutine for the work thread's loop."""
+    runtime.start_dispatching()
+
+
+async def _serve_demo(back_office: KioskDemo, runtime: Runtime) -> None:
+    """The demo's API over `runtime`, built on the work thread (the web framework loads there)."""
+    back_office.serve(runtime)
+
+
+async def _serve_api(stack: contextlib.AsyncExitStack, runtime: Runtime, shell: KioskShell, work: LoopThread) -> None:
+    """The local API the register posts sales to, on the work thread, guarded as `serve`'s is (tokens, hosts,
+    origins, TLS beyond loopback); a busy port or a refused setting is shown, the kiosk keeps running."""
     from app.main.local_api import start_local_api, transport_for
 
     api_settings = runtime.settings.api
     try:
         transport = transport_for(api_settings, api_settings.host)
-        server = await start_local_api(runtime, api_settings.host, api_settings.port, transport, webhooks=False)
+        server = await work.run(
+            start_local_api(runtime, api_settings.host, api_settings.port, transport, webhooks=False)
+        )
     except ConfigurationError as exc:
         show_error(exc, shell.cashier)
         return
     except OSError as exc:
         show_error(PortInUse(api_settings.port, exc), shell.cashier)
         return
-    stack.push_async_callback(server.stop)
+    stack.push_async_callback(lambda: work.run(server.stop()))
 
 
 class PortInUse(ReceiptDeskError):

@@ -26,6 +26,8 @@ Ratios (higher is better), for the CI gate:
   (0.53 or more means no stall reached 30 ms).
 
 `--tree DIR` loads the kiosk from another checkout (e.g. an exported earlier revision) to compare.
+`--drain-only` measures only the stalls; `--py-spy FILE` records the draining kiosk's every thread
+with py-spy (raw format).
 """
 
 from __future__ import annotations
@@ -282,10 +284,13 @@ def measure_start(display: str, repeats: int, data: Path) -> dict[str, Any]:
     }
 
 
-def measure_drain(backlog: int, window_s: float) -> dict[str, Any]:
+def measure_drain(backlog: int, window_s: float, profile: Path | None = None) -> dict[str, Any]:
     env = environment("offscreen")
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-drain-") as data:
         argv = [sys.executable, __file__, "--child", "drain", "--backlog", str(backlog), "--window", str(window_s)]
+        if profile is not None:  # every thread of the kiosk, sampled while it starts and drains
+            spy = Path(sys.executable).with_name("py-spy")
+            argv = [str(spy), "record", "--threads", "--format", "raw", "-r", "200", "-o", str(profile), "--", *argv]
         _, figures = run_child([*argv, "--data", data], env, 300)
     keys = ("queued", "worst_stall_ms", "p99_stall_ms", "window_s", "sent_in_window", "still_queued", "ticks")
     return {k: figures[k] for k in keys}
@@ -299,6 +304,8 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=None, help="seconds of draining watched for stalls")
     parser.add_argument("--tree", type=Path, default=None, help="load the kiosk from this checkout instead")
     parser.add_argument("--no-xvfb", action="store_true", help="offscreen only, even when xvfb-run exists")
+    parser.add_argument("--drain-only", action="store_true", help="only the drain's stalls (no start figures)")
+    parser.add_argument("--py-spy", type=Path, default=None, help="record the drain's process with py-spy (raw)")
     parser.add_argument("--child", choices=("start", "drain"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -308,6 +315,11 @@ def main() -> int:
     TREE = (args.tree or ROOT).resolve()
     if args.child:
         return child(args.child, backlog, window_s, args.data)
+    if args.drain_only:
+        drain = measure_drain(backlog, window_s, args.py_spy)
+        stall = {"stall_tick_over_worst": round(FRAME_S * 1000 / max(drain["worst_stall_ms"], 0.1), 3)}
+        print(json.dumps({"drain": drain, "ratios": stall}) if args.json else f"{drain} {stall}")
+        return 0
     repeats = 2 if args.quick else 5
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-start-") as data:
         # An everyday start: the kiosk's database exists (a first, unmeasured run creates it) and the
@@ -316,7 +328,7 @@ def main() -> int:
         starts = [measure_start("offscreen", repeats, Path(data))]
         if not args.no_xvfb and shutil.which("xvfb-run"):
             starts.append(measure_start("xvfb", 1 if args.quick else repeats, Path(data)))
-    drain = measure_drain(backlog, window_s)
+    drain = measure_drain(backlog, window_s, args.py_spy)
     offscreen = starts[0]
     figures: dict[str, Any] = {
         "start": starts,
