@@ -1,7 +1,7 @@
 """Serving an ASGI app with uvicorn inside the caller's running event loop.
 
-The local API and the provider sandbox both run this way, so one asyncio loop (shared with Qt
-through qasync in the kiosk) carries the UI, the dispatcher and the servers.
+The local API and the provider sandbox both run this way, on the loop that carries the dispatcher
+(`serve`'s only loop; in the kiosk, the work thread's loop beside Qt's, `app.support.loop_thread`).
 """
 
 from __future__ import annotations
