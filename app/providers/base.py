@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import select
 import ssl
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,18 +50,22 @@ log = logging.getLogger(__name__)
 class _PooledStream(AnyIOStream):
     """httpcore's anyio stream with its socket kept at hand.
 
-    Before every request the pool asks each idle keep-alive connection whether its socket is readable (a
-    provider that closed it); anyio answers by rebuilding every attribute of the socket, two system calls
-    included, each time. Kept here, the answer costs one `poll` of the socket, as httpcore itself does it.
+    Before every request, and after every answer, the pool asks each idle keep-alive connection whether
+    its socket is readable (a provider that closed it); anyio answers by rebuilding every attribute of the
+    socket, two system calls included, each time. Here the answer is the one its pool's `_Backend.look`
+    found for every socket at once, or else one `poll` of the socket, as httpcore itself does it.
     """
 
-    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, backend: _Backend) -> None:
         super().__init__(stream)
         self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 (anyio, not Django)
+        self._backend = backend
+        self.readable: bool | None = None  # as `_Backend.look` found it, while the pool looks
+        backend.streams.add(self)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return is_socket_readable(self._socket)
+            return is_socket_readable(self._socket) if self.readable is None else self.readable
         if info == "socket":
             return self._socket
         return super().get_extra_info(info)
@@ -71,10 +77,16 @@ class _PooledStream(AnyIOStream):
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> httpcore.AsyncNetworkStream:
         secured = await super().start_tls(ssl_context, server_hostname, timeout)
-        return _PooledStream(secured._stream) if isinstance(secured, AnyIOStream) else secured
+        self._backend.streams.discard(self)
+        return _PooledStream(secured._stream, self._backend) if isinstance(secured, AnyIOStream) else secured
 
 
 class _Backend(AnyIOBackend):
+    """httpcore's anyio backend, keeping the streams it opened so their sockets can be polled together."""
+
+    def __init__(self) -> None:
+        self.streams: weakref.WeakSet[_PooledStream] = weakref.WeakSet()
+
     async def connect_tcp(
         self,
         host: str,
@@ -84,7 +96,88 @@ class _Backend(AnyIOBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         stream = await super().connect_tcp(host, port, timeout, local_address, socket_options)
-        return _PooledStream(stream._stream) if isinstance(stream, AnyIOStream) else stream
+        return _PooledStream(stream._stream, self) if isinstance(stream, AnyIOStream) else stream
+
+    @contextmanager
+    def look(self, *, poll: bool = True) -> Iterator[None]:
+        """Within the block, each stream answers whether its socket is readable as one `poll` of every
+        socket found just before: the same answer as one poll each, a system call instead of one per
+        connection. No await can come between the look and the answers (the pool asks synchronously).
+
+        Without `poll`, every open socket answers not readable: for a pool with no request to place, where
+        a connection the provider closed is then found at the next request, before any is placed on it."""
+        streams = list(self.streams)
+        if poll and (len(streams) < 2 or not hasattr(select, "poll")):
+            yield
+            return
+        poller = select.poll() if poll else None
+        by_fd: dict[int, _PooledStream] = {}
+        for stream in streams:
+            fd = -1 if stream._socket is None else stream._socket.fileno()
+            if fd < 0:
+                stream.readable = True  # gone: as httpcore answers, the next read would be its end
+            else:
+                stream.readable = False
+                by_fd[fd] = stream
+                if poller is not None:
+                    poller.register(fd, select.POLLIN)
+        for fd, _events in poller.poll(0) if poller is not None else ():
+            if fd in by_fd:
+                by_fd[fd].readable = True
+        try:
+            yield
+        finally:
+            for stream in streams:
+                stream.readable = None
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool (1.0), whose keep-alive check polls every socket of its backend at once (`_Backend.look`),
+    and whose pass over its connections, made before every request and after every answer, is linear.
+
+    httpcore's own pass counts the connections anew for each idle one (`len([c.is_idle() for c in ...])`,
+    the length of the list, not the idle ones): with the dispatcher's dozen or more connections, hundreds
+    of calls per request. `_assign_requests_to_connections` below is httpcore 1.0.9's, step for step, with
+    that count read once per connection as `len(self._connections)`, the same number.
+    """
+
+    def __init__(self, *, backend: _Backend, **options: Any) -> None:
+        super().__init__(network_backend=backend, **options)
+        self._looking = backend
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        queued = [request for request in self._requests if request.is_queued()]
+        # After an answer with no request waiting, nothing is placed on a connection: no socket is polled.
+        with self._looking.look(poll=bool(queued)):
+            return self._assign(queued)
+
+    def _assign(self, queued: list[Any]) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        connections = self._connections
+        for connection in list(connections):
+            if connection.is_closed():
+                connections.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(connections) > self._max_keepalive_connections
+            ):
+                connections.remove(connection)
+                closing.append(connection)
+        for pool_request in queued:
+            origin = pool_request.request.url.origin
+            available = next((c for c in connections if c.can_handle_request(origin) and c.is_available()), None)
+            if available is not None:
+                pool_request.assign_to_connection(available)
+                continue
+            if len(connections) >= self._max_connections:
+                idle = next((c for c in connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # the request waits for a connection
+                connections.remove(idle)
+                closing.append(idle)
+            connection = self.create_connection(origin)
+            connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
 
 
 class ProviderTransport(httpx.AsyncHTTPTransport):
@@ -96,12 +189,12 @@ class ProviderTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, *, limits: httpx.Limits) -> None:
         super().__init__(limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = _Pool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_Backend(),
+            backend=_Backend(),
         )
 
 

@@ -41,3 +41,45 @@ async def test_a_kept_connection_is_reused_and_one_the_provider_closed_is_not() 
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_connections_the_provider_closed_are_found_among_several_kept_ones() -> None:
+    """Three connections kept at once, each closed by the provider after its answer: the pool's one poll of
+    every socket finds them, and the next three requests go on new connections, none on a closed one."""
+    connections, closed = 0, 0
+    all_closed = asyncio.Event()
+    answered = asyncio.Event()
+    waiting = 0
+
+    async def provider(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answers one request per connection once three wait, then closes it once the client holds three."""
+        nonlocal connections, closed, waiting
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        waiting += 1
+        if waiting % 3 == 0:
+            answered.set()
+        await answered.wait()
+        writer.write(ANSWER)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        closed += 1
+        if closed % 3 == 0:
+            all_closed.set()
+
+    server = await asyncio.start_server(provider, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+    try:
+        async with provider_client(timeout=httpx.Timeout(5.0), limits=limits) as client:
+            first = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/{n}") for n in range(3)))
+            assert [r.text for r in first] == ["ok"] * 3 and connections == 3
+            await all_closed.wait()
+            all_closed.clear()
+            answered.clear()
+            again = await asyncio.gather(*(client.get(f"http://127.0.0.1:{port}/{n}") for n in range(3)))
+            assert [r.text for r in again] == ["ok"] * 3 and connections == 6
+    finally:
+        server.close()
+        await server.wait_closed()
