@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.sandbox import credentials, ses
@@ -81,10 +84,71 @@ def run(
     )
 
 
-def api_headers(*, config: Path | None, data_dir: Path | None, scope: str = "admin") -> dict[str, str]:
-    """The header of a new API token, made by `receiptdesk tokens create` in the data folder."""
+class Commands:
+    """Command lines run one after another by one process (`tests/system/cli_steps.py`), each as
+    `run` runs it in a process of its own: the same arguments, input, environment and answer."""
+
+    def __init__(self, *, config: Path | None, data_dir: Path | None, extra_env: dict[str, str] | None) -> None:
+        self.prefix = [*(("--config", str(config)) if config else ())]
+        self.prefix += [*(("--data-dir", str(data_dir)) if data_dir else ())]
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.system.cli_steps"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+            text=True,
+            encoding="utf-8",
+            cwd=ROOT,
+            env=env(**(extra_env or {})),
+        )
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        argv = [*self.prefix, *args]
+        self._proc.stdin.write(json.dumps({"args": argv, "stdin": stdin}) + "\n")
+        self._proc.stdin.flush()
+        answer = self._proc.stdout.readline()
+        if not answer:
+            self._errors.seek(0)
+            raise AssertionError(f"the commands' process ended: {self._errors.read().decode('utf-8', 'replace')}")
+        done = json.loads(answer)
+        return subprocess.CompletedProcess(["receiptdesk", *argv], done["returncode"], done["stdout"], done["stderr"])
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(30)
+        finally:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._errors.close()
+
+
+@contextmanager
+def commands(
+    *, config: Path | None = None, data_dir: Path | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[Commands]:
+    """`commands.run(*args)` as `run(*args, config=config, data_dir=data_dir, extra_env=extra_env)`, the
+    command lines run one after another by one process: a test that runs many short commands on one data
+    folder starts the interpreter and imports ReceiptDesk once. A command that serves, or that a test
+    stops, kills or watches start, is still a process of its own (`start`, `run`)."""
+    session = Commands(config=config, data_dir=data_dir, extra_env=extra_env)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def api_headers(
+    *, config: Path | None, data_dir: Path | None, scope: str = "admin", cli: Commands | None = None
+) -> dict[str, str]:
+    """The header of a new API token, made by `receiptdesk tokens create` in the data folder (by `cli`, when given)."""
     name = f"tests-{uuid.uuid4().hex[:8]}"
-    created = run("tokens", "create", name, "--scope", scope, config=config, data_dir=data_dir)
+    args = ("tokens", "create", name, "--scope", scope)
+    created = cli.run(*args) if cli is not None else run(*args, config=config, data_dir=data_dir)
     assert created.returncode == 0, created.stderr
     return {"Authorization": f"Bearer {created.stdout.splitlines()[-1]}"}
 

@@ -52,67 +52,67 @@ def test_a_channel_routed_to_a_provider_that_cannot_send_it_stops_serve_in_one_l
 
 def test_no_usable_keyring_is_explained(tmp_path: Path) -> None:
     fail = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    check = processes.run("secrets", "check", extra_env=fail)
-    assert check.returncode == 1 and "Secret Service" in check.stderr and "RECEIPTDESK_" in check.stderr
-    stored = processes.run("secrets", "set", "twilio", "auth_token", stdin="s3cret\n", extra_env=fail)
-    assert stored.returncode == 1 and "s3cret" not in stored.stderr + stored.stdout
+    with processes.commands(extra_env=fail) as cli:
+        check = cli.run("secrets", "check")
+        assert check.returncode == 1 and "Secret Service" in check.stderr and "RECEIPTDESK_" in check.stderr
+        stored = cli.run("secrets", "set", "twilio", "auth_token", stdin="s3cret\n")
+        assert stored.returncode == 1 and "s3cret" not in stored.stderr + stored.stdout
 
 
 def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -> None:
     sandbox, sandbox_url = processes.start("sandbox", "--port", "0")
     config = processes.settings_file(tmp_path / "rd.toml", sandbox_url)
     data = tmp_path / "data"
-    server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
-    auth = processes.api_headers(config=config, data_dir=data)
     try:
-        sale = make_sale(random.Random(3), sale_id="C-77", with_customer=False)
-        sale["tenders"] = [
-            dict(
-                sale["tenders"][0],
-                type="card",
-                card_brand="Visa",
-                last4="4242",
-                amount=sale["total"],
-                change_due="0.00",
+        with processes.commands(config=config, data_dir=data) as cli:
+            server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+            try:
+                auth = processes.api_headers(config=config, data_dir=data, cli=cli)
+                sale = make_sale(random.Random(3), sale_id="C-77", with_customer=False)
+                sale["tenders"] = [
+                    dict(
+                        sale["tenders"][0],
+                        type="card",
+                        card_brand="Visa",
+                        last4="4242",
+                        amount=sale["total"],
+                        change_due="0.00",
+                    )
+                ]
+                sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
+                receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+                processes.wait_for(
+                    "the receipt was not sent",
+                    lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+                )
+            finally:
+                server.terminate()
+                server.wait(10)
+            listing = cli.run("receipts", "list", "--query", "4242")
+            assert listing.returncode == 0 and "C-77" in listing.stdout and "a***@example.com" in listing.stdout
+            assert "ana@example.com" not in listing.stdout
+            shown = cli.run("receipts", "show", receipt_id)
+            assert "sent" in shown.stdout and "#1" in shown.stdout
+            sms = cli.run("receipts", "show", receipt_id, "--as", "text")
+            assert "4242" in sms.stdout
+            resent = cli.run(
+                "receipts",
+                "resend",
+                receipt_id,
+                "--channel",
+                "sms",
+                "--to",
+                "(217) 555-0199",
+                "--reason",
+                "customer asked",
+                "--customer-agreed",
             )
-        ]
-        sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-        receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-        processes.wait_for(
-            "the receipt was not sent",
-            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
-        )
-    finally:
-        server.terminate()
-        server.wait(10)
-    try:
-        listing = processes.run("receipts", "list", "--query", "4242", config=config, data_dir=data)
-        assert listing.returncode == 0 and "C-77" in listing.stdout and "a***@example.com" in listing.stdout
-        assert "ana@example.com" not in listing.stdout
-        shown = processes.run("receipts", "show", receipt_id, config=config, data_dir=data)
-        assert "sent" in shown.stdout and "#1" in shown.stdout
-        sms = processes.run("receipts", "show", receipt_id, "--as", "text", config=config, data_dir=data)
-        assert "4242" in sms.stdout
-        resent = processes.run(
-            "receipts",
-            "resend",
-            receipt_id,
-            "--channel",
-            "sms",
-            "--to",
-            "(217) 555-0199",
-            "--reason",
-            "customer asked",
-            "--customer-agreed",
-            config=config,
-            data_dir=data,
-        )
-        assert resent.returncode == 0, resent.stderr
-        status = processes.run("queue", "status", config=config, data_dir=data)
-        assert "queued 1" in status.stdout and "sent 1" in status.stdout
-        missing = processes.run("receipts", "show", "nope", config=config, data_dir=data)
-        assert missing.returncode == 1 and missing.stderr.strip() == "receiptdesk: There is no receipt nope."
-        verify = processes.run("audit", "verify", config=config, data_dir=data)
+            assert resent.returncode == 0, resent.stderr
+            status = cli.run("queue", "status")
+            assert "queued 1" in status.stdout and "sent 1" in status.stdout
+            missing = cli.run("receipts", "show", "nope")
+            assert missing.returncode == 1 and missing.stderr.strip() == "receiptdesk: There is no receipt nope."
+            verify = cli.run("audit", "verify")
         with contextlib.closing(sqlite3.connect(data / "receiptdesk.db")) as db:
             actions = [action for (action,) in db.execute("SELECT action FROM audit_log ORDER BY seq")]
         assert {"token.created", "receipt.created", "receipt.resent"} <= set(actions)
@@ -128,11 +128,12 @@ def test_reading_tools_work_on_a_fresh_install_without_credentials(tmp_path: Pat
         "RECEIPTDESK_SENDGRID_API_KEY": "",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    listing = processes.run("receipts", "list", data_dir=tmp_path, extra_env=bare)
-    assert listing.returncode == 0, listing.stderr
-    assert "No receipts match." in listing.stdout
-    status = processes.run("queue", "status", data_dir=tmp_path, extra_env=bare)
-    assert status.returncode == 0 and "0 deliveries" in status.stdout
+    with processes.commands(data_dir=tmp_path, extra_env=bare) as cli:
+        listing = cli.run("receipts", "list")
+        assert listing.returncode == 0, listing.stderr
+        assert "No receipts match." in listing.stdout
+        status = cli.run("queue", "status")
+        assert status.returncode == 0 and "0 deliveries" in status.stdout
 
 
 def test_sync_finds_a_missed_shopify_order_once(tmp_path: Path) -> None:
@@ -148,12 +149,13 @@ def test_sync_finds_a_missed_shopify_order_once(tmp_path: Path) -> None:
             extra.write("\n[platforms.shopify]\n" + "".join(f'{k} = "{v}"\n' for k, v in shop.items()))
         secrets = {f"RECEIPTDESK_SHOPIFY_{k.upper()}": v for k, v in PLATFORM_SECRETS["shopify"].items()}
         data = tmp_path / "data"
-        first = processes.run("sync", "shopify", config=config, data_dir=data, extra_env=secrets)
-        assert first.returncode == 0, first.stderr
-        assert "shopify" in first.stdout and "1 new" in first.stdout, first.stdout
-        again = processes.run("sync", "shopify", config=config, data_dir=data, extra_env=secrets)
-        assert again.returncode == 0 and "0 new" in again.stdout, again.stdout
-        listed = processes.run("receipts", "list", config=config, data_dir=data)
+        with processes.commands(config=config, data_dir=data, extra_env=secrets) as cli:
+            first = cli.run("sync", "shopify")
+            assert first.returncode == 0, first.stderr
+            assert "shopify" in first.stdout and "1 new" in first.stdout, first.stdout
+            again = cli.run("sync", "shopify")
+            assert again.returncode == 0 and "0 new" in again.stdout, again.stdout
+            listed = cli.run("receipts", "list")
         rows = listed.stdout.strip().splitlines()[1:]  # under the header
         assert listed.returncode == 0 and len(rows) == 1 and "shopify-5000000009" in rows[0], listed.stdout
     finally:
@@ -162,12 +164,13 @@ def test_sync_finds_a_missed_shopify_order_once(tmp_path: Path) -> None:
 
 
 def test_secrets_list_names_every_owner_and_set_refuses_a_typo_in_one_line() -> None:
-    listed = processes.run("secrets", "list")
-    assert listed.returncode == 0
-    lines = dict(line.split(": ", 1) for line in listed.stdout.strip().splitlines())
-    assert "api_key" in lines["sendgrid"] and "signing_secret" in lines["stripe"]
-    assert "session_token (optional)" in lines["ses"] and lines["kiosk"] == "manager_pin"
-    for args, named in ((("strip", "signing_secret"), "secrets list"), (("stripe", "signing"), "signing_secret")):
-        refused = processes.run("secrets", "set", *args, stdin="s3cret\n")
-        assert refused.returncode == 1 and named in refused.stderr
-        assert len(refused.stderr.strip().splitlines()) == 1 and "s3cret" not in refused.stderr + refused.stdout
+    with processes.commands() as cli:
+        listed = cli.run("secrets", "list")
+        assert listed.returncode == 0
+        lines = dict(line.split(": ", 1) for line in listed.stdout.strip().splitlines())
+        assert "api_key" in lines["sendgrid"] and "signing_secret" in lines["stripe"]
+        assert "session_token (optional)" in lines["ses"] and lines["kiosk"] == "manager_pin"
+        for args, named in ((("strip", "signing_secret"), "secrets list"), (("stripe", "signing"), "signing_secret")):
+            refused = cli.run("secrets", "set", *args, stdin="s3cret\n")
+            assert refused.returncode == 1 and named in refused.stderr
+            assert len(refused.stderr.strip().splitlines()) == 1 and "s3cret" not in refused.stderr + refused.stdout

@@ -156,46 +156,56 @@ def test_a_settings_file_that_does_not_load_stops_the_rest(tmp_path: Path) -> No
 def test_health_and_the_json_listings_over_a_served_store(tmp_path: Path, sandbox_url: str) -> None:
     config = _config(tmp_path / "rd.toml", sandbox_url, slack=False)
     data = tmp_path / "data"
-    server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
-    auth = processes.api_headers(config=config, data_dir=data)
-    try:
-        sale = make_sale(random.Random(5), sale_id="J-5", with_customer=False)
-        sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-        receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-        processes.wait_for(
-            "the receipt was not sent",
-            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
-        )
-        live = httpx.get(f"{api}/v1/health", headers=auth)
-        assert live.status_code == 200 and live.json()["ok"] is True
-        doctor = processes.run("doctor", "--json", config=config, data_dir=data, extra_env=NO_KEYRING)
-        checks = {check["name"]: check for check in json.loads(doctor.stdout)}
-        assert checks["database"]["status"] == "ok"  # serve migrated it
-    finally:
-        server.terminate()
-        server.wait(10)
+    with processes.commands(config=config, data_dir=data) as cli:
+        server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+        try:
+            auth = processes.api_headers(config=config, data_dir=data, cli=cli)
+            sale = make_sale(random.Random(5), sale_id="J-5", with_customer=False)
+            sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
+            receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+            processes.wait_for(
+                "the receipt was not sent",
+                lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+            )
+            live = httpx.get(f"{api}/v1/health", headers=auth)
+            assert live.status_code == 200 and live.json()["ok"] is True
+            doctor = processes.run("doctor", "--json", config=config, data_dir=data, extra_env=NO_KEYRING)
+            checks = {check["name"]: check for check in json.loads(doctor.stdout)}
+            assert checks["database"]["status"] == "ok"  # serve migrated it
+        finally:
+            server.terminate()
+            server.wait(10)
 
-    health = processes.run("health", "--json", config=config, data_dir=data)
-    assert health.returncode == 0, health.stderr
-    body = json.loads(health.stdout)
-    assert set(body) == set(live.json())  # the same shape as /v1/health
-    assert body["ok"] is True and body["queue_depth"] == 0 and body["by_state"] == {"sent": 1}
-    text = processes.run("health", config=config, data_dir=data)
-    assert text.returncode == 0 and text.stdout.startswith("Ok: ")
+        health = cli.run("health", "--json")
+        assert health.returncode == 0, health.stderr
+        body = json.loads(health.stdout)
+        assert set(body) == set(live.json())  # the same shape as /v1/health
+        assert body["ok"] is True and body["queue_depth"] == 0 and body["by_state"] == {"sent": 1}
+        text = cli.run("health")
+        assert text.returncode == 0 and text.stdout.startswith("Ok: ")
 
-    listing = processes.run("receipts", "list", "--json", config=config, data_dir=data)
-    assert listing.returncode == 0, listing.stderr
-    [row] = json.loads(listing.stdout)
-    assert set(row) == {"receipt_id", "sale_id", "store_id", "lane", "occurred_at", "created_at", "total", "deliveries"}
-    assert row["receipt_id"] == receipt_id and row["sale_id"] == "J-5" and row["total"] == sale["total"]
-    assert row["created_at"].endswith("+00:00") and row["occurred_at"].endswith("+00:00")
-    assert row["deliveries"] == [{"channel": "email", "recipient": "a***@example.com", "state": "sent"}]
+        listing = cli.run("receipts", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        [row] = json.loads(listing.stdout)
+        assert set(row) == {
+            "receipt_id",
+            "sale_id",
+            "store_id",
+            "lane",
+            "occurred_at",
+            "created_at",
+            "total",
+            "deliveries",
+        }
+        assert row["receipt_id"] == receipt_id and row["sale_id"] == "J-5" and row["total"] == sale["total"]
+        assert row["created_at"].endswith("+00:00") and row["occurred_at"].endswith("+00:00")
+        assert row["deliveries"] == [{"channel": "email", "recipient": "a***@example.com", "state": "sent"}]
 
-    queue = processes.run("queue", "status", "--json", config=config, data_dir=data)
-    assert json.loads(queue.stdout) == {
-        "total": 1,
-        "by_state": {"sent": 1},
-        "due_now": 0,
-        "oldest_pending_at": None,
-        "oldest_due_at": None,
-    }
+        queue = cli.run("queue", "status", "--json")
+        assert json.loads(queue.stdout) == {
+            "total": 1,
+            "by_state": {"sent": 1},
+            "due_now": 0,
+            "oldest_pending_at": None,
+            "oldest_due_at": None,
+        }

@@ -26,8 +26,8 @@ def files_under(folder: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
-def audit_json(*args: str, data: Path, config: Path | None = None) -> list[dict[str, object]]:
-    shown = processes.run("audit", "show", "--json", *args, config=config, data_dir=data)
+def audit_json(cli: processes.Commands, *args: str) -> list[dict[str, object]]:
+    shown = cli.run("audit", "show", "--json", *args)
     assert shown.returncode == 0, shown.stderr
     entries: list[dict[str, object]] = json.loads(shown.stdout)
     return entries
@@ -36,37 +36,38 @@ def audit_json(*args: str, data: Path, config: Path | None = None) -> list[dict[
 def test_managers_are_added_with_a_hash_only_listed_and_removed(tmp_path: Path) -> None:
     data = tmp_path / "data"
     me = f"os:{getpass.getuser()}"
-    added = processes.run("managers", "add", "Ana Lee", data_dir=data, stdin=f"{PIN}\n")
-    assert added.returncode == 0, added.stderr
-    assert "Ana Lee" in added.stdout and PIN not in added.stdout + added.stderr
-    stored = files_under(data)
-    assert any(path.name == "receiptdesk.db" for path in stored)
-    assert not [path for path, content in stored.items() if PIN.encode() in content]  # database, journal, log
-    assert any(b"scrypt$n=16384,r=8,p=1$" in content for content in stored.values())
+    with processes.commands(data_dir=data) as cli:
+        added = cli.run("managers", "add", "Ana Lee", stdin=f"{PIN}\n")
+        assert added.returncode == 0, added.stderr
+        assert "Ana Lee" in added.stdout and PIN not in added.stdout + added.stderr
+        stored = files_under(data)
+        assert any(path.name == "receiptdesk.db" for path in stored)
+        assert not [path for path, content in stored.items() if PIN.encode() in content]  # database, journal, log
+        assert any(b"scrypt$n=16384,r=8,p=1$" in content for content in stored.values())
 
-    weak = processes.run("managers", "add", "Ben", data_dir=data, stdin="1234\n")
-    assert weak.returncode == 1 and weak.stderr.strip().splitlines() == [
-        "receiptdesk: That PIN is too easy to guess (like 0000 or 1234); choose another."
-    ]
-    none = processes.run("managers", "add", "Ben", data_dir=data, stdin="")
-    assert none.returncode == 1 and "No PIN was given" in none.stderr
+        weak = cli.run("managers", "add", "Ben", stdin="1234\n")
+        assert weak.returncode == 1 and weak.stderr.strip().splitlines() == [
+            "receiptdesk: That PIN is too easy to guess (like 0000 or 1234); choose another."
+        ]
+        none = cli.run("managers", "add", "Ben", stdin="")
+        assert none.returncode == 1 and "No PIN was given" in none.stderr
 
-    listing = processes.run("managers", "list", "--json", data_dir=data)
-    assert [m["name"] for m in json.loads(listing.stdout)] == ["Ana Lee"]
-    assert processes.run("managers", "reset", "Ana Lee", data_dir=data, stdin="482913\n").returncode == 0
-    assert processes.run("managers", "remove", "Ana Lee", data_dir=data).returncode == 0
-    gone = processes.run("managers", "remove", "Ana Lee", data_dir=data)
-    assert gone.returncode == 1 and "no manager called Ana Lee" in gone.stderr
-    assert "No managers yet" in processes.run("managers", "list", data_dir=data).stdout
+        listing = cli.run("managers", "list", "--json")
+        assert [m["name"] for m in json.loads(listing.stdout)] == ["Ana Lee"]
+        assert cli.run("managers", "reset", "Ana Lee", stdin="482913\n").returncode == 0
+        assert cli.run("managers", "remove", "Ana Lee").returncode == 0
+        gone = cli.run("managers", "remove", "Ana Lee")
+        assert gone.returncode == 1 and "no manager called Ana Lee" in gone.stderr
+        assert "No managers yet" in cli.run("managers", "list").stdout
 
-    trail = audit_json("--action", "manager.*", data=data)
-    assert [(e["actor"], e["action"], e["subject"]) for e in reversed(trail)] == [
-        (me, "manager.added", "manager:Ana Lee"),
-        (me, "manager.pin_reset", "manager:Ana Lee"),
-        (me, "manager.removed", "manager:Ana Lee"),
-    ]
-    verify = processes.run("audit", "verify", data_dir=data)
-    assert verify.returncode == 0 and "3 entries" in verify.stdout
+        trail = audit_json(cli, "--action", "manager.*")
+        assert [(e["actor"], e["action"], e["subject"]) for e in reversed(trail)] == [
+            (me, "manager.added", "manager:Ana Lee"),
+            (me, "manager.pin_reset", "manager:Ana Lee"),
+            (me, "manager.removed", "manager:Ana Lee"),
+        ]
+        verify = cli.run("audit", "verify")
+        assert verify.returncode == 0 and "3 entries" in verify.stdout
 
 
 def test_on_a_terminal_the_pin_is_asked_twice_and_never_echoed(tmp_path: Path) -> None:
@@ -111,62 +112,63 @@ def test_command_line_actions_name_the_os_user_and_every_attempt_is_audited(tmp_
     data = tmp_path / "data"
     me = f"os:{getpass.getuser()}"
     try:
-        refuse = {"error_rate": 1.0, "error_status": 400, "providers": ["sendgrid"]}
-        assert httpx.put(f"{sandbox_url}/_sandbox/faults", json=refuse).status_code == 200
-        server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
-        try:
-            auth = processes.api_headers(config=config, data_dir=data)
-            sale = make_sale(random.Random(5), sale_id="M-1", with_customer=False)
-            sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-            receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-            processes.wait_for(
-                "the delivery was not attempted",
-                lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+        with processes.commands(config=config, data_dir=data) as cli:
+            refuse = {"error_rate": 1.0, "error_status": 400, "providers": ["sendgrid"]}
+            assert httpx.put(f"{sandbox_url}/_sandbox/faults", json=refuse).status_code == 200
+            server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
+            try:
+                auth = processes.api_headers(config=config, data_dir=data, cli=cli)
+                sale = make_sale(random.Random(5), sale_id="M-1", with_customer=False)
+                sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
+                receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+                processes.wait_for(
+                    "the delivery was not attempted",
+                    lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+                )
+            finally:
+                server.terminate()
+                server.wait(10)
+
+            [attempt] = audit_json(cli, "--action", "delivery.attempt")
+            detail = attempt["detail"]
+            assert isinstance(detail, dict) and attempt["actor"] == "dispatcher"
+            assert (detail["number"], detail["outcome"], detail["status_code"], detail["state"]) == (
+                1,
+                "permanent",
+                400,
+                "failed",
             )
-        finally:
-            server.terminate()
-            server.wait(10)
+            assert detail["to"] == "a***@example.com" and detail["receipt_id"] == receipt_id
+            delivery_id = str(attempt["subject"])
 
-        [attempt] = audit_json("--action", "delivery.attempt", data=data, config=config)
-        detail = attempt["detail"]
-        assert isinstance(detail, dict) and attempt["actor"] == "dispatcher"
-        assert (detail["number"], detail["outcome"], detail["status_code"], detail["state"]) == (
-            1,
-            "permanent",
-            400,
-            "failed",
-        )
-        assert detail["to"] == "a***@example.com" and detail["receipt_id"] == receipt_id
-        delivery_id = str(attempt["subject"])
+            retried = cli.run("queue", "retry", delivery_id)
+            assert retried.returncode == 0 and "1 deliveries queued again" in retried.stdout, retried.stderr
+            resend = ("receipts", "resend", receipt_id, "--channel", "email", "--to", "ana.lee@example.com")
+            resent = cli.run(*resend, "--reason", "customer asked")
+            assert resent.returncode == 0, resent.stderr
+            carded = cli.run(*resend, "--reason", f"paid with {CARD}")
+            assert carded.returncode == 1
+            assert carded.stderr.strip().splitlines() == [
+                "receiptdesk: --reason looks like it holds a card number; say why without it."
+            ]
+            assert not [p for p, content in files_under(data).items() if CARD.replace(" ", "")[:12].encode() in content]
+            assert not [p for p, content in files_under(data).items() if CARD.encode() in content]
 
-        retried = processes.run("queue", "retry", delivery_id, config=config, data_dir=data)
-        assert retried.returncode == 0 and "1 deliveries queued again" in retried.stdout, retried.stderr
-        resend = ("receipts", "resend", receipt_id, "--channel", "email", "--to", "ana.lee@example.com")
-        resent = processes.run(*resend, "--reason", "customer asked", config=config, data_dir=data)
-        assert resent.returncode == 0, resent.stderr
-        carded = processes.run(*resend, "--reason", f"paid with {CARD}", config=config, data_dir=data)
-        assert carded.returncode == 1
-        assert carded.stderr.strip().splitlines() == [
-            "receiptdesk: --reason looks like it holds a card number; say why without it."
-        ]
-        assert not [p for p, content in files_under(data).items() if CARD.replace(" ", "")[:12].encode() in content]
-        assert not [p for p, content in files_under(data).items() if CARD.encode() in content]
+            [retry_entry] = audit_json(cli, "--action", "queue.retried")
+            [resend_entry] = audit_json(cli, "--action", "receipt.resent")
+            assert (retry_entry["actor"], resend_entry["actor"]) == (me, me)
+            receipts = audit_json(cli, "--action", "receipt.*", "--since", "1h")
+            assert [e["action"] for e in receipts] == ["receipt.resent", "receipt.created"]  # newest first
+            assert audit_json(cli, "--action", "receipt.*", "--since", "2099-01-01") == []
+            [newest] = audit_json(cli, "--limit", "1")
+            assert newest["seq"] == resend_entry["seq"]
 
-        [retry_entry] = audit_json("--action", "queue.retried", data=data, config=config)
-        [resend_entry] = audit_json("--action", "receipt.resent", data=data, config=config)
-        assert (retry_entry["actor"], resend_entry["actor"]) == (me, me)
-        receipts = audit_json("--action", "receipt.*", "--since", "1h", data=data, config=config)
-        assert [e["action"] for e in receipts] == ["receipt.resent", "receipt.created"]  # newest first
-        assert audit_json("--action", "receipt.*", "--since", "2099-01-01", data=data, config=config) == []
-        [newest] = audit_json("--limit", "1", data=data, config=config)
-        assert newest["seq"] == resend_entry["seq"]
-
-        table = processes.run("audit", "show", "--action", "delivery.attempt", config=config, data_dir=data)
-        assert table.returncode == 0 and "ana@example.com" not in table.stdout
-        [row] = [line for line in table.stdout.splitlines() if "delivery.attempt" in line]
-        assert "dispatcher" in row and "outcome=permanent" in row and delivery_id[:20] in row
-        verify = processes.run("audit", "verify", config=config, data_dir=data)
-        assert verify.returncode == 0 and "chain verified" in verify.stdout
+            table = cli.run("audit", "show", "--action", "delivery.attempt")
+            assert table.returncode == 0 and "ana@example.com" not in table.stdout
+            [row] = [line for line in table.stdout.splitlines() if "delivery.attempt" in line]
+            assert "dispatcher" in row and "outcome=permanent" in row and delivery_id[:20] in row
+            verify = cli.run("audit", "verify")
+            assert verify.returncode == 0 and "chain verified" in verify.stdout
     finally:
         sandbox.terminate()
         sandbox.wait(10)

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,13 @@ def details(line: str) -> str:
     return text
 
 
+@pytest.fixture(scope="module")
+def cli() -> Iterator[processes.Commands]:
+    """One process for this module's one-command failures; each names its own data folder."""
+    with processes.commands() as session:
+        yield session
+
+
 def isolated(tmp_path: Path) -> dict[str, str]:
     """The platform log folder of these runs (used when no data folder can hold the log) in tmp_path."""
     return {"XDG_STATE_HOME": str(tmp_path / "state")}
@@ -55,9 +63,9 @@ def isolated(tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_a_command_line_that_cannot_be_read_is_one_line_and_exit_2(
-    tmp_path: Path, args: tuple[str, ...], named: str
+    tmp_path: Path, args: tuple[str, ...], named: str, cli: processes.Commands
 ) -> None:
-    result = processes.run(*args, data_dir=tmp_path)
+    result = cli.run("--data-dir", str(tmp_path), *args)
     assert result.returncode == ExitCode.USAGE
     line = one_line(result)
     assert named in line and "--help" in line
@@ -69,19 +77,20 @@ def test_a_data_folder_that_is_a_file_or_cannot_be_written_is_one_line(tmp_path:
     unwritable = [afile, afile / "below"]
     if sys.platform.startswith("linux"):
         unwritable.append(Path("/proc/receiptdesk-data"))  # nobody can make a folder there, not even root
-    for folder in unwritable:
-        result = processes.run("receipts", "list", data_dir=folder, extra_env=isolated(tmp_path))
-        assert result.returncode == ExitCode.FAILED, result.stderr
-        line = one_line(result)
-        assert f"Cannot use {folder} as the data folder" in line
-        assert str(tmp_path / "state") in line  # the log went to the platform log folder instead
-        details(line)
+    with processes.commands(extra_env=isolated(tmp_path)) as own:
+        for folder in unwritable:
+            result = own.run("--data-dir", str(folder), "receipts", "list")
+            assert result.returncode == ExitCode.FAILED, result.stderr
+            line = one_line(result)
+            assert f"Cannot use {folder} as the data folder" in line
+            assert str(tmp_path / "state") in line  # the log went to the platform log folder instead
+            details(line)
 
 
-def test_a_settings_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+def test_a_settings_file_that_is_not_utf8_is_one_line(tmp_path: Path, cli: processes.Commands) -> None:
     config = tmp_path / "latin1.toml"
     config.write_bytes('[store]\nname = "Caf\u00e9 Market"\n'.encode("latin-1"))
-    result = processes.run("queue", "status", config=config, data_dir=tmp_path / "data")
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path / "data"), "queue", "status")
     assert result.returncode == ExitCode.FAILED
     line = one_line(result)
     assert f"{config} is not UTF-8 text" in line
@@ -89,24 +98,24 @@ def test_a_settings_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     details(line)
 
 
-def test_a_database_url_receiptdesk_cannot_use_is_one_line(tmp_path: Path) -> None:
+def test_a_database_url_receiptdesk_cannot_use_is_one_line(tmp_path: Path, cli: processes.Commands) -> None:
     config = tmp_path / "rd.toml"
     config.write_text('[database]\nurl = "garbage://x"\n', encoding="utf-8")
-    result = processes.run("receipts", "list", config=config, data_dir=tmp_path / "data")
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path / "data"), "receipts", "list")
     assert result.returncode == ExitCode.FAILED
     line = one_line(result)
     assert "The database URL garbage://x is not one ReceiptDesk can use" in line
     assert "NoSuchModuleError" in details(line)
 
 
-def test_an_unreachable_postgresql_is_one_line_and_exit_69(tmp_path: Path) -> None:
+def test_an_unreachable_postgresql_is_one_line_and_exit_69(tmp_path: Path, cli: processes.Commands) -> None:
     pytest.importorskip("psycopg")
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = tmp_path / "rd.toml"
     config.write_text(f'[database]\nurl = "postgresql+psycopg://rd:pw@127.0.0.1:{port}/rd"\n', encoding="utf-8")
-    result = processes.run("queue", "status", config=config, data_dir=tmp_path / "data")
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path / "data"), "queue", "status")
     assert result.returncode == ExitCode.UNAVAILABLE
     line = one_line(result)
     assert f"Cannot reach the database postgresql+psycopg://***@127.0.0.1:{port}/rd" in line
@@ -135,8 +144,8 @@ def test_an_unexpected_error_is_one_line_exit_70_and_the_log_has_the_traceback(t
     assert 'File "<string>", line 4, in run' in text and "Unexpected error" in text
 
 
-def test_retrying_an_unknown_delivery_fails_naming_it(tmp_path: Path) -> None:
-    result = processes.run("queue", "retry", "UNKNOWN-ID", data_dir=tmp_path)
+def test_retrying_an_unknown_delivery_fails_naming_it(tmp_path: Path, cli: processes.Commands) -> None:
+    result = cli.run("--data-dir", str(tmp_path), "queue", "retry", "UNKNOWN-ID")
     assert result.returncode == ExitCode.FAILED
     assert one_line(result) == "receiptdesk: There is no delivery UNKNOWN-ID."
     assert "queued again" not in result.stdout
@@ -167,25 +176,26 @@ def test_the_kiosk_without_a_display_says_so_in_one_line(tmp_path: Path, args: t
 def test_global_options_are_taken_before_or_after_the_command(tmp_path: Path) -> None:
     config = tmp_path / "rd.toml"
     config.write_text('[database]\nurl = "garbage://x"\n', encoding="utf-8")
-    for n, args in enumerate(
-        [
-            ("--data-dir", "{d}", "--config", "{c}", "receipts", "list"),
-            ("receipts", "list", "--data-dir", "{d}", "--config", "{c}"),
-            ("--config", "{c}", "receipts", "--data-dir", "{d}", "list"),
-        ]
-    ):
-        data = tmp_path / f"data{n}"
-        result = processes.run(*(a.format(d=data, c=config) for a in args))
-        assert result.returncode == ExitCode.FAILED and "garbage://x" in one_line(result)  # --config was read
-        assert (data / "logs" / "receiptdesk.log").is_file()  # and --data-dir too
-    data = tmp_path / "demo"
-    demo = processes.run("demo", "--headless", "--sales", "3", "--json", "--data-dir", str(data), "-v")
-    assert demo.returncode == 0, demo.stderr
-    figures = json.loads(demo.stdout)
-    assert not figures["pos_errors"]
-    assert (data / "receiptdesk.db").is_file()
-    assert "sale received" in demo.stderr  # -v after the command
-    listed = processes.run("-v", "receipts", "list", "--data-dir", str(data), "--log-format", "json")
+    with processes.commands() as cli:
+        for n, args in enumerate(
+            [
+                ("--data-dir", "{d}", "--config", "{c}", "receipts", "list"),
+                ("receipts", "list", "--data-dir", "{d}", "--config", "{c}"),
+                ("--config", "{c}", "receipts", "--data-dir", "{d}", "list"),
+            ]
+        ):
+            data = tmp_path / f"data{n}"
+            result = cli.run(*(a.format(d=data, c=config) for a in args))
+            assert result.returncode == ExitCode.FAILED and "garbage://x" in one_line(result)  # --config was read
+            assert (data / "logs" / "receiptdesk.log").is_file()  # and --data-dir too
+        data = tmp_path / "demo"
+        demo = processes.run("demo", "--headless", "--sales", "3", "--json", "--data-dir", str(data), "-v")
+        assert demo.returncode == 0, demo.stderr
+        figures = json.loads(demo.stdout)
+        assert not figures["pos_errors"]
+        assert (data / "receiptdesk.db").is_file()
+        assert "sale received" in demo.stderr  # -v after the command
+        listed = cli.run("-v", "receipts", "list", "--data-dir", str(data), "--log-format", "json")
     assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1 + figures["receipts_created"]
     assert all(json.loads(line)["level"] for line in listed.stderr.strip().splitlines())  # -v before, json after
 
@@ -207,7 +217,8 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
     server, api = processes.start(
         "serve", "--config", str(config), "--data-dir", str(data), "-v", "--log-format", "json"
     )
-    auth = processes.api_headers(config=config, data_dir=data)
+    cli = processes.Commands(config=config, data_dir=data, extra_env=None)
+    auth = processes.api_headers(config=config, data_dir=data, cli=cli)
     try:
         receipt_id = _post_sale(api, "OPS-1", auth)
         processes.wait_for(
@@ -217,14 +228,14 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
 
         # A second start on the same data folder is refused, naming the holder.
         for args in (("serve",), ("demo", "--headless", "--sales", "1")):
-            second = processes.run(*args, config=config, data_dir=data)
+            second = cli.run(*args)
             assert second.returncode == ExitCode.BUSY, second.stderr
             line = one_line(second)
             assert f"Another ReceiptDesk (pid {server.pid}, `receiptdesk serve --config" in line
             assert f"is using the data folder {data}" in line
         # Tools that read or queue run beside it.
         for tool in (("receipts", "list"), ("queue", "status"), ("audit", "verify")):
-            assert processes.run(*tool, config=config, data_dir=data).returncode == 0, tool
+            assert cli.run(*tool).returncode == 0, tool
 
         # -v: one line per sale received and per delivery settled, as JSON, with no contact in them.
         log_file = data / "logs" / "receiptdesk.log"
@@ -245,6 +256,7 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
         assert httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).status_code == 200
     finally:
+        cli.close()
         for process in (server, sandbox):
             process.terminate()
             process.wait(10)

@@ -71,63 +71,60 @@ def loopback(url: str) -> str:
 def test_a_token_is_shown_once_kept_as_a_digest_and_revoked_at_once(tmp_path: Path) -> None:
     config = processes.settings_file(tmp_path / "rd.toml", NOWHERE)
     data = tmp_path / "data"
+    with processes.commands(config=config, data_dir=data) as cli:
+        created = cli.run("tokens", "create", "till-1")
+        assert created.returncode == 0, created.stderr
+        *explanation, till = created.stdout.strip().splitlines()
+        assert till.startswith("rd_") and len(till) > 40 and created.stdout.count(till) == 1
+        assert "till-1" in explanation[0] and "sales:write" in explanation[0]
+        assert any("only this once" in line for line in explanation)
+        assert any("Authorization: Bearer" in line for line in explanation)
 
-    created = processes.run("tokens", "create", "till-1", config=config, data_dir=data)
-    assert created.returncode == 0, created.stderr
-    *explanation, till = created.stdout.strip().splitlines()
-    assert till.startswith("rd_") and len(till) > 40 and created.stdout.count(till) == 1
-    assert "till-1" in explanation[0] and "sales:write" in explanation[0]
-    assert any("only this once" in line for line in explanation)
-    assert any("Authorization: Bearer" in line for line in explanation)
+        again = cli.run("tokens", "create", "till-1", "--scope", "admin")
+        assert again.returncode == 1
+        assert one_line(again) == (
+            "receiptdesk: An API client named till-1 already exists: choose another name "
+            "(a revoked client keeps its name)."
+        )
+        monitor = cli.run("tokens", "create", "monitor", "--scope", "receipts:read").stdout.strip().splitlines()[-1]
 
-    again = processes.run("tokens", "create", "till-1", "--scope", "admin", config=config, data_dir=data)
-    assert again.returncode == 1
-    assert one_line(again) == (
-        "receiptdesk: An API client named till-1 already exists: choose another name (a revoked client keeps its name)."
-    )
-    monitor = (
-        processes.run("tokens", "create", "monitor", "--scope", "receipts:read", config=config, data_dir=data)
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+        server, url = start_serve("--config", str(config), "--data-dir", str(data), "-vv", "serve")
+        try:
+            sale = make_sale(random.Random(4), sale_id="T-1", with_customer=False)
+            posted = httpx.post(f"{url}/v1/sales", json=sale, headers={"Authorization": f"Bearer {till}"})
+            assert posted.status_code == 202, posted.text
+            health = httpx.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {monitor}"})
+            assert "queue_depth" in health.json()
+            assert httpx.get(f"{url}/v1/health", headers={"Authorization": "Bearer rd_guess"}).status_code == 401
 
-    server, url = start_serve("--config", str(config), "--data-dir", str(data), "-vv", "serve")
-    try:
-        sale = make_sale(random.Random(4), sale_id="T-1", with_customer=False)
-        posted = httpx.post(f"{url}/v1/sales", json=sale, headers={"Authorization": f"Bearer {till}"})
-        assert posted.status_code == 202, posted.text
-        health = httpx.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {monitor}"})
-        assert "queue_depth" in health.json()
-        assert httpx.get(f"{url}/v1/health", headers={"Authorization": "Bearer rd_guess"}).status_code == 401
+            revoked = cli.run("tokens", "revoke", "till-1")
+            assert revoked.returncode == 0 and "Revoked the API token of till-1" in revoked.stdout
+            second = make_sale(random.Random(5), sale_id="T-2", with_customer=False)
+            refused = httpx.post(f"{url}/v1/sales", json=second, headers={"Authorization": f"Bearer {till}"})
+            assert refused.status_code == 401  # the serving process sees the revocation at once
+        finally:
+            stop(server)
 
-        revoked = processes.run("tokens", "revoke", "till-1", config=config, data_dir=data)
-        assert revoked.returncode == 0 and "Revoked the API token of till-1" in revoked.stdout
-        second = make_sale(random.Random(5), sale_id="T-2", with_customer=False)
-        refused = httpx.post(f"{url}/v1/sales", json=second, headers={"Authorization": f"Bearer {till}"})
-        assert refused.status_code == 401  # the serving process sees the revocation at once
-    finally:
-        stop(server)
+        unknown = cli.run("tokens", "revoke", "till-9")
+        assert unknown.returncode == 1
+        assert one_line(unknown) == (
+            "receiptdesk: There is no API client named till-9: `receiptdesk tokens list` shows them."
+        )
+        twice = cli.run("tokens", "revoke", "till-1")
+        assert twice.returncode == 0 and "already revoked" in twice.stdout
 
-    unknown = processes.run("tokens", "revoke", "till-9", config=config, data_dir=data)
-    assert unknown.returncode == 1
-    assert one_line(unknown) == (
-        "receiptdesk: There is no API client named till-9: `receiptdesk tokens list` shows them."
-    )
-    twice = processes.run("tokens", "revoke", "till-1", config=config, data_dir=data)
-    assert twice.returncode == 0 and "already revoked" in twice.stdout
-
-    listed = processes.run("tokens", "list", config=config, data_dir=data)
-    assert listed.returncode == 0, listed.stderr
-    header, *rows = (re.split(r"\s{2,}", line.strip()) for line in listed.stdout.strip().splitlines())
-    assert header == ["name", "scopes", "created", "by", "last used", "revoked"]
-    by_name = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
-    assert set(by_name) == {"till-1", "monitor"}
-    when = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
-    till_row, monitor_row = by_name["till-1"], by_name["monitor"]
-    assert till_row["scopes"] == "sales:write" and monitor_row["scopes"] == "receipts:read"
-    assert when.fullmatch(till_row["last used"]) and when.fullmatch(till_row["revoked"])
-    assert when.fullmatch(monitor_row["last used"]) and monitor_row["revoked"] == "-"
-    assert till not in listed.stdout and monitor not in listed.stdout
+        listed = cli.run("tokens", "list")
+        assert listed.returncode == 0, listed.stderr
+        header, *rows = (re.split(r"\s{2,}", line.strip()) for line in listed.stdout.strip().splitlines())
+        assert header == ["name", "scopes", "created", "by", "last used", "revoked"]
+        by_name = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+        assert set(by_name) == {"till-1", "monitor"}
+        when = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
+        till_row, monitor_row = by_name["till-1"], by_name["monitor"]
+        assert till_row["scopes"] == "sales:write" and monitor_row["scopes"] == "receipts:read"
+        assert when.fullmatch(till_row["last used"]) and when.fullmatch(till_row["revoked"])
+        assert when.fullmatch(monitor_row["last used"]) and monitor_row["revoked"] == "-"
+        assert till not in listed.stdout and monitor not in listed.stdout
 
     # Whatever ReceiptDesk wrote, the database (with its journal) and the log, holds no token: only digests.
     written = b"".join(path.read_bytes() for path in sorted(data.rglob("*")) if path.is_file())
@@ -142,16 +139,17 @@ def test_serve_refuses_plain_http_beyond_this_machine_unless_told(tmp_path: Path
     config = processes.settings_file(tmp_path / "rd.toml", NOWHERE)
     data = tmp_path / "data"
 
-    refused = processes.run("serve", "--host", "0.0.0.0", config=config, data_dir=data)  # noqa: S104
-    assert refused.returncode == 1
-    assert one_line(refused).startswith(
-        "receiptdesk: The API would listen on 0.0.0.0, beyond this machine, without TLS: set [api] tls_cert and "
-        "tls_key (a PEM certificate and its key), or start with --insecure-lan to accept plain HTTP on the "
-        "store's network, or listen on 127.0.0.1 only. (details in "
-    )
-    assert not (data / "receiptdesk.db").exists()  # refused before anything was opened
+    with processes.commands(config=config, data_dir=data) as cli:
+        refused = cli.run("serve", "--host", "0.0.0.0")  # noqa: S104
+        assert refused.returncode == 1
+        assert one_line(refused).startswith(
+            "receiptdesk: The API would listen on 0.0.0.0, beyond this machine, without TLS: set [api] tls_cert and "
+            "tls_key (a PEM certificate and its key), or start with --insecure-lan to accept plain HTTP on the "
+            "store's network, or listen on 127.0.0.1 only. (details in "
+        )
+        assert not (data / "receiptdesk.db").exists()  # refused before anything was opened
 
-    token = processes.api_headers(config=config, data_dir=data, scope="receipts:read")
+        token = processes.api_headers(config=config, data_dir=data, scope="receipts:read", cli=cli)
     for _start in range(2):  # the warning comes at every start
         server, url = start_serve(
             "--config",
