@@ -30,11 +30,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.storage import hub_profiles
+from app.storage.dialect_insert import dialect_insert
 from app.storage.models import (
     ApiTokenRow,
     HubCustomerAliasRow,
@@ -226,16 +226,10 @@ def _refused(exc: Exception) -> str:
     return f"its data is not what a record of its kind holds ({type(exc).__name__})"
 
 
-def _insert(session: Session, table: Table) -> Any:
-    """An INSERT that can say ON CONFLICT, in the session's dialect (PostgreSQL or SQLite)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def _locked_lane(session: Session, batch: Batch, now: datetime) -> Any:
     """The lane's row, created at its first batch and locked until the caller's commit."""
     session.execute(
-        _insert(session, LANES)
+        dialect_insert(session, LANES)
         .values(
             lane_id=batch.lane_id,
             store_id=batch.store_id,
@@ -261,7 +255,7 @@ def _revoked(session: Session, token: str) -> bool:
 def _park(session: Session, lane_id: str, record: Record, reason: str, now: datetime) -> bool:
     data = None if record.data is None else _dumps(record.data)
     result = session.execute(
-        _insert(session, PARKED)
+        dialect_insert(session, PARKED)
         .values(
             lane_id=lane_id,
             seq=record.seq,
@@ -322,7 +316,7 @@ def _upsert_rows(session: Session, table: Table, rows: list[dict[str, Any]], key
     once and its rows sent a page at a time (SQLAlchemy's "insertmanyvalues")."""
     if not rows:
         return
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     columns = [c for c in rows[0] if c not in keys]
     session.execute(
         stmt.on_conflict_do_update(index_elements=list(keys), set_={c: getattr(stmt.excluded, c) for c in columns}),
@@ -486,7 +480,7 @@ def _aliases(
         for alias in known:
             rows[(alias[:330], key[:80])] = {"lane_id": lane_id, "alias": alias[:330], "customer_key": key[:80]}
     if rows:
-        session.execute(_insert(session, ALIASES).on_conflict_do_nothing(), list(rows.values()))
+        session.execute(dialect_insert(session, ALIASES).on_conflict_do_nothing(), list(rows.values()))
 
 
 def _index_receipts(session: Session, lane_id: str, store_id: str, upserts: list[Record], now: datetime) -> None:

@@ -34,7 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Table, func, insert, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.domain.channels import Channel
@@ -350,7 +349,9 @@ def contacts_of(session: Session, lane_id: str, customers: list[str]) -> dict[st
     """The lane's contacts of each of `customers` (read from their JSON: a lane has few per customer)."""
     data = RECORDS.c.data
     if session.get_bind().dialect.name == "postgresql":
-        owner = func.cast(data, postgresql.JSONB)["customer_id"].astext
+        from sqlalchemy.dialects.postgresql import JSONB  # loaded with the dialect: only a PostgreSQL hub needs it
+
+        owner = func.cast(data, JSONB)["customer_id"].astext
     else:
         owner = func.cast(func.json_extract(data, "$.customer_id"), RECORDS.c.key.type)
     out: dict[str, list[dict[str, Any]]] = {}

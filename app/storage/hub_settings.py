@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.storage.dialect_insert import dialect_insert
 from app.storage.models import HubSettingsRow, SyncSettingsRow
 
 HUB: Table = HubSettingsRow.__table__  # type: ignore[assignment]
@@ -64,11 +64,6 @@ class Pulled:
     pulled_at: datetime
 
 
-def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def _dumps(settings: Mapping[str, Any]) -> str:
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
@@ -99,7 +94,7 @@ def put(
     if row is None:
         if replaces not in (None, 0):
             return Stale(0)
-        first = _insert(session, HUB).values(
+        first = dialect_insert(session, HUB).values(
             store_id=store_id, version=1, settings=text, updated_at=now, updated_by=by[:64]
         )
         if session.execute(first.on_conflict_do_nothing(index_elements=["store_id"])).rowcount:  # type: ignore[attr-defined]
@@ -130,5 +125,5 @@ def pulled(session: Session, store_id: str) -> Pulled | None:
 def keep_pulled(session: Session, store_id: str, version: int, settings: Mapping[str, Any], *, at: datetime) -> None:
     """Keep `settings` as the lane's copy of its store's settings (replacing the one it had)."""
     values = {"version": version, "settings": _dumps(settings), "pulled_at": at}
-    stmt = _insert(session, PULLED).values(store_id=store_id, **values)
+    stmt = dialect_insert(session, PULLED).values(store_id=store_id, **values)
     session.execute(stmt.on_conflict_do_update(index_elements=["store_id"], set_=values))
