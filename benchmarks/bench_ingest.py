@@ -18,7 +18,8 @@ Also `api_cpu_empty_over_sale` = the API process's CPU per empty request ÷ its 
 burst (user + system, from /proc): the steadiest of the three on a shared machine, since it does not
 depend on how much of the cores other processes take. All three are higher-is-better and at most
 about 1. Also printed: each side's rate, percentiles and CPU per request.
-`--quick` runs 400 burst and 100 paced sales (about 15 s); the default 2000 and 200.
+`--quick` runs 400 burst and 100 paced sales (about 15 s); the default 2000 and 200. `--py-spy FILE`
+records the API process with py-spy (raw format, every thread).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ async def _serve(sandbox_url: str, data: Path) -> None:
     server = await start_asgi_server(api, name="api")
     settle_heap()
     loop = asyncio.get_running_loop()
-    print(json.dumps({"url": server.url, "sales": sales_token, "empty": empty_token}), flush=True)
+    print(json.dumps({"url": server.url, "sales": sales_token, "empty": empty_token, "pid": os.getpid()}), flush=True)
     try:
         while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
             if line == "dispatch":
@@ -167,7 +168,7 @@ class Lanes:
 
 
 async def _measure(
-    url: str, tokens: dict[str, str], server: subprocess.Popen[str], sales: int, paced: int
+    url: str, tokens: dict[str, str], server: subprocess.Popen[str], api_pid: int, sales: int, paced: int
 ) -> dict[str, Any]:
     assert server.stdin is not None and server.stdout is not None
 
@@ -188,12 +189,12 @@ async def _measure(
         command("pause")
         figures: dict[str, Any] = {}
         for kind in ("empty", "sales"):
-            cpu = _cpu_seconds(server.pid)
+            cpu = _cpu_seconds(api_pid)
             seconds, latencies = await lanes.burst(kind, sales)
             figures[kind] = {
                 "per_s": round(sales / seconds, 1),
                 **_percentiles(latencies),
-                "api_cpu_ms_each": round((_cpu_seconds(server.pid) - cpu) / sales * 1000, 2),
+                "api_cpu_ms_each": round((_cpu_seconds(api_pid) - cpu) / sales * 1000, 2),
             }
     finally:
         await lanes.client.aclose()
@@ -212,7 +213,7 @@ async def _measure(
     }
 
 
-def run(sales: int, paced: int, tree: Path) -> dict[str, Any]:
+def run(sales: int, paced: int, tree: Path, profile: Path | None = None) -> dict[str, Any]:
     from app.sandbox.oauth_tokens import SERVICE_ACCOUNT_JSON, SERVICE_ACCOUNT_VARIABLE
 
     env = {**os.environ, "PYTHONPATH": str(tree), SERVICE_ACCOUNT_VARIABLE: SERVICE_ACCOUNT_JSON}
@@ -224,8 +225,12 @@ def run(sales: int, paced: int, tree: Path) -> dict[str, Any]:
         assert sandbox.stdout is not None
         sandbox_url = sandbox.stdout.readline().strip().rsplit(" ", 1)[-1]
         with tempfile.TemporaryDirectory(prefix="receiptdesk-bench-ingest-") as data:
+            argv = [sys.executable, str(Path(__file__).resolve()), "--serve", sandbox_url, data]
+            if profile is not None:  # the API process's every thread, sampled for the whole run
+                spy = Path(sys.executable).with_name("py-spy")
+                argv = [str(spy), "record", "--threads", "--format", "raw", "-o", str(profile), "--", *argv]
             server = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve", sandbox_url, data],
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -233,11 +238,14 @@ def run(sales: int, paced: int, tree: Path) -> dict[str, Any]:
                 cwd=tree,
             )
             assert server.stdout is not None
-            started = json.loads(server.stdout.readline())
-            figures = asyncio.run(
-                _measure(started["url"], {"sales": started["sales"], "empty": started["empty"]}, server, sales, paced)
-            )
-            figures["api_pid"] = server.pid
+            line = server.stdout.readline()
+            while line and not line.startswith("{"):  # py-spy's own words, when profiling
+                line = server.stdout.readline()
+            started = json.loads(line)
+            api_pid = started.get("pid", server.pid)  # an older tree's API process does not say
+            tokens = {"sales": started["sales"], "empty": started["empty"]}
+            figures = asyncio.run(_measure(started["url"], tokens, server, api_pid, sales, paced))
+            figures["api_pid"] = api_pid
             assert server.stdin is not None
             server.stdin.write("stop\n")
             server.stdin.flush()
@@ -260,10 +268,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--sales", type=int, help="burst sales (default 2000, 400 with --quick)")
     parser.add_argument("--paced", type=int, help="paced sales (default 200, 100 with --quick)")
+    parser.add_argument("--py-spy", type=Path, default=None, help="record the API process with py-spy (raw)")
     args = parser.parse_args()
     sales = args.sales or (400 if args.quick else 2000)
     paced = args.paced or (100 if args.quick else 200)
-    figures = run(sales, paced, ROOT)
+    figures = run(sales, paced, ROOT, args.py_spy)
     if args.json:
         print(json.dumps(figures))
         return
