@@ -1,7 +1,8 @@
 """The kiosk's first window loads only what it uses: what the start imports, read in a fresh interpreter.
 
 The web framework and the local API, the demo's sandbox, Alembic (a database at the newest schema
-needs none) and the manager's, settings and set-up windows load after the first window, when used.
+needs none) and the manager's, settings and set-up windows load after the first window, when used;
+PostgreSQL's dialect only where the database is PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ AFTER_THE_FIRST_WINDOW = (
     "starlette.applications",
     "uvicorn",
     "alembic",
+    "sqlalchemy.dialects.postgresql",  # a SQLite kiosk never needs it
     "app.server",
     "app.sandbox.app",
     "app.sandbox.server",
