@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-headless test test-crash lint typecheck layers pytest screenshots bench system package clean
+.PHONY: demo demo-headless test test-crash test-thorough lint typecheck layers pytest screenshots bench system package clean
 .PHONY: installed-check constraints icons
 .PHONY: bench-gate bench-soak bench-ci
 
@@ -53,6 +53,12 @@ pytest: $(STAMP)
 # Every crash point against every provider setup, on SQLite and PostgreSQL (about 6 minutes).
 test-crash: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist load -m exhaustive tests/system/test_crash_points.py tests/system/test_crash_points_postgres.py tests/system/test_crash_recovery.py
+
+# Every test at its full size, for before a release: the whole tree but the window tests, the exhaustive matrix
+# (`test-crash`'s crash points) included, and every random-input test at its full count of examples (`make test`
+# draws a fifth of it, at least 50: tests/fuzzing.py).
+test-thorough: $(STAMP)
+	RECEIPTDESK_TESTS=thorough QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider -n 3 --dist loadfile --ignore=tests/ui
 
 screenshots: system $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/screenshots.py

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.domain.intake import InvalidSale, parse_sale
 from app.domain.money import MAX_AMOUNT, Money
+from tests.fuzzing import examples
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -81,7 +82,7 @@ NUMBERS = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(value=NUMBERS)
 def test_any_number_is_an_amount_or_a_field_error(value: Any) -> None:
     refused: list[Any] = []

@@ -42,6 +42,7 @@ from app.sandbox.server import start_sandbox
 from app.services.callbacks import CallbackService
 from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.registry import TRIGGERS
+from tests.fuzzing import examples
 
 T = TypeVar("T")
 
@@ -346,7 +347,7 @@ HEADERS = st.dictionaries(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(route=st.sampled_from(POST_ROUTES), body=BODIES, headers=HEADERS)
 def test_random_requests_never_5xx_on_one_connection(
     wire: Wire, route: str, body: bytes, headers: dict[str, str]

@@ -19,6 +19,7 @@ from app.main import build_runtime
 from app.storage.models import OrderUpdateRow
 from app.support.asgi_server import start_asgi_server
 from tests.conftest import authorised
+from tests.fuzzing import examples
 
 ENDPOINTS = [
     "/webhooks/shopify",
@@ -108,7 +109,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @settings(
-    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(150),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     path=st.sampled_from(ENDPOINTS),

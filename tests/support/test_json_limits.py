@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.support.json_limits import LIMITS, JsonLimits, JsonRejected, loads
+from tests.fuzzing import examples
 
 
 @pytest.mark.parametrize(
@@ -104,7 +105,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(body=st.one_of(st.binary(max_size=200), JSON_VALUES.map(lambda v: json.dumps(v).encode())))
 def test_anything_is_a_value_or_a_rejection(body: bytes) -> None:
     """Whatever the bytes, the answer is a value or `JsonRejected`; never another exception."""

@@ -24,6 +24,7 @@ from app.sandbox.platforms import clover as sandbox
 from app.support.asgi_server import start_asgi_server
 from app.triggers.base import NotApplicable
 from app.triggers.clover import CloverTrigger, CloverVerificationCode
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 URL = "https://hub.example.com/webhooks/clover"
@@ -245,7 +246,7 @@ json_values = st.recursive(
 )
 
 
-@settings(derandomize=True, max_examples=150, deadline=None)
+@settings(derandomize=True, max_examples=examples(150), deadline=None)
 @given(
     body=st.one_of(
         st.binary(max_size=200),

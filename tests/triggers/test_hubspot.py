@@ -23,6 +23,7 @@ from app.domain.intake import InvalidSale
 from app.sandbox.platforms import hubspot as sandbox
 from app.triggers.base import NotApplicable
 from app.triggers.hubspot import HubSpotTrigger, compute_signature
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 URL = "https://hub.example.com/webhooks/hubspot?portal=123"
@@ -206,7 +207,7 @@ fields = st.fixed_dictionaries(
 )
 
 
-@settings(derandomize=True, max_examples=200, deadline=None)
+@settings(derandomize=True, max_examples=examples(200), deadline=None)
 @given(
     body=st.one_of(
         st.binary(max_size=200),

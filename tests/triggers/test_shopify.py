@@ -26,6 +26,7 @@ from app.domain.reasons import Reason
 from app.sandbox.platforms import shopify as sandbox
 from app.triggers.base import NotApplicable
 from app.triggers.shopify import ShopifyTrigger, compute_hmac, shopify_id
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 SECRET = "shpss_test_client_secret"
@@ -235,7 +236,7 @@ ORDER_KEYS = st.sampled_from(
 )
 
 
-@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     topic=st.sampled_from(["orders/paid", "orders/create", "fulfillments/create", "x"]) | st.text(max_size=10),
     body=st.binary(max_size=200)

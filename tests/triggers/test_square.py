@@ -30,6 +30,7 @@ from app.sandbox.platforms import square as sandbox
 from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.base import NotApplicable
 from app.triggers.square import SquareTrigger, compute_signature
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 KEY = "sq-signature-key"
@@ -237,7 +238,7 @@ EVENT = st.fixed_dictionaries(
 )
 
 
-@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(max_size=200) | EVENT.map(lambda d: json.dumps(d).encode()), sign=st.booleans(), sig=st.text())
 def test_random_input_raises_only_trigger_errors(body: bytes, sign: bool, sig: str) -> None:
     async def run() -> None:

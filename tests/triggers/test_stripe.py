@@ -28,6 +28,7 @@ from app.sandbox.platforms import stripe as sandbox
 from app.sandbox.pos import make_sale
 from app.triggers.base import NotApplicable
 from app.triggers.stripe import StripeTrigger, compute_signature
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 SECRET = "whsec_test_secret"
@@ -234,7 +235,7 @@ EVENT = st.fixed_dictionaries(
 )
 
 
-@settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.binary(max_size=200) | EVENT.map(lambda d: json.dumps(d).encode()), sign=st.booleans(), header=st.text())
 def test_random_input_raises_only_trigger_errors(body: bytes, sign: bool, header: str) -> None:
     trigger = StripeTrigger(signing_secret=SECRET, store_id="store-0042")

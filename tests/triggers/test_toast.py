@@ -23,6 +23,7 @@ from app.domain.lifecycle import OrderStatus, OrderUpdate
 from app.sandbox.platforms import toast as sandbox
 from app.triggers.base import NotApplicable
 from app.triggers.toast import ToastTrigger, compute_signature, safe_id, signing_timestamp
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 URL = "https://hub.example.com/webhooks/toast"
@@ -239,7 +240,7 @@ def _mutated_fixture(path: list[str | int], value: Any) -> bytes:
     return json.dumps(message).encode()
 
 
-@settings(derandomize=True, max_examples=200, deadline=None)
+@settings(derandomize=True, max_examples=examples(200), deadline=None)
 @given(
     body=st.one_of(
         st.binary(max_size=200),

@@ -20,6 +20,7 @@ from app.domain.intake import InvalidSale
 from app.sandbox.platforms import zapier as sandbox
 from app.triggers.base import NotApplicable
 from app.triggers.zapier import ZapierTrigger, new_sale_schema
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 URL = "https://hub.example.com/webhooks/zapier"
@@ -149,7 +150,7 @@ json_values = st.recursive(
 )
 
 
-@settings(derandomize=True, max_examples=200, deadline=None)
+@settings(derandomize=True, max_examples=examples(200), deadline=None)
 @given(
     body=st.one_of(
         st.binary(max_size=200),
