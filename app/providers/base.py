@@ -16,7 +16,6 @@ import email.utils
 import logging
 import select
 import ssl
-import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,15 +59,21 @@ class _PooledStream(AnyIOStream):
         super().__init__(stream)
         self._socket = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)  # noqa: S610 (anyio, not Django)
         self._backend = backend
-        self.readable: bool | None = None  # as `_Backend.look` found it, while the pool looks
         backend.streams.add(self)
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return is_socket_readable(self._socket) if self.readable is None else self.readable
+            found = self._backend.found
+            if found is None or self._socket is None or self._socket.fileno() < 0:
+                return is_socket_readable(self._socket)  # a socket gone answers readable, as in httpcore
+            return self in found
         if info == "socket":
             return self._socket
         return super().get_extra_info(info)
+
+    async def aclose(self) -> None:
+        self._backend.streams.discard(self)
+        await super().aclose()
 
     async def start_tls(  # httpcore's signature
         self,
@@ -82,10 +87,13 @@ class _PooledStream(AnyIOStream):
 
 
 class _Backend(AnyIOBackend):
-    """httpcore's anyio backend, keeping the streams it opened so their sockets can be polled together."""
+    """httpcore's anyio backend, keeping the streams it opened (until closed) so their sockets can be
+    polled together."""
 
     def __init__(self) -> None:
-        self.streams: weakref.WeakSet[_PooledStream] = weakref.WeakSet()
+        self.streams: set[_PooledStream] = set()
+        self.found: frozenset[_PooledStream] | None = None
+        """While the pool looks (`look`): the streams whose sockets were found readable."""
 
     async def connect_tcp(
         self,
@@ -106,29 +114,26 @@ class _Backend(AnyIOBackend):
 
         Without `poll`, every open socket answers not readable: for a pool with no request to place, where
         a connection the provider closed is then found at the next request, before any is placed on it."""
-        streams = list(self.streams)
-        if poll and (len(streams) < 2 or not hasattr(select, "poll")):
+        if poll and (len(self.streams) < 2 or not hasattr(select, "poll")):
             yield
             return
-        poller = select.poll() if poll else None
-        by_fd: dict[int, _PooledStream] = {}
-        for stream in streams:
-            fd = -1 if stream._socket is None else stream._socket.fileno()
-            if fd < 0:
-                stream.readable = True  # gone: as httpcore answers, the next read would be its end
-            else:
-                stream.readable = False
+        found: frozenset[_PooledStream] = frozenset()
+        if poll:
+            poller = select.poll()
+            by_fd: dict[int, _PooledStream] = {}
+            for stream in list(self.streams):
+                fd = -1 if stream._socket is None else stream._socket.fileno()
+                if fd < 0:  # closed without its stream: nothing to poll, nor to keep
+                    self.streams.discard(stream)
+                    continue
                 by_fd[fd] = stream
-                if poller is not None:
-                    poller.register(fd, select.POLLIN)
-        for fd, _events in poller.poll(0) if poller is not None else ():
-            if fd in by_fd:
-                by_fd[fd].readable = True
+                poller.register(fd, select.POLLIN)
+            found = frozenset(by_fd[fd] for fd, _events in poller.poll(0) if fd in by_fd)
+        self.found = found
         try:
             yield
         finally:
-            for stream in streams:
-                stream.readable = None
+            self.found = None
 
 
 class _Pool(httpcore.AsyncConnectionPool):
