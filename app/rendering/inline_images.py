@@ -13,6 +13,7 @@ the standard library (`app.support.png`): no imaging library needed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import struct
@@ -73,8 +74,12 @@ def return_code_slot(code: str) -> ImageSlot | None:
     return ImageSlot(RETURN_CODE_ID, total * _module_px(total), BARCODE_HEIGHT_PX)
 
 
+@functools.lru_cache(maxsize=256)
 def return_code_image(code: str) -> InlineImage | None:
-    """`code` (e.g. `RD-S-1001`) as a CODE128 PNG; None when CODE128 cannot write it."""
+    """`code` (e.g. `RD-S-1001`) as a CODE128 PNG; None when CODE128 cannot write it.
+
+    Drawn once per code while it is among the last few hundred asked for: a receipt's retries, a resend,
+    and every other e-mail of the same sale take the image already drawn (it is immutable)."""
     if not encodable(code):
         return None
     bars = modules(plan(code))

@@ -67,6 +67,7 @@ def test_the_return_barcode_png_scans_as_the_sale_code(code: str) -> None:
     assert (decoded.width(), decoded.height()) == (image.width, image.height)
     assert image.width == plan(code).modules * (image.width // plan(code).modules) <= 480
     assert decode(image.attachment.content) == [code]
+    assert return_code_image(code) is image  # drawn once: a retry or a resend of the receipt takes this one
 
 
 def test_a_code_code128_cannot_write_has_no_image() -> None:
