@@ -1,13 +1,26 @@
 """The dispatcher: asyncio workers that drain the outbox through the provider adapters.
 
-Claims due deliveries under a lease (only as many as idle workers can start, and renews the leases
-of those in flight), writes each attempt (`sending`) before its request leaves, sends it through its
+Claims due deliveries under a lease (at most one round ahead of its workers; see below), renews the
+leases of every claim it holds, writes each attempt (`sending`) before its request leaves, sends it through its
 provider (rate-limited), records the outcome on that attempt (and audits it, `delivery.attempt`, in
 the same transaction), retries transient failures by the `RetryPolicy`, never retries permanent
 ones, and dead-letters what it gives up on. A crash loses nothing and doubles nothing unseen: a
 claimed row comes due again when its lease runs out, and an attempt its worker left `sending` is
 in doubt, settled by asking the provider or by the channel's `InDoubtPolicy` before anything is
 sent again.
+
+How far it claims ahead: a dispatcher holds at most `concurrency + prefetch` claims (in flight, or
+waiting for a worker; `prefetch` is `concurrency` unless set), and claims again once a quarter of that
+is free, so a worker that ends a send takes the next claim at once instead of waiting for a claim's
+transaction, and claims come in batches rather than one per send. It was once only what idle workers
+could start (gathered over 5 ms): every freed worker then waited for a claim's transaction before its
+send. The bound keeps it sound for several dispatchers on one database: one of them never
+holds more than a round beyond what it is sending, so the others find the rest due; every claim it
+holds is renewed while held, waiting or in flight; and a stop hands the waiting ones back at once, due
+now, so another dispatcher takes them without waiting for their leases to run out. Only a claim a
+worker starts at once has its attempt written with the claim (the claim is the intent); one that waits
+gets its attempt written when a worker starts it, so a crash leaves no attempt in doubt that never
+left.
 """
 
 from __future__ import annotations
@@ -43,9 +56,6 @@ from app.storage.database import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-CLAIM_GATHER = 0.005
-"""Seconds an idle worker waits for others to fall idle, so one claim serves them all."""
-
 
 class Dispatcher:
     """Owns the claim loop and the send tasks; `start()` once, `stop()` to finish cleanly."""
@@ -61,6 +71,7 @@ class Dispatcher:
         routing: Routing | None = None,
         breaker: CircuitBreaker | None = None,
         concurrency: int = 16,
+        prefetch: int | None = None,
         claim_batch: int = 128,
         lease: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
@@ -94,6 +105,7 @@ class Dispatcher:
             unsubscribe=unsubscribe,  # List-Unsubscribe and the footer line of customer e-mails
         )
         self._concurrency = concurrency
+        self._prefetch = concurrency if prefetch is None else max(0, prefetch)
         self._claim_batch = claim_batch
         self._lease = lease
         self._idle_poll = idle_poll
@@ -146,23 +158,25 @@ class Dispatcher:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        unsent = self._waiting()  # at once: no worker starts one of these from here on
         self._wake.set()
         self._want_more.set()
         await self._loop_task
         self._loop_task = None
-        unsent: list[ClaimedDelivery] = []
-        while not self._ready.empty():
-            item = self._ready.get_nowait()
-            if item is not None:
-                unsent.append(item)
+        unsent += self._waiting()
         for _ in self._tasks:
             self._ready.put_nowait(None)
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        if unsent:
-            await self._db.write(lambda s: outbox.release(s, [(c.id, c.attempt) for c in unsent], now=self._clock()))
+        if unsent:  # handed back before the sends in flight end: another dispatcher may take them now
+            claims = [(c.id, c.attempt) for c in unsent]
+            doubtful = {c.id for c in unsent if c.doubt is not None}
+            try:
+                await self._db.write(lambda s: outbox.release(s, claims, now=self._clock(), doubtful=doubtful))
+            except Exception:  # their leases run out instead
+                log.exception("handing back %d claims failed", len(claims))
             for claim in unsent:
                 self._claimed.pop(claim.id, None)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
         assert self._settler_task is not None
         self._sends_over = True
         self._settle_ready.set()
@@ -173,39 +187,47 @@ class Dispatcher:
             self._renew_task = None
         self._claimed.clear()
 
+    @property
+    def held(self) -> int:
+        """Claims this dispatcher holds: in flight, or waiting for a worker."""
+        return len(self._claimed)
+
+    @property
+    def waiting(self) -> int:
+        """Claims waiting for a worker (claimed ahead)."""
+        return self._ready.qsize()
+
+    def _waiting(self) -> list[ClaimedDelivery]:
+        """Take every claim still waiting for a worker off the queue."""
+        taken: list[ClaimedDelivery] = []
+        while not self._ready.empty():
+            item = self._ready.get_nowait()
+            if item is not None:
+                taken.append(item)
+        return taken
+
     def _own(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
         task.add_done_callback(_log_failure)
         return task
 
     async def _claim_loop(self) -> None:
-        """Claim only what idle workers can start now: a claim waiting in a queue is a lease running out.
-
-        While sends are in flight, the workers that fall idle within `CLAIM_GATHER` seconds of each
-        other (up to a quarter of them) are claimed for together: a claim per freed worker would cost a
-        transaction per send, and a worker waits a few milliseconds at most.
-        """
-        floor = max(1, self._concurrency // 4)
-        loop = asyncio.get_running_loop()
-        gathering_until: float | None = None
+        """Keep at most `concurrency + prefetch` claims (module docstring): claim when workers are idle
+        with nothing waiting, or when a quarter of that room is free; the attempts of the claims idle
+        workers start at once are written with the claim."""
+        most = self._concurrency + self._prefetch
+        floor = max(1, most // 4)
         while not self._stopping:
-            room = self._concurrency - self.stats.in_flight - self._ready.qsize()
-            if room <= 0:
+            waiting = self._ready.qsize()
+            held = self.stats.in_flight + waiting
+            room, idle = most - held, self._concurrency - held
+            if room <= 0 or (idle <= 0 and room < floor):
                 self._want_more.clear()
                 await self._want_more.wait()
                 continue
-            if room < floor and self.stats.in_flight > 0:
-                gathering_until = gathering_until or loop.time() + CLAIM_GATHER
-                left = gathering_until - loop.time()
-                if left > 0:
-                    self._want_more.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._want_more.wait(), timeout=left)
-                    continue
-            gathering_until = None
             self._wake.clear()
             try:
-                claimed = await self._claim(min(room, self._claim_batch))
+                claimed = await self._claim(min(room, self._claim_batch), record=max(0, idle))
             except Exception:
                 log.exception("claiming deliveries failed; trying again shortly")
                 await asyncio.sleep(self._idle_poll)
@@ -217,12 +239,18 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
 
-    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+    async def _claim(self, limit: int, *, record: int) -> list[ClaimedDelivery]:
         now = self._clock()
 
         def job(session: UnitOfWork) -> list[ClaimedDelivery]:
             claimed = outbox.claim_due(
-                session, owner=self.owner, now=now, lease=self._lease, limit=limit, skip_locked=self._skip_locked
+                session,
+                owner=self.owner,
+                now=now,
+                lease=self._lease,
+                limit=limit,
+                skip_locked=self._skip_locked,
+                record=record,
             )
             if self._unsubscribe_route is None:
                 return claimed
@@ -248,7 +276,8 @@ class Dispatcher:
     async def _intend(self, intent: Intent) -> bool:
         """Write the attempt (`sending`) before its request leaves, under the claim's fence.
 
-        Intents of workers starting at the same moment are written together: one job, one commit.
+        Intents of workers starting at the same moment are written together, and those that come while a
+        batch is being written make the next batch: one job and one commit per batch, not per send.
         """
         claim = intent.claim
         row = outbox.Intent(
@@ -268,19 +297,24 @@ class Dispatcher:
 
     async def _write_intents(self) -> None:
         await asyncio.sleep(0)  # let the workers starting now add theirs
-        batch, self._intents = self._intents, []
-        rows = [row for row, _ in batch]
-        try:
-            held = await self._db.write(lambda s: outbox.record_intent(s, rows))
-        except Exception as exc:
-            for _, done in batch:
-                if not done.done():
-                    done.set_exception(exc)
-            return
-        landed = {(i.delivery_id, i.number) for i in held}
-        for row, done in batch:
-            if not done.done():
-                done.set_result((row.delivery_id, row.number) in landed)
+        while self._intents:
+            batch = list(self._intents)  # they stay listed while written: `_intend` starts no other writer
+            write = functools.partial(outbox.record_intent, intents=[row for row, _ in batch])
+            held: list[outbox.Intent] = []
+            failure: Exception | None = None
+            try:
+                held = await self._db.write(write)
+            except Exception as exc:
+                failure = exc
+            self._intents = self._intents[len(batch) :]
+            landed = {(i.delivery_id, i.number) for i in held}
+            for row, done in batch:
+                if done.done():
+                    continue
+                if failure is not None:
+                    done.set_exception(failure)
+                else:
+                    done.set_result((row.delivery_id, row.number) in landed)
 
     async def _worker(self) -> None:
         while True:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -231,12 +231,24 @@ def new_delivery(
 
 
 def claim_due(
-    session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int, skip_locked: bool
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    skip_locked: bool,
+    record: int | None = None,
 ) -> list[ClaimedDelivery]:
     """Take up to `limit` due deliveries (queued, unknown, or sending with an expired lease).
 
     A delivery whose latest attempt is still `sending` (its worker died) or `unknown` (a timeout) comes
     with that attempt as its `doubt`; a `sending` one turns `in_doubt` in this same transaction.
+
+    The first `record` claims without a doubt (all of them when None) are sent at once: their attempts are
+    written `sending` here and they come `recorded`. The others wait for a worker, and the attempt of each
+    is written (`record_intent`) when one starts it: a crash meanwhile leaves no attempt in doubt that never
+    left. The claims come in the order they came due, those recorded first.
     """
     connection = session.connection()
     if skip_locked:
@@ -278,10 +290,14 @@ def claim_due(
             for k, v in doubts.items()
         }
     connection.execute(_TAKE, {"ids": [row.id for row in found], "owner": owner, "until": now + lease, "now": now})
-    # The claim is the intent: each delivery claimed without a doubt to settle first is sent right
-    # away, so its attempt is written (`sending`) in this transaction, before its request can leave.
+    # The claim is the intent: each delivery claimed without a doubt to settle first and sent right
+    # away has its attempt written (`sending`) in this transaction, before its request can leave.
     # Its number is the counter the claim just moved on: `attempts + 1` of the row as it was read.
     starting = [row for row in found if row.id not in doubts]
+    if record is not None:
+        starting = starting[: max(0, record)]
+        first = {row.id for row in starting}
+        found = [row for row in found if row.id in first] + [row for row in found if row.id not in first]
     if starting:
         connection.execute(
             insert(AttemptRow),
@@ -298,6 +314,7 @@ def claim_due(
                 for row in starting
             ],
         )
+    recorded = {row.id for row in starting}
     claims = []
     for row in found:
         context: dict[str, Any] = json.loads(row.context) if row.context else {}
@@ -322,7 +339,7 @@ def claim_due(
                 metadata={str(k): str(v) for k, v in dict(context.get("metadata", {})).items()},
                 doubt=doubts.get(row.id),
                 possible_duplicate=row.id in duplicates,
-                recorded=row.id not in doubts,
+                recorded=row.id in recorded,
                 template_data=None if own else row.template_data,
                 own_design=row.id in refused,
             )
@@ -592,11 +609,17 @@ def _forget_attempt(session: Session, delivery_id: str, number: int) -> None:
     )
 
 
-def release(session: Session, claims: Sequence[tuple[str, int]], *, now: datetime) -> int:
+def release(
+    session: Session, claims: Sequence[tuple[str, int]], *, now: datetime, doubtful: Collection[str] = ()
+) -> int:
     """Hand back claims that were never attempted: due again now, the claim not counted as an attempt,
-    and the attempt written at the claim deleted (its request never left)."""
+    and the attempt written at the claim deleted (its request never left).
+
+    A claim that carried an attempt in doubt (`doubtful`, by delivery id) goes back `unknown`: the next
+    claim then carries that doubt again, where a `queued` delivery would be taken as having none."""
     released = 0
     for delivery_id, attempt in claims:
+        state = DeliveryState.UNKNOWN if delivery_id in doubtful else DeliveryState.QUEUED
         result = session.execute(
             update(DeliveryRow)
             .where(
@@ -604,7 +627,7 @@ def release(session: Session, claims: Sequence[tuple[str, int]], *, now: datetim
                 DeliveryRow.attempts == attempt,
                 DeliveryRow.state == DeliveryState.SENDING.value,
             )
-            .values(state=DeliveryState.QUEUED.value, attempts=attempt - 1, next_attempt_at=now, lease_owner=None)
+            .values(state=state.value, attempts=attempt - 1, next_attempt_at=now, lease_owner=None)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount:  # type: ignore[attr-defined]

@@ -421,41 +421,73 @@ async def test_claims_handed_back_unsent_leave_no_attempt(runtime: Runtime, sale
     assert (again.attempt, again.doubt) == (1, None)
 
 
-async def test_only_what_idle_workers_can_start_is_claimed_and_leases_in_flight_are_renewed(
+async def test_a_claim_handed_back_with_its_doubt_carries_it_to_the_next_claim(
+    runtime: Runtime, sale_payload: Payload
+) -> None:
+    await post(runtime, email_sale(sale_payload))
+    start = datetime.now(UTC)
+    await claim(runtime, "dead", start)  # a worker that died with its attempt written
+    later_on = start + LEASE + timedelta(seconds=1)
+    [taken] = await claim(runtime, "new", later_on)
+    assert taken.doubt is not None and taken.doubt.number == 1
+    handed_back = await runtime.db.write(
+        lambda s: outbox.release(s, [(taken.id, taken.attempt)], now=later_on, doubtful={taken.id})
+    )
+    assert handed_back == 1 and (await delivery(runtime)).state == "unknown"
+    [again] = await claim(runtime, "new", later_on)
+    assert again.doubt is not None and (again.attempt, again.doubt.number, again.doubt.outcome) == (2, 1, "in_doubt")
+    assert [(a.number, a.outcome) for a in await attempts(runtime)] == [(1, "in_doubt")]
+
+
+async def test_claims_go_one_round_ahead_are_renewed_while_held_and_handed_back_at_a_stop(
     runtime: Runtime, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
+    """Two workers, two claims ahead: four of seven deliveries claimed, the attempts of the two in flight
+    written, the other two waiting without one; every lease held is renewed; a stop hands the waiting
+    two back due at once, so another dispatcher takes all five left without waiting for a lease."""
     faults = sandbox.app.state.faults
     faults.configure(hold=True)
-    for n in range(5):
+    for n in range(7):
         payload = email_sale(sale_payload)
         payload["sale_id"] = f"S-{n}"
         await post(runtime, payload, f"e{n}")
     lease = timedelta(seconds=0.6)
-    dispatcher = Dispatcher(runtime.db, runtime.adapters, runtime.bus, concurrency=2, lease=lease, owner="narrow")
+    dispatcher = Dispatcher(
+        runtime.db, runtime.adapters, runtime.bus, concurrency=2, prefetch=2, lease=lease, owner="narrow"
+    )
     dispatcher.start()
+    stopping: asyncio.Future[None] | None = None
     try:
-        await wait_until(lambda: faults.held == 2, timeout=30)
+        await wait_until(lambda: faults.held == 2 and dispatcher.waiting == 2, timeout=30)
         rows = await runtime.db.read(lambda s: list(s.scalars(select(DeliveryRow))))
         sending = [r for r in rows if r.state == "sending"]
-        assert len(sending) == 2 and {r.state for r in rows} == {"sending", "queued"}
+        assert (len(sending), len(rows) - len(sending), dispatcher.held) == (4, 3, 4)
+        written = await attempts(runtime)
+        assert [a.outcome for a in written] == ["sending"] * 2  # only what left: none for those waiting
         first_lease = max(r.next_attempt_at for r in sending)
 
         async def renewed() -> bool:
             rows = await runtime.db.read(
                 lambda s: list(s.scalars(select(DeliveryRow).where(DeliveryRow.state == "sending")))
             )
-            return len(rows) == 2 and min(r.next_attempt_at for r in rows) > first_lease
+            return len(rows) == 4 and min(r.next_attempt_at for r in rows) > first_lease
 
         await wait_until(renewed, timeout=30)
-        faults.release()
+        stopping = asyncio.ensure_future(dispatcher.stop())
+        await wait_until(lambda: not dispatcher.running, timeout=30)  # the stop took the waiting claims
         faults.configure(hold=False)
-        await wait_until(
-            lambda: runtime.db.read(lambda s: set(s.scalars(select(DeliveryRow.state))) == {"sent"}), timeout=30
-        )
+        faults.release()
+        await asyncio.wait_for(stopping, 30)
     finally:
-        await dispatcher.stop()
-    assert len(sandbox.app.state.store.messages(provider="sendgrid")) == 5
-    assert await runtime.db.read(lambda s: [a.outcome for a in s.scalars(select(AttemptRow))]) == ["sent"] * 5
+        faults.configure(hold=False)
+        faults.release()
+        await (stopping if stopping is not None else dispatcher.stop())
+    assert len(sandbox.app.state.store.messages(provider="sendgrid")) == 2
+    rows = await runtime.db.read(lambda s: list(s.scalars(select(DeliveryRow))))
+    assert sorted(r.state for r in rows) == ["queued"] * 5 + ["sent"] * 2
+    assert all(r.attempts == 0 for r in rows if r.state == "queued")
+    assert [a.outcome for a in await attempts(runtime)] == ["sent"] * 2
+    assert len(await claim(runtime, "other", datetime.now(UTC))) == 5
 
 
 async def test_a_lookup_that_fails_in_the_adapter_keeps_the_doubt(
