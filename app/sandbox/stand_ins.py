@@ -31,6 +31,27 @@ if TYPE_CHECKING:
     from app.sandbox.faults import Faults
     from app.sandbox.store import MessageStore
 
+MACHINERY = frozenset(
+    {
+        "accounts",
+        "app",
+        "callbacks",
+        "credentials",
+        "faults",
+        "fire",
+        "memory_keyring",
+        "oauth_tokens",
+        "outcomes",
+        "pos",
+        "pos_load",
+        "server",
+        "stand_ins",
+        "store",
+    }
+)
+"""The sandbox's own modules, which stand in for no provider: not imported to look (the server and
+the app load the web server, which the kiosk demo's first window does without)."""
+
 NO_RATE_LIMIT: Mapping[str, Any] = {"rate_per_sec": 0}
 """The demo sends to the sandbox as fast as it answers (`rate_per_sec` overrides the capabilities)."""
 
@@ -65,13 +86,14 @@ def stand_ins() -> Mapping[str, StandIn]:
     """Every stand-in module of the sandbox, by the provider it stands in for, in module name order.
 
     Each module of the package is imported and kept when it names a `PROVIDER_ID`; subpackages (the
-    commerce platforms) are not providers and are skipped. A module that names a provider without
-    declaring `routes` and `account`, or two modules for one provider, fail loudly.
+    commerce platforms) and the sandbox's `MACHINERY` are not providers and are skipped. A module that
+    names a provider without declaring `routes` and `account`, or two modules for one provider, fail
+    loudly.
     """
     found: dict[str, StandIn] = {}
     modules: dict[str, str] = {}
     for info in sorted(pkgutil.iter_modules(sandbox.__path__), key=lambda m: m.name):
-        if info.ispkg:
+        if info.ispkg or info.name in MACHINERY:
             continue
         module = importlib.import_module(f"{sandbox.__name__}.{info.name}")
         provider_id = getattr(module, "PROVIDER_ID", None)

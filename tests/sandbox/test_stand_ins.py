@@ -9,7 +9,9 @@ edit anywhere else.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +28,7 @@ from app.providers.registry import ADAPTERS
 from app.sandbox.accounts import SandboxAccount, accounts
 from app.sandbox.app import create_sandbox_app
 from app.sandbox.faults import FaultConfigError, Faults
-from app.sandbox.stand_ins import provider_ids, stand_ins
+from app.sandbox.stand_ins import MACHINERY, provider_ids, stand_ins
 from app.sandbox.store import MessageStore
 
 SANDBOX_URL = "http://sandbox.test"
@@ -186,3 +188,18 @@ async def test_a_new_stand_in_module_is_served_with_its_account_and_faults() -> 
 def test_faults_name_only_served_providers() -> None:
     with pytest.raises(FaultConfigError, match="providers must be among"):
         Faults().configure(providers=["newmail"])
+
+
+def test_the_sandboxs_own_modules_name_no_provider_and_finding_the_stand_ins_loads_no_web_server() -> None:
+    for name in MACHINERY:
+        module = importlib.import_module(f"app.sandbox.{name}")
+        assert not hasattr(module, "PROVIDER_ID"), name
+    probe = (
+        "import json, sys\n"
+        "from app.sandbox.stand_ins import stand_ins\n"
+        "stand_ins()\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert not {"uvicorn", "starlette.applications", "app.sandbox.app", "app.sandbox.server"} & modules
