@@ -8,21 +8,33 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
-from app.main import Runtime
+from app.demo.wiring import sandbox_secrets
+from app.main import build_runtime
+from app.sandbox.server import start_sandbox
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised
+from tests.conftest import authorised, fast_settings, new_database
 
 Payload = Callable[..., dict[str, Any]]
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-async def api(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    """One served API for the module: a refused body changes nothing, and each accepted sale has an id of its own."""
+    sandbox = await start_sandbox()
+    data = tmp_path_factory.mktemp("sale-bodies")
+    new_database(data)
+    runtime = build_runtime(fast_settings(sandbox.url), data=data, secrets=sandbox_secrets(sandbox.url))
     headers = {**await authorised(runtime, "sales:write"), "content-type": "application/json"}
     server = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url, headers=headers) as client:
         yield client
     await server.stop()
+    await runtime.close()
+    await sandbox.stop()
 
 
 def with_raw(payload: dict[str, Any], key: str, raw: str) -> bytes:
@@ -64,11 +76,11 @@ async def test_an_odd_total_is_a_422_naming_the_total(api: httpx.AsyncClient, sa
 
 
 async def test_money_written_as_json_numbers_keeps_its_cents(api: httpx.AsyncClient, sale_payload: Payload) -> None:
-    payload = sale_payload()
+    payload = sale_payload("S-NUMBERS")
     response = await api.post("/v1/sales", content=with_raw(payload, "total", payload["total"]))
     assert response.status_code == 202, response.text
 
 
 async def test_a_utf8_byte_order_mark_is_ignored(api: httpx.AsyncClient, sale_payload: Payload) -> None:
-    response = await api.post("/v1/sales", content=b"\xef\xbb\xbf" + json.dumps(sale_payload()).encode())
+    response = await api.post("/v1/sales", content=b"\xef\xbb\xbf" + json.dumps(sale_payload("S-BOM")).encode())
     assert response.status_code == 202, response.text
