@@ -13,6 +13,14 @@ bus calls each subscriber on its own thread."""
 
 from __future__ import annotations
 
+# The runtime's modules come before Qt's: once PySide6 is imported, it reads the source of every module
+# imported after it (looking for its own name, for its feature switching), which cost the kiosk's start
+# about a tenth of a second over the few hundred modules of the services, the storage and their libraries.
+import app.demo.kiosk
+import app.demo.register
+import app.main.runtime  # noqa: F401
+
+# isort: split
 import asyncio
 import contextlib
 import logging

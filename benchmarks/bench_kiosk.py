@@ -95,11 +95,12 @@ def child(mode: str, backlog: int, window_s: float, data: Path | None) -> int:
     import asyncio
     import logging
 
+    import app.ui_launch as launch  # first, as `receiptdesk` imports it: it orders its imports before Qt's
+    from app.config.settings import Settings
+
+    # isort: split
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QWidget
-
-    import app.ui_launch as launch
-    from app.config.settings import Settings
 
     data_dir: Path | None = data
     if mode == "drain" and data_dir is not None:
