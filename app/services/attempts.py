@@ -119,11 +119,12 @@ def attempt_entry(claim: ClaimedDelivery, settlement: Settlement) -> AuditDraft:
     return AuditDraft(settlement.finished_at, "dispatcher", "delivery.attempt", settlement.delivery_id, detail)
 
 
-def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> OutboundMessage:
+def build_message(claim: ClaimedDelivery, now: datetime | None = None, *, receipt_data: bool = True) -> OutboundMessage:
     """The normalised message for one claimed delivery (sent at `now`: a WhatsApp window is checked then).
 
     An e-mail receipt carries its template data (`provider_extra[RECEIPT_DATA]`) unless a template send of
-    it was refused (`claim.own_design`)."""
+    it was refused (`claim.own_design`), or `receipt_data` is False: for a provider that would not send it
+    with a store template (`takes_receipt_data`), the stored data is then not even read."""
     ids = {"receipt_id": claim.receipt_id, "sale_id": claim.sale_id, "delivery_id": claim.id}
     meta = {**claim.metadata, **{k: v for k, v in ids.items() if v}}
     if claim.channel in (Channel.SMS, Channel.WHATSAPP):
@@ -151,8 +152,18 @@ def build_message(claim: ClaimedDelivery, now: datetime | None = None) -> Outbou
         # A push notification shows the short summary (an FCM payload is at most 4,096 bytes), not the full text.
         sms_body=claim.sms_body if claim.channel is Channel.PUSH else None,
         metadata=meta,
-        provider_extra=_receipt_data(claim),
+        provider_extra=_receipt_data(claim) if receipt_data else {},
     )
+
+
+_WITH_DATA = OutboundMessage(Channel.EMAIL, "", "", provider_extra={RECEIPT_DATA: {}})
+"""A receipt e-mail carrying its data, as far as an adapter's `receipt_template` looks: whether it has it."""
+
+
+def takes_receipt_data(adapter: ProviderAdapter) -> bool:
+    """Whether `adapter` sends a receipt that carries its data with the store's template (one is set up): only
+    then does the dispatcher read the receipt's stored data, a JSON document, for each e-mail it sends."""
+    return isinstance(adapter, ReceiptTemplates) and adapter.receipt_template(_WITH_DATA) is not None
 
 
 # --- inline images (the return barcode, the store's logo) -------------------------------------------
@@ -278,7 +289,8 @@ class AttemptRunner:
             self._breaker.release_probe(provider)
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None
-        message = with_inline_images(build_message(claim, started), claim, adapter, self._inline_images)
+        message = build_message(claim, started, receipt_data=takes_receipt_data(adapter))
+        message = with_inline_images(message, claim, adapter, self._inline_images)
         message = with_unsubscribe(message, claim, self._unsubscribe)
         try:
             result = await adapter.send(message)

@@ -25,8 +25,14 @@ from app.domain.intake import parse_sale
 from app.domain.receipt_design import OWN_DESIGN, receipt_design
 from app.domain.records import TEMPLATE_REFUSED
 from app.main import Runtime, build_runtime
+from app.providers.base import ProviderAdapter
+from app.providers.mandrill import MandrillAdapter
+from app.providers.postmark import PostmarkAdapter
+from app.providers.sendgrid import SendGridAdapter
 from app.sandbox.server import RunningSandbox
+from app.services.attempts import takes_receipt_data
 from tests.conftest import EMAIL_ONLY, drained, fast_settings, wait_until
+from tests.providers.support import OFFLINE
 from tests.unsubscribe_support import as_sent
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "receipt-data.schema.json").read_text("utf-8"))
@@ -114,3 +120,16 @@ async def test_a_refused_template_is_followed_once_by_our_own_rendering(
 
 def _name(provider: str) -> str:
     return {"sendgrid": "SendGrid", "postmark": "Postmark", "mandrill": "Mandrill"}[provider]
+
+
+def test_a_receipts_data_is_read_only_for_a_provider_with_the_stores_template() -> None:
+    """The data is what a template send carries; a provider sending our own rendering never sees it, so the
+    dispatcher does not read it (a JSON document per e-mail) for one."""
+    key = {"sendgrid": "api_key", "postmark": "server_token", "mandrill": "api_key"}
+    kinds = {"sendgrid": SendGridAdapter, "postmark": PostmarkAdapter, "mandrill": MandrillAdapter}
+
+    def adapter(name: str, template_id: str | None) -> ProviderAdapter:
+        return kinds[name](OFFLINE, from_email="r@example.com", template_id=template_id, **{key[name]: "k"})
+
+    assert [takes_receipt_data(adapter(name, template)) for name, template in TEMPLATES.items()] == [True] * 3
+    assert [takes_receipt_data(adapter(name, None)) for name in TEMPLATES] == [False] * 3
