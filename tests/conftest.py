@@ -51,10 +51,11 @@ _MIGRATED: list[Path] = []
 
 
 def new_database(folder: Path) -> Path:
-    """`folder/receiptdesk.db`, a new SQLite database at the current schema, where `build_runtime` and the
-    commands look for it: a copy of one this process migrated once (Alembic takes a tenth of a second or
-    more of CPU for each new database, a copy a millisecond). Opening it finds it at the newest revision.
-    The migrations themselves run in every test that starts from an empty folder (every system test)."""
+    """`folder/receiptdesk.db`, a new SQLite database at the current schema (unless the folder has one),
+    where `build_runtime` and the commands look for it: a copy of one this process migrated once
+    (Alembic takes a tenth of a second or more of CPU for each new database, a copy a millisecond).
+    Opening it finds it at the newest revision. The migrations themselves run in every test that
+    starts from an empty folder (every system test)."""
     if not _MIGRATED or not _MIGRATED[0].exists():
         root = Path(tempfile.mkdtemp(prefix="receiptdesk-schema-"))
         atexit.register(shutil.rmtree, root, True)
@@ -65,7 +66,8 @@ def new_database(folder: Path) -> Path:
         _MIGRATED[:] = [root / "receiptdesk.db"]
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "receiptdesk.db"
-    shutil.copyfile(_MIGRATED[0], target)
+    if not target.exists():  # a database the test put there (an older version's, say) stays as it is
+        shutil.copyfile(_MIGRATED[0], target)
     return target
 
 

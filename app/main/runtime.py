@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import linecache
 import logging
 import os
 import socket
@@ -184,6 +185,7 @@ def settle_heap() -> None:
     is hundreds of thousands, which stalled the event loop for about 200 ms on a 2-core terminal.
     Frozen objects are never scanned again, so later collections only see what the day creates.
     """
+    linecache.clearcache()
     gc.collect()
     gc.freeze()
 

@@ -35,7 +35,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryEventRow, DeliveryRow
 from app.support.asgi_server import start_asgi_server
 from app.triggers.pos import pos_event
-from tests.conftest import authorised, drained, wait_until
+from tests.conftest import authorised, drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 SIGNING_SECRET = "acme-signing-secret"
@@ -91,6 +91,7 @@ async def serve(
     secrets = sandbox_secrets(sandbox.url)
     if secret is not None:
         secrets["acme"] = {"signing_secret": secret}
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=secrets)
     server = await start_asgi_server(runtime.local_api(), name="api")
     try:

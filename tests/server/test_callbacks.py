@@ -24,7 +24,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.storage.models import DeliveryEventRow, DeliveryRow
 from app.support.asgi_server import RunningServer, start_asgi_server
-from tests.conftest import authorised, drained, fast_settings, wait_until
+from tests.conftest import authorised, drained, fast_settings, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PUBLIC_URL = "https://lane3.store.example"
@@ -54,6 +54,7 @@ async def served(
             "api": settings.api.model_copy(update={"public_url": PUBLIC_URL}),
         }
     )
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     server: RunningServer = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:

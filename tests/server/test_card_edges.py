@@ -24,7 +24,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, drained, wait_until
+from tests.conftest import authorised, drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PAN = "4111111111111111"
@@ -49,6 +49,7 @@ async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple
         "shopify": {"client_secret": SHOPIFY_SECRET},
         "zapier": {"shared_secret": zapier_sandbox.SANDBOX_SHARED_SECRET},
     }
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=secrets)
     server = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:

@@ -26,7 +26,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
 from app.triggers.pos import pos_event
-from tests.conftest import drained, wait_until
+from tests.conftest import drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PUBLIC_URL = "https://lane3.store.example"
@@ -46,6 +46,7 @@ async def served(
     secrets = sandbox_secrets(sandbox.url)
     for name, values in KEYS.items():
         secrets[name] = {**secrets[name], **values}
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=secrets)
     server = await start_asgi_server(runtime.local_api(), name="api")
     payload = sale_payload()

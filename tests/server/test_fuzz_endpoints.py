@@ -42,6 +42,7 @@ from app.sandbox.server import start_sandbox
 from app.services.callbacks import CallbackService
 from app.support.asgi_server import RunningServer, start_asgi_server
 from app.triggers.registry import TRIGGERS
+from tests.conftest import new_database
 from tests.fuzzing import examples
 
 T = TypeVar("T")
@@ -197,6 +198,7 @@ class Served:
         )
         settings = settings.model_copy(update={"api": api})
         secrets = sandbox_secrets(sandbox.url)
+        new_database(data)
         runtime = build_runtime(settings, data=data, secrets=secrets)
         if self.trusting:
             self._take_signatures_as_verified(runtime, settings, secrets)

@@ -23,7 +23,7 @@ from app.sandbox.fire import fire_twilio_text
 from app.sandbox.server import RunningSandbox
 from app.storage.models import AuditRow, ConsentRow, InboundMessageRow, OptOutRow, SaleRow, TextInCodeRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, drained, fast_settings, wait_until
+from tests.conftest import authorised, drained, fast_settings, new_database, wait_until
 
 PHONE = "+12175550142"
 INBOUND = "/webhooks/twilio/inbound"
@@ -60,6 +60,7 @@ class App:
 
 
 async def started(tmp_path: Path, sandbox: RunningSandbox) -> tuple[App, Callable[[], Any]]:
+    new_database(tmp_path)
     rt = build_runtime(fast_settings(sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     server = await start_asgi_server(rt.local_api(), name="api")
 

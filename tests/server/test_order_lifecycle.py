@@ -26,7 +26,7 @@ from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.support.asgi_server import start_asgi_server
 from app.triggers.shopify import shopify_id
-from tests.conftest import authorised, wait_until
+from tests.conftest import authorised, new_database, wait_until
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "platforms"
 SECRETS = {"shopify": {"client_secret": "shopify-test-secret"}, "stripe": {"signing_secret": "whsec_test_secret"}}
@@ -39,6 +39,7 @@ Client = tuple[Runtime, httpx.AsyncClient, httpx.AsyncClient]
 async def api(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Client]:
     settings = sandbox_settings(Settings(), sandbox.url)
     settings = settings.model_copy(update={"platforms": {name: {} for name in SECRETS}})
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), **SECRETS})
     runtime.start_dispatching()
     server = await start_asgi_server(runtime.local_api(), name="api")

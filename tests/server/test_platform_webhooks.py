@@ -18,7 +18,7 @@ from app.sandbox.platforms import zapier as zapier_sandbox
 from app.sandbox.server import RunningSandbox
 from app.storage import audit
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised
+from tests.conftest import authorised, new_database
 
 SECRETS = {
     "shopify": {"client_secret": "shopify-test-secret"},
@@ -32,6 +32,7 @@ async def api(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple[Ru
     settings = sandbox_settings(Settings(), sandbox.url)
     store = settings.store.model_copy(update={"id": zapier_sandbox.SANDBOX_STORE_ID})
     settings = settings.model_copy(update={"platforms": {name: {} for name in SECRETS}, "store": store})
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), **SECRETS})
     server = await start_asgi_server(runtime.local_api(), name="api")
     async with httpx.AsyncClient(base_url=server.url, headers=await authorised(runtime)) as client:

@@ -31,7 +31,7 @@ from app.storage import consents
 from app.storage.models import ConsentRow, DeliveryRow, OptOutRow, UnsubscribeLinkRow
 from app.support.asgi_server import start_asgi_server
 from app.triggers.pos import pos_event
-from tests.conftest import drained, wait_until
+from tests.conftest import drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PUBLIC_URL = "https://lane3.store.example"
@@ -46,6 +46,7 @@ async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[tuple
     settings = settings.model_copy(update={"store": store})
     keys = sandbox_secrets(sandbox.url)
     keys["mailgun"] = {**keys.get("mailgun", {}), "webhook_signing_key": SIGNING_KEY}
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=keys)
     server = await start_asgi_server(runtime.local_api(), name="api")
     runtime.start_dispatching()

@@ -25,7 +25,7 @@ from app.sandbox.server import RunningSandbox
 from app.sandbox.twilio_whatsapp import INBOUND_PATH
 from app.storage.models import AppDeviceRow, AuditRow, ConsentRow, ReceiptRow, WhatsAppWindowRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, drained, wait_until
+from tests.conftest import authorised, drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 PHONE = "+12175550142"
@@ -44,6 +44,7 @@ async def rt(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Runtime]:
     settings = sandbox_settings(Settings(), sandbox.url, routing=routing)
     options = {"base_delay_seconds": 0.05, "max_delay_seconds": 0.2}
     settings = settings.model_copy(update={"dispatch": settings.dispatch.model_copy(update=options)})
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     yield runtime
     await runtime.close()

@@ -26,7 +26,7 @@ from app.services.checkout import CheckoutService
 from app.storage import audit, captures
 from app.storage.database import Database
 from app.storage.models import AuditRow, CaptureRow, DeliveryRow, ReceiptRow, SaleRow
-from tests.conftest import wait_until
+from tests.conftest import new_database, wait_until
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "escpos"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -218,6 +218,7 @@ async def test_a_pass_through_that_cannot_open_its_ports_makes_health_fail(tmp_p
     options = {"enabled": True, "mode": "serial", "pos_port": str(tmp_path / "no-such-pos-port")}
     options |= {"printer_port": str(tmp_path / "no-such-printer-port")}
     settings = base.model_copy(update={"capture": CaptureSettings.model_validate(options)})
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets("http://127.0.0.1:9"))
     try:
         runtime.start_dispatching()

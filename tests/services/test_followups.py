@@ -17,7 +17,7 @@ from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.triggers.pos import pos_event
-from tests.conftest import drained, wait_until
+from tests.conftest import drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -25,6 +25,7 @@ Payload = Callable[..., dict[str, Any]]
 def runtime_with(tmp_path: Path, sandbox: RunningSandbox, **followups: Any) -> Runtime:
     settings = sandbox_settings(Settings(), sandbox.url)
     settings = settings.model_copy(update={"followups": FollowUpSettings(**followups)})
+    new_database(tmp_path)
     return build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
 
 

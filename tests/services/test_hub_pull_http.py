@@ -31,7 +31,7 @@ from app.storage.consents import Grant
 from app.storage.database import Database, UnitOfWork
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, fast_settings
+from tests.conftest import authorised, fast_settings, new_database
 from tests.storage.pg_cluster import private_cluster, unavailable_reason
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")
@@ -93,6 +93,7 @@ class Lane:
 async def lanes(tmp_path: Path, sandbox: RunningSandbox, hub: tuple[str, str]) -> AsyncIterator[tuple[Lane, Lane]]:
     made = []
     for lane in ("1", "2"):
+        new_database(tmp_path / lane)
         rt = build_runtime(fast_settings(sandbox.url), data=tmp_path / lane, secrets=sandbox_secrets(sandbox.url))
         await rt.db.write(lambda s: change_feed.enable(s, at=datetime.now(UTC)))
         made.append(Lane(rt, lane, *hub))

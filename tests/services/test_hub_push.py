@@ -33,7 +33,7 @@ from app.storage import change_feed, schema
 from app.storage.change_feed import LaneSync
 from app.storage.database import Database
 from app.storage.models import CustomerRow, SyncParkedRow
-from tests.conftest import fast_settings, wait_until
+from tests.conftest import fast_settings, new_database, wait_until
 from tests.services.hub_double import HubDouble
 
 LANE = "store-1/1"
@@ -267,6 +267,7 @@ async def test_a_lane_with_a_hub_pushes_its_sales_and_health_shows_the_sync(
 ) -> None:
     base = fast_settings(sandbox.url)
     settings = base.model_copy(update={"hub": HubSettings(url=hub.url, lane="3", push_every_seconds=60)})
+    new_database(tmp_path)
     rt = build_runtime(settings, data=tmp_path, secrets={**sandbox_secrets(sandbox.url), "hub": {"token": TOKEN}})
     try:
         assert rt.hub_push is not None and rt.hub_push.lane_id == f"{settings.store.id}/3"

@@ -26,7 +26,7 @@ from app.storage import change_feed, schema
 from app.storage.database import Database
 from app.storage.models import HubLaneRow, HubParkedRow, HubReceiptRow, HubRecordRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, fast_settings, wait_until
+from tests.conftest import authorised, fast_settings, new_database, wait_until
 from tests.services.test_hub_push import LANE_PROCESS
 from tests.storage.pg_cluster import private_cluster, unavailable_reason
 
@@ -68,6 +68,7 @@ async def test_a_lane_killed_mid_push_leaves_the_real_hub_every_record_once(
     sale_payload: Callable[..., dict[str, Any]],
 ) -> None:
     hub_url, token, hub_db = hub
+    new_database(tmp_path / "lane")
     lane = build_runtime(fast_settings(sandbox.url), data=tmp_path / "lane", secrets=sandbox_secrets(sandbox.url))
     for n in range(1, 13):  # sales rung before the lane had a hub
         payload = sale_payload(f"S-{n}", seed=n, lane="1")

@@ -27,7 +27,7 @@ from app.services.receipts import NO_CONSENT
 from app.storage import change_feed, hub_requests
 from app.storage.models import AuditRow, DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import EMAIL_ONLY, authorised, fast_settings
+from tests.conftest import EMAIL_ONLY, authorised, fast_settings, new_database
 
 LANE_ID = "store-0042/3"
 
@@ -59,6 +59,7 @@ async def hub(runtime: Runtime) -> AsyncIterator[tuple[Runtime, str]]:
 
 @pytest.fixture
 async def lane(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Runtime]:
+    new_database(tmp_path / "lane")
     rt = build_runtime(fast_settings(sandbox.url), data=tmp_path / "lane", secrets=sandbox_secrets(sandbox.url))
     await rt.db.write(lambda s: change_feed.enable(s, at=datetime.now(UTC)))
     yield rt  # not dispatching: what it queues stays queued

@@ -25,7 +25,7 @@ from app.services.hub import HubService
 from app.services.hub_settings_pull import StoreSettingsPull
 from app.storage import change_feed, hub_settings
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, fast_settings
+from tests.conftest import authorised, fast_settings, new_database
 
 STORE = {"name": "Hub Market", "address": "9 Hub Road", "phone": "+1 217 555 0199", "footer": "From the hub"}
 SETTINGS = {"store": STORE, "routing": {"email": "postmark", "sms": "twilio"}, "retention": {"receipts_days": 400}}
@@ -50,6 +50,7 @@ def lane(sandbox: RunningSandbox, data: Path, hub_url: str, token: str) -> Runti
         }
     )
     secrets = {**sandbox_secrets(sandbox.url), HUB_OWNER: {HUB_TOKEN.name: token}}
+    new_database(data)
     return build_runtime(Settings.model_validate(settings.model_dump()), data=data, secrets=secrets)
 
 

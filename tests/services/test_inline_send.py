@@ -22,7 +22,7 @@ from app.main import build_runtime
 from app.rendering.inline_images import store_logo
 from app.sandbox.server import RunningSandbox
 from app.support.png import bars_png
-from tests.conftest import EMAIL_ONLY, drained, fast_settings, wait_until
+from tests.conftest import EMAIL_ONLY, drained, fast_settings, new_database, wait_until
 from tests.unsubscribe_support import as_sent
 
 Payload = Callable[..., dict[str, Any]]
@@ -35,6 +35,7 @@ async def test_a_receipt_goes_out_with_the_stores_logo_and_its_barcode(
     logo.write_bytes(bars_png([True, False] * 60, module_px=2, height_px=60))
     settings = fast_settings(sandbox.url)
     settings = settings.model_copy(update={"store": settings.store.model_copy(update={"logo": str(logo)})})
+    new_database(tmp_path)
     rt = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         payload = sale_payload("S-LOGO", with_customer=True)
@@ -61,6 +62,7 @@ async def test_every_email_stand_in_takes_the_inline_images(
     logo.write_bytes(bars_png([True, False] * 20, module_px=1, height_px=20))
     settings = sandbox_settings(Settings(), sandbox.url, routing={Channel.EMAIL: provider})
     settings = settings.model_copy(update={"store": settings.store.model_copy(update={"logo": str(logo)})})
+    new_database(tmp_path)
     rt = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         payload = sale_payload(f"S-{provider}", with_customer=True)

@@ -20,13 +20,14 @@ from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow, OrderUpdateRow
 from app.triggers.pos import pos_event
-from tests.conftest import wait_until
+from tests.conftest import new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
 
 
 def make_runtime(tmp_path: Path, sandbox: RunningSandbox) -> Runtime:
+    new_database(tmp_path)
     return build_runtime(sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url))
 
 

@@ -31,7 +31,7 @@ from app.services.printing import PRINTER_PROVIDER, PrinterAdapter
 from app.services.retry import RetryPolicy
 from app.storage.database import Database
 from app.storage.models import AttemptRow, DeliveryRow
-from tests.conftest import wait_until
+from tests.conftest import new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -137,6 +137,7 @@ async def test_an_unplugged_printer_waits_in_the_queue(lane: Lane, sale_payload:
 async def test_a_dummy_printer_from_settings_spools_what_it_prints(tmp_path: Path, sale_payload: Payload) -> None:
     spool = tmp_path / "spool.escpos"
     settings = Settings(routing={}, printer=PrinterSettings(enabled=True, kind="dummy", spool=str(spool), paper=58))
+    new_database(tmp_path)
     rt = build_runtime(settings, data=tmp_path, secrets={})
     try:
         assert PRINTER_PROVIDER in rt.adapters

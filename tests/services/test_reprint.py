@@ -30,7 +30,7 @@ from app.main import Runtime, build_runtime
 from app.rendering.print_receipt import print_receipt
 from app.services.printing import PRINTER_PROVIDER
 from app.storage.models import AuditRow
-from tests.conftest import wait_until
+from tests.conftest import new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -46,6 +46,7 @@ async def sell(rt: Runtime, payload: dict[str, Any]) -> str:
 
 async def test_a_reprint_prints_the_same_receipt_again_and_is_audited(tmp_path: Path, sale_payload: Payload) -> None:
     spool = tmp_path / "spool.escpos"
+    new_database(tmp_path)
     rt = build_runtime(printer_settings(spool), data=tmp_path, secrets={})
     try:
         payload = sale_payload("shopify-5000000007")
@@ -72,6 +73,7 @@ def _resent_entries(session: Any) -> list[tuple[str, str, str, str]]:
 
 
 async def test_a_reprint_needs_a_reason_no_contact_and_a_printer(tmp_path: Path, sale_payload: Payload) -> None:
+    new_database(tmp_path)
     rt = build_runtime(printer_settings(tmp_path / "spool.escpos"), data=tmp_path, secrets={})
     try:
         receipt_id = await sell(rt, sale_payload())
@@ -87,6 +89,7 @@ async def test_a_reprint_needs_a_reason_no_contact_and_a_printer(tmp_path: Path,
         assert await rt.db.read(_resent_entries) == []
     finally:
         await rt.close()
+    new_database(tmp_path / "off")
     off = build_runtime(Settings(routing={}), data=tmp_path / "off", secrets={})
     try:
         with pytest.raises(ConfigurationError, match="No receipt printer is set up on this lane"):
@@ -121,6 +124,7 @@ def test_the_command_line_queues_a_reprint_and_refuses_a_contact(
     data = tmp_path / "data"
 
     async def ring_up() -> str:
+        new_database(data)
         rt = build_runtime(load_settings(config), data=data, secrets={}, sending=False)
         try:
             return await sell(rt, sale_payload())
@@ -138,6 +142,7 @@ def test_the_command_line_queues_a_reprint_and_refuses_a_contact(
     assert "a running `receiptdesk serve` or kiosk prints it" in capsys.readouterr().out
 
     async def printed() -> list[tuple[str, str, str, str]]:
+        new_database(data)
         rt = build_runtime(load_settings(config), data=data, secrets={}, sending=False)
         try:
             rt.start_dispatching()

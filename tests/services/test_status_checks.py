@@ -27,7 +27,7 @@ from app.sandbox.outcomes import Fate, set_outcome
 from app.sandbox.server import RunningSandbox
 from app.services.status_checks import StatusCheckService
 from app.storage.models import DeliveryEventRow, DeliveryRow
-from tests.conftest import EMAIL_ONLY, wait_until
+from tests.conftest import EMAIL_ONLY, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 AFTER = timedelta(minutes=60)
@@ -50,6 +50,7 @@ def runtime_for(tmp_path: Path, sandbox: RunningSandbox, provider: str) -> Runti
     base = sandbox_settings(Settings(), sandbox.url, routing=routing)
     dispatch = base.dispatch.model_copy(update={"base_delay_seconds": 0.05, "max_delay_seconds": 0.2})
     settings = base.model_copy(update={"dispatch": dispatch})
+    new_database(tmp_path)
     return build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
 
 

@@ -17,7 +17,7 @@ from app.main import build_runtime
 from app.providers.registry import ADAPTERS
 from app.sandbox.server import RunningSandbox
 from app.triggers.pos import pos_event
-from tests.conftest import drained, wait_until
+from tests.conftest import drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 # Every email provider of the registry: a new one is carried end to end here with no edit.
@@ -29,6 +29,7 @@ async def test_email_receipts_through_each_provider(
     provider: str, tmp_path: Path, sandbox: RunningSandbox, sale_payload: Payload
 ) -> None:
     settings = sandbox_settings(Settings(), sandbox.url, routing={Channel.EMAIL: provider})
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         payload = sale_payload()

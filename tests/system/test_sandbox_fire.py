@@ -16,6 +16,7 @@ from app.sandbox.fire import fire
 from app.sandbox.platforms.registry import STAND_INS
 from app.sandbox.server import RunningSandbox
 from app.support.asgi_server import start_asgi_server
+from tests.conftest import new_database
 from tests.system.processes import ROOT
 
 
@@ -70,6 +71,7 @@ async def test_the_fire_command(tmp_path: Path, sandbox: RunningSandbox) -> None
 
 async def test_a_missed_order_is_kept_for_the_sync_command(tmp_path: Path, sandbox: RunningSandbox) -> None:
     settings = sandbox_settings(Settings(), sandbox.url)
+    new_database(tmp_path)
     runtime = build_runtime(settings, data=tmp_path, secrets=sandbox_secrets(sandbox.url))
     try:
         async with httpx.AsyncClient() as client:

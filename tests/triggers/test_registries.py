@@ -32,6 +32,7 @@ from app.triggers import registry
 from app.triggers.base import PlatformTrigger
 from app.triggers.catchup import POLLERS, build_pollers
 from app.triggers.registry import TRIGGERS, build_triggers
+from tests.conftest import new_database
 
 SANDBOX_URL = "http://127.0.0.1:9"
 STORE = "store-0042"
@@ -156,6 +157,7 @@ async def test_a_discovered_platform_is_routed_through_intake(acme: type[Platfor
     settings = sandbox_settings(Settings(), SANDBOX_URL)
     settings = settings.model_copy(update={"platforms": {"acme": {}}})
     secrets = {**sandbox_secrets(SANDBOX_URL), "acme": {"token": "acme-token"}}
+    new_database(tmp_path / "data")
     runtime = build_runtime(settings, data=tmp_path / "data", secrets=secrets)
     server = await start_asgi_server(runtime.local_api(), name="api")
     try:
