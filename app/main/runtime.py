@@ -184,6 +184,8 @@ def settle_heap() -> None:
     A full collection walks every tracked object; with the UI, the API and the SQL layer loaded that
     is hundreds of thousands, which stalled the event loop for about 200 ms on a 2-core terminal.
     Frozen objects are never scanned again, so later collections only see what the day creates.
+    The source lines the kiosk's Qt bindings read of every module imported after them (to look for
+    their own name) are let go first: a traceback reads what it shows again.
     """
     linecache.clearcache()
     gc.collect()
