@@ -50,7 +50,7 @@ FRAME_S = 0.016
 TICK_S = 0.005
 """How often the stall probe asks to wake."""
 SETTLE_S = 1.0
-"""Idle loop after the first window before memory is read: the deferred start-up work runs in it."""
+"""Idle loop after everything started (`app.ui_launch.STARTED`) before memory is read."""
 MARK = "BENCH-KIOSK "
 
 BARE = """
@@ -159,8 +159,16 @@ def child(mode: str, backlog: int, window_s: float, data: Path | None) -> int:
         """The kiosk's own word that everything is running (`app.ui_launch.STARTED`)."""
 
         def emit(self, record: logging.LogRecord) -> None:
-            if record.msg == getattr(launch, "STARTED", None) and mode == "drain":
+            if record.msg != getattr(launch, "STARTED", None):
+                return
+            if mode == "drain":
                 asyncio.get_event_loop().create_task(probe_stalls())
+            else:  # memory once everything runs, and has run for a moment
+                QTimer.singleShot(int(SETTLE_S * 1000), read_memory)
+
+    def read_memory() -> None:
+        say(rss_mb=rss_mb())
+        close_kiosk()
 
     launch_log = logging.getLogger(launch.__name__)
     launch_log.setLevel(logging.INFO)
@@ -170,8 +178,8 @@ def child(mode: str, backlog: int, window_s: float, data: Path | None) -> int:
         if mode == "drain":
             if not hasattr(launch, "STARTED"):  # an earlier kiosk: everything started before its first window
                 asyncio.get_event_loop().create_task(probe_stalls())
-        else:
-            QTimer.singleShot(int(SETTLE_S * 1000), lambda: (say(rss_mb=rss_mb()), close_kiosk()))
+        elif not hasattr(launch, "STARTED"):  # an earlier kiosk: everything started before its first window
+            QTimer.singleShot(int(SETTLE_S * 1000), read_memory)
 
     class FirstPaint(QObject):
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
