@@ -30,6 +30,7 @@ import contextlib
 import functools
 import logging
 import random
+import threading
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
@@ -119,7 +120,10 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._settler_task: asyncio.Task[None] | None = None
         self._renew_task: asyncio.Task[None] | None = None
+        # Intents not yet taken by a write (appended here, taken by the writer's thread), under a lock.
         self._intents: list[tuple[outbox.Intent, asyncio.Future[bool]]] = []
+        self._intents_lock = threading.Lock()
+        self._intents_queued = False  # a write that will take them is queued and has not taken them yet
         self._claimed: dict[str, int] = {}  # claims not yet settled or handed back: delivery id → attempt
         self._stopped = asyncio.Event()
         self._settled: list[tuple[ClaimedDelivery, Settlement]] = []
@@ -276,8 +280,9 @@ class Dispatcher:
     async def _intend(self, intent: Intent) -> bool:
         """Write the attempt (`sending`) before its request leaves, under the claim's fence.
 
-        Intents of workers starting at the same moment are written together, and those that come while a
-        batch is being written make the next batch: one job and one commit per batch, not per send.
+        Intents are written together: a write is queued for the first one, and it takes, when the writer's
+        thread runs it, every intent that came meanwhile (one job and one commit for all of them); an intent
+        that comes after that queues the next write.
         """
         claim = intent.claim
         row = outbox.Intent(
@@ -290,31 +295,45 @@ class Dispatcher:
             doubt=intent.doubt,
         )
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._intents.append((row, done))
-        if len(self._intents) == 1:
+        with self._intents_lock:
+            self._intents.append((row, done))
+            queue, self._intents_queued = not self._intents_queued, True
+        if queue:
             self._own(self._write_intents(), "dispatcher-intents")
         return await done
 
+    def _take_intents(self) -> list[tuple[outbox.Intent, asyncio.Future[bool]]]:
+        with self._intents_lock:
+            taken, self._intents = self._intents, []
+            self._intents_queued = False
+        return taken
+
     async def _write_intents(self) -> None:
-        await asyncio.sleep(0)  # let the workers starting now add theirs
-        while self._intents:
-            batch = list(self._intents)  # they stay listed while written: `_intend` starts no other writer
-            write = functools.partial(outbox.record_intent, intents=[row for row, _ in batch])
-            held: list[outbox.Intent] = []
-            failure: Exception | None = None
-            try:
-                held = await self._db.write(write)
-            except Exception as exc:
-                failure = exc
-            self._intents = self._intents[len(batch) :]
-            landed = {(i.delivery_id, i.number) for i in held}
-            for row, done in batch:
-                if done.done():
-                    continue
-                if failure is not None:
-                    done.set_exception(failure)
-                else:
-                    done.set_result((row.delivery_id, row.number) in landed)
+        taken: list[tuple[outbox.Intent, asyncio.Future[bool]]] = []
+        ran: list[bool] = []
+
+        def job(session: UnitOfWork) -> list[outbox.Intent]:  # on the writer's thread, at its turn
+            ran.append(True)
+            taken.extend(self._take_intents())  # a job run again (a retried commit) writes these and any new
+            return outbox.record_intent(session, [row for row, _ in taken])
+
+        held: list[outbox.Intent] = []
+        failure: Exception | None = None
+        try:
+            held = await self._db.write(job)
+        except Exception as exc:
+            failure = exc
+        if not ran:  # the database refused the job: no other write was queued since, these are its to fail
+            taken = self._take_intents()
+            failure = failure or RuntimeError("the intents were not written")
+        landed = {(i.delivery_id, i.number) for i in held}
+        for row, done in taken:
+            if done.done():
+                continue
+            if failure is not None:
+                done.set_exception(failure)
+            else:
+                done.set_result((row.delivery_id, row.number) in landed)
 
     async def _worker(self) -> None:
         while True:
