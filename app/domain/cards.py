@@ -189,8 +189,14 @@ def _spans_in_run(run: str, offset: int, folded: str) -> Iterator[tuple[int, int
 _WORTH_A_LOOK = re.compile(r"[0-9]|[^\x00-\x7f]")
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _candidates(text: str) -> Iterator[tuple[tuple[int, int], str]]:
-    if not _WORTH_A_LOOK.search(text):
+    if text.isascii():
+        if len(text) - len(text.translate(_NO_DIGITS)) < 13:
+            return  # fewer digits than the shortest card number: most of a sale's text, counted in C
+    elif not _WORTH_A_LOOK.search(text):
         return
     folded, where = fold(text)
     masked = _NOT_A_CARD.sub(lambda m: "x" * len(m.group()), folded)

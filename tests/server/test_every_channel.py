@@ -17,7 +17,7 @@ from app.domain.channels import Channel
 from app.main import Runtime, build_runtime
 from app.sandbox.server import RunningSandbox
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, drained, wait_until
+from tests.conftest import authorised, drained, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 ROUTING: dict[Channel, str | list[str]] = {
@@ -34,6 +34,7 @@ DEVICE = "fcm-token-every-channel-0000000001"
 async def rt(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Runtime]:
     settings = sandbox_settings(Settings(), sandbox.url, routing=ROUTING)
     printer = settings.printer.model_copy(update={"spool": str(tmp_path / "spool.escpos")})
+    new_database(tmp_path)
     runtime = build_runtime(
         settings.model_copy(update={"printer": printer}), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
     )

@@ -23,7 +23,7 @@ from app.services.hub import HubService
 from app.storage import change_feed
 from app.storage.models import HubReceiptRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import EMAIL_ONLY, authorised, fast_settings, wait_until
+from tests.conftest import EMAIL_ONLY, authorised, fast_settings, new_database, wait_until
 from tests.storage.hub_batches import batch, customer_records, record, sale_records
 
 
@@ -124,6 +124,7 @@ async def test_a_lane_pushes_its_sale_to_the_hub_and_it_is_searchable_there(
     token = (await runtime.tokens.create("lane-3", ["hub:sync"], actor="tests")).token
     base = fast_settings(sandbox.url)
     settings = base.model_copy(update={"hub": HubSettings(url=hub_url, lane="3", push_every_seconds=60)})
+    new_database(tmp_path / "lane")
     lane = build_runtime(
         settings, data=tmp_path / "lane", secrets={**sandbox_secrets(sandbox.url), "hub": {"token": token}}
     )

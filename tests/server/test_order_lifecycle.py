@@ -173,6 +173,7 @@ Every = tuple[Runtime, httpx.AsyncClient, str]
 @pytest.fixture
 async def every(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Every]:
     """The app with every platform set up as the demo sets it up (the sandbox's settings and secrets)."""
+    new_database(tmp_path)
     runtime = build_runtime(
         sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
     )

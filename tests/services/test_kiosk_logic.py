@@ -32,10 +32,12 @@ from app.ui.customer.entry import format_us_phone
 from app.ui.customer.flow import CustomerSession, Step
 from app.ui.customer.typos import suggest_email
 from app.ui.i18n import EN, ES
+from tests.conftest import new_database
 
 
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    new_database(tmp_path)
     built = build_runtime(
         sandbox_settings(Settings(), "http://127.0.0.1:9"), data=tmp_path, secrets=sandbox_secrets("http://127.0.0.1:9")
     )

@@ -31,7 +31,7 @@ from app.providers.postmark import PostmarkAdapter
 from app.providers.sendgrid import SendGridAdapter
 from app.sandbox.server import RunningSandbox
 from app.services.attempts import takes_receipt_data
-from tests.conftest import EMAIL_ONLY, drained, fast_settings, wait_until
+from tests.conftest import EMAIL_ONLY, drained, fast_settings, new_database, wait_until
 from tests.providers.support import OFFLINE
 from tests.unsubscribe_support import as_sent
 
@@ -53,6 +53,7 @@ async def store_runtime(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterato
     built: list[Runtime] = []
 
     def build(provider: str, template_id: str) -> Runtime:
+        new_database(tmp_path / f"{provider}-{len(built)}")
         rt = build_runtime(
             with_template(sandbox.url, provider, template_id),
             data=tmp_path / f"{provider}-{len(built)}",

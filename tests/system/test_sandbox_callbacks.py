@@ -16,7 +16,7 @@ from app.main import build_runtime
 from app.sandbox.server import RunningSandbox
 from app.storage.models import DeliveryRow
 from app.support.asgi_server import start_asgi_server
-from tests.conftest import authorised, wait_until
+from tests.conftest import authorised, new_database, wait_until
 
 Payload = Callable[..., dict[str, Any]]
 
@@ -32,6 +32,7 @@ async def test_sandbox_callbacks_settle_deliveries_and_bounces_fall_back(
 ) -> None:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
+    new_database(tmp_path)
     runtime = build_runtime(
         sandbox_settings(Settings(), sandbox.url, public_url=api_url),
         data=tmp_path,

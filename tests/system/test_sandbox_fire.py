@@ -24,6 +24,7 @@ from tests.system.processes import ROOT
 async def test_each_fired_platform_webhook_becomes_a_receipt(
     platform: str, tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
+    new_database(tmp_path)
     runtime = build_runtime(
         sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
     )
@@ -39,6 +40,7 @@ async def test_each_fired_platform_webhook_becomes_a_receipt(
 
 
 async def test_the_fire_command(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    new_database(tmp_path)
     runtime = build_runtime(
         sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
     )
@@ -103,6 +105,7 @@ async def test_a_missed_order_is_kept_for_the_sync_command(tmp_path: Path, sandb
 async def test_fired_order_updates_join_the_receipt_of_their_order(
     platform: str, topics: list[str], statuses: list[str], tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
+    new_database(tmp_path)
     runtime = build_runtime(
         sandbox_settings(Settings(), sandbox.url), data=tmp_path, secrets=sandbox_secrets(sandbox.url)
     )

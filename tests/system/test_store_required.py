@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,23 @@ from app.domain.exit_codes import ExitCode
 from tests.system import processes
 
 
+@pytest.fixture(scope="module")
+def cli() -> Iterator[processes.Commands]:
+    """One process for the refusals; each names its own settings file and data folder."""
+    with processes.commands() as session:
+        yield session
+
+
 @pytest.mark.parametrize(
     ("store", "named"),
     [("", "name, address and phone"), ('[store]\nname = "Corner Grocer"\nphone = "(217) 555-0199"\n', "address")],
 )
 def test_serve_without_a_store_refuses_in_one_line_naming_the_keys_and_the_file(
-    tmp_path: Path, store: str, named: str
+    tmp_path: Path, store: str, named: str, cli: processes.Commands
 ) -> None:
     config = tmp_path / "receiptdesk.toml"
     config.write_text(store + "\n[api]\nport = 0\n", encoding="utf-8")
-    result = processes.run("serve", config=config, data_dir=tmp_path / "data")
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path / "data"), "serve")
     assert result.returncode == ExitCode.FAILED  # a settings problem
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
