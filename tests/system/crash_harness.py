@@ -106,23 +106,24 @@ class Sandbox:
         self.url = url
 
     def faults(self) -> dict[str, Any]:
-        state: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/faults").json()
+        state: dict[str, Any] = processes.HTTP.get(f"{self.url}/_sandbox/faults").json()
         return state
 
     def set(self, method: str, **settings: Any) -> None:
-        httpx.request(method, f"{self.url}/_sandbox/faults", json=settings).raise_for_status()
+        processes.HTTP.request(method, f"{self.url}/_sandbox/faults", json=settings).raise_for_status()
 
     def clear(self) -> None:
-        httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
+        processes.HTTP.delete(f"{self.url}/_sandbox/faults").raise_for_status()
 
     def counts(self, provider: str) -> dict[str, int]:
         """Messages the provider recorded per recipient (every sale has its own address and number)."""
         params = {"provider": provider, "by": "to"}
-        counts: dict[str, int] = httpx.get(f"{self.url}/_sandbox/messages/counts", params=params).json()["counts"]
+        answer = processes.HTTP.get(f"{self.url}/_sandbox/messages/counts", params=params)
+        counts: dict[str, int] = answer.json()["counts"]
         return counts
 
     def total(self) -> int:
-        return int(httpx.get(f"{self.url}/_sandbox/messages?limit=1").json()["count"])
+        return int(processes.HTTP.get(f"{self.url}/_sandbox/messages?limit=1").json()["count"])
 
 
 @contextlib.contextmanager
@@ -133,7 +134,7 @@ def running_sandbox() -> Iterator[Sandbox]:
         yield Sandbox(url)
     finally:
         with contextlib.suppress(httpx.HTTPError):
-            httpx.delete(f"{url}/_sandbox/faults")  # a held request never outlives the test
+            processes.HTTP.delete(f"{url}/_sandbox/faults")  # a held request never outlives the test
         proc.terminate()
         proc.wait(10)
 
@@ -186,7 +187,7 @@ def queue_sales(deployment: Deployment, tag: str) -> list[tuple[str, str, str]]:
         email, phone = f"{tag}{i}@example.com", f"+1217555{i:04d}"
         sale = make_sale(rng, sale_id=f"{tag}-{i:03d}", with_customer=False)
         sale["customer"] = {"email": email, "phone": phone, "channels": ["email", "sms"]}
-        response = httpx.post(f"{deployment.apis[0]}/v1/sales", json=sale, timeout=30, headers=deployment.auth)
+        response = processes.HTTP.post(f"{deployment.apis[0]}/v1/sales", json=sale, timeout=30, headers=deployment.auth)
         assert response.status_code == 202, response.text
         queued.append((response.json()["receipt_id"], email, phone))
     return queued
@@ -225,7 +226,7 @@ def crash(point: str, deployment: Deployment, sandbox: Sandbox, *, victim: int =
 
 def drained(deployment: Deployment, index: int) -> Callable[[], bool]:
     def check() -> bool:
-        health = httpx.get(f"{deployment.apis[index]}/v1/health", headers=deployment.auth, timeout=30).json()
+        health = processes.HTTP.get(f"{deployment.apis[index]}/v1/health", headers=deployment.auth, timeout=30).json()
         return bool(health["queue_depth"] == 0)
 
     return check
@@ -238,7 +239,7 @@ def check_outcome(
     setup = deployment.setup
     received = {"email": sandbox.counts(setup.email), "sms": sandbox.counts("twilio")}
     for receipt_id, email, phone in queued:
-        receipt = httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=deployment.auth, timeout=30).json()
+        receipt = processes.HTTP.get(f"{api}/v1/receipts/{receipt_id}", headers=deployment.auth, timeout=30).json()
         assert {d["channel"] for d in receipt["deliveries"]} == {"email", "sms"}, receipt
         for delivery in receipt["deliveries"]:
             got = received[delivery["channel"]].get(email if delivery["channel"] == "email" else phone, 0)

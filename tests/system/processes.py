@@ -13,9 +13,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from app.sandbox import credentials, ses
 
 ROOT = Path(__file__).resolve().parents[2]
+
+HTTP = httpx.Client()
+"""The tests' requests to the processes they start (`HTTP.get(...)` as `httpx.get(...)`): one client, as
+making one loads the CA bundle, a few hundredths of a second of CPU, too much for every poll of a wait."""
 
 
 def env(**extra: str) -> dict[str, str]:

@@ -8,8 +8,6 @@ import random
 import sqlite3
 from pathlib import Path
 
-import httpx
-
 from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
 from app.sandbox.pos import make_sale
 from tests.system import processes
@@ -80,10 +78,10 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
                     )
                 ]
                 sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-                receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+                receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
                 processes.wait_for(
                     "the receipt was not sent",
-                    lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+                    lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
                 )
             finally:
                 server.terminate()

@@ -30,7 +30,7 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
     servers = []
     try:
         hold = {"hold": True, "hold_after": LET_THROUGH}
-        httpx.put(f"{sandbox_url}/_sandbox/faults", json=hold).raise_for_status()
+        processes.HTTP.put(f"{sandbox_url}/_sandbox/faults", json=hold).raise_for_status()
         config = processes.settings_file(tmp_path / "receiptdesk.toml", sandbox_url)
         data = tmp_path / "data"
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
@@ -41,37 +41,37 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         for i in range(40):
             sale = make_sale(rng, sale_id=f"K{i:03d}", with_customer=False)
             sale["customer"] = {"email": f"c{i}@example.com", "phone": f"+1217555{i:04d}", "channels": ["email", "sms"]}
-            response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
+            response = processes.HTTP.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
             assert response.status_code == 202, response.text
             receipt_ids.append(response.json()["receipt_id"])
         deadline = time.monotonic() + 30
-        while httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"] < 10:
+        while processes.HTTP.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"] < 10:
             assert time.monotonic() < deadline, "nothing was delivered before the kill"
             time.sleep(0.05)
         # The server is mid-drain for sure: the sandbox holds some of its sends unanswered.
         processes.wait_for(
-            "no send reached the hold", lambda: httpx.get(f"{sandbox_url}/_sandbox/faults").json()["held"] > 0
+            "no send reached the hold", lambda: processes.HTTP.get(f"{sandbox_url}/_sandbox/faults").json()["held"] > 0
         )
         server.send_signal(signal.SIGKILL)
         server.wait(10)
-        delivered_before = httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"]
+        delivered_before = processes.HTTP.get(f"{sandbox_url}/_sandbox/messages?limit=1").json()["count"]
         assert delivered_before < 80, "the drain finished before the kill; slow the sandbox down"
         assert delivered_before == LET_THROUGH
 
         # Release: the sends held when the server died now reach the "provider", which is what
         # happens when a process dies after its request left but before the answer came back.
-        httpx.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()
+        processes.HTTP.delete(f"{sandbox_url}/_sandbox/faults").raise_for_status()
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
         servers.append(server)
         deadline = time.monotonic() + 60
         while True:
-            health = httpx.get(f"{api}/v1/health", headers=auth).json()
+            health = processes.HTTP.get(f"{api}/v1/health", headers=auth).json()
             if health["queue_depth"] == 0:
                 break
             assert time.monotonic() < deadline, f"still pending after restart: {health}"
             time.sleep(0.2)
 
-        messages = httpx.get(f"{sandbox_url}/_sandbox/messages?limit=1000").json()["messages"]
+        messages = processes.HTTP.get(f"{sandbox_url}/_sandbox/messages?limit=1000").json()["messages"]
         emails = {m["idempotency_key"] for m in messages if m["provider"] == "sendgrid"}
         texts = {m["to"][0] for m in messages if m["provider"] == "twilio"}
         sent_times = Counter(m["idempotency_key"] for m in messages if m["provider"] == "sendgrid")
@@ -79,7 +79,7 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         keys, phones = set(), set()
         claims_after_crash = 0
         for i, receipt_id in enumerate(receipt_ids):
-            receipt = httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).json()
+            receipt = processes.HTTP.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).json()
             for delivery in receipt["deliveries"]:
                 assert delivery["state"] == "sent", delivery
                 if delivery["channel"] == "email":
@@ -101,7 +101,7 @@ def test_sigkill_mid_drain_loses_nothing(tmp_path: Path) -> None:
         assert processes.run("audit", "verify", config=config, data_dir=data).returncode == 0
     finally:
         with contextlib.suppress(httpx.HTTPError):
-            httpx.delete(f"{sandbox_url}/_sandbox/faults")  # a held request never outlives the test
+            processes.HTTP.delete(f"{sandbox_url}/_sandbox/faults")  # a held request never outlives the test
         for proc in (*servers, sandbox):
             if proc.poll() is None:
                 proc.terminate()

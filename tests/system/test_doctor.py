@@ -9,7 +9,6 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.sandbox import credentials
@@ -162,12 +161,12 @@ def test_health_and_the_json_listings_over_a_served_store(tmp_path: Path, sandbo
             auth = processes.api_headers(config=config, data_dir=data, cli=cli)
             sale = make_sale(random.Random(5), sale_id="J-5", with_customer=False)
             sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-            receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+            receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
             processes.wait_for(
                 "the receipt was not sent",
-                lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+                lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
             )
-            live = httpx.get(f"{api}/v1/health", headers=auth)
+            live = processes.HTTP.get(f"{api}/v1/health", headers=auth)
             assert live.status_code == 200 and live.json()["ok"] is True
             doctor = processes.run("doctor", "--json", config=config, data_dir=data, extra_env=NO_KEYRING)
             checks = {check["name"]: check for check in json.loads(doctor.stdout)}

@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from app.sandbox.pos import make_sale
 from tests.system import processes
 
@@ -114,16 +112,16 @@ def test_command_line_actions_name_the_os_user_and_every_attempt_is_audited(tmp_
     try:
         with processes.commands(config=config, data_dir=data) as cli:
             refuse = {"error_rate": 1.0, "error_status": 400, "providers": ["sendgrid"]}
-            assert httpx.put(f"{sandbox_url}/_sandbox/faults", json=refuse).status_code == 200
+            assert processes.HTTP.put(f"{sandbox_url}/_sandbox/faults", json=refuse).status_code == 200
             server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
             try:
                 auth = processes.api_headers(config=config, data_dir=data, cli=cli)
                 sale = make_sale(random.Random(5), sale_id="M-1", with_customer=False)
                 sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-                receipt_id = httpx.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
+                receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
                 processes.wait_for(
                     "the delivery was not attempted",
-                    lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+                    lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
                 )
             finally:
                 server.terminate()

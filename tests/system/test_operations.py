@@ -14,7 +14,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.domain.exit_codes import ExitCode
@@ -203,7 +202,7 @@ def test_global_options_are_taken_before_or_after_the_command(tmp_path: Path) ->
 def _post_sale(api: str, sale_id: str, auth: dict[str, str]) -> str:
     sale = make_sale(random.Random(5), sale_id=sale_id, with_customer=False)
     sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-    response = httpx.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
+    response = processes.HTTP.post(f"{api}/v1/sales", json=sale, timeout=10, headers=auth)
     assert response.status_code == 202, response.text
     receipt_id: str = response.json()["receipt_id"]
     return receipt_id
@@ -223,7 +222,7 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
         receipt_id = _post_sale(api, "OPS-1", auth)
         processes.wait_for(
             "the receipt was not sent",
-            lambda: httpx.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
+            lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
         )
 
         # A second start on the same data folder is refused, naming the holder.
@@ -254,7 +253,7 @@ def test_one_instance_per_data_folder_with_a_json_log_of_each_sale_and_delivery(
         server.wait(10)
         assert (data / "receiptdesk.lock").read_text(encoding="utf-8").startswith(f"{server.pid}\n")
         server, api = processes.start("--config", str(config), "--data-dir", str(data), "serve")
-        assert httpx.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).status_code == 200
+        assert processes.HTTP.get(f"{api}/v1/receipts/{receipt_id}", headers=auth).status_code == 200
     finally:
         cli.close()
         for process in (server, sandbox):

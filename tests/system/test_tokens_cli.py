@@ -91,16 +91,17 @@ def test_a_token_is_shown_once_kept_as_a_digest_and_revoked_at_once(tmp_path: Pa
         server, url = start_serve("--config", str(config), "--data-dir", str(data), "-vv", "serve")
         try:
             sale = make_sale(random.Random(4), sale_id="T-1", with_customer=False)
-            posted = httpx.post(f"{url}/v1/sales", json=sale, headers={"Authorization": f"Bearer {till}"})
+            posted = processes.HTTP.post(f"{url}/v1/sales", json=sale, headers={"Authorization": f"Bearer {till}"})
             assert posted.status_code == 202, posted.text
-            health = httpx.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {monitor}"})
+            health = processes.HTTP.get(f"{url}/v1/health", headers={"Authorization": f"Bearer {monitor}"})
             assert "queue_depth" in health.json()
-            assert httpx.get(f"{url}/v1/health", headers={"Authorization": "Bearer rd_guess"}).status_code == 401
+            guessed = processes.HTTP.get(f"{url}/v1/health", headers={"Authorization": "Bearer rd_guess"})
+            assert guessed.status_code == 401
 
             revoked = cli.run("tokens", "revoke", "till-1")
             assert revoked.returncode == 0 and "Revoked the API token of till-1" in revoked.stdout
             second = make_sale(random.Random(5), sale_id="T-2", with_customer=False)
-            refused = httpx.post(f"{url}/v1/sales", json=second, headers={"Authorization": f"Bearer {till}"})
+            refused = processes.HTTP.post(f"{url}/v1/sales", json=second, headers={"Authorization": f"Bearer {till}"})
             assert refused.status_code == 401  # the serving process sees the revocation at once
         finally:
             stop(server)
@@ -163,7 +164,7 @@ def test_serve_refuses_plain_http_beyond_this_machine_unless_told(tmp_path: Path
         )
         try:
             assert url.startswith("http://0.0.0.0:")
-            assert "queue_depth" in httpx.get(f"{loopback(url)}/v1/health", headers=token).json()
+            assert "queue_depth" in processes.HTTP.get(f"{loopback(url)}/v1/health", headers=token).json()
         finally:
             err = stop(server)
         [warning] = [line for line in err.splitlines() if "--insecure-lan" in line]
