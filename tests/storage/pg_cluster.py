@@ -1,4 +1,5 @@
-"""A private PostgreSQL cluster in a temporary folder, for tests about PostgreSQL."""
+"""A private PostgreSQL database, on a cluster of the test process's own in a temporary folder, for tests
+about PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,9 +60,8 @@ def _template(initdb: str, prefix: list[str]) -> Path:
     return data
 
 
-@contextmanager
-def private_cluster() -> Iterator[str]:
-    """Start a throw-away cluster; yield a SQLAlchemy URL for it; stop and delete it afterwards."""
+def _start_cluster() -> str:
+    """Start a throw-away cluster, stopped and deleted when this process exits; the URL of its `postgres` database."""
     initdb, pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
     assert initdb and pg_ctl
     root = Path(tempfile.mkdtemp(prefix="receiptdesk-pg-"))
@@ -80,8 +81,37 @@ def private_cluster() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
+
+    def stop() -> None:
         subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(stop)
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+
+_CLUSTER: list[str] = []
+"""The URL of this process's cluster, once started (see `private_cluster`)."""
+
+
+@contextmanager
+def private_cluster() -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a new, empty database that nothing else uses, and drop it afterwards.
+
+    Its cluster is this process's own (each pytest worker has one), started on first use and stopped
+    when the process exits: a test sees only its own database, and the suite starts a cluster per
+    worker instead of one per test module (each start and stop takes about a second).
+    """
+    import psycopg
+
+    if not _CLUSTER:
+        _CLUSTER.append(_start_cluster())
+    server = _CLUSTER[0]
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
