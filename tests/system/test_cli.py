@@ -6,42 +6,54 @@ import contextlib
 import json
 import random
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from app.sandbox.fire import PLATFORM_SECRETS, platform_settings
 from app.sandbox.pos import make_sale
 from tests.system import processes
 
 
-def test_schema_sale_prints_the_json_schema() -> None:
-    result = processes.run("schema", "sale")
+@pytest.fixture(scope="module")
+def cli() -> Iterator[processes.Commands]:
+    """One process for this module's one-command checks; each names its own settings file and data folder."""
+    with processes.commands() as session:
+        yield session
+
+
+def test_schema_sale_prints_the_json_schema(cli: processes.Commands) -> None:
+    result = cli.run("schema", "sale")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
     assert schema["title"] == "Sale" and "items" in schema["properties"]
 
 
-def test_a_broken_settings_file_is_one_clear_line(tmp_path: Path) -> None:
+def test_a_broken_settings_file_is_one_clear_line(tmp_path: Path, cli: processes.Commands) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[store\nname = 1", encoding="utf-8")
-    result = processes.run("queue", "status", config=bad, data_dir=tmp_path)
+    result = cli.run("--config", str(bad), "--data-dir", str(tmp_path), "queue", "status")
     assert result.returncode == 1
     assert result.stderr.startswith("receiptdesk: ") and "not valid TOML" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_secret_in_the_settings_file_is_refused(tmp_path: Path) -> None:
+def test_a_secret_in_the_settings_file_is_refused(tmp_path: Path, cli: processes.Commands) -> None:
     config = tmp_path / "s.toml"
     config.write_text('[providers.sendgrid]\nfrom_email = "a@b.example"\napi_key = "SG.leaked"\n', encoding="utf-8")
-    result = processes.run("queue", "status", config=config, data_dir=tmp_path)
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path), "queue", "status")
     assert result.returncode == 1 and "receiptdesk secrets set sendgrid api_key" in result.stderr
     assert "SG.leaked" not in result.stderr
 
 
-def test_a_channel_routed_to_a_provider_that_cannot_send_it_stops_serve_in_one_line(tmp_path: Path) -> None:
+def test_a_channel_routed_to_a_provider_that_cannot_send_it_stops_serve_in_one_line(
+    tmp_path: Path, cli: processes.Commands
+) -> None:
     config = processes.settings_file(tmp_path / "rd.toml", "http://127.0.0.1:9")
     text = config.read_text(encoding="utf-8").replace('sms = "twilio"', 'sms = "twilio_whatsapp"')
     config.write_text(text, encoding="utf-8")
-    result = processes.run("serve", config=config, data_dir=tmp_path / "data")
+    result = cli.run("--config", str(config), "--data-dir", str(tmp_path / "data"), "serve")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     line = result.stderr.strip()
