@@ -1,4 +1,5 @@
-"""How many examples a random-input (hypothesis) test draws.
+"""How many examples a random-input test draws: a hypothesis test's `max_examples`, or the count of a
+loop over seeded random inputs.
 
 Every run draws a fifth of a test's full count (at least 50): each random-input test runs every day,
 on the same examples each time where the test is derandomized. `make test-thorough` sets

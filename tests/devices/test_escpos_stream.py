@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.devices.escpos_stream import EscPosStream, ReceiptComplete, StreamEvent, TextLine
+from tests.fuzzing import examples
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "escpos"
 NAMES = ("classic.bin", "compact.bin", "compact_full_card.bin", "classic_track_data.bin")
@@ -120,7 +121,7 @@ def test_each_cut_completes_a_receipt(cut: bytes) -> None:
 
 def test_garbage_never_raises_and_text_after_it_survives(caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(7)
-    for _ in range(200):
+    for _ in range(examples(200)):
         junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
         stream = EscPosStream()
         stream.feed(junk)

@@ -17,6 +17,7 @@ from app.rendering.receipts import ReceiptRenderer
 from app.rendering.sms import GSM_BASIC, GSM_EXTENSION, encode_info, gsm_fold, segment_count
 from app.rendering.summary import build_summary
 from app.sandbox.pos import make_sale
+from tests.fuzzing import examples
 
 from . import sample_payload
 
@@ -192,7 +193,7 @@ def test_accented_item_names() -> None:
 
 def test_random_sales_stay_gsm7_within_budget(renderer: ReceiptRenderer) -> None:
     rng = random.Random(7)
-    for n in range(100):
+    for n in range(examples(100)):
         sale = parse_sale(make_sale(rng, sale_id=f"S-{n}"))
         for language in Language:
             sms = renderer.render(sale, DEMO_PROFILE, language).sms
