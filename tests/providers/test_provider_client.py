@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from app.providers.base import provider_client
+from app.providers.base import HELD_MAX, provider_client
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -83,3 +83,36 @@ async def test_connections_the_provider_closed_are_found_among_several_kept_ones
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_request_reaches_the_provider_whole_small_or_larger_than_what_is_held() -> None:
+    """A request's head and body go out together, whatever its size (up to `HELD_MAX` kept, then sent as it comes)."""
+    bodies: list[bytes] = []
+
+    async def provider(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = next(
+                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+            )
+            bodies.append(await reader.readexactly(length))
+            writer.write(ANSWER)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(provider, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sizes = [10, HELD_MAX - 300, HELD_MAX, 3 * HELD_MAX + 7]
+    try:
+        async with provider_client(timeout=httpx.Timeout(5.0), limits=httpx.Limits(max_connections=2)) as client:
+            for size in sizes:
+                body = bytes(n % 251 for n in range(size))
+                answer = await client.post(f"http://127.0.0.1:{port}/send", content=body)
+                assert answer.text == "ok" and bodies[-1] == body
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(bodies) == len(sizes)
