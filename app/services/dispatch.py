@@ -193,7 +193,7 @@ class Dispatcher:
 
     @property
     def held(self) -> int:
-        """Claims this dispatcher holds: in flight, or waiting for a worker."""
+        """Claims this dispatcher holds: waiting for a worker, in flight, or settled and not yet written."""
         return len(self._claimed)
 
     @property
