@@ -237,7 +237,8 @@ class Wire:
         self.client = httpx.Client(
             base_url=served.server.url,
             headers={"Authorization": f"Bearer {served.token}"},
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            # kept as long as the server keeps it: a pause on a busy machine must not close it here either
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=600),
             timeout=60,
         )
         self.port: int | None = None
