@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,8 @@ class KioskShell(QObject):
         """The one-screen demo's places for the windows (None: the customer has a screen of its own, or
         the kiosk shows the customer's window in turn, maximised)."""
         self._waiting: str | None = None
+        self._arrival: asyncio.Event | None = None
+        """Set once the latest sale to arrive has been shown (or has failed to load)."""
         self._closed = False
         self.bridge.sig_receipt_created.connect(self._receipt_created)
         self.bridge.sig_delivery_changed.connect(self._delivery_changed)
@@ -247,10 +250,23 @@ class KioskShell(QObject):
     # -- sales ---------------------------------------------------------------------------------
 
     def _receipt_created(self, event: ReceiptCreated) -> None:
-        self.tasks.start(self._arrived(event.receipt_id), "arrived")
+        before, self._arrival = self._arrival, asyncio.Event()
+        self.tasks.start(self._arrived(event.receipt_id, before, self._arrival), "arrived")
 
-    async def _arrived(self, receipt_id: str) -> None:
-        sale = await self.ctx.kiosk.sale(receipt_id)
+    async def _arrived(self, receipt_id: str, before: asyncio.Event | None, shown: asyncio.Event) -> None:
+        """Show a new sale to the cashier and offer it to the customer, in the order the sales came: two
+        sales' loads may end in either order, and a slower one must never follow the newer sale onto
+        the panel or the customer's screen."""
+        try:
+            sale = await self.ctx.kiosk.sale(receipt_id)
+            if before is not None:
+                await before.wait()
+            self._show_arrived(sale)
+        finally:
+            shown.set()
+
+    def _show_arrived(self, sale: KioskSale) -> None:
+        receipt_id = sale.receipt_id
         self.cashier.add_sale(sale)
         if sale.deliveries:
             if self.dedicated_screen and not self.customer.in_turn:
