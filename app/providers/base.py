@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from threading import get_ident
 from typing import Any, ClassVar, Protocol, Self
 from urllib.parse import urlsplit
 
@@ -89,8 +90,8 @@ class _PooledStream(AnyIOStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            found = self._backend.found
-            if found is None or self._socket is None or self._socket.fileno() < 0:
+            looking, found = self._backend.found
+            if looking != get_ident() or self._socket is None or self._socket.fileno() < 0:
                 return is_socket_readable(self._socket)  # a socket gone answers readable, as in httpcore
             return self in found
         if info == "socket":
@@ -119,8 +120,9 @@ class _Backend(AnyIOBackend):
 
     def __init__(self) -> None:
         self.streams: set[_PooledStream] = set()
-        self.found: frozenset[_PooledStream] | None = None
-        """While the pool looks (`look`): the streams whose sockets were found readable."""
+        self.found: tuple[int | None, frozenset[_PooledStream]] = (None, frozenset())
+        """While the pool looks (`look`): the thread looking, and the streams whose sockets were found readable.
+        Any other thread's question is answered by a poll of its own."""
 
     async def connect_tcp(
         self,
@@ -156,11 +158,11 @@ class _Backend(AnyIOBackend):
                 by_fd[fd] = stream
                 poller.register(fd, select.POLLIN)
             found = frozenset(by_fd[fd] for fd, _events in poller.poll(0) if fd in by_fd)
-        self.found = found
+        self.found = (get_ident(), found)
         try:
             yield
         finally:
-            self.found = None
+            self.found = (None, frozenset())
 
 
 class _Pool(httpcore.AsyncConnectionPool):
