@@ -66,6 +66,7 @@ class Intent:
     started_at: datetime
     possible_duplicate: bool
     doubt: DoubtSettlement | None  # the attempt in doubt this send settles
+    rewrite: bool = False  # it replaces the attempt written at the claim (the request goes to another provider)
 
 
 Intend = Callable[[Intent], Awaitable[bool]]
@@ -285,7 +286,12 @@ class AttemptRunner:
         stats = self._stats.provider(provider)
         await self._limiter.acquire(provider)
         started = self._clock()
-        if not claim.recorded and not await self._intend(Intent(claim, provider, started, duplicate, doubt)):
+        rewrite = claim.recorded and moved_from is not None
+        if rewrite:
+            # The attempt written at the claim names the provider the delivery had: it is written again, naming
+            # the one the request goes to, before it leaves (after a crash, that is the provider asked about it).
+            claim = replace(claim, recorded=False)
+        if not claim.recorded and not await self._intend(Intent(claim, provider, started, duplicate, doubt, rewrite)):
             self._breaker.release_probe(provider)
             log.warning("delivery %s was taken over before attempt %d left; not sent", claim.id, claim.attempt)
             return None

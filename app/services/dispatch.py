@@ -293,6 +293,7 @@ class Dispatcher:
             owner=self.owner,
             possible_duplicate=intent.possible_duplicate,
             doubt=intent.doubt,
+            rewrite=intent.rewrite,
         )
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         with self._intents_lock:

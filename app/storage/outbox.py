@@ -146,6 +146,13 @@ _FINISH = (
 )
 """An attempt written before its request left gets its outcome."""
 
+_UNSENT = delete(_ATTEMPTS).where(
+    _ATTEMPTS.c.delivery_id == bindparam("d"),
+    _ATTEMPTS.c.number == bindparam("n"),
+    _ATTEMPTS.c.outcome == AttemptOutcome.SENDING.value,
+)
+"""An attempt written at its claim whose request has not left (it is written again, or handed back)."""
+
 _SETTLE = (
     update(_DELIVERIES)
     .where(
@@ -201,6 +208,7 @@ class Intent:
     owner: str
     possible_duplicate: bool = False
     doubt: DoubtSettlement | None = None  # the attempt in doubt this send settles (not found, or resent)
+    rewrite: bool = False  # replaces the attempt written at the claim, which named another provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +448,10 @@ def record_intent(session: Session, intents: Sequence[Intent]) -> list[Intent]:
     held = [i for i in intents if (i.delivery_id, i.number) in holding]
     if not held:
         return []
+    # An attempt written at its claim and sent elsewhere (failover) is written again, naming where it goes.
+    rewritten = [{"d": i.delivery_id, "n": i.number} for i in held if i.rewrite]
+    if rewritten:
+        session.connection().execute(_UNSENT, rewritten)
     session.connection().execute(
         insert(AttemptRow),
         [

@@ -27,7 +27,7 @@ from app.services.dispatch import Dispatcher
 from app.services.retry import RetryPolicy
 from app.storage import audit
 from app.storage.database import Database
-from app.storage.models import DeliveryRow
+from app.storage.models import AttemptRow, DeliveryRow
 from tests.conftest import wait_until
 
 Payload = Callable[..., dict[str, Any]]
@@ -92,6 +92,49 @@ async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
         assert breaker.state("primary") is CircuitState.CLOSED
         assert (await db.read(audit.verify)).ok
     finally:
+        await dispatcher.stop()
+        await http.aclose()
+        await primary.stop()
+        await fallback.stop()
+
+
+async def test_an_attempt_written_at_its_claim_names_the_provider_it_fails_over_to_before_it_leaves(
+    db: Database, sale_payload: Payload
+) -> None:
+    """After a crash, the attempt in doubt is asked about at the provider it names: a claim's attempt, written for
+    the primary, names the fallback before the request leaves for the fallback."""
+    primary, fallback = await start_sandbox(), await start_sandbox()
+    http = httpx.AsyncClient()
+    breaker = CircuitBreaker(threshold=1, cooldown=600)
+    breaker.record_failure("primary")  # its circuit is open: the delivery goes to the fallback
+    routing = Routing({Channel.EMAIL: ("primary", "fallback")})
+    adapters = {
+        name: SendGridAdapter(
+            http, api_key=credentials.SENDGRID_API_KEY, from_email=credentials.SENDGRID_FROM, base_url=box.url
+        )
+        for name, box in (("primary", primary), ("fallback", fallback))
+    }
+    bus = EventBus()
+    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing.primaries(), bus)
+    dispatcher = Dispatcher(db, adapters, bus, routing=routing, breaker=breaker, concurrency=1)
+    faults = fallback.app.state.faults
+    faults.configure(hold=True)
+    try:
+        payload = sale_payload("F-1", seed=1)
+        payload["customer"] = {"email": "c1@example.com", "channels": ["email"]}
+        await checkout.accept(TriggerEvent("pos-api", "e1", parse_sale(payload), datetime.now(UTC)))
+        dispatcher.start()
+        await wait_until(lambda: faults.held == 1, timeout=20)
+        [attempt] = await db.read(lambda s: list(s.scalars(select(AttemptRow))))
+        assert (attempt.number, attempt.provider, attempt.outcome) == (1, "fallback", "sending")
+        faults.configure(hold=False)
+        faults.release()
+        await wait_until(lambda: db.read(lambda s: s.scalars(select(DeliveryRow.state)).one() == "sent"), timeout=20)
+        [attempt] = await db.read(lambda s: list(s.scalars(select(AttemptRow))))
+        assert (attempt.provider, attempt.outcome) == ("fallback", "sent")
+    finally:
+        faults.configure(hold=False)
+        faults.release()
         await dispatcher.stop()
         await http.aclose()
         await primary.stop()
