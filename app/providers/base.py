@@ -222,9 +222,10 @@ class ProviderTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, *, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+        ssl_context = httpx.create_ssl_context()  # once: loading the system's certificates takes ~20 ms
+        super().__init__(verify=ssl_context, limits=limits)
         self._pool = _Pool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
