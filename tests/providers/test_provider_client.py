@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
+from pathlib import Path
 
 import httpx
+import pytest
 
 from app.providers.base import HELD_MAX, provider_client
+from tests.self_signed import self_signed
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -116,3 +121,30 @@ async def test_a_request_reaches_the_provider_whole_small_or_larger_than_what_is
         server.close()
         await server.wait_closed()
     assert len(bodies) == len(sizes)
+
+
+async def test_a_provider_whose_certificate_nobody_vouches_for_is_refused(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    answered = 0
+
+    async def provider(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            answered += 1
+            writer.write(ANSWER)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(provider, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    client = provider_client(timeout=httpx.Timeout(10), limits=httpx.Limits())
+    try:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await client.get(f"https://127.0.0.1:{port}/")
+    finally:
+        await client.aclose()
+        server.close()
+    assert answered == 0  # nothing was asked of it
