@@ -23,17 +23,28 @@ def greyscale_png(rows: Sequence[bytes], width: int) -> bytes:
     """A PNG of `rows`, each `width` bytes of grey levels (0 black, 255 white)."""
     if not rows or width < 1 or any(len(row) != width for row in rows):
         raise ValueError("every row must hold `width` pixels, and there must be at least one row")
-    header = struct.pack(">IIBBBBB", width, len(rows), 8, 0, 0, 0, 0)
-    raw = b"".join(b"\x00" + row for row in rows)
-    return SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
+    return _png(b"".join(b"\x00" + row for row in rows), width, len(rows))
+
+
+def _png(filtered: bytes, width: int, height: int) -> bytes:
+    """The PNG of `height` rows of `width` grey pixels, each row already prefixed by its filter type."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(filtered, 9)) + _chunk(b"IEND", b"")
+
+
+UP = b"\x02"
+"""Filter type 2, Up: each byte is the difference with the byte above (§ 9.2); a repeated row is zeros."""
 
 
 def bars_png(bars: Sequence[bool], *, module_px: int, height_px: int) -> bytes:
-    """A one-dimensional barcode: each module `module_px` pixels wide, black where True, `height_px` tall."""
+    """A one-dimensional barcode: each module `module_px` pixels wide, black where True, `height_px` tall.
+
+    Every row is the first again: written once, then as rows of zeros under the Up filter, which the
+    compressor takes at once (a third of the time of compressing the rows themselves)."""
     if module_px < 1 or height_px < 1:
         raise ValueError("module_px and height_px must be at least 1")
     row = b"".join(bytes([BLACK if bar else WHITE]) * module_px for bar in bars)
-    return greyscale_png([row] * height_px, len(row))
+    return _png(b"\x00" + row + (UP + bytes(len(row))) * (height_px - 1), len(row), height_px)
 
 
 class PngError(ValueError):

@@ -206,3 +206,13 @@ def test_the_html_reserves_the_barcodes_exact_size(code: str) -> None:
     slot, image = return_code_slot(code), return_code_image(code)
     assert slot is not None and image is not None
     assert (slot.cid, slot.width, slot.height) == (image.cid, image.width, image.height)
+
+
+def test_a_barcode_png_reads_the_same_in_another_decoder() -> None:
+    qtgui = pytest.importorskip("PySide6.QtGui")  # Qt's own PNG reader, which shares no code with ours
+    bars = [bit == "1" for bit in "110100100001011001110010"]
+    image = qtgui.QImage.fromData(bars_png(bars, module_px=3, height_px=5), "PNG")
+    assert (image.width(), image.height()) == (len(bars) * 3, 5)
+    for y in range(5):
+        seen = [image.pixelColor(x, y).lightness() < 128 for x in range(0, image.width(), 3)]
+        assert seen == bars
