@@ -44,6 +44,11 @@ def twilio_signature(url: str, params: dict[str, str], auth_token: str = credent
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
+SENDING_AT_ONCE = 8
+"""Callbacks posted at once; the others wait their turn here (a provider's webhooks go out a few at a
+time, and thousands queued in one HTTP connection pool cost its every request a pass over them all)."""
+
+
 class CallbackSender:
     """Sends provider callbacks a little after each accepted message; owns its tasks and HTTP client."""
 
@@ -54,6 +59,7 @@ class CallbackSender:
         self._rng = random.Random(seed)
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
+        self._turns = asyncio.Semaphore(SENDING_AT_ONCE)
 
     def configure(self, settings: dict[str, Any]) -> None:
         """`sendgrid_event_url` (str or null), `bounce_rate` (0..1), `delay` (seconds)."""
@@ -113,8 +119,15 @@ class CallbackSender:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10)
+            limits = httpx.Limits(max_connections=SENDING_AT_ONCE, max_keepalive_connections=SENDING_AT_ONCE)
+            self._client = httpx.AsyncClient(timeout=10, limits=limits)
         return self._client
+
+    async def _post(self, url: str, **kwargs: Any) -> None:
+        """POST one callback in its turn; a callback the app cannot take is dropped, as a provider gives up."""
+        async with self._turns:
+            with contextlib.suppress(httpx.HTTPError):
+                await self._http().post(url, **kwargs)
 
     async def _twilio(self, url: str, sid: str, form: dict[str, str], final: str) -> None:
         for status in ("sent", final):
@@ -131,9 +144,7 @@ class CallbackSender:
             }
             if status == "undelivered":
                 params["ErrorCode"] = "30003"
-            headers = {"X-Twilio-Signature": twilio_signature(url, params)}
-            with contextlib.suppress(httpx.HTTPError):
-                await self._http().post(url, data=params, headers=headers)
+            await self._post(url, data=params, headers={"X-Twilio-Signature": twilio_signature(url, params)})
 
     async def _sendgrid(self, url: str, events: list[dict[str, Any]]) -> None:
         await asyncio.sleep(self.delay)
@@ -145,5 +156,4 @@ class CallbackSender:
             "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
             "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
         }
-        with contextlib.suppress(httpx.HTTPError):
-            await self._http().post(url, content=body, headers=headers)
+        await self._post(url, content=body, headers=headers)
