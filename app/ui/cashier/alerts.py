@@ -5,6 +5,9 @@ already been told "Your receipt is on its way". Now each failed delivery stands 
 panel in one plain sentence (which sale, which channel, why) with Retry and "Send another way"
 on it, so nothing has to be selected first. It stays until the delivery goes out again, the
 cashier sends the receipt another way, or the cashier dismisses it.
+
+Failures can come by the hundred (a provider down while a backlog drains): the banners are redrawn
+once for each burst (`REDRAW_MS`), only when the ones shown change, and the sound plays once for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.domain.channels import Channel
@@ -22,6 +25,9 @@ from app.ui.formatting import RETRYABLE
 SHOWN = 2
 """At most this many failures are shown at once (the newest), so the window still fits a 768 px
 screen; the status bar counts them all, and the next shows as one is dealt with."""
+
+REDRAW_MS = 100
+"""The banners follow the failures at most this late; what changes meanwhile is drawn once."""
 
 CHANNEL_NOUNS: dict[Channel, str] = {
     Channel.EMAIL: "email",
@@ -105,9 +111,15 @@ class FailureAlerts(QWidget):
         """What plays when a failure arrives (a test may swap it)."""
         self._alerts: list[FailureAlert] = []
         self._rows: list[AlertRow] = []
+        self._count = 0
+        self._new_failure = False
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
         self.hide()
 
     @property
@@ -117,51 +129,69 @@ class FailureAlerts(QWidget):
 
     @property
     def rows(self) -> tuple[AlertRow, ...]:
-        """The banners shown, newest first."""
+        """The banners shown, newest first (drawn now if a redraw was waiting)."""
+        if self._redraw_timer.isActive():
+            self._redraw_timer.stop()
+            self._redraw()
         return tuple(self._rows)
 
     def raise_alert(self, alert: FailureAlert) -> None:
-        """A delivery failed: show it on top and sound (once per delivery and state)."""
+        """A delivery failed: show it on top and sound (once per delivery and state; once per burst)."""
         old = next((a for a in self._alerts if a.delivery_id == alert.delivery_id), None)
         if old is not None and old.state is alert.state:
             return
         self._alerts = [alert, *(a for a in self._alerts if a.delivery_id != alert.delivery_id)]
-        self._redraw()
-        self.sound()
+        self._new_failure = True
+        self._redraw_soon()
 
     def delivery_moved(self, delivery_id: str, state: DeliveryState) -> None:
         """A delivery moved on: a failure that is being sent again is no longer one."""
         if state not in RETRYABLE:
-            self._drop(lambda a: a.delivery_id == delivery_id)
+            self._drop(lambda a: a.delivery_id == delivery_id, at_once=False)
 
     def clear_receipt(self, receipt_id: str) -> None:
-        """The cashier sent this sale's receipt again: its failures are dealt with."""
-        self._drop(lambda a: a.receipt_id == receipt_id)
+        """The cashier sent this sale's receipt again: its failures are dealt with (at once)."""
+        self._drop(lambda a: a.receipt_id == receipt_id, at_once=True)
 
     def dismiss(self, alert: FailureAlert) -> None:
-        """The cashier read the failure and dealt with it another way."""
-        self._drop(lambda a: a.delivery_id == alert.delivery_id)
+        """The cashier read the failure and dealt with it another way (gone at once)."""
+        self._drop(lambda a: a.delivery_id == alert.delivery_id, at_once=True)
 
-    def _drop(self, gone: Callable[[FailureAlert], bool]) -> None:
+    def _drop(self, gone: Callable[[FailureAlert], bool], *, at_once: bool) -> None:
         kept = [a for a in self._alerts if not gone(a)]
         if len(kept) != len(self._alerts):
             self._alerts = kept
-            self._redraw()
+            if at_once:  # what the cashier did shows as they do it
+                self._redraw_timer.stop()
+                self._redraw()
+            else:
+                self._redraw_soon()
+
+    def _redraw_soon(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def _redraw(self) -> None:
-        for row in self._rows:
-            row.hide()
-            row.deleteLater()
-        self._rows = []
-        for at, alert in enumerate(self._alerts[:SHOWN]):
-            row = AlertRow(alert, self)
-            row.retry_button.clicked.connect(lambda _=False, a=alert: self.sig_retry.emit(a))
-            row.switch_button.clicked.connect(lambda _=False, a=alert: self.sig_switch.emit(a))
-            row.dismiss_button.clicked.connect(lambda _=False, a=alert: self.dismiss(a))
-            self._layout.insertWidget(at, row)
-            self._rows.append(row)
+        shown = self._alerts[:SHOWN]
+        if [row.alert for row in self._rows] != shown:
+            for row in self._rows:
+                row.hide()
+                row.deleteLater()
+            self._rows = []
+            for at, alert in enumerate(shown):
+                row = AlertRow(alert, self)
+                row.retry_button.clicked.connect(lambda _=False, a=alert: self.sig_retry.emit(a))
+                row.switch_button.clicked.connect(lambda _=False, a=alert: self.sig_switch.emit(a))
+                row.dismiss_button.clicked.connect(lambda _=False, a=alert: self.dismiss(a))
+                self._layout.insertWidget(at, row)
+                self._rows.append(row)
         self.setVisible(bool(self._alerts))
-        self.sig_count.emit(len(self._alerts))
+        if len(self._alerts) != self._count:
+            self._count = len(self._alerts)
+            self.sig_count.emit(self._count)
+        if self._new_failure:
+            self._new_failure = False
+            self.sound()
 
 
 def count_text(count: int) -> str:
