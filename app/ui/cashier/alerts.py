@@ -73,16 +73,13 @@ class AlertRow(QFrame):
 
     def __init__(self, alert: FailureAlert, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.alert = alert
         self.setObjectName("errorBanner")  # the banner look of the style sheet
         self.setAccessibleName("Failed receipt")
-        self.label = QLabel("\u26a0 " + failure_sentence(alert))
+        self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # an error is text from outside, never HTML
         self.label.setWordWrap(True)
         self.retry_button = QPushButton("Retry")
-        self.retry_button.setAccessibleName(f"Retry the receipt of sale {alert.sale_id}")
         self.switch_button = QPushButton("Send another way\u2026")
-        self.switch_button.setAccessibleName(f"Send the receipt of sale {alert.sale_id} another way")
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.setAccessibleName("Dismiss this alert")
         layout = QHBoxLayout(self)
@@ -90,6 +87,14 @@ class AlertRow(QFrame):
         layout.addWidget(self.label, 1)
         for button in (self.retry_button, self.switch_button, self.dismiss_button):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.show_alert(alert)
+
+    def show_alert(self, alert: FailureAlert) -> None:
+        """Say `alert` (a banner is kept and given the next failure rather than built again)."""
+        self.alert = alert
+        self.label.setText("\u26a0 " + failure_sentence(alert))
+        self.retry_button.setAccessibleName(f"Retry the receipt of sale {alert.sale_id}")
+        self.switch_button.setAccessibleName(f"Send the receipt of sale {alert.sale_id} another way")
 
 
 class FailureAlerts(QWidget):
@@ -173,18 +178,20 @@ class FailureAlerts(QWidget):
 
     def _redraw(self) -> None:
         shown = self._alerts[:SHOWN]
-        if [row.alert for row in self._rows] != shown:
-            for row in self._rows:
-                row.hide()
-                row.deleteLater()
-            self._rows = []
-            for at, alert in enumerate(shown):
-                row = AlertRow(alert, self)
-                row.retry_button.clicked.connect(lambda _=False, a=alert: self.sig_retry.emit(a))
-                row.switch_button.clicked.connect(lambda _=False, a=alert: self.sig_switch.emit(a))
-                row.dismiss_button.clicked.connect(lambda _=False, a=alert: self.dismiss(a))
-                self._layout.insertWidget(at, row)
-                self._rows.append(row)
+        while len(self._rows) > len(shown):
+            row = self._rows.pop()
+            row.hide()
+            row.deleteLater()
+        for row, alert in zip(self._rows, shown, strict=False):
+            if row.alert != alert:
+                row.show_alert(alert)
+        for alert in shown[len(self._rows) :]:
+            row = AlertRow(alert, self)
+            row.retry_button.clicked.connect(lambda _=False, r=row: self.sig_retry.emit(r.alert))
+            row.switch_button.clicked.connect(lambda _=False, r=row: self.sig_switch.emit(r.alert))
+            row.dismiss_button.clicked.connect(lambda _=False, r=row: self.dismiss(r.alert))
+            self._layout.addWidget(row)
+            self._rows.append(row)
         self.setVisible(bool(self._alerts))
         if len(self._alerts) != self._count:
             self._count = len(self._alerts)
