@@ -36,7 +36,8 @@ def test_a_slower_load_of_the_earlier_sale_never_follows_the_newer_one(drive: Dr
         ids.append(second.receipt_id)
         cashier, customer = kiosk.shell.cashier, kiosk.shell.customer
         model = cashier.sales.model
-        await until(lambda: model.find(first.receipt_id) >= 0 and model.find(second.receipt_id) >= 0, what="both listed")
+        listed = (first.receipt_id, second.receipt_id)
+        await until(lambda: all(model.find(receipt) >= 0 for receipt in listed), what="both listed")
         assert second_loaded.is_set()
         assert cashier.panel.sale is not None and cashier.panel.sale.receipt_id == second.receipt_id
         assert model.newest() == second.receipt_id
