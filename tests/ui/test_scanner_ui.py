@@ -280,3 +280,19 @@ def test_serial_scans_take_the_same_path_and_unknown_codes_show_in_the_status_ba
         assert status.text().startswith("Scanner: connected")
 
     drive(body)
+
+
+def test_a_sale_opened_from_its_paper_receipt_stays_while_a_new_sale_comes_in(drive: Drive) -> None:
+    async def body(kiosk: Kiosk) -> None:
+        cashier = kiosk.shell.cashier
+        panel = cashier.panel
+        first = await kiosk.post_sale(**WALK_IN)
+        await until(lambda: panel.sale is not None and panel.sale.receipt_id == first.receipt_id)
+        await scan_keys(kiosk, first.sale_id)  # the newest sale, opened by the cashier to resend
+        await until(lambda: f"Receipt of sale {first.sale_id}" in kiosk.shell.scanner_status.text(), what="opened")
+        second = await kiosk.post_sale(**WALK_IN)
+        await until(lambda: cashier.sales.model.find(second.receipt_id) >= 0, what="the new sale listed")
+        assert panel.sale is not None and panel.sale.receipt_id == first.receipt_id
+        assert cashier.waiting == 1  # "1 new": the cashier goes to it when done
+
+    drive(body)

@@ -101,6 +101,7 @@ class SalePanel(QWidget):
         self._preselected: ReceiptChoice | None = None
         self._switching = False
         self._acting = 0
+        self._held = False  # a sale the cashier opened from its paper receipt: theirs until they move on
         self.header = QLabel(NO_SALE)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setWordWrap(True)
@@ -250,7 +251,8 @@ class SalePanel(QWidget):
     def idle(self) -> bool:
         """Whether the cashier is doing nothing here, so a new sale may take the panel: nothing typed,
         no customer looked up, no choice changed or box ticked, no delivery selected, no "Send another
-        way" under way, no sale being opened or action running, and the cursor in none of the fields."""
+        way" under way, no sale being opened or action running, no sale opened from its paper receipt, and
+        the cursor in none of the fields."""
         if self.sale is None:
             return self._wanted is None
         typed = any(f.text().strip() for f in (self.email, self.phone, self.lookup_box))
@@ -268,6 +270,7 @@ class SalePanel(QWidget):
             or self.deliveries.selected() is not None
             or self._switching
             or self._acting
+            or self._held
         )
 
     @property
@@ -299,6 +302,7 @@ class SalePanel(QWidget):
         if changed:
             self._looked_up = None
             self._switching = False
+            self._held = False
             self.deliveries.clearSelection()
             self.reprint_result.clear()
             self.email.clear()
@@ -494,6 +498,7 @@ class SalePanel(QWidget):
         """Show `sale` (a scanned paper receipt) with its newest delivery selected and Send ready."""
         self._wanted = sale.receipt_id
         self.show_sale(sale)
+        self._held = True  # a new sale coming in meanwhile waits ("N new"), as while the cashier types
         if sale.deliveries:
             self.deliveries.selectRow(len(sale.deliveries) - 1)
         self.send_button.setFocus()
