@@ -19,7 +19,7 @@ from app.domain.routing import Routing
 from app.providers.sendgrid import SendGridAdapter
 from app.rendering.receipts import ReceiptRenderer
 from app.sandbox import credentials
-from app.sandbox.server import start_sandbox
+from app.sandbox.server import RunningSandbox, start_sandbox
 from app.services.breaker import CircuitBreaker, CircuitState
 from app.services.bus import EventBus
 from app.services.checkout import CheckoutService
@@ -33,12 +33,10 @@ from tests.conftest import wait_until
 Payload = Callable[..., dict[str, Any]]
 
 
-async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
-    db: Database, tmp_path: Path, sale_payload: Payload
-) -> None:
-    primary, fallback = await start_sandbox(), await start_sandbox()
-    http = httpx.AsyncClient()
-    breaker = CircuitBreaker(threshold=2, cooldown=0.5)
+def _primary_and_fallback(
+    db: Database, http: httpx.AsyncClient, primary: RunningSandbox, fallback: RunningSandbox
+) -> tuple[Routing, dict[str, SendGridAdapter], EventBus, CheckoutService]:
+    """E-mail routed to SendGrid at `primary`, then at `fallback`: the routing, the adapters, a bus and checkout."""
     routing = Routing({Channel.EMAIL: ("primary", "fallback")})
     adapters = {
         name: SendGridAdapter(
@@ -47,7 +45,16 @@ async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
         for name, box in (("primary", primary), ("fallback", fallback))
     }
     bus = EventBus()
-    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing.primaries(), bus)
+    return routing, adapters, bus, CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing.primaries(), bus)
+
+
+async def test_outage_fails_over_without_doubling_and_the_breaker_recovers(
+    db: Database, tmp_path: Path, sale_payload: Payload
+) -> None:
+    primary, fallback = await start_sandbox(), await start_sandbox()
+    http = httpx.AsyncClient()
+    breaker = CircuitBreaker(threshold=2, cooldown=0.5)
+    routing, adapters, bus, checkout = _primary_and_fallback(db, http, primary, fallback)
     dispatcher = Dispatcher(
         db,
         adapters,
@@ -107,15 +114,7 @@ async def test_an_attempt_written_at_its_claim_names_the_provider_it_fails_over_
     http = httpx.AsyncClient()
     breaker = CircuitBreaker(threshold=1, cooldown=600)
     breaker.record_failure("primary")  # its circuit is open: the delivery goes to the fallback
-    routing = Routing({Channel.EMAIL: ("primary", "fallback")})
-    adapters = {
-        name: SendGridAdapter(
-            http, api_key=credentials.SENDGRID_API_KEY, from_email=credentials.SENDGRID_FROM, base_url=box.url
-        )
-        for name, box in (("primary", primary), ("fallback", fallback))
-    }
-    bus = EventBus()
-    checkout = CheckoutService(db, ReceiptRenderer(), DEMO_PROFILE, routing.primaries(), bus)
+    routing, adapters, bus, checkout = _primary_and_fallback(db, http, primary, fallback)
     dispatcher = Dispatcher(db, adapters, bus, routing=routing, breaker=breaker, concurrency=1)
     faults = fallback.app.state.faults
     faults.configure(hold=True)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -146,6 +147,13 @@ def commands(
         yield session
     finally:
         session.close()
+
+
+def post_sale_and_wait(api: str, headers: dict[str, str], sale: dict[str, Any], *, what: str) -> str:
+    """POST `sale` to a served API; its receipt id, once the outbox is empty again (else fail saying `what`)."""
+    receipt_id = str(HTTP.post(f"{api}/v1/sales", json=sale, headers=headers).json()["receipt_id"])
+    wait_for(what, lambda: HTTP.get(f"{api}/v1/health", headers=headers).json()["queue_depth"] == 0)
+    return receipt_id
 
 
 def api_headers(

@@ -90,11 +90,7 @@ def test_receipts_queue_and_audit_commands_over_a_served_store(tmp_path: Path) -
                     )
                 ]
                 sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-                receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-                processes.wait_for(
-                    "the receipt was not sent",
-                    lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
-                )
+                receipt_id = processes.post_sale_and_wait(api, auth, sale, what="the receipt was not sent")
             finally:
                 server.terminate()
                 server.wait(10)

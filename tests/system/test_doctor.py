@@ -161,11 +161,7 @@ def test_health_and_the_json_listings_over_a_served_store(tmp_path: Path, sandbo
             auth = processes.api_headers(config=config, data_dir=data, cli=cli)
             sale = make_sale(random.Random(5), sale_id="J-5", with_customer=False)
             sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-            receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-            processes.wait_for(
-                "the receipt was not sent",
-                lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
-            )
+            receipt_id = processes.post_sale_and_wait(api, auth, sale, what="the receipt was not sent")
             live = processes.HTTP.get(f"{api}/v1/health", headers=auth)
             assert live.status_code == 200 and live.json()["ok"] is True
             doctor = processes.run("doctor", "--json", config=config, data_dir=data, extra_env=NO_KEYRING)

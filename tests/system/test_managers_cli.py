@@ -118,11 +118,7 @@ def test_command_line_actions_name_the_os_user_and_every_attempt_is_audited(tmp_
                 auth = processes.api_headers(config=config, data_dir=data, cli=cli)
                 sale = make_sale(random.Random(5), sale_id="M-1", with_customer=False)
                 sale["customer"] = {"email": "ana@example.com", "channels": ["email"]}
-                receipt_id = processes.HTTP.post(f"{api}/v1/sales", json=sale, headers=auth).json()["receipt_id"]
-                processes.wait_for(
-                    "the delivery was not attempted",
-                    lambda: processes.HTTP.get(f"{api}/v1/health", headers=auth).json()["queue_depth"] == 0,
-                )
+                receipt_id = processes.post_sale_and_wait(api, auth, sale, what="the delivery was not attempted")
             finally:
                 server.terminate()
                 server.wait(10)
